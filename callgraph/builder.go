@@ -1,0 +1,391 @@
+package callgraph
+
+import (
+	"sort"
+	"time"
+)
+
+// CodeID identifies a Python code object in an event stream.
+type CodeID uint32
+
+// NativeID identifies a native callable in an event stream.
+type NativeID uint32
+
+// SiteNone marks an unknown call site.
+const SiteNone = ^uint32(0)
+
+// Code describes a code object once; events refer to it by CodeID.
+type Code struct {
+	Qualname  string
+	Filename  string
+	FirstLine int
+	// Lines maps instruction offsets (in code units) to lines: each entry
+	// covers offsets from its Start up to the next entry's Start.
+	Lines []LineRange
+	// Hidden code is pyprof's own start-up code: its frames, and native
+	// calls they make, are transparent in the tree.
+	Hidden bool
+}
+
+// LineRange is one row of a code object's line table; Line is -1 where
+// the instructions have no line.
+type LineRange struct {
+	Start uint32
+	Line  int32
+}
+
+// lineAt returns the line of the instruction at offset, or 0.
+func (c *Code) lineAt(offset uint32) int32 {
+	i := sort.Search(len(c.Lines), func(i int) bool { return c.Lines[i].Start > offset }) - 1
+	if i < 0 || c.Lines[i].Line < 0 {
+		return 0
+	}
+	return c.Lines[i].Line
+}
+
+// frameKey identifies a child in the tree being built: the native bit, the
+// code or callable id, and the call site offset in the parent.
+type frameKey uint64
+
+const nativeBit = frameKey(1) << 63
+
+func pythonKey(c CodeID, site uint32) frameKey {
+	return frameKey(c)<<32 | frameKey(site)
+}
+
+func nativeKey(n NativeID, site uint32) frameKey {
+	return nativeBit | frameKey(n)<<32 | frameKey(site)
+}
+
+func (k frameKey) native() bool { return k&nativeBit != 0 }
+func (k frameKey) id() uint32   { return uint32(k>>32) &^ (1 << 31) }
+func (k frameKey) site() uint32 { return uint32(k) }
+
+// bnode is a tree node while building: keyed by offsets, not lines, so the
+// hot path never consults a line table.
+type bnode struct {
+	key      frameKey
+	calls    int64
+	ticks    int64
+	children []*bnode
+	index    map[frameKey]*bnode // for nodes with many children
+}
+
+// manyChildren is where a linear scan of children gives way to a map.
+const manyChildren = 16
+
+func (n *bnode) child(k frameKey) *bnode {
+	if n.index != nil {
+		if c := n.index[k]; c != nil {
+			return c
+		}
+	} else {
+		for _, c := range n.children {
+			if c.key == k {
+				return c
+			}
+		}
+	}
+	c := &bnode{key: k}
+	n.children = append(n.children, c)
+	if n.index != nil {
+		n.index[k] = c
+	} else if len(n.children) > manyChildren {
+		n.index = make(map[frameKey]*bnode, 2*manyChildren)
+		for _, x := range n.children {
+			n.index[x.key] = x
+		}
+	}
+	return c
+}
+
+// frame is an open call on a thread's stack.
+type frame struct {
+	node  *bnode
+	key   frameKey // what was entered; id only (site cleared) for matching leaves
+	start int64
+	// transparent frames (hidden code, native calls from it) add no node.
+	transparent bool
+}
+
+// ThreadBuilder builds one thread's tree from its events in time order.
+// Timestamps are ticks of the recording clock; Builder.Finish converts.
+type ThreadBuilder struct {
+	ID    int64
+	Name  string
+	b     *Builder
+	root  bnode
+	stack []frame
+	last  int64
+	// Mismatched counts leave events that matched no open frame (frames
+	// entered before monitoring began, or sys.monitoring's own quirks).
+	Mismatched int64
+}
+
+func (t *ThreadBuilder) top() *frame {
+	if len(t.stack) == 0 {
+		return nil
+	}
+	return &t.stack[len(t.stack)-1]
+}
+
+func (t *ThreadBuilder) parentNode() *bnode {
+	if f := t.top(); f != nil {
+		return f.node
+	}
+	return &t.root
+}
+
+// EnterPython records PY_START (call true) or PY_RESUME/PY_THROW (call
+// false: a resumption is not a call). site is the call-site offset in the
+// caller, or SiteNone.
+func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) {
+	t.last = ts
+	if t.b.hidden(c) {
+		t.stack = append(t.stack, frame{node: t.parentNode(), key: pythonKey(c, 0), transparent: true})
+		return
+	}
+	n := t.parentNode().child(pythonKey(c, site))
+	if call {
+		n.calls++
+	}
+	t.stack = append(t.stack, frame{node: n, key: pythonKey(c, 0), start: ts})
+}
+
+// EnterNative records a call of a native callable from the current frame.
+func (t *ThreadBuilder) EnterNative(id NativeID, site uint32, ts int64) {
+	t.last = ts
+	if f := t.top(); f != nil && f.transparent {
+		t.stack = append(t.stack, frame{node: f.node, key: nativeKey(id, 0), transparent: true})
+		return
+	}
+	n := t.parentNode().child(nativeKey(id, site))
+	n.calls++
+	t.stack = append(t.stack, frame{node: n, key: nativeKey(id, 0), start: ts})
+}
+
+// LeavePython records PY_RETURN, PY_YIELD or PY_UNWIND of code c. Native
+// frames still open above c are closed with it: sys.monitoring does not
+// always pair CALL with C_RETURN (gh-122029).
+func (t *ThreadBuilder) LeavePython(c CodeID, ts int64) {
+	t.leave(pythonKey(c, 0), ts, 0)
+}
+
+// LeaveNative records C_RETURN or C_RAISE. It only closes native frames:
+// a C_RETURN with no open CALL beneath the top Python frame is ignored.
+func (t *ThreadBuilder) LeaveNative(id NativeID, ts int64) {
+	t.leave(nativeKey(id, 0), ts, nativeBit)
+}
+
+// leave pops the innermost open frame entered as key, closing any frames
+// above it. Only frames whose key has the bits in through set are passed
+// over on the way down.
+func (t *ThreadBuilder) leave(key frameKey, ts int64, through frameKey) {
+	t.last = ts
+	i := len(t.stack) - 1
+	for ; i >= 0; i-- {
+		if t.stack[i].key == key {
+			break
+		}
+		if t.stack[i].key&through != through {
+			i = -1
+			break
+		}
+	}
+	if i < 0 {
+		t.Mismatched++
+		return
+	}
+	for j := len(t.stack) - 1; j >= i; j-- {
+		t.close(&t.stack[j], ts)
+	}
+	t.stack = t.stack[:i]
+}
+
+func (t *ThreadBuilder) close(f *frame, ts int64) {
+	if !f.transparent {
+		f.node.ticks += ts - f.start
+	}
+}
+
+// Depth is the number of open frames.
+func (t *ThreadBuilder) Depth() int { return len(t.stack) }
+
+// Builder collects the definitions and threads of one recording.
+type Builder struct {
+	codes   []*Code  // by CodeID
+	natives []string // by NativeID
+	threads []*ThreadBuilder
+	lost    int64
+}
+
+// NewBuilder returns an empty Builder.
+func NewBuilder() *Builder { return &Builder{} }
+
+// DefineCode tells what a CodeID stands for.
+func (b *Builder) DefineCode(id CodeID, c *Code) {
+	for int(id) >= len(b.codes) {
+		b.codes = append(b.codes, nil)
+	}
+	b.codes[id] = c
+}
+
+// DefineNative names a NativeID.
+func (b *Builder) DefineNative(id NativeID, name string) {
+	for int(id) >= len(b.natives) {
+		b.natives = append(b.natives, "")
+	}
+	b.natives[id] = name
+}
+
+func (b *Builder) hidden(c CodeID) bool {
+	return int(c) < len(b.codes) && b.codes[c] != nil && b.codes[c].Hidden
+}
+
+// NewThread starts the tree of a thread.
+func (b *Builder) NewThread(id int64) *ThreadBuilder {
+	t := &ThreadBuilder{ID: id, b: b}
+	b.threads = append(b.threads, t)
+	return t
+}
+
+// AddLost counts events that never reached the builder.
+func (b *Builder) AddLost(n int64) { b.lost += n }
+
+// FinishOptions says how to turn ticks into time.
+type FinishOptions struct {
+	// End is the tick at which frames still open are closed (the program
+	// exited with them on the stack).
+	End int64
+	// NanosPerTick converts ticks to nanoseconds.
+	NanosPerTick float64
+	Start        time.Time
+	Duration     time.Duration
+}
+
+// Finish closes open frames and returns the profile, with call sites
+// resolved to lines and functions interned by (name, file, first line).
+func (b *Builder) Finish(o FinishOptions) *Profile {
+	p := &Profile{Values: []Value{Calls, Wall}, Default: Wall, Start: o.Start, Duration: o.Duration, Lost: b.lost}
+	r := resolver{b: b, p: p, scale: o.NanosPerTick, funcs: map[funcKey]FuncID{}}
+	for _, t := range b.threads {
+		end := o.End
+		if end < t.last {
+			end = t.last
+		}
+		for j := len(t.stack) - 1; j >= 0; j-- {
+			t.close(&t.stack[j], end)
+		}
+		t.stack = nil
+		if len(t.root.children) == 0 {
+			continue
+		}
+		root := &Node{}
+		r.convertChildren(&t.root, root, nil)
+		p.Threads = append(p.Threads, &Thread{ID: t.ID, Name: t.Name, Root: root})
+	}
+	if b.lost > 0 && len(p.Threads) > 0 {
+		r.addLostMarker(p.Threads[0].Root)
+	}
+	return p
+}
+
+type funcKey struct {
+	name, file string
+	line       int
+	kind       FuncKind
+}
+
+// resolver turns bnodes into Nodes.
+type resolver struct {
+	b     *Builder
+	p     *Profile
+	scale float64
+	funcs map[funcKey]FuncID
+}
+
+func (r *resolver) intern(k funcKey) FuncID {
+	if id, ok := r.funcs[k]; ok {
+		return id
+	}
+	id := r.p.AddFunc(Func{Name: k.name, Filename: k.file, StartLine: k.line, Kind: k.kind})
+	r.funcs[k] = id
+	return id
+}
+
+func (r *resolver) code(k frameKey) *Code {
+	if id := k.id(); int(id) < len(r.b.codes) && r.b.codes[id] != nil {
+		return r.b.codes[id]
+	}
+	return nil
+}
+
+func (r *resolver) funcOf(k frameKey) FuncID {
+	if k.native() {
+		name := ""
+		if id := k.id(); int(id) < len(r.b.natives) {
+			name = r.b.natives[id]
+		}
+		if name == "" {
+			name = "[unknown native]"
+		}
+		return r.intern(funcKey{name: name, kind: KindNative})
+	}
+	c := r.code(k)
+	if c == nil {
+		return r.intern(funcKey{name: "[unknown code]", kind: KindMarker})
+	}
+	return r.intern(funcKey{name: PythonFuncName(c.Filename, c.Qualname), file: c.Filename, line: c.FirstLine, kind: KindPython})
+}
+
+// convertChildren adds the children of bn under n; parent is the code of
+// bn's own frame (nil at the root or under a native frame), used to turn
+// call-site offsets into lines.
+func (r *resolver) convertChildren(bn *bnode, n *Node, parent *Code) {
+	for _, bc := range bn.children {
+		var line int32
+		if parent != nil && bc.key.site() != SiteNone {
+			line = parent.lineAt(bc.key.site())
+		}
+		c := n.Child(r.funcOf(bc.key), line)
+		c.Total[Calls] += bc.calls
+		c.Total[Wall] += int64(float64(bc.ticks) * r.scale)
+		var code *Code
+		if !bc.key.native() {
+			code = r.code(bc.key)
+		}
+		r.convertChildren(bc, c, code)
+	}
+}
+
+func (r *resolver) addLostMarker(root *Node) {
+	name := "[lost " + itoa(r.b.lost) + " events]"
+	m := root.Child(r.intern(funcKey{name: name, kind: KindMarker}), 0)
+	m.Total[Calls] = r.b.lost
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var buf [20]byte
+	i := len(buf)
+	for ; n > 0; n /= 10 {
+		i--
+		buf[i] = byte('0' + n%10)
+	}
+	return string(buf[i:])
+}
+
+// Threads returns how many threads have started.
+func (b *Builder) Threads() int { return len(b.threads) }
+
+// Mismatched returns the leave events of all threads that matched no
+// open frame.
+func (b *Builder) Mismatched() int64 {
+	var n int64
+	for _, t := range b.threads {
+		n += t.Mismatched
+	}
+	return n
+}

@@ -1,0 +1,220 @@
+package callgraph
+
+import "time"
+
+// FuncID indexes Profile.Funcs.
+type FuncID uint32
+
+// FuncKind tells what kind of code a Func stands for; exporters colour and
+// name frames by it.
+type FuncKind uint8
+
+const (
+	// KindPython is a Python code object.
+	KindPython FuncKind = iota
+	// KindNative is a callable that is not a Python function: builtins,
+	// method descriptors, types and other C-implemented callables.
+	KindNative
+	// KindMarker is a frame pyprof adds itself to make something visible,
+	// such as lost events or a stack cut at --max-depth.
+	KindMarker
+)
+
+func (k FuncKind) String() string {
+	switch k {
+	case KindPython:
+		return "python"
+	case KindNative:
+		return "native"
+	case KindMarker:
+		return "marker"
+	}
+	return "unknown"
+}
+
+// Func describes one function of the profile.
+type Func struct {
+	// Name is the display name; for Python code it ends with the
+	// qualname, prefixed with the module ("json.encoder.JSONEncoder.encode"),
+	// for native callables it reads like "builtins.len" or "list.append".
+	Name string
+	// Filename is co_filename exactly; empty for native callables.
+	Filename string
+	// StartLine is co_firstlineno; 0 for native callables.
+	StartLine int
+	Kind      FuncKind
+}
+
+// Value selects one of the quantities a Node accumulates.
+type Value int
+
+const (
+	// Calls counts calls: PY_START events, or calls of a native callable.
+	// A generator resumption is not a call. Calls are not inclusive.
+	Calls Value = iota
+	// Wall is inclusive wall-clock time in nanoseconds.
+	Wall
+	// CPU is inclusive on-CPU time in nanoseconds.
+	CPU
+	// Samples is the inclusive number of stack samples.
+	Samples
+	// NumValues is the number of Value kinds.
+	NumValues
+)
+
+// ValueInfo names a Value the way pprof sample types are named.
+type ValueInfo struct {
+	Type string // "calls", "wall", "cpu", "samples"
+	Unit string // "count" or "nanoseconds"
+}
+
+var valueInfo = [NumValues]ValueInfo{
+	Calls:   {"calls", "count"},
+	Wall:    {"wall", "nanoseconds"},
+	CPU:     {"cpu", "nanoseconds"},
+	Samples: {"samples", "count"},
+}
+
+// Info returns the pprof name and unit of v.
+func (v Value) Info() ValueInfo { return valueInfo[v] }
+
+// ValueByType returns the Value whose Info().Type is name.
+func ValueByType(name string) (Value, bool) {
+	for v, info := range valueInfo {
+		if info.Type == name {
+			return Value(v), true
+		}
+	}
+	return 0, false
+}
+
+// Node is one calling context: Func called from line CallLine of the
+// parent's function. Children with the same (Func, CallLine) are merged, so
+// the pair identifies a child among its siblings.
+type Node struct {
+	Func FuncID
+	// CallLine is the line of the parent's function from which this call
+	// was made; 0 when unknown (a generator resumed by a for loop, or a
+	// call from native code).
+	CallLine int32
+	// SelfLine is the line at which this frame itself was executing when it
+	// was the leaf; trace mode knows no better than the def line.
+	SelfLine int32
+	// Total holds Calls (not inclusive) and inclusive Wall, CPU, Samples.
+	Total    [NumValues]int64
+	Parent   *Node
+	Children []*Node
+}
+
+// Self returns the part of v spent in n itself, outside its children. For
+// Calls it is n's own count.
+func (n *Node) Self(v Value) int64 {
+	if v == Calls {
+		return n.Total[Calls]
+	}
+	self := n.Total[v]
+	for _, c := range n.Children {
+		self -= c.Total[v]
+	}
+	if self < 0 {
+		// Clock skew between events can make children overrun their
+		// parent by a few ticks; never report negative time.
+		self = 0
+	}
+	return self
+}
+
+// Child returns the child of n for (f, callLine), creating it if needed.
+func (n *Node) Child(f FuncID, callLine int32) *Node {
+	for _, c := range n.Children {
+		if c.Func == f && c.CallLine == callLine {
+			return c
+		}
+	}
+	c := &Node{Func: f, CallLine: callLine, Parent: n}
+	n.Children = append(n.Children, c)
+	return c
+}
+
+// Walk calls fn for every node below n in depth-first order, parents before
+// children, with the path from the first level below n down to the node.
+// The path slice is reused between calls: copy it to keep it.
+func (n *Node) Walk(fn func(path []*Node)) {
+	var path []*Node
+	var walk func(*Node)
+	walk = func(x *Node) {
+		path = append(path, x)
+		fn(path)
+		for _, c := range x.Children {
+			walk(c)
+		}
+		path = path[:len(path)-1]
+	}
+	for _, c := range n.Children {
+		walk(c)
+	}
+}
+
+// Thread is the tree of one thread. Root is a synthetic node that stands
+// for no function: its children are the thread's entry frames.
+type Thread struct {
+	// ID is the native thread id (gettid on Linux).
+	ID int64
+	// Name is the Python thread name ("MainThread", "worker-1").
+	Name string
+	// PID is the process the thread belongs to; 0 means the profiled
+	// program itself.
+	PID  int64
+	Root *Node
+}
+
+// Profile is a whole recording: the functions and the per-thread trees.
+type Profile struct {
+	Funcs   []Func
+	Threads []*Thread
+	// Values lists the quantities this profile measured, in the order
+	// exporters write them; Default is the one flame graphs and folded
+	// stacks weigh by.
+	Values  []Value
+	Default Value
+	// Start is when recording began; Duration how long it ran.
+	Start    time.Time
+	Duration time.Duration
+	// Period is the sampling period of sampled profiles (0 in trace mode).
+	Period time.Duration
+	// Lost counts events or samples that never reached the profile; a
+	// marker frame makes them visible too.
+	Lost int64
+}
+
+// AddFunc appends f and returns its id. Callers that intern functions keep
+// their own index; the profile does not deduplicate.
+func (p *Profile) AddFunc(f Func) FuncID {
+	p.Funcs = append(p.Funcs, f)
+	return FuncID(len(p.Funcs) - 1)
+}
+
+// Has reports whether the profile measured v.
+func (p *Profile) Has(v Value) bool {
+	for _, x := range p.Values {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Total returns the sum of v over all threads' entry frames.
+func (p *Profile) Total(v Value) int64 {
+	var sum int64
+	for _, t := range p.Threads {
+		if v == Calls {
+			t.Root.Walk(func(path []*Node) { sum += path[len(path)-1].Total[Calls] })
+			continue
+		}
+		for _, c := range t.Root.Children {
+			sum += c.Total[v]
+		}
+	}
+	return sum
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/pyprof/pyprof/profiler"
+)
+
+// Exit statuses of pyprof's own failures; record otherwise exits with the
+// program's status. doc.go documents them and a test pins them.
+const (
+	exitOK         = 0
+	exitRegression = 1
+	exitUsage      = 2
+	exitEnv        = 3
+	exitOutput     = 4
+)
+
+// errOutput marks a failure to write a profile.
+var errOutput = errors.New("output")
+
+// usageError marks an error in what the user asked for.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitCode maps an error to an exit status and prints it as one line.
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "pyprof: %v\n", err)
+	var u usageError
+	switch {
+	case errors.As(err, &u), errors.Is(err, profiler.ErrUsage):
+		return exitUsage
+	case errors.Is(err, profiler.ErrEnvironment):
+		return exitEnv
+	case errors.Is(err, errOutput):
+		return exitOutput
+	}
+	return exitUsage
+}

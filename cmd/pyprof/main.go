@@ -1,0 +1,58 @@
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+//go:embed doc.go
+var docSource string
+
+// version is set at build time with -ldflags "-X main.version=..."; the
+// default names a development build.
+var version = "devel"
+
+// manual returns doc.go's package comment: one text for godoc and --help.
+func manual() string {
+	var b strings.Builder
+	for _, line := range strings.Split(docSource, "\n") {
+		if !strings.HasPrefix(line, "//") {
+			break
+		}
+		line = strings.TrimPrefix(strings.TrimPrefix(line, "//"), " ")
+		b.WriteString(strings.TrimPrefix(line, "\t") + "\n")
+	}
+	return b.String()
+}
+
+// command is one pyprof subcommand.
+type command func(args []string, stdout, stderr io.Writer) int
+
+var commands = map[string]command{}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, manual())
+		return exitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, manual())
+		return exitOK
+	case "version", "--version":
+		fmt.Fprintln(stdout, "pyprof", version)
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		return exitCode(stderr, usagef("unknown command %q: run `pyprof help`", args[0]))
+	}
+	return cmd(args[1:], stdout, stderr)
+}

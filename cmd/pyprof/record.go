@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/profiler"
+	"github.com/pyprof/pyprof/profiler/agent"
+)
+
+func init() { commands["record"] = recordCommand }
+
+// recordFlags are record's command-line settings.
+type recordFlags struct {
+	outputs    []string
+	format     string
+	mode       string
+	python     string
+	agent      string
+	toolID     int
+	bufferSize string
+	maxDepth   int
+	quiet      bool
+}
+
+func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
+	f := &recordFlags{}
+	fs := pflag.NewFlagSet("record", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	// The program's own flags follow it untouched: stop at the first word
+	// that is not one of ours.
+	fs.SetInterspersed(false)
+	fs.StringArrayVarP(&f.outputs, "output", "o", nil, "")
+	fs.StringVar(&f.format, "format", "", "")
+	fs.StringVar(&f.mode, "mode", "trace", "")
+	fs.StringVar(&f.python, "python", "", "")
+	fs.StringVar(&f.agent, "agent", "auto", "")
+	fs.IntVar(&f.toolID, "tool-id", 2, "")
+	fs.StringVar(&f.bufferSize, "buffer-size", "8MiB", "")
+	fs.IntVar(&f.maxDepth, "max-depth", 2000, "")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
+	}
+	if len(f.outputs) == 0 {
+		f.outputs = []string{"pyprof.pb.gz"}
+	}
+	return f, fs.Args(), nil
+}
+
+// output is one file to write and its format.
+type output struct {
+	path   string
+	format export.Format
+}
+
+func (f *recordFlags) resolveOutputs() ([]output, error) {
+	var outs []output
+	for _, path := range f.outputs {
+		format, err := outputFormat(path, f.format)
+		if err != nil {
+			return nil, err
+		}
+		if err := export.CheckWritable(path); err != nil {
+			return nil, usageError{err}
+		}
+		outs = append(outs, output{path, format})
+	}
+	return outs, nil
+}
+
+// outputFormat picks the format of one output: --format, else the extension.
+func outputFormat(path, override string) (export.Format, error) {
+	var format export.Format
+	var err error
+	if override != "" {
+		format, err = export.ParseFormat(override)
+	} else {
+		format, err = export.FormatFromPath(path)
+	}
+	if err != nil {
+		return "", usageError{err}
+	}
+	if writers[format] == nil {
+		return "", usagef("%s: pyprof cannot write %s files yet", path, format)
+	}
+	return format, nil
+}
+
+// parseSize reads sizes like 8MiB, 512KiB, 8M or 65536.
+func parseSize(s string) (uint64, error) {
+	units := []struct {
+		suffix string
+		mult   uint64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
+	mult := uint64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	size := n * mult
+	if err != nil || size < 4096 || size&(size-1) != 0 || size > 1<<30 {
+		return 0, usagef("--buffer-size %s: want a power of two from 4KiB to 1GiB, such as 8MiB", s)
+	}
+	return size, nil
+}
+
+func recordCommand(args []string, stdout, stderr io.Writer) int {
+	f, words, err := parseRecordFlags(args, stderr)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	opts, outs, err := f.options(words)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	status := newStatusLine(stderr, f.quiet)
+	opts.Progress = status.progress
+	opts.Notice = status.notice
+	ctx, signals, stop := forwardSignals()
+	defer stop()
+	opts.Signals = signals
+	res, err := profiler.Record(ctx, opts)
+	status.clear()
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	for _, o := range outs {
+		if err := writeProfile(o, res.Profile, f.maxDepth); err != nil {
+			return exitCode(stderr, fmt.Errorf("%w: writing %s: %v", errOutput, o.path, err))
+		}
+	}
+	status.summary(res, outs)
+	return res.ExitCode
+}
+
+// options checks everything that can be checked before the program runs,
+// so that it never runs for nothing.
+func (f *recordFlags) options(words []string) (profiler.Options, []output, error) {
+	var o profiler.Options
+	if f.mode != "trace" {
+		return o, nil, usagef("--mode %s: only trace is available", f.mode)
+	}
+	kind, err := agent.ParseKind(f.agent)
+	if err != nil {
+		return o, nil, usageError{err}
+	}
+	if f.toolID < 0 || f.toolID > 5 {
+		return o, nil, usagef("--tool-id %d: sys.monitoring tool ids run from 0 to 5", f.toolID)
+	}
+	if f.maxDepth < 1 {
+		return o, nil, usagef("--max-depth %d: want at least 1", f.maxDepth)
+	}
+	size, err := parseSize(f.bufferSize)
+	if err != nil {
+		return o, nil, err
+	}
+	target, err := profiler.ParseTarget(words, f.python != "")
+	if err != nil {
+		return o, nil, usageError{err}
+	}
+	outs, err := f.resolveOutputs()
+	if err != nil {
+		return o, nil, err
+	}
+	return profiler.Options{
+		Target: target, Python: f.python, Agent: kind, ToolID: f.toolID,
+		RingBytes: size, Slots: 256, Poll: time.Millisecond,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+	}, outs, nil
+}
+
+// writers maps each format pyprof can write to its exporter.
+var writers = map[export.Format]func(io.Writer, *callgraph.Profile, export.Options) error{
+	export.Pprof: export.WritePprof,
+	export.Folded: func(w io.Writer, p *callgraph.Profile, o export.Options) error {
+		return export.WriteFolded(w, p, p.Default, o)
+	},
+}
+
+func writeProfile(o output, p *callgraph.Profile, maxDepth int) error {
+	write := writers[o.format]
+	return export.WriteFileAtomic(o.path, func(w io.Writer) error {
+		return write(w, p, export.Options{MaxDepth: maxDepth})
+	})
+}
+
+// forwardSignals passes SIGTERM and SIGHUP to the program. A Ctrl-C at a
+// terminal already reaches the program (it shares pyprof's process
+// group), so SIGINT is forwarded only when it cannot have come from the
+// terminal; a second SIGINT stops the program at once.
+func forwardSignals() (context.Context, <-chan os.Signal, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	in := make(chan os.Signal, 4)
+	out := make(chan os.Signal, 4)
+	signal.Notify(in, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		interrupts := 0
+		for sig := range in {
+			if sig == syscall.SIGINT {
+				interrupts++
+				if interrupts > 1 {
+					cancel()
+					continue
+				}
+				if inForeground() {
+					continue
+				}
+			}
+			out <- sig
+		}
+	}()
+	return ctx, out, func() { signal.Stop(in); cancel() }
+}
+
+// inForeground reports whether pyprof runs in its terminal's foreground
+// process group, where the terminal's SIGINT goes to the program too.
+func inForeground() bool {
+	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}
+
+// statusLine draws the live status while recording and the summary after.
+type statusLine struct {
+	w     io.Writer
+	live  bool
+	quiet bool
+	drawn bool
+}
+
+func newStatusLine(w io.Writer, quiet bool) *statusLine {
+	f, ok := w.(*os.File)
+	return &statusLine{w: w, quiet: quiet, live: !quiet && ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (s *statusLine) progress(st profiler.Stats) {
+	if !s.live {
+		return
+	}
+	fmt.Fprintf(s.w, "\r\033[Kpyprof: %s  %s events  %d threads", st.Elapsed.Round(100*time.Millisecond), count(st.Events), st.Threads)
+	s.drawn = true
+}
+
+func (s *statusLine) clear() {
+	if s.drawn {
+		fmt.Fprint(s.w, "\r\033[K")
+		s.drawn = false
+	}
+}
+
+func (s *statusLine) notice(msg string) {
+	s.clear()
+	fmt.Fprintln(s.w, "pyprof:", msg)
+}
+
+func (s *statusLine) summary(res *profiler.Result, outs []output) {
+	st := res.Stats
+	if s.quiet && st.Lost == 0 {
+		return
+	}
+	var paths []string
+	for _, o := range outs {
+		paths = append(paths, o.path)
+	}
+	line := fmt.Sprintf("pyprof: %s events, %s, %d functions, %s; wrote %s",
+		count(st.Events), plural(st.Threads, "thread"), len(res.Profile.Funcs),
+		st.Elapsed.Round(time.Millisecond), strings.Join(paths, ", "))
+	if st.Lost > 0 {
+		line += fmt.Sprintf("; LOST %s events (shown as a [lost] frame)", count(st.Lost))
+	}
+	if st.ProducerWait > 0 {
+		line += fmt.Sprintf("; the program waited %s for pyprof", st.ProducerWait.Round(time.Microsecond))
+	}
+	if st.DecodeErrors > 0 {
+		line += fmt.Sprintf("; %d damaged rings", st.DecodeErrors)
+	}
+	if res.Signaled != 0 {
+		line += fmt.Sprintf("; the program was killed by %v", res.Signaled)
+	}
+	fmt.Fprintln(s.w, line)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// count writes n with thousands separators.
+func count(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+

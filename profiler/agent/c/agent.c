@@ -1,0 +1,696 @@
+/*
+ * agent.c: pyprof's in-process agent. sys.monitoring calls the functions
+ * below; each appends a record (wire.h) to the calling thread's ring in
+ * shared memory, which pyprof drains while the program runs.
+ *
+ * Every callback is a hot path (tens of millions of calls a second): one
+ * timestamp, at most one table lookup, one 8-byte store and one release
+ * store of the write position. Everything that can be done once per code
+ * object or per callable is done on first sight and sent as a definition.
+ *
+ * Built by pyprof against the target interpreter's own headers; needs the
+ * GIL (free-threaded builds use the pure-Python twin).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define PYPROF_HAVE_TSC 1
+#endif
+
+#include "wire.h"
+
+#ifdef Py_GIL_DISABLED
+#error "the C agent relies on the GIL; pyprof uses the Python twin on free-threaded builds"
+#endif
+
+#define U64(base, off) ((volatile uint64_t *)((base) + (off)))
+#define U32(base, off) ((volatile uint32_t *)((base) + (off)))
+
+/* ---- process-wide state (guarded by the GIL) ---------------------------- */
+
+static uint8_t *shm;          /* the mapped header and slots */
+static size_t shm_size;
+static uint32_t nslots;
+static uint64_t ring_bytes, slot_stride;
+static int use_tsc;
+static pid_t consumer_pid;
+static int recording;         /* 0 before start, after stop and in a forked child */
+static Py_ssize_t extra_index = -1;
+static uint32_t next_code_id = 1, next_callable_id = 1;
+static PyObject *hidden_files; /* frozenset of filenames whose code is pyprof's own */
+static pthread_key_t exit_key;
+
+/* ---- per-thread state ---------------------------------------------------- */
+
+typedef struct {
+    uint8_t *slot;      /* NULL until the thread's first event */
+    uint8_t *data;
+    uint64_t wpos;      /* our copy of the slot's write position */
+    uint64_t limit;     /* wpos may grow to this without re-reading read_pos */
+    uint64_t last;      /* ticks of the previous record */
+    PyObject *pending_code; /* code of the Python callee of the last CALL */
+    uint32_t pending_site;
+    uint32_t lost_tries;    /* events since a slot was last looked for */
+} thread_state;
+
+static _Thread_local thread_state T;
+
+static inline uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t ticks(void)
+{
+#ifdef PYPROF_HAVE_TSC
+    if (use_tsc)
+        return __rdtsc();
+#endif
+    return mono_ns();
+}
+
+/* ---- the ring ------------------------------------------------------------ */
+
+static void drop(uint64_t events, uint32_t off)
+{
+    __atomic_fetch_add(U64(shm, off), events, __ATOMIC_RELAXED);
+}
+
+/* consumer_alive is asked only while a producer waits for room: if pyprof
+ * died, nobody will ever make room and the program must not hang. */
+static int consumer_alive(void)
+{
+    if (consumer_pid <= 0)
+        return 1;
+    return !(kill(consumer_pid, 0) == -1 && errno == ESRCH);
+}
+
+/* wait_for_room blocks until n more bytes fit: no event is dropped while the
+ * consumer lives. Returns 0 when the consumer is gone. */
+static int wait_for_room(uint64_t n)
+{
+    uint64_t started = mono_ns(), checked = started;
+    struct timespec pause = {0, 50000};
+    for (;;) {
+        uint64_t rpos = __atomic_load_n(U64(T.slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
+        T.limit = rpos + ring_bytes;
+        if (T.wpos + n <= T.limit) {
+            if (mono_ns() > started)
+                *U64(T.slot, PYPROF_SLOT_WAIT_NS) += mono_ns() - started;
+            return 1;
+        }
+        nanosleep(&pause, NULL);
+        uint64_t now = mono_ns();
+        if (now - checked > 100000000u) {
+            checked = now;
+            if (!consumer_alive()) {
+                recording = 0;
+                return 0;
+            }
+        }
+    }
+}
+
+static inline void publish(void)
+{
+    __atomic_store_n(U64(T.slot, PYPROF_SLOT_WRITE_POS), T.wpos, __ATOMIC_RELEASE);
+}
+
+static inline int put_word(uint64_t w)
+{
+    if (T.wpos + 8 > T.limit && !wait_for_room(8)) {
+        drop(1, PYPROF_HDR_LOST_NO_CONSUMER);
+        return 0;
+    }
+    *(uint64_t *)(T.data + (T.wpos & (ring_bytes - 1))) = w;
+    T.wpos += 8;
+    publish();
+    return 1;
+}
+
+/* put_ext writes an extended record whose payload was built in buf. */
+static void put_ext(uint32_t sub, const uint8_t *buf, uint64_t len)
+{
+    uint64_t padded = (len + 7) & ~(uint64_t)7, total = 8 + padded;
+    if (total > ring_bytes / 2)
+        return; /* cannot happen for the payloads we build: they are capped */
+    if (T.wpos + total > T.limit && !wait_for_room(total)) {
+        drop(1, PYPROF_HDR_LOST_NO_CONSUMER);
+        return;
+    }
+    uint64_t mask = ring_bytes - 1;
+    *(uint64_t *)(T.data + (T.wpos & mask)) =
+        ((uint64_t)sub << PYPROF_SUB_SHIFT) | (len << PYPROF_LEN_SHIFT);
+    T.wpos += 8;
+    for (uint64_t i = 0; i < padded; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, buf + i, len - i < 8 ? len - i : 8);
+        *(uint64_t *)(T.data + (T.wpos & mask)) = w;
+        T.wpos += 8;
+    }
+    publish();
+}
+
+/* ---- payload building ---------------------------------------------------- */
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+    int failed;
+} buffer;
+
+static void buf_bytes(buffer *b, const void *src, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *p = PyMem_Realloc(b->p, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void buf_u32(buffer *b, uint32_t v) { buf_bytes(b, &v, 4); }
+static void buf_u64(buffer *b, uint64_t v) { buf_bytes(b, &v, 8); }
+
+static void buf_str(buffer *b, PyObject *s)
+{
+    Py_ssize_t n = 0;
+    const char *utf8 = s && PyUnicode_Check(s) ? PyUnicode_AsUTF8AndSize(s, &n) : NULL;
+    if (!utf8) {
+        PyErr_Clear();
+        utf8 = "?";
+        n = 1;
+    }
+    if (n > 4096)
+        n = 4096; /* names longer than this are not worth a ring's room */
+    buf_u32(b, (uint32_t)n);
+    buf_bytes(b, utf8, (size_t)n);
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+static void on_thread_exit(void *slot)
+{
+    __atomic_store_n(U32((uint8_t *)slot, PYPROF_SLOT_STATE), PYPROF_SLOT_CLOSED, __ATOMIC_RELEASE);
+}
+
+/* take_slot gives this thread a ring; the GIL serialises producers, and only
+ * the consumer turns a CLOSED slot back to FREE. */
+static int take_slot(void)
+{
+    for (uint32_t i = 0; i < nslots; i++) {
+        uint8_t *slot = shm + PYPROF_HDR_SIZE + (uint64_t)i * slot_stride;
+        if (__atomic_load_n(U32(slot, PYPROF_SLOT_STATE), __ATOMIC_ACQUIRE) != PYPROF_SLOT_FREE)
+            continue;
+        *U32(slot, PYPROF_SLOT_GENERATION) += 1;
+        __atomic_store_n(U32(slot, PYPROF_SLOT_STATE), PYPROF_SLOT_OWNED, __ATOMIC_RELEASE);
+        T.slot = slot;
+        T.data = slot + PYPROF_SLOT_DATA;
+        T.wpos = __atomic_load_n(U64(slot, PYPROF_SLOT_WRITE_POS), __ATOMIC_ACQUIRE);
+        T.limit = __atomic_load_n(U64(slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE) + ring_bytes;
+        pthread_setspecific(exit_key, slot);
+        buffer b = {0};
+        T.last = ticks();
+        buf_u64(&b, (uint64_t)syscall(SYS_gettid));
+        buf_u64(&b, (uint64_t)PyThread_get_thread_ident());
+        buf_u64(&b, T.last);
+        if (!b.failed)
+            put_ext(PYPROF_X_THREAD, b.p, b.len);
+        PyMem_Free(b.p);
+        return 1;
+    }
+    return 0;
+}
+
+/* ready makes sure the calling thread has a ring; events of a thread that
+ * found none are counted, and it looks again now and then. */
+static inline int ready(void)
+{
+    if (!recording)
+        return 0;
+    if (T.slot)
+        return 1;
+    if (T.lost_tries++ % 1024 == 0 && take_slot())
+        return 1;
+    drop(1, PYPROF_HDR_LOST_NO_SLOT);
+    return 0;
+}
+
+/* ---- hot records ----------------------------------------------------------- */
+
+static void put_big(uint32_t sub, uint32_t v)
+{
+    put_ext(sub, (const uint8_t *)&v, 4);
+}
+
+static inline void put_hot(uint64_t kind, uint32_t id, uint32_t site)
+{
+    uint64_t now = ticks(), delta = now - T.last;
+    T.last = now;
+    if (delta >> PYPROF_DELTA_BITS) {
+        put_ext(PYPROF_X_TIME, (const uint8_t *)&now, 8);
+        delta = 0;
+    }
+    if (id >> PYPROF_ID_BITS) {
+        put_big(PYPROF_X_BIG_ID, id);
+        id = 0;
+    }
+    if (site > PYPROF_SITE_NONE) {
+        put_big(PYPROF_X_BIG_SITE, site);
+        site = 0;
+    }
+    put_word((kind << PYPROF_KIND_SHIFT) | ((uint64_t)id << PYPROF_ID_SHIFT) |
+             ((uint64_t)site << PYPROF_SITE_SHIFT) | delta);
+}
+
+/* ---- code objects ------------------------------------------------------------ */
+
+/* line_table sends co_lines() once per code object, so the hot path never
+ * maps an offset to a line: the consumer does, once per call site. */
+static void line_table(buffer *b, PyObject *code)
+{
+    uint32_t n = 0;
+    size_t count_at = b->len;
+    buf_u32(b, 0);
+    PyObject *it = PyObject_CallMethod(code, "co_lines", NULL);
+    PyObject *item;
+    while (it && (item = PyIter_Next(it)) != NULL) {
+        long start = -1, line = -1;
+        if (PyTuple_Check(item) && PyTuple_GET_SIZE(item) == 3) {
+            start = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
+            PyObject *l = PyTuple_GET_ITEM(item, 2);
+            line = l == Py_None ? -1 : PyLong_AsLong(l);
+        }
+        Py_DECREF(item);
+        if (start < 0 || n >= 65536)
+            continue;
+        buf_u32(b, (uint32_t)(start / 2));
+        buf_u32(b, (uint32_t)(int32_t)line);
+        n++;
+    }
+    Py_XDECREF(it);
+    PyErr_Clear();
+    if (!b->failed)
+        memcpy(b->p + count_at, &n, 4);
+}
+
+static uint32_t define_code(PyCodeObject *co)
+{
+    uint32_t id = next_code_id++;
+    if (PyUnstable_Code_SetExtra((PyObject *)co, extra_index, (void *)(uintptr_t)id) < 0)
+        PyErr_Clear();
+    int hidden = hidden_files && PySet_Contains(hidden_files, co->co_filename) == 1;
+    PyErr_Clear();
+    buffer b = {0};
+    buf_u32(&b, id);
+    buf_u32(&b, (uint32_t)co->co_firstlineno);
+    buf_u32(&b, hidden ? PYPROF_CODE_HIDDEN : 0);
+    buf_str(&b, co->co_qualname);
+    buf_str(&b, co->co_filename);
+    line_table(&b, (PyObject *)co);
+    if (!b.failed)
+        put_ext(PYPROF_X_CODE, b.p, b.len);
+    PyMem_Free(b.p);
+    return id;
+}
+
+static inline uint32_t code_id(PyObject *code)
+{
+    void *extra = NULL;
+    if (PyUnstable_Code_GetExtra(code, extra_index, &extra) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (extra)
+        return (uint32_t)(uintptr_t)extra;
+    return define_code((PyCodeObject *)code);
+}
+
+static inline uint32_t site_of(PyObject *offset)
+{
+    long off = PyLong_AsLong(offset);
+    if (off < 0) {
+        PyErr_Clear();
+        return PYPROF_SITE_NONE;
+    }
+    return (uint32_t)(off / 2);
+}
+
+/* ---- callables that are not Python functions -------------------------------- */
+
+/* A callable is identified by what is stable and shared between its forms:
+ * the PyMethodDef of builtins and method descriptors (so `len`, a bound
+ * `data.append` and `list.append` each have one id), the type object for
+ * classes, and the type (tagged) for other callable objects. Objects used as
+ * keys are kept alive by the table so an address is never reused. */
+typedef struct {
+    void *key;
+    uint32_t id;
+} callable_entry;
+
+static callable_entry *table;
+static size_t table_cap, table_len;
+
+static PyObject *qualified(PyTypeObject *tp, const char *suffix)
+{
+    PyObject *mod = PyObject_GetAttrString((PyObject *)tp, "__module__");
+    PyObject *qual = PyType_GetQualName(tp);
+    PyErr_Clear();
+    PyObject *name = PyUnicode_FromFormat("%s%s%S%s", mod && PyUnicode_Check(mod) ? PyUnicode_AsUTF8(mod) : "",
+                                          mod && PyUnicode_Check(mod) ? "." : "", qual ? qual : Py_None, suffix);
+    PyErr_Clear();
+    Py_XDECREF(mod);
+    Py_XDECREF(qual);
+    return name;
+}
+
+static PyObject *callable_name(PyObject *c)
+{
+    if (PyCFunction_Check(c)) {
+        PyCFunctionObject *f = (PyCFunctionObject *)c;
+        if (f->m_self && !PyModule_Check(f->m_self)) {
+            PyObject *qual = PyType_GetQualName(Py_TYPE(f->m_self));
+            PyObject *name = PyUnicode_FromFormat("%S.%s", qual ? qual : Py_None, f->m_ml->ml_name);
+            Py_XDECREF(qual);
+            return name;
+        }
+        if (f->m_module && PyUnicode_Check(f->m_module))
+            return PyUnicode_FromFormat("%U.%s", f->m_module, f->m_ml->ml_name);
+        return PyUnicode_FromFormat("builtins.%s", f->m_ml->ml_name);
+    }
+    if (Py_IS_TYPE(c, &PyMethodDescr_Type) || Py_IS_TYPE(c, &PyClassMethodDescr_Type) ||
+        Py_IS_TYPE(c, &PyWrapperDescr_Type)) {
+        PyDescrObject *d = (PyDescrObject *)c;
+        PyObject *qual = PyType_GetQualName(d->d_type);
+        PyObject *name = PyUnicode_FromFormat("%S.%S", qual ? qual : Py_None, d->d_name);
+        Py_XDECREF(qual);
+        return name;
+    }
+    if (PyType_Check(c))
+        return qualified((PyTypeObject *)c, "");
+    return qualified(Py_TYPE(c), ".__call__");
+}
+
+static void *callable_key(PyObject *c, PyObject **keep)
+{
+    *keep = NULL;
+    if (PyCFunction_Check(c))
+        return ((PyCFunctionObject *)c)->m_ml;
+    if (Py_IS_TYPE(c, &PyMethodDescr_Type) || Py_IS_TYPE(c, &PyClassMethodDescr_Type))
+        return ((PyMethodDescrObject *)c)->d_method;
+    if (Py_IS_TYPE(c, &PyWrapperDescr_Type))
+        return ((PyWrapperDescrObject *)c)->d_base;
+    if (PyType_Check(c)) {
+        *keep = c;
+        return c;
+    }
+    *keep = (PyObject *)Py_TYPE(c);
+    return (uint8_t *)Py_TYPE(c) + 1; /* tagged: calling an instance, not the class */
+}
+
+static int table_grow(void)
+{
+    size_t cap = table_cap ? table_cap * 2 : 1024;
+    callable_entry *t = PyMem_Calloc(cap, sizeof *t);
+    if (!t)
+        return 0;
+    for (size_t i = 0; i < table_cap; i++) {
+        if (!table[i].key)
+            continue;
+        size_t j = ((uintptr_t)table[i].key >> 4) * 0x9E3779B97F4A7C15ull >> 20 & (cap - 1);
+        while (t[j].key)
+            j = (j + 1) & (cap - 1);
+        t[j] = table[i];
+    }
+    PyMem_Free(table);
+    table = t;
+    table_cap = cap;
+    return 1;
+}
+
+static uint32_t define_callable(PyObject *c, void *key, PyObject *keep, size_t slot)
+{
+    uint32_t id = next_callable_id++;
+    Py_XINCREF(keep);
+    table[slot].key = key;
+    table[slot].id = id;
+    table_len++;
+    PyObject *name = callable_name(c);
+    PyErr_Clear();
+    buffer b = {0};
+    buf_u32(&b, id);
+    buf_str(&b, name);
+    Py_XDECREF(name);
+    if (!b.failed)
+        put_ext(PYPROF_X_CALLABLE, b.p, b.len);
+    PyMem_Free(b.p);
+    return id;
+}
+
+static inline uint32_t callable_id(PyObject *c)
+{
+    PyObject *keep;
+    void *key = callable_key(c, &keep);
+    if (table_len * 2 >= table_cap && !table_grow())
+        return 0;
+    size_t j = ((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ull >> 20 & (table_cap - 1);
+    while (table[j].key) {
+        if (table[j].key == key)
+            return table[j].id;
+        j = (j + 1) & (table_cap - 1);
+    }
+    return define_callable(c, key, keep, j);
+}
+
+/* ---- sys.monitoring callbacks ------------------------------------------------ */
+
+static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
+{
+    (void)m;
+    if (n >= 2 && ready()) {
+        uint32_t site = T.pending_code == args[0] ? T.pending_site : PYPROF_SITE_NONE;
+        T.pending_code = NULL;
+        put_hot(PYPROF_K_PY_START, code_id(args[0]), site);
+    }
+    Py_RETURN_NONE;
+}
+
+#define CODE_EVENT(fn, kind)                                                   \
+    static PyObject *fn(PyObject *m, PyObject *const *args, Py_ssize_t n)      \
+    {                                                                          \
+        (void)m;                                                               \
+        if (n >= 2 && ready())                                                 \
+            put_hot(kind, code_id(args[0]), 0);                                \
+        Py_RETURN_NONE;                                                        \
+    }
+
+CODE_EVENT(on_py_resume, PYPROF_K_PY_RESUME)
+CODE_EVENT(on_py_throw, PYPROF_K_PY_THROW)
+CODE_EVENT(on_py_return, PYPROF_K_PY_RETURN)
+CODE_EVENT(on_py_yield, PYPROF_K_PY_YIELD)
+CODE_EVENT(on_py_unwind, PYPROF_K_PY_UNWIND)
+
+/* unwrap sees through bound methods the way CPython's CALL does: a method of
+ * a Python function runs as a Python frame (no C_RETURN follows). */
+static inline PyObject *unwrap(PyObject *c)
+{
+    return PyMethod_Check(c) ? PyMethod_GET_FUNCTION(c) : c;
+}
+
+static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
+{
+    (void)m;
+    if (n < 3 || !ready())
+        Py_RETURN_NONE;
+    PyObject *c = unwrap(args[2]);
+    if (PyFunction_Check(c)) {
+        /* Remember the call site for the PY_START that follows. */
+        T.pending_code = PyFunction_GET_CODE(c);
+        T.pending_site = site_of(args[1]);
+        Py_RETURN_NONE;
+    }
+    T.pending_code = NULL;
+    put_hot(PYPROF_K_C_CALL, callable_id(c), site_of(args[1]));
+    Py_RETURN_NONE;
+}
+
+#define C_EVENT(fn, kind)                                                      \
+    static PyObject *fn(PyObject *m, PyObject *const *args, Py_ssize_t n)      \
+    {                                                                          \
+        (void)m;                                                               \
+        if (n >= 3 && ready())                                                 \
+            put_hot(kind, callable_id(unwrap(args[2])), 0);                    \
+        Py_RETURN_NONE;                                                        \
+    }
+
+C_EVENT(on_c_return, PYPROF_K_C_RETURN)
+C_EVENT(on_c_raise, PYPROF_K_C_RAISE)
+
+/* The null agent: the same callbacks registered, nothing recorded. It is the
+ * floor the overhead benchmark measures against. */
+static PyObject *on_null(PyObject *m, PyObject *const *args, Py_ssize_t n)
+{
+    (void)m, (void)args, (void)n;
+    Py_RETURN_NONE;
+}
+
+/* ---- control --------------------------------------------------------------- */
+
+static void after_fork_child(void)
+{
+    /* A child must never write into its parent's rings. */
+    recording = 0;
+    memset(&T, 0, sizeof T);
+    pthread_setspecific(exit_key, NULL);
+}
+
+static PyObject *map_rings(int fd)
+{
+    uint8_t *hdr = mmap(NULL, PYPROF_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    if (hdr == MAP_FAILED)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    int ok = *U64(hdr, PYPROF_HDR_MAGIC) == PYPROF_WIRE_MAGIC &&
+             *U32(hdr, PYPROF_HDR_VERSION) == PYPROF_WIRE_VERSION;
+    nslots = *U32(hdr, PYPROF_HDR_NSLOTS);
+    ring_bytes = *U64(hdr, PYPROF_HDR_RING_BYTES);
+    slot_stride = *U64(hdr, PYPROF_HDR_SLOT_STRIDE);
+    use_tsc = *U32(hdr, PYPROF_HDR_CLOCK) == PYPROF_CLOCK_TSC;
+    consumer_pid = (pid_t)*U64(hdr, PYPROF_HDR_CONSUMER_PID);
+    munmap(hdr, PYPROF_HDR_SIZE);
+    if (!ok || ring_bytes < 4096 || (ring_bytes & (ring_bytes - 1)))
+        return PyErr_Format(PyExc_ValueError, "shared memory does not hold pyprof wire format %d",
+                            PYPROF_WIRE_VERSION);
+#ifndef PYPROF_HAVE_TSC
+    if (use_tsc)
+        return PyErr_Format(PyExc_ValueError, "no TSC on this machine");
+#endif
+    shm_size = PYPROF_HDR_SIZE + (size_t)nslots * slot_stride;
+    shm = mmap(NULL, shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (shm == MAP_FAILED) {
+        shm = NULL;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    *U64(shm, PYPROF_HDR_AGENT_PID) = (uint64_t)getpid();
+    Py_RETURN_NONE;
+}
+
+static PyObject *agent_init(PyObject *m, PyObject *args)
+{
+    (void)m;
+    int fd;
+    PyObject *hidden;
+    if (!PyArg_ParseTuple(args, "iO:init", &fd, &hidden))
+        return NULL;
+    if (shm)
+        return PyErr_Format(PyExc_RuntimeError, "agent already initialised");
+    Py_XSETREF(hidden_files, PyFrozenSet_New(hidden));
+    if (!hidden_files)
+        return NULL;
+    extra_index = PyUnstable_Eval_RequestCodeExtraIndex(NULL);
+    if (extra_index < 0)
+        return PyErr_Format(PyExc_RuntimeError, "no code extra index left");
+    if (pthread_key_create(&exit_key, on_thread_exit) != 0 || pthread_atfork(NULL, NULL, after_fork_child) != 0)
+        return PyErr_Format(PyExc_RuntimeError, "cannot register thread and fork hooks");
+    return map_rings(fd);
+}
+
+static PyObject *agent_start(PyObject *m, PyObject *unused)
+{
+    (void)m, (void)unused;
+    if (!shm)
+        return PyErr_Format(PyExc_RuntimeError, "agent not initialised");
+    recording = 1;
+    __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
+    Py_RETURN_NONE;
+}
+
+static PyObject *agent_stop(PyObject *m, PyObject *unused)
+{
+    (void)m, (void)unused;
+    recording = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *agent_set_thread_name(PyObject *m, PyObject *name)
+{
+    (void)m;
+    if (ready()) {
+        buffer b = {0};
+        buf_str(&b, name);
+        if (!b.failed)
+            put_ext(PYPROF_X_THREAD_NAME, b.p, b.len);
+        PyMem_Free(b.p);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *agent_fail(PyObject *m, PyObject *args)
+{
+    (void)m;
+    unsigned int status;
+    const char *msg;
+    if (!PyArg_ParseTuple(args, "Is:fail", &status, &msg))
+        return NULL;
+    if (shm) {
+        strncpy((char *)shm + PYPROF_HDR_ERROR, msg, PYPROF_HDR_ERROR_LEN - 1);
+        __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), status, __ATOMIC_RELEASE);
+    }
+    Py_RETURN_NONE;
+}
+
+#define FASTCALL(name, fn) {name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}
+
+static PyMethodDef agent_methods[] = {
+    {"init", agent_init, METH_VARARGS, "init(fd, hidden_files): map the rings pyprof created"},
+    {"start", agent_start, METH_NOARGS, "start recording"},
+    {"stop", agent_stop, METH_NOARGS, "stop recording"},
+    {"set_thread_name", agent_set_thread_name, METH_O, "record the calling thread's name"},
+    {"fail", agent_fail, METH_VARARGS, "fail(status, message): tell pyprof why the agent did not start"},
+    FASTCALL("py_start", on_py_start),
+    FASTCALL("py_resume", on_py_resume),
+    FASTCALL("py_throw", on_py_throw),
+    FASTCALL("py_return", on_py_return),
+    FASTCALL("py_yield", on_py_yield),
+    FASTCALL("py_unwind", on_py_unwind),
+    FASTCALL("call", on_call),
+    FASTCALL("c_return", on_c_return),
+    FASTCALL("c_raise", on_c_raise),
+    FASTCALL("null", on_null),
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef agent_module = {
+    PyModuleDef_HEAD_INIT, "_pyprof_agent", "pyprof's in-process recording agent", -1, agent_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__pyprof_agent(void)
+{
+    PyObject *mod = PyModule_Create(&agent_module);
+    if (mod && PyModule_AddIntConstant(mod, "WIRE_VERSION", PYPROF_WIRE_VERSION) < 0)
+        Py_CLEAR(mod);
+    return mod;
+}

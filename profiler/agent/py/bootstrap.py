@@ -1,0 +1,220 @@
+"""pyprof's start-up code, run by the target interpreter in place of the program.
+
+pyprof starts `python [its options] bootstrap.py KIND TARGET ARGS...` where KIND
+is script, module or code. This file loads the agent, claims the
+sys.monitoring tool id, registers the callbacks, turns events on and runs the
+program as the interpreter itself would have. Its frames, and runpy's, are
+marked hidden so profiles start at the program's <module>.
+
+Configuration comes in the environment variable PYPROF_AGENT (removed before
+the program runs, so the program and its children never see it).
+"""
+
+import os
+import sys
+
+_BOOTSTRAP_FILE = __file__
+_TOOL_TAKEN = 3  # PYPROF_STATUS_TOOL_TAKEN in wire.h
+_ERROR = 2  # PYPROF_STATUS_ERROR
+_EXIT_AGENT_FAILED = 121  # seen by pyprof only; it reports the header's message
+
+
+def _config():
+    fields = dict(kv.split("=", 1) for kv in os.environ.pop("PYPROF_AGENT").split(";") if kv)
+    return fields
+
+
+def _load_agent(path):
+    import importlib.machinery
+    import importlib.util
+
+    if path.endswith(".py"):
+        loader = importlib.machinery.SourceFileLoader("_pyprof_agent", path)
+    else:
+        loader = importlib.machinery.ExtensionFileLoader("_pyprof_agent", path)
+    spec = importlib.util.spec_from_file_location("_pyprof_agent", path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_EVENTS = (
+    ("PY_START", "py_start"),
+    ("PY_RESUME", "py_resume"),
+    ("PY_THROW", "py_throw"),
+    ("PY_RETURN", "py_return"),
+    ("PY_YIELD", "py_yield"),
+    ("PY_UNWIND", "py_unwind"),
+    ("CALL", "call"),
+    ("C_RETURN", "c_return"),
+    ("C_RAISE", "c_raise"),
+)
+
+
+def _claim(agent, tool_id, null):
+    """Takes the tool id and registers the callbacks; returns the event set."""
+    monitoring = sys.monitoring
+    owner = monitoring.get_tool(tool_id)
+    if owner is not None:
+        agent.fail(_TOOL_TAKEN, f"sys.monitoring tool id {tool_id} is already used by {owner!r}")
+        os._exit(_EXIT_AGENT_FAILED)
+    monitoring.use_tool_id(tool_id, "pyprof")
+    events = 0
+    for event_name, callback in _EVENTS:
+        event = getattr(monitoring.events, event_name)
+        monitoring.register_callback(tool_id, event, agent.null if null else getattr(agent, callback))
+        events |= event
+    return events
+
+
+def _release(tool_id):
+    """Frees the tool id in the order that really frees it on 3.12 and 3.13:
+    free_tool_id alone leaves events and callbacks in place (NOTES.md)."""
+    monitoring = sys.monitoring
+    if monitoring.get_tool(tool_id) != "pyprof":
+        return
+    monitoring.set_events(tool_id, 0)
+    for event_name, _ in _EVENTS:
+        monitoring.register_callback(tool_id, getattr(monitoring.events, event_name), None)
+    monitoring.free_tool_id(tool_id)
+
+
+def _name_threads(agent):
+    """Records each thread's Python name when it starts and when it ends
+    (a thread may rename itself); threading knows the name, the agent does not."""
+    import threading
+
+    original = threading.Thread._bootstrap_inner
+
+    def _bootstrap_inner(self):
+        agent.set_thread_name(self.name)
+        try:
+            original(self)
+        finally:
+            agent.set_thread_name(self.name)
+
+    threading.Thread._bootstrap_inner = _bootstrap_inner
+    return threading
+
+
+def _fresh_main(filename):
+    """A new __main__ module for the program, as the interpreter would make."""
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__builtins__=__builtins__, __file__=filename, __cached__=None, __spec__=None)
+    sys.modules["__main__"] = main
+    return main.__dict__
+
+
+def _set_path0(entry):
+    # The interpreter put this file's folder first; the program expects its own.
+    if sys.flags.safe_path:
+        return
+    if sys.path and sys.path[0] == os.path.dirname(_BOOTSTRAP_FILE):
+        sys.path[0] = entry
+    else:
+        sys.path.insert(0, entry)
+
+
+def _prepare(kind, target, args):
+    """Sets argv, sys.path and __main__; returns a function that runs the program."""
+    if kind == "code":
+        sys.argv = ["-c", *args]
+        _set_path0("")
+        code = compile(target, "<string>", "exec")
+        namespace = _fresh_main(None)
+        del namespace["__file__"]
+        return lambda: exec(code, namespace)
+    if kind == "module":
+        import runpy
+
+        sys.argv = ["-m", *args]
+        _set_path0(os.getcwd())
+        return lambda: runpy._run_module_as_main(target, alter_argv=True)
+    sys.argv = [target, *args]
+    _set_path0(os.path.dirname(os.path.realpath(target)))
+    if os.path.isdir(target) or not target.endswith((".py", ".pyw")) and _is_zip(target):
+        import runpy
+
+        return lambda: runpy.run_path(target, run_name="__main__")
+    import io
+
+    with io.open_code(target) as f:
+        source = f.read()
+    code = compile(source, target, "exec")
+    namespace = _fresh_main(target)
+    import importlib.machinery
+
+    namespace["__loader__"] = importlib.machinery.SourceFileLoader("__main__", target)
+    return lambda: exec(code, namespace)
+
+
+def _is_zip(path):
+    import zipfile
+
+    return zipfile.is_zipfile(path)
+
+
+def _program_traceback(tb, hidden):
+    while tb is not None and tb.tb_frame.f_code.co_filename in hidden:
+        tb = tb.tb_next
+    return tb
+
+
+def _exit_like_python(exc, hidden):
+    """Reports an uncaught exception the way the interpreter does, without
+    pyprof's frames in the traceback, and exits as it would."""
+    sys.excepthook(type(exc), exc, _program_traceback(exc.__traceback__, hidden))
+    if isinstance(exc, KeyboardInterrupt):
+        import signal
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(1)
+
+
+def _main():
+    config = _config()
+    kind, target, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    tool_id = int(config["tool"])
+    agent = _load_agent(config["path"])
+    hidden = {_BOOTSTRAP_FILE, config["path"]}
+    try:
+        import runpy
+
+        hidden.add(runpy.__file__)
+        agent.init(int(config["fd"]), hidden)
+        os.close(int(config["fd"]))  # the mapping stays; children need not inherit it
+        events = _claim(agent, tool_id, config["mode"] == "null")
+        _name_threads(agent)
+        os.register_at_fork(after_in_child=lambda: _release(tool_id))
+        run = _prepare(kind, target, args)
+    except SyntaxError as e:
+        sys.excepthook(type(e), e, None)
+        sys.exit(1)
+    except OSError as e:
+        if e.filename != target:
+            agent.fail(_ERROR, f"{type(e).__name__}: {e}")
+            os._exit(_EXIT_AGENT_FAILED)
+        print(f"{sys.executable}: can't open file {target!r}: [Errno {e.errno}] {e.strerror}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:
+        agent.fail(_ERROR, f"{type(e).__name__}: {e}")
+        os._exit(_EXIT_AGENT_FAILED)
+    import threading
+
+    agent.start()
+    agent.set_thread_name(threading.current_thread().name)
+    sys.monitoring.set_events(tool_id, events)
+    try:
+        run()
+    except SystemExit:
+        raise
+    except BaseException as e:
+        _exit_like_python(e, hidden)
+
+
+_main()

@@ -1,0 +1,387 @@
+"""pyprof's pure-Python agent: the twin of agent.c.
+
+Used when no C compiler or no Python.h is available. It writes exactly the
+records agent.c writes (wire.h), only slower; the same tests run against both.
+The constants below mirror wire.h and a test compares them with it.
+"""
+
+import mmap
+import os
+import struct
+import sys
+import threading
+import time
+import types
+
+WIRE_MAGIC = 0x3146525059505950
+WIRE_VERSION = 1
+
+HDR_SIZE = 4096
+HDR_MAGIC = 0
+HDR_VERSION = 8
+HDR_NSLOTS = 12
+HDR_RING_BYTES = 16
+HDR_SLOT_STRIDE = 24
+HDR_CLOCK = 32
+HDR_STATUS = 36
+HDR_CONSUMER_PID = 40
+HDR_AGENT_PID = 48
+HDR_LOST_NO_SLOT = 56
+HDR_LOST_NO_CONSUMER = 64
+HDR_ERROR = 1024
+HDR_ERROR_LEN = 1024
+
+CLOCK_MONOTONIC = 2
+STATUS_RECORDING = 1
+
+SLOT_WRITE_POS = 0
+SLOT_STATE = 8
+SLOT_GENERATION = 12
+SLOT_WAIT_NS = 16
+SLOT_READ_POS = 64
+SLOT_DATA = 4096
+SLOT_FREE = 0
+SLOT_OWNED = 1
+SLOT_CLOSED = 2
+
+KIND_SHIFT = 60
+ID_SHIFT = 40
+ID_BITS = 20
+SITE_SHIFT = 28
+SITE_BITS = 12
+DELTA_BITS = 28
+SITE_NONE = 0xFFF
+SUB_SHIFT = 52
+LEN_SHIFT = 28
+
+K_PY_START = 1
+K_PY_RESUME = 2
+K_PY_THROW = 3
+K_PY_RETURN = 4
+K_PY_YIELD = 5
+K_PY_UNWIND = 6
+K_C_CALL = 7
+K_C_RETURN = 8
+K_C_RAISE = 9
+
+X_THREAD = 1
+X_THREAD_NAME = 2
+X_CODE = 3
+X_CALLABLE = 4
+X_TIME = 5
+X_BIG_ID = 6
+X_BIG_SITE = 7
+
+CODE_HIDDEN = 1
+
+_u64 = struct.Struct("<Q")
+_u32 = struct.Struct("<I")
+_ticks = time.monotonic_ns
+
+_mem = None
+# Words are read and written through memoryviews of native unsigned ints:
+# an item store is one aligned store, so pyprof never sees a position half
+# written (struct.pack_into stores byte by byte).
+_words = None  # 64-bit words, indexed by byte offset // 8
+_halves = None  # 32-bit words, indexed by byte offset // 4
+_ring_bytes = 0
+_mask = 0
+_nslots = 0
+_stride = 0
+_consumer_pid = 0
+_recording = False
+_hidden = frozenset()
+_code_ids = {}  # code object -> id; holding the code keeps its id unique
+_callable_ids = {}  # name -> id
+_local = threading.local()
+_lock = threading.Lock()
+
+
+class _Ring:
+    """One thread's view of its slot. Dropping it (the thread ended) closes
+    the slot so pyprof can drain and recycle it."""
+
+    __slots__ = ("slot", "data", "wpos", "limit", "last", "pending_code", "pending_site", "__weakref__")
+
+    def __init__(self, slot):
+        self.slot = slot
+        self.data = slot + SLOT_DATA
+        self.wpos = _words[(slot + SLOT_WRITE_POS) >> 3]
+        self.limit = _words[(slot + SLOT_READ_POS) >> 3] + _ring_bytes
+        self.last = _ticks()
+        self.pending_code = None
+        self.pending_site = SITE_NONE
+
+    def __del__(self):
+        if _halves is not None and _recording_pid == os.getpid():
+            _halves[(self.slot + SLOT_STATE) >> 2] = SLOT_CLOSED
+
+
+_recording_pid = 0
+
+
+def _add(off, n):
+    _words[off >> 3] += n
+
+
+def _consumer_alive():
+    try:
+        os.kill(_consumer_pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
+def _wait_for_room(r, n):
+    """Blocks until n bytes fit: nothing is dropped while pyprof lives."""
+    global _recording
+    started = checked = time.monotonic_ns()
+    while True:
+        r.limit = _words[(r.slot + SLOT_READ_POS) >> 3] + _ring_bytes
+        if r.wpos + n <= r.limit:
+            _add(r.slot + SLOT_WAIT_NS, time.monotonic_ns() - started)
+            return True
+        time.sleep(0.00005)
+        now = time.monotonic_ns()
+        if now - checked > 100_000_000:
+            checked = now
+            if not _consumer_alive():
+                _recording = False
+                return False
+
+
+def _put_words(r, words):
+    n = 8 * len(words)
+    if r.wpos + n > r.limit and not _wait_for_room(r, n):
+        _add(HDR_LOST_NO_CONSUMER, 1)
+        return
+    base = r.data >> 3
+    for w in words:
+        _words[base + ((r.wpos & _mask) >> 3)] = w
+        r.wpos += 8
+    _words[(r.slot + SLOT_WRITE_POS) >> 3] = r.wpos
+
+
+def _put_ext(r, sub, payload):
+    size = len(payload)
+    payload += b"\0" * (-size % 8)
+    words = [(sub << SUB_SHIFT) | (size << LEN_SHIFT)]
+    words += [w for (w,) in _u64.iter_unpack(payload)]
+    _put_words(r, words)
+
+
+def _put_hot(r, kind, ident, site):
+    now = _ticks()
+    delta = now - r.last
+    r.last = now
+    if delta >> DELTA_BITS:
+        _put_ext(r, X_TIME, _u64.pack(now))
+        delta = 0
+    if ident >> ID_BITS:
+        _put_ext(r, X_BIG_ID, _u32.pack(ident))
+        ident = 0
+    if site > SITE_NONE:
+        _put_ext(r, X_BIG_SITE, _u32.pack(site))
+        site = 0
+    _put_words(r, [(kind << KIND_SHIFT) | (ident << ID_SHIFT) | (site << SITE_SHIFT) | delta])
+
+
+def _string(s):
+    b = str(s).encode("utf-8", "replace")[:4096]
+    return _u32.pack(len(b)) + b
+
+
+def _take_slot():
+    with _lock:
+        for i in range(_nslots):
+            slot = HDR_SIZE + i * _stride
+            if _halves[(slot + SLOT_STATE) >> 2] != SLOT_FREE:
+                continue
+            gen = _halves[(slot + SLOT_GENERATION) >> 2]
+            _halves[(slot + SLOT_GENERATION) >> 2] = (gen + 1) & 0xFFFFFFFF
+            _halves[(slot + SLOT_STATE) >> 2] = SLOT_OWNED
+            return _Ring(slot)
+    return None
+
+
+def _ring():
+    """The calling thread's ring, or None when it is not to record."""
+    if not _recording:
+        return None
+    r = getattr(_local, "ring", None)
+    if r is not None:
+        return r
+    r = _take_slot()
+    if r is None:
+        _add(HDR_LOST_NO_SLOT, 1)
+        return None
+    _local.ring = r
+    payload = struct.pack("<QQQ", threading.get_native_id(), threading.get_ident(), r.last)
+    _put_ext(r, X_THREAD, payload)
+    return r
+
+
+def _line_table(code):
+    rows = []
+    for start, _end, line in code.co_lines():
+        rows.append(struct.pack("<Ii", start // 2, -1 if line is None else line))
+        if len(rows) >= 65536:
+            break
+    return _u32.pack(len(rows)) + b"".join(rows)
+
+
+def _code_id(r, code):
+    ident = _code_ids.get(code)
+    if ident is None:
+        ident = _code_ids[code] = len(_code_ids) + 1
+        flags = CODE_HIDDEN if code.co_filename in _hidden else 0
+        payload = struct.pack("<III", ident, code.co_firstlineno, flags)
+        payload += _string(code.co_qualname) + _string(code.co_filename) + _line_table(code)
+        _put_ext(r, X_CODE, payload)
+    return ident
+
+
+_METHOD_DESCRIPTORS = (types.MethodDescriptorType, types.ClassMethodDescriptorType, types.WrapperDescriptorType)
+
+
+def _callable_name(c):
+    t = type(c)
+    if t is types.BuiltinFunctionType:
+        owner = c.__self__
+        if owner is None or isinstance(owner, types.ModuleType):
+            return f"{c.__module__ or 'builtins'}.{c.__name__}"
+        return f"{type(owner).__qualname__}.{c.__name__}"
+    if t in _METHOD_DESCRIPTORS:
+        return f"{c.__objclass__.__qualname__}.{c.__name__}"
+    if isinstance(c, type):
+        return f"{c.__module__}.{c.__qualname__}"
+    return f"{t.__module__}.{t.__qualname__}.__call__"
+
+
+def _callable_id(r, c):
+    name = _callable_name(c)
+    ident = _callable_ids.get(name)
+    if ident is None:
+        ident = _callable_ids[name] = len(_callable_ids) + 1
+        _put_ext(r, X_CALLABLE, _u32.pack(ident) + _string(name))
+    return ident
+
+
+def _unwrap(c):
+    return c.__func__ if type(c) is types.MethodType else c
+
+
+# ---- sys.monitoring callbacks ------------------------------------------------
+
+
+def py_start(code, offset):
+    r = _ring()
+    if r is not None:
+        site = r.pending_site if r.pending_code is code else SITE_NONE
+        r.pending_code = None
+        _put_hot(r, K_PY_START, _code_id(r, code), site)
+
+
+def _code_event(kind):
+    def callback(code, offset, *_):
+        r = _ring()
+        if r is not None:
+            _put_hot(r, kind, _code_id(r, code), 0)
+
+    return callback
+
+
+py_resume = _code_event(K_PY_RESUME)
+py_throw = _code_event(K_PY_THROW)
+py_return = _code_event(K_PY_RETURN)
+py_yield = _code_event(K_PY_YIELD)
+py_unwind = _code_event(K_PY_UNWIND)
+
+
+def call(code, offset, callable, arg0):
+    r = _ring()
+    if r is None:
+        return
+    c = _unwrap(callable)
+    if type(c) is types.FunctionType:
+        # Remember the call site for the PY_START that follows.
+        r.pending_code = c.__code__
+        r.pending_site = offset // 2
+        return
+    r.pending_code = None
+    _put_hot(r, K_C_CALL, _callable_id(r, c), offset // 2)
+
+
+def _c_event(kind):
+    def callback(code, offset, callable, arg0):
+        r = _ring()
+        if r is not None:
+            _put_hot(r, kind, _callable_id(r, _unwrap(callable)), 0)
+
+    return callback
+
+
+c_return = _c_event(K_C_RETURN)
+c_raise = _c_event(K_C_RAISE)
+
+
+def null(*args):
+    """The null agent: registered like the others, records nothing."""
+
+
+# ---- control -----------------------------------------------------------------
+
+
+def _after_fork_in_child():
+    # A child must never write into its parent's rings.
+    global _recording
+    _recording = False
+    _local.__dict__.clear()
+
+
+def init(fd, hidden):
+    global _mem, _words, _halves, _ring_bytes, _mask, _nslots, _stride, _consumer_pid, _hidden
+    head = mmap.mmap(fd, HDR_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
+    magic, version, nslots, ring_bytes, stride, clock = struct.unpack_from("<QIIQQI", head, 0)
+    consumer = _u64.unpack_from(head, HDR_CONSUMER_PID)[0]
+    head.close()
+    if magic != WIRE_MAGIC or version != WIRE_VERSION:
+        raise ValueError(f"shared memory does not hold pyprof wire format {WIRE_VERSION}")
+    if clock != CLOCK_MONOTONIC:
+        raise ValueError("the Python agent records CLOCK_MONOTONIC time only")
+    _nslots, _ring_bytes, _stride, _consumer_pid = nslots, ring_bytes, stride, consumer
+    _mask = ring_bytes - 1
+    if sys.byteorder != "little":
+        raise ValueError("the wire format is little-endian")
+    _mem = mmap.mmap(fd, HDR_SIZE + nslots * stride, mmap.MAP_SHARED)
+    _words, _halves = memoryview(_mem).cast("Q"), memoryview(_mem).cast("I")
+    _words[HDR_AGENT_PID >> 3] = os.getpid()
+    _hidden = frozenset(hidden)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def start():
+    global _recording, _recording_pid
+    _recording_pid = os.getpid()
+    _recording = True
+    _halves[HDR_STATUS >> 2] = STATUS_RECORDING
+
+
+def stop():
+    global _recording
+    _recording = False
+
+
+def set_thread_name(name):
+    r = _ring()
+    if r is not None:
+        _put_ext(r, X_THREAD_NAME, _string(name))
+
+
+def fail(status, message):
+    if _mem is not None:
+        b = message.encode("utf-8", "replace")[: HDR_ERROR_LEN - 1] + b"\0"
+        _mem[HDR_ERROR : HDR_ERROR + len(b)] = b
+        _halves[HDR_STATUS >> 2] = status

@@ -1,0 +1,158 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Interpreter is what pyprof knows of a Python after probing it.
+type Interpreter struct {
+	// Path is how pyprof runs it (as given, or as found).
+	Path       string
+	Executable string // sys.executable
+	Version    [3]int
+	Include    string // where Python.h is
+	ExtSuffix  string // EXT_SUFFIX, e.g. ".cpython-312-x86_64-linux-gnu.so"
+	// FreeThreaded is true for builds without the GIL (Py_GIL_DISABLED).
+	FreeThreaded  bool
+	HasMonitoring bool
+	Implementation string
+}
+
+// VersionString is "3.12.1".
+func (i *Interpreter) VersionString() string {
+	return fmt.Sprintf("%d.%d.%d", i.Version[0], i.Version[1], i.Version[2])
+}
+
+// Supported reports whether pyprof can record it: CPython 3.12 or newer,
+// which has sys.monitoring.
+func (i *Interpreter) Supported() bool {
+	return i.HasMonitoring && (i.Version[0] > 3 || i.Version[0] == 3 && i.Version[1] >= 12)
+}
+
+// probeScript must run on any Python 3 so that an old interpreter can be
+// named and refused, not crash.
+const probeScript = `import json, sys, sysconfig
+print(json.dumps({"executable": sys.executable, "version": list(sys.version_info[:3]),
+ "include": sysconfig.get_paths().get("include") or "", "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX") or "",
+ "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+ "monitoring": hasattr(sys, "monitoring"), "implementation": sys.implementation.name}))`
+
+// ErrNotPython is returned by Probe for a program that is not a working
+// Python interpreter.
+var ErrNotPython = errors.New("not a working Python interpreter")
+
+// Probe runs path to learn what it is. A pyenv shim can exist on PATH and
+// still refuse to run, so existence proves nothing.
+func Probe(path string) (*Interpreter, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-I", "-c", probeScript)
+	cmd.Stdin = nil
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
+	}
+	var facts struct {
+		Executable     string `json:"executable"`
+		Version        []int  `json:"version"`
+		Include        string `json:"include"`
+		ExtSuffix      string `json:"ext_suffix"`
+		FreeThreaded   bool   `json:"free_threaded"`
+		Monitoring     bool   `json:"monitoring"`
+		Implementation string `json:"implementation"`
+	}
+	if err := json.Unmarshal(out, &facts); err != nil || len(facts.Version) != 3 {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
+	}
+	return &Interpreter{
+		Path: path, Executable: facts.Executable, Version: [3]int(facts.Version),
+		Include: facts.Include, ExtSuffix: facts.ExtSuffix, FreeThreaded: facts.FreeThreaded,
+		HasMonitoring: facts.Monitoring, Implementation: facts.Implementation,
+	}, nil
+}
+
+// candidates lists the interpreters Discover tries, newest minor version
+// first: python3.N on PATH, then pyenv's installed versions.
+func candidates() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	pyenv := pyenvVersions()
+	for minor := 30; minor >= 12; minor-- {
+		name := "python3." + strconv.Itoa(minor)
+		if p, err := exec.LookPath(name); err == nil {
+			add(p)
+		}
+		for _, dir := range pyenv[minor] {
+			add(filepath.Join(dir, "bin", name))
+		}
+	}
+	return out
+}
+
+// pyenvVersions maps a minor version to pyenv's installs of it, newest
+// patch release first.
+func pyenvVersions() map[int][]string {
+	root := os.Getenv("PYENV_ROOT")
+	if root == "" {
+		home, _ := os.UserHomeDir()
+		root = filepath.Join(home, ".pyenv")
+	}
+	dirs, _ := filepath.Glob(filepath.Join(root, "versions", "3.*"))
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	out := map[int][]string{}
+	for _, d := range dirs {
+		parts := strings.SplitN(filepath.Base(d), ".", 3)
+		if len(parts) < 2 {
+			continue
+		}
+		if minor, err := strconv.Atoi(parts[1]); err == nil {
+			out[minor] = append(out[minor], d)
+		}
+	}
+	return out
+}
+
+// ErrNoPython is returned by Discover when no usable interpreter exists.
+var ErrNoPython = errors.New("no Python 3.12 or newer found (tried python3.N on PATH and pyenv's versions); install one or pass --python PATH")
+
+// Discover returns the newest working CPython 3.12+ it can find.
+func Discover() (*Interpreter, error) {
+	for _, c := range candidates() {
+		if i, err := Probe(c); err == nil && i.Supported() {
+			return i, nil
+		}
+	}
+	return nil, ErrNoPython
+}
+
+// All returns every working CPython 3.12+ Discover would consider, one per
+// minor version: tests run under each.
+func All() []*Interpreter {
+	var out []*Interpreter
+	seen := map[int]bool{}
+	for _, c := range candidates() {
+		i, err := Probe(c)
+		if err != nil || !i.Supported() || seen[i.Version[1]] {
+			continue
+		}
+		seen[i.Version[1]] = true
+		out = append(out, i)
+	}
+	return out
+}

@@ -1,0 +1,3 @@
+// Package clock reads the tick counter the agent timestamps records with
+// and converts ticks to nanoseconds.
+package clock

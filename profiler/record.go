@@ -1,0 +1,338 @@
+package profiler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/profiler/agent"
+	"github.com/pyprof/pyprof/profiler/clock"
+	"github.com/pyprof/pyprof/profiler/ring"
+	"github.com/pyprof/pyprof/profiler/wire"
+)
+
+// Options configures a trace-mode recording.
+type Options struct {
+	Target Target
+	// Python is --python: the interpreter to use, overriding Target's.
+	Python string
+	Agent  agent.Kind
+	// ToolID is the sys.monitoring tool id (PROFILER_ID, 2, by default).
+	ToolID int
+	// RingBytes is each thread's ring size; Slots how many threads may
+	// record at once.
+	RingBytes uint64
+	Slots     int
+	// Poll is how often the rings are drained.
+	Poll time.Duration
+	// Progress, when set, is called about four times a second while the
+	// program runs.
+	Progress func(Stats)
+	// Notice receives one-line messages for the user (which interpreter,
+	// agent fallbacks).
+	Notice func(string)
+	// Signals forwards signals pyprof receives to the program.
+	Signals <-chan os.Signal
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Stats describes a recording, for the live status line and the summary.
+type Stats struct {
+	Elapsed time.Duration
+	Events  int64
+	Threads int
+	// Lost counts events that never reached the profile.
+	Lost int64
+	// ProducerWait is how long the program's threads waited for room in
+	// their rings: the consumer falling behind shows here.
+	ProducerWait time.Duration
+	// Mismatched counts leave events with no matching enter.
+	Mismatched int64
+	// DecodeErrors counts rings whose records could not be decoded.
+	DecodeErrors int
+}
+
+// Result is what a recording produced.
+type Result struct {
+	Profile     *callgraph.Profile
+	Stats       Stats
+	Interpreter *agent.Interpreter
+	Agent       *agent.Prepared
+	// ExitCode is the program's exit status, 128+N when killed by signal N.
+	ExitCode int
+	// Signaled is set when the program was killed by a signal.
+	Signaled syscall.Signal
+}
+
+// Error classes the CLI turns into exit codes.
+var (
+	// ErrUsage: the command line is wrong.
+	ErrUsage = errors.New("usage")
+	// ErrEnvironment: this machine cannot run the recording as asked.
+	ErrEnvironment = errors.New("environment")
+)
+
+// usage and environment wrap an error into its class, keeping its text.
+func usage(err error) error       { return classified{err, ErrUsage} }
+func environment(err error) error { return classified{err, ErrEnvironment} }
+
+type classified struct{ err, class error }
+
+func (c classified) Error() string { return c.err.Error() }
+func (c classified) Unwrap() []error {
+	return []error{c.err, c.class}
+}
+
+// ResolveInterpreter finds and checks the interpreter to run.
+func ResolveInterpreter(o *Options) (*agent.Interpreter, error) {
+	name := o.Python
+	if name == "" {
+		name = o.Target.Interpreter
+	}
+	if name == "" {
+		i, err := agent.Discover()
+		if err != nil {
+			return nil, environment(err)
+		}
+		o.notice(fmt.Sprintf("using %s (Python %s)", i.Path, i.VersionString()))
+		return i, nil
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return nil, environment(fmt.Errorf("interpreter %s not found: pass --python PATH or name a python3.12+ on PATH", name))
+	}
+	i, err := agent.Probe(path)
+	if err != nil {
+		return nil, environment(fmt.Errorf("%s does not run as a Python interpreter: pass --python PATH to a python3.12 or newer", name))
+	}
+	if !i.Supported() {
+		return nil, environment(fmt.Errorf("%s is Python %s, which has no sys.monitoring: pyprof needs 3.12 or newer (for example `pyprof record -- python3.12 ...`, or --python PATH)", name, i.VersionString()))
+	}
+	return i, nil
+}
+
+func (o *Options) notice(msg string) {
+	if o.Notice != nil {
+		o.Notice(msg)
+	}
+}
+
+// Record runs the program and returns its profile. The profile is built
+// whatever way the program ends: normally, by sys.exit, by an exception,
+// by os._exit, or by a signal; what reached the rings is in it.
+func Record(ctx context.Context, o Options) (*Result, error) {
+	i, err := ResolveInterpreter(&o)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTarget(o.Target); err != nil {
+		return nil, usage(err)
+	}
+	prep, err := agent.Prepare(i, o.Agent)
+	if err != nil {
+		if errors.Is(err, agent.ErrBuild) {
+			return nil, environment(fmt.Errorf("%w (--agent python needs no compiler)", err))
+		}
+		return nil, environment(err)
+	}
+	if prep.Warning != "" {
+		o.notice(prep.Warning)
+	}
+	kind := clock.Best()
+	if prep.Kind == agent.Python {
+		kind = clock.Monotonic
+	}
+	shm, err := ring.Create(ring.Options{Slots: o.Slots, RingBytes: o.RingBytes, Clock: uint32(kind)})
+	if err != nil {
+		return nil, environment(err)
+	}
+	defer shm.Close()
+	s := &session{o: o, shm: shm, clk: kind, builder: callgraph.NewBuilder()}
+	res, err := s.run(ctx, i, prep)
+	if err != nil {
+		return nil, err
+	}
+	res.Interpreter, res.Agent = i, prep
+	return res, nil
+}
+
+// checkTarget catches a missing script before anything starts, so the
+// program never runs for nothing.
+func checkTarget(t Target) error {
+	if t.Kind != Script {
+		return nil
+	}
+	if _, err := os.Stat(t.Name); err != nil {
+		return fmt.Errorf("cannot open script %s: %w", t.Name, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// session is one running recording.
+type session struct {
+	o        Options
+	shm      *ring.Shared
+	clk      clock.Kind
+	builder  *callgraph.Builder
+	decoders []*wire.Decoder
+	failed   []bool
+	stats    Stats
+}
+
+func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd {
+	cmd := exec.Command(i.Path, s.o.Target.commandLine(prep.Bootstrap)...)
+	mode := "record"
+	if prep.Null {
+		mode = "null"
+	}
+	cmd.Env = append(os.Environ(), "PYPROF_AGENT="+strings.Join([]string{
+		"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode}, ";"))
+	cmd.ExtraFiles = []*os.File{s.shm.File()}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.o.Stdin, s.o.Stdout, s.o.Stderr
+	return cmd
+}
+
+func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Prepared) (*Result, error) {
+	s.decoders = make([]*wire.Decoder, len(s.shm.Slots()))
+	s.failed = make([]bool, len(s.shm.Slots()))
+	for k := range s.decoders {
+		s.decoders[k] = wire.NewDecoder(s.builder)
+	}
+	cal := clock.Start(s.clk)
+	started := time.Now()
+	cmd := s.command(i, prep)
+	if err := cmd.Start(); err != nil {
+		return nil, environment(fmt.Errorf("starting %s: %w", i.Path, err))
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	waitErr := s.drainUntil(ctx, cmd, exited, started)
+	endTicks := clock.Now(s.clk)
+	cal.Stop()
+	s.drainAll()
+	s.stats.Elapsed = time.Since(started)
+	if err := s.agentFailure(); err != nil {
+		return nil, err
+	}
+	res := &Result{Stats: s.finishStats()}
+	s.builder.AddLost(res.Stats.Lost)
+	res.ExitCode, res.Signaled = exitStatus(waitErr)
+	res.Profile = s.builder.Finish(callgraph.FinishOptions{
+		End: endTicks, NanosPerTick: cal.NanosPerTick(), Start: started, Duration: s.stats.Elapsed,
+	})
+	return res, nil
+}
+
+// drainUntil drains the rings every Poll until the program exits,
+// forwarding signals and reporting progress.
+func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan error, started time.Time) error {
+	tick := time.NewTicker(s.o.Poll)
+	defer tick.Stop()
+	lastProgress := time.Now()
+	for {
+		select {
+		case err := <-exited:
+			return err
+		case sig := <-s.o.Signals:
+			_ = cmd.Process.Signal(sig)
+		case <-ctx.Done():
+			// Asked to stop waiting: end the program now and keep what
+			// reached the rings.
+			_ = cmd.Process.Kill()
+			ctx = context.Background()
+		case <-tick.C:
+			s.drainAll()
+			if s.o.Progress != nil && time.Since(lastProgress) > 250*time.Millisecond {
+				lastProgress = time.Now()
+				st := s.finishStats()
+				st.Elapsed = time.Since(started)
+				s.o.Progress(st)
+			}
+		}
+	}
+}
+
+// drainAll empties every ring once and recycles the slots of ended threads.
+func (s *session) drainAll() {
+	for k, slot := range s.shm.Slots() {
+		state := slot.State()
+		if state == wire.SlotFree {
+			continue
+		}
+		d := s.decoders[k]
+		_, err := slot.Drain(func(b []byte) error {
+			if s.failed[k] {
+				return nil
+			}
+			err := d.Decode(b)
+			if err != nil && os.Getenv("PYPROF_DEBUG_DUMP") != "" {
+				_ = os.WriteFile(os.Getenv("PYPROF_DEBUG_DUMP"), b, 0o600)
+			}
+			return err
+		})
+		if err != nil && !s.failed[k] {
+			// A ring that cannot be decoded is skipped from here on; its
+			// thread's tree stops where the damage began.
+			s.failed[k] = true
+			s.stats.DecodeErrors++
+			s.o.notice(fmt.Sprintf("ring %d: %v", k, err))
+		}
+		if state == wire.SlotClosed {
+			s.stats.ProducerWait += time.Duration(slot.WaitNanos())
+			d.Reset()
+			s.failed[k] = false
+			slot.Free()
+			s.shm.Release(k)
+		}
+	}
+}
+
+func (s *session) finishStats() Stats {
+	st := s.stats
+	st.Events, st.Threads = 0, 0
+	for _, d := range s.decoders {
+		st.Events += d.Events
+	}
+	for _, slot := range s.shm.Slots() {
+		if slot.State() != wire.SlotFree {
+			st.ProducerWait += time.Duration(slot.WaitNanos())
+		}
+	}
+	st.Threads = s.builder.Threads()
+	st.Mismatched = s.builder.Mismatched()
+	noSlot, noConsumer := s.shm.Lost()
+	st.Lost = int64(noSlot + noConsumer)
+	return st
+}
+
+// agentFailure turns what the agent wrote in the header into an error.
+func (s *session) agentFailure() error {
+	switch s.shm.Status() {
+	case wire.StatusToolTaken:
+		return environment(fmt.Errorf("%s: pass --tool-id N with a free id from 0 to 5", s.shm.ErrorMessage()))
+	case wire.StatusError:
+		return environment(fmt.Errorf("the agent could not start: %s", s.shm.ErrorMessage()))
+	}
+	return nil
+}
+
+func exitStatus(err error) (int, syscall.Signal) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return 0, 0
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), ws.Signal()
+	}
+	return ee.ExitCode(), 0
+}

@@ -1,0 +1,126 @@
+package ring
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pyprof/pyprof/profiler/wire"
+)
+
+// Options sizes the shared memory.
+type Options struct {
+	// Slots is how many threads can record at once; slots of ended
+	// threads are recycled.
+	Slots int
+	// RingBytes is each ring's data size, a power of two. NOTES.md: 8 MiB
+	// was the smallest ring a 1 ms consumer never let fill on a loaded
+	// 2-core machine.
+	RingBytes uint64
+	// Clock is wire.ClockTsc or wire.ClockMonotonic.
+	Clock uint32
+}
+
+// Shared is the memfd the rings live in. A memfd has no name to leave
+// behind, no /dev/shm size limit to hit with SIGBUS, and vanishes with the
+// last mapping (NOTES.md, where the rings live); pages are only allocated
+// when a producer touches them.
+type Shared struct {
+	file   *os.File
+	mem    []byte
+	slots  []*Slot
+	stride uint64
+}
+
+// Create makes the shared memory, writes its header and maps it.
+func Create(o Options) (*Shared, error) {
+	if o.RingBytes < 4096 || o.RingBytes&(o.RingBytes-1) != 0 {
+		return nil, fmt.Errorf("ring size %d is not a power of two of at least 4096 bytes", o.RingBytes)
+	}
+	fd, err := unix.MemfdCreate("pyprof-rings", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("creating shared memory: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "pyprof-rings")
+	stride := wire.SlotData + o.RingBytes
+	size := wire.HdrSize + uint64(o.Slots)*stride
+	if err := f.Truncate(int64(size)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sizing shared memory to %d bytes: %w", size, err)
+	}
+	mem, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("mapping shared memory: %w", err)
+	}
+	s := &Shared{file: f, mem: mem, stride: stride}
+	s.writeHeader(o)
+	for i := 0; i < o.Slots; i++ {
+		off := wire.HdrSize + uint64(i)*stride
+		s.slots = append(s.slots, NewSlot(mem[off:off+stride], o.RingBytes))
+	}
+	return s, nil
+}
+
+func (s *Shared) writeHeader(o Options) {
+	le := binary.LittleEndian
+	le.PutUint32(s.mem[wire.HdrVersion:], wire.WireVersion)
+	le.PutUint32(s.mem[wire.HdrNslots:], uint32(o.Slots))
+	le.PutUint64(s.mem[wire.HdrRingBytes:], o.RingBytes)
+	le.PutUint64(s.mem[wire.HdrSlotStride:], s.stride)
+	le.PutUint32(s.mem[wire.HdrClock:], o.Clock)
+	le.PutUint64(s.mem[wire.HdrConsumerPid:], uint64(os.Getpid()))
+	le.PutUint64(s.mem[wire.HdrMagic:], wire.WireMagic)
+}
+
+// File is the descriptor the target inherits.
+func (s *Shared) File() *os.File { return s.file }
+
+// Slots returns the rings.
+func (s *Shared) Slots() []*Slot { return s.slots }
+
+func (s *Shared) hdr64(off int) uint64 {
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&s.mem[off])))
+}
+
+// Status returns the agent's wire.Status* value.
+func (s *Shared) Status() uint32 {
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&s.mem[wire.HdrStatus])))
+}
+
+// ErrorMessage returns what the agent wrote when it could not start.
+func (s *Shared) ErrorMessage() string {
+	msg := s.mem[wire.HdrError : wire.HdrError+wire.HdrErrorLen]
+	if i := bytes.IndexByte(msg, 0); i >= 0 {
+		msg = msg[:i]
+	}
+	return string(msg)
+}
+
+// Lost returns events the agent dropped: for want of a free slot, and
+// after the consumer died.
+func (s *Shared) Lost() (noSlot, noConsumer uint64) {
+	return s.hdr64(wire.HdrLostNoSlot), s.hdr64(wire.HdrLostNoConsumer)
+}
+
+// Release gives the memory of a freed slot back to the system, so that a
+// program starting and ending many threads keeps a flat footprint.
+func (s *Shared) Release(i int) {
+	off := int64(wire.HdrSize) + int64(i)*int64(s.stride) + wire.SlotData
+	// Best effort: a failure only costs memory.
+	_ = unix.Fallocate(int(s.file.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, int64(s.stride)-wire.SlotData)
+}
+
+// Close unmaps the memory and closes the descriptor.
+func (s *Shared) Close() error {
+	err := unix.Munmap(s.mem)
+	if cerr := s.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,174 @@
+package sample
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Process is a Python process attached for sampling. It holds caches and
+// scratch buffers: use it from one goroutine at a time.
+type Process struct {
+	pid          int
+	version      Version
+	lay          layout
+	runtime      Addr // &_PyRuntime
+	freeThreaded bool
+	mem          *memReader
+	codes        *codeCache
+	tasks        *taskStates
+	scratch      walkScratch
+}
+
+// PID returns the process id.
+func (p *Process) PID() int { return p.pid }
+
+// Version returns the target's Python version.
+func (p *Process) Version() Version { return p.version }
+
+// Reads returns the number of process_vm_readv calls made so far.
+func (p *Process) Reads() int64 { return p.mem.calls.Load() }
+
+// Close releases the files kept open to read thread states.
+func (p *Process) Close() error {
+	p.tasks.close()
+	return nil
+}
+
+// Attach finds the CPython runtime of process pid and prepares to sample
+// it. It reads memory only (process_vm_readv): the target never stops.
+// Errors: ErrProcessExited, ErrNotPython (nothing that looks like CPython
+// is mapped, maybe not yet), *UnsupportedVersionError (older than 3.12, or
+// a layout this build does not know), *PermissionError.
+func Attach(pid int) (*Process, error) {
+	maps, err := readMaps(pid)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("attaching to pid %d: %w", pid, ErrProcessExited)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attaching to pid %d: %w", pid, err)
+	}
+	path, img, bias, err := findRuntime(pid, maps)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{pid: pid, mem: &memReader{pid: pid}, runtime: Addr(img.syms.runtime + bias)}
+	if err := p.readVersion(img, bias, path); err != nil {
+		return nil, err
+	}
+	if err := p.readLayout(); err != nil {
+		return nil, err
+	}
+	obj := &objectReader{mem: p.mem, lay: &p.lay,
+		unicodeType: Addr(img.syms.unicodeType + bias), bytesType: Addr(img.syms.bytesType + bias)}
+	p.codes = newCodeCache(&p.lay, obj, Addr(img.syms.codeType+bias))
+	p.tasks = newTaskStates(pid)
+	return p, nil
+}
+
+// AttachWait calls Attach until it succeeds, the process exits or ctx is
+// done. A process pyprof has just spawned has not exec'd python or mapped
+// libpython yet; this is the call the CLI makes for it.
+func AttachWait(ctx context.Context, pid int) (*Process, error) {
+	for {
+		p, err := Attach(pid)
+		if err == nil || !errors.Is(err, ErrNotPython) {
+			return p, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// findRuntime finds the mapped file that defines _PyRuntime and its load
+// bias.
+func findRuntime(pid int, maps []mapping) (string, *elfImage, uint64, error) {
+	cands := pythonCandidates(maps)
+	for _, path := range cands {
+		img, err := readELFImage(pid, path)
+		if err != nil || img.syms.runtime == 0 {
+			continue
+		}
+		bias, err := loadBias(img, mappingsOf(maps, path))
+		if err != nil {
+			return "", nil, 0, fmt.Errorf("attaching to pid %d: %s: %w", pid, path, err)
+		}
+		return path, img, bias, nil
+	}
+	if len(cands) > 0 {
+		if v, ok := versionFromName(cands[0]); ok && !v.atLeast(3, 12) {
+			return "", nil, 0, &UnsupportedVersionError{PID: pid, Version: v, Reason: tooOld}
+		}
+	}
+	return "", nil, 0, fmt.Errorf("attaching to pid %d: %w (looked in %d python files)", pid, ErrNotPython, len(cands))
+}
+
+const tooOld = "sample mode needs CPython 3.12 or newer"
+
+// readVersion reads Py_Version (PY_VERSION_HEX, exported since 3.11) and
+// refuses versions this build cannot walk.
+func (p *Process) readVersion(img *elfImage, bias uint64, path string) error {
+	if img.syms.version == 0 {
+		v, _ := versionFromName(path)
+		return &UnsupportedVersionError{PID: p.pid, Version: v, Reason: tooOld}
+	}
+	var b [4]byte
+	if err := p.mem.read(Addr(img.syms.version+bias), b[:]); err != nil {
+		return fmt.Errorf("attaching to pid %d: reading Py_Version: %w", p.pid, err)
+	}
+	p.version = versionFromHex(endian.Uint32(b[:]))
+	switch {
+	case !p.version.atLeast(3, 12):
+		return &UnsupportedVersionError{PID: p.pid, Version: p.version, Reason: tooOld}
+	case p.version.atLeast(3, 14):
+		return &UnsupportedVersionError{PID: p.pid, Version: p.version,
+			Reason: "this pyprof build knows the debug offsets of 3.12 and 3.13 only"}
+	}
+	return nil
+}
+
+// readLayout picks the 3.12 table or reads the 3.13 debug offsets.
+func (p *Process) readLayout() error {
+	if p.version.Minor == 12 {
+		p.lay = layout312
+		return nil
+	}
+	raw := make([]byte, debugOffsets313Size)
+	if err := p.mem.read(p.runtime, raw); err != nil {
+		return fmt.Errorf("attaching to pid %d: reading debug offsets: %w", p.pid, err)
+	}
+	d, err := parseDebugOffsets313(raw)
+	if err != nil {
+		return fmt.Errorf("attaching to pid %d: %w", p.pid, err)
+	}
+	if got := versionFromHex(uint32(d.Version)); got.Major != 3 || got.Minor != 13 {
+		return fmt.Errorf("attaching to pid %d: debug offsets are for %s, Py_Version says %s", p.pid, got, p.version)
+	}
+	p.lay = d.layout()
+	p.freeThreaded = d.FreeThreaded != 0
+	return nil
+}
+
+var versionNameRe = regexp.MustCompile(`python(\d)\.(\d+)`)
+
+// versionFromName guesses major.minor from a file name such as
+// libpython3.11.so.1.0, for the error about an interpreter too old to
+// export Py_Version.
+func versionFromName(path string) (Version, bool) {
+	m := versionNameRe.FindStringSubmatch(filepath.Base(strings.TrimSuffix(path, " (deleted)")))
+	if m == nil {
+		return Version{}, false
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	return Version{Major: major, Minor: minor}, true
+}

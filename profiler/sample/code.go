@@ -1,0 +1,98 @@
+package sample
+
+import "fmt"
+
+// codeKey is the part of a code object's header that identifies its
+// decoding. Code objects are freed and their addresses reused (NOTES), so a
+// cached decoding is only used while the header still matches: a new code
+// object at the same address would need the same type, the same filename,
+// qualname and line table objects and the same first line to pass.
+type codeKey struct {
+	typ, filename, qualname, linetable Addr
+	units                              int64 // Py_SIZE: code units
+	firstLine, firstTraceable          int32
+}
+
+// codeInfo is a decoded code object.
+type codeInfo struct {
+	key      codeKey
+	Filename string // co_filename
+	Qualname string // co_qualname
+	lines    LineTable
+}
+
+// FirstLine is co_firstlineno.
+func (c *codeInfo) FirstLine() int { return int(c.key.firstLine) }
+
+// maxCodeCache bounds the cache; past it the cache starts over, which costs
+// one decoding per live code object.
+const maxCodeCache = 1 << 16
+
+// codeCache decodes each code object once.
+type codeCache struct {
+	lay      *layout
+	obj      *objectReader
+	codeType Addr // &PyCode_Type
+	byAddr   map[Addr]*codeInfo
+	decoded  int64 // decodings made, for tests and benchmarks
+}
+
+func newCodeCache(lay *layout, obj *objectReader, codeType Addr) *codeCache {
+	return &codeCache{lay: lay, obj: obj, codeType: codeType, byAddr: map[Addr]*codeInfo{}}
+}
+
+// keyOf extracts the key from a code object header of codeHeaderSize bytes.
+func (c *codeCache) keyOf(hdr []byte) codeKey {
+	l := c.lay
+	return codeKey{
+		typ:            ptr(hdr, l.obType),
+		filename:       ptr(hdr, l.coFilename),
+		qualname:       ptr(hdr, l.coQualname),
+		linetable:      ptr(hdr, l.coLinetable),
+		units:          int64(u64(hdr, l.varSize)),
+		firstLine:      int32(u32(hdr, l.coFirstLine)),
+		firstTraceable: int32(u32(hdr, l.coFirstTraceable)),
+	}
+}
+
+// get returns the decoding of the code object at addr whose header, read
+// in this sample, is hdr.
+func (c *codeCache) get(addr Addr, hdr []byte) (*codeInfo, error) {
+	key := c.keyOf(hdr)
+	if key.typ != c.codeType {
+		return nil, fmt.Errorf("%w: frame code %#x has type %#x, not code", errInconsistent, addr, key.typ)
+	}
+	if ci, ok := c.byAddr[addr]; ok && ci.key == key {
+		return ci, nil
+	}
+	ci, err := c.decode(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.byAddr) >= maxCodeCache {
+		clear(c.byAddr)
+	}
+	c.byAddr[addr] = ci
+	return ci, nil
+}
+
+// decode reads the names and line table a key points to.
+func (c *codeCache) decode(key codeKey) (*codeInfo, error) {
+	filename, err := c.obj.readString(key.filename)
+	if err != nil {
+		return nil, fmt.Errorf("co_filename: %w", err)
+	}
+	qualname, err := c.obj.readString(key.qualname)
+	if err != nil {
+		return nil, fmt.Errorf("co_qualname: %w", err)
+	}
+	raw, err := c.obj.readBytes(key.linetable)
+	if err != nil {
+		return nil, fmt.Errorf("co_linetable: %w", err)
+	}
+	// A malformed table keeps the entries decoded before the fault: lines
+	// past it read as unknown, names stay right.
+	lines, _ := DecodeLineTable(raw, int(key.firstLine))
+	c.decoded++
+	return &codeInfo{key: key, Filename: filename, Qualname: qualname, lines: lines}, nil
+}

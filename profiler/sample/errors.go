@@ -1,0 +1,51 @@
+package sample
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrProcessExited reports that the target process ended. Run returns it
+// together with everything sampled before the exit, so the CLI can write the
+// profile and print one line.
+var ErrProcessExited = errors.New("process exited")
+
+// ErrNotPython reports that no CPython runtime was found in the process:
+// neither a libpython nor a python executable exporting _PyRuntime is
+// mapped (yet: a freshly spawned process may not have exec'd python).
+var ErrNotPython = errors.New("no CPython runtime found")
+
+// errShortRead marks a read of memory that is not mapped or went away: the
+// target freed what we were following. Walks treat it as an inconsistent
+// stack and retry; it never reaches the caller of Run.
+var errShortRead = errors.New("short read")
+
+// errInconsistent marks a stack that changed while it was read.
+var errInconsistent = errors.New("stack changed while read")
+
+// UnsupportedVersionError reports an interpreter pyprof cannot sample.
+type UnsupportedVersionError struct {
+	PID     int
+	Version Version
+	Reason  string
+}
+
+func (e *UnsupportedVersionError) Error() string {
+	return fmt.Sprintf("pid %d runs Python %s: %s", e.PID, e.Version, e.Reason)
+}
+
+// PermissionError reports that the kernel refused to let pyprof read the
+// target's memory. Its message says what to do, in one line.
+type PermissionError struct {
+	PID int
+	Err error
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("reading memory of pid %d: %v: sampling needs ptrace access "+
+		"(CAP_SYS_PTRACE): run pyprof as root or as the target's user with "+
+		"kernel.yama.ptrace_scope=0, or start the container with --cap-add SYS_PTRACE",
+		e.PID, e.Err)
+}
+
+func (e *PermissionError) Unwrap() error { return e.Err }

@@ -1,0 +1,173 @@
+package sample
+
+import "fmt"
+
+// Version is a CPython version as PY_VERSION_HEX encodes it.
+type Version struct {
+	Major, Minor, Micro int
+	// Hex is PY_VERSION_HEX (0x030c01f0 for 3.12.1 final).
+	Hex uint32
+}
+
+func versionFromHex(h uint32) Version {
+	return Version{Major: int(h >> 24), Minor: int(h >> 16 & 0xff), Micro: int(h >> 8 & 0xff), Hex: h}
+}
+
+// String formats v as "3.12.1", or "3.11" when only the minor version is
+// known (read from a file name).
+func (v Version) String() string {
+	if v.Hex == 0 {
+		return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+	}
+	return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Micro)
+}
+
+// atLeast reports whether v is major.minor or newer.
+func (v Version) atLeast(major, minor int) bool {
+	return v.Major > major || v.Major == major && v.Minor >= minor
+}
+
+// layout holds every offset the walker uses, whatever its source: the
+// built-in 3.12 table or the _Py_DebugOffsets that 3.13+ carries at the start
+// of _PyRuntime. All offsets are in bytes from the start of the struct.
+type layout struct {
+	// _PyRuntimeState
+	runtimeInterpHead uint64
+
+	// PyInterpreterState
+	interpNext    uint64
+	interpThreads uint64 // threads.head
+	interpGIL     uint64 // ceval.gil: pointer to the _gil_runtime_state in use
+
+	// struct _gil_runtime_state
+	gilHolder uint64 // last_holder: PyThreadState*
+	gilLocked uint64 // locked: int
+
+	// PyThreadState
+	tsNext     uint64
+	tsInterp   uint64
+	tsNativeID uint64
+	tsFrame    uint64 // current_frame (3.13) or cframe (3.12, see cframe)
+	tsChunk    uint64 // datastack_chunk
+	tsTop      uint64 // datastack_top
+	// cframe is set on 3.12, where tsFrame points at a _PyCFrame whose
+	// first field is the current frame (cpython/pystate.h 3.12).
+	cframe bool
+
+	// _PyInterpreterFrame
+	frCode     uint64 // f_code (3.12) or f_executable (3.13)
+	frPrevious uint64
+	frInstr    uint64 // prev_instr (3.12) or instr_ptr (3.13)
+	frOwner    uint64
+
+	// PyObject, PyVarObject (ob_size of a code object counts its code
+	// units), PyCodeObject
+	obType           uint64
+	varSize          uint64
+	coFirstLine      uint64
+	coFilename       uint64
+	coQualname       uint64
+	coLinetable      uint64
+	coFirstTraceable uint64
+	coCode           uint64 // co_code_adaptive: the first code unit
+
+	// PyBytesObject
+	bytesSize uint64
+	bytesData uint64
+
+	// PyASCIIObject, PyCompactUnicodeObject, PyUnicodeObject
+	strLength      uint64
+	strState       uint64
+	strASCIIData   uint64 // sizeof(PyASCIIObject): compact ASCII data
+	strCompactData uint64 // sizeof(PyCompactUnicodeObject): compact data
+	strDataPtr     uint64 // PyUnicodeObject.data.any of legacy strings
+}
+
+// stack chunk layout (_PyStackChunk in cpython/pystate.h, unchanged in
+// 3.12 and 3.13): previous, size (bytes, header included), top (words used
+// when the chunk is not the current one), then data.
+const (
+	chunkPrevious = 0
+	chunkSize     = 8
+	chunkTop      = 16
+	chunkData     = 24
+)
+
+// frame owners (enum _frameowner in pycore_frame.h, 3.12 and 3.13).
+const (
+	ownedByThread      = 0
+	ownedByGenerator   = 1
+	ownedByFrameObject = 2
+	ownedByCStack      = 3
+)
+
+// unicode state bits (PyASCIIObject.state in cpython/unicodeobject.h,
+// 3.12 and 3.13): interned:2, kind:3, compact:1, ascii:1.
+const (
+	stateKindShift = 2
+	stateKindMask  = 7
+	stateCompact   = 1 << 5
+	stateASCII     = 1 << 6
+)
+
+// layout312 is CPython 3.12's layout on 64-bit Linux, which has no debug
+// offsets. Measured for 3.12.1 (NOTES) and checked against the installed
+// internal headers by TestLayout312MatchesHeaders; internal structs keep
+// their layout within a minor release.
+var layout312 = layout{
+	runtimeInterpHead: 40,
+	interpNext:        0,
+	interpThreads:     72,
+	interpGIL:         384,
+	gilHolder:         8,
+	gilLocked:         16,
+	tsNext:            8,
+	tsInterp:          16,
+	tsNativeID:        144,
+	tsFrame:           56,
+	tsChunk:           232,
+	tsTop:             240,
+	cframe:            true,
+	frCode:            0,
+	frPrevious:        8,
+	frInstr:           56,
+	frOwner:           70,
+	obType:            8,
+	varSize:           16,
+	coFirstLine:       68,
+	coFilename:        112,
+	coQualname:        128,
+	coLinetable:       136,
+	coFirstTraceable:  176,
+	coCode:            192,
+	bytesSize:         16,
+	bytesData:         32,
+	strLength:         16,
+	strState:          32,
+	strASCIIData:      40,
+	strCompactData:    56,
+	strDataPtr:        56,
+}
+
+// frameHeaderSize is how much of a frame the walker reads: up to and
+// including owner.
+func (l *layout) frameHeaderSize() uint64 {
+	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frOwner+1)
+}
+
+// threadStateSize is how much of a PyThreadState the walker reads.
+func (l *layout) threadStateSize() uint64 {
+	return max(l.tsNext, l.tsInterp, l.tsNativeID, l.tsFrame, l.tsChunk, l.tsTop) + 8
+}
+
+// interpSize is how much of a PyInterpreterState the walker reads.
+func (l *layout) interpSize() uint64 {
+	return max(l.interpNext, l.interpThreads, l.interpGIL) + 8
+}
+
+// codeHeaderSize is how much of a code object is read to find, and to
+// validate, a cached decoding.
+func (l *layout) codeHeaderSize() uint64 {
+	return max(l.obType+8, l.varSize+8, l.coFilename+8, l.coQualname+8, l.coLinetable+8,
+		l.coFirstLine+4, l.coFirstTraceable+4)
+}

@@ -1,0 +1,171 @@
+package sample
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// DefaultRate is the sampling rate when Options.Rate is 0, in Hz.
+const DefaultRate = 100
+
+// Options configures Run.
+type Options struct {
+	// Rate is the sampling rate in Hz; 0 means DefaultRate.
+	Rate int
+	// Idle keeps the stacks of threads that are not on CPU; when false
+	// only running threads are recorded. DefaultOptions sets it: the zero
+	// value drops idle stacks.
+	Idle bool
+	// Duration stops sampling after this long; 0 samples until ctx is done
+	// or the process exits.
+	Duration time.Duration
+}
+
+// DefaultOptions returns the options of `pyprof record --mode sample`
+// without flags: 100 Hz, idle stacks kept, no time limit.
+func DefaultOptions() Options {
+	return Options{Rate: DefaultRate, Idle: true}
+}
+
+func (o Options) withDefaults() Options {
+	if o.Rate <= 0 {
+		o.Rate = DefaultRate
+	}
+	return o
+}
+
+// Stats counts what a Run did.
+type Stats struct {
+	// Samples is the number of ticks at which every thread was read.
+	Samples int64
+	// Missed counts ticks skipped because sampling overran its period: the
+	// ticker is drift-free, so missed ticks are counted, not shifted.
+	Missed int64
+	// Dropped counts thread stacks, and whole samples, that kept changing
+	// while read and were left out (dropped stacks are charged to a
+	// marker frame of their thread).
+	Dropped int64
+	// Reads is the number of process_vm_readv calls.
+	Reads int64
+	// Elapsed is the wall time from the first tick to the end.
+	Elapsed time.Duration
+}
+
+// Rate returns the achieved sampling rate in Hz.
+func (s Stats) Rate() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Samples) / s.Elapsed.Seconds()
+}
+
+// Run samples p at opts.Rate until ctx is done, opts.Duration has passed or
+// the process exits, and returns the aggregated profile: Values Samples,
+// Wall and CPU, Default Wall, Period 1/Rate, Lost = Missed + Dropped.
+// When the process exits, Run returns the profile so far and an error
+// matching ErrProcessExited. A cancelled ctx is a normal end (nil error).
+func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Stats, error) {
+	opts = opts.withDefaults()
+	b := NewBuilder(opts)
+	r := &run{p: p, b: b, period: b.period, reads0: p.Reads()}
+	err := r.loop(ctx, opts.Duration)
+	prof := b.Profile()
+	prof.Start = r.start
+	prof.Duration = r.stats.Elapsed
+	prof.Lost = r.stats.Missed + r.stats.Dropped
+	return prof, r.stats, err
+}
+
+// run is the state of one Run.
+type run struct {
+	p      *Process
+	b      *Builder
+	period time.Duration
+	start  time.Time
+	stats  Stats
+	reads0 int64
+}
+
+func (r *run) loop(ctx context.Context, limit time.Duration) error {
+	r.start = time.Now()
+	defer func() {
+		r.stats.Elapsed = time.Since(r.start)
+		r.stats.Reads = r.p.Reads() - r.reads0
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	next := r.start
+	for limit <= 0 || next.Sub(r.start) < limit {
+		if err := r.wait(ctx, timer, next); err != nil {
+			return nil
+		}
+		if err := r.tick(); err != nil {
+			return err
+		}
+		next = r.advance(next, time.Now())
+	}
+	return nil
+}
+
+// wait sleeps until next; it returns ctx's error when ctx ends first.
+func (r *run) wait(ctx context.Context, timer *time.Timer, next time.Time) error {
+	timer.Reset(time.Until(next))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// advance returns the next tick after the one at next, skipping and
+// counting the ticks that passed while we sampled. Ticks stay on the grid
+// start + k*period, so the rate does not drift.
+func (r *run) advance(next, now time.Time) time.Time {
+	next = next.Add(r.period)
+	if late := now.Sub(next); late >= r.period {
+		missed := int64(late / r.period)
+		r.stats.Missed += missed
+		next = next.Add(time.Duration(missed) * r.period)
+	}
+	return next
+}
+
+// tick takes one sample.
+func (r *run) tick() error {
+	snap, err := r.p.Sample()
+	switch {
+	case err == nil:
+		r.stats.Samples++
+		for i := range snap.Threads {
+			if snap.Threads[i].Dropped {
+				r.stats.Dropped++
+			}
+		}
+		r.b.Add(0, snap)
+		return nil
+	case r.p.exited():
+		return fmt.Errorf("sampling pid %d: %w", r.p.pid, ErrProcessExited)
+	case errors.Is(err, ErrInconsistent):
+		r.stats.Dropped++
+		return nil
+	}
+	return err
+}
+
+// exited reports whether the process is gone or a zombie: reads of a
+// zombie fail, and a child the CLI has not reaped yet stays one.
+func (p *Process) exited() bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+	if err != nil {
+		return true
+	}
+	st := statState(bytes.TrimSpace(b))
+	return st == 'Z' || st == 'X'
+}

@@ -1,0 +1,44 @@
+package sample
+
+import "time"
+
+// Frame is one Python frame of a sampled stack.
+type Frame struct {
+	// Filename is co_filename, exactly.
+	Filename string
+	// Qualname is co_qualname.
+	Qualname string
+	// FirstLine is co_firstlineno, the def line.
+	FirstLine int
+	// Line is the line the frame was executing: for a caller, the line of
+	// the call. 0 when the code has no line there.
+	Line int
+
+	code *codeInfo // identity of the decoded code, for fast interning
+}
+
+// ThreadStack is the stack of one thread at one sample.
+type ThreadStack struct {
+	// TID is the native thread id (gettid).
+	TID int64
+	// Name is empty: CPython's thread state does not hold the name that
+	// threading gives a thread; callers that know it may fill it in.
+	Name string
+	// OnCPU is set when the thread was running or runnable ('R' in
+	// /proc/PID/task/TID/stat).
+	OnCPU bool
+	// HasGIL is set when the thread held the GIL.
+	HasGIL bool
+	// Frames lists the Python frames, root first. Empty for a thread that
+	// runs no Python code (or whose stack was dropped).
+	Frames []Frame
+	// Dropped is set when the stack kept changing while it was read, past
+	// the retries; Frames is then empty.
+	Dropped bool
+}
+
+// Snapshot is one sample of every thread of every interpreter.
+type Snapshot struct {
+	Time    time.Time
+	Threads []ThreadStack
+}

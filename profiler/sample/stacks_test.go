@@ -1,0 +1,285 @@
+package sample
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// want describes an expected frame: its qualname and the line it executes
+// (for a caller, the line of the call).
+type want struct {
+	qualname string
+	line     int
+}
+
+func (w want) String() string { return fmt.Sprintf("%s:%d", w.qualname, w.line) }
+
+// stackString formats frames like want lists, root first.
+func stackString(frames []Frame) string {
+	var parts []string
+	for _, f := range frames {
+		parts = append(parts, want{f.Qualname, f.Line}.String())
+	}
+	return strings.Join(parts, " > ")
+}
+
+func wantString(ws []want) string {
+	var parts []string
+	for _, w := range ws {
+		parts = append(parts, w.String())
+	}
+	return strings.Join(parts, " > ")
+}
+
+// sampleN takes n snapshots a few milliseconds apart.
+func sampleN(t *testing.T, p *Process, n int) []*Snapshot {
+	t.Helper()
+	var out []*Snapshot
+	for range n {
+		s, err := p.Sample()
+		if err != nil {
+			t.Fatalf("Sample: %v", err)
+		}
+		out = append(out, s)
+		time.Sleep(3 * time.Millisecond)
+	}
+	return out
+}
+
+// waitUntil samples p until cond holds, for at most 10 seconds.
+func waitUntil(t *testing.T, p *Process, cond func(*Snapshot) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s, err := p.Sample()
+		if err != nil {
+			t.Fatalf("Sample: %v", err)
+		}
+		if cond(s) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("target did not reach the expected state in 10s")
+}
+
+// threadOf returns the stack of thread tid in s.
+func threadOf(t *testing.T, s *Snapshot, tid int64) ThreadStack {
+	t.Helper()
+	for _, th := range s.Threads {
+		if th.TID == tid {
+			return th
+		}
+	}
+	t.Fatalf("thread %d not in sample (threads: %+v)", tid, s.Threads)
+	return ThreadStack{}
+}
+
+// checkStack fails unless st's frames are exactly ws, all in file.
+func checkStack(t *testing.T, st ThreadStack, file string, ws []want) {
+	t.Helper()
+	if st.Dropped {
+		t.Errorf("thread %d: stack dropped", st.TID)
+		return
+	}
+	if got, exp := stackString(st.Frames), wantString(ws); got != exp {
+		t.Errorf("thread %d stack:\n got %s\nwant %s", st.TID, got, exp)
+		return
+	}
+	for _, f := range st.Frames {
+		if file != "" && f.Filename != file {
+			t.Errorf("frame %s: file %q, want %q", f.Qualname, f.Filename, file)
+		}
+	}
+}
+
+// fraction returns the share of snapshots of thread tid for which pred
+// holds.
+func fraction(t *testing.T, snaps []*Snapshot, tid int64, pred func(ThreadStack) bool) float64 {
+	t.Helper()
+	n := 0
+	for _, s := range snaps {
+		if pred(threadOf(t, s, tid)) {
+			n++
+		}
+	}
+	return float64(n) / float64(len(snaps))
+}
+
+func TestBusyNested(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		m := markers(t, "busy.py")
+		tg := startTarget(t, py, "busy.py")
+		p := attach(t, tg)
+		time.Sleep(50 * time.Millisecond)
+		snaps := sampleN(t, p, 20)
+		tid := int64(tg.pid)
+		ws := []want{{"<module>", m["busy_main"]}, {"outer", m["busy_outer"]},
+			{"middle", m["busy_middle"]}, {"leaf", m["busy_leaf"]}}
+		for _, s := range snaps {
+			checkStack(t, threadOf(t, s, tid), scriptPath(t, "busy.py"), ws)
+		}
+		if f := fraction(t, snaps, tid, func(s ThreadStack) bool { return s.OnCPU }); f < 0.7 {
+			t.Errorf("busy thread on CPU in %.0f%% of samples, want >= 70%%", f*100)
+		}
+		if f := fraction(t, snaps, tid, func(s ThreadStack) bool { return s.HasGIL }); f < 0.9 {
+			t.Errorf("busy thread held the GIL in %.0f%% of samples, want >= 90%%", f*100)
+		}
+	})
+}
+
+func TestSleeping(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		m := markers(t, "sleeping.py")
+		tg := startTarget(t, py, "sleeping.py")
+		p := attach(t, tg)
+		time.Sleep(50 * time.Millisecond)
+		snaps := sampleN(t, p, 10)
+		tid := int64(tg.pid)
+		ws := []want{{"<module>", m["sleep_main"]}, {"sleeper", m["sleep_leaf"]}}
+		for _, s := range snaps {
+			st := threadOf(t, s, tid)
+			checkStack(t, st, scriptPath(t, "sleeping.py"), ws)
+			if st.OnCPU || st.HasGIL {
+				t.Errorf("sleeping thread: OnCPU %v HasGIL %v, want both false", st.OnCPU, st.HasGIL)
+			}
+		}
+	})
+}
+
+// threadIDs parses the "tid NAME ID" lines threads.py prints.
+func threadIDs(t *testing.T, lines []string) map[string]int64 {
+	t.Helper()
+	ids := map[string]int64{}
+	for _, l := range lines {
+		var name string
+		var id int64
+		if _, err := fmt.Sscanf(l, "tid %s %d", &name, &id); err == nil {
+			ids[name] = id
+		}
+	}
+	if len(ids) != 3 {
+		t.Fatalf("thread ids %v from %q, want 3", ids, lines)
+	}
+	return ids
+}
+
+func TestThreads(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		m := markers(t, "threads.py")
+		tg := startTarget(t, py, "threads.py")
+		ids := threadIDs(t, tg.lines)
+		p := attach(t, tg)
+		// The main thread needs the GIL, which the busy worker holds, to
+		// get from print("ready") into join.
+		waitUntil(t, p, func(s *Snapshot) bool {
+			st := threadOf(t, s, ids["MainThread"])
+			return len(st.Frames) > 1 && st.Frames[1].Qualname == "Thread.join"
+		})
+		snaps := sampleN(t, p, 20)
+		file := scriptPath(t, "threads.py")
+		for _, s := range snaps {
+			if len(s.Threads) != 3 {
+				t.Fatalf("%d threads sampled, want 3: %+v", len(s.Threads), s.Threads)
+			}
+			busy := threadOf(t, s, ids["worker-busy"])
+			checkTail(t, busy, file, []want{{"busy_worker", m["thread_busy_call"]}, {"spin", m["thread_spin"]}})
+			sleepy := threadOf(t, s, ids["worker-sleepy"])
+			checkTail(t, sleepy, file, []want{{"sleepy_worker", m["thread_sleepy_call"]}, {"nap", m["thread_nap"]}})
+			if sleepy.OnCPU || sleepy.HasGIL {
+				t.Errorf("sleeping worker: OnCPU %v HasGIL %v", sleepy.OnCPU, sleepy.HasGIL)
+			}
+			main := threadOf(t, s, ids["MainThread"])
+			if len(main.Frames) < 2 || main.Frames[0] != (Frame{Filename: file, Qualname: "<module>",
+				FirstLine: 1, Line: m["thread_main_join"], code: main.Frames[0].code}) {
+				t.Errorf("main thread: %s, want <module>:%d > Thread.join > ...", stackString(main.Frames), m["thread_main_join"])
+			} else if main.Frames[1].Qualname != "Thread.join" {
+				t.Errorf("main thread calls %s, want Thread.join", main.Frames[1].Qualname)
+			}
+			if main.HasGIL {
+				t.Errorf("joining main thread holds the GIL")
+			}
+		}
+		busy := ids["worker-busy"]
+		if f := fraction(t, snaps, busy, func(s ThreadStack) bool { return s.HasGIL }); f < 0.8 {
+			t.Errorf("busy worker held the GIL in %.0f%% of samples, want >= 80%%", f*100)
+		}
+		if f := fraction(t, snaps, busy, func(s ThreadStack) bool { return s.OnCPU }); f < 0.7 {
+			t.Errorf("busy worker on CPU in %.0f%% of samples, want >= 70%%", f*100)
+		}
+	})
+}
+
+// checkTail checks the innermost frames of st: a thread's outer frames are
+// threading's (Thread._bootstrap and friends).
+func checkTail(t *testing.T, st ThreadStack, file string, ws []want) {
+	t.Helper()
+	if len(st.Frames) < len(ws) {
+		t.Errorf("thread %d: %s, want it to end with %s", st.TID, stackString(st.Frames), wantString(ws))
+		return
+	}
+	tail := st
+	tail.Frames = st.Frames[len(st.Frames)-len(ws):]
+	checkStack(t, tail, file, ws)
+	if root := st.Frames[0]; root.Qualname != "Thread._bootstrap" || !strings.HasSuffix(root.Filename, "/threading.py") {
+		t.Errorf("thread %d root frame %s in %s, want Thread._bootstrap in threading.py", st.TID, root.Qualname, root.Filename)
+	}
+}
+
+func TestUnicodeNames(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		const script = "unicode_🐍_名前.py"
+		m := markers(t, script)
+		tg := startTarget(t, py, script)
+		p := attach(t, tg)
+		time.Sleep(50 * time.Millisecond)
+		ws := []want{{"<module>", m["uni_main"]}, {"名前", m["uni_call"]}, {"Café.naïve", m["uni_leaf"]}}
+		for _, s := range sampleN(t, p, 5) {
+			checkStack(t, threadOf(t, s, int64(tg.pid)), scriptPath(t, script), ws)
+		}
+	})
+}
+
+func TestDeepRecursion(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		m := markers(t, "recursion.py")
+		tg := startTarget(t, py, "recursion.py")
+		p := attach(t, tg)
+		time.Sleep(50 * time.Millisecond)
+		ws := []want{{"<module>", m["rec_main"]}}
+		for range 199 {
+			ws = append(ws, want{"rec", m["rec_self"]})
+		}
+		ws = append(ws, want{"rec", m["rec_to_bottom"]}, want{"bottom", m["rec_bottom"]})
+		for _, s := range sampleN(t, p, 5) {
+			checkStack(t, threadOf(t, s, int64(tg.pid)), scriptPath(t, "recursion.py"), ws)
+		}
+	})
+}
+
+func TestGenerator(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		m := markers(t, "generator.py")
+		tg := startTarget(t, py, "generator.py")
+		p := attach(t, tg)
+		time.Sleep(50 * time.Millisecond)
+		base := []want{{"<module>", m["gen_main"]}, {"consume", m["gen_for"]}}
+		busy := append(base[:2:2], want{"numbers", m["gen_busy"]})
+		inGen := 0
+		for _, s := range sampleN(t, p, 20) {
+			st := threadOf(t, s, int64(tg.pid))
+			switch stackString(st.Frames) {
+			case wantString(busy):
+				inGen++
+			case wantString(base), wantString(append(base[:2:2], want{"numbers", m["gen_yield"]})):
+			default:
+				t.Errorf("stack %s, want %s", stackString(st.Frames), wantString(busy))
+			}
+		}
+		if inGen < 15 {
+			t.Errorf("%d of 20 samples in the generator's loop, want >= 15", inGen)
+		}
+	})
+}

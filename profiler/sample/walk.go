@@ -1,0 +1,156 @@
+package sample
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrInconsistent reports a sample whose thread list kept changing while
+// it was read (threads starting and ending), past the retries. Run counts
+// it as dropped; it is never fatal.
+var ErrInconsistent = errInconsistent
+
+const (
+	// MaxDepth bounds the frames of one stack. A chain longer than this is
+	// taken for a cycle read from memory that moved under us. Real programs
+	// reach ~20,000 frames (NOTES, "Deep stacks"), so the bound is above that.
+	MaxDepth = 1 << 15
+	// maxThreads and maxInterpreters bound the lists walked per sample.
+	maxThreads      = 1 << 14
+	maxInterpreters = 1 << 10
+	// attempts is how often a stack, or a whole sample, is read before it
+	// is dropped.
+	attempts = 3
+	// maxChunkRead bounds the snapshot of one data stack chunk. Chunks are
+	// 16 KiB unless a frame needs more (pystate.c, push_chunk).
+	maxChunkRead = 4 << 20
+)
+
+// retryable reports whether err means the target moved while we read it.
+func retryable(err error) bool {
+	return errors.Is(err, errInconsistent) || errors.Is(err, errShortRead)
+}
+
+// Sample reads the Python stacks of every thread. Threads whose stacks keep
+// changing while read are returned with Dropped set. Errors:
+// ErrProcessExited, *PermissionError, ErrInconsistent (the thread list
+// kept changing; try again at the next tick).
+func (p *Process) Sample() (*Snapshot, error) {
+	var err error
+	for range attempts {
+		var snap *Snapshot
+		snap, err = p.sampleOnce()
+		if err == nil {
+			return snap, nil
+		}
+		if !retryable(err) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("sampling pid %d: %w", p.pid, errors.Join(errInconsistent, err))
+}
+
+func (p *Process) sampleOnce() (*Snapshot, error) {
+	snap := &Snapshot{Time: time.Now()}
+	var b [8]byte
+	if err := p.mem.read(p.runtime+Addr(p.lay.runtimeInterpHead), b[:]); err != nil {
+		return nil, err
+	}
+	interp := ptr(b[:], 0)
+	live := map[int64]bool{}
+	for n := 0; interp != 0; n++ {
+		if n >= maxInterpreters {
+			return nil, fmt.Errorf("%w: interpreter list too long", errInconsistent)
+		}
+		next, err := p.sampleInterp(interp, snap, live)
+		if err != nil {
+			return nil, err
+		}
+		interp = next
+	}
+	p.tasks.retain(live)
+	return snap, nil
+}
+
+// sampleInterp appends the threads of one interpreter to snap and returns
+// the next interpreter.
+func (p *Process) sampleInterp(interp Addr, snap *Snapshot, live map[int64]bool) (Addr, error) {
+	ih := make([]byte, p.lay.interpSize())
+	if err := p.mem.read(interp, ih); err != nil {
+		return 0, err
+	}
+	holder, err := p.gilHolder(ih)
+	if err != nil {
+		return 0, err
+	}
+	hdr := make([]byte, p.lay.threadStateSize())
+	ts := ptr(ih, p.lay.interpThreads)
+	for n := 0; ts != 0; n++ {
+		if n >= maxThreads {
+			return 0, fmt.Errorf("%w: thread list too long", errInconsistent)
+		}
+		if err := p.mem.read(ts, hdr); err != nil {
+			return 0, err
+		}
+		if ptr(hdr, p.lay.tsInterp) != interp {
+			return 0, fmt.Errorf("%w: thread state %#x left its interpreter", errInconsistent, ts)
+		}
+		st, err := p.threadStack(interp, ts, hdr)
+		if err != nil {
+			return 0, err
+		}
+		st.HasGIL = ts == holder
+		st.OnCPU = p.tasks.onCPU(st.TID)
+		live[st.TID] = true
+		snap.Threads = append(snap.Threads, st)
+		ts = ptr(hdr, p.lay.tsNext)
+	}
+	return ptr(ih, p.lay.interpNext), nil
+}
+
+// gilHolder returns the thread state holding the GIL of an interpreter, 0
+// if none: last_holder counts only while locked is 1 (pycore_gil.h:
+// last_holder is left set when the GIL is dropped).
+func (p *Process) gilHolder(ih []byte) (Addr, error) {
+	gil := ptr(ih, p.lay.interpGIL)
+	if gil == 0 || p.freeThreaded {
+		return 0, nil
+	}
+	g := make([]byte, max(p.lay.gilHolder+8, p.lay.gilLocked+4))
+	if err := p.mem.read(gil, g); err != nil {
+		return 0, err
+	}
+	if int32(u32(g, p.lay.gilLocked)) != 1 {
+		return 0, nil
+	}
+	return ptr(g, p.lay.gilHolder), nil
+}
+
+// threadStack reads the stack of the thread state at ts of interp, whose
+// header was just read into hdr, retrying while it changes under us. A
+// thread state that cannot be re-read, or that left interp, ends the
+// sample with a retryable error: the thread list itself moved.
+func (p *Process) threadStack(interp, ts Addr, hdr []byte) (ThreadStack, error) {
+	st := ThreadStack{TID: int64(u64(hdr, p.lay.tsNativeID))}
+	for i := range attempts {
+		if i > 0 {
+			if err := p.mem.read(ts, hdr); err != nil {
+				return st, err
+			}
+			if ptr(hdr, p.lay.tsInterp) != interp {
+				return st, fmt.Errorf("%w: thread state %#x left its interpreter", errInconsistent, ts)
+			}
+		}
+		frames, err := p.walk(ts, hdr)
+		if err == nil {
+			st.Frames = frames
+			return st, nil
+		}
+		if !retryable(err) {
+			return st, err
+		}
+	}
+	st.Dropped = true
+	return st, nil
+}

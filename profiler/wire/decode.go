@@ -1,0 +1,204 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// Decoder turns the records of one ring, in order, into calls on a
+// callgraph.Builder. A ring carries one thread after another (slots are
+// recycled); each begins with an XThread record.
+type Decoder struct {
+	b      *callgraph.Builder
+	thread *callgraph.ThreadBuilder
+	now    int64
+	// Pending fields from XBigId / XBigSite for the next hot record.
+	bigID, bigSite         uint32
+	haveBigID, haveBigSite bool
+	// Events counts hot records decoded.
+	Events int64
+}
+
+// NewDecoder returns a decoder feeding b.
+func NewDecoder(b *callgraph.Builder) *Decoder { return &Decoder{b: b} }
+
+// Thread returns the thread whose records are being decoded, or nil.
+func (d *Decoder) Thread() *callgraph.ThreadBuilder { return d.thread }
+
+// Now returns the tick of the last record decoded.
+func (d *Decoder) Now() int64 { return d.now }
+
+// Reset forgets the current thread: the slot is about to be reused.
+func (d *Decoder) Reset() { *d = Decoder{b: d.b, Events: d.Events} }
+
+var errNoThread = errors.New("event before the thread record")
+
+// Decode consumes buf, which holds whole records.
+func (d *Decoder) Decode(buf []byte) error {
+	for off := 0; off+8 <= len(buf); {
+		w := binary.LittleEndian.Uint64(buf[off:])
+		off += 8
+		d.now += int64(w & (1<<DeltaBits - 1))
+		kind := w >> KindShift
+		if kind == KExt {
+			n := int(w >> LenShift & (1<<LenBits - 1))
+			padded := (n + 7) &^ 7
+			if padded > len(buf)-off {
+				return fmt.Errorf("record at byte %d: payload of %d bytes runs past the end", off-8, n)
+			}
+			if err := d.ext(int(w>>SubShift&0xFF), buf[off:off+n]); err != nil {
+				return fmt.Errorf("record at byte %d: %w", off-8, err)
+			}
+			off += padded
+			continue
+		}
+		if err := d.hot(kind, w); err != nil {
+			return fmt.Errorf("record at byte %d: %w", off-8, err)
+		}
+	}
+	if len(buf)%8 != 0 {
+		return fmt.Errorf("%d trailing bytes: records are whole words", len(buf)%8)
+	}
+	return nil
+}
+
+func (d *Decoder) hot(kind, w uint64) error {
+	t := d.thread
+	if t == nil {
+		return errNoThread
+	}
+	id := uint32(w >> IdShift & (1<<IdBits - 1))
+	if d.haveBigID {
+		id, d.haveBigID = d.bigID, false
+	}
+	site := uint32(w >> SiteShift & (1<<SiteBits - 1))
+	if d.haveBigSite {
+		site, d.haveBigSite = d.bigSite, false
+	} else if site == SiteNone {
+		site = callgraph.SiteNone
+	}
+	d.Events++
+	switch kind {
+	case KPyStart:
+		t.EnterPython(callgraph.CodeID(id), site, true, d.now)
+	case KPyResume, KPyThrow:
+		t.EnterPython(callgraph.CodeID(id), callgraph.SiteNone, false, d.now)
+	case KPyReturn, KPyYield, KPyUnwind:
+		t.LeavePython(callgraph.CodeID(id), d.now)
+	case KCCall:
+		t.EnterNative(callgraph.NativeID(id), site, d.now)
+	case KCReturn, KCRaise:
+		t.LeaveNative(callgraph.NativeID(id), d.now)
+	default:
+		return fmt.Errorf("unknown record kind %d", kind)
+	}
+	return nil
+}
+
+func (d *Decoder) ext(sub int, p []byte) error {
+	r := reader{p: p}
+	switch sub {
+	case XThread:
+		tid, _, ticks := r.u64(), r.u64(), r.u64()
+		if r.err != nil {
+			return r.err
+		}
+		d.thread = d.b.NewThread(int64(tid))
+		d.now = int64(ticks)
+	case XThreadName:
+		name := r.str()
+		if r.err == nil && d.thread != nil {
+			d.thread.Name = name
+		}
+	case XCode:
+		return d.code(&r)
+	case XCallable:
+		id, name := r.u32(), r.str()
+		if r.err == nil && id >= maxID {
+			return fmt.Errorf("callable id %d out of range", id)
+		}
+		if r.err == nil {
+			d.b.DefineNative(callgraph.NativeID(id), name)
+		}
+	case XTime:
+		if t := r.u64(); r.err == nil {
+			d.now = int64(t)
+		}
+	case XBigId:
+		d.bigID, d.haveBigID = r.u32(), true
+	case XBigSite:
+		d.bigSite, d.haveBigSite = r.u32(), true
+	default:
+		return fmt.Errorf("unknown extended record %d", sub)
+	}
+	return r.err
+}
+
+// maxCodeID bounds ids so a corrupt record cannot make the builder
+// allocate a table of billions of entries.
+const maxID = 1 << 24
+
+func (d *Decoder) code(r *reader) error {
+	id, first, flags := r.u32(), r.u32(), r.u32()
+	c := &callgraph.Code{FirstLine: int(int32(first)), Hidden: flags&CodeHidden != 0}
+	c.Qualname, c.Filename = r.str(), r.str()
+	n := r.u32()
+	if r.err == nil && int(n) > len(r.p)/8 {
+		return fmt.Errorf("code %d: line table of %d rows does not fit its record", id, n)
+	}
+	c.Lines = make([]callgraph.LineRange, 0, n)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		c.Lines = append(c.Lines, callgraph.LineRange{Start: r.u32(), Line: int32(r.u32())})
+	}
+	if r.err != nil {
+		return fmt.Errorf("code %d: %w", id, r.err)
+	}
+	if id >= maxID {
+		return fmt.Errorf("code id %d out of range", id)
+	}
+	d.b.DefineCode(callgraph.CodeID(id), c)
+	return nil
+}
+
+// reader reads little-endian fields, remembering the first error.
+type reader struct {
+	p   []byte
+	err error
+}
+
+var errShort = errors.New("payload too short")
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil || n > len(r.p) || n < 0 {
+		r.err = errShort
+		return nil
+	}
+	b := r.p[:n]
+	r.p = r.p[n:]
+	return b
+}
+
+func (r *reader) u32() uint32 {
+	if b := r.take(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if b := r.take(8); b != nil {
+		return binary.LittleEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (r *reader) str() string {
+	n := r.u32()
+	if b := r.take(int(n)); b != nil {
+		return string(b)
+	}
+	return ""
+}

@@ -1,0 +1,75 @@
+package wire
+
+// The constants below mirror profiler/agent/c/wire.h name for name
+// (PYPROF_HDR_SIZE is HdrSize); TestConstantsMatchHeader keeps them honest.
+const (
+	WireMagic   = 0x3146525059505950
+	WireVersion = 1
+
+	HdrSize           = 4096
+	HdrMagic          = 0
+	HdrVersion        = 8
+	HdrNslots         = 12
+	HdrRingBytes      = 16
+	HdrSlotStride     = 24
+	HdrClock          = 32
+	HdrStatus         = 36
+	HdrConsumerPid    = 40
+	HdrAgentPid       = 48
+	HdrLostNoSlot     = 56
+	HdrLostNoConsumer = 64
+	HdrHeartbeat      = 72
+	HdrError          = 1024
+	HdrErrorLen       = 1024
+
+	ClockTsc       = 1
+	ClockMonotonic = 2
+
+	StatusStarting  = 0
+	StatusRecording = 1
+	StatusError     = 2
+	StatusToolTaken = 3
+
+	SlotWritePos   = 0
+	SlotState      = 8
+	SlotGeneration = 12
+	SlotWaitNs     = 16
+	SlotReadPos    = 64
+	SlotData       = 4096
+
+	SlotFree   = 0
+	SlotOwned  = 1
+	SlotClosed = 2
+
+	KindShift  = 60
+	IdShift    = 40
+	IdBits     = 20
+	SiteShift  = 28
+	SiteBits   = 12
+	DeltaBits  = 28
+	SiteNone   = 0xFFF
+	SubShift   = 52
+	LenShift   = 28
+	LenBits    = 24
+
+	KExt      = 0
+	KPyStart  = 1
+	KPyResume = 2
+	KPyThrow  = 3
+	KPyReturn = 4
+	KPyYield  = 5
+	KPyUnwind = 6
+	KCCall    = 7
+	KCReturn  = 8
+	KCRaise   = 9
+
+	XThread     = 1
+	XThreadName = 2
+	XCode       = 3
+	XCallable   = 4
+	XTime       = 5
+	XBigId      = 6
+	XBigSite    = 7
+
+	CodeHidden = 1
+)

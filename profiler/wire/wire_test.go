@@ -1,0 +1,118 @@
+package wire
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// headerConstants reads every #define of wire.h as NAME -> value, with the
+// PYPROF_ prefix removed.
+func headerConstants(t *testing.T) map[string]uint64 {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "agent", "c", "wire.h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	define := regexp.MustCompile(`^#define PYPROF_(\w+) (0x[0-9A-Fa-f]+|\d+)(ULL)?\b`)
+	out := map[string]uint64{}
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		m := define.FindStringSubmatch(s.Text())
+		if m == nil {
+			continue
+		}
+		v, err := strconv.ParseUint(m[2], 0, 64)
+		if err != nil {
+			t.Fatalf("wire.h: %s: %v", m[1], err)
+		}
+		out[m[1]] = v
+	}
+	return out
+}
+
+// goName turns HDR_RING_BYTES into HdrRingBytes.
+func goName(c string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(c, "_") {
+		b.WriteString(part[:1] + strings.ToLower(part[1:]))
+	}
+	return b.String()
+}
+
+// goConstants lists this package's constants by name; reflection cannot
+// see constants, so the list is parsed from wire.go's source.
+func goConstants(t *testing.T) map[string]uint64 {
+	t.Helper()
+	src, err := os.ReadFile("wire.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^\s+(\w+)\s+= (0x[0-9A-Fa-f]+|\d+)$`)
+	out := map[string]uint64{}
+	for _, m := range line.FindAllStringSubmatch(string(src), -1) {
+		v, _ := strconv.ParseUint(m[2], 0, 64)
+		out[m[1]] = v
+	}
+	return out
+}
+
+func TestConstantsMatchHeader(t *testing.T) {
+	header := headerConstants(t)
+	if len(header) < 50 {
+		t.Fatalf("read only %d constants from wire.h", len(header))
+	}
+	want := map[string]uint64{}
+	for name, v := range header {
+		want[goName(name)] = v
+	}
+	if got := goConstants(t); !reflect.DeepEqual(got, want) {
+		for name, v := range want {
+			if g, ok := got[name]; !ok || g != v {
+				t.Errorf("wire.h has %s = %#x; wire.go has %#x (present %v)", name, v, g, ok)
+			}
+		}
+		for name := range got {
+			if _, ok := want[name]; !ok {
+				t.Errorf("wire.go has %s, which wire.h does not define", name)
+			}
+		}
+	}
+}
+
+// TestHeaderCompiles makes sure the header the agent includes is valid C
+// with the values this package expects.
+func TestHeaderCompiles(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "probe.c")
+	prog := `#include "wire.h"
+#include <stdio.h>
+int main(void){printf("%llu %d %d\n",(unsigned long long)PYPROF_WIRE_MAGIC,PYPROF_SLOT_DATA,PYPROF_K_C_RAISE);return 0;}`
+	if err := os.WriteFile(src, []byte(prog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(filepath.Join("..", "agent", "c"))
+	bin := filepath.Join(dir, "probe")
+	if out, err := exec.Command(cc, "-Wall", "-Wextra", "-Werror", "-I", abs, "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("compiling wire.h: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.FormatUint(WireMagic, 10) + " " + strconv.Itoa(SlotData) + " " + strconv.Itoa(KCRaise) + "\n"
+	if string(out) != want {
+		t.Fatalf("C sees %q, Go %q", out, want)
+	}
+}
