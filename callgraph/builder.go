@@ -141,11 +141,15 @@ func (t *ThreadBuilder) parentNode() *bnode {
 // caller, or SiteNone.
 func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) {
 	t.last = ts
-	if t.b.hidden(c) {
-		t.stack = append(t.stack, frame{node: t.parentNode(), key: pythonKey(c, 0), transparent: true})
+	parent := &t.root
+	if d := len(t.stack); d > 0 {
+		parent = t.stack[d-1].node
+	}
+	if int(c) < len(t.b.hiddenCode) && t.b.hiddenCode[c] {
+		t.stack = append(t.stack, frame{node: parent, key: pythonKey(c, 0), transparent: true})
 		return
 	}
-	n := t.parentNode().child(pythonKey(c, site))
+	n := parent.child(pythonKey(c, site))
 	if call {
 		n.calls++
 	}
@@ -168,6 +172,13 @@ func (t *ThreadBuilder) EnterNative(id NativeID, site uint32, ts int64) {
 // frames still open above c are closed with it: sys.monitoring does not
 // always pair CALL with C_RETURN (gh-122029).
 func (t *ThreadBuilder) LeavePython(c CodeID, ts int64) {
+	// Fast path: the frame leaving is the top one, as it nearly always is.
+	if d := len(t.stack) - 1; d >= 0 && t.stack[d].key == pythonKey(c, 0) {
+		t.last = ts
+		t.close(&t.stack[d], ts)
+		t.stack = t.stack[:d]
+		return
+	}
 	t.leave(pythonKey(c, 0), ts, 0)
 }
 
@@ -214,6 +225,9 @@ func (t *ThreadBuilder) Depth() int { return len(t.stack) }
 // Builder collects the definitions and threads of one recording.
 type Builder struct {
 	codes   []*Code  // by CodeID
+	// hiddenCode mirrors codes[i].Hidden where the hot path can read it
+	// without a pointer chase.
+	hiddenCode []bool
 	natives []string // by NativeID
 	threads []*ThreadBuilder
 	lost    int64
@@ -228,6 +242,10 @@ func (b *Builder) DefineCode(id CodeID, c *Code) {
 		b.codes = append(b.codes, nil)
 	}
 	b.codes[id] = c
+	for int(id) >= len(b.hiddenCode) {
+		b.hiddenCode = append(b.hiddenCode, false)
+	}
+	b.hiddenCode[id] = c.Hidden
 }
 
 // DefineNative names a NativeID.
@@ -236,10 +254,6 @@ func (b *Builder) DefineNative(id NativeID, name string) {
 		b.natives = append(b.natives, "")
 	}
 	b.natives[id] = name
-}
-
-func (b *Builder) hidden(c CodeID) bool {
-	return int(c) < len(b.codes) && b.codes[c] != nil && b.codes[c].Hidden
 }
 
 // NewThread starts the tree of a thread.

@@ -55,6 +55,24 @@ func (d *Decoder) Decode(buf []byte) error {
 			off += padded
 			continue
 		}
+		// The two commonest records skip the general path.
+		if t := d.thread; t != nil && !d.haveBigID && !d.haveBigSite {
+			id := uint32(w >> IdShift & (1<<IdBits - 1))
+			switch kind {
+			case KPyStart:
+				site := uint32(w >> SiteShift & (1<<SiteBits - 1))
+				if site == SiteNone {
+					site = callgraph.SiteNone
+				}
+				d.Events++
+				t.EnterPython(callgraph.CodeID(id), site, true, d.now)
+				continue
+			case KPyReturn:
+				d.Events++
+				t.LeavePython(callgraph.CodeID(id), d.now)
+				continue
+			}
+		}
 		if err := d.hot(kind, w); err != nil {
 			return fmt.Errorf("record at byte %d: %w", off-8, err)
 		}

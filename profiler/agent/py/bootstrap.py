@@ -165,7 +165,9 @@ def _program_traceback(tb, hidden):
 def _exit_like_python(exc, hidden):
     """Reports an uncaught exception the way the interpreter does, without
     pyprof's frames in the traceback, and exits as it would."""
-    sys.excepthook(type(exc), exc, _program_traceback(exc.__traceback__, hidden))
+    # The default hook prints exc.__traceback__ whatever tb it is given.
+    exc = exc.with_traceback(_program_traceback(exc.__traceback__, hidden))
+    sys.excepthook(type(exc), exc, exc.__traceback__)
     if isinstance(exc, KeyboardInterrupt):
         import signal
 

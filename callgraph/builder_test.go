@@ -1,0 +1,315 @@
+package callgraph
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// script is a readable event sequence for one thread. Each step is
+// "kind name [site] @time": kinds start, resume, return, yield, unwind,
+// call (native), creturn; sites are code-unit offsets in the caller.
+type script []string
+
+// fixture defines the code objects and natives the scripts refer to.
+type fixture struct {
+	b       *Builder
+	codes   map[string]CodeID
+	natives map[string]NativeID
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{b: NewBuilder(), codes: map[string]CodeID{}, natives: map[string]NativeID{}}
+	// Every code has a line table mapping offsets 0..9 to its first line,
+	// 10..19 to the next, and so on.
+	for i, name := range []string{"main", "f", "g", "gen", "outer", "inner", "key", "boot", "runpy"} {
+		id := CodeID(i + 1)
+		first := 10 * (i + 1)
+		c := &Code{Qualname: name, Filename: "/app/m.py", FirstLine: first, Hidden: name == "boot" || name == "runpy"}
+		for off := uint32(0); off < 100; off += 10 {
+			c.Lines = append(c.Lines, LineRange{Start: off, Line: int32(first + int(off)/10)})
+		}
+		f.b.DefineCode(id, c)
+		f.codes[name] = id
+	}
+	for i, name := range []string{"builtins.len", "builtins.sorted", "int"} {
+		f.b.DefineNative(NativeID(i+1), name)
+		f.natives[name] = NativeID(i + 1)
+	}
+	return f
+}
+
+func (f *fixture) run(t *testing.T, tid int64, s script) *ThreadBuilder {
+	t.Helper()
+	tb := f.b.NewThread(tid)
+	for _, step := range s {
+		var kind, name string
+		var site uint32 = SiteNone
+		var at int64
+		fields := strings.Fields(step)
+		kind, name = fields[0], fields[1]
+		for _, fl := range fields[2:] {
+			if strings.HasPrefix(fl, "@") {
+				fmt.Sscan(fl[1:], &at)
+			} else {
+				fmt.Sscan(fl, &site)
+			}
+		}
+		switch kind {
+		case "start":
+			tb.EnterPython(f.codes[name], site, true, at)
+		case "resume":
+			tb.EnterPython(f.codes[name], SiteNone, false, at)
+		case "return", "yield", "unwind":
+			tb.LeavePython(f.codes[name], at)
+		case "call":
+			tb.EnterNative(f.natives[name], site, at)
+		case "creturn":
+			tb.LeaveNative(f.natives[name], at)
+		default:
+			t.Fatalf("bad step %q", step)
+		}
+	}
+	return tb
+}
+
+// render prints a thread's tree: one line per node, indented by depth,
+// "name:callLine calls=N wall=T".
+func render(p *Profile, th *Thread) string {
+	var b strings.Builder
+	th.Root.Walk(func(path []*Node) {
+		n := path[len(path)-1]
+		fmt.Fprintf(&b, "%s%s:%d calls=%d wall=%d\n", strings.Repeat("  ", len(path)-1),
+			p.Funcs[n.Func].Name, n.CallLine, n.Total[Calls], n.Total[Wall])
+	})
+	return b.String()
+}
+
+func TestBuilder(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		events script
+		end    int64
+		want   string
+	}{
+		{
+			name: "calls with call sites",
+			events: script{"start main @0", "start f 12 @10", "return f @20", "start f 12 @30", "return f @35",
+				"start g 24 @40", "return g @50", "return main @100"},
+			want: `m.main:0 calls=1 wall=100
+  m.f:11 calls=2 wall=15
+  m.g:12 calls=1 wall=10
+`,
+		},
+		{
+			name: "recursion",
+			events: script{"start main @0", "start f 5 @0", "start f 30 @1", "start f 30 @2", "return f @3",
+				"return f @4", "start f 30 @5", "return f @6", "return f @7", "return main @8"},
+			want: `m.main:0 calls=1 wall=8
+  m.f:10 calls=1 wall=7
+    m.f:23 calls=2 wall=4
+      m.f:23 calls=1 wall=1
+`,
+		},
+		{
+			name: "generator resumptions are not calls",
+			events: script{"start main @0", "start gen 3 @0", "yield gen @1", "resume gen @2", "yield gen @3",
+				"resume gen @4", "return gen @5", "return main @6"},
+			want: `m.main:0 calls=1 wall=6
+  m.gen:10 calls=1 wall=1
+  m.gen:0 calls=0 wall=2
+`,
+		},
+		{
+			name: "yield from chain resumed under another caller",
+			events: script{"start main @0", "start outer 1 @0", "start inner 2 @0", "yield inner @1", "yield outer @1",
+				"start f 8 @2", "resume outer @2", "resume inner @2", "return inner @3", "return outer @3",
+				"return f @4", "return main @5"},
+			want: `m.main:0 calls=1 wall=5
+  m.outer:10 calls=1 wall=1
+    m.inner:50 calls=1 wall=1
+  m.f:10 calls=1 wall=2
+    m.outer:0 calls=0 wall=1
+      m.inner:0 calls=0 wall=1
+`,
+		},
+		{
+			name: "exception unwinds many frames",
+			events: script{"start main @0", "start f 1 @0", "start g 1 @1", "start g 1 @2", "call int 5 @3",
+				"creturn int @4", "unwind g @5", "unwind g @6", "unwind f @7", "return main @8"},
+			want: `m.main:0 calls=1 wall=8
+  m.f:10 calls=1 wall=7
+    m.g:20 calls=1 wall=5
+      m.g:30 calls=1 wall=3
+        int:30 calls=1 wall=1
+`,
+		},
+		{
+			name: "native calling back into python",
+			events: script{"start main @0", "call builtins.sorted 7 @0", "start key @1", "return key @2",
+				"start key @3", "return key @4", "creturn builtins.sorted @5", "return main @6"},
+			want: `m.main:0 calls=1 wall=6
+  builtins.sorted:10 calls=1 wall=5
+    m.key:0 calls=2 wall=2
+`,
+		},
+		{
+			name: "frames running before monitoring began",
+			events: script{"return f @5", "start g @6", "return g @8", "unwind main @9", "start f @10", "return f @12"},
+			want: `m.g:0 calls=1 wall=2
+m.f:0 calls=1 wall=2
+`,
+		},
+		{
+			name:   "frames still open at exit close at the end",
+			events: script{"start main @0", "start f 2 @10", "call builtins.len 4 @20"},
+			end:    50,
+			want: `m.main:0 calls=1 wall=50
+  m.f:10 calls=1 wall=40
+    builtins.len:20 calls=1 wall=30
+`,
+		},
+		{
+			name: "C_RETURN without a CALL is ignored",
+			events: script{"start main @0", "creturn builtins.len @1", "start f @2", "return f @3", "return main @4"},
+			want: `m.main:0 calls=1 wall=4
+  m.f:0 calls=1 wall=1
+`,
+		},
+		{
+			name: "CALL without C_RETURN closes with its python caller",
+			events: script{"start main @0", "start f 1 @0", "call builtins.len 2 @1", "return f @3",
+				"start g 3 @4", "return g @5", "return main @6"},
+			want: `m.main:0 calls=1 wall=6
+  m.f:10 calls=1 wall=3
+    builtins.len:20 calls=1 wall=2
+  m.g:10 calls=1 wall=1
+`,
+		},
+		{
+			name: "hidden start-up frames are transparent",
+			events: script{"start boot @0", "start runpy @0", "call builtins.len @1", "creturn builtins.len @2",
+				"start main 3 @3", "start f 1 @4", "return f @5", "return main @6", "return runpy @7", "return boot @8"},
+			want: `m.main:0 calls=1 wall=3
+  m.f:10 calls=1 wall=1
+`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.run(t, 7, tc.events)
+			p := f.b.Finish(FinishOptions{End: tc.end, NanosPerTick: 1})
+			if len(p.Threads) != 1 {
+				t.Fatalf("got %d threads", len(p.Threads))
+			}
+			if got := render(p, p.Threads[0]); got != tc.want {
+				t.Errorf("tree:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBuilderMergesCallSitesOnOneLine(t *testing.T) {
+	f := newFixture(t)
+	// Offsets 11 and 15 are both on main's line 11: one node.
+	f.run(t, 1, script{"start main @0", "start f 11 @0", "return f @1", "start f 15 @2", "return f @3", "return main @4"})
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	want := "m.main:0 calls=1 wall=4\n  m.f:11 calls=2 wall=2\n"
+	if got := render(p, p.Threads[0]); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestBuilderThreadsAndLost(t *testing.T) {
+	f := newFixture(t)
+	a := f.run(t, 100, script{"start main @0", "return main @10"})
+	a.Name = "MainThread"
+	b := f.run(t, 101, script{"start f @0", "return f @4"})
+	b.Name = "worker"
+	f.run(t, 102, script{}) // a thread that recorded nothing is left out
+	f.b.AddLost(3)
+	p := f.b.Finish(FinishOptions{NanosPerTick: 2})
+	if len(p.Threads) != 2 || p.Threads[0].Name != "MainThread" || p.Threads[1].ID != 101 {
+		t.Fatalf("threads: %+v", p.Threads)
+	}
+	if got := p.Total(Wall); got != 28 {
+		t.Errorf("total wall %d, want 28 (ticks scaled by 2)", got)
+	}
+	want := "m.main:0 calls=1 wall=20\n[lost 3 events]:0 calls=3 wall=0\n"
+	if got := render(p, p.Threads[0]); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	if p.Lost != 3 {
+		t.Errorf("Lost = %d", p.Lost)
+	}
+}
+
+func TestBuilderManyChildren(t *testing.T) {
+	b := NewBuilder()
+	for i := 1; i <= 100; i++ {
+		b.DefineCode(CodeID(i), &Code{Qualname: fmt.Sprint("f", i), Filename: "x.py", FirstLine: i})
+	}
+	tb := b.NewThread(1)
+	for round := 0; round < 3; round++ {
+		for i := 1; i <= 100; i++ {
+			tb.EnterPython(CodeID(i), SiteNone, true, 0)
+			tb.LeavePython(CodeID(i), 1)
+		}
+	}
+	p := b.Finish(FinishOptions{NanosPerTick: 1})
+	root := p.Threads[0].Root
+	if len(root.Children) != 100 {
+		t.Fatalf("%d children, want 100", len(root.Children))
+	}
+	for _, c := range root.Children {
+		if c.Total[Calls] != 3 || c.Total[Wall] != 3 {
+			t.Fatalf("%s: %v", p.Funcs[c.Func].Name, c.Total)
+		}
+	}
+}
+
+func TestFuncsAreInternedByNameFileAndLine(t *testing.T) {
+	b := NewBuilder()
+	// Two code objects of the same function (say, re-created by exec).
+	b.DefineCode(1, &Code{Qualname: "f", Filename: "a.py", FirstLine: 3})
+	b.DefineCode(2, &Code{Qualname: "f", Filename: "a.py", FirstLine: 3})
+	b.DefineCode(3, &Code{Qualname: "f", Filename: "b.py", FirstLine: 3})
+	tb := b.NewThread(1)
+	for _, c := range []CodeID{1, 2, 3} {
+		tb.EnterPython(c, SiteNone, true, 0)
+		tb.LeavePython(c, 1)
+	}
+	p := b.Finish(FinishOptions{NanosPerTick: 1})
+	if len(p.Funcs) != 2 {
+		t.Fatalf("funcs %+v, want a.f and b.f", p.Funcs)
+	}
+	if n := p.Threads[0].Root.Children[0]; n.Total[Calls] != 2 {
+		t.Errorf("a.f calls %d, want 2", n.Total[Calls])
+	}
+}
+
+func BenchmarkBuilderFib(b *testing.B) {
+	bl := NewBuilder()
+	bl.DefineCode(1, &Code{Qualname: "fib", Filename: "fib.py", FirstLine: 1})
+	tb := bl.NewThread(1)
+	var ts int64
+	var fib func(n int)
+	fib = func(n int) {
+		ts++
+		tb.EnterPython(1, 3, true, ts)
+		if n >= 2 {
+			fib(n - 1)
+			fib(n - 2)
+		}
+		ts++
+		tb.LeavePython(1, ts)
+	}
+	b.ResetTimer()
+	events := 0
+	for i := 0; i < b.N; i++ {
+		fib(20)
+		events += 2 * 21891
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds()/1e6, "Mevents/s")
+}

@@ -1,0 +1,152 @@
+package ring
+
+import (
+	"encoding/binary"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/pyprof/pyprof/profiler/wire"
+)
+
+func newTestSlot(t *testing.T, ringBytes uint64) *Slot {
+	t.Helper()
+	// A []uint64 backing array guarantees the 8-byte alignment atomics need.
+	words := make([]uint64, (wire.SlotData+ringBytes)/8)
+	mem := unsafeBytes(words)
+	return NewSlot(mem, ringBytes)
+}
+
+// record makes a record of n words whose words carry seq, so the consumer
+// can check order and integrity.
+func record(seq uint64, n int) []uint64 {
+	words := make([]uint64, n)
+	for i := range words {
+		words[i] = seq<<8 | uint64(n)<<4 | uint64(i)
+	}
+	return words
+}
+
+// TestDrainSeesEveryRecordInOrder runs a producer and a consumer
+// concurrently over a small ring, with records of 1 to 5 words so that
+// some straddle the end of the ring.
+func TestDrainSeesEveryRecordInOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		ringBytes uint64
+		records   int
+	}{
+		{"small ring wraps often", 4096, 20000},
+		{"larger ring", 1 << 16, 50000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestSlot(t, tc.ringBytes)
+			p := NewProducer(s)
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for seq := 0; seq < tc.records; seq++ {
+					rec := record(uint64(seq), 1+seq%5)
+					for !p.TryWrite(rec...) {
+						runtime.Gosched() // the ring is full: wait for the consumer
+					}
+				}
+				p.Close()
+			}()
+			var got []uint64
+			for {
+				closed := s.State() == wire.SlotClosed
+				if _, err := s.Drain(func(b []byte) error {
+					for i := 0; i+8 <= len(b); i += 8 {
+						got = append(got, binary.LittleEndian.Uint64(b[i:]))
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if closed {
+					break
+				}
+				runtime.Gosched()
+			}
+			wg.Wait()
+			var want []uint64
+			for seq := 0; seq < tc.records; seq++ {
+				want = append(want, record(uint64(seq), 1+seq%5)...)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d words, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("word %d: got %#x, want %#x", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestFreeResetsForTheNextThread(t *testing.T) {
+	s := newTestSlot(t, 4096)
+	p := NewProducer(s)
+	p.TryWrite(1, 2, 3)
+	p.Close()
+	if n, _ := s.Drain(func([]byte) error { return nil }); n != 24 {
+		t.Fatalf("drained %d bytes", n)
+	}
+	s.Free()
+	if s.State() != wire.SlotFree || s.Pending() != 0 {
+		t.Fatalf("state %d pending %d after Free", s.State(), s.Pending())
+	}
+	p2 := NewProducer(s)
+	p2.TryWrite(9)
+	if s.Generation() != 2 {
+		t.Errorf("generation %d, want 2", s.Generation())
+	}
+	var got []byte
+	s.Drain(func(b []byte) error { got = append(got, b...); return nil })
+	if len(got) != 8 || binary.LittleEndian.Uint64(got) != 9 {
+		t.Errorf("second thread's record: %v", got)
+	}
+}
+
+func TestFullRingRefusesUntilDrained(t *testing.T) {
+	s := newTestSlot(t, 4096)
+	p := NewProducer(s)
+	for i := 0; i < 512; i++ {
+		if !p.TryWrite(uint64(i)) {
+			t.Fatalf("ring full after %d words", i)
+		}
+	}
+	if p.TryWrite(1) {
+		t.Fatal("a full ring accepted a record")
+	}
+	s.Drain(func([]byte) error { return nil })
+	if !p.TryWrite(1) {
+		t.Fatal("a drained ring refused a record")
+	}
+}
+
+func TestSharedHeader(t *testing.T) {
+	sh, err := Create(Options{Slots: 3, RingBytes: 1 << 16, Clock: wire.ClockMonotonic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close()
+	le := binary.LittleEndian
+	if le.Uint64(sh.mem[wire.HdrMagic:]) != wire.WireMagic || le.Uint32(sh.mem[wire.HdrNslots:]) != 3 ||
+		le.Uint64(sh.mem[wire.HdrSlotStride:]) != wire.SlotData+1<<16 || len(sh.Slots()) != 3 {
+		t.Fatal("header does not describe the layout")
+	}
+	if sh.Status() != wire.StatusStarting || sh.ErrorMessage() != "" {
+		t.Fatalf("fresh status %d %q", sh.Status(), sh.ErrorMessage())
+	}
+	copy(sh.mem[wire.HdrError:], "boom\x00")
+	if sh.ErrorMessage() != "boom" {
+		t.Errorf("error message %q", sh.ErrorMessage())
+	}
+	if _, err := Create(Options{Slots: 1, RingBytes: 5000}); err == nil {
+		t.Error("a ring size that is not a power of two was accepted")
+	}
+}

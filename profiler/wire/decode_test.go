@@ -1,0 +1,198 @@
+package wire
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// tree renders a profile's first thread as "name:line calls wall" lines.
+func tree(p *callgraph.Profile) string {
+	var b strings.Builder
+	if len(p.Threads) == 0 {
+		return ""
+	}
+	p.Threads[0].Root.Walk(func(path []*callgraph.Node) {
+		n := path[len(path)-1]
+		b.WriteString(strings.Repeat(" ", len(path)-1))
+		b.WriteString(p.Funcs[n.Func].Name)
+		b.WriteString(":" + itoa(int64(n.CallLine)) + " " + itoa(n.Total[callgraph.Calls]) + " " + itoa(n.Total[callgraph.Wall]) + "\n")
+	})
+	return b.String()
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func decodeAll(t *testing.T, buf []byte) (*callgraph.Profile, *Decoder) {
+	t.Helper()
+	b := callgraph.NewBuilder()
+	d := NewDecoder(b)
+	if err := d.Decode(buf); err != nil {
+		t.Fatal(err)
+	}
+	return b.Finish(callgraph.FinishOptions{NanosPerTick: 1}), d
+}
+
+func TestDecodeRecords(t *testing.T) {
+	var e encoder
+	e.thread(4242, 1000)
+	name := binary.LittleEndian.AppendUint32(nil, 4)
+	e.ext(XThreadName, append(name, "main"...))
+	e.code(1, 10, "main", "/x/app.py", [][2]int32{{0, 10}, {3, 11}, {8, 12}})
+	e.code(2, 20, "f", "/x/app.py", [][2]int32{{0, 20}})
+	e.ext(XCallable, str(binary.LittleEndian.AppendUint32(nil, 1), "builtins.len"))
+	e.hot(KPyStart, 1, SiteNone, 1000)
+	e.hot(KPyStart, 2, 4, 1010) // offset 4 is on line 11
+	e.hot(KCCall, 1, 0, 1011)   // native called from f's line 20
+	e.hot(KCReturn, 1, 0, 1013)
+	e.hot(KPyReturn, 2, 0, 1020)
+	// A call site too large for the field comes in XBigSite.
+	e.ext(XBigSite, binary.LittleEndian.AppendUint32(nil, 9))
+	e.hot(KPyStart, 2, 0, 1030)
+	e.hot(KPyYield, 2, 0, 1031)
+	// Time that does not fit a delta comes in XTime.
+	e.ext(XTime, binary.LittleEndian.AppendUint64(nil, 1<<40))
+	e.last = 1 << 40
+	e.hot(KPyResume, 2, 0, 1<<40)
+	e.hot(KPyReturn, 2, 0, 1<<40+5)
+	e.hot(KPyReturn, 1, 0, 1<<40+6)
+	p, d := decodeAll(t, e.buf)
+	want := "app.main:0 1 " + itoa(1<<40+6-1000) + "\n" +
+		" app.f:11 1 10\n" +
+		"  builtins.len:20 1 2\n" +
+		" app.f:12 1 1\n" +
+		" app.f:0 0 5\n"
+	if got := tree(p); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	if d.Events != 10 {
+		t.Errorf("Events = %d, want 10", d.Events)
+	}
+	if th := p.Threads[0]; th.ID != 4242 || th.Name != "main" {
+		t.Errorf("thread %d %q", th.ID, th.Name)
+	}
+}
+
+func TestDecodeBigID(t *testing.T) {
+	var e encoder
+	e.thread(1, 0)
+	e.code(3_000_000, 1, "big", "b.py", nil)
+	e.ext(XBigId, binary.LittleEndian.AppendUint32(nil, 3_000_000))
+	e.hot(KPyStart, 0, SiteNone, 1)
+	e.ext(XBigId, binary.LittleEndian.AppendUint32(nil, 3_000_000))
+	e.hot(KPyReturn, 0, 0, 2)
+	p, _ := decodeAll(t, e.buf)
+	if got := tree(p); got != "b.big:0 1 1\n" {
+		t.Errorf("tree %q", got)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	var before encoder
+	before.hot(KPyStart, 1, 0, 1)
+	var short encoder
+	short.thread(1, 0)
+	short.word(uint64(XCode)<<SubShift | 100<<LenShift)
+	var kind encoder
+	kind.thread(1, 0)
+	kind.word(15 << KindShift)
+	var sub encoder
+	sub.thread(1, 0)
+	sub.ext(99, nil)
+	var lines encoder
+	lines.thread(1, 0)
+	p := binary.LittleEndian.AppendUint32(nil, 1)
+	p = binary.LittleEndian.AppendUint32(p, 1)
+	p = binary.LittleEndian.AppendUint32(p, 0)
+	p = str(str(p, "q"), "f")
+	p = binary.LittleEndian.AppendUint32(p, 1<<30)
+	lines.ext(XCode, p)
+	for _, tc := range []struct {
+		name string
+		buf  []byte
+		want string
+	}{
+		{"event before thread", before.buf, "before the thread record"},
+		{"payload past the end", short.buf, "runs past the end"},
+		{"unknown kind", kind.buf, "unknown record kind 15"},
+		{"unknown extended record", sub.buf, "unknown extended record 99"},
+		{"line table too long", lines.buf, "does not fit"},
+		{"trailing bytes", append(before.buf[:0:0], 1, 2, 3), "trailing bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := NewDecoder(callgraph.NewBuilder()).Decode(tc.buf)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzDecode: no input may panic the decoder or make it allocate wildly.
+func FuzzDecode(f *testing.F) {
+	var e encoder
+	e.thread(1, 0)
+	e.code(1, 1, "f", "f.py", [][2]int32{{0, 1}})
+	e.hot(KPyStart, 1, 2, 5)
+	e.hot(KCCall, 1, 3, 6)
+	e.hot(KCReturn, 1, 0, 7)
+	e.hot(KPyReturn, 1, 0, 9)
+	f.Add(e.buf)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		b := callgraph.NewBuilder()
+		d := NewDecoder(b)
+		_ = d.Decode(buf)
+		b.Finish(callgraph.FinishOptions{NanosPerTick: 1})
+	})
+}
+
+// fibCapture encodes the events of fib(n), repeated until at least
+// minEvents are in the capture.
+func fibCapture(n int, minEvents int) ([]byte, int) {
+	var e encoder
+	e.thread(1, 0)
+	e.code(1, 1, "<module>", "fib.py", [][2]int32{{0, 1}})
+	e.code(2, 5, "fib", "fib.py", [][2]int32{{0, 5}, {10, 6}})
+	var ts uint64
+	events := 0
+	var fib func(n int, site uint32)
+	fib = func(n int, site uint32) {
+		ts += 30
+		e.hot(KPyStart, 2, site, ts)
+		if n >= 2 {
+			fib(n-1, 12)
+			fib(n-2, 14)
+		}
+		ts += 30
+		e.hot(KPyReturn, 2, 0, ts)
+		events += 2
+	}
+	for events < minEvents {
+		fib(n, 4)
+	}
+	return e.buf, events
+}
+
+// BenchmarkDecodeAndBuild measures the consumer: decoding a capture of
+// more than 20 M events and building its tree, on one core.
+func BenchmarkDecodeAndBuild(b *testing.B) {
+	buf, events := fibCapture(25, 20_000_000)
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		bl := callgraph.NewBuilder()
+		d := NewDecoder(bl)
+		// Drain-sized chunks, as the consumer sees them.
+		for off := 0; off < len(buf); off += 1 << 20 {
+			end := min(off+1<<20, len(buf))
+			if err := d.Decode(buf[off:end]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mevents/s")
+}
