@@ -224,13 +224,13 @@ func (t *ThreadBuilder) Depth() int { return len(t.stack) }
 
 // Builder collects the definitions and threads of one recording.
 type Builder struct {
-	codes   []*Code  // by CodeID
+	codes []*Code // by CodeID
 	// hiddenCode mirrors codes[i].Hidden where the hot path can read it
 	// without a pointer chase.
 	hiddenCode []bool
-	natives []string // by NativeID
-	threads []*ThreadBuilder
-	lost    int64
+	natives    []string // by NativeID
+	threads    []*ThreadBuilder
+	lost       int64
 }
 
 // NewBuilder returns an empty Builder.

@@ -155,7 +155,7 @@ func TestBuilder(t *testing.T) {
 `,
 		},
 		{
-			name: "frames running before monitoring began",
+			name:   "frames running before monitoring began",
 			events: script{"return f @5", "start g @6", "return g @8", "unwind main @9", "start f @10", "return f @12"},
 			want: `m.g:0 calls=1 wall=2
 m.f:0 calls=1 wall=2
@@ -171,7 +171,7 @@ m.f:0 calls=1 wall=2
 `,
 		},
 		{
-			name: "C_RETURN without a CALL is ignored",
+			name:   "C_RETURN without a CALL is ignored",
 			events: script{"start main @0", "creturn builtins.len @1", "start f @2", "return f @3", "return main @4"},
 			want: `m.main:0 calls=1 wall=4
   m.f:0 calls=1 wall=1

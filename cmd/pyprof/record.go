@@ -311,4 +311,3 @@ func count(n int64) string {
 	}
 	return s
 }
-

@@ -23,8 +23,8 @@ type Interpreter struct {
 	Include    string // where Python.h is
 	ExtSuffix  string // EXT_SUFFIX, e.g. ".cpython-312-x86_64-linux-gnu.so"
 	// FreeThreaded is true for builds without the GIL (Py_GIL_DISABLED).
-	FreeThreaded  bool
-	HasMonitoring bool
+	FreeThreaded   bool
+	HasMonitoring  bool
 	Implementation string
 }
 

@@ -41,16 +41,16 @@ const (
 	SlotOwned  = 1
 	SlotClosed = 2
 
-	KindShift  = 60
-	IdShift    = 40
-	IdBits     = 20
-	SiteShift  = 28
-	SiteBits   = 12
-	DeltaBits  = 28
-	SiteNone   = 0xFFF
-	SubShift   = 52
-	LenShift   = 28
-	LenBits    = 24
+	KindShift = 60
+	IdShift   = 40
+	IdBits    = 20
+	SiteShift = 28
+	SiteBits  = 12
+	DeltaBits = 28
+	SiteNone  = 0xFFF
+	SubShift  = 52
+	LenShift  = 28
+	LenBits   = 24
 
 	KExt      = 0
 	KPyStart  = 1
