@@ -44,6 +44,7 @@
 //	3  environment: no Python 3.12+, the tool id is taken, the C agent
 //	   cannot be built with --agent c
 //	4  the profile could not be written
+//	1  diff --fail-above: a regression beyond the threshold
 //
 // Otherwise record exits with the program's own status.
 package main

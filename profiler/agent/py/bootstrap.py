@@ -131,7 +131,19 @@ def _prepare(kind, target, args):
 
         sys.argv = ["-m", *args]
         _set_path0(os.getcwd())
-        return lambda: runpy._run_module_as_main(target, alter_argv=True)
+        # Find the module (importing its parent packages) before events are
+        # on, as the interpreter does before the module runs, so that the
+        # profile starts at the module's <module>. These are runpy's own
+        # steps of _run_module_as_main.
+        try:
+            _, spec, code = runpy._get_module_details(target, runpy._Error)
+        except runpy._Error as e:
+            print(f"{sys.executable}: {e}", file=sys.stderr)
+            sys.exit(1)
+        sys.argv[0] = spec.origin
+        namespace = _fresh_main(spec.origin)
+        namespace.update(__cached__=spec.cached, __loader__=spec.loader, __package__=spec.parent, __spec__=spec)
+        return lambda: exec(code, namespace)
     sys.argv = [target, *args]
     _set_path0(os.path.dirname(os.path.realpath(target)))
     if os.path.isdir(target) or not target.endswith((".py", ".pyw")) and _is_zip(target):
@@ -187,7 +199,8 @@ def _main():
     try:
         import runpy
 
-        hidden.add(runpy.__file__)
+        # runpy is frozen in 3.12+: its code says "<frozen runpy>", not __file__.
+        hidden.update({runpy.__file__, runpy._run_code.__code__.co_filename})
         agent.init(int(config["fd"]), hidden)
         os.close(int(config["fd"]))  # the mapping stays; children need not inherit it
         events = _claim(agent, tool_id, config["mode"] == "null")

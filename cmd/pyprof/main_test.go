@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/pyprof/pyprof/profiler/agent"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"pyprof": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar against the pyprof binary.
+// $PYTHON is the newest Python 3.12+ found; $PYTHONS lists all of them;
+// $OLDPYTHON is an older Python when one exists here.
+func TestScripts(t *testing.T) {
+	pythons := agent.All()
+	if len(pythons) == 0 {
+		t.Fatal("no Python 3.12+ found: the record scripts would prove nothing")
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PYTHON", pythons[0].Path)
+			var all []string
+			for _, p := range pythons {
+				all = append(all, p.Path)
+			}
+			env.Setenv("PYTHONS", strings.Join(all, " "))
+			env.Setenv("OLDPYTHON", oldPython())
+			env.Setenv("XDG_CACHE_HOME", os.Getenv("XDG_CACHE_HOME"))
+			env.Setenv("HOME", os.Getenv("HOME"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"status": cmdStatus,
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "oldpython" {
+				return oldPython() != "", nil
+			}
+			return false, errors.New("unknown condition " + cond)
+		},
+	})
+}
+
+// oldPython returns a python3 older than 3.12, if there is one.
+func oldPython() string {
+	path, err := exec.LookPath("python3")
+	if err != nil {
+		return ""
+	}
+	i, err := agent.Probe(path)
+	if err != nil || i.Supported() {
+		return ""
+	}
+	return path
+}
+
+// cmdStatus runs a command and checks its exact exit status:
+// status N cmd args... Its stdout and stderr become the script's.
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: status N command [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("status: %v", err)
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		// testscript reports a non-zero exit as an error whose text ends
+		// with "exit status N".
+		m := regexp.MustCompile(`exit status (\d+)`).FindStringSubmatch(err.Error())
+		if m == nil {
+			ts.Fatalf("status: %v", err)
+		}
+		got, _ = strconv.Atoi(m[1])
+	}
+	if got != want {
+		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// TestExitCodesDocumented pins the exit statuses: the manual (pyprof help)
+// and README.md list each constant with its number.
+func TestExitCodesDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		code int
+		word string
+	}{{exitUsage, "usage"}, {exitEnv, "environment"}, {exitOutput, "could not be written"}, {exitRegression, "regress"}} {
+		line := regexp.MustCompile(`(?m)^\s*\|?\s*` + strconv.Itoa(c.code) + `\b.*` + c.word)
+		if !line.MatchString(manual()) {
+			t.Errorf("pyprof help does not list exit status %d (%s)", c.code, c.word)
+		}
+		if !line.Match(readme) {
+			t.Errorf("README.md does not list exit status %d (%s)", c.code, c.word)
+		}
+	}
+}
