@@ -1,0 +1,123 @@
+package export
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// WriteFolded writes p as folded stacks, flamegraph.pl's input: one line
+// "root;...;leaf weight" per distinct path of function names, weighted by the
+// nodes' self values of v so the lines add up to the pprof total of v. Names
+// are pprof's function names with ';' turned into ':', line breaks into
+// spaces and trailing blanks dropped, since the format has no escaping; an
+// empty name is written "[unknown]".
+//
+// Threads are not written as frames: the root of the flame graph is the
+// program, and the same function called on several threads is one tower.
+//
+// Lines come in depth-first order of the merged name tree, siblings in the
+// order the walk first met them, threads in profile order. That is the order
+// in which ReadFolded's tree is walked again, so writing what it read gives
+// the same bytes.
+func WriteFolded(w io.Writer, p *callgraph.Profile, v callgraph.Value, opts Options) error {
+	if !p.Has(v) {
+		return fmt.Errorf("writing folded stacks: profile has no %s values", v.Info().Type)
+	}
+	fw := newFoldedWriter(NewWalker(p, opts), v)
+	if err := fw.walker.Walk(fw.add); err != nil {
+		return fmt.Errorf("writing folded stacks: %w", err)
+	}
+	bw := bufio.NewWriter(w)
+	fw.write(bw)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing folded stacks: %w", err)
+	}
+	return nil
+}
+
+// foldedWriter merges paths by their names in a pathTrie, adding up the
+// weights of each distinct name path.
+type foldedWriter struct {
+	walker  *Walker
+	value   callgraph.Value
+	trie    *pathTrie
+	weights []int64          // by trie node
+	names   []string         // sanitized names by name id, the trie's symbols
+	ids     map[string]int32 // name id by sanitized name
+	byFunc  []int32          // name id + 1 by FuncID, 0 until first seen
+}
+
+func newFoldedWriter(w *Walker, v callgraph.Value) *foldedWriter {
+	return &foldedWriter{walker: w, value: v, trie: newPathTrie(), ids: make(map[string]int32)}
+}
+
+// add merges the path of n into the trie and adds n's self value to it.
+func (fw *foldedWriter) add(_ *callgraph.Thread, n *callgraph.Node, path []Frame) {
+	fw.trie.start(0, len(path))
+	for i, f := range path {
+		fw.trie.step(i, fw.nameID(f.Func))
+	}
+	node := fw.trie.node()
+	fw.weights = growTo(fw.weights, int(node)+1)
+	fw.weights[node] += n.Self(fw.value)
+}
+
+func (fw *foldedWriter) nameID(f callgraph.FuncID) int32 {
+	fw.byFunc = growTo(fw.byFunc, int(f)+1)
+	if id := fw.byFunc[f]; id != 0 {
+		return id - 1
+	}
+	name := foldedName(fw.walker.Func(f).Name)
+	id, ok := fw.ids[name]
+	if !ok {
+		id = int32(len(fw.names))
+		fw.names = append(fw.names, name)
+		fw.ids[name] = id
+	}
+	fw.byFunc[f] = id + 1
+	return id
+}
+
+// foldedName makes a name safe for a format without escaping. Trailing
+// blanks go too: at the end of a line no reader can tell them from the space
+// before the count. A name left empty becomes "[unknown]", as perf's
+// stackcollapse writes it, since a lone empty frame is no stack at all.
+func foldedName(name string) string {
+	name = strings.TrimRight(foldedReplacer.Replace(name), " \t")
+	if name == "" {
+		return "[unknown]"
+	}
+	return name
+}
+
+var foldedReplacer = strings.NewReplacer(";", ":", "\n", " ", "\r", " ")
+
+// write prints every name path of nonzero weight, depth first. Errors stick
+// in the bufio.Writer and come out of Flush.
+func (fw *foldedWriter) write(w *bufio.Writer) {
+	var buf []byte
+	fw.trie.walk(0, func(stack []int32) {
+		node := stack[len(stack)-1]
+		if int(node) < len(fw.weights) && fw.weights[node] != 0 {
+			buf = fw.appendLine(buf[:0], stack, fw.weights[node])
+			w.Write(buf)
+		}
+	})
+}
+
+func (fw *foldedWriter) appendLine(buf []byte, stack []int32, weight int64) []byte {
+	for i, n := range stack {
+		if i > 0 {
+			buf = append(buf, ';')
+		}
+		buf = append(buf, fw.names[fw.trie.nodes[n].sym]...)
+	}
+	buf = append(buf, ' ')
+	buf = strconv.AppendInt(buf, weight, 10)
+	return append(buf, '\n')
+}

@@ -1,0 +1,97 @@
+package export
+
+import (
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// treeBuilder rebuilds call trees from stacks read back from files, where
+// every stack carries self values.
+type treeBuilder struct {
+	prof *callgraph.Profile
+	// children finds a node's child without scanning its siblings: stacks
+	// from other tools can give one node thousands of children.
+	children map[childKey]*callgraph.Node
+	nodes    []*callgraph.Node // scratch: the nodes of the path being added
+}
+
+// childKey identifies a child the way Node.Child does.
+type childKey struct {
+	parent   *callgraph.Node
+	fn       callgraph.FuncID
+	callLine int32
+}
+
+func newTreeBuilder(values []callgraph.Value, def callgraph.Value) *treeBuilder {
+	return &treeBuilder{
+		prof:     &callgraph.Profile{Values: values, Default: def},
+		children: make(map[childKey]*callgraph.Node),
+	}
+}
+
+// addThread appends an empty thread to the profile.
+func (b *treeBuilder) addThread(id int64, name string, pid int64) *callgraph.Thread {
+	t := &callgraph.Thread{ID: id, Name: name, PID: pid, Root: &callgraph.Node{}}
+	b.prof.Threads = append(b.prof.Threads, t)
+	return t
+}
+
+// addStack adds a root-first stack carrying self values to t. Each frame's
+// line is where it called the next one, so it becomes the next node's call
+// line; the leaf's line is its self line.
+func (b *treeBuilder) addStack(t *callgraph.Thread, path []Frame, self *[callgraph.NumValues]int64) {
+	if len(path) == 0 {
+		return
+	}
+	b.nodes = b.nodes[:0]
+	n := t.Root
+	var callLine int32
+	for _, f := range path {
+		n = b.child(n, f.Func, callLine)
+		b.nodes = append(b.nodes, n)
+		callLine = f.Line
+	}
+	if n.SelfLine == 0 {
+		n.SelfLine = callLine
+	}
+	b.addValues(self)
+}
+
+// addValues adds self values to the leaf and, but for calls, which are not
+// inclusive, to every node above it.
+func (b *treeBuilder) addValues(self *[callgraph.NumValues]int64) {
+	for v, x := range self {
+		if x == 0 {
+			continue
+		}
+		if callgraph.Value(v) == callgraph.Calls {
+			b.nodes[len(b.nodes)-1].Total[v] += x
+			continue
+		}
+		for _, n := range b.nodes {
+			n.Total[v] += x
+		}
+	}
+}
+
+func (b *treeBuilder) child(parent *callgraph.Node, f callgraph.FuncID, callLine int32) *callgraph.Node {
+	k := childKey{parent, f, callLine}
+	if c, ok := b.children[k]; ok {
+		return c
+	}
+	c := &callgraph.Node{Func: f, CallLine: callLine, Parent: parent}
+	parent.Children = append(parent.Children, c)
+	b.children[k] = c
+	return c
+}
+
+// funcKind guesses a function's kind from what files keep of it: pyprof's
+// markers are bracketed, and only Python code has a file name.
+func funcKind(name, filename string) callgraph.FuncKind {
+	switch {
+	case len(name) > 0 && name[0] == '[':
+		return callgraph.KindMarker
+	case filename == "":
+		return callgraph.KindNative
+	}
+	return callgraph.KindPython
+}
