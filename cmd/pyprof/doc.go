@@ -28,6 +28,8 @@
 //	    --max-depth N      write at most N innermost frames of a deeper stack,
 //	                       under a marker frame (default 2000)
 //	-q, --quiet            no status line and no summary
+//	    --self-profile FILE  write a pprof of pyprof's own Go side (fgprof:
+//	                       wall-clock time, on and off CPU)
 //
 // The program's standard input and output pass through, and pyprof exits
 // with the program's exit status (128+N when a signal N killed it). Ctrl-C

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/felixge/fgprof"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -25,15 +26,16 @@ func init() { commands["record"] = recordCommand }
 
 // recordFlags are record's command-line settings.
 type recordFlags struct {
-	outputs    []string
-	format     string
-	mode       string
-	python     string
-	agent      string
-	toolID     int
-	bufferSize string
-	maxDepth   int
-	quiet      bool
+	outputs     []string
+	format      string
+	mode        string
+	python      string
+	agent       string
+	toolID      int
+	bufferSize  string
+	maxDepth    int
+	quiet       bool
+	selfProfile string
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -52,6 +54,7 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.StringVar(&f.bufferSize, "buffer-size", "8MiB", "")
 	fs.IntVar(&f.maxDepth, "max-depth", 2000, "")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "")
+	fs.StringVar(&f.selfProfile, "self-profile", "", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
 	}
@@ -129,6 +132,17 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	opts, outs, err := f.options(words)
 	if err != nil {
 		return exitCode(stderr, err)
+	}
+	if f.selfProfile != "" {
+		stopSelf, err := startSelfProfile(f.selfProfile)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		defer func() {
+			if err := stopSelf(); err != nil {
+				fmt.Fprintf(stderr, "pyprof: writing --self-profile %s: %v\n", f.selfProfile, err)
+			}
+		}()
 	}
 	status := newStatusLine(stderr, f.quiet)
 	opts.Progress = status.progress
@@ -310,4 +324,25 @@ func count(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// startSelfProfile profiles pyprof's own Go side with fgprof, which sees
+// wall-clock time on and off CPU: where the consumer waits matters as much
+// as where it computes.
+func startSelfProfile(path string) (func() error, error) {
+	if err := export.CheckWritable(path); err != nil {
+		return nil, usageError{err}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--self-profile: %w", err)}
+	}
+	stop := fgprof.Start(f, fgprof.FormatPprof)
+	return func() error {
+		err := stop()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
 }

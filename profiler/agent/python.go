@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -52,8 +53,22 @@ print(json.dumps({"executable": sys.executable, "version": list(sys.version_info
 var ErrNotPython = errors.New("not a working Python interpreter")
 
 // Probe runs path to learn what it is. A pyenv shim can exist on PATH and
-// still refuse to run, so existence proves nothing.
+// still refuse to run, so existence proves nothing. What a real executable
+// says is cached (see probeCache): probing costs a whole interpreter start.
 func Probe(path string) (*Interpreter, error) {
+	key := probeKey(path)
+	if i := loadProbe(key); i != nil {
+		i.Path = path
+		return i, nil
+	}
+	i, err := probe(path)
+	if err == nil {
+		storeProbe(key, i)
+	}
+	return i, err
+}
+
+func probe(path string) (*Interpreter, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "-I", "-c", probeScript)
@@ -155,4 +170,67 @@ func All() []*Interpreter {
 		out = append(out, i)
 	}
 	return out
+}
+
+// probeKey identifies an executable file by what changes when it is
+// replaced. Scripts (pyenv shims, wrappers) get no key: what they run
+// depends on the environment and the working folder.
+func probeKey(path string) string {
+	real, err := exec.LookPath(path)
+	if err != nil {
+		return ""
+	}
+	if real, err = filepath.EvalSymlinks(real); err != nil {
+		return ""
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	if _, err := f.Read(magic); err != nil || string(magic) != "\x7fELF" {
+		return ""
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%s|%d|%d|%d|%d", real, info.Size(), info.ModTime().UnixNano(), st.Ino, st.Dev)
+}
+
+func probeCachePath(key string) string {
+	dir, err := CacheDir()
+	if err != nil || key == "" {
+		return ""
+	}
+	return filepath.Join(dir, "probe-"+hashOf([]byte(key))[:20]+".json")
+}
+
+func loadProbe(key string) *Interpreter {
+	path := probeCachePath(key)
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var i Interpreter
+	if json.Unmarshal(data, &i) != nil || i.Version[0] == 0 {
+		return nil
+	}
+	return &i
+}
+
+func storeProbe(key string, i *Interpreter) {
+	if path := probeCachePath(key); path != "" {
+		if data, err := json.Marshal(i); err == nil {
+			_ = writeAtomic(path, data, 0o600) // a cache: failing to write costs only time
+		}
+	}
 }
