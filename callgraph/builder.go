@@ -44,25 +44,27 @@ func (c *Code) lineAt(offset uint32) int32 {
 }
 
 // frameKey identifies a child in the tree being built: the native bit, the
-// code or callable id, and the call site offset in the parent.
+// code or callable id, and the line of the parent from which it was called.
+// Keying by line, not by call-site offset, keeps the tree the size of the
+// program's distinct calling contexts: fib's two calls on one line would
+// otherwise make a node per call.
 type frameKey uint64
 
 const nativeBit = frameKey(1) << 63
 
-func pythonKey(c CodeID, site uint32) frameKey {
-	return frameKey(c)<<32 | frameKey(site)
+func pythonKey(c CodeID, line int32) frameKey {
+	return frameKey(c)<<32 | frameKey(uint32(line))
 }
 
-func nativeKey(n NativeID, site uint32) frameKey {
-	return nativeBit | frameKey(n)<<32 | frameKey(site)
+func nativeKey(n NativeID, line int32) frameKey {
+	return nativeBit | frameKey(n)<<32 | frameKey(uint32(line))
 }
 
 func (k frameKey) native() bool { return k&nativeBit != 0 }
 func (k frameKey) id() uint32   { return uint32(k>>32) &^ (1 << 31) }
-func (k frameKey) site() uint32 { return uint32(k) }
+func (k frameKey) line() int32  { return int32(uint32(k)) }
 
-// bnode is a tree node while building: keyed by offsets, not lines, so the
-// hot path never consults a line table.
+// bnode is a tree node while building.
 type bnode struct {
 	key      frameKey
 	calls    int64
@@ -142,14 +144,18 @@ func (t *ThreadBuilder) parentNode() *bnode {
 func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) {
 	t.last = ts
 	parent := &t.root
+	line := int32(0)
 	if d := len(t.stack); d > 0 {
 		parent = t.stack[d-1].node
+		if !t.stack[d-1].transparent {
+			line = t.b.callLine(t.stack[d-1].key, site)
+		}
 	}
 	if int(c) < len(t.b.hiddenCode) && t.b.hiddenCode[c] {
 		t.stack = append(t.stack, frame{node: parent, key: pythonKey(c, 0), transparent: true})
 		return
 	}
-	n := parent.child(pythonKey(c, site))
+	n := parent.child(pythonKey(c, line))
 	if call {
 		n.calls++
 	}
@@ -163,7 +169,11 @@ func (t *ThreadBuilder) EnterNative(id NativeID, site uint32, ts int64) {
 		t.stack = append(t.stack, frame{node: f.node, key: nativeKey(id, 0), transparent: true})
 		return
 	}
-	n := t.parentNode().child(nativeKey(id, site))
+	var line int32
+	if f := t.top(); f != nil {
+		line = t.b.callLine(f.key, site)
+	}
+	n := t.parentNode().child(nativeKey(id, line))
 	n.calls++
 	t.stack = append(t.stack, frame{node: n, key: nativeKey(id, 0), start: ts})
 }
@@ -228,6 +238,8 @@ type Builder struct {
 	// hiddenCode mirrors codes[i].Hidden where the hot path can read it
 	// without a pointer chase.
 	hiddenCode []bool
+	// lines[c][offset] is the line of code c's instruction at offset.
+	lines [][]int32
 	natives    []string // by NativeID
 	threads    []*ThreadBuilder
 	lost       int64
@@ -246,6 +258,50 @@ func (b *Builder) DefineCode(id CodeID, c *Code) {
 		b.hiddenCode = append(b.hiddenCode, false)
 	}
 	b.hiddenCode[id] = c.Hidden
+	for int(id) >= len(b.lines) {
+		b.lines = append(b.lines, nil)
+	}
+	b.lines[id] = c.lineTable()
+}
+
+// maxLineTable bounds the direct line table of one code object; offsets
+// past it are looked up by binary search.
+const maxLineTable = 1 << 20
+
+// lineTable expands the ranges of c.Lines into a table indexed by offset.
+func (c *Code) lineTable() []int32 {
+	if len(c.Lines) == 0 {
+		return nil
+	}
+	n := int(c.Lines[len(c.Lines)-1].Start) + 1
+	if n > maxLineTable {
+		n = maxLineTable
+	}
+	table := make([]int32, n)
+	for off := range table {
+		table[off] = c.lineAt(uint32(off))
+	}
+	return table
+}
+
+// callLine returns the line of the frame entered as key at call-site
+// offset site: 0 for native frames and unknown sites.
+func (b *Builder) callLine(key frameKey, site uint32) int32 {
+	if key.native() || site == SiteNone {
+		return 0
+	}
+	id := key.id()
+	if int(id) >= len(b.lines) {
+		return 0
+	}
+	table := b.lines[id]
+	if int(site) < len(table) {
+		return table[site]
+	}
+	if len(table) == 0 {
+		return 0
+	}
+	return b.codes[id].lineAt(site)
 }
 
 // DefineNative names a NativeID.
@@ -295,7 +351,7 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 			continue
 		}
 		root := &Node{}
-		r.convertChildren(&t.root, root, nil)
+		r.convertChildren(&t.root, root)
 		p.Threads = append(p.Threads, &Thread{ID: t.ID, Name: t.Name, Root: root})
 	}
 	if b.lost > 0 && len(p.Threads) > 0 {
@@ -352,23 +408,14 @@ func (r *resolver) funcOf(k frameKey) FuncID {
 	return r.intern(funcKey{name: PythonFuncName(c.Filename, c.Qualname), file: c.Filename, line: c.FirstLine, kind: KindPython})
 }
 
-// convertChildren adds the children of bn under n; parent is the code of
-// bn's own frame (nil at the root or under a native frame), used to turn
-// call-site offsets into lines.
-func (r *resolver) convertChildren(bn *bnode, n *Node, parent *Code) {
+// convertChildren adds the children of bn under n. Children whose code
+// objects are the same function merge.
+func (r *resolver) convertChildren(bn *bnode, n *Node) {
 	for _, bc := range bn.children {
-		var line int32
-		if parent != nil && bc.key.site() != SiteNone {
-			line = parent.lineAt(bc.key.site())
-		}
-		c := n.Child(r.funcOf(bc.key), line)
+		c := n.Child(r.funcOf(bc.key), bc.key.line())
 		c.Total[Calls] += bc.calls
 		c.Total[Wall] += int64(float64(bc.ticks) * r.scale)
-		var code *Code
-		if !bc.key.native() {
-			code = r.code(bc.key)
-		}
-		r.convertChildren(bc, c, code)
+		r.convertChildren(bc, c)
 	}
 }
 

@@ -313,3 +313,34 @@ func BenchmarkBuilderFib(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds()/1e6, "Mevents/s")
 }
+
+// TestTreeSizeIsContextsNotCalls: fib's two recursive calls sit on one
+// line at different offsets; the tree must hold one node per depth, not
+// one per call, or memory grows with the run (issue: flat memory).
+func TestTreeSizeIsContextsNotCalls(t *testing.T) {
+	b := NewBuilder()
+	b.DefineCode(1, &Code{Qualname: "fib", Filename: "fib.py", FirstLine: 5,
+		Lines: []LineRange{{0, 5}, {2, 6}, {40, 7}}})
+	tb := b.NewThread(1)
+	var fib func(n int, site uint32)
+	fib = func(n int, site uint32) {
+		tb.EnterPython(1, site, true, 0)
+		if n >= 2 {
+			fib(n-1, 12)
+			fib(n-2, 20)
+		}
+		tb.LeavePython(1, 1)
+	}
+	fib(18, SiteNone)
+	var nodes func(n *bnode) int
+	nodes = func(n *bnode) int {
+		total := 1
+		for _, c := range n.children {
+			total += nodes(c)
+		}
+		return total
+	}
+	if got := nodes(&tb.root) - 1; got != 18 {
+		t.Errorf("%d nodes for fib(18), want 18 (one per depth)", got)
+	}
+}
