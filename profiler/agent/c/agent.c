@@ -64,7 +64,10 @@ typedef struct {
     uint32_t lost_tries;    /* events since a slot was last looked for */
 } thread_state;
 
-static _Thread_local thread_state T;
+/* initial-exec: one %fs-relative address instead of a __tls_get_addr call
+ * per access (four per event before). It takes a few bytes of the static
+ * TLS surplus glibc keeps for dlopen'ed modules. */
+static __thread thread_state T __attribute__((tls_model("initial-exec")));
 
 static inline uint64_t mono_ns(void)
 {
@@ -100,19 +103,24 @@ static int consumer_alive(void)
 
 /* wait_for_room blocks until n more bytes fit: no event is dropped while the
  * consumer lives. Returns 0 when the consumer is gone. */
-static int wait_for_room(uint64_t n)
+static int wait_for_room(thread_state *t, uint64_t n)
 {
     uint64_t started = mono_ns(), checked = started;
     struct timespec pause = {0, 50000};
     for (;;) {
-        uint64_t rpos = __atomic_load_n(U64(T.slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
-        T.limit = rpos + ring_bytes;
-        if (T.wpos + n <= T.limit) {
+        uint64_t rpos = __atomic_load_n(U64(t->slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
+        t->limit = rpos + ring_bytes;
+        if (t->wpos + n <= t->limit) {
             if (mono_ns() > started)
-                *U64(T.slot, PYPROF_SLOT_WAIT_NS) += mono_ns() - started;
+                *U64(t->slot, PYPROF_SLOT_WAIT_NS) += mono_ns() - started;
             return 1;
         }
+        /* Sleep without the GIL, as the twin's time.sleep does: the
+         * consumer may be a thread of this very process (agent_test.py
+         * drains from one), which would otherwise never run. */
+        Py_BEGIN_ALLOW_THREADS
         nanosleep(&pause, NULL);
+        Py_END_ALLOW_THREADS
         uint64_t now = mono_ns();
         if (now - checked > 100000000u) {
             checked = now;
@@ -124,44 +132,44 @@ static int wait_for_room(uint64_t n)
     }
 }
 
-static inline void publish(void)
+static inline void publish(thread_state *t)
 {
-    __atomic_store_n(U64(T.slot, PYPROF_SLOT_WRITE_POS), T.wpos, __ATOMIC_RELEASE);
+    __atomic_store_n(U64(t->slot, PYPROF_SLOT_WRITE_POS), t->wpos, __ATOMIC_RELEASE);
 }
 
-static inline int put_word(uint64_t w)
+static inline int put_word(thread_state *t, uint64_t w)
 {
-    if (T.wpos + 8 > T.limit && !wait_for_room(8)) {
+    if (t->wpos + 8 > t->limit && !wait_for_room(t, 8)) {
         drop(1, PYPROF_HDR_LOST_NO_CONSUMER);
         return 0;
     }
-    *(uint64_t *)(T.data + (T.wpos & (ring_bytes - 1))) = w;
-    T.wpos += 8;
-    publish();
+    *(uint64_t *)(t->data + (t->wpos & (ring_bytes - 1))) = w;
+    t->wpos += 8;
+    publish(t);
     return 1;
 }
 
 /* put_ext writes an extended record whose payload was built in buf. */
-static void put_ext(uint32_t sub, const uint8_t *buf, uint64_t len)
+static void put_ext(thread_state *t, uint32_t sub, const uint8_t *buf, uint64_t len)
 {
     uint64_t padded = (len + 7) & ~(uint64_t)7, total = 8 + padded;
     if (total > ring_bytes / 2)
         return; /* cannot happen for the payloads we build: they are capped */
-    if (T.wpos + total > T.limit && !wait_for_room(total)) {
+    if (t->wpos + total > t->limit && !wait_for_room(t, total)) {
         drop(1, PYPROF_HDR_LOST_NO_CONSUMER);
         return;
     }
     uint64_t mask = ring_bytes - 1;
-    *(uint64_t *)(T.data + (T.wpos & mask)) =
+    *(uint64_t *)(t->data + (t->wpos & mask)) =
         ((uint64_t)sub << PYPROF_SUB_SHIFT) | (len << PYPROF_LEN_SHIFT);
-    T.wpos += 8;
+    t->wpos += 8;
     for (uint64_t i = 0; i < padded; i += 8) {
         uint64_t w = 0;
         memcpy(&w, buf + i, len - i < 8 ? len - i : 8);
-        *(uint64_t *)(T.data + (T.wpos & mask)) = w;
-        T.wpos += 8;
+        *(uint64_t *)(t->data + (t->wpos & mask)) = w;
+        t->wpos += 8;
     }
-    publish();
+    publish(t);
 }
 
 /* ---- payload building ---------------------------------------------------- */
@@ -219,7 +227,7 @@ static void on_thread_exit(void *slot)
 
 /* take_slot gives this thread a ring; the GIL serialises producers, and only
  * the consumer turns a CLOSED slot back to FREE. */
-static int take_slot(void)
+static int take_slot(thread_state *t)
 {
     for (uint32_t i = 0; i < nslots; i++) {
         uint8_t *slot = shm + PYPROF_HDR_SIZE + (uint64_t)i * slot_stride;
@@ -227,18 +235,18 @@ static int take_slot(void)
             continue;
         *U32(slot, PYPROF_SLOT_GENERATION) += 1;
         __atomic_store_n(U32(slot, PYPROF_SLOT_STATE), PYPROF_SLOT_OWNED, __ATOMIC_RELEASE);
-        T.slot = slot;
-        T.data = slot + PYPROF_SLOT_DATA;
-        T.wpos = __atomic_load_n(U64(slot, PYPROF_SLOT_WRITE_POS), __ATOMIC_ACQUIRE);
-        T.limit = __atomic_load_n(U64(slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE) + ring_bytes;
+        t->slot = slot;
+        t->data = slot + PYPROF_SLOT_DATA;
+        t->wpos = __atomic_load_n(U64(slot, PYPROF_SLOT_WRITE_POS), __ATOMIC_ACQUIRE);
+        t->limit = __atomic_load_n(U64(slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE) + ring_bytes;
         pthread_setspecific(exit_key, slot);
         buffer b = {0};
-        T.last = ticks();
+        t->last = ticks();
         buf_u64(&b, (uint64_t)syscall(SYS_gettid));
         buf_u64(&b, (uint64_t)PyThread_get_thread_ident());
-        buf_u64(&b, T.last);
+        buf_u64(&b, t->last);
         if (!b.failed)
-            put_ext(PYPROF_X_THREAD, b.p, b.len);
+            put_ext(t, PYPROF_X_THREAD, b.p, b.len);
         PyMem_Free(b.p);
         return 1;
     }
@@ -247,13 +255,13 @@ static int take_slot(void)
 
 /* ready makes sure the calling thread has a ring; events of a thread that
  * found none are counted, and it looks again now and then. */
-static inline int ready(void)
+static inline int ready(thread_state *t)
 {
     if (!recording)
         return 0;
-    if (T.slot)
+    if (t->slot)
         return 1;
-    if (T.lost_tries++ % 1024 == 0 && take_slot())
+    if (t->lost_tries++ % 1024 == 0 && take_slot(t))
         return 1;
     drop(1, PYPROF_HDR_LOST_NO_SLOT);
     return 0;
@@ -261,28 +269,28 @@ static inline int ready(void)
 
 /* ---- hot records ----------------------------------------------------------- */
 
-static void put_big(uint32_t sub, uint32_t v)
+static void put_big(thread_state *t, uint32_t sub, uint32_t v)
 {
-    put_ext(sub, (const uint8_t *)&v, 4);
+    put_ext(t, sub, (const uint8_t *)&v, 4);
 }
 
-static inline void put_hot(uint64_t kind, uint32_t id, uint32_t site)
+static inline void put_hot(thread_state *t, uint64_t kind, uint32_t id, uint32_t site)
 {
-    uint64_t now = ticks(), delta = now - T.last;
-    T.last = now;
+    uint64_t now = ticks(), delta = now - t->last;
+    t->last = now;
     if (delta >> PYPROF_DELTA_BITS) {
-        put_ext(PYPROF_X_TIME, (const uint8_t *)&now, 8);
+        put_ext(t, PYPROF_X_TIME, (const uint8_t *)&now, 8);
         delta = 0;
     }
     if (id >> PYPROF_ID_BITS) {
-        put_big(PYPROF_X_BIG_ID, id);
+        put_big(t, PYPROF_X_BIG_ID, id);
         id = 0;
     }
     if (site > PYPROF_SITE_NONE) {
-        put_big(PYPROF_X_BIG_SITE, site);
+        put_big(t, PYPROF_X_BIG_SITE, site);
         site = 0;
     }
-    put_word((kind << PYPROF_KIND_SHIFT) | ((uint64_t)id << PYPROF_ID_SHIFT) |
+    put_word(t, (kind << PYPROF_KIND_SHIFT) | ((uint64_t)id << PYPROF_ID_SHIFT) |
              ((uint64_t)site << PYPROF_SITE_SHIFT) | delta);
 }
 
@@ -317,7 +325,7 @@ static void line_table(buffer *b, PyObject *code)
         memcpy(b->p + count_at, &n, 4);
 }
 
-static uint32_t define_code(PyCodeObject *co)
+static uint32_t define_code(thread_state *t, PyCodeObject *co)
 {
     uint32_t id = next_code_id++;
     if (PyUnstable_Code_SetExtra((PyObject *)co, extra_index, (void *)(uintptr_t)id) < 0)
@@ -332,21 +340,27 @@ static uint32_t define_code(PyCodeObject *co)
     buf_str(&b, co->co_filename);
     line_table(&b, (PyObject *)co);
     if (!b.failed)
-        put_ext(PYPROF_X_CODE, b.p, b.len);
+        put_ext(t, PYPROF_X_CODE, b.p, b.len);
     PyMem_Free(b.p);
     return id;
 }
 
-static inline uint32_t code_id(PyObject *code)
+/* code_extra mirrors CPython's _PyCodeObjectExtra (Include/internal/
+ * pycore_code.h, unchanged since 3.6): reading co_extra here saves a call
+ * into libpython per event; PyUnstable_Code_SetExtra still does the writes. */
+typedef struct {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} code_extra;
+
+static inline uint32_t code_id(thread_state *t, PyObject *code)
 {
-    void *extra = NULL;
-    if (PyUnstable_Code_GetExtra(code, extra_index, &extra) < 0) {
-        PyErr_Clear();
+    if (!PyCode_Check(code))
         return 0;
-    }
-    if (extra)
-        return (uint32_t)(uintptr_t)extra;
-    return define_code((PyCodeObject *)code);
+    code_extra *extra = ((PyCodeObject *)code)->co_extra;
+    if (extra && extra_index < extra->ce_size && extra->ce_extras[extra_index])
+        return (uint32_t)(uintptr_t)extra->ce_extras[extra_index];
+    return define_code(t, (PyCodeObject *)code);
 }
 
 static inline uint32_t site_of(PyObject *offset)
@@ -451,7 +465,7 @@ static int table_grow(void)
     return 1;
 }
 
-static uint32_t define_callable(PyObject *c, void *key, PyObject *keep, size_t slot)
+static uint32_t define_callable(thread_state *t, PyObject *c, void *key, PyObject *keep, size_t slot)
 {
     uint32_t id = next_callable_id++;
     Py_XINCREF(keep);
@@ -465,12 +479,12 @@ static uint32_t define_callable(PyObject *c, void *key, PyObject *keep, size_t s
     buf_str(&b, name);
     Py_XDECREF(name);
     if (!b.failed)
-        put_ext(PYPROF_X_CALLABLE, b.p, b.len);
+        put_ext(t, PYPROF_X_CALLABLE, b.p, b.len);
     PyMem_Free(b.p);
     return id;
 }
 
-static inline uint32_t callable_id(PyObject *c)
+static inline uint32_t callable_id(thread_state *t, PyObject *c)
 {
     PyObject *keep;
     void *key = callable_key(c, &keep);
@@ -482,7 +496,7 @@ static inline uint32_t callable_id(PyObject *c)
             return table[j].id;
         j = (j + 1) & (table_cap - 1);
     }
-    return define_callable(c, key, keep, j);
+    return define_callable(t, c, key, keep, j);
 }
 
 /* ---- sys.monitoring callbacks ------------------------------------------------ */
@@ -490,10 +504,11 @@ static inline uint32_t callable_id(PyObject *c)
 static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
 {
     (void)m;
-    if (n >= 2 && ready()) {
-        uint32_t site = T.pending_code == args[0] ? T.pending_site : PYPROF_SITE_NONE;
-        T.pending_code = NULL;
-        put_hot(PYPROF_K_PY_START, code_id(args[0]), site);
+    thread_state *t = &T;
+    if (n >= 2 && ready(t)) {
+        uint32_t site = t->pending_code == args[0] ? t->pending_site : PYPROF_SITE_NONE;
+        t->pending_code = NULL;
+        put_hot(t, PYPROF_K_PY_START, code_id(t, args[0]), site);
     }
     Py_RETURN_NONE;
 }
@@ -502,8 +517,9 @@ static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
     static PyObject *fn(PyObject *m, PyObject *const *args, Py_ssize_t n)      \
     {                                                                          \
         (void)m;                                                               \
-        if (n >= 2 && ready())                                                 \
-            put_hot(kind, code_id(args[0]), 0);                                \
+        thread_state *t = &T;                                                  \
+        if (n >= 2 && ready(t))                                                \
+            put_hot(t, kind, code_id(t, args[0]), 0);                          \
         Py_RETURN_NONE;                                                        \
     }
 
@@ -523,17 +539,18 @@ static inline PyObject *unwrap(PyObject *c)
 static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
 {
     (void)m;
-    if (n < 3 || !ready())
+    thread_state *t = &T;
+    if (n < 3 || !ready(t))
         Py_RETURN_NONE;
     PyObject *c = unwrap(args[2]);
     if (PyFunction_Check(c)) {
         /* Remember the call site for the PY_START that follows. */
-        T.pending_code = PyFunction_GET_CODE(c);
-        T.pending_site = site_of(args[1]);
+        t->pending_code = PyFunction_GET_CODE(c);
+        t->pending_site = site_of(args[1]);
         Py_RETURN_NONE;
     }
-    T.pending_code = NULL;
-    put_hot(PYPROF_K_C_CALL, callable_id(c), site_of(args[1]));
+    t->pending_code = NULL;
+    put_hot(t, PYPROF_K_C_CALL, callable_id(t, c), site_of(args[1]));
     Py_RETURN_NONE;
 }
 
@@ -541,8 +558,9 @@ static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
     static PyObject *fn(PyObject *m, PyObject *const *args, Py_ssize_t n)      \
     {                                                                          \
         (void)m;                                                               \
-        if (n >= 3 && ready())                                                 \
-            put_hot(kind, callable_id(unwrap(args[2])), 0);                    \
+        thread_state *t = &T;                                                  \
+        if (n >= 3 && ready(t))                                                \
+            put_hot(t, kind, callable_id(t, unwrap(args[2])), 0);              \
         Py_RETURN_NONE;                                                        \
     }
 
@@ -563,7 +581,7 @@ static void after_fork_child(void)
 {
     /* A child must never write into its parent's rings. */
     recording = 0;
-    memset(&T, 0, sizeof T);
+    memset(&T, 0, sizeof T); /* the forking thread's state */
     pthread_setspecific(exit_key, NULL);
 }
 
@@ -637,11 +655,12 @@ static PyObject *agent_stop(PyObject *m, PyObject *unused)
 static PyObject *agent_set_thread_name(PyObject *m, PyObject *name)
 {
     (void)m;
-    if (ready()) {
+    thread_state *t = &T;
+    if (ready(t)) {
         buffer b = {0};
         buf_str(&b, name);
         if (!b.failed)
-            put_ext(PYPROF_X_THREAD_NAME, b.p, b.len);
+            put_ext(t, PYPROF_X_THREAD_NAME, b.p, b.len);
         PyMem_Free(b.p);
     }
     Py_RETURN_NONE;
