@@ -239,10 +239,10 @@ type Builder struct {
 	// without a pointer chase.
 	hiddenCode []bool
 	// lines[c][offset] is the line of code c's instruction at offset.
-	lines [][]int32
-	natives    []string // by NativeID
-	threads    []*ThreadBuilder
-	lost       int64
+	lines   [][]int32
+	natives []string // by NativeID
+	threads []*ThreadBuilder
+	lost    int64
 }
 
 // NewBuilder returns an empty Builder.

@@ -1,6 +1,7 @@
 package profiler
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -131,12 +132,12 @@ func (o *Options) notice(msg string) {
 // whatever way the program ends: normally, by sys.exit, by an exception,
 // by os._exit, or by a signal; what reached the rings is in it.
 func Record(ctx context.Context, o Options) (*Result, error) {
+	if err := checkTarget(o.Target); err != nil {
+		return nil, usage(err)
+	}
 	i, err := ResolveInterpreter(&o)
 	if err != nil {
 		return nil, err
-	}
-	if err := checkTarget(o.Target); err != nil {
-		return nil, usage(err)
 	}
 	prep, err := agent.Prepare(i, o.Agent)
 	if err != nil {
@@ -172,10 +173,29 @@ func checkTarget(t Target) error {
 	if t.Kind != Script {
 		return nil
 	}
-	if _, err := os.Stat(t.Name); err != nil {
+	f, err := os.Open(t.Name)
+	if err != nil {
 		return fmt.Errorf("cannot open script %s: %w", t.Name, errors.Unwrap(err))
 	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		return nil // a folder with __main__.py, as python runs it
+	}
+	head := make([]byte, 4096)
+	n, _ := f.Read(head)
+	if isBinary(head[:n]) {
+		return fmt.Errorf("%s is not a Python script: pyprof runs Python 3.12+ programs, as in pyprof record -- python3.12 script.py", t.Name)
+	}
 	return nil
+}
+
+// isBinary tells an executable or data file from source code: source has
+// no NUL bytes. Zip archives (runnable by python) are let through.
+func isBinary(head []byte) bool {
+	if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+		return false
+	}
+	return bytes.IndexByte(head, 0) >= 0
 }
 
 // session is one running recording.
@@ -264,6 +284,7 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 
 // drainAll empties every ring once and recycles the slots of ended threads.
 func (s *session) drainAll() {
+	s.shm.Beat(clock.MonotonicNanos())
 	for k, slot := range s.shm.Slots() {
 		state := slot.State()
 		if state == wire.SlotFree {

@@ -102,6 +102,13 @@ func (s *Shared) ErrorMessage() string {
 	return string(msg)
 }
 
+// Beat records that the consumer is alive and draining, at CLOCK_MONOTONIC
+// time now: a heartbeat any reader of the header (a debugger, a test) can
+// check.
+func (s *Shared) Beat(now int64) {
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&s.mem[wire.HdrHeartbeat])), uint64(now))
+}
+
 // Lost returns events the agent dropped: for want of a free slot, and
 // after the consumer died.
 func (s *Shared) Lost() (noSlot, noConsumer uint64) {

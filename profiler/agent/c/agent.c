@@ -45,6 +45,8 @@ static uint32_t nslots;
 static uint64_t ring_bytes, slot_stride;
 static int use_tsc;
 static pid_t consumer_pid;
+static int consumer_is_parent; /* pyprof started us: its death reparents us */
+static PyObject *orphan_handler;   /* called in the main thread once pyprof is gone */
 static int recording;         /* 0 before start, after stop and in a forked child */
 static Py_ssize_t extra_index = -1;
 static uint32_t next_code_id = 1, next_callable_id = 1;
@@ -92,13 +94,42 @@ static void drop(uint64_t events, uint32_t off)
     __atomic_fetch_add(U64(shm, off), events, __ATOMIC_RELAXED);
 }
 
-/* consumer_alive is asked only while a producer waits for room: if pyprof
- * died, nobody will ever make room and the program must not hang. */
+/* consumer_alive tells whether pyprof still drains the rings. When it
+ * started us, its death shows as a new parent (no pid-reuse trap). */
 static int consumer_alive(void)
 {
     if (consumer_pid <= 0)
         return 1;
+    if (consumer_is_parent && getppid() != consumer_pid)
+        return 0;
     return !(kill(consumer_pid, 0) == -1 && errno == ESRCH);
+}
+
+static int call_orphan_handler(void *unused)
+{
+    (void)unused;
+    if (orphan_handler) {
+        PyObject *r = PyObject_CallNoArgs(orphan_handler);
+        if (!r)
+            PyErr_WriteUnraisable(orphan_handler);
+        Py_XDECREF(r);
+    }
+    return 0;
+}
+
+/* watchdog checks four times a second that pyprof lives. If it died, the
+ * program must go on as if never profiled: recording stops at once, and the
+ * main thread is asked to give the tool id back (sys.monitoring may only be
+ * called with the GIL, so that goes through a pending call). */
+static void *watchdog(void *unused)
+{
+    (void)unused;
+    struct timespec pause = {0, 250000000};
+    while (consumer_alive())
+        nanosleep(&pause, NULL);
+    recording = 0;
+    Py_AddPendingCall(call_orphan_handler, NULL);
+    return NULL;
 }
 
 /* wait_for_room blocks until n more bytes fit: no event is dropped while the
@@ -597,6 +628,7 @@ static PyObject *map_rings(int fd)
     slot_stride = *U64(hdr, PYPROF_HDR_SLOT_STRIDE);
     use_tsc = *U32(hdr, PYPROF_HDR_CLOCK) == PYPROF_CLOCK_TSC;
     consumer_pid = (pid_t)*U64(hdr, PYPROF_HDR_CONSUMER_PID);
+    consumer_is_parent = consumer_pid == getppid();
     munmap(hdr, PYPROF_HDR_SIZE);
     if (!ok || ring_bytes < 4096 || (ring_bytes & (ring_bytes - 1)))
         return PyErr_Format(PyExc_ValueError, "shared memory does not hold pyprof wire format %d",
@@ -640,6 +672,14 @@ static PyObject *agent_start(PyObject *m, PyObject *unused)
     (void)m, (void)unused;
     if (!shm)
         return PyErr_Format(PyExc_RuntimeError, "agent not initialised");
+    pthread_t dog;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int started = pthread_create(&dog, &attr, watchdog, NULL);
+    pthread_attr_destroy(&attr);
+    if (started != 0)
+        return PyErr_Format(PyExc_RuntimeError, "cannot start the watchdog thread");
     recording = 1;
     __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
     Py_RETURN_NONE;
@@ -666,6 +706,13 @@ static PyObject *agent_set_thread_name(PyObject *m, PyObject *name)
     Py_RETURN_NONE;
 }
 
+static PyObject *agent_on_orphan(PyObject *m, PyObject *handler)
+{
+    (void)m;
+    Py_XSETREF(orphan_handler, Py_NewRef(handler));
+    Py_RETURN_NONE;
+}
+
 static PyObject *agent_fail(PyObject *m, PyObject *args)
 {
     (void)m;
@@ -687,6 +734,7 @@ static PyMethodDef agent_methods[] = {
     {"start", agent_start, METH_NOARGS, "start recording"},
     {"stop", agent_stop, METH_NOARGS, "stop recording"},
     {"set_thread_name", agent_set_thread_name, METH_O, "record the calling thread's name"},
+    {"on_orphan", agent_on_orphan, METH_O, "on_orphan(f): call f() in the main thread if pyprof dies"},
     {"fail", agent_fail, METH_VARARGS, "fail(status, message): tell pyprof why the agent did not start"},
     FASTCALL("py_start", on_py_start),
     FASTCALL("py_resume", on_py_resume),

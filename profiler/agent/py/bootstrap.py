@@ -79,6 +79,28 @@ def _release(tool_id):
     monitoring.free_tool_id(tool_id)
 
 
+def _explain_taken_id(tool_id):
+    """Makes the program's own claim on pyprof's tool id (cProfile.enable,
+    a profiler of its own) fail with a message that names pyprof and the
+    way out, instead of "Another profiling tool is already active"."""
+    monitoring = sys.monitoring
+    use_tool_id = monitoring.use_tool_id
+
+    def checked_use_tool_id(tool, name, /):
+        if tool == tool_id and monitoring.get_tool(tool_id) == "pyprof":
+            message = (
+                f"the program asked for sys.monitoring tool id {tool_id} for {name!r}, but pyprof is using it; "
+                f"run pyprof with --tool-id N (a free id from 0 to 5) to leave it to the program"
+            )
+            # cProfile replaces any error raised here with its own vague
+            # one, so say it on stderr too.
+            print("pyprof:", message, file=sys.stderr)
+            raise ValueError(message)
+        return use_tool_id(tool, name)
+
+    monitoring.use_tool_id = checked_use_tool_id
+
+
 def _name_threads(agent):
     """Records each thread's Python name when it starts and when it ends
     (a thread may rename itself); threading knows the name, the agent does not."""
@@ -204,6 +226,8 @@ def _main():
         agent.init(int(config["fd"]), hidden)
         os.close(int(config["fd"]))  # the mapping stays; children need not inherit it
         events = _claim(agent, tool_id, config["mode"] == "null")
+        agent.on_orphan(lambda: _release(tool_id))
+        _explain_taken_id(tool_id)
         _name_threads(agent)
         os.register_at_fork(after_in_child=lambda: _release(tool_id))
         run = _prepare(kind, target, args)

@@ -5,6 +5,7 @@ records agent.c writes (wire.h), only slower; the same tests run against both.
 The constants below mirror wire.h and a test compares them with it.
 """
 
+import functools
 import mmap
 import os
 import struct
@@ -89,7 +90,12 @@ _mask = 0
 _nslots = 0
 _stride = 0
 _consumer_pid = 0
+_consumer_is_parent = False  # pyprof started us: its death reparents us
+_orphan_handler = None
 _recording = False
+# Non-empty from just before os.fork until after it in the parent, and for
+# ever in the child; see init.
+_fork_pause = set()
 _hidden = frozenset()
 _code_ids = {}  # code object -> id; holding the code keeps its id unique
 _callable_ids = {}  # name -> id
@@ -125,6 +131,8 @@ def _add(off, n):
 
 
 def _consumer_alive():
+    if _consumer_is_parent and os.getppid() != _consumer_pid:
+        return False
     try:
         os.kill(_consumer_pid, 0)
     except ProcessLookupError:
@@ -193,6 +201,18 @@ def _string(s):
     return _u32.pack(len(b)) + b
 
 
+def _closing_ring():
+    """Whether the calling thread is closing its ring: _Ring.__del__ is Python
+    code whose events, raised after the thread's locals are gone, would
+    otherwise take the ending thread a new slot that nothing ever closes."""
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code is _Ring.__del__.__code__:
+            return True
+        f = f.f_back
+    return False
+
+
 def _take_slot():
     with _lock:
         for i in range(_nslots):
@@ -208,11 +228,13 @@ def _take_slot():
 
 def _ring():
     """The calling thread's ring, or None when it is not to record."""
-    if not _recording:
+    if not _recording or _fork_pause:
         return None
     r = getattr(_local, "ring", None)
     if r is not None:
         return r
+    if _closing_ring():
+        return None
     r = _take_slot()
     if r is None:
         _add(HDR_LOST_NO_SLOT, 1)
@@ -347,11 +369,13 @@ def init(fd, hidden):
     magic, version, nslots, ring_bytes, stride, clock = struct.unpack_from("<QIIQQI", head, 0)
     consumer = _u64.unpack_from(head, HDR_CONSUMER_PID)[0]
     head.close()
-    if magic != WIRE_MAGIC or version != WIRE_VERSION:
+    if magic != WIRE_MAGIC or version != WIRE_VERSION or ring_bytes < 4096 or ring_bytes & (ring_bytes - 1):
         raise ValueError(f"shared memory does not hold pyprof wire format {WIRE_VERSION}")
     if clock != CLOCK_MONOTONIC:
         raise ValueError("the Python agent records CLOCK_MONOTONIC time only")
+    global _consumer_is_parent
     _nslots, _ring_bytes, _stride, _consumer_pid = nslots, ring_bytes, stride, consumer
+    _consumer_is_parent = consumer == os.getppid()
     _mask = ring_bytes - 1
     if sys.byteorder != "little":
         raise ValueError("the wire format is little-endian")
@@ -359,12 +383,44 @@ def init(fd, hidden):
     _words, _halves = memoryview(_mem).cast("Q"), memoryview(_mem).cast("I")
     _words[HDR_AGENT_PID >> 3] = os.getpid()
     _hidden = frozenset(hidden)
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    # A child must never write into its parent's rings. agent.c stops in a
+    # pthread_atfork handler, before any Python code runs in the child; here
+    # the hooks registered before ours (threading's) run first in the child,
+    # so recording pauses just before the fork and the child inherits the
+    # pause. The pause callables are C (partial of set methods): they raise
+    # no events, so no frame is entered without being left.
+    os.register_at_fork(
+        before=functools.partial(_fork_pause.add, True),
+        after_in_parent=functools.partial(_fork_pause.discard, True),
+        after_in_child=_after_fork_in_child,
+    )
+
+
+def _watchdog():
+    """Stops recording once pyprof is gone and gives the tool id back (in
+    the main thread, where sys.monitoring may be called)."""
+    global _recording
+    while _consumer_alive():
+        time.sleep(0.25)
+    _recording = False
+    if _orphan_handler is not None:
+        # The twin has no Py_AddPendingCall; sys.monitoring's functions take
+        # the GIL themselves and are safe to call from this thread.
+        _orphan_handler()
+
+
+def on_orphan(handler):
+    global _orphan_handler
+    _orphan_handler = handler
 
 
 def start():
     global _recording, _recording_pid
+    import _thread
+
     _recording_pid = os.getpid()
+    # _thread, not threading: the watchdog stays out of threading.enumerate().
+    _thread.start_new_thread(_watchdog, ())
     _recording = True
     _halves[HDR_STATUS >> 2] = STATUS_RECORDING
 

@@ -1,0 +1,1187 @@
+"""Tests of pyprof's agent through Python: the C extension and its twin alike.
+
+Run by profiler/agent/agent_test.go for every interpreter and both agents:
+
+    PYPROF_TEST_AGENT=/path/to/_pyprof_agent....so python -m unittest -v agent_test
+
+PYPROF_TEST_AGENT names the C extension or twin.py (the twin next door when
+unset). PYPROF_TEST_DUMP, when set, names a file that receives the raw ring
+bytes of the cross-check capture (crosscheck.py's driver), which the Go test
+decodes with profiler/wire to check that both decoders read one capture alike.
+
+The test is its own consumer: it creates the shared memory the way pyprof
+does (a memfd with the header of wire.h), reads the rings and decodes the
+records with the small reference decoder below. Every constant comes from
+wire.h itself, parsed at start, so the test is checked against the one
+definition of the format. Scenarios that need another header (a tiny ring,
+a dead consumer) run in a child process: an agent is initialised once per
+process.
+"""
+
+import collections
+import faulthandler
+import importlib.machinery
+import importlib.util
+import json
+import mmap
+import os
+import re
+import struct
+import subprocess
+import sys
+import threading
+import time
+import types
+import unittest
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+THIS_FILE = os.path.abspath(__file__)
+WIRE_H = os.path.join(HERE, "..", "c", "wire.h")
+CROSSCHECK = os.path.join(HERE, "crosscheck.py")
+AGENT_PATH = os.path.abspath(os.environ.get("PYPROF_TEST_AGENT") or os.path.join(HERE, "..", "py", "twin.py"))
+IS_TWIN = AGENT_PATH.endswith(".py")
+HIDDEN_FILENAME = "<pyprof-test-hidden>"
+
+# The events bootstrap.py registers, with the agent's callback names.
+EVENTS = (
+    ("PY_START", "py_start"),
+    ("PY_RESUME", "py_resume"),
+    ("PY_THROW", "py_throw"),
+    ("PY_RETURN", "py_return"),
+    ("PY_YIELD", "py_yield"),
+    ("PY_UNWIND", "py_unwind"),
+    ("CALL", "call"),
+    ("C_RETURN", "c_return"),
+    ("C_RAISE", "c_raise"),
+)
+
+
+# ---- the one definition -------------------------------------------------------
+
+
+def read_wire_h(path):
+    """Every `#define PYPROF_NAME value` of wire.h, as NAME -> int."""
+    define = re.compile(r"^#define PYPROF_(\w+) (0x[0-9A-Fa-f]+|\d+)(?:ULL)?\b")
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = define.match(line)
+            if m:
+                out[m.group(1)] = int(m.group(2), 0)
+    return out
+
+
+WIRE = read_wire_h(WIRE_H)
+W = types.SimpleNamespace(**WIRE)
+KIND_NAMES = {v: k[2:] for k, v in WIRE.items() if k.startswith("K_") and k != "K_EXT"}
+EXT_NAMES = {v: k for k, v in WIRE.items() if k.startswith("X_")}
+ENTERS = ("PY_START", "PY_RESUME", "PY_THROW")
+LEAVES = ("PY_RETURN", "PY_YIELD", "PY_UNWIND")
+
+
+def load_agent(path):
+    """Loads the agent as bootstrap.py does."""
+    if path.endswith(".py"):
+        loader = importlib.machinery.SourceFileLoader("_pyprof_agent", path)
+    else:
+        loader = importlib.machinery.ExtensionFileLoader("_pyprof_agent", path)
+    spec = importlib.util.spec_from_file_location("_pyprof_agent", path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---- the consumer's side of the shared memory ---------------------------------------
+
+
+class Rings:
+    """Shared memory laid out as wire.h says, created here as pyprof creates it."""
+
+    def __init__(self, nslots, ring_bytes, consumer_pid=None, magic=None, version=None):
+        self.nslots, self.ring_bytes = nslots, ring_bytes
+        self.stride = W.SLOT_DATA + ring_bytes
+        self.size = W.HDR_SIZE + nslots * self.stride
+        self.fd = os.memfd_create("pyprof-test-rings")
+        os.ftruncate(self.fd, self.size)
+        self.mem = mmap.mmap(self.fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        # Aligned 8- and 4-byte loads and stores, as the agents use.
+        self.q = memoryview(self.mem).cast("Q")
+        self.i = memoryview(self.mem).cast("I")
+        self.set32(W.HDR_VERSION, W.WIRE_VERSION if version is None else version)
+        self.set32(W.HDR_NSLOTS, nslots)
+        self.set64(W.HDR_RING_BYTES, ring_bytes)
+        self.set64(W.HDR_SLOT_STRIDE, self.stride)
+        self.set32(W.HDR_CLOCK, W.CLOCK_MONOTONIC)
+        self.set64(W.HDR_CONSUMER_PID, os.getpid() if consumer_pid is None else consumer_pid)
+        self.set64(W.HDR_MAGIC, W.WIRE_MAGIC if magic is None else magic)
+
+    def get64(self, off):
+        return self.q[off >> 3]
+
+    def set64(self, off, v):
+        self.q[off >> 3] = v
+
+    def get32(self, off):
+        return self.i[off >> 2]
+
+    def set32(self, off, v):
+        self.i[off >> 2] = v
+
+    def slot(self, n):
+        return W.HDR_SIZE + n * self.stride
+
+    def state(self, n):
+        return self.get32(self.slot(n) + W.SLOT_STATE)
+
+    def write_pos(self, n):
+        return self.get64(self.slot(n) + W.SLOT_WRITE_POS)
+
+    def read_pos(self, n):
+        return self.get64(self.slot(n) + W.SLOT_READ_POS)
+
+    def wait_ns(self, n):
+        return self.get64(self.slot(n) + W.SLOT_WAIT_NS)
+
+    def generation(self, n):
+        return self.get32(self.slot(n) + W.SLOT_GENERATION)
+
+    def error_message(self):
+        raw = bytes(self.mem[W.HDR_ERROR : W.HDR_ERROR + W.HDR_ERROR_LEN])
+        return raw.split(b"\0", 1)[0].decode()
+
+    def take(self, n):
+        """Consumes what slot n's producer published: returns the bytes and
+        releases their room, as pyprof's ring reader does."""
+        base = self.slot(n)
+        write = self.get64(base + W.SLOT_WRITE_POS)
+        read = self.get64(base + W.SLOT_READ_POS)
+        if write - read > self.ring_bytes:
+            raise AssertionError(f"slot {n}: producer overran the consumer ({write - read} bytes pending)")
+        if write == read:
+            return b""
+        data = base + W.SLOT_DATA
+        start, count = read % self.ring_bytes, write - read
+        if start + count <= self.ring_bytes:
+            buf = bytes(self.mem[data + start : data + start + count])
+        else:
+            head = self.ring_bytes - start
+            buf = bytes(self.mem[data + start : data + self.ring_bytes]) + bytes(self.mem[data : data + count - head])
+        self.set64(base + W.SLOT_READ_POS, write)
+        return buf
+
+    def free(self, n):
+        """Makes a drained CLOSED slot available again (ring.Slot.Free)."""
+        base = self.slot(n)
+        self.set64(base + W.SLOT_WRITE_POS, 0)
+        self.set64(base + W.SLOT_READ_POS, 0)
+        self.set64(base + W.SLOT_WAIT_NS, 0)
+        self.set32(base + W.SLOT_STATE, W.SLOT_FREE)
+
+
+# ---- the reference decoder ------------------------------------------------------
+
+
+Rec = collections.namedtuple("Rec", "kind id site t info")
+Code = collections.namedtuple("Code", "id qualname filename first_line flags lines")
+
+
+class DecodeError(Exception):
+    pass
+
+
+class Payload:
+    """Reads the little-endian fields of an extended record's payload."""
+
+    def __init__(self, b):
+        self.b, self.off = b, 0
+
+    def take(self, n):
+        if self.off + n > len(self.b):
+            raise DecodeError(f"payload of {len(self.b)} bytes too short")
+        out = self.b[self.off : self.off + n]
+        self.off += n
+        return out
+
+    def u32(self):
+        return struct.unpack("<I", self.take(4))[0]
+
+    def i32(self):
+        return struct.unpack("<i", self.take(4))[0]
+
+    def u64(self):
+        return struct.unpack("<Q", self.take(8))[0]
+
+    def string(self):
+        return self.take(self.u32()).decode("utf-8")
+
+    def done(self):
+        if self.off != len(self.b):
+            raise DecodeError(f"{len(self.b) - self.off} bytes left in the payload")
+
+
+class Defs:
+    """Definitions of one process: code and callable ids are process-wide and
+    may be defined in another thread's ring than the one that uses them."""
+
+    def __init__(self):
+        self.codes = {}
+        self.callables = {}
+        self.code_definitions = collections.Counter()  # (qualname, filename, first line) -> X_CODE records
+
+    def name(self, rec):
+        if rec.kind.startswith("PY_"):
+            code = self.codes.get(rec.id)
+            return code.qualname if code else f"?code{rec.id}"
+        return self.callables.get(rec.id, f"?callable{rec.id}")
+
+    def code_of(self, function):
+        """The X_CODE definition of a Python function's code object."""
+        co = function.__code__
+        for code in self.codes.values():
+            if (code.qualname, code.filename, code.first_line) == (co.co_qualname, co.co_filename, co.co_firstlineno):
+                return code
+        return None
+
+
+class Stream:
+    """Decodes one ring's records in order, strictly: any deviation from
+    wire.h is an error, not something to tolerate."""
+
+    def __init__(self, defs):
+        self.defs = defs
+        self.reset()
+
+    def reset(self):
+        self.now = None
+        self.tid = None
+        self.big_id = self.big_site = None
+
+    def feed(self, buf):
+        if len(buf) % 8:
+            raise DecodeError(f"{len(buf)} bytes: records are whole words")
+        out, off = [], 0
+        while off < len(buf):
+            (w,) = struct.unpack_from("<Q", buf, off)
+            off += 8
+            delta = w & ((1 << W.DELTA_BITS) - 1)
+            kind = w >> W.KIND_SHIFT
+            if kind == W.K_EXT:
+                sub = (w >> W.SUB_SHIFT) & 0xFF
+                size = (w >> W.LEN_SHIFT) & ((1 << W.LEN_BITS) - 1)
+                padded = (size + 7) & ~7
+                if off + padded > len(buf):
+                    raise DecodeError(f"extended record {sub} runs past the end")
+                payload, pad = buf[off : off + size], buf[off + size : off + padded]
+                off += padded
+                if pad.strip(b"\0"):
+                    raise DecodeError("padding is not zero")
+                out.append(self.ext(sub, delta, Payload(payload)))
+            else:
+                out.append(self.hot(kind, w, delta))
+        return out
+
+    def advance(self, delta):
+        if self.now is None:
+            raise DecodeError("record before X_THREAD")
+        self.now += delta
+
+    def hot(self, kind, w, delta):
+        if kind not in KIND_NAMES:
+            raise DecodeError(f"unknown kind {kind}")
+        self.advance(delta)
+        ident = (w >> W.ID_SHIFT) & ((1 << W.ID_BITS) - 1)
+        site = (w >> W.SITE_SHIFT) & ((1 << W.SITE_BITS) - 1)
+        if self.big_id is not None:
+            if ident:
+                raise DecodeError("id field set after X_BIG_ID")
+            ident, self.big_id = self.big_id, None
+        if self.big_site is not None:
+            if site:
+                raise DecodeError("site field set after X_BIG_SITE")
+            site, self.big_site = self.big_site, None
+        elif site == W.SITE_NONE:
+            site = None
+        return Rec(KIND_NAMES[kind], ident, site, self.now, None)
+
+    def ext(self, sub, delta, p):
+        if sub not in EXT_NAMES:
+            raise DecodeError(f"unknown extended record {sub}")
+        name = EXT_NAMES[sub]
+        if sub == W.X_THREAD:
+            if delta:
+                raise DecodeError("X_THREAD with a delta")
+            tid, ident, ticks = p.u64(), p.u64(), p.u64()
+            self.now, self.tid, info = ticks, tid, (tid, ident)
+        else:
+            self.advance(delta)
+            info = self.ext_info(sub, p)
+        p.done()
+        return Rec(name, 0, None, self.now, info)
+
+    def ext_info(self, sub, p):
+        if sub == W.X_THREAD_NAME:
+            return p.string()
+        if sub == W.X_CODE:
+            return self.code(p)
+        if sub == W.X_CALLABLE:
+            ident, name = p.u32(), p.string()
+            if ident in self.defs.callables:
+                raise DecodeError(f"callable {ident} defined twice")
+            self.defs.callables[ident] = name
+            return (ident, name)
+        if sub == W.X_TIME:
+            t = p.u64()
+            if t < self.now:
+                raise DecodeError(f"X_TIME goes back from {self.now} to {t}")
+            self.now = t
+            return t
+        if sub == W.X_BIG_ID:
+            self.big_id = p.u32()
+            return self.big_id
+        self.big_site = p.u32()
+        return self.big_site
+
+    def code(self, p):
+        ident, first, flags = p.u32(), p.u32(), p.u32()
+        qualname, filename = p.string(), p.string()
+        lines = [(p.u32(), p.i32()) for _ in range(p.u32())]
+        code = Code(ident, qualname, filename, first, flags, lines)
+        if ident in self.defs.codes:
+            raise DecodeError(f"code {ident} defined twice")
+        self.defs.codes[ident] = code
+        self.defs.code_definitions[(qualname, filename, first)] += 1
+        return code
+
+
+def decode_all(buf):
+    """Decodes one whole ring's bytes into its records and definitions."""
+    defs = Defs()
+    return Stream(defs).feed(buf), defs
+
+
+def short(name):
+    """A qualname without its enclosing test function: 'scenario', 'K.m'."""
+    return name.rpartition("<locals>.")[2]
+
+
+def readable(defs, recs):
+    """Hot records as (KIND, short name) pairs."""
+    return [(r.kind, short(defs.name(r))) for r in recs if not r.kind.startswith("X_")]
+
+
+# ---- recording in this process --------------------------------------------------
+
+
+def free_tool_id(*preferred):
+    for tool in (*preferred, 0, 1, 2, 3, 4, 5):
+        if sys.monitoring.get_tool(tool) is None:
+            return tool
+    raise RuntimeError("every sys.monitoring tool id is taken")
+
+
+def register(tool, callback_of):
+    """Registers callback_of(callback name) for every event of EVENTS under
+    tool; returns the event set."""
+    events = 0
+    for event_name, name in EVENTS:
+        event = getattr(sys.monitoring.events, event_name)
+        sys.monitoring.register_callback(tool, event, callback_of(name))
+        events |= event
+    return events
+
+
+def claim(agent, tool):
+    """Takes tool and registers the agent's callbacks as bootstrap.py does;
+    returns the event set."""
+    sys.monitoring.use_tool_id(tool, "pyprof-test")
+    return register(tool, lambda name: getattr(agent, name))
+
+
+def release(tool):
+    """Frees the tool id in the order that really frees it (NOTES.md)."""
+    sys.monitoring.set_events(tool, 0)
+    register(tool, lambda name: None)
+    sys.monitoring.free_tool_id(tool)
+
+
+class Capture:
+    """What one recording wrote: records by slot, since its start."""
+
+    def __init__(self, session, by_slot, t0, t1, calls):
+        self.session, self.by_slot, self.t0, self.t1, self.calls = session, by_slot, t0, t1, calls
+        self.defs = session.defs
+
+    def main(self):
+        return self.by_slot.get(self.session.main_slot, [])
+
+    def slot_of(self, tid):
+        for n, stream in enumerate(self.session.streams):
+            if stream.tid == tid:
+                return n
+        return None
+
+    def span(self, function, recs=None):
+        """Hot records of the main thread from function's first start to its
+        last leave: the scenario without the recording harness around it."""
+        recs = self.main() if recs is None else recs
+        code = self.defs.code_of(function)
+        if code is None:
+            raise AssertionError(f"no X_CODE for {function.__qualname__}")
+        hot = [r for r in recs if not r.kind.startswith("X_")]
+        first = next(i for i, r in enumerate(hot) if r.kind == "PY_START" and r.id == code.id)
+        last = max(i for i, r in enumerate(hot) if r.kind in LEAVES and r.id == code.id)
+        return hot[first : last + 1]
+
+    def seq(self, recs):
+        return readable(self.defs, recs)
+
+    def sites(self, caller, callee):
+        """Call-site offsets in code units that sys.monitoring reported for
+        calls of callee made by caller, in order."""
+        return [offset // 2 for code, offset, c in self.calls if code is caller.__code__ and unwrap(c) is unwrap(callee)]
+
+
+def unwrap(c):
+    return c.__func__ if isinstance(c, types.MethodType) else c
+
+
+class Session:
+    """The agent of this process, its shared memory and the test's consumer."""
+
+    def __init__(self, agent, rings):
+        self.agent, self.rings = agent, rings
+        self.defs = Defs()
+        self.streams = [Stream(self.defs) for _ in range(rings.nslots)]
+        self.history = [[] for _ in range(rings.nslots)]
+        self.tool = free_tool_id(2)
+        self.events = claim(agent, self.tool)
+        self.checker = free_tool_id(self.tool + 1)
+        sys.monitoring.use_tool_id(self.checker, "pyprof-test-checker")
+        self.main_slot = None
+
+    def close(self):
+        release(self.tool)
+        sys.monitoring.register_callback(self.checker, sys.monitoring.events.CALL, None)
+        sys.monitoring.free_tool_id(self.checker)
+
+    def drain(self):
+        """Consumes and decodes every slot; returns the new records by slot."""
+        out = {}
+        for n, stream in enumerate(self.streams):
+            buf = self.rings.take(n)
+            if buf:
+                recs = stream.feed(buf)
+                self.history[n].extend(recs)
+                out[n] = recs
+        return out
+
+    def recycle(self):
+        """Drains and frees CLOSED slots; returns their numbers."""
+        self.drain()
+        closed = [n for n in range(self.rings.nslots) if self.rings.state(n) == W.SLOT_CLOSED]
+        for n in closed:
+            self.rings.free(n)
+            self.streams[n].reset()
+        return closed
+
+    def record(self, function, calls=False, callbacks=None):
+        """Runs function with the agent's events on and returns what it wrote.
+        calls=True also records every CALL event in Python (the checker tool)
+        so call sites can be compared with what sys.monitoring reports;
+        callbacks replaces the agent's callbacks for this recording."""
+        self.drain()
+        seen = []
+        if calls:
+
+            def on_call(code, offset, callable, arg0):
+                seen.append((code, offset, callable))
+
+            sys.monitoring.register_callback(self.checker, sys.monitoring.events.CALL, on_call)
+            sys.monitoring.set_events(self.checker, sys.monitoring.events.CALL)
+        if callbacks is not None:
+            register(self.tool, lambda name: callbacks)
+        t0 = time.monotonic_ns()
+        sys.monitoring.set_events(self.tool, self.events)
+        try:
+            function()
+        finally:
+            sys.monitoring.set_events(self.tool, 0)
+            sys.monitoring.set_events(self.checker, 0)
+            t1 = time.monotonic_ns()
+            if callbacks is not None:
+                register(self.tool, lambda name: getattr(self.agent, name))
+        return Capture(self, self.drain(), t0, t1, seen)
+
+
+AGENT = None
+S = None
+
+
+def setUpModule():
+    global AGENT, S
+    # A producer waiting for a consumer that never comes would hang the run:
+    # fail loudly instead.
+    faulthandler.dump_traceback_later(60, exit=True)
+    AGENT = load_agent(AGENT_PATH)
+    # 64 KiB: the largest drain between two recordings here is about 10 KiB.
+    rings = Rings(nslots=16, ring_bytes=1 << 16)
+    AGENT.init(rings.fd, {AGENT_PATH, HIDDEN_FILENAME})
+    AGENT.start()
+    S = Session(AGENT, rings)
+    AGENT.set_thread_name("MainThread")
+    S.main_slot = next(n for n in range(rings.nslots) if rings.state(n) == W.SLOT_OWNED)
+    S.drain()
+
+
+def tearDownModule():
+    if S is not None:
+        S.close()
+        S.agent.stop()
+    faulthandler.cancel_dump_traceback_later()
+
+
+# ---- scenarios shared by several tests ----------------------------------------------
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def fib_calls(n):
+    return 1 if n < 2 else 1 + fib_calls(n - 1) + fib_calls(n - 2)
+
+
+class WireTest(unittest.TestCase):
+    """The test's own reading of wire.h, and the agents' copies of it."""
+
+    def test_wire_h_parsed(self):
+        self.assertGreaterEqual(len(WIRE), 50)
+        self.assertEqual(W.WIRE_MAGIC.to_bytes(8, "little"), b"PYPYPRF1")
+        self.assertEqual(W.DELTA_BITS, W.SITE_SHIFT)
+        self.assertEqual(W.SITE_SHIFT + W.SITE_BITS, W.ID_SHIFT)
+        self.assertEqual(W.ID_SHIFT + W.ID_BITS, W.KIND_SHIFT)
+        self.assertEqual(W.SITE_NONE, (1 << W.SITE_BITS) - 1)
+
+    def test_agent_constants_match_wire_h(self):
+        if not IS_TWIN:
+            self.assertEqual(AGENT.WIRE_VERSION, W.WIRE_VERSION)
+            return
+        mine = {k: v for k, v in vars(AGENT).items() if k.isupper() and type(v) is int}
+        self.assertGreaterEqual(len(mine), 40)
+        for name, value in sorted(mine.items()):
+            with self.subTest(name=name):
+                self.assertIn(name, WIRE, "the twin defines a constant wire.h does not")
+                self.assertEqual(value, WIRE[name])
+
+    def test_header_fields_written_by_agent(self):
+        r = S.rings
+        self.assertEqual(r.get32(W.HDR_STATUS), W.STATUS_RECORDING)
+        self.assertEqual(r.get64(W.HDR_AGENT_PID), os.getpid())
+        self.assertEqual(r.get64(W.HDR_LOST_NO_SLOT), 0)
+        self.assertEqual(r.get64(W.HDR_LOST_NO_CONSUMER), 0)
+
+    def test_fail_writes_status_and_message(self):
+        r = S.rings
+        try:
+            AGENT.fail(W.STATUS_ERROR, "x" * 5000)
+            self.assertEqual(r.error_message(), "x" * (W.HDR_ERROR_LEN - 1))
+            AGENT.fail(W.STATUS_TOOL_TAKEN, "tool id 2 is already used by 'cProfile'")
+            self.assertEqual(r.get32(W.HDR_STATUS), W.STATUS_TOOL_TAKEN)
+            self.assertEqual(r.error_message(), "tool id 2 is already used by 'cProfile'")
+        finally:
+            r.set32(W.HDR_STATUS, W.STATUS_RECORDING)
+
+    def test_init_refuses_bad_header(self):
+        out = run_scenario("bad_header")
+        self.assertEqual(out["refused"], ["magic", "version", "ring_not_power_of_two", "ring_too_small"])
+
+
+class EventTest(unittest.TestCase):
+    """Exact event sequences, each scenario between its own start and leave."""
+
+    def test_plain_call_and_site(self):
+        def callee():
+            return 1
+
+        def scenario():
+            callee()
+            return callee()
+
+        cap = S.record(scenario, calls=True)
+        ev = cap.span(scenario)
+        self.assertEqual(
+            cap.seq(ev),
+            [("PY_START", "scenario"), ("PY_START", "callee"), ("PY_RETURN", "callee")] * 1
+            + [("PY_START", "callee"), ("PY_RETURN", "callee"), ("PY_RETURN", "scenario")],
+        )
+        want = cap.sites(scenario, callee)
+        self.assertEqual(len(set(want)), 2)
+        self.assertEqual([r.site for r in ev if r.kind == "PY_START" and r.id == cap.defs.code_of(callee).id], want)
+        self.assertEqual([r.site for r in ev if r.kind in LEAVES], [0, 0, 0])
+
+    def test_recursion(self):
+        def fact(n):
+            return 1 if n <= 1 else n * fact(n - 1)
+
+        def scenario():
+            fact(4)
+
+        cap = S.record(scenario, calls=True)
+        ev = cap.span(scenario)
+        self.assertEqual(
+            cap.seq(ev),
+            [("PY_START", "scenario")] + [("PY_START", "fact")] * 4 + [("PY_RETURN", "fact")] * 4 + [("PY_RETURN", "scenario")],
+        )
+        outer, inner = cap.sites(scenario, fact), cap.sites(fact, fact)
+        self.assertEqual(len(outer), 1)
+        self.assertEqual(len(inner), 3)
+        self.assertEqual(len(set(inner)), 1)
+        self.assertEqual([r.site for r in ev if r.kind == "PY_START"][1:], outer + inner)
+
+    def test_generator(self):
+        def gen():
+            yield 1
+            yield 2
+
+        def scenario():
+            for _ in gen():
+                pass
+
+        cap = S.record(scenario)
+        self.assertEqual(
+            cap.seq(cap.span(scenario)),
+            [
+                ("PY_START", "scenario"),
+                ("PY_START", "gen"),
+                ("PY_YIELD", "gen"),
+                ("PY_RESUME", "gen"),
+                ("PY_YIELD", "gen"),
+                ("PY_RESUME", "gen"),
+                ("PY_RETURN", "gen"),
+                ("PY_RETURN", "scenario"),
+            ],
+        )
+
+    def test_generator_throw(self):
+        def gen():
+            try:
+                yield 1
+            except KeyError:
+                yield 2
+
+        def scenario():
+            g = gen()
+            next(g)
+            g.throw(KeyError)
+            next(g, None)
+
+        cap = S.record(scenario)
+        self.assertEqual(
+            cap.seq(cap.span(scenario)),
+            [
+                ("PY_START", "scenario"),
+                ("C_CALL", "builtins.next"),
+                ("PY_START", "gen"),
+                ("PY_YIELD", "gen"),
+                ("C_RETURN", "builtins.next"),
+                ("C_CALL", "generator.throw"),
+                ("PY_THROW", "gen"),
+                ("PY_YIELD", "gen"),
+                ("C_RETURN", "generator.throw"),
+                ("C_CALL", "builtins.next"),
+                ("PY_RESUME", "gen"),
+                ("PY_RETURN", "gen"),
+                ("C_RETURN", "builtins.next"),
+                ("PY_RETURN", "scenario"),
+            ],
+        )
+
+    def test_builtin_calls(self):
+        data = []
+
+        def scenario():
+            data.append(len("ab"))
+            append = data.append
+            append("x".upper())
+            int("5")
+
+        cap = S.record(scenario, calls=True)
+        ev = cap.span(scenario)
+        self.assertEqual(
+            cap.seq(ev),
+            [
+                ("PY_START", "scenario"),
+                ("C_CALL", "builtins.len"),
+                ("C_RETURN", "builtins.len"),
+                ("C_CALL", "list.append"),
+                ("C_RETURN", "list.append"),
+                ("C_CALL", "str.upper"),
+                ("C_RETURN", "str.upper"),
+                ("C_CALL", "list.append"),
+                ("C_RETURN", "list.append"),
+                ("C_CALL", "builtins.int"),
+                ("C_RETURN", "builtins.int"),
+                ("PY_RETURN", "scenario"),
+            ],
+        )
+        # One id per callable definition: the method descriptor and the
+        # bound builtin method of list.append are one callable.
+        appends = {r.id for r in ev if cap.defs.name(r) == "list.append"}
+        self.assertEqual(len(appends), 1)
+        calls = [r for r in ev if r.kind == "C_CALL"]
+        self.assertEqual([r.site for r in calls[:1]], cap.sites(scenario, len))
+        self.assertEqual([r.site for r in calls[-1:]], cap.sites(scenario, int))
+        self.assertEqual([r.site for r in ev if r.kind in ("C_RETURN", "C_RAISE")], [0] * 5)
+
+    def test_c_calls_back_into_python(self):
+        def scenario():
+            return sorted([3, 1, 2], key=lambda v: -v)
+
+        cap = S.record(scenario)
+        ev = cap.span(scenario)
+        self.assertEqual(
+            cap.seq(ev),
+            [("PY_START", "scenario"), ("C_CALL", "builtins.sorted")]
+            + [("PY_START", "<lambda>"), ("PY_RETURN", "<lambda>")] * 3
+            + [("C_RETURN", "builtins.sorted"), ("PY_RETURN", "scenario")],
+        )
+        # Called from C: no call site in a Python caller.
+        self.assertEqual([r.site for r in ev if r.kind == "PY_START"][1:], [None] * 3)
+
+    def test_exception_raised_deep_and_caught(self):
+        def level3():
+            int("x")
+
+        def level2():
+            level3()
+
+        def scenario():
+            try:
+                level2()
+            except ValueError:
+                pass
+
+        cap = S.record(scenario)
+        self.assertEqual(
+            cap.seq(cap.span(scenario)),
+            [
+                ("PY_START", "scenario"),
+                ("PY_START", "level2"),
+                ("PY_START", "level3"),
+                ("C_CALL", "builtins.int"),
+                ("C_RAISE", "builtins.int"),
+                ("PY_UNWIND", "level3"),
+                ("PY_UNWIND", "level2"),
+                ("PY_RETURN", "scenario"),
+            ],
+        )
+
+    def test_bound_method_in_variable(self):
+        class K:
+            def m(self):
+                return 1
+
+        k = K()
+        f = k.m
+
+        def scenario():
+            f()
+            k.m()
+
+        cap = S.record(scenario, calls=True)
+        ev = cap.span(scenario)
+        self.assertEqual(
+            cap.seq(ev),
+            [("PY_START", "scenario"), ("PY_START", "K.m"), ("PY_RETURN", "K.m")] * 1
+            + [("PY_START", "K.m"), ("PY_RETURN", "K.m"), ("PY_RETURN", "scenario")],
+        )
+        self.assertEqual([r.site for r in ev if r.kind == "PY_START"][1:], cap.sites(scenario, K.m))
+
+    def test_big_call_site(self):
+        # A call past code unit 4095 does not fit the site field: it is sent
+        # in an X_BIG_SITE record before the PY_START.
+        body = "".join(f"    x = x + {i}\n" for i in range(1200))
+        src = f"def big(callee):\n    x = 0\n{body}    callee()\n    return x\n"
+        ns = {}
+        exec(compile(src, "<pyprof-test-big>", "exec"), ns)
+        big = ns["big"]
+
+        def callee():
+            pass
+
+        cap = S.record(lambda: big(callee), calls=True)
+        (site,) = cap.sites(big, callee)
+        self.assertGreater(site, W.SITE_NONE)
+        recs = cap.main()
+        i = next(i for i, r in enumerate(recs) if r.kind == "PY_START" and cap.defs.name(r).endswith("callee"))
+        self.assertEqual(recs[i].site, site)
+        self.assertEqual((recs[i - 1].kind, recs[i - 1].info), ("X_BIG_SITE", site))
+
+
+class DefinitionTest(unittest.TestCase):
+    def test_code_defined_once_with_line_table(self):
+        def twice(a):
+            b = a + 1
+            return b
+
+        S.record(lambda: twice(1))
+        S.record(lambda: twice(2))
+        co = twice.__code__
+        key = (co.co_qualname, co.co_filename, co.co_firstlineno)
+        self.assertEqual(S.defs.code_definitions[key], 1)
+        code = S.defs.code_of(twice)
+        self.assertEqual(code.flags, 0)
+        self.assertEqual(code.lines, [(start // 2, -1 if line is None else line) for start, _, line in co.co_lines()])
+
+    def test_hidden_files_flagged(self):
+        ns = {}
+        exec(compile("def hidden_fn():\n    return len('x')\n", HIDDEN_FILENAME, "exec"), ns)
+
+        def shown():
+            return ns["hidden_fn"]()
+
+        S.record(shown)
+        self.assertEqual(S.defs.code_of(ns["hidden_fn"]).flags & W.CODE_HIDDEN, W.CODE_HIDDEN)
+        self.assertEqual(S.defs.code_of(shown).flags, 0)
+        # The twin's own code, which runs when the program calls its API
+        # (set_thread_name in a new thread), is pyprof's and hidden too.
+        for code in S.defs.codes.values():
+            if code.filename == AGENT_PATH:
+                self.assertEqual(code.flags & W.CODE_HIDDEN, W.CODE_HIDDEN, code.qualname)
+
+    def test_null_callback_records_nothing(self):
+        before = [S.rings.write_pos(n) for n in range(S.rings.nslots)]
+        S.record(lambda: fib(8) and sorted([2, 1], key=lambda v: v), callbacks=AGENT.null)
+        self.assertEqual([S.rings.write_pos(n) for n in range(S.rings.nslots)], before)
+
+
+class TimeTest(unittest.TestCase):
+    def test_timestamps_monotonic_ns_and_non_decreasing(self):
+        cap = S.record(lambda: fib(12))
+        recs = cap.main()
+        self.assertGreater(len(recs), 400)
+        times = [r.t for r in recs]
+        self.assertEqual(times, sorted(times))
+        # Clock 2 is CLOCK_MONOTONIC in nanoseconds: the same clock as
+        # time.monotonic_ns, so every event falls inside the recording.
+        # (Definitions carry no time of their own: their delta is zero.)
+        hot = [r.t for r in recs if not r.kind.startswith("X_")]
+        self.assertGreaterEqual(hot[0], cap.t0)
+        self.assertLessEqual(hot[-1], cap.t1)
+
+    def test_long_gap_sends_x_time(self):
+        def scenario():
+            time.sleep(0.3)
+
+        cap = S.record(scenario)
+        recs = cap.main()
+        i = next(i for i, r in enumerate(recs) if r.kind == "C_RETURN" and cap.defs.name(r) == "time.sleep")
+        self.assertEqual(recs[i - 1].kind, "X_TIME")
+        call = next(r for r in recs if r.kind == "C_CALL" and cap.defs.name(r) == "time.sleep")
+        self.assertGreaterEqual(recs[i].t - call.t, 300_000_000)
+        self.assertEqual(recs[i].t, recs[i - 1].info)
+        self.assertLessEqual(recs[i].t, cap.t1)
+        self.assertEqual(cap.seq(cap.span(scenario)), [
+            ("PY_START", "scenario"), ("C_CALL", "time.sleep"), ("C_RETURN", "time.sleep"), ("PY_RETURN", "scenario")])
+
+
+class ThreadTest(unittest.TestCase):
+    def test_threads_get_own_slots(self):
+        info = {}
+
+        def work(n):
+            return sum(range(n))
+
+        def body(i):
+            info[i] = (threading.get_native_id(), threading.get_ident())
+            AGENT.set_thread_name(f"worker-{i}")
+            work(10)
+
+        owned_before = {n for n in range(S.rings.nslots) if S.rings.state(n) == W.SLOT_OWNED}
+        threads = [threading.Thread(target=body, args=(i,)) for i in range(3)]
+
+        def scenario():
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+
+        cap = S.record(scenario)
+        self.assertEqual(owned_before, {S.main_slot})
+        slots = {}
+        for i, (tid, ident) in sorted(info.items()):
+            with self.subTest(worker=i):
+                n = cap.slot_of(tid)
+                self.assertIsNotNone(n, f"no ring carries thread {tid}")
+                slots[i] = n
+                recs = cap.by_slot[n]
+                self.assertEqual((recs[0].kind, recs[0].info), ("X_THREAD", (tid, ident)))
+                self.assertIn(f"worker-{i}", [r.info for r in recs if r.kind == "X_THREAD_NAME"])
+                self.assertEqual(
+                    cap.seq(cap.span(work, recs)),
+                    [
+                        ("PY_START", "work"),
+                        ("C_CALL", "builtins.range"),
+                        ("C_RETURN", "builtins.range"),
+                        ("C_CALL", "builtins.sum"),
+                        ("C_RETURN", "builtins.sum"),
+                        ("PY_RETURN", "work"),
+                    ],
+                )
+        self.assertEqual(len(set(slots.values()) | {S.main_slot}), len(threads) + 1)
+        self.assertNotIn("work", [n for _, n in cap.seq(cap.main())])
+        # A thread that ended closes its slot, so pyprof can recycle it.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(S.rings.state(n) != W.SLOT_CLOSED for n in slots.values()):
+            time.sleep(0.01)
+        self.assertEqual({n: S.rings.state(n) for n in slots.values()}, {n: W.SLOT_CLOSED for n in slots.values()})
+        S.drain()
+        owned_after = {n for n in range(S.rings.nslots) if S.rings.state(n) == W.SLOT_OWNED}
+        self.assertEqual(owned_after, {S.main_slot}, "a slot was taken and never closed")
+        self.assertEqual(set(S.recycle()), set(slots.values()))
+        self.assertEqual(S.rings.get64(W.HDR_LOST_NO_SLOT), 0)
+
+    def test_main_thread_ring(self):
+        recs = S.history[S.main_slot]
+        self.assertEqual((recs[0].kind, recs[0].info), ("X_THREAD", (threading.get_native_id(), threading.get_ident())))
+        self.assertEqual((recs[1].kind, recs[1].info), ("X_THREAD_NAME", "MainThread"))
+        self.assertGreaterEqual(S.rings.generation(S.main_slot), 1)
+
+
+class ForkTest(unittest.TestCase):
+    def test_child_writes_nothing_into_parent_rings(self):
+        def child_work():
+            return sum(range(3))
+
+        def scenario():
+            pid = os.fork()
+            if pid == 0:
+                for _ in range(100):
+                    child_work()
+                t = threading.Thread(target=child_work)
+                t.start()
+                t.join()
+                os._exit(0)
+            os.waitpid(pid, 0)
+
+        others = [S.rings.write_pos(n) for n in range(S.rings.nslots) if n != S.main_slot]
+        with warnings.catch_warnings():
+            # faulthandler's watchdog is a thread; forking with it is fine.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            cap = S.record(scenario)
+        self.assertEqual(others, [S.rings.write_pos(n) for n in range(S.rings.nslots) if n != S.main_slot])
+        self.assertEqual(list(cap.by_slot), [S.main_slot])
+        self.assertIsNone(S.defs.code_of(child_work), "the child's code was defined in the parent's rings")
+        # While the parent waited, nothing came between its two records.
+        self.assertEqual(
+            cap.seq(cap.span(scenario)),
+            [
+                ("PY_START", "scenario"),
+                ("C_CALL", "posix.fork"),
+                ("C_RETURN", "posix.fork"),
+                ("C_CALL", "posix.waitpid"),
+                ("C_RETURN", "posix.waitpid"),
+                ("PY_RETURN", "scenario"),
+            ],
+        )
+        self.assertEqual(S.rings.get64(W.HDR_AGENT_PID), os.getpid())
+
+
+class FullRingTest(unittest.TestCase):
+    def test_producer_waits_for_consumer_thread(self):
+        out = run_scenario("full_ring")
+        self.assertEqual(out["lost_no_consumer"], 0)
+        self.assertGreater(out["lost_no_slot"], 0, "the consumer thread should have found no slot")
+        self.assertGreater(out["wait_ns"], 0, "the producer never waited")
+        self.assertGreater(out["written"], 4 * out["ring_bytes"], "the ring did not wrap")
+        self.assertEqual(out["drained"], out["written"])
+        self.assertEqual(out["written_after_stop"], out["written"], "the agent recorded after stop()")
+        self.assertEqual(out["fib_starts"], fib_calls(out["n"]))
+        self.assertEqual(out["fib_returns"], fib_calls(out["n"]))
+
+    def test_producer_gives_up_without_consumer(self):
+        out = run_scenario("dead_consumer")
+        self.assertLess(out["elapsed"], 1.5, "the producer waited too long for a dead consumer")
+        self.assertGreaterEqual(out["lost_no_consumer"], 1)
+        self.assertLessEqual(out["written"], out["ring_bytes"])
+        self.assertEqual(out["written_later"], out["written"], "the agent kept writing after giving up")
+        self.assertTrue(out["decoded"])
+
+
+class CrossCheckTest(unittest.TestCase):
+    def test_crosscheck_capture(self):
+        out = run_scenario("crosscheck")
+        self.assertEqual(out["first"], "X_THREAD")
+        counts = collections.Counter(tuple(e) for e in out["driver"] if e[0] in ("PY_START", "C_CALL"))
+        self.assertEqual(
+            counts,
+            {
+                ("PY_START", "driver"): 1,
+                ("PY_START", "leaf"): 4,
+                ("PY_START", "helper"): 1,
+                ("PY_START", "<lambda>"): 3,
+                ("C_CALL", "builtins.range"): 1,
+                ("C_CALL", "builtins.len"): 1,
+                ("C_CALL", "builtins.sorted"): 1,
+            },
+        )
+
+
+# ---- scenarios that need their own process -------------------------------------------
+
+
+def run_scenario(name):
+    """Runs this file as `agent_test.py scenario NAME` and returns its JSON."""
+    proc = subprocess.run(
+        [sys.executable, THIS_FILE, "scenario", name], capture_output=True, text=True, timeout=30, env=os.environ
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"scenario {name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def start_agent(rings):
+    agent = load_agent(AGENT_PATH)
+    agent.init(rings.fd, {AGENT_PATH, THIS_FILE})
+    agent.start()
+    agent.set_thread_name("MainThread")  # takes slot 0 before anything else runs
+    tool = free_tool_id(2)
+    return agent, tool, claim(agent, tool)
+
+
+def run_monitored(tool, events, function):
+    """Runs function with events on. The frame that turns them off again is
+    entered after monitoring began and is hidden (this file is), so a tree
+    built from the capture has function as its one root."""
+    sys.monitoring.set_events(tool, events)
+    _monitored(tool, function)
+
+
+def _monitored(tool, function):
+    function()
+    sys.monitoring.set_events(tool, 0)
+
+
+def scenario_bad_header():
+    refused = []
+    for what, kwargs in [
+        ("magic", dict(magic=W.WIRE_MAGIC + 1)),
+        ("version", dict(version=W.WIRE_VERSION + 1)),
+        ("ring_not_power_of_two", dict(ring_bytes=3 * 4096)),
+        ("ring_too_small", dict(ring_bytes=2048)),
+    ]:
+        agent = load_agent(AGENT_PATH)
+        rings = Rings(nslots=1, ring_bytes=kwargs.pop("ring_bytes", 4096), **kwargs)
+        try:
+            agent.init(rings.fd, set())
+        except ValueError:
+            refused.append(what)
+    return {"refused": refused}
+
+
+def scenario_full_ring():
+    """A 4 KiB ring drained by a Python thread: the producer must wait for it
+    and lose nothing. One slot only, so the consumer thread, whose own
+    events have no ring, never waits for itself."""
+    n = 16
+    rings = Rings(nslots=1, ring_bytes=4096)
+    agent, tool, events = start_agent(rings)
+    chunks, done = [], threading.Event()
+
+    def consume():
+        while True:
+            finished = done.is_set()
+            buf = rings.take(0)
+            if buf:
+                chunks.append(buf)
+            elif finished:
+                return
+            time.sleep(0.0002)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    run_monitored(tool, events, lambda: fib(n))
+    done.set()
+    consumer.join()
+    data = b"".join(chunks)
+    written = rings.write_pos(0)
+    agent.stop()
+    run_monitored(tool, events, lambda: fib(5))
+    written_after_stop = rings.write_pos(0)
+    recs, defs = decode_all(data)
+    starts = collections.Counter(short(defs.name(r)) for r in recs if r.kind == "PY_START")
+    returns = collections.Counter(short(defs.name(r)) for r in recs if r.kind == "PY_RETURN")
+    return {
+        "n": n,
+        "ring_bytes": rings.ring_bytes,
+        "written": written,
+        "written_after_stop": written_after_stop,
+        "drained": len(data),
+        "wait_ns": rings.wait_ns(0),
+        "lost_no_slot": rings.get64(W.HDR_LOST_NO_SLOT),
+        "lost_no_consumer": rings.get64(W.HDR_LOST_NO_CONSUMER),
+        "fib_starts": starts["fib"],
+        "fib_returns": returns["fib"],
+    }
+
+
+def scenario_dead_consumer():
+    """The consumer's pid is a reaped child's: nobody will ever make room."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    rings = Rings(nslots=1, ring_bytes=4096, consumer_pid=pid)
+    agent, tool, events = start_agent(rings)
+    t0 = time.monotonic()
+    run_monitored(tool, events, lambda: fib(16))
+    elapsed = time.monotonic() - t0
+    written = rings.write_pos(0)
+    run_monitored(tool, events, lambda: fib(10))
+    decoded = True
+    try:
+        decode_all(rings.take(0))
+    except DecodeError:
+        decoded = False
+    return {
+        "elapsed": elapsed,
+        "ring_bytes": rings.ring_bytes,
+        "written": written,
+        "written_later": rings.write_pos(0),
+        "lost_no_consumer": rings.get64(W.HDR_LOST_NO_CONSUMER),
+        "decoded": decoded,
+    }
+
+
+def scenario_crosscheck():
+    """Records crosscheck.py's driver; the Go test decodes the same bytes."""
+    rings = Rings(nslots=2, ring_bytes=1 << 16)
+    agent, tool, events = start_agent(rings)
+    ns = {"__name__": "crosscheck"}
+    with open(CROSSCHECK, encoding="utf-8") as f:
+        exec(compile(f.read(), CROSSCHECK, "exec"), ns)
+    run_monitored(tool, events, ns["driver"])
+    data = rings.take(0)
+    if os.environ.get("PYPROF_TEST_DUMP"):
+        with open(os.environ["PYPROF_TEST_DUMP"], "wb") as f:
+            f.write(data)
+    recs, defs = decode_all(data)
+    hot = [r for r in recs if not r.kind.startswith("X_")]
+    driver = defs.code_of(ns["driver"]).id
+    first = next(i for i, r in enumerate(hot) if r.kind == "PY_START" and r.id == driver)
+    last = max(i for i, r in enumerate(hot) if r.kind == "PY_RETURN" and r.id == driver)
+    return {"first": recs[0].kind, "driver": readable(defs, hot[first : last + 1])}
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "scenario":
+        faulthandler.dump_traceback_later(20, exit=True)
+        print(json.dumps(globals()["scenario_" + sys.argv[2]]()))
+        sys.stdout.flush()
+        os._exit(0)
+    unittest.main()
+
+
+if __name__ == "__main__":
+    main()
