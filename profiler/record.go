@@ -312,8 +312,10 @@ func (s *session) drainAll() {
 			s.stats.ProducerWait += time.Duration(slot.WaitNanos())
 			d.Reset()
 			s.failed[k] = false
-			slot.Free()
+			// Give the memory back before the slot is published as free:
+			// afterwards a new thread may already be writing into it.
 			s.shm.Release(k)
+			slot.Free()
 		}
 	}
 }

@@ -284,15 +284,33 @@ static int take_slot(thread_state *t)
     return 0;
 }
 
-/* ready makes sure the calling thread has a ring; events of a thread that
- * found none are counted, and it looks again now and then. */
+/* wait_for_slot gives pyprof up to ~100 ms to recycle the slot of an
+ * ended thread: threads that start and end faster than it drains would
+ * otherwise find none. The GIL is released so that other threads go on. */
+static int wait_for_slot(thread_state *t)
+{
+    struct timespec pause = {0, 100000};
+    for (int i = 0; i < 1000 && consumer_alive(); i++) {
+        Py_BEGIN_ALLOW_THREADS
+        nanosleep(&pause, NULL);
+        Py_END_ALLOW_THREADS
+        if (take_slot(t))
+            return 1;
+    }
+    return 0;
+}
+
+/* ready makes sure the calling thread has a ring. A thread that finds no
+ * free slot waits a little for one; if more threads live at once than
+ * there are slots, its events are counted as lost (and shown), and it
+ * looks again now and then. */
 static inline int ready(thread_state *t)
 {
     if (!recording)
         return 0;
     if (t->slot)
         return 1;
-    if (t->lost_tries++ % 1024 == 0 && take_slot(t))
+    if (t->lost_tries++ % 1024 == 0 && (take_slot(t) || (t->lost_tries == 1 && wait_for_slot(t))))
         return 1;
     drop(1, PYPROF_HDR_LOST_NO_SLOT);
     return 0;
@@ -590,7 +608,9 @@ static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
     {                                                                          \
         (void)m;                                                               \
         thread_state *t = &T;                                                  \
-        if (n >= 3 && ready(t))                                                \
+        /* f(*args, **kw) raises C_RETURN for a Python function too; its      \
+         * CALL was taken as a Python call, so this one is skipped as well. */ \
+        if (n >= 3 && !PyFunction_Check(unwrap(args[2])) && ready(t))          \
             put_hot(t, kind, callable_id(t, unwrap(args[2])), 0);              \
         Py_RETURN_NONE;                                                        \
     }

@@ -226,6 +226,18 @@ def _take_slot():
     return None
 
 
+def _wait_for_slot():
+    """Gives pyprof up to ~100 ms to recycle the slot of an ended thread."""
+    for _ in range(1000):
+        if not _consumer_alive():
+            break
+        time.sleep(0.0001)
+        r = _take_slot()
+        if r is not None:
+            return r
+    return None
+
+
 def _ring():
     """The calling thread's ring, or None when it is not to record."""
     if not _recording or _fork_pause:
@@ -236,6 +248,9 @@ def _ring():
     if _closing_ring():
         return None
     r = _take_slot()
+    if r is None and not getattr(_local, "waited", False):
+        _local.waited = True
+        r = _wait_for_slot()
     if r is None:
         _add(HDR_LOST_NO_SLOT, 1)
         return None
@@ -338,9 +353,14 @@ def call(code, offset, callable, arg0):
 
 def _c_event(kind):
     def callback(code, offset, callable, arg0):
+        c = _unwrap(callable)
+        # f(*args, **kw) raises C_RETURN for a Python function too; its CALL
+        # was taken as a Python call, so this one is skipped as well.
+        if type(c) is types.FunctionType:
+            return
         r = _ring()
         if r is not None:
-            _put_hot(r, kind, _callable_id(r, _unwrap(callable)), 0)
+            _put_hot(r, kind, _callable_id(r, c), 0)
 
     return callback
 
