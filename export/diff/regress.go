@@ -1,0 +1,94 @@
+package diff
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/report"
+)
+
+// Noise floors for time values; see the package documentation.
+const (
+	timeNoiseShare = 0.01            // of the larger total
+	timeNoiseFloor = 2 * 1000 * 1000 // 2 ms in nanoseconds
+)
+
+// Noise returns the smallest difference between amounts base and new of
+// r.Value that is not noise.
+func (r *Result) Noise(base, new int64) int64 {
+	switch r.Value {
+	case callgraph.Calls:
+		return 0
+	case callgraph.Samples:
+		return int64(math.Ceil(2 * math.Sqrt(float64(base+new))))
+	}
+	return max(int64(math.Ceil(timeNoiseShare*float64(max(r.Base, r.New)))), timeNoiseFloor)
+}
+
+// Regression is an amount that grew by more than both the allowed percent
+// and the noise.
+type Regression struct {
+	// Func is the function; its Name is empty for the total.
+	Func callgraph.Func
+	// Measure is "total", "flat" or "cum".
+	Measure string
+	Value   callgraph.Value
+	Base    int64
+	New     int64
+	Noise   int64
+}
+
+// Percent returns the growth in percent of Base, +Inf for an amount that
+// was zero.
+func (g Regression) Percent() float64 {
+	if g.Base == 0 {
+		return math.Inf(1)
+	}
+	return 100 * float64(g.New-g.Base) / float64(g.Base)
+}
+
+// String describes the regression in one line for a CI log.
+func (g Regression) String() string {
+	what := "total"
+	if g.Func.Name != "" {
+		what = fmt.Sprintf("%s (%s) %s", g.Func.Name, location(g.Func), g.Measure)
+	}
+	return fmt.Sprintf("%s %s: %s -> %s (%s, %s; noise %s)", what, g.Value.Info().Type,
+		report.Human(g.Value, g.Base), report.Human(g.Value, g.New),
+		report.HumanDelta(g.Value, g.New-g.Base), percent(g.Base, g.New), report.Human(g.Value, g.Noise))
+}
+
+// Regressions implements the CI gate: the total, or the flat or cumulative
+// value of any of the first top functions of Funcs (all when top <= 0),
+// grew by more than pct percent and by more than the noise. A function
+// reports its flat value when that regressed, else its cumulative one.
+func (r *Result) Regressions(pct float64, top int) []Regression {
+	var out []Regression
+	if g := r.check(callgraph.Func{}, "total", r.Base, r.New, pct); g != nil {
+		out = append(out, *g)
+	}
+	funcs := r.Funcs
+	if top > 0 && top < len(funcs) {
+		funcs = funcs[:top]
+	}
+	for _, f := range funcs {
+		g := r.check(f.Func, "flat", f.Base.Flat, f.New.Flat, pct)
+		if g == nil {
+			g = r.check(f.Func, "cum", f.Base.Cum, f.New.Cum, pct)
+		}
+		if g != nil {
+			out = append(out, *g)
+		}
+	}
+	return out
+}
+
+func (r *Result) check(f callgraph.Func, measure string, base, new int64, pct float64) *Regression {
+	noise := r.Noise(base, new)
+	grew := new - base
+	if grew <= noise || (base > 0 && 100*float64(grew) <= pct*float64(base)) {
+		return nil
+	}
+	return &Regression{Func: f, Measure: measure, Value: r.Value, Base: base, New: new, Noise: noise}
+}

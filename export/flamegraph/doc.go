@@ -1,0 +1,28 @@
+// Package flamegraph writes a profile as a self-contained interactive SVG
+// flame graph: one box per frame, as wide as its share of the chosen value,
+// callees stacked on their callers.
+//
+// The per-thread call trees are merged by frame name (function name and
+// file) under one root, "all". When the profile has more than one thread,
+// one level below the root names the thread, so each thread is its own
+// tower and threads running the same code are not blended; a single-thread
+// profile goes straight from "all" to its entry frames. Threads with the
+// same name (and process) share a tower.
+//
+// The SVG needs no network: its script and style are inline. Clicking a
+// frame zooms into it, clicking "all", a faded ancestor or "Reset zoom"
+// zooms out; the search box (Ctrl-F focuses it) highlights functions matching
+// a regular expression and shows their share of the total; hovering shows a
+// frame's function, file:line (the def line: a merged frame stands for
+// every line of its function), calls, self and total. Without a script, as
+// in an <img> tag, it is still a readable static picture.
+//
+// To stay fast on large profiles (100k call paths) the SVG holds only the
+// frames at least Options.MinWidth pixels wide; their data lives in one
+// JSON block of parallel arrays, and zooming rewrites the attributes of
+// those frames instead of rebuilding the picture.
+//
+// With Options.Diff the graph compares two profiles: widths come from the
+// new one, colours from the change of each frame's total, red where it grew
+// and blue where it shrank, full intensity at a factor of two.
+package flamegraph

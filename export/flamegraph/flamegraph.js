@@ -1,0 +1,243 @@
+// Interactive part of a pyprof flame graph. The frames are the rects of
+// #frames, in depth-first order; D (the JSON block) holds their data in
+// parallel arrays with the same indexes. Zooming rewrites the attributes of
+// those rects and never rebuilds them, and skips writes that change nothing,
+// so a click costs one pass over the frames.
+(function () {
+  "use strict";
+  var NS = "http://www.w3.org/2000/svg";
+  var HIGHLIGHT = "#e040e0";
+  var D = JSON.parse(document.getElementById("pyprof-data").textContent);
+  var framesG = document.getElementById("frames");
+  var labelsG = document.getElementById("labels");
+  var input = document.getElementById("search");
+  var detailsEl = document.getElementById("details");
+  var matchedEl = document.getElementById("matched");
+  var resetEl = document.getElementById("reset");
+  var R = Array.prototype.slice.call(framesG.children);
+  var N = R.length;
+  var PAD = D.pad, GW = D.graphWidth, CW = D.charWidth;
+
+  var end = new Int32Array(N); // one past the last box of each subtree
+  var xs = new Array(N), ws = new Array(N); // attributes as last written
+  var hidden = new Uint8Array(N), faded = new Uint8Array(N);
+  var lab = new Array(N), labText = new Array(N), labX = new Array(N);
+  var lit = new Uint8Array(N), fillOrig = new Array(N);
+  var HINT = "click a frame to zoom, Ctrl-F to search";
+
+  init();
+
+  function init() {
+    var i, k = D.t[0] > 0 ? GW / D.t[0] : 0;
+    for (i = 0; i < N; i++) {
+      end[i] = i + 1;
+      R[i].__fg = i;
+      xs[i] = (PAD + D.s[i] * k).toFixed(2);
+      ws[i] = (k ? D.t[i] * k : GW).toFixed(2);
+    }
+    for (i = N - 1; i > 0; i--) {
+      if (end[i] > end[D.p[i]]) end[D.p[i]] = end[i];
+    }
+    var texts = labelsG.children;
+    for (i = 0; i < D.l.length; i++) {
+      lab[D.l[i]] = texts[i];
+      labText[D.l[i]] = texts[i].textContent;
+      labX[D.l[i]] = texts[i].getAttribute("x");
+    }
+    framesG.addEventListener("click", function (e) {
+      var i = e.target.__fg;
+      if (i !== undefined) zoom(i);
+    });
+    framesG.addEventListener("mouseover", function (e) {
+      var i = e.target.__fg;
+      if (i !== undefined) detailsEl.textContent = details(i);
+    });
+    framesG.addEventListener("mouseout", function () { detailsEl.textContent = HINT; });
+    resetEl.addEventListener("click", function () { zoom(0); });
+    input.addEventListener("input", function () { search(input.value); });
+    document.addEventListener("keydown", onKey);
+    document.getElementById("subtitle").textContent = subtitle();
+    detailsEl.textContent = HINT;
+  }
+
+  function onKey(e) {
+    if ((e.ctrlKey || e.metaKey) && (e.key === "f" || e.key === "F")) {
+      e.preventDefault();
+      input.focus();
+      input.select();
+    } else if (e.key === "Escape") {
+      input.value = "";
+      search("");
+    }
+  }
+
+  // zoom makes box z span the whole width: its subtree is scaled, its
+  // ancestors span the width faded, everything else is hidden.
+  function zoom(z) {
+    if (!(D.t[z] > 0)) return; // only an empty profile's root weighs nothing
+    var x0 = D.s[z], k = GW / D.t[z], e = end[z];
+    var anc = new Uint8Array(N);
+    for (var a = D.p[z]; a >= 0; a = D.p[a]) anc[a] = 1;
+    for (var i = 0; i < N; i++) {
+      if (i >= z && i < e) show(i, PAD + (D.s[i] - x0) * k, D.t[i] * k, 0);
+      else if (anc[i]) show(i, PAD, GW, 1);
+      else hide(i);
+    }
+    resetEl.setAttribute("class", z === 0 ? "btn off" : "btn");
+  }
+
+  function show(i, x, w, fade) {
+    var r = R[i], sx = x.toFixed(2), sw = w.toFixed(2);
+    if (hidden[i]) {
+      r.removeAttribute("display");
+      hidden[i] = 0;
+    }
+    if (xs[i] !== sx) {
+      r.setAttribute("x", sx);
+      xs[i] = sx;
+    }
+    if (ws[i] !== sw) {
+      r.setAttribute("width", sw);
+      ws[i] = sw;
+    }
+    if (faded[i] !== fade) {
+      r.setAttribute("class", fade ? "anc" : "");
+      faded[i] = fade;
+    }
+    label(i, x, w);
+  }
+
+  function hide(i) {
+    if (hidden[i]) return;
+    R[i].setAttribute("display", "none");
+    hidden[i] = 1;
+    setLabel(i, "");
+  }
+
+  // label creates text elements only for boxes that become wide enough,
+  // so the document grows by what the zoom shows.
+  function label(i, x, w) {
+    var s = fit(D.names[D.f[i]], w);
+    if (!lab[i]) {
+      if (!s) return;
+      var t = document.createElementNS(NS, "text");
+      t.setAttribute("y", (parseFloat(R[i].getAttribute("y")) + D.labelOffset).toFixed(2));
+      labelsG.appendChild(t);
+      lab[i] = t;
+      labText[i] = "";
+    }
+    var lx = (x + 3).toFixed(2);
+    if (labX[i] !== lx) {
+      lab[i].setAttribute("x", lx);
+      labX[i] = lx;
+    }
+    setLabel(i, s);
+  }
+
+  function setLabel(i, s) {
+    if (lab[i] && labText[i] !== s) {
+      lab[i].textContent = s;
+      labText[i] = s;
+    }
+  }
+
+  // fit mirrors fit in svg.go: whole code points, ".." when cut.
+  function fit(name, w) {
+    var n = Math.floor((w - 6) / CW);
+    if (n < 3) return "";
+    if (name.length <= n) return name;
+    var cp = Array.from(name);
+    if (cp.length <= n) return name;
+    return cp.slice(0, n - 2).join("") + "..";
+  }
+
+  // search highlights the boxes whose function matches term, a regular
+  // expression or, when it does not compile, a plain substring. The matched
+  // share counts a box only when no ancestor matched, so recursion and
+  // nested matches are not counted twice.
+  function search(term) {
+    var match = matcher(term), seen = new Int8Array(D.names.length);
+    var covered = 0, sum = 0;
+    for (var i = 0; i < N; i++) {
+      var hit = 0;
+      if (match && i > 0) {
+        var f = D.f[i];
+        if (!seen[f]) seen[f] = match(D.names[f]) ? 1 : -1;
+        hit = seen[f] > 0 ? 1 : 0;
+      }
+      if (hit !== lit[i]) paint(i, hit);
+      if (hit && i >= covered) {
+        sum += D.t[i];
+        covered = end[i];
+      }
+    }
+    matchedEl.textContent = match ? "matched " + fmt(sum) + " (" + pct(sum, D.t[0]) + " of total)" : "";
+  }
+
+  function paint(i, hit) {
+    if (hit) {
+      fillOrig[i] = R[i].getAttribute("fill");
+      R[i].setAttribute("fill", HIGHLIGHT);
+    } else {
+      R[i].setAttribute("fill", fillOrig[i]);
+    }
+    lit[i] = hit;
+  }
+
+  function matcher(term) {
+    if (!term) return null;
+    try {
+      var re = new RegExp(term);
+      return function (s) { return re.test(s); };
+    } catch (err) {
+      return function (s) { return s.indexOf(term) >= 0; };
+    }
+  }
+
+  function details(i) {
+    var f = D.f[i], parts = [D.names[f]];
+    if (D.files[f]) parts.push(D.files[f] + (D.lines[f] ? ":" + D.lines[f] : ""));
+    if (D.diff) {
+      if (D.hasCalls) parts.push("calls " + D.bc[i] + " → " + D.c[i]);
+      parts.push("total " + fmt(D.bt[i]) + " → " + fmt(D.t[i]) + " (" + change(D.bt[i], D.t[i]) + ")");
+      parts.push("self " + fmt(D.be[i]) + " → " + fmt(D.e[i]) + " (" + change(D.be[i], D.e[i]) + ")");
+    } else {
+      if (D.hasCalls) parts.push("calls " + D.c[i]);
+      parts.push("self " + fmt(D.e[i]) + " (" + pct(D.e[i], D.t[0]) + ")");
+      parts.push("total " + fmt(D.t[i]) + " (" + pct(D.t[i], D.t[0]) + ")");
+    }
+    return parts.join(" | ");
+  }
+
+  function subtitle() {
+    var s = D.value + ", total " + fmt(D.t[0]);
+    if (D.diff) s = D.value + ", base " + fmt(D.bt[0]) + " → new " + fmt(D.t[0]) + " (" + change(D.bt[0], D.t[0]) + ")";
+    if (D.threads > 1) s += ", " + D.threads + " threads";
+    if (D.lost) s += ", " + D.lost + " lost";
+    return s;
+  }
+
+  // fmt mirrors report.Human: three significant digits and a unit.
+  function fmt(x) {
+    var units = D.unit === "nanoseconds" ? ["ns", "us", "ms", "s"] : ["", "k", "M", "G"];
+    var neg = x < 0, i = 0;
+    x = Math.abs(x);
+    while (x >= 999.5 && i < units.length - 1) {
+      x /= 1000;
+      i++;
+    }
+    var s = i === 0 && x === Math.floor(x) ? String(x) : x >= 99.95 ? x.toFixed(0) : x >= 9.995 ? x.toFixed(1) : x.toFixed(2);
+    return (neg ? "-" : "") + s + units[i];
+  }
+
+  function pct(x, whole) {
+    return whole > 0 ? (100 * x / whole).toFixed(2) + "%" : "-";
+  }
+
+  function change(base, cur) {
+    if (base === cur) return "±0%";
+    if (base === 0) return "new";
+    var c = 100 * (cur - base) / base;
+    return (c > 0 ? "+" : "") + c.toFixed(1) + "%";
+  }
+})();

@@ -1,0 +1,189 @@
+package flamegraph
+
+import (
+	"bufio"
+	_ "embed"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+//go:embed flamegraph.js
+var script string
+
+//go:embed flamegraph.css
+var style string
+
+// picture is everything writeSVG draws.
+type picture struct {
+	opts     Options
+	value    callgraph.Value
+	geo      *geometry
+	boxes    []box
+	lost     int64
+	threads  int
+	hasCalls bool
+}
+
+// writeSVG writes the document. Errors stick in w and surface at Flush.
+func writeSVG(w *bufio.Writer, pic *picture) {
+	g := pic.geo
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">
+<style><![CDATA[%s]]></style>
+<rect class="bg" x="0" y="0" width="100%%" height="100%%"/>
+`, g.width, g.height, g.width, g.height, style)
+	writeControls(w, pic)
+	writeFrames(w, pic)
+	labelled := writeLabels(w, pic)
+	writeData(w, pic, labelled)
+	fmt.Fprintf(w, "<script type=\"text/ecmascript\"><![CDATA[%s]]></script>\n</svg>\n", script)
+}
+
+func writeControls(w *bufio.Writer, pic *picture) {
+	g := pic.geo
+	fmt.Fprintf(w, `<text id="title" class="title" x="%s" y="24">`, num(g.width/2))
+	escape(w, pic.opts.title())
+	fmt.Fprintf(w, `</text>
+<text id="subtitle" class="sub" x="%s" y="44"></text>
+<text id="reset" class="btn off" x="%d" y="24">Reset zoom</text>
+<foreignObject x="%s" y="8" width="260" height="26"><input xmlns="http://www.w3.org/1999/xhtml" id="search" type="search" placeholder="search regexp (Ctrl-F)"/></foreignObject>
+<text id="matched" class="sub end" x="%s" y="56"></text>
+<text id="details" x="%d" y="%s"></text>
+`, num(g.width/2), padX, num(g.width-padX-260), num(g.width-padX), padX, num(g.height-10))
+}
+
+func writeFrames(w *bufio.Writer, pic *picture) {
+	g := pic.geo
+	diff := pic.opts.Diff != nil
+	w.WriteString("<g id=\"frames\">\n")
+	for _, b := range pic.boxes {
+		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"%s\" height=\"%d\" fill=\"%s\"/>\n",
+			num(g.x(b.start)), g.y(b.depth), num(g.w(b.fr.cur.total)), rectHeight, fill(b.fr, diff))
+	}
+	w.WriteString("</g>\n")
+}
+
+// writeLabels writes the names that fit their box and returns the indexes
+// of the boxes that got one, in document order, for the script.
+func writeLabels(w *bufio.Writer, pic *picture) []int {
+	g := pic.geo
+	var labelled []int
+	w.WriteString("<g id=\"labels\">\n")
+	for i, b := range pic.boxes {
+		text := fit(b.fr.name, g.w(b.fr.cur.total))
+		if text == "" {
+			continue
+		}
+		labelled = append(labelled, i)
+		fmt.Fprintf(w, "<text x=\"%s\" y=\"%s\">", num(g.x(b.start)+3), num(float64(g.y(b.depth))+labelBaseline))
+		escape(w, text)
+		w.WriteString("</text>\n")
+	}
+	w.WriteString("</g>\n")
+	return labelled
+}
+
+// fit truncates name to the characters that fit a box w pixels wide, or
+// returns "" when fewer than labelMin fit. It works on the raw name: cutting
+// after escaping could split an entity. The script does the same when
+// zooming.
+func fit(name string, w float64) string {
+	n := int((w - 6) / charWidth)
+	if n < labelMin {
+		return ""
+	}
+	r := []rune(name)
+	if len(r) <= n {
+		return name
+	}
+	return string(r[:n-2]) + ".."
+}
+
+// escape writes s as XML character data. xml.EscapeText also replaces
+// characters XML cannot carry, so any function name is safe.
+func escape(w io.Writer, s string) {
+	xml.EscapeText(w, []byte(s))
+}
+
+// num formats a coordinate with two decimals, as the script does.
+func num(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
+
+// graphData is what the script knows of the frames: parallel arrays indexed
+// by box (document order of the rects), and a function table they point
+// into. Numbers instead of objects keep 100k frames a few MB and quick to
+// parse.
+type graphData struct {
+	Value       string  `json:"value"`
+	Unit        string  `json:"unit"`
+	HasCalls    bool    `json:"hasCalls"`
+	Diff        bool    `json:"diff"`
+	Threads     int     `json:"threads"`
+	Lost        int64   `json:"lost"`
+	Pad         float64 `json:"pad"`
+	GraphWidth  float64 `json:"graphWidth"`
+	CharWidth   float64 `json:"charWidth"`
+	LabelOffset float64 `json:"labelOffset"`
+
+	Names []string `json:"names"` // function table: name,
+	Files []string `json:"files"` // file,
+	Lines []int    `json:"lines"` // and def line
+
+	Func   []int   `json:"f"` // per box: index in the function table,
+	Parent []int   `json:"p"` // parent box (-1 for the root),
+	Start  []int64 `json:"s"` // offset from the root's left edge,
+	Total  []int64 `json:"t"` // total,
+	Self   []int64 `json:"e"` // self
+	Calls  []int64 `json:"c"` // and calls of the chosen value.
+
+	BaseTotal []int64 `json:"bt,omitempty"` // The same of the diff base.
+	BaseSelf  []int64 `json:"be,omitempty"`
+	BaseCalls []int64 `json:"bc,omitempty"`
+
+	Labelled []int `json:"l"` // boxes whose label the SVG holds, in order
+}
+
+func writeData(w *bufio.Writer, pic *picture, labelled []int) {
+	d := newGraphData(pic, labelled)
+	w.WriteString("<script id=\"pyprof-data\" type=\"application/json\"><![CDATA[")
+	// json.Marshal escapes '<' and '>', so no name can end the CDATA early.
+	buf, err := json.Marshal(d)
+	if err != nil {
+		panic(err) // plain strings and numbers always marshal
+	}
+	w.Write(buf)
+	w.WriteString("]]></script>\n")
+}
+
+func newGraphData(pic *picture, labelled []int) *graphData {
+	info := pic.value.Info()
+	d := &graphData{
+		Value: info.Type, Unit: info.Unit, HasCalls: pic.hasCalls, Diff: pic.opts.Diff != nil,
+		Threads: pic.threads, Lost: pic.lost,
+		Pad: padX, GraphWidth: pic.geo.graphWidth, CharWidth: charWidth, LabelOffset: labelBaseline,
+		Labelled: labelled,
+	}
+	funcs := map[funcKey]int{}
+	for _, b := range pic.boxes {
+		k := funcKey{b.fr.name, b.fr.file, callgraph.FuncKind(b.fr.kind)}
+		i, ok := funcs[k]
+		if !ok {
+			i = len(d.Names)
+			funcs[k] = i
+			d.Names, d.Files, d.Lines = append(d.Names, b.fr.name), append(d.Files, b.fr.file), append(d.Lines, b.fr.line)
+		}
+		d.Func = append(d.Func, i)
+		d.Parent = append(d.Parent, b.parent)
+		d.Start = append(d.Start, b.start)
+		d.Total, d.Self, d.Calls = append(d.Total, b.fr.cur.total), append(d.Self, b.fr.cur.self), append(d.Calls, b.fr.cur.calls)
+		if d.Diff {
+			d.BaseTotal = append(d.BaseTotal, b.fr.base.total)
+			d.BaseSelf, d.BaseCalls = append(d.BaseSelf, b.fr.base.self), append(d.BaseCalls, b.fr.base.calls)
+		}
+	}
+	return d
+}

@@ -1,0 +1,10 @@
+// Package report writes the top-functions table of a profile: flat and
+// cumulative values of one quantity with their shares of the total, calls
+// and value per call, for a terminal (aligned, human units) or for other
+// tools (tab-separated, raw numbers).
+//
+// Cumulative values count a function once per path: a recursive function's
+// inner frames add nothing to its cumulative value, so no row exceeds the
+// total. Calls show as "n/p" in the aligned table when only p of the n calls
+// were not recursive, the way Python's pstats shows primitive calls.
+package report

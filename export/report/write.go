@@ -1,0 +1,196 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// DefaultTop is the number of rows Write shows when Options.Top is 0.
+const DefaultTop = 20
+
+// Options choose what Write shows and how.
+type Options struct {
+	// Top is the number of rows; 0 means DefaultTop, negative every row.
+	Top int
+	// Sort is one of SortOrders; empty means SortFlat.
+	Sort string
+	// Thread keeps only the threads with this name; empty keeps all.
+	Thread string
+	// Value is the quantity to report; nil means the profile's Default.
+	Value *callgraph.Value
+	// Aligned writes a table for people: padded columns, human units and
+	// a summary line. Otherwise Write emits tab-separated raw numbers under
+	// a header line, for other tools.
+	Aligned bool
+}
+
+func (o Options) value(p *callgraph.Profile) callgraph.Value {
+	if o.Value != nil {
+		return *o.Value
+	}
+	return p.Default
+}
+
+func (o Options) top(n int) int {
+	switch {
+	case o.Top == 0:
+		return min(n, DefaultTop)
+	case o.Top < 0:
+		return n
+	}
+	return min(n, o.Top)
+}
+
+// Write writes the top functions of p as a table.
+func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
+	t, err := Functions(p, opts.value(p), opts.Thread)
+	if err != nil {
+		return err
+	}
+	by := opts.Sort
+	if by == "" {
+		by = SortFlat
+	}
+	if err := t.Sort(by); err != nil {
+		return err
+	}
+	shown := t.Rows[:opts.top(len(t.Rows))]
+	hasCalls := p.Has(callgraph.Calls)
+	bw := bufio.NewWriter(w)
+	if opts.Aligned {
+		fmt.Fprintf(bw, "Showing %d of %d functions by %s; %s total %s%s\n",
+			len(shown), len(t.Rows), by, valueName(t.Value), Human(t.Value, t.Total), threadNote(opts.Thread))
+		writeColumns(bw, alignedCells(t, shown, hasCalls), []bool{true, true, true, true, true, true, true, false})
+	} else {
+		writeTSV(bw, t, shown, hasCalls)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+func threadNote(thread string) string {
+	if thread == "" {
+		return ""
+	}
+	return fmt.Sprintf(" in thread %q", thread)
+}
+
+// alignedCells formats rows for people. The location is the last cell so
+// that a long path does not widen every line.
+func alignedCells(t *Table, rows []Row, hasCalls bool) [][]string {
+	out := [][]string{{"flat", "flat%", "sum%", "cum", "cum%", "calls", "per call", "function", "location"}}
+	var sum int64
+	for _, r := range rows {
+		sum += r.Flat
+		calls, per := "-", "-"
+		if hasCalls {
+			calls = humanCalls(r)
+			if r.PrimCalls > 0 {
+				per = humanFloat(t.Value, float64(r.Cum)/float64(r.PrimCalls))
+			}
+		}
+		out = append(out, []string{
+			Human(t.Value, r.Flat), sharePercent(r.Flat, t.Total), sharePercent(sum, t.Total),
+			Human(t.Value, r.Cum), sharePercent(r.Cum, t.Total), calls, per,
+			r.Func.Name, location(r.Func),
+		})
+	}
+	return out
+}
+
+// humanCalls shows recursive calls the way pstats does: "total/primitive".
+func humanCalls(r Row) string {
+	s := Human(callgraph.Calls, r.Calls)
+	if r.PrimCalls != r.Calls {
+		s += "/" + Human(callgraph.Calls, r.PrimCalls)
+	}
+	return s
+}
+
+func location(f callgraph.Func) string {
+	if f.Filename == "" {
+		return "-"
+	}
+	if f.StartLine == 0 {
+		return f.Filename
+	}
+	return f.Filename + ":" + strconv.Itoa(f.StartLine)
+}
+
+// writeColumns pads every cell but the last of each line to its column's
+// width, right-aligned where right says so.
+func writeColumns(w io.Writer, lines [][]string, right []bool) {
+	var width []int
+	for _, l := range lines {
+		for i, c := range l[:len(l)-1] {
+			if i >= len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	for _, l := range lines {
+		var b strings.Builder
+		for i, c := range l[:len(l)-1] {
+			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
+			if i < len(right) && right[i] {
+				b.WriteString(pad + c)
+			} else {
+				b.WriteString(c + pad)
+			}
+			b.WriteString("  ")
+		}
+		b.WriteString(l[len(l)-1])
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
+
+// writeTSV writes raw numbers: values in the profile's unit, shares in
+// percent, calls and primitive calls apart, and the location split into
+// file and line. Calls are empty when the profile did not count them, the
+// line when it is unknown.
+func writeTSV(w io.Writer, t *Table, rows []Row, hasCalls bool) {
+	fmt.Fprintln(w, "flat\tflat%\tsum%\tcum\tcum%\tcalls\tprimitive_calls\tper_call\tfunction\tfile\tline")
+	var sum int64
+	for _, r := range rows {
+		sum += r.Flat
+		calls, prim, per := "", "", ""
+		if hasCalls {
+			calls, prim = strconv.FormatInt(r.Calls, 10), strconv.FormatInt(r.PrimCalls, 10)
+			if r.PrimCalls > 0 {
+				per = raw(float64(r.Cum) / float64(r.PrimCalls))
+			}
+		}
+		line := ""
+		if r.Func.StartLine != 0 {
+			line = strconv.Itoa(r.Func.StartLine)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Flat, rawPercent(r.Flat, t.Total), rawPercent(sum, t.Total), r.Cum, rawPercent(r.Cum, t.Total),
+			calls, prim, per, tsvField(r.Func.Name), tsvField(r.Func.Filename), line)
+	}
+}
+
+func raw(x float64) string {
+	return strconv.FormatFloat(math.Round(x*100)/100, 'f', -1, 64)
+}
+
+func rawPercent(part, whole int64) string {
+	if whole == 0 {
+		return ""
+	}
+	return raw(100 * float64(part) / float64(whole))
+}
+
+// tsvField keeps a name on its line and in its column.
+func tsvField(s string) string {
+	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+}

@@ -1,0 +1,126 @@
+package speedscope
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// Read parses a speedscope file. Every profile in it becomes a thread.
+// Sampled profiles give one value: the one named in a pyprof file's name,
+// else wall time for time units and samples for "none". Evented profiles
+// give calls and wall time: each open event is a call, and the time
+// between a frame's open and close events is its inclusive wall time.
+func Read(r io.Reader) (*callgraph.Profile, error) {
+	var f file
+	if err := json.NewDecoder(r).Decode(&f); err != nil {
+		return nil, fmt.Errorf("reading speedscope: %w", err)
+	}
+	p, err := convert(&f)
+	if err != nil {
+		return nil, fmt.Errorf("reading speedscope: %w", err)
+	}
+	return p, nil
+}
+
+func convert(f *file) (*callgraph.Profile, error) {
+	if f.Schema != Schema {
+		return nil, fmt.Errorf("$schema is %q, not %q", f.Schema, Schema)
+	}
+	v, err := valueOf(f)
+	if err != nil {
+		return nil, err
+	}
+	c := newConverter(f.Shared.Frames, v)
+	for i, prof := range f.Profiles {
+		if err := c.add(prof, i); err != nil {
+			return nil, fmt.Errorf("profile %d (%s): %w", i, prof.Name, err)
+		}
+	}
+	return c.p, nil
+}
+
+var pyprofName = regexp.MustCompile(`^pyprof (\w+) profile$`)
+
+// valueOf picks the value of a file's profiles, which must agree on what
+// they measure.
+func valueOf(f *file) (callgraph.Value, error) {
+	if m := pyprofName.FindStringSubmatch(f.Name); m != nil {
+		if v, ok := callgraph.ValueByType(m[1]); ok {
+			return v, nil
+		}
+	}
+	v := callgraph.Value(-1)
+	for i, prof := range f.Profiles {
+		pv, err := profileValue(prof)
+		if err != nil {
+			return 0, fmt.Errorf("profile %d (%s): %w", i, prof.Name, err)
+		}
+		if v >= 0 && pv != v {
+			return 0, fmt.Errorf("profile %d (%s) measures %s, profile 0 %s", i, prof.Name, pv.Info().Type, v.Info().Type)
+		}
+		v = pv
+	}
+	if v < 0 {
+		return 0, errors.New("no profiles")
+	}
+	return v, nil
+}
+
+func profileValue(prof *profile) (callgraph.Value, error) {
+	_, timed := unitScale[prof.Unit]
+	switch {
+	case prof.Type == typeEvented && timed:
+		return callgraph.Wall, nil
+	case prof.Type == typeEvented:
+		return 0, fmt.Errorf("evented profile in unit %q: only time units are supported", prof.Unit)
+	case prof.Type != typeSampled:
+		return 0, fmt.Errorf("unknown profile type %q", prof.Type)
+	case timed:
+		return callgraph.Wall, nil
+	case prof.Unit == "none":
+		return callgraph.Samples, nil
+	}
+	return 0, fmt.Errorf("unit %q is not supported", prof.Unit)
+}
+
+var threadIDs = regexp.MustCompile(`^(.*) \[(?:pid (\d+) )?tid (\d+)\]$`)
+
+// newThread makes the thread of the i-th profile, with the ids Write put
+// in its name, or i+1 for files from elsewhere.
+func newThread(name string, i int) *callgraph.Thread {
+	t := &callgraph.Thread{ID: int64(i + 1), Name: name, Root: &callgraph.Node{}}
+	if m := threadIDs.FindStringSubmatch(name); m != nil {
+		t.Name = m[1]
+		t.PID, _ = strconv.ParseInt(m[2], 10, 64)
+		t.ID, _ = strconv.ParseInt(m[3], 10, 64)
+	}
+	return t
+}
+
+// kindOf guesses a frame's kind from what the format keeps.
+func kindOf(fr frame) callgraph.FuncKind {
+	switch {
+	case fr.File != "":
+		return callgraph.KindPython
+	case strings.HasPrefix(fr.Name, "[") && strings.HasSuffix(fr.Name, "]"):
+		return callgraph.KindMarker
+	}
+	return callgraph.KindNative
+}
+
+// scale converts a profile's numbers to the model's: nanoseconds for
+// time, counts otherwise.
+func scale(unit string, x float64) int64 {
+	if s, ok := unitScale[unit]; ok {
+		x *= s
+	}
+	return int64(math.Round(x))
+}
