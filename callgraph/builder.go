@@ -224,8 +224,13 @@ func (t *ThreadBuilder) leave(key frameKey, ts int64, through frameKey) {
 }
 
 func (t *ThreadBuilder) close(f *frame, ts int64) {
-	if !f.transparent {
-		f.node.ticks += ts - f.start
+	if f.transparent {
+		return
+	}
+	d := ts - f.start
+	f.node.ticks += d
+	if t.b.timeline != nil && d >= t.b.timeline.min {
+		t.b.timeline.add(t, f.key, f.start, d)
 	}
 }
 
@@ -239,10 +244,49 @@ type Builder struct {
 	// without a pointer chase.
 	hiddenCode []bool
 	// lines[c][offset] is the line of code c's instruction at offset.
-	lines   [][]int32
-	natives []string // by NativeID
-	threads []*ThreadBuilder
-	lost    int64
+	lines    [][]int32
+	natives  []string // by NativeID
+	threads  []*ThreadBuilder
+	lost     int64
+	timeline *timeline
+}
+
+// timeline collects calls at least min ticks long. To stay bounded on long
+// runs it keeps at most max of them: when full, it doubles min and drops
+// the calls now too short, so the longest calls are the ones kept.
+type timeline struct {
+	min   int64
+	max   int
+	spans []rawSpan
+}
+
+type rawSpan struct {
+	thread     *ThreadBuilder
+	key        frameKey
+	start, dur int64
+}
+
+func (tl *timeline) add(t *ThreadBuilder, key frameKey, start, dur int64) {
+	tl.spans = append(tl.spans, rawSpan{t, key &^ frameKey(^uint32(0)), start, dur})
+	for len(tl.spans) > tl.max {
+		tl.min *= 2
+		kept := tl.spans[:0]
+		for _, s := range tl.spans {
+			if s.dur >= tl.min {
+				kept = append(kept, s)
+			}
+		}
+		tl.spans = kept
+	}
+}
+
+// RecordTimeline makes the builder keep calls that last at least min ticks,
+// at most max of them.
+func (b *Builder) RecordTimeline(min int64, max int) {
+	if min < 1 {
+		min = 1
+	}
+	b.timeline = &timeline{min: min, max: max}
 }
 
 // NewBuilder returns an empty Builder.
@@ -331,13 +375,15 @@ type FinishOptions struct {
 	NanosPerTick float64
 	Start        time.Time
 	Duration     time.Duration
+	// StartTick is the tick at Start, the origin of timeline spans.
+	StartTick int64
 }
 
 // Finish closes open frames and returns the profile, with call sites
 // resolved to lines and functions interned by (name, file, first line).
 func (b *Builder) Finish(o FinishOptions) *Profile {
 	p := &Profile{Values: []Value{Calls, Wall}, Default: Wall, Start: o.Start, Duration: o.Duration, Lost: b.lost}
-	r := resolver{b: b, p: p, scale: o.NanosPerTick, funcs: map[funcKey]FuncID{}}
+	r := resolver{b: b, p: p, scale: o.NanosPerTick, funcs: map[funcKey]FuncID{}, threadIndex: map[*ThreadBuilder]int{}}
 	for _, t := range b.threads {
 		end := o.End
 		if end < t.last {
@@ -352,12 +398,35 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 		}
 		root := &Node{}
 		r.convertChildren(&t.root, root)
+		r.threadIndex[t] = len(p.Threads)
 		p.Threads = append(p.Threads, &Thread{ID: t.ID, Name: t.Name, Root: root})
 	}
 	if b.lost > 0 && len(p.Threads) > 0 {
 		r.addLostMarker(p.Threads[0].Root)
 	}
+	if b.timeline != nil {
+		r.convertTimeline(b.timeline, o)
+	}
 	return p
+}
+
+func (r *resolver) convertTimeline(tl *timeline, o FinishOptions) {
+	ns := func(ticks int64) time.Duration { return time.Duration(float64(ticks) * o.NanosPerTick) }
+	for _, s := range tl.spans {
+		i, ok := r.threadIndex[s.thread]
+		if !ok {
+			continue
+		}
+		r.p.Timeline = append(r.p.Timeline, Span{Thread: i, Func: r.funcOf(s.key), Start: ns(s.start - o.StartTick), Dur: ns(s.dur)})
+	}
+	sort.SliceStable(r.p.Timeline, func(a, b int) bool {
+		x, y := r.p.Timeline[a], r.p.Timeline[b]
+		if x.Thread != y.Thread {
+			return x.Thread < y.Thread
+		}
+		return x.Start < y.Start
+	})
+	r.p.TimelineMin = ns(tl.min)
 }
 
 type funcKey struct {
@@ -372,6 +441,8 @@ type resolver struct {
 	p     *Profile
 	scale float64
 	funcs map[funcKey]FuncID
+	// threadIndex maps a thread to its index in p.Threads.
+	threadIndex map[*ThreadBuilder]int
 }
 
 func (r *resolver) intern(k funcKey) FuncID {

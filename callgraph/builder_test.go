@@ -344,3 +344,24 @@ func TestTreeSizeIsContextsNotCalls(t *testing.T) {
 		t.Errorf("%d nodes for fib(18), want 18 (one per depth)", got)
 	}
 }
+
+func TestTimelineKeepsLongCallsWithinItsBound(t *testing.T) {
+	f := newFixture(t)
+	f.b.RecordTimeline(10, 3)
+	tb := f.run(t, 9, script{"start main @100", "start f 1 @100", "return f @105", // 5: too short
+		"start f 1 @110", "return f @130", // 20
+		"start g 1 @130", "return g @170", // 40
+		"call builtins.len 2 @170", "creturn builtins.len @182", // 12
+		"return main @200"}) // 100
+	tb.Name = "MainThread"
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1, StartTick: 100})
+	// Four calls reached 10 ticks; the bound of 3 raised the floor to 20.
+	var got []string
+	for _, s := range p.Timeline {
+		got = append(got, fmt.Sprintf("%s@%d+%d", p.Funcs[s.Func].Name, s.Start, s.Dur))
+	}
+	want := "m.main@0+100 m.f@10+20 m.g@30+40"
+	if strings.Join(got, " ") != want || p.TimelineMin != 20 {
+		t.Errorf("timeline %v (min %v), want %s (min 20)", got, p.TimelineMin, want)
+	}
+}

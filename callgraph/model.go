@@ -185,6 +185,19 @@ type Profile struct {
 	// Lost counts events or samples that never reached the profile; a
 	// marker frame makes them visible too.
 	Lost int64
+	// Timeline holds the calls that lasted at least TimelineMin, when a
+	// timeline was asked for, ordered by thread and start.
+	Timeline    []Span
+	TimelineMin time.Duration
+}
+
+// Span is one call on the timeline.
+type Span struct {
+	// Thread indexes Profile.Threads.
+	Thread int
+	Func   FuncID
+	// Start is the time since Profile.Start; Dur how long the call lasted.
+	Start, Dur time.Duration
 }
 
 // AddFunc appends f and returns its id. Callers that intern functions keep

@@ -42,6 +42,10 @@ type Options struct {
 	Notice func(string)
 	// Signals forwards signals pyprof receives to the program.
 	Signals <-chan os.Signal
+	// TimelineMin, when positive, keeps every call at least this long for a
+	// timeline, at most TimelineMax of them (the longest).
+	TimelineMin time.Duration
+	TimelineMax int
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -230,6 +234,9 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	}
 	cal := clock.Start(s.clk)
 	started := time.Now()
+	if s.o.TimelineMin > 0 {
+		s.builder.RecordTimeline(timelineTicks(s.clk, s.o.TimelineMin), s.o.TimelineMax)
+	}
 	cmd := s.command(i, prep)
 	if err := cmd.Start(); err != nil {
 		return nil, environment(fmt.Errorf("starting %s: %w", i.Path, err))
@@ -249,8 +256,22 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	res.ExitCode, res.Signaled = exitStatus(waitErr)
 	res.Profile = s.builder.Finish(callgraph.FinishOptions{
 		End: endTicks, NanosPerTick: cal.NanosPerTick(), Start: started, Duration: s.stats.Elapsed,
+		StartTick: cal.StartTick(),
 	})
 	return res, nil
+}
+
+// timelineTicks converts the timeline threshold into ticks of clock k before
+// the run's own calibration exists: a short calibration is exact enough for
+// a threshold.
+func timelineTicks(k clock.Kind, d time.Duration) int64 {
+	if k != clock.TSC {
+		return int64(d)
+	}
+	c := clock.Start(k)
+	time.Sleep(2 * time.Millisecond)
+	c.Stop()
+	return int64(float64(d) / c.NanosPerTick())
 }
 
 // drainUntil drains the rings every Poll until the program exits,

@@ -4,6 +4,10 @@
 // Usage:
 //
 //	pyprof record [flags] -- [python3.N [python options]] program [args]
+//	pyprof flamegraph PROFILE -o out.svg [flags]
+//	pyprof report PROFILE [flags]
+//	pyprof diff BASE NEW [-o diff.svg] [--fail-above PCT] [flags]
+//	pyprof convert IN -o OUT [--format NAME]
 //	pyprof help
 //	pyprof version
 //
@@ -16,8 +20,10 @@
 //
 //	-o, --output FILE      write the profile to FILE; repeatable. The format
 //	                       comes from the extension: .pb.gz .pprof (pprof),
-//	                       .folded .txt (folded stacks). Default pyprof.pb.gz
-//	    --format NAME      pprof or folded, overriding the extensions
+//	                       .folded .txt (folded stacks), .svg (flame graph),
+//	                       .speedscope.json (speedscope). Default pyprof.pb.gz
+//	    --format NAME      pprof, folded, svg or speedscope, overriding the
+//	                       extensions
 //	    --mode trace       trace every call (the default and, for now, only mode)
 //	    --python PATH      the interpreter to run the program with
 //	    --agent KIND       auto (C agent, or the pure-Python one when no compiler
@@ -27,6 +33,10 @@
 //	    --buffer-size SIZE ring size per thread, a power of two (default 8MiB)
 //	    --max-depth N      write at most N innermost frames of a deeper stack,
 //	                       under a marker frame (default 2000)
+//	    --timeline FILE    also write a Chrome trace-event / Perfetto timeline of
+//	                       every call that lasted at least --timeline-min
+//	    --timeline-min D   default 100us; on long runs the bound of 500,000
+//	                       calls raises it, keeping the longest
 //	-q, --quiet            no status line and no summary
 //	    --self-profile FILE  write a pprof of pyprof's own Go side (fgprof:
 //	                       wall-clock time, on and off CPU)
@@ -36,13 +46,48 @@
 // reaches the program and the profile is still written; a second Ctrl-C
 // stops the program at once.
 //
-// Analyse the result with `go tool pprof -top pyprof.pb.gz`, or feed the
-// folded stacks to any flame graph tool.
+// Analyse the result with `go tool pprof -top pyprof.pb.gz`, or with the
+// commands below, which read pprof (pyprof's or any other tool's, such as
+// Go's CPU profiles), folded stacks and speedscope files alike.
+//
+// flamegraph writes a self-contained interactive SVG: click to zoom,
+// Ctrl-F or the search box to highlight, hover for details.
+//
+//	-o, --output FILE      the SVG to write (required)
+//	    --title TEXT       the title
+//	    --width PX         image width (default 1200)
+//	    --min-width PX     merge frames narrower than this (default 0.33)
+//	    --inverted         an icicle graph: roots at the top
+//	    --sample-type T    calls, wall, cpu or samples (default: the profile's)
+//
+// report prints the top functions: flat and cumulative value with shares,
+// calls, value per call, file:line. Aligned for a terminal, tab-separated
+// when piped.
+//
+//	    --top N            rows (default 20)
+//	    --sort KEY         flat, cum, calls or name (default flat)
+//	    --thread NAME      only this thread
+//	    --sample-type T    as for flamegraph
+//
+// diff compares two profiles: a text summary of the functions that changed
+// most, and with -o a differential flame graph (widths from NEW, red slower,
+// blue faster).
+//
+//	-o, --output FILE      the differential SVG
+//	    --fail-above PCT   exit 1 when the total or a function among the top
+//	                       ones regressed by more than PCT percent and by more
+//	                       than the noise of the sample type: a CI gate
+//	    --top N            functions shown and checked (default 10)
+//	    --sample-type T    as for flamegraph
+//
+// convert rewrites a profile in another format, chosen by -o's extension or
+// --format.
 //
 // Exit status of pyprof's own failures (a line starting "pyprof:" says why):
 //
 //	2  usage: a bad flag, a missing script, an unknown format, an output
-//	   folder that does not exist or cannot be written
+//	   folder that does not exist or cannot be written, a profile that is
+//	   missing, truncated, empty or not a profile
 //	3  environment: no Python 3.12+, the tool id is taken, the C agent
 //	   cannot be built with --agent c
 //	4  the profile could not be written

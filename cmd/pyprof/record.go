@@ -18,6 +18,7 @@ import (
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/timeline"
 	"github.com/pyprof/pyprof/profiler"
 	"github.com/pyprof/pyprof/profiler/agent"
 )
@@ -36,6 +37,8 @@ type recordFlags struct {
 	maxDepth    int
 	quiet       bool
 	selfProfile string
+	timeline    string
+	timelineMin time.Duration
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -55,6 +58,8 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.IntVar(&f.maxDepth, "max-depth", 2000, "")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "")
 	fs.StringVar(&f.selfProfile, "self-profile", "", "")
+	fs.StringVar(&f.timeline, "timeline", "", "")
+	fs.DurationVar(&f.timelineMin, "timeline-min", 100*time.Microsecond, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
 	}
@@ -160,6 +165,13 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, fmt.Errorf("%w: writing %s: %v", errOutput, o.path, err))
 		}
 	}
+	if f.timeline != "" {
+		outs = append(outs, output{path: f.timeline})
+		err := export.WriteFileAtomic(f.timeline, func(w io.Writer) error { return timeline.Write(w, res.Profile) })
+		if err != nil {
+			return exitCode(stderr, fmt.Errorf("%w: writing %s: %v", errOutput, f.timeline, err))
+		}
+	}
 	status.summary(res, outs)
 	return res.ExitCode
 }
@@ -193,12 +205,27 @@ func (f *recordFlags) options(words []string) (profiler.Options, []output, error
 	if err != nil {
 		return o, nil, err
 	}
+	var timelineMin time.Duration
+	if f.timeline != "" {
+		if err := export.CheckWritable(f.timeline); err != nil {
+			return o, nil, usageError{err}
+		}
+		if f.timelineMin <= 0 {
+			return o, nil, usagef("--timeline-min %v: want a positive duration such as 100us", f.timelineMin)
+		}
+		timelineMin = f.timelineMin
+	}
 	return profiler.Options{
+		TimelineMin: timelineMin, TimelineMax: maxTimelineSpans,
 		Target: target, Python: f.python, Agent: kind, ToolID: f.toolID,
 		RingBytes: size, Slots: 256, Poll: time.Millisecond,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	}, outs, nil
 }
+
+// maxTimelineSpans bounds --timeline on long runs (about 100 bytes of JSON
+// each): past it, the shortest calls are dropped and the threshold rises.
+const maxTimelineSpans = 500_000
 
 // writers maps each format pyprof can write to its exporter.
 var writers = map[export.Format]func(io.Writer, *callgraph.Profile, export.Options) error{

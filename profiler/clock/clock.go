@@ -58,6 +58,9 @@ func Start(k Kind) *Calibration {
 	return c
 }
 
+// StartTick is the tick of the first reading: the start of the recording.
+func (c *Calibration) StartTick() int64 { return c.tick0 }
+
 // Stop takes the second reading.
 func (c *Calibration) Stop() {
 	c.tick1, c.nano1 = pair(c.kind)

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/diff"
+	"github.com/pyprof/pyprof/export/flamegraph"
+	"github.com/pyprof/pyprof/export/report"
+	"github.com/pyprof/pyprof/export/speedscope"
+)
+
+func init() {
+	commands["flamegraph"] = flamegraphCommand
+	commands["report"] = reportCommand
+	commands["diff"] = diffCommand
+	commands["convert"] = convertCommand
+	// export cannot import speedscope (speedscope uses export's walker), so
+	// the reader is registered here.
+	export.RegisterReader(export.Speedscope, speedscope.Read)
+	writers[export.SVG] = func(w io.Writer, p *callgraph.Profile, o export.Options) error {
+		return flamegraph.Write(w, p, flamegraph.Options{MaxDepth: o.MaxDepth})
+	}
+	writers[export.Speedscope] = func(w io.Writer, p *callgraph.Profile, o export.Options) error {
+		return speedscope.Write(w, p, p.Default)
+	}
+}
+
+// newFlags returns a flag set for a subcommand; errors are reported by
+// the caller as usage errors.
+func newFlags(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseArgs parses flags and checks the number of positional arguments.
+func parseArgs(fs *pflag.FlagSet, args []string, names ...string) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, usagef("%s: %v (see `pyprof help`)", fs.Name(), err)
+	}
+	if fs.NArg() != len(names) {
+		return nil, usagef("%s: want %s, got %d arguments (see `pyprof help`)", fs.Name(), strings.Join(names, " "), fs.NArg())
+	}
+	return fs.Args(), nil
+}
+
+// readProfile reads any profile file pyprof understands; what is wrong
+// with it is a usage error naming the file.
+func readProfile(path string) (*callgraph.Profile, error) {
+	p, err := export.ReadFile(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return p, nil
+}
+
+// sampleType resolves --sample-type against what the profile measured.
+func sampleType(p *callgraph.Profile, name, file string) (callgraph.Value, error) {
+	if name == "" {
+		return p.Default, nil
+	}
+	v, ok := callgraph.ValueByType(name)
+	if ok && p.Has(v) {
+		return v, nil
+	}
+	var have []string
+	for _, x := range p.Values {
+		have = append(have, x.Info().Type)
+	}
+	return 0, usagef("--sample-type %s: %s has %s", name, file, strings.Join(have, ", "))
+}
+
+func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("flamegraph")
+	out := fs.StringP("output", "o", "", "")
+	title := fs.String("title", "", "")
+	width := fs.Int("width", 0, "")
+	minWidth := fs.Float64("min-width", 0, "")
+	inverted := fs.Bool("inverted", false, "")
+	typ := fs.String("sample-type", "", "")
+	pos, err := parseArgs(fs, args, "PROFILE")
+	if err == nil && *out == "" {
+		err = usagef("flamegraph: -o FILE.svg is required")
+	}
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	p, err := readProfile(pos[0])
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	v, err := sampleType(p, *typ, pos[0])
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	opts := flamegraph.Options{Title: *title, Width: *width, MinWidth: *minWidth, Inverted: *inverted, Value: &v}
+	return exitCode(stderr, writeFile(*out, func(w io.Writer) error { return flamegraph.Write(w, p, opts) }))
+}
+
+// writeFile writes an output atomically; failures are output errors.
+func writeFile(path string, write func(io.Writer) error) error {
+	if err := export.CheckWritable(path); err != nil {
+		return usageError{err}
+	}
+	if err := export.WriteFileAtomic(path, write); err != nil {
+		return fmt.Errorf("%w: writing %s: %v", errOutput, path, err)
+	}
+	return nil
+}
+
+func reportCommand(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("report")
+	top := fs.Int("top", report.DefaultTop, "")
+	sortBy := fs.String("sort", report.SortFlat, "")
+	thread := fs.String("thread", "", "")
+	typ := fs.String("sample-type", "", "")
+	pos, err := parseArgs(fs, args, "PROFILE")
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	p, err := readProfile(pos[0])
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	v, err := sampleType(p, *typ, pos[0])
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	opts := report.Options{Top: *top, Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout)}
+	if err := report.Write(stdout, p, opts); err != nil {
+		return exitCode(stderr, usageError{fmt.Errorf("report %s: %w", pos[0], err)})
+	}
+	return exitOK
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func diffCommand(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("diff")
+	out := fs.StringP("output", "o", "", "")
+	failAbove := fs.Float64("fail-above", -1, "")
+	top := fs.Int("top", 10, "")
+	typ := fs.String("sample-type", "", "")
+	pos, err := parseArgs(fs, args, "BASE", "NEW")
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	base, err := readProfile(pos[0])
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	next, err := readProfile(pos[1])
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	v, err := sampleType(next, *typ, pos[1])
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	res, err := diff.Compare(base, next, v)
+	if err != nil {
+		return exitCode(stderr, usageError{fmt.Errorf("diff %s %s: %w", pos[0], pos[1], err)})
+	}
+	if err := res.WriteText(stdout, *top); err != nil {
+		return exitCode(stderr, err)
+	}
+	if *out != "" {
+		opts := flamegraph.Options{Value: &v}
+		if err := writeFile(*out, func(w io.Writer) error { return diff.FlameGraph(w, base, next, opts) }); err != nil {
+			return exitCode(stderr, err)
+		}
+	}
+	return gate(res, *failAbove, *top, stderr)
+}
+
+// gate implements --fail-above: exit 1 and name what regressed.
+func gate(res *diff.Result, pct float64, top int, stderr io.Writer) int {
+	if pct < 0 {
+		return exitOK
+	}
+	regressions := res.Regressions(pct, top)
+	for _, r := range regressions {
+		fmt.Fprintf(stderr, "pyprof: regression: %s\n", r)
+	}
+	if len(regressions) > 0 {
+		return exitRegression
+	}
+	return exitOK
+}
+
+func convertCommand(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("convert")
+	out := fs.StringP("output", "o", "", "")
+	format := fs.String("format", "", "")
+	pos, err := parseArgs(fs, args, "IN")
+	if err == nil && *out == "" {
+		err = usagef("convert: -o OUT is required")
+	}
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	f, err := outputFormat(*out, *format)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	p, err := readProfile(pos[0])
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	return exitCode(stderr, writeFile(*out, func(w io.Writer) error {
+		return writers[f](w, p, export.Options{})
+	}))
+}
