@@ -69,6 +69,7 @@ type bnode struct {
 	key      frameKey
 	calls    int64
 	ticks    int64
+	cpu      int64 // self on-CPU nanoseconds charged by ChargeCPU
 	children []*bnode
 	index    map[frameKey]*bnode // for nodes with many children
 }
@@ -234,6 +235,18 @@ func (t *ThreadBuilder) close(f *frame, ts int64) {
 	}
 }
 
+// ChargeCPU charges ns nanoseconds of on-CPU time to the frame running
+// now: the caller measured the thread's CPU clock and brought this
+// thread's events up to the same moment, so, as in a CPU sampler, the time
+// of the period goes to the path seen at its end.
+func (t *ThreadBuilder) ChargeCPU(ns int64) {
+	n := &t.root
+	if f := t.top(); f != nil {
+		n = f.node
+	}
+	n.cpu += ns
+}
+
 // Depth is the number of open frames.
 func (t *ThreadBuilder) Depth() int { return len(t.stack) }
 
@@ -249,7 +262,12 @@ type Builder struct {
 	threads  []*ThreadBuilder
 	lost     int64
 	timeline *timeline
+	// cpu is set when on-CPU time is charged: the profile measures CPU.
+	cpu bool
 }
+
+// MeasureCPU says that ChargeCPU will be called: profiles get a cpu value.
+func (b *Builder) MeasureCPU() { b.cpu = true }
 
 // timeline collects calls at least min ticks long. To stay bounded on long
 // runs it keeps at most max of them: when full, it doubles min and drops
@@ -383,6 +401,9 @@ type FinishOptions struct {
 // resolved to lines and functions interned by (name, file, first line).
 func (b *Builder) Finish(o FinishOptions) *Profile {
 	p := &Profile{Values: []Value{Calls, Wall}, Default: Wall, Start: o.Start, Duration: o.Duration, Lost: b.lost}
+	if b.cpu {
+		p.Values = append(p.Values, CPU)
+	}
 	r := resolver{b: b, p: p, scale: o.NanosPerTick, funcs: map[funcKey]FuncID{}, threadIndex: map[*ThreadBuilder]int{}}
 	for _, t := range b.threads {
 		end := o.End
@@ -479,15 +500,19 @@ func (r *resolver) funcOf(k frameKey) FuncID {
 	return r.intern(funcKey{name: PythonFuncName(c.Filename, c.Qualname), file: c.Filename, line: c.FirstLine, kind: KindPython})
 }
 
-// convertChildren adds the children of bn under n. Children whose code
-// objects are the same function merge.
-func (r *resolver) convertChildren(bn *bnode, n *Node) {
+// convertChildren adds the children of bn under n and returns the CPU time
+// of bn's subtree. Children whose code objects are the same function merge.
+func (r *resolver) convertChildren(bn *bnode, n *Node) int64 {
+	cpu := bn.cpu
 	for _, bc := range bn.children {
 		c := n.Child(r.funcOf(bc.key), bc.key.line())
 		c.Total[Calls] += bc.calls
 		c.Total[Wall] += int64(float64(bc.ticks) * r.scale)
-		r.convertChildren(bc, c)
+		sub := r.convertChildren(bc, c)
+		c.Total[CPU] += sub
+		cpu += sub
 	}
+	return cpu
 }
 
 func (r *resolver) addLostMarker(root *Node) {

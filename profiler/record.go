@@ -42,6 +42,9 @@ type Options struct {
 	Notice func(string)
 	// Signals forwards signals pyprof receives to the program.
 	Signals <-chan os.Signal
+	// CPURate is how many times a second each thread's CPU clock is read
+	// to charge CPU time to the running paths; 0 measures no CPU time.
+	CPURate int
 	// TimelineMin, when positive, keeps every call at least this long for a
 	// timeline, at most TimelineMax of them (the longest).
 	TimelineMin time.Duration
@@ -211,6 +214,7 @@ type session struct {
 	decoders []*wire.Decoder
 	failed   []bool
 	stats    Stats
+	cpu      *cpuClocks // nil unless CPU time is measured
 }
 
 func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd {
@@ -240,6 +244,11 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	cmd := s.command(i, prep)
 	if err := cmd.Start(); err != nil {
 		return nil, environment(fmt.Errorf("starting %s: %w", i.Path, err))
+	}
+	if s.o.CPURate > 0 {
+		s.cpu = newCPUClocks(cmd.Process.Pid)
+		s.builder.MeasureCPU()
+		defer s.cpu.close()
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -280,6 +289,11 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 	tick := time.NewTicker(s.o.Poll)
 	defer tick.Stop()
 	lastProgress := time.Now()
+	var cpuPeriod time.Duration
+	if s.o.CPURate > 0 {
+		cpuPeriod = time.Second / time.Duration(s.o.CPURate)
+	}
+	lastCPU := time.Now()
 	for {
 		select {
 		case err := <-exited:
@@ -292,6 +306,10 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 			_ = cmd.Process.Kill()
 			ctx = context.Background()
 		case <-tick.C:
+			if cpuPeriod > 0 && time.Since(lastCPU) >= cpuPeriod {
+				lastCPU = time.Now()
+				s.sampleCPU()
+			}
 			s.drainAll()
 			if s.o.Progress != nil && time.Since(lastProgress) > 250*time.Millisecond {
 				lastProgress = time.Now()
@@ -303,42 +321,66 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 	}
 }
 
+// sampleCPU reads each recording thread's CPU clock, brings its tree up to
+// that moment by draining its ring, and charges the CPU time used since the
+// last reading to the path running now.
+func (s *session) sampleCPU() {
+	for k, slot := range s.shm.Slots() {
+		if slot.State() != wire.SlotOwned {
+			continue
+		}
+		t := s.decoders[k].Thread()
+		if t == nil {
+			continue
+		}
+		ns, ok := s.cpu.delta(t.ID)
+		s.drainSlot(k, slot, slot.State())
+		if ok && ns > 0 && s.decoders[k].Thread() == t {
+			t.ChargeCPU(ns)
+		}
+	}
+}
+
 // drainAll empties every ring once and recycles the slots of ended threads.
 func (s *session) drainAll() {
 	s.shm.Beat(clock.MonotonicNanos())
 	for k, slot := range s.shm.Slots() {
-		state := slot.State()
-		if state == wire.SlotFree {
-			continue
-		}
-		d := s.decoders[k]
-		_, err := slot.Drain(func(b []byte) error {
-			if s.failed[k] {
-				return nil
-			}
-			err := d.Decode(b)
-			if err != nil && os.Getenv("PYPROF_DEBUG_DUMP") != "" {
-				_ = os.WriteFile(os.Getenv("PYPROF_DEBUG_DUMP"), b, 0o600)
-			}
-			return err
-		})
-		if err != nil && !s.failed[k] {
-			// A ring that cannot be decoded is skipped from here on; its
-			// thread's tree stops where the damage began.
-			s.failed[k] = true
-			s.stats.DecodeErrors++
-			s.o.notice(fmt.Sprintf("ring %d: %v", k, err))
-		}
-		if state == wire.SlotClosed {
-			s.stats.ProducerWait += time.Duration(slot.WaitNanos())
-			d.Reset()
-			s.failed[k] = false
-			// Give the memory back before the slot is published as free:
-			// afterwards a new thread may already be writing into it.
-			s.shm.Release(k)
-			slot.Free()
+		if state := slot.State(); state != wire.SlotFree {
+			s.drainSlot(k, slot, state)
 		}
 	}
+}
+
+// drainSlot decodes what one ring holds; a ring whose thread ended (state
+// read before draining) is recycled.
+func (s *session) drainSlot(k int, slot *ring.Slot, state uint32) {
+	d := s.decoders[k]
+	_, err := slot.Drain(func(b []byte) error {
+		if s.failed[k] {
+			return nil
+		}
+		return d.Decode(b)
+	})
+	if err != nil && !s.failed[k] {
+		// A ring that cannot be decoded is skipped from here on; its
+		// thread's tree stops where the damage began.
+		s.failed[k] = true
+		s.stats.DecodeErrors++
+		s.o.notice(fmt.Sprintf("ring %d: %v", k, err))
+	}
+	if state != wire.SlotClosed {
+		return
+	}
+	s.stats.ProducerWait += time.Duration(slot.WaitNanos())
+	if t := d.Thread(); t != nil && s.cpu != nil {
+		s.cpu.forget(t.ID)
+	}
+	d.Reset()
+	s.failed[k] = false
+	// Give the memory back before the slot is published as free:
+	// afterwards a new thread may already be writing into it.
+	s.shm.Release(k)
+	slot.Free()
 }
 
 func (s *session) finishStats() Stats {

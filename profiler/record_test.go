@@ -448,3 +448,45 @@ func funcID(t *testing.T, p *callgraph.Profile, name string) callgraph.FuncID {
 	t.Fatalf("no function %s", name)
 	return 0
 }
+
+// TestTraceAccuracy: wall time is exact in trace mode and CPU time, read
+// from outside at 1 kHz, is charged to the right functions: each within 2%
+// of what the program measured itself (plus one sampling period for CPU).
+func TestTraceAccuracy(t *testing.T) {
+	file := program("cpusplit.py")
+	interpretersOnce.Do(func() { interpreters = agent.All() })
+	if len(interpreters) == 0 {
+		t.Fatal("no Python 3.12+ found")
+	}
+	for _, i := range interpreters {
+		t.Run(i.VersionString(), func(t *testing.T) {
+			target, _ := ParseTarget([]string{file, "1.5"}, true)
+			var out bytes.Buffer
+			res, err := Record(context.Background(), Options{Target: target, Python: i.Path, Agent: agent.C, ToolID: 2,
+				RingBytes: 1 << 20, Slots: 4, Poll: time.Millisecond, CPURate: 1000, Stdout: &out, Stderr: io.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var truth map[string]struct{ Wall, CPU float64 }
+			if err := json.Unmarshal(out.Bytes(), &truth); err != nil {
+				t.Fatalf("program output %q: %v", out.String(), err)
+			}
+			p := res.Profile
+			if !p.Has(callgraph.CPU) {
+				t.Fatal("profile has no cpu values")
+			}
+			for name, want := range truth {
+				n := findPath(t, p, "cpusplit.<module>", "cpusplit.main", "cpusplit."+name)
+				gotWall := float64(n.Total[callgraph.Wall]) / 1e9
+				gotCPU := float64(n.Total[callgraph.CPU]) / 1e9
+				t.Logf("%s: wall %.4f/%.4f cpu %.4f/%.4f", name, gotWall, want.Wall, gotCPU, want.CPU)
+				if diff := gotWall - want.Wall; diff > 0.02*want.Wall || diff < -0.02*want.Wall {
+					t.Errorf("%s: wall %.4fs, program measured %.4fs", name, gotWall, want.Wall)
+				}
+				if diff := gotCPU - want.CPU; diff > 0.02*want.CPU+0.002 || diff < -0.02*want.CPU-0.002 {
+					t.Errorf("%s: cpu %.4fs, program measured %.4fs", name, gotCPU, want.CPU)
+				}
+			}
+		})
+	}
+}

@@ -25,6 +25,9 @@
 //	    --format NAME      pprof, folded, svg or speedscope, overriding the
 //	                       extensions
 //	    --mode trace       trace every call (the default and, for now, only mode)
+//	    --rate HZ          how often each thread's CPU clock is read, from
+//	                       outside the program, to charge CPU time to the
+//	                       paths running (default 100; 0 for no cpu values)
 //	    --python PATH      the interpreter to run the program with
 //	    --agent KIND       auto (C agent, or the pure-Python one when no compiler
 //	                       or Python.h is found), c, python, or null (the same

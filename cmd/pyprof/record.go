@@ -39,6 +39,7 @@ type recordFlags struct {
 	selfProfile string
 	timeline    string
 	timelineMin time.Duration
+	rate        int
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -59,6 +60,7 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "")
 	fs.StringVar(&f.selfProfile, "self-profile", "", "")
 	fs.StringVar(&f.timeline, "timeline", "", "")
+	fs.IntVar(&f.rate, "rate", 100, "")
 	fs.DurationVar(&f.timelineMin, "timeline-min", 100*time.Microsecond, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
@@ -183,6 +185,9 @@ func (f *recordFlags) options(words []string) (profiler.Options, []output, error
 	if f.mode != "trace" {
 		return o, nil, usagef("--mode %s: only trace is available", f.mode)
 	}
+	if f.rate < 0 || f.rate > 10000 {
+		return o, nil, usagef("--rate %d: want 0 to 10000 readings a second", f.rate)
+	}
 	kind, err := agent.ParseKind(f.agent)
 	if err != nil {
 		return o, nil, usageError{err}
@@ -216,7 +221,7 @@ func (f *recordFlags) options(words []string) (profiler.Options, []output, error
 		timelineMin = f.timelineMin
 	}
 	return profiler.Options{
-		TimelineMin: timelineMin, TimelineMax: maxTimelineSpans,
+		TimelineMin: timelineMin, TimelineMax: maxTimelineSpans, CPURate: f.rate,
 		Target: target, Python: f.python, Agent: kind, ToolID: f.toolID,
 		RingBytes: size, Slots: 256, Poll: time.Millisecond,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
