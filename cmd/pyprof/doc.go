@@ -67,10 +67,10 @@
 // calls, value per call, file:line. Aligned for a terminal, tab-separated
 // when piped.
 //
-//	    --top N            rows (default 20)
-//	    --sort KEY         flat, cum, calls or name (default flat)
-//	    --thread NAME      only this thread
-//	    --sample-type T    as for flamegraph
+//	--top N            rows (default 20)
+//	--sort KEY         flat, cum, calls or name (default flat)
+//	--thread NAME      only this thread
+//	--sample-type T    as for flamegraph
 //
 // diff compares two profiles: a text summary of the functions that changed
 // most, and with -o a differential flame graph (widths from NEW, red slower,
