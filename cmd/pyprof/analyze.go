@@ -62,6 +62,16 @@ func readProfile(path string) (*callgraph.Profile, error) {
 	return p, nil
 }
 
+// readWithType reads a profile and resolves --sample-type against it.
+func readWithType(path, typ string) (*callgraph.Profile, callgraph.Value, error) {
+	p, err := readProfile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	v, err := sampleType(p, typ, path)
+	return p, v, err
+}
+
 // sampleType resolves --sample-type against what the profile measured.
 func sampleType(p *callgraph.Profile, name, file string) (callgraph.Value, error) {
 	if name == "" {
@@ -93,11 +103,7 @@ func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	p, err := readProfile(pos[0])
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	v, err := sampleType(p, *typ, pos[0])
+	p, v, err := readWithType(pos[0], *typ)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -126,11 +132,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	p, err := readProfile(pos[0])
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	v, err := sampleType(p, *typ, pos[0])
+	p, v, err := readWithType(pos[0], *typ)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -160,11 +162,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	next, err := readProfile(pos[1])
-	if err != nil {
-		return exitCode(stderr, err)
-	}
-	v, err := sampleType(next, *typ, pos[1])
+	next, v, err := readWithType(pos[1], *typ)
 	if err != nil {
 		return exitCode(stderr, err)
 	}

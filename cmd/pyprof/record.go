@@ -164,14 +164,13 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, o := range outs {
 		if err := writeProfile(o, res.Profile, f.maxDepth); err != nil {
-			return exitCode(stderr, fmt.Errorf("%w: writing %s: %v", errOutput, o.path, err))
+			return exitCode(stderr, err)
 		}
 	}
 	if f.timeline != "" {
 		outs = append(outs, output{path: f.timeline})
-		err := export.WriteFileAtomic(f.timeline, func(w io.Writer) error { return timeline.Write(w, res.Profile) })
-		if err != nil {
-			return exitCode(stderr, fmt.Errorf("%w: writing %s: %v", errOutput, f.timeline, err))
+		if err := writeFile(f.timeline, func(w io.Writer) error { return timeline.Write(w, res.Profile) }); err != nil {
+			return exitCode(stderr, err)
 		}
 	}
 	status.summary(res, outs)
@@ -242,7 +241,7 @@ var writers = map[export.Format]func(io.Writer, *callgraph.Profile, export.Optio
 
 func writeProfile(o output, p *callgraph.Profile, maxDepth int) error {
 	write := writers[o.format]
-	return export.WriteFileAtomic(o.path, func(w io.Writer) error {
+	return writeFile(o.path, func(w io.Writer) error {
 		return write(w, p, export.Options{MaxDepth: maxDepth})
 	})
 }
