@@ -45,7 +45,10 @@
 //	                       wall-clock time, on and off CPU)
 //
 // The program's standard input and output pass through, and pyprof exits
-// with the program's exit status (128+N when a signal N killed it). Ctrl-C
+// with the program's exit status (128+N when a signal N killed it). While it
+// runs, a status line on stderr shows elapsed time, events and threads when
+// stderr is a terminal the program's stdout does not share; at the end, one
+// summary line. Ctrl-C
 // reaches the program and the profile is still written; a second Ctrl-C
 // stops the program at once.
 //

@@ -289,16 +289,27 @@ type statusLine struct {
 	drawn bool
 }
 
+// newStatusLine draws the live line only where it cannot garble the
+// program's own output: on a terminal that the program's stdout is not
+// writing to (redrawing a shared line would erase what the program printed).
 func newStatusLine(w io.Writer, quiet bool) *statusLine {
 	f, ok := w.(*os.File)
-	return &statusLine{w: w, quiet: quiet, live: !quiet && ok && term.IsTerminal(int(f.Fd()))}
+	live := !quiet && ok && term.IsTerminal(int(f.Fd())) && !sameFile(f, os.Stdout)
+	return &statusLine{w: w, quiet: quiet, live: live}
+}
+
+// sameFile reports whether a and b are the same open file or device.
+func sameFile(a, b *os.File) bool {
+	x, errA := a.Stat()
+	y, errB := b.Stat()
+	return errA == nil && errB == nil && os.SameFile(x, y)
 }
 
 func (s *statusLine) progress(st profiler.Stats) {
 	if !s.live {
 		return
 	}
-	fmt.Fprintf(s.w, "\r\033[Kpyprof: %s  %s events  %d threads", st.Elapsed.Round(100*time.Millisecond), count(st.Events), st.Threads)
+	fmt.Fprintf(s.w, "\r\033[Kpyprof: %s  %s events  %s", st.Elapsed.Round(100*time.Millisecond), count(st.Events), plural(st.Threads, "thread"))
 	s.drawn = true
 }
 
