@@ -5,16 +5,16 @@ import (
 	"encoding/xml"
 	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export/flamegraph"
+	"github.com/pyprof/pyprof/export/internal/exporttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var golden = exporttest.Golden{Update: flag.Bool("update", false, "rewrite the golden files in testdata")}
 
 const ms = 1_000_000
 
@@ -23,28 +23,28 @@ const ms = 1_000_000
 // an old one went away.
 func base(t *testing.T) *callgraph.Profile {
 	t.Helper()
-	return newFixture(callgraph.Calls, callgraph.Wall).
-		fn("app.main", "app.py", 1, callgraph.KindPython).
-		fn("app.fib", "app.py", 10, callgraph.KindPython).
-		fn("json.dumps", "json.py", 183, callgraph.KindPython).
-		fn("app.old", "app.py", 40, callgraph.KindPython).
-		add(t, "MainThread", "app.main@5", 1, 10*ms).
-		add(t, "MainThread", "app.main@6;app.fib", 100, 100*ms).
-		add(t, "MainThread", "app.main@7;json.dumps", 10, 50*ms).
-		add(t, "MainThread", "app.main@8;app.old", 3, 5*ms).p
+	return exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("app.main", "app.py", 1, callgraph.KindPython).
+		Fn("app.fib", "app.py", 10, callgraph.KindPython).
+		Fn("json.dumps", "json.py", 183, callgraph.KindPython).
+		Fn("app.old", "app.py", 40, callgraph.KindPython).
+		Add(t, "MainThread", "app.main@5", 1, 10*ms).
+		Add(t, "MainThread", "app.main@6;app.fib", 100, 100*ms).
+		Add(t, "MainThread", "app.main@7;json.dumps", 10, 50*ms).
+		Add(t, "MainThread", "app.main@8;app.old", 3, 5*ms).Profile
 }
 
 func changed(t *testing.T) *callgraph.Profile {
 	t.Helper()
-	return newFixture(callgraph.Calls, callgraph.Wall).
-		fn("app.main", "app.py", 3, callgraph.KindPython).
-		fn("app.fib", "app.py", 10, callgraph.KindPython).
-		fn("json.dumps", "json.py", 183, callgraph.KindPython).
-		fn("app.helper", "app.py", 50, callgraph.KindPython).
-		add(t, "MainThread", "app.main@5", 1, 10*ms+500_000).
-		add(t, "MainThread", "app.main@6;app.fib", 120, 150*ms).
-		add(t, "MainThread", "app.main@7;json.dumps", 10, 30*ms).
-		add(t, "MainThread", "app.main@9;app.helper", 7, 8*ms).p
+	return exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("app.main", "app.py", 3, callgraph.KindPython).
+		Fn("app.fib", "app.py", 10, callgraph.KindPython).
+		Fn("json.dumps", "json.py", 183, callgraph.KindPython).
+		Fn("app.helper", "app.py", 50, callgraph.KindPython).
+		Add(t, "MainThread", "app.main@5", 1, 10*ms+500_000).
+		Add(t, "MainThread", "app.main@6;app.fib", 120, 150*ms).
+		Add(t, "MainThread", "app.main@7;json.dumps", 10, 30*ms).
+		Add(t, "MainThread", "app.main@9;app.helper", 7, 8*ms).Profile
 }
 
 func compare(t *testing.T, b, n *callgraph.Profile, v callgraph.Value) *Result {
@@ -85,20 +85,20 @@ func TestCompare(t *testing.T) {
 func TestAmbiguousMovesStayApart(t *testing.T) {
 	// Two lambdas share a qualname; both moved. Pairing them by name would
 	// be a guess, so each side keeps its own.
-	b := newFixture(callgraph.Wall).
-		fn("f.<lambda>#1", "app.py", 10, callgraph.KindPython).
-		fn("f.<lambda>#2", "app.py", 11, callgraph.KindPython).
-		add(t, "T", "f.<lambda>#1", 5*ms).add(t, "T", "f.<lambda>#2", 6*ms)
-	n := newFixture(callgraph.Wall).
-		fn("f.<lambda>#1", "app.py", 20, callgraph.KindPython).
-		fn("f.<lambda>#2", "app.py", 21, callgraph.KindPython).
-		add(t, "T", "f.<lambda>#1", 5*ms).add(t, "T", "f.<lambda>#2", 6*ms)
-	for _, p := range []*callgraph.Profile{b.p, n.p} {
+	b := exporttest.NewFixture(callgraph.Wall).
+		Fn("f.<lambda>#1", "app.py", 10, callgraph.KindPython).
+		Fn("f.<lambda>#2", "app.py", 11, callgraph.KindPython).
+		Add(t, "T", "f.<lambda>#1", 5*ms).Add(t, "T", "f.<lambda>#2", 6*ms)
+	n := exporttest.NewFixture(callgraph.Wall).
+		Fn("f.<lambda>#1", "app.py", 20, callgraph.KindPython).
+		Fn("f.<lambda>#2", "app.py", 21, callgraph.KindPython).
+		Add(t, "T", "f.<lambda>#1", 5*ms).Add(t, "T", "f.<lambda>#2", 6*ms)
+	for _, p := range []*callgraph.Profile{b.Profile, n.Profile} {
 		for i := range p.Funcs {
 			p.Funcs[i].Name = "f.<lambda>"
 		}
 	}
-	if r := compare(t, b.p, n.p, callgraph.Wall); len(r.Funcs) != 4 {
+	if r := compare(t, b.Profile, n.Profile, callgraph.Wall); len(r.Funcs) != 4 {
 		t.Errorf("%d functions, want the 4 unpaired lambdas: %+v", len(r.Funcs), r.Funcs)
 	}
 }
@@ -114,7 +114,7 @@ func TestCompareErrors(t *testing.T) {
 func pair(t *testing.T, v callgraph.Value, baseVal, newVal, baseOther, newOther int64) (*callgraph.Profile, *callgraph.Profile) {
 	t.Helper()
 	mk := func(x, other int64) *callgraph.Profile {
-		return newFixture(v).add(t, "T", "app.main;app.hot", x).add(t, "T", "app.main;app.other", other).p
+		return exporttest.NewFixture(v).Add(t, "T", "app.main;app.hot", x).Add(t, "T", "app.main;app.other", other).Profile
 	}
 	return mk(baseVal, baseOther), mk(newVal, newOther)
 }
@@ -206,7 +206,7 @@ func TestWriteTextGolden(t *testing.T) {
 			if err := tt.r.WriteText(&out, tt.top); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, filepath.Join("testdata", tt.golden+".txt"), out.Bytes())
+			golden.Check(t, filepath.Join("testdata", tt.golden+".txt"), out.Bytes())
 		})
 	}
 }
@@ -222,38 +222,6 @@ func TestFlameGraph(t *testing.T) {
 	for _, want := range []string{"Differential Flame Graph", `"diff":true`, `"bt":[`} {
 		if !bytes.Contains(out.Bytes(), []byte(want)) {
 			t.Errorf("the graph lacks %s", want)
-		}
-	}
-}
-
-// checkGolden compares got with the golden file, or rewrites it with
-// -update, and names the first differing line.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if bytes.Equal(got, want) {
-		return
-	}
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < max(len(g), len(w)); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			t.Fatalf("%s: line %d differs (run go test -update if intended)\ngot:  %q\nwant: %q", path, i+1, gl, wl)
 		}
 	}
 }

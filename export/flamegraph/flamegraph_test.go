@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,9 +12,10 @@ import (
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/internal/exporttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var golden = exporttest.Golden{Update: flag.Bool("update", false, "rewrite the golden files in testdata"), Clip: 300}
 
 const ms = 1_000_000
 
@@ -23,35 +23,35 @@ const ms = 1_000_000
 // that need escaping.
 func sample(t *testing.T) *callgraph.Profile {
 	t.Helper()
-	f := newFixture(callgraph.Calls, callgraph.Wall).
-		fn("app.main", "app.py", 1, callgraph.KindPython).
-		fn("app.fib", "app.py", 10, callgraph.KindPython).
-		fn("builtins.len", "", 0, callgraph.KindNative).
-		fn("app.<lambda>", "app.py", 30, callgraph.KindPython).
-		fn("a&b<c>\"d\"", "we&ird.py", 5, callgraph.KindPython).
-		fn("[lost events]", "", 0, callgraph.KindMarker)
-	return f.add(t, "MainThread", "app.main@7", 1, 2*ms).
-		add(t, "MainThread", "app.main@7;app.fib@12", 1, 30*ms).
-		add(t, "MainThread", "app.main@7;app.fib@12;app.fib@12", 2, 50*ms).
-		add(t, "MainThread", "app.main@8;builtins.len", 1500, 7*ms).
-		add(t, "MainThread", "app.main@9;app.<lambda>;a&b<c>\"d\"", 3, 120*ms).
-		add(t, "MainThread", "app.main@9;app.<lambda>;builtins.len", 3, 1*ms).
-		add(t, "worker-1", "app.main@8;builtins.len", 2000, 90*ms).
-		add(t, "worker-1", "[lost events]", 0, 4*ms).p
+	f := exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("app.main", "app.py", 1, callgraph.KindPython).
+		Fn("app.fib", "app.py", 10, callgraph.KindPython).
+		Fn("builtins.len", "", 0, callgraph.KindNative).
+		Fn("app.<lambda>", "app.py", 30, callgraph.KindPython).
+		Fn("a&b<c>\"d\"", "we&ird.py", 5, callgraph.KindPython).
+		Fn("[lost events]", "", 0, callgraph.KindMarker)
+	return f.Add(t, "MainThread", "app.main@7", 1, 2*ms).
+		Add(t, "MainThread", "app.main@7;app.fib@12", 1, 30*ms).
+		Add(t, "MainThread", "app.main@7;app.fib@12;app.fib@12", 2, 50*ms).
+		Add(t, "MainThread", "app.main@8;builtins.len", 1500, 7*ms).
+		Add(t, "MainThread", "app.main@9;app.<lambda>;a&b<c>\"d\"", 3, 120*ms).
+		Add(t, "MainThread", "app.main@9;app.<lambda>;builtins.len", 3, 1*ms).
+		Add(t, "worker-1", "app.main@8;builtins.len", 2000, 90*ms).
+		Add(t, "worker-1", "[lost events]", 0, 4*ms).Profile
 }
 
 func singleThread(t *testing.T) *callgraph.Profile {
 	t.Helper()
-	return newFixture(callgraph.Wall).
-		add(t, "MainThread", "app.main@3;app.work@4", 60*ms).
-		add(t, "MainThread", "app.main@5;app.work@4", 30*ms).
-		add(t, "MainThread", "app.main@6;app.other", 10*ms).p
+	return exporttest.NewFixture(callgraph.Wall).
+		Add(t, "MainThread", "app.main@3;app.work@4", 60*ms).
+		Add(t, "MainThread", "app.main@5;app.work@4", 30*ms).
+		Add(t, "MainThread", "app.main@6;app.other", 10*ms).Profile
 }
 
 // deep is a recursion 50 frames deep.
 func deep(t *testing.T) *callgraph.Profile {
 	t.Helper()
-	return newFixture(callgraph.Wall).add(t, "MainThread", strings.Repeat("app.rec@2;", 49)+"app.rec", ms).p
+	return exporttest.NewFixture(callgraph.Wall).Add(t, "MainThread", strings.Repeat("app.rec@2;", 49)+"app.rec", ms).Profile
 }
 
 func val(v callgraph.Value) *callgraph.Value { return &v }
@@ -84,7 +84,7 @@ func TestWriteGolden(t *testing.T) {
 			// The script is pinned by the browser tests; leaving it out keeps
 			// the goldens about the picture and its data.
 			got := bytes.Replace(out.Bytes(), []byte(script), []byte("/* flamegraph.js */"), 1)
-			checkGolden(t, filepath.Join("testdata", tt.golden+".svg"), got)
+			golden.Check(t, filepath.Join("testdata", tt.golden+".svg"), got)
 		})
 	}
 }
@@ -303,36 +303,4 @@ func TestEmptyProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkDocument(t, out.Bytes())
-}
-
-// checkGolden compares got with the golden file, or rewrites it with
-// -update, and names the first differing line.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if bytes.Equal(got, want) {
-		return
-	}
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < max(len(g), len(w)); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			t.Fatalf("%s: line %d differs (run go test -update if intended)\ngot:  %.300q\nwant: %.300q", path, i+1, gl, wl)
-		}
-	}
 }

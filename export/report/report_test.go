@@ -3,15 +3,15 @@ package report
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/internal/exporttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var golden = exporttest.Golden{Update: flag.Bool("update", false, "rewrite the golden files in testdata")}
 
 const ms = 1_000_000
 
@@ -19,23 +19,23 @@ const ms = 1_000_000
 // often, a marker and values in every unit range.
 func sample(t *testing.T) *callgraph.Profile {
 	t.Helper()
-	f := newFixture(callgraph.Calls, callgraph.Wall).
-		fn("app.main", "app.py", 1, callgraph.KindPython).
-		fn("app.fib", "app.py", 10, callgraph.KindPython).
-		fn("app.work", "app.py", 20, callgraph.KindPython).
-		fn("builtins.len", "", 0, callgraph.KindNative).
-		fn("json.dumps", "/usr/lib/python3.12/json/__init__.py", 183, callgraph.KindPython).
-		fn("[lost events]", "", 0, callgraph.KindMarker)
-	f.add(t, "MainThread", "app.main@7", 1, 2*ms).
-		add(t, "MainThread", "app.main@7;app.fib@12", 1, 3*ms).
-		add(t, "MainThread", "app.main@7;app.fib@12;app.fib@12", 2, 5*ms).
-		add(t, "MainThread", "app.main@7;app.fib@12;app.fib@12;app.fib@11", 4, 8*ms).
-		add(t, "MainThread", "app.main@8;builtins.len", 1500, 750_000).
-		add(t, "MainThread", "app.main@9;json.dumps@190", 3, 120*ms).
-		add(t, "worker-1", "app.work@21;builtins.len", 2_000_000, 900*ms).
-		add(t, "worker-1", "app.work@22", 1, 1500*ms).
-		add(t, "worker-1", "[lost events]", 0, 40_000)
-	return f.p
+	f := exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("app.main", "app.py", 1, callgraph.KindPython).
+		Fn("app.fib", "app.py", 10, callgraph.KindPython).
+		Fn("app.work", "app.py", 20, callgraph.KindPython).
+		Fn("builtins.len", "", 0, callgraph.KindNative).
+		Fn("json.dumps", "/usr/lib/python3.12/json/__init__.py", 183, callgraph.KindPython).
+		Fn("[lost events]", "", 0, callgraph.KindMarker)
+	f.Add(t, "MainThread", "app.main@7", 1, 2*ms).
+		Add(t, "MainThread", "app.main@7;app.fib@12", 1, 3*ms).
+		Add(t, "MainThread", "app.main@7;app.fib@12;app.fib@12", 2, 5*ms).
+		Add(t, "MainThread", "app.main@7;app.fib@12;app.fib@12;app.fib@11", 4, 8*ms).
+		Add(t, "MainThread", "app.main@8;builtins.len", 1500, 750_000).
+		Add(t, "MainThread", "app.main@9;json.dumps@190", 3, 120*ms).
+		Add(t, "worker-1", "app.work@21;builtins.len", 2_000_000, 900*ms).
+		Add(t, "worker-1", "app.work@22", 1, 1500*ms).
+		Add(t, "worker-1", "[lost events]", 0, 40_000)
+	return f.Profile
 }
 
 func TestFunctions(t *testing.T) {
@@ -131,10 +131,10 @@ func val(v callgraph.Value) *callgraph.Value { return &v }
 // TestWriteGolden pins both layouts; each golden is named after the options
 // that made it.
 func TestWriteGolden(t *testing.T) {
-	samplesOnly := newFixture(callgraph.Samples).
-		fn("app.main", "app.py", 1, callgraph.KindPython).
-		add(t, "MainThread", "app.main@3", 40).
-		add(t, "MainThread", "app.main@4;app.helper", 2).p
+	samplesOnly := exporttest.NewFixture(callgraph.Samples).
+		Fn("app.main", "app.py", 1, callgraph.KindPython).
+		Add(t, "MainThread", "app.main@3", 40).
+		Add(t, "MainThread", "app.main@4;app.helper", 2).Profile
 	tests := []struct {
 		golden string
 		p      *callgraph.Profile
@@ -154,7 +154,7 @@ func TestWriteGolden(t *testing.T) {
 			if err := Write(&out, tt.p, tt.opts); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, filepath.Join("testdata", tt.golden+".txt"), out.Bytes())
+			golden.Check(t, filepath.Join("testdata", tt.golden+".txt"), out.Bytes())
 		})
 	}
 }
@@ -184,37 +184,5 @@ func TestHuman(t *testing.T) {
 				t.Errorf("Human(%v, %d) = %q, want %q", tt.value, tt.x, got, tt.want)
 			}
 		})
-	}
-}
-
-// checkGolden compares got with the golden file, or rewrites it with
-// -update, and names the first differing line.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if bytes.Equal(got, want) {
-		return
-	}
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < max(len(g), len(w)); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			t.Fatalf("%s: line %d differs (run go test -update if intended)\ngot:  %q\nwant: %q", path, i+1, gl, wl)
-		}
 	}
 }

@@ -12,9 +12,10 @@ import (
 	"testing"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/internal/exporttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var golden = exporttest.Golden{Update: flag.Bool("update", false, "rewrite the golden files in testdata")}
 
 const ms = 1_000_000
 
@@ -22,26 +23,26 @@ const ms = 1_000_000
 // on several lines, a native builtin and a marker.
 func sample(t *testing.T) *callgraph.Profile {
 	t.Helper()
-	f := newFixture(callgraph.Calls, callgraph.Wall).
-		fn("app.main", "app.py", 1, callgraph.KindPython).
-		fn("app.fib", "app.py", 10, callgraph.KindPython).
-		fn("builtins.len", "", 0, callgraph.KindNative).
-		fn("[lost events]", "", 0, callgraph.KindMarker)
-	f.add(t, "MainThread", "app.main@7", 1, 2*ms).
-		add(t, "MainThread", "app.main@7;app.fib@12", 1, 30*ms).
-		add(t, "MainThread", "app.main@7;app.fib@12;app.fib", 2, 50*ms).
-		add(t, "MainThread", "app.main@8;builtins.len", 1500, 7*ms).
-		add(t, "worker-1", "app.main@8;builtins.len", 2000, 90*ms).
-		add(t, "worker-1", "[lost events]", 0, 4*ms)
-	f.p.Threads[1].PID = 4321
-	return f.p
+	f := exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("app.main", "app.py", 1, callgraph.KindPython).
+		Fn("app.fib", "app.py", 10, callgraph.KindPython).
+		Fn("builtins.len", "", 0, callgraph.KindNative).
+		Fn("[lost events]", "", 0, callgraph.KindMarker)
+	f.Add(t, "MainThread", "app.main@7", 1, 2*ms).
+		Add(t, "MainThread", "app.main@7;app.fib@12", 1, 30*ms).
+		Add(t, "MainThread", "app.main@7;app.fib@12;app.fib", 2, 50*ms).
+		Add(t, "MainThread", "app.main@8;builtins.len", 1500, 7*ms).
+		Add(t, "worker-1", "app.main@8;builtins.len", 2000, 90*ms).
+		Add(t, "worker-1", "[lost events]", 0, 4*ms)
+	f.Profile.Threads[1].PID = 4321
+	return f.Profile
 }
 
 func samplesOnly(t *testing.T) *callgraph.Profile {
 	t.Helper()
-	return newFixture(callgraph.Samples).
-		add(t, "MainThread", "app.main@3", 40).
-		add(t, "MainThread", "app.main@4;app.helper@9", 2).p
+	return exporttest.NewFixture(callgraph.Samples).
+		Add(t, "MainThread", "app.main@3", 40).
+		Add(t, "MainThread", "app.main@4;app.helper@9", 2).Profile
 }
 
 func TestWriteGolden(t *testing.T) {
@@ -68,7 +69,7 @@ func TestWriteGolden(t *testing.T) {
 			if err := json.Indent(&pretty, out.Bytes(), "", "  "); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, filepath.Join("testdata", tt.golden+".speedscope.json"), pretty.Bytes())
+			golden.Check(t, filepath.Join("testdata", tt.golden+".speedscope.json"), pretty.Bytes())
 		})
 	}
 }
@@ -250,36 +251,4 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("reading what was written: %v", err)
 		}
 	})
-}
-
-// checkGolden compares got with the golden file, or rewrites it with
-// -update, and names the first differing line.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if bytes.Equal(got, want) {
-		return
-	}
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < max(len(g), len(w)); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			t.Fatalf("%s: line %d differs (run go test -update if intended)\ngot:  %q\nwant: %q", path, i+1, gl, wl)
-		}
-	}
 }

@@ -49,7 +49,11 @@ func (p *Process) Close() error {
 func Attach(pid int) (*Process, error) {
 	maps, err := readMaps(pid)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("attaching to pid %d: %w", pid, ErrProcessExited)
+		return nil, fmt.Errorf("attaching to pid %d: no such process (%w)", pid, ErrProcessExited)
+	}
+	if errors.Is(err, os.ErrPermission) {
+		// /proc/PID/maps needs the same ptrace access as the memory.
+		return nil, &PermissionError{PID: pid, Err: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("attaching to pid %d: %w", pid, err)
@@ -64,6 +68,9 @@ func Attach(pid int) (*Process, error) {
 	}
 	if err := p.readLayout(); err != nil {
 		return nil, err
+	}
+	if img.syms.codeType == 0 || img.syms.unicodeType == 0 || img.syms.bytesType == 0 {
+		return nil, fmt.Errorf("attaching to pid %d: %s does not export PyCode_Type, PyUnicode_Type and PyBytes_Type", pid, path)
 	}
 	obj := &objectReader{mem: p.mem, lay: &p.lay,
 		unicodeType: Addr(img.syms.unicodeType + bias), bytesType: Addr(img.syms.bytesType + bias)}

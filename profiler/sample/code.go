@@ -13,16 +13,20 @@ type codeKey struct {
 	firstLine, firstTraceable          int32
 }
 
-// codeInfo is a decoded code object.
-type codeInfo struct {
-	key      codeKey
-	Filename string // co_filename
-	Qualname string // co_qualname
-	lines    LineTable
-}
+// Code is a decoded Python code object: one function. Every frame of the
+// function points to the same Code until the code object is freed, and a
+// Code is never modified: callers may key maps by *Code.
+type Code struct {
+	// Filename is co_filename, exactly.
+	Filename string
+	// Qualname is co_qualname.
+	Qualname string
+	// FirstLine is co_firstlineno, the def line.
+	FirstLine int
 
-// FirstLine is co_firstlineno.
-func (c *codeInfo) FirstLine() int { return int(c.key.firstLine) }
+	key   codeKey
+	lines LineTable
+}
 
 // maxCodeCache bounds the cache; past it the cache starts over, which costs
 // one decoding per live code object.
@@ -33,12 +37,12 @@ type codeCache struct {
 	lay      *layout
 	obj      *objectReader
 	codeType Addr // &PyCode_Type
-	byAddr   map[Addr]*codeInfo
+	byAddr   map[Addr]*Code
 	decoded  int64 // decodings made, for tests and benchmarks
 }
 
 func newCodeCache(lay *layout, obj *objectReader, codeType Addr) *codeCache {
-	return &codeCache{lay: lay, obj: obj, codeType: codeType, byAddr: map[Addr]*codeInfo{}}
+	return &codeCache{lay: lay, obj: obj, codeType: codeType, byAddr: map[Addr]*Code{}}
 }
 
 // keyOf extracts the key from a code object header of codeHeaderSize bytes.
@@ -57,10 +61,10 @@ func (c *codeCache) keyOf(hdr []byte) codeKey {
 
 // get returns the decoding of the code object at addr whose header, read
 // in this sample, is hdr.
-func (c *codeCache) get(addr Addr, hdr []byte) (*codeInfo, error) {
+func (c *codeCache) get(addr Addr, hdr []byte) (*Code, error) {
 	key := c.keyOf(hdr)
 	if key.typ != c.codeType {
-		return nil, fmt.Errorf("%w: frame code %#x has type %#x, not code", errInconsistent, addr, key.typ)
+		return nil, fmt.Errorf("%w: frame code %#x has type %#x, not code", ErrInconsistent, addr, key.typ)
 	}
 	if ci, ok := c.byAddr[addr]; ok && ci.key == key {
 		return ci, nil
@@ -77,7 +81,7 @@ func (c *codeCache) get(addr Addr, hdr []byte) (*codeInfo, error) {
 }
 
 // decode reads the names and line table a key points to.
-func (c *codeCache) decode(key codeKey) (*codeInfo, error) {
+func (c *codeCache) decode(key codeKey) (*Code, error) {
 	filename, err := c.obj.readString(key.filename)
 	if err != nil {
 		return nil, fmt.Errorf("co_filename: %w", err)
@@ -94,5 +98,5 @@ func (c *codeCache) decode(key codeKey) (*codeInfo, error) {
 	// past it read as unknown, names stay right.
 	lines, _ := DecodeLineTable(raw, int(key.firstLine))
 	c.decoded++
-	return &codeInfo{key: key, Filename: filename, Qualname: qualname, lines: lines}, nil
+	return &Code{Filename: filename, Qualname: qualname, FirstLine: int(key.firstLine), key: key, lines: lines}, nil
 }

@@ -20,8 +20,11 @@ var ErrNotPython = errors.New("no CPython runtime found")
 // stack and retry; it never reaches the caller of Run.
 var errShortRead = errors.New("short read")
 
-// errInconsistent marks a stack that changed while it was read.
-var errInconsistent = errors.New("stack changed while read")
+// ErrInconsistent reports memory that changed while it was read. Inside
+// the package it marks a stack to read again; Sample returns it when the
+// thread list itself kept changing (threads starting and ending) past the
+// retries. Run counts such a sample as dropped; it is never fatal.
+var ErrInconsistent = errors.New("target changed while read")
 
 // UnsupportedVersionError reports an interpreter pyprof cannot sample.
 type UnsupportedVersionError struct {
@@ -30,22 +33,26 @@ type UnsupportedVersionError struct {
 	Reason  string
 }
 
+// Error says which Python the process runs and why it is refused.
 func (e *UnsupportedVersionError) Error() string {
 	return fmt.Sprintf("pid %d runs Python %s: %s", e.PID, e.Version, e.Reason)
 }
 
 // PermissionError reports that the kernel refused to let pyprof read the
-// target's memory. Its message says what to do, in one line.
+// target's memory or its /proc/PID/maps (both need ptrace access). Its
+// message says what to do, in one line.
 type PermissionError struct {
 	PID int
-	Err error
+	Err error // EPERM from process_vm_readv, or the error opening maps
 }
 
+// Error names the missing ptrace permission and the ways to get it.
 func (e *PermissionError) Error() string {
-	return fmt.Sprintf("reading memory of pid %d: %v: sampling needs ptrace access "+
+	return fmt.Sprintf("reading pid %d: %v: sampling needs ptrace access "+
 		"(CAP_SYS_PTRACE): run pyprof as root or as the target's user with "+
 		"kernel.yama.ptrace_scope=0, or start the container with --cap-add SYS_PTRACE",
 		e.PID, e.Err)
 }
 
+// Unwrap returns the underlying error.
 func (e *PermissionError) Unwrap() error { return e.Err }

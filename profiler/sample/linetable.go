@@ -3,7 +3,6 @@ package sample
 import (
 	"errors"
 	"fmt"
-	"sort"
 )
 
 // NoLine is the line of code that has no source location: code 15 entries
@@ -28,6 +27,9 @@ type LineEntry struct {
 type LineTable struct {
 	FirstLine int
 	Entries   []LineEntry
+	// ends and lines repeat Entries' End and Pos.Line compactly for Line,
+	// which the walker calls for every frame of every sample.
+	ends, lines []int32
 }
 
 // location entry kinds, _PyCodeLocationInfoKind in pycore_code.h.
@@ -60,6 +62,8 @@ func DecodeLineTable(table []byte, firstLine int) (LineTable, error) {
 			return t, err
 		}
 		t.Entries = append(t.Entries, e)
+		t.ends = append(t.ends, int32(e.End))
+		t.lines = append(t.lines, int32(e.Pos.Line))
 	}
 	return t, nil
 }
@@ -170,9 +174,19 @@ func (t *LineTable) Line(unit int) int {
 	if unit < 0 {
 		return t.FirstLine
 	}
-	i := sort.Search(len(t.Entries), func(i int) bool { return t.Entries[i].End > unit })
-	if i == len(t.Entries) {
+	// The first entry ending after unit (sort.Search, without the
+	// closure).
+	lo, hi := 0, len(t.ends)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if int(t.ends[mid]) <= unit {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == len(t.ends) {
 		return NoLine
 	}
-	return t.Entries[i].Pos.Line
+	return int(t.lines[lo])
 }

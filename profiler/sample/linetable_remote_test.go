@@ -52,8 +52,8 @@ func checkRemoteCode(t *testing.T, p *Process, d codeDump) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ci.Filename != d.Filename || ci.Qualname != d.Qualname || ci.FirstLine() != d.FirstLineno {
-		t.Errorf("read %q %q %d, want %q %q %d", ci.Filename, ci.Qualname, ci.FirstLine(),
+	if ci.Filename != d.Filename || ci.Qualname != d.Qualname || ci.FirstLine != d.FirstLineno {
+		t.Errorf("read %q %q %d, want %q %q %d", ci.Filename, ci.Qualname, ci.FirstLine,
 			d.Filename, d.Qualname, d.FirstLineno)
 	}
 	if int(ci.key.units) != len(d.Positions) {

@@ -29,7 +29,7 @@ const (
 // in the same call, the first speculativeRead bytes after it.
 func (o *objectReader) readObject(addr, typ Addr, header uint64) ([]byte, error) {
 	if addr == 0 {
-		return nil, fmt.Errorf("%w: null object", errInconsistent)
+		return nil, fmt.Errorf("%w: null object", ErrInconsistent)
 	}
 	buf := make([]byte, header+speculativeRead)
 	if err := o.mem.read(addr, buf); err != nil {
@@ -41,7 +41,7 @@ func (o *objectReader) readObject(addr, typ Addr, header uint64) ([]byte, error)
 		}
 	}
 	if t := ptr(buf, o.lay.obType); t != typ {
-		return nil, fmt.Errorf("%w: object at %#x has type %#x, want %#x", errInconsistent, addr, t, typ)
+		return nil, fmt.Errorf("%w: object at %#x has type %#x, want %#x", ErrInconsistent, addr, t, typ)
 	}
 	return buf, nil
 }
@@ -64,7 +64,7 @@ func (o *objectReader) readBytes(addr Addr) ([]byte, error) {
 	}
 	n := u64(buf, l.bytesSize)
 	if n > maxBytesLen {
-		return nil, fmt.Errorf("%w: bytes of length %d", errInconsistent, n)
+		return nil, fmt.Errorf("%w: bytes of length %d", ErrInconsistent, n)
 	}
 	return o.payload(buf, addr, l.bytesData, n)
 }
@@ -82,7 +82,7 @@ func (o *objectReader) readString(addr Addr) (string, error) {
 	state := u32(buf, l.strState)
 	kind := uint64(state>>stateKindShift) & stateKindMask
 	if n > maxStringChars || (kind != 1 && kind != 2 && kind != 4) {
-		return "", fmt.Errorf("%w: str of length %d kind %d", errInconsistent, n, kind)
+		return "", fmt.Errorf("%w: str of length %d kind %d", ErrInconsistent, n, kind)
 	}
 	var data []byte
 	switch {

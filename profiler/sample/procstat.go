@@ -4,57 +4,83 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
+	"time"
 )
 
-// taskStates tells whether threads of a process are on CPU, from the state
-// letter of /proc/PID/task/TID/stat. It keeps each file open and re-reads
-// it with pread at offset 0 (the kernel regenerates the text on every read
-// from the start), one syscall per thread per sample instead of three.
+// taskFiles are the open /proc files of one thread.
+type taskFiles struct {
+	stat, sched *os.File
+}
+
+// taskStates reads, per thread of a process, whether it is on CPU (the
+// state letter of /proc/PID/task/TID/stat) and how much CPU time it has
+// used (the first field of .../schedstat, in nanoseconds: the scheduler's
+// own sum of run time). It keeps the files open and re-reads them with
+// pread at offset 0 (the kernel regenerates the text on every read from
+// the start): one syscall per file per thread per sample.
 type taskStates struct {
 	pid   int
-	files map[int64]*os.File
+	files map[int64]taskFiles
 	buf   [512]byte
 }
 
 func newTaskStates(pid int) *taskStates {
-	return &taskStates{pid: pid, files: map[int64]*os.File{}}
+	return &taskStates{pid: pid, files: map[int64]taskFiles{}}
 }
 
-// onCPU reports whether thread tid is running or runnable ('R'). A thread
-// that cannot be read (it just ended) is reported idle.
-func (t *taskStates) onCPU(tid int64) bool {
+// read returns whether thread tid is running or runnable ('R') and its CPU
+// time so far, 0 when unknown. A thread that cannot be read (it just ended)
+// is reported idle.
+func (t *taskStates) read(tid int64) (onCPU bool, cpu time.Duration) {
 	f, err := t.open(tid)
 	if err != nil {
-		return false
+		return false, 0
 	}
-	n, err := f.ReadAt(t.buf[:], 0)
+	n, err := f.stat.ReadAt(t.buf[:], 0)
 	if n == 0 && err != nil {
-		f.Close()
-		delete(t.files, tid)
-		return false
+		t.drop(tid)
+		return false, 0
 	}
-	return statState(t.buf[:n]) == 'R'
+	onCPU = statState(t.buf[:n]) == 'R'
+	if f.sched != nil {
+		n, _ = f.sched.ReadAt(t.buf[:], 0)
+		cpu = schedRunTime(t.buf[:n])
+	}
+	return onCPU, cpu
 }
 
-func (t *taskStates) open(tid int64) (*os.File, error) {
+func (t *taskStates) open(tid int64) (taskFiles, error) {
 	if f, ok := t.files[tid]; ok {
 		return f, nil
 	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/task/%d/stat", t.pid, tid))
+	dir := fmt.Sprintf("/proc/%d/task/%d/", t.pid, tid)
+	stat, err := os.Open(dir + "stat")
 	if err != nil {
-		return nil, err
+		return taskFiles{}, err
 	}
+	// schedstat needs CONFIG_SCHED_INFO; without it CPU time is unknown.
+	sched, _ := os.Open(dir + "schedstat")
+	f := taskFiles{stat, sched}
 	t.files[tid] = f
 	return f, nil
+}
+
+func (t *taskStates) drop(tid int64) {
+	f := t.files[tid]
+	f.stat.Close()
+	if f.sched != nil {
+		f.sched.Close()
+	}
+	delete(t.files, tid)
 }
 
 // retain closes the files of threads not in live, so that a long recording
 // of a program that starts many threads keeps few files open.
 func (t *taskStates) retain(live map[int64]bool) {
-	for tid, f := range t.files {
+	for tid := range t.files {
 		if !live[tid] {
-			f.Close()
-			delete(t.files, tid)
+			t.drop(tid)
 		}
 	}
 }
@@ -72,4 +98,15 @@ func statState(line []byte) byte {
 		return 0
 	}
 	return line[i+2]
+}
+
+// schedRunTime parses the run time, in nanoseconds, that starts a
+// schedstat line "run_ns wait_ns timeslices".
+func schedRunTime(line []byte) time.Duration {
+	f, _, _ := bytes.Cut(line, []byte{' '})
+	ns, err := strconv.ParseInt(string(f), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ns)
 }

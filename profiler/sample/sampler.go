@@ -100,15 +100,18 @@ func (r *run) loop(ctx context.Context, limit time.Duration) error {
 	}()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	next := r.start
-	for limit <= 0 || next.Sub(r.start) < limit {
+	var stop time.Time
+	if limit > 0 {
+		stop = r.start.Add(limit)
+	}
+	for next := r.start; stop.IsZero() || next.Before(stop); {
 		if err := r.wait(ctx, timer, next); err != nil {
 			return nil
 		}
 		if err := r.tick(); err != nil {
 			return err
 		}
-		next = r.advance(next, time.Now())
+		next = r.advance(next, time.Now(), stop)
 	}
 	return nil
 }
@@ -125,16 +128,22 @@ func (r *run) wait(ctx context.Context, timer *time.Timer, next time.Time) error
 }
 
 // advance returns the next tick after the one at next, skipping and
-// counting the ticks that passed while we sampled. Ticks stay on the grid
-// start + k*period, so the rate does not drift.
-func (r *run) advance(next, now time.Time) time.Time {
+// counting the ticks that passed while we sampled, up to stop (if not
+// zero). Ticks stay on the grid start + k*period, so the rate does not
+// drift.
+func (r *run) advance(next, now, stop time.Time) time.Time {
 	next = next.Add(r.period)
-	if late := now.Sub(next); late >= r.period {
-		missed := int64(late / r.period)
-		r.stats.Missed += missed
-		next = next.Add(time.Duration(missed) * r.period)
+	late := now.Sub(next)
+	if late < r.period {
+		return next
 	}
-	return next
+	missed := int64(late / r.period)
+	if !stop.IsZero() {
+		left := int64((stop.Sub(next) + r.period - 1) / r.period) // ticks before stop
+		missed = min(missed, max(left, 0))
+	}
+	r.stats.Missed += missed
+	return next.Add(time.Duration(missed) * r.period)
 }
 
 // tick takes one sample.

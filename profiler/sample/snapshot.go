@@ -4,17 +4,11 @@ import "time"
 
 // Frame is one Python frame of a sampled stack.
 type Frame struct {
-	// Filename is co_filename, exactly.
-	Filename string
-	// Qualname is co_qualname.
-	Qualname string
-	// FirstLine is co_firstlineno, the def line.
-	FirstLine int
+	// Code is the frame's function.
+	Code *Code
 	// Line is the line the frame was executing: for a caller, the line of
 	// the call. 0 when the code has no line there.
 	Line int
-
-	code *codeInfo // identity of the decoded code, for fast interning
 }
 
 // ThreadStack is the stack of one thread at one sample.
@@ -29,6 +23,9 @@ type ThreadStack struct {
 	OnCPU bool
 	// HasGIL is set when the thread held the GIL.
 	HasGIL bool
+	// CPUTime is the CPU time the thread has used since it started, from
+	// /proc/PID/task/TID/schedstat; 0 when unknown.
+	CPUTime time.Duration
 	// Frames lists the Python frames, root first. Empty for a thread that
 	// runs no Python code (or whose stack was dropped).
 	Frames []Frame

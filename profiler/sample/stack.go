@@ -11,36 +11,50 @@ type region struct {
 	data []byte
 }
 
-// rawFrame is what the walk keeps of one _PyInterpreterFrame.
+// rawFrame is what the walk keeps of one _PyInterpreterFrame, and where it
+// read it, to read it again and compare.
 type rawFrame struct {
-	code, instr Addr
-	owner       uint8
+	addr                  Addr
+	region                int // index in walkScratch.regions, or lone
+	code, previous, instr Addr
+	owner                 uint8
+	codeIdx               int // index of code in walkScratch.codes
+	checkOff              int // offset of its second read in checkBuf
 }
+
+// lone marks a frame read on its own, not from a copied chunk.
+const lone = -1
 
 // walkScratch holds buffers reused from one walk to the next.
 type walkScratch struct {
+	live      map[int64]bool // threads seen in this sample
+	interpBuf []byte
+	tsBuf     []byte
+	gilBuf    []byte
+
 	regions  []region
-	chunkBuf []byte // copy of the current data stack chunk
-	frameBuf []byte // one frame read on its own
-	raw      []rawFrame
-	codes    []Addr       // distinct code objects of the stack
-	codeIdx  map[Addr]int // index into codes
-	codeHdrs []byte       // their headers, codeHeaderSize each
+	chunkBuf []byte     // copy of the current data stack chunk
+	frameBuf []byte     // one frame read on its own
+	raw      []rawFrame // the chain, newest first, C stack frames included
+	codes    []Addr     // distinct code objects of the stack, ascending
+	codeHdrs []byte     // their headers, codeHeaderSize each
+	infos    []*Code    // their decodings
 	reqs     []readReq
+	spans    []span // per region, the part holding frames of the chain
+	starts   []int  // offset of each span in checkBuf
+	checkBuf []byte // the chain read a second time
 	// nextChunk is the previous chunk of the data stack not yet copied;
 	// 0 when all are.
 	nextChunk Addr
-	// topCode is the code (or executable) of the newest frame.
-	topCode Addr
 }
 
 // walk reads the Python stack of the thread state at ts, whose header is
 // hdr, and returns it root first. It makes few reads: the current data
 // stack chunk, where the frames of the thread live, is copied in one read
 // (together with the 3.12 _PyCFrame); frames elsewhere (generators, the C
-// stack, older chunks) are read as met; every code object header and the
-// consistency check share one final read. A stack that changed meanwhile
-// is reported as errInconsistent, never returned.
+// stack, older chunks) are read as met; every code object header and a
+// second read of the whole chain share one final call. A stack that
+// changed meanwhile is reported as ErrInconsistent, never returned.
 func (p *Process) walk(ts Addr, hdr []byte) ([]Frame, error) {
 	top, cframe, err := p.loadStack(hdr)
 	if err != nil || top == 0 {
@@ -57,28 +71,40 @@ func (p *Process) walk(ts Addr, hdr []byte) ([]Frame, error) {
 
 // loadStack finds the newest frame and copies the current data stack
 // chunk. On 3.12 the newest frame is tstate->cframe->current_frame, read in
-// the same call as the chunk.
+// the same call as the chunk and after it: the _PyCFrame is a local of
+// _PyEval_EvalFrameDefault, next to its entry frame, which the walk reads
+// next, so the two merge into one iovec when replayed (memReader).
 func (p *Process) loadStack(hdr []byte) (top, cframe Addr, err error) {
 	s := &p.scratch
 	s.regions, s.nextChunk = s.regions[:0], 0
-	reqs := s.reqs[:0]
-	var cf [8]byte
 	if p.lay.cframe {
 		if cframe = ptr(hdr, p.lay.tsFrame); cframe == 0 {
 			return 0, 0, nil
 		}
-		reqs = append(reqs, readReq{cframe, cf[:]})
 	} else if top = ptr(hdr, p.lay.tsFrame); top == 0 {
 		return 0, 0, nil
 	}
+	var cf [8]byte
+	reqs := s.reqs[:0]
 	chunk, stackTop := ptr(hdr, p.lay.tsChunk), ptr(hdr, p.lay.tsTop)
 	if chunk != 0 && stackTop > chunk+chunkData && stackTop-chunk <= maxChunkRead {
-		s.chunkBuf = grow(s.chunkBuf, int(stackTop-chunk))
+		used := int(stackTop - chunk)
+		s.chunkBuf = grow(s.chunkBuf, chunkReadSize(used))
 		reqs = append(reqs, readReq{chunk, s.chunkBuf})
-		s.regions = append(s.regions, region{chunk, s.chunkBuf})
+		s.regions = append(s.regions, region{chunk, s.chunkBuf[:used]})
+	}
+	if p.lay.cframe {
+		reqs = append(reqs, readReq{cframe, cf[:]})
 	}
 	s.reqs = reqs
-	if err := p.mem.readv(reqs); err != nil {
+	err = p.mem.readv(reqs)
+	if err != nil && len(s.regions) > 0 && len(s.chunkBuf) > len(s.regions[0].data) {
+		// The rounded-up read ran past the chunk: read what is used.
+		s.chunkBuf = s.chunkBuf[:len(s.regions[0].data)]
+		reqs[0].buf = s.chunkBuf
+		err = p.mem.readv(reqs)
+	}
+	if err != nil {
 		return 0, 0, err
 	}
 	if len(s.regions) > 0 {
@@ -90,54 +116,62 @@ func (p *Process) loadStack(hdr []byte) (top, cframe Addr, err error) {
 	return top, cframe, nil
 }
 
-// collectFrames follows previous links from top, keeping the frames that
-// are not owned by the C stack: those are the entry frames of
-// _PyEval_EvalFrameDefault, not Python code (pycore_frame.h).
+// chunkReadSize rounds the used part of a chunk up to whole pages, so that
+// the read stays the same (and replays, see memReader) while the stack
+// grows and shrinks within a page. Chunks are page-aligned mappings of a
+// power-of-two size (pystate.c, allocate_chunk), so the rounded read stays
+// inside; loadStack falls back to the exact size if it does not.
+func chunkReadSize(used int) int {
+	const page = 4096
+	return min((used+page-1)&^(page-1), maxChunkRead)
+}
+
+// collectFrames follows previous links from top and records the chain.
+// Frames owned by the C stack are kept for the second read but are not
+// Python code: they are the entry frames of _PyEval_EvalFrameDefault
+// (pycore_frame.h).
 func (p *Process) collectFrames(top Addr) error {
 	s := &p.scratch
 	s.raw = s.raw[:0]
 	l := &p.lay
 	for f, depth := top, 0; f != 0; depth++ {
 		if depth >= MaxDepth {
-			return fmt.Errorf("%w: more than %d frames", errInconsistent, MaxDepth)
+			return fmt.Errorf("%w: more than %d frames", ErrInconsistent, MaxDepth)
 		}
-		fh, err := p.frameHeader(f)
+		fh, region, err := p.frameHeader(f)
 		if err != nil {
 			return err
 		}
-		owner := fh[l.frOwner]
-		if depth == 0 {
-			s.topCode = ptr(fh, l.frCode)
+		rf := rawFrame{addr: f, region: region, code: ptr(fh, l.frCode),
+			previous: ptr(fh, l.frPrevious), instr: ptr(fh, l.frInstr), owner: fh[l.frOwner]}
+		if rf.owner > ownedByCStack {
+			return fmt.Errorf("%w: frame %#x has owner %d", ErrInconsistent, f, rf.owner)
 		}
-		if owner > ownedByCStack {
-			return fmt.Errorf("%w: frame %#x has owner %d", errInconsistent, f, owner)
-		}
-		if owner != ownedByCStack {
-			s.raw = append(s.raw, rawFrame{code: ptr(fh, l.frCode), instr: ptr(fh, l.frInstr), owner: owner})
-		}
-		f = ptr(fh, l.frPrevious)
+		s.raw = append(s.raw, rf)
+		f = rf.previous
 	}
 	return nil
 }
 
-// frameHeader returns the first frameHeaderSize bytes of the frame at f:
-// from a copied chunk, from an older chunk copied now, or read alone.
-func (p *Process) frameHeader(f Addr) ([]byte, error) {
+// frameHeader returns the first frameHeaderSize bytes of the frame at f
+// and the region they came from: a copied chunk, an older chunk copied
+// now, or lone: read alone.
+func (p *Process) frameHeader(f Addr) ([]byte, int, error) {
 	n := p.lay.frameHeaderSize()
 	s := &p.scratch
-	if b := findIn(s.regions, f, n); b != nil {
-		return b, nil
+	if b, i := findIn(s.regions, f, n); b != nil {
+		return b, i, nil
 	}
 	for s.nextChunk != 0 {
 		if err := p.copyChunk(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		if b := findIn(s.regions[len(s.regions)-1:], f, n); b != nil {
-			return b, nil
+		if b, i := findIn(s.regions, f, n); b != nil {
+			return b, i, nil
 		}
 	}
 	s.frameBuf = grow(s.frameBuf, int(n))
-	return s.frameBuf, p.mem.read(f, s.frameBuf)
+	return s.frameBuf, lone, p.mem.read(f, s.frameBuf)
 }
 
 // copyChunk copies the used part of the next older chunk: its top field
@@ -152,7 +186,7 @@ func (p *Process) copyChunk() error {
 	}
 	used := chunkData + 8*u64(h[:], chunkTop)
 	if used > u64(h[:], chunkSize) || used > maxChunkRead {
-		return fmt.Errorf("%w: stack chunk %#x claims %d bytes", errInconsistent, c, used)
+		return fmt.Errorf("%w: stack chunk %#x claims %d bytes", ErrInconsistent, c, used)
 	}
 	data := make([]byte, used)
 	if err := p.mem.read(c, data); err != nil {
@@ -163,15 +197,16 @@ func (p *Process) copyChunk() error {
 	return nil
 }
 
-// findIn returns n bytes at addr from the first region holding them all.
-func findIn(regions []region, addr Addr, n uint64) []byte {
-	for _, r := range regions {
+// findIn returns n bytes at addr from the first region holding them all,
+// and the region's index.
+func findIn(regions []region, addr Addr, n uint64) ([]byte, int) {
+	for i, r := range regions {
 		if addr >= r.base && uint64(addr-r.base)+n <= uint64(len(r.data)) {
 			off := addr - r.base
-			return r.data[off : uint64(off)+n]
+			return r.data[off : uint64(off)+n], i
 		}
 	}
-	return nil
+	return nil, lone
 }
 
 // grow returns b resized to n, reallocating only when it is too small.
@@ -182,56 +217,21 @@ func grow(b []byte, n int) []byte {
 	return b[:n]
 }
 
-// readCodesAndCheck reads the header of every distinct code object of the
-// stack and, in the same call and after them, re-reads what says where the
-// stack ends: the thread's current frame (through the same _PyCFrame on
-// 3.12) and the newest frame's code. If either moved, the thread returned
-// or called while we walked, and the frames we hold may mix two stacks.
-func (p *Process) readCodesAndCheck(ts, cframe, top Addr) error {
-	s := &p.scratch
-	p.distinctCodes()
-	hsz := int(p.lay.codeHeaderSize())
-	s.codeHdrs = grow(s.codeHdrs, hsz*len(s.codes))
-	reqs := s.reqs[:0]
-	for i, c := range s.codes {
-		reqs = append(reqs, readReq{c, s.codeHdrs[i*hsz : (i+1)*hsz]})
-	}
-	var cur, cf, code [8]byte
-	reqs = append(reqs, readReq{ts + Addr(p.lay.tsFrame), cf[:]})
-	if p.lay.cframe {
-		reqs = append(reqs, readReq{cframe, cur[:]})
-	}
-	reqs = append(reqs, readReq{top + Addr(p.lay.frCode), code[:]})
-	s.reqs = reqs
-	if err := p.mem.readv(reqs); err != nil {
-		return err
-	}
-	newTop := ptr(cf[:], 0)
-	if p.lay.cframe {
-		if ptr(cf[:], 0) != cframe {
-			return fmt.Errorf("%w: cframe moved", errInconsistent)
-		}
-		newTop = ptr(cur[:], 0)
-	}
-	if newTop != top || ptr(code[:], 0) != s.topCode {
-		return fmt.Errorf("%w: newest frame moved", errInconsistent)
-	}
-	return nil
-}
-
-// distinctCodes lists the distinct code objects of the raw frames.
+// distinctCodes lists the distinct code objects of the raw frames in
+// address order, so that code objects allocated together (a module's,
+// unmarshalled in one go) are read together (memReader.merge).
 func (p *Process) distinctCodes() {
 	s := &p.scratch
-	if s.codeIdx == nil {
-		s.codeIdx = map[Addr]int{}
-	}
-	clear(s.codeIdx)
 	s.codes = s.codes[:0]
 	for _, f := range s.raw {
-		if _, ok := s.codeIdx[f.code]; !ok {
-			s.codeIdx[f.code] = len(s.codes)
+		if f.owner != ownedByCStack {
 			s.codes = append(s.codes, f.code)
 		}
+	}
+	slices.Sort(s.codes)
+	s.codes = slices.Compact(s.codes)
+	for i := range s.raw {
+		s.raw[i].codeIdx, _ = slices.BinarySearch(s.codes, s.raw[i].code)
 	}
 }
 
@@ -242,24 +242,32 @@ func (p *Process) distinctCodes() {
 func (p *Process) buildFrames() ([]Frame, error) {
 	s := &p.scratch
 	hsz := int(p.lay.codeHeaderSize())
-	frames := make([]Frame, 0, len(s.raw))
-	for _, f := range s.raw {
-		i := s.codeIdx[f.code]
-		ci, err := p.codes.get(f.code, s.codeHdrs[i*hsz:(i+1)*hsz])
+	s.infos = s.infos[:0]
+	for i, c := range s.codes {
+		ci, err := p.codes.get(c, s.codeHdrs[i*hsz:(i+1)*hsz])
 		if err != nil {
 			return nil, err
 		}
+		s.infos = append(s.infos, ci)
+	}
+	// Raw frames are newest first; frames are written root first.
+	frames := make([]Frame, len(s.raw))
+	n := len(frames)
+	for _, f := range s.raw {
+		if f.owner == ownedByCStack {
+			continue
+		}
+		ci := s.infos[f.codeIdx]
 		lasti := (int64(f.instr) - int64(f.code+Addr(p.lay.coCode))) >> 1
 		if lasti < -1 || lasti >= ci.key.units {
-			return nil, fmt.Errorf("%w: instruction %d outside code of %d units", errInconsistent, lasti, ci.key.units)
+			return nil, fmt.Errorf("%w: instruction %d outside code of %d units", ErrInconsistent, lasti, ci.key.units)
 		}
 		if f.owner != ownedByGenerator && lasti < int64(ci.key.firstTraceable) {
 			continue
 		}
-		line := max(ci.lines.Line(int(lasti)), 0)
-		frames = append(frames, Frame{Filename: ci.Filename, Qualname: ci.Qualname,
-			FirstLine: ci.FirstLine(), Line: line, code: ci})
+		n--
+		frames[n] = Frame{Code: ci, Line: max(ci.lines.Line(int(lasti)), 0)}
 	}
-	slices.Reverse(frames)
+	frames = frames[n:]
 	return frames, nil
 }

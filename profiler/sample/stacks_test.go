@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func (w want) String() string { return fmt.Sprintf("%s:%d", w.qualname, w.line) 
 func stackString(frames []Frame) string {
 	var parts []string
 	for _, f := range frames {
-		parts = append(parts, want{f.Qualname, f.Line}.String())
+		parts = append(parts, want{f.Code.Qualname, f.Line}.String())
 	}
 	return strings.Join(parts, " > ")
 }
@@ -65,6 +66,15 @@ func waitUntil(t *testing.T, p *Process, cond func(*Snapshot) bool) {
 	t.Fatal("target did not reach the expected state in 10s")
 }
 
+// waitForLeaf samples p until thread tid's newest frame runs qualname.
+func waitForLeaf(t *testing.T, p *Process, tid int64, qualname string) {
+	t.Helper()
+	waitUntil(t, p, func(s *Snapshot) bool {
+		st := threadOf(t, s, tid)
+		return len(st.Frames) > 0 && st.Frames[len(st.Frames)-1].Code.Qualname == qualname
+	})
+}
+
 // threadOf returns the stack of thread tid in s.
 func threadOf(t *testing.T, s *Snapshot, tid int64) ThreadStack {
 	t.Helper()
@@ -89,8 +99,8 @@ func checkStack(t *testing.T, st ThreadStack, file string, ws []want) {
 		return
 	}
 	for _, f := range st.Frames {
-		if file != "" && f.Filename != file {
-			t.Errorf("frame %s: file %q, want %q", f.Qualname, f.Filename, file)
+		if file != "" && f.Code.Filename != file {
+			t.Errorf("frame %s: file %q, want %q", f.Code.Qualname, f.Code.Filename, file)
 		}
 	}
 }
@@ -113,7 +123,7 @@ func TestBusyNested(t *testing.T) {
 		m := markers(t, "busy.py")
 		tg := startTarget(t, py, "busy.py")
 		p := attach(t, tg)
-		time.Sleep(50 * time.Millisecond)
+		waitForLeaf(t, p, int64(tg.pid), "leaf")
 		snaps := sampleN(t, p, 20)
 		tid := int64(tg.pid)
 		ws := []want{{"<module>", m["busy_main"]}, {"outer", m["busy_outer"]},
@@ -135,7 +145,7 @@ func TestSleeping(t *testing.T) {
 		m := markers(t, "sleeping.py")
 		tg := startTarget(t, py, "sleeping.py")
 		p := attach(t, tg)
-		time.Sleep(50 * time.Millisecond)
+		waitForLeaf(t, p, int64(tg.pid), "sleeper")
 		snaps := sampleN(t, p, 10)
 		tid := int64(tg.pid)
 		ws := []want{{"<module>", m["sleep_main"]}, {"sleeper", m["sleep_leaf"]}}
@@ -176,7 +186,7 @@ func TestThreads(t *testing.T) {
 		// get from print("ready") into join.
 		waitUntil(t, p, func(s *Snapshot) bool {
 			st := threadOf(t, s, ids["MainThread"])
-			return len(st.Frames) > 1 && st.Frames[1].Qualname == "Thread.join"
+			return len(st.Frames) > 1 && st.Frames[1].Code.Qualname == "Thread.join"
 		})
 		snaps := sampleN(t, p, 20)
 		file := scriptPath(t, "threads.py")
@@ -192,11 +202,10 @@ func TestThreads(t *testing.T) {
 				t.Errorf("sleeping worker: OnCPU %v HasGIL %v", sleepy.OnCPU, sleepy.HasGIL)
 			}
 			main := threadOf(t, s, ids["MainThread"])
-			if len(main.Frames) < 2 || main.Frames[0] != (Frame{Filename: file, Qualname: "<module>",
-				FirstLine: 1, Line: m["thread_main_join"], code: main.Frames[0].code}) {
+			if len(main.Frames) < 2 || main.Frames[1].Code.Qualname != "Thread.join" {
 				t.Errorf("main thread: %s, want <module>:%d > Thread.join > ...", stackString(main.Frames), m["thread_main_join"])
-			} else if main.Frames[1].Qualname != "Thread.join" {
-				t.Errorf("main thread calls %s, want Thread.join", main.Frames[1].Qualname)
+			} else {
+				checkStack(t, ThreadStack{Frames: main.Frames[:1]}, file, []want{{"<module>", m["thread_main_join"]}})
 			}
 			if main.HasGIL {
 				t.Errorf("joining main thread holds the GIL")
@@ -223,7 +232,7 @@ func checkTail(t *testing.T, st ThreadStack, file string, ws []want) {
 	tail := st
 	tail.Frames = st.Frames[len(st.Frames)-len(ws):]
 	checkStack(t, tail, file, ws)
-	if root := st.Frames[0]; root.Qualname != "Thread._bootstrap" || !strings.HasSuffix(root.Filename, "/threading.py") {
+	if root := st.Frames[0].Code; root.Qualname != "Thread._bootstrap" || !strings.HasSuffix(root.Filename, "/threading.py") {
 		t.Errorf("thread %d root frame %s in %s, want Thread._bootstrap in threading.py", st.TID, root.Qualname, root.Filename)
 	}
 }
@@ -234,7 +243,7 @@ func TestUnicodeNames(t *testing.T) {
 		m := markers(t, script)
 		tg := startTarget(t, py, script)
 		p := attach(t, tg)
-		time.Sleep(50 * time.Millisecond)
+		waitForLeaf(t, p, int64(tg.pid), "Café.naïve")
 		ws := []want{{"<module>", m["uni_main"]}, {"名前", m["uni_call"]}, {"Café.naïve", m["uni_leaf"]}}
 		for _, s := range sampleN(t, p, 5) {
 			checkStack(t, threadOf(t, s, int64(tg.pid)), scriptPath(t, script), ws)
@@ -247,7 +256,7 @@ func TestDeepRecursion(t *testing.T) {
 		m := markers(t, "recursion.py")
 		tg := startTarget(t, py, "recursion.py")
 		p := attach(t, tg)
-		time.Sleep(50 * time.Millisecond)
+		waitForLeaf(t, p, int64(tg.pid), "bottom")
 		ws := []want{{"<module>", m["rec_main"]}}
 		for range 199 {
 			ws = append(ws, want{"rec", m["rec_self"]})
@@ -264,7 +273,7 @@ func TestGenerator(t *testing.T) {
 		m := markers(t, "generator.py")
 		tg := startTarget(t, py, "generator.py")
 		p := attach(t, tg)
-		time.Sleep(50 * time.Millisecond)
+		waitForLeaf(t, p, int64(tg.pid), "numbers")
 		base := []want{{"<module>", m["gen_main"]}, {"consume", m["gen_for"]}}
 		busy := append(base[:2:2], want{"numbers", m["gen_busy"]})
 		inGen := 0
@@ -280,6 +289,78 @@ func TestGenerator(t *testing.T) {
 		}
 		if inGen < 15 {
 			t.Errorf("%d of 20 samples in the generator's loop, want >= 15", inGen)
+		}
+	})
+}
+
+// possibleChurn reports why frames cannot be a stack of churn.py, or "".
+// Callers must be at their call lines; the newest frame may be anywhere in
+// its function.
+func possibleChurn(frames []Frame, m map[string]int) string {
+	if len(frames) < 2 {
+		return "" // starting up or finishing
+	}
+	callLine := map[string]int{"<module>": m["churn_main"], "churn": m["churn_call"]}
+	for i, f := range frames {
+		q := f.Code.Qualname
+		switch {
+		case i == 0 && q != "<module>", i == 1 && q != "churn":
+			return fmt.Sprintf("frame %d is %s", i, q)
+		case i >= 2 && q != "rec" && (q != "leaf_a" && q != "leaf_b" || i != len(frames)-1 || frames[i-1].Code.Qualname != "rec"):
+			return fmt.Sprintf("frame %d is %s", i, q)
+		case i > 32:
+			return "deeper than the recursion goes"
+		}
+		if i == len(frames)-1 {
+			break
+		}
+		want := callLine[q]
+		if q == "rec" {
+			want = m["churn_rec"]
+			if next := frames[i+1].Code.Qualname; next != "rec" {
+				want = m["churn_leaf"]
+			}
+		}
+		if f.Line != want {
+			return fmt.Sprintf("frame %d (%s) at line %d calling %s, want %d", i, q, f.Line, frames[i+1].Code.Qualname, want)
+		}
+	}
+	return ""
+}
+
+// TestNoImpossibleStacks samples a stack that changes all the time and
+// checks that every stack returned did exist: stacks read while the target
+// moved are read again or dropped, never returned mixed.
+func TestNoImpossibleStacks(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		m := markers(t, "churn.py")
+		tg := startTarget(t, py, "churn.py")
+		p := attach(t, tg)
+		n, dropped, deep := 0, 0, 0
+		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+			s, err := p.Sample()
+			if errors.Is(err, ErrInconsistent) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := threadOf(t, s, int64(tg.pid))
+			n++
+			if st.Dropped {
+				dropped++
+				continue
+			}
+			if why := possibleChurn(st.Frames, m); why != "" {
+				t.Errorf("impossible stack: %s\n%s", why, stackString(st.Frames))
+			}
+			if len(st.Frames) > 20 {
+				deep++
+			}
+		}
+		t.Logf("%d samples, %d dropped, %d deeper than 20 frames", n, dropped, deep)
+		if n < 100 || deep == 0 {
+			t.Errorf("%d samples, %d deep: the test saw too little", n, deep)
 		}
 	})
 }

@@ -6,11 +6,6 @@ import (
 	"time"
 )
 
-// ErrInconsistent reports a sample whose thread list kept changing while
-// it was read (threads starting and ending), past the retries. Run counts
-// it as dropped; it is never fatal.
-var ErrInconsistent = errInconsistent
-
 const (
 	// MaxDepth bounds the frames of one stack. A chain longer than this is
 	// taken for a cycle read from memory that moved under us. Real programs
@@ -29,7 +24,7 @@ const (
 
 // retryable reports whether err means the target moved while we read it.
 func retryable(err error) bool {
-	return errors.Is(err, errInconsistent) || errors.Is(err, errShortRead)
+	return errors.Is(err, ErrInconsistent) || errors.Is(err, errShortRead)
 }
 
 // Sample reads the Python stacks of every thread. Threads whose stacks keep
@@ -48,20 +43,32 @@ func (p *Process) Sample() (*Snapshot, error) {
 			return nil, err
 		}
 	}
-	return nil, fmt.Errorf("sampling pid %d: %w", p.pid, errors.Join(errInconsistent, err))
+	return nil, fmt.Errorf("sampling pid %d: %w", p.pid, errors.Join(ErrInconsistent, err))
 }
 
-func (p *Process) sampleOnce() (*Snapshot, error) {
+func (p *Process) sampleOnce() (snap *Snapshot, err error) {
+	p.mem.beginSample()
+	defer func() { p.mem.endSample(err == nil) }()
+	return p.readAll()
+}
+
+// readAll reads every interpreter's threads.
+func (p *Process) readAll() (*Snapshot, error) {
 	snap := &Snapshot{Time: time.Now()}
 	var b [8]byte
 	if err := p.mem.read(p.runtime+Addr(p.lay.runtimeInterpHead), b[:]); err != nil {
 		return nil, err
 	}
 	interp := ptr(b[:], 0)
-	live := map[int64]bool{}
+	live := p.scratch.live
+	if live == nil {
+		live = map[int64]bool{}
+		p.scratch.live = live
+	}
+	clear(live)
 	for n := 0; interp != 0; n++ {
 		if n >= maxInterpreters {
-			return nil, fmt.Errorf("%w: interpreter list too long", errInconsistent)
+			return nil, fmt.Errorf("%w: interpreter list too long", ErrInconsistent)
 		}
 		next, err := p.sampleInterp(interp, snap, live)
 		if err != nil {
@@ -76,7 +83,9 @@ func (p *Process) sampleOnce() (*Snapshot, error) {
 // sampleInterp appends the threads of one interpreter to snap and returns
 // the next interpreter.
 func (p *Process) sampleInterp(interp Addr, snap *Snapshot, live map[int64]bool) (Addr, error) {
-	ih := make([]byte, p.lay.interpSize())
+	s := &p.scratch
+	s.interpBuf = grow(s.interpBuf, int(p.lay.interpSize()))
+	ih := s.interpBuf
 	if err := p.mem.read(interp, ih); err != nil {
 		return 0, err
 	}
@@ -84,24 +93,25 @@ func (p *Process) sampleInterp(interp Addr, snap *Snapshot, live map[int64]bool)
 	if err != nil {
 		return 0, err
 	}
-	hdr := make([]byte, p.lay.threadStateSize())
+	s.tsBuf = grow(s.tsBuf, int(p.lay.threadStateSize()))
+	hdr := s.tsBuf
 	ts := ptr(ih, p.lay.interpThreads)
 	for n := 0; ts != 0; n++ {
 		if n >= maxThreads {
-			return 0, fmt.Errorf("%w: thread list too long", errInconsistent)
+			return 0, fmt.Errorf("%w: thread list too long", ErrInconsistent)
 		}
 		if err := p.mem.read(ts, hdr); err != nil {
 			return 0, err
 		}
 		if ptr(hdr, p.lay.tsInterp) != interp {
-			return 0, fmt.Errorf("%w: thread state %#x left its interpreter", errInconsistent, ts)
+			return 0, fmt.Errorf("%w: thread state %#x left its interpreter", ErrInconsistent, ts)
 		}
 		st, err := p.threadStack(interp, ts, hdr)
 		if err != nil {
 			return 0, err
 		}
 		st.HasGIL = ts == holder
-		st.OnCPU = p.tasks.onCPU(st.TID)
+		st.OnCPU, st.CPUTime = p.tasks.read(st.TID)
 		live[st.TID] = true
 		snap.Threads = append(snap.Threads, st)
 		ts = ptr(hdr, p.lay.tsNext)
@@ -117,7 +127,9 @@ func (p *Process) gilHolder(ih []byte) (Addr, error) {
 	if gil == 0 || p.freeThreaded {
 		return 0, nil
 	}
-	g := make([]byte, max(p.lay.gilHolder+8, p.lay.gilLocked+4))
+	s := &p.scratch
+	s.gilBuf = grow(s.gilBuf, int(max(p.lay.gilHolder+8, p.lay.gilLocked+4)))
+	g := s.gilBuf
 	if err := p.mem.read(gil, g); err != nil {
 		return 0, err
 	}
@@ -139,7 +151,7 @@ func (p *Process) threadStack(interp, ts Addr, hdr []byte) (ThreadStack, error) 
 				return st, err
 			}
 			if ptr(hdr, p.lay.tsInterp) != interp {
-				return st, fmt.Errorf("%w: thread state %#x left its interpreter", errInconsistent, ts)
+				return st, fmt.Errorf("%w: thread state %#x left its interpreter", ErrInconsistent, ts)
 			}
 		}
 		frames, err := p.walk(ts, hdr)

@@ -1,0 +1,146 @@
+package sample
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// codes interns the test's functions of /p/mod.py, as a Process would.
+var codes = map[string]*Code{}
+
+// fr makes a frame of function qualname of /p/mod.py.
+func fr(qualname string, line int) Frame {
+	c, ok := codes[qualname]
+	if !ok {
+		c = &Code{Filename: "/p/mod.py", Qualname: qualname, FirstLine: 1}
+		codes[qualname] = c
+	}
+	return Frame{Code: c, Line: line}
+}
+
+// dump renders a profile's trees one node per line, indented, with
+// qualname@CallLine, SelfLine when set, and samples/wall/cpu.
+func dump(p *callgraph.Profile) string {
+	var sb strings.Builder
+	for _, th := range p.Threads {
+		fmt.Fprintf(&sb, "thread %d pid %d\n", th.ID, th.PID)
+		th.Root.Walk(func(path []*callgraph.Node) {
+			n := path[len(path)-1]
+			name := p.Funcs[n.Func].Name
+			fmt.Fprintf(&sb, "%s%s@%d", strings.Repeat("  ", len(path)), name, n.CallLine)
+			if n.SelfLine != 0 {
+				fmt.Fprintf(&sb, " self@%d", n.SelfLine)
+			}
+			fmt.Fprintf(&sb, " %d/%d/%d\n", n.Total[callgraph.Samples],
+				n.Total[callgraph.Wall]/1e6, n.Total[callgraph.CPU]/1e6)
+		})
+	}
+	return sb.String()
+}
+
+func TestBuilder(t *testing.T) {
+	b := NewBuilder(Options{Rate: 100, Idle: true})
+	main := func(leaf Frame, onCPU bool) ThreadStack {
+		return ThreadStack{TID: 7, OnCPU: onCPU, Frames: []Frame{fr("<module>", 30), fr("f", 12), leaf}}
+	}
+	b.Add(0, &Snapshot{Threads: []ThreadStack{main(fr("g", 5), true)}})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{main(fr("g", 6), false)}})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{main(fr("g", 5), true)}})
+	// f itself as the leaf, at the call line and at another line.
+	b.Add(0, &Snapshot{Threads: []ThreadStack{{TID: 7, Frames: []Frame{fr("<module>", 30), fr("f", 14)}}}})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{
+		{TID: 7, Dropped: true},
+		{TID: 3, Frames: []Frame{fr("<module>", 1)}, OnCPU: true},
+		{TID: 9}, // no Python frames: not recorded
+	}})
+	b.Add(42, &Snapshot{Threads: []ThreadStack{{TID: 7, Frames: []Frame{fr("child", 2)}}}})
+	got := dump(b.Profile())
+	want := `thread 3 pid 0
+  mod.<module>@0 self@1 1/10/10
+thread 7 pid 0
+  mod.<module>@0 4/40/20
+    mod.f@30 3/30/20
+      mod.g@12 self@5 2/20/20
+      mod.g@12 self@6 1/10/0
+    mod.f@30 self@14 1/10/0
+  <pyprof: stack changed while read>@0 1/10/0
+thread 7 pid 42
+  mod.child@0 self@2 1/10/0
+`
+	if got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	p := b.Profile()
+	if p.Period != 10*time.Millisecond || p.Default != callgraph.Wall || len(p.Values) != 3 {
+		t.Errorf("period %v default %v values %v", p.Period, p.Default, p.Values)
+	}
+	// The interior f comes before its leaf sibling, so Node.Child finds it.
+	mod := p.Threads[1].Root.Children[0]
+	if c := mod.Child(mod.Children[0].Func, 30); c != mod.Children[0] || len(c.Children) == 0 {
+		t.Errorf("Node.Child found %+v, want the interior node", c)
+	}
+}
+
+func TestBuilderIdle(t *testing.T) {
+	b := NewBuilder(Options{Rate: 100, Idle: false})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{
+		{TID: 1, Frames: []Frame{fr("run", 3)}, OnCPU: true},
+		{TID: 2, Frames: []Frame{fr("wait", 4)}},
+	}})
+	if p := b.Profile(); len(p.Threads) != 1 || p.Threads[0].ID != 1 {
+		t.Errorf("threads %+v, want only the running thread 1", p.Threads)
+	}
+}
+
+func TestBuilderInternsFunctions(t *testing.T) {
+	b := NewBuilder(Options{Rate: 10, Idle: true})
+	// The same function, its code object recreated.
+	f1 := Frame{Code: &Code{Filename: "/p/mod.py", Qualname: "f", FirstLine: 1}, Line: 3}
+	f2 := Frame{Code: &Code{Filename: "/p/mod.py", Qualname: "f", FirstLine: 1}, Line: 3}
+	b.Add(0, &Snapshot{Threads: []ThreadStack{{TID: 1, Frames: []Frame{f1}}, {TID: 2, Frames: []Frame{f2}}}})
+	p := b.Profile()
+	if len(p.Funcs) != 1 {
+		t.Fatalf("funcs %+v, want one", p.Funcs)
+	}
+	if f := p.Funcs[0]; f != (callgraph.Func{Name: "mod.f", Filename: "/p/mod.py", StartLine: 1, Kind: callgraph.KindPython}) {
+		t.Errorf("func %+v", f)
+	}
+}
+
+// TestBuilderTimes checks the wall and CPU time each snapshot carries: the
+// time since the previous snapshot (late ticks carry the missed ones, up to
+// maxGapPeriods), and the thread's CPU time since its previous sample.
+func TestBuilderTimes(t *testing.T) {
+	b := NewBuilder(Options{Rate: 100, Idle: true}) // 10 ms period
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := time.Millisecond
+	steps := []struct {
+		at       time.Duration
+		cpu      time.Duration // thread's total CPU time
+		onCPU    bool
+		wantWall time.Duration
+		wantCPU  time.Duration
+	}{
+		{0, 5 * ms, true, 10 * ms, 10 * ms},            // first sample: one period, on CPU
+		{10 * ms, 12 * ms, true, 10 * ms, 7 * ms},      // on schedule
+		{40 * ms, 14 * ms, false, 30 * ms, 2 * ms},     // two ticks missed
+		{540 * ms, 900 * ms, true, 100 * ms, 500 * ms}, // gap capped; CPU capped at the wall time
+	}
+	var wall, cpu time.Duration
+	for i, s := range steps {
+		b.Add(0, &Snapshot{Time: t0.Add(s.at), Threads: []ThreadStack{
+			{TID: 1, OnCPU: s.onCPU, CPUTime: s.cpu, Frames: []Frame{fr("f", 1)}},
+		}})
+		n := b.Profile().Threads[0].Root.Children[0]
+		gotWall := time.Duration(n.Total[callgraph.Wall]) - wall
+		gotCPU := time.Duration(n.Total[callgraph.CPU]) - cpu
+		wall, cpu = wall+gotWall, cpu+gotCPU
+		if gotWall != s.wantWall || gotCPU != s.wantCPU {
+			t.Errorf("step %d: wall %v cpu %v, want %v %v", i, gotWall, gotCPU, s.wantWall, s.wantCPU)
+		}
+	}
+}

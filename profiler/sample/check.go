@@ -1,0 +1,115 @@
+package sample
+
+import "fmt"
+
+// readCodesAndCheck reads the header of every distinct code object of the
+// stack and, in the same call, reads the chain a second time: the parts of
+// the copied chunks that hold its frames, the frames read alone, and the
+// thread's current frame (through the same _PyCFrame on 3.12). Any
+// difference means the thread returned or called while we read: checking
+// the newest frame alone is not enough, since a program that returns and
+// calls again to the same depth puts a frame of the same code at the same
+// address, while the copy of the chunk, taken meanwhile, may mix frames of
+// both moments (TestNoImpossibleStacks found such stacks).
+func (p *Process) readCodesAndCheck(ts, cframe, top Addr) error {
+	s := &p.scratch
+	p.distinctCodes()
+	hsz := int(p.lay.codeHeaderSize())
+	s.codeHdrs = grow(s.codeHdrs, hsz*len(s.codes))
+	reqs := s.reqs[:0]
+	for i, c := range s.codes {
+		reqs = append(reqs, readReq{c, s.codeHdrs[i*hsz : (i+1)*hsz]})
+	}
+	// The thread's current frame (and 3.12 _PyCFrame) before the frames
+	// read alone: the entry frame that follows sits next to the
+	// _PyCFrame on the C stack, and the two merge into one iovec.
+	var cur, cf [8]byte
+	reqs = append(reqs, readReq{ts + Addr(p.lay.tsFrame), cf[:]})
+	if p.lay.cframe {
+		reqs = append(reqs, readReq{cframe, cur[:]})
+	}
+	reqs = p.chainReqs(reqs)
+	s.reqs = reqs
+	if err := p.mem.readv(reqs); err != nil {
+		return err
+	}
+	newTop := ptr(cf[:], 0)
+	if p.lay.cframe {
+		if ptr(cf[:], 0) != cframe {
+			return fmt.Errorf("%w: cframe moved", ErrInconsistent)
+		}
+		newTop = ptr(cur[:], 0)
+	}
+	if newTop != top {
+		return fmt.Errorf("%w: newest frame moved", ErrInconsistent)
+	}
+	return p.compareChain()
+}
+
+// chainReqs appends the reads of the second look at the chain, into
+// checkBuf: first every frame read alone (the first of them sits next to
+// the 3.12 _PyCFrame read just before), then per copied region the span
+// from its lowest to its highest frame. It sets each frame's checkOff.
+func (p *Process) chainReqs(reqs []readReq) []readReq {
+	s := &p.scratch
+	n := int(p.lay.frameHeaderSize())
+	s.spans = s.spans[:0]
+	for range s.regions {
+		s.spans = append(s.spans, span{})
+	}
+	total := 0
+	for _, f := range s.raw {
+		if f.region == lone {
+			total += n
+			continue
+		}
+		sp := &s.spans[f.region]
+		if sp.end == 0 {
+			sp.addr, sp.end = f.addr, f.addr
+		}
+		sp.addr, sp.end = min(sp.addr, f.addr), max(sp.end, f.addr+Addr(n))
+	}
+	for _, sp := range s.spans {
+		total += int(sp.end - sp.addr)
+	}
+	s.checkBuf = grow(s.checkBuf, total)
+	off := 0
+	for i := range s.raw {
+		if f := &s.raw[i]; f.region == lone {
+			f.checkOff = off
+			reqs = append(reqs, readReq{f.addr, s.checkBuf[off : off+n]})
+			off += n
+		}
+	}
+	s.starts = s.starts[:0]
+	for _, sp := range s.spans {
+		s.starts = append(s.starts, off)
+		if sp.end != 0 {
+			reqs = append(reqs, readReq{sp.addr, s.checkBuf[off : off+int(sp.end-sp.addr)]})
+			off += int(sp.end - sp.addr)
+		}
+	}
+	for i := range s.raw {
+		if f := &s.raw[i]; f.region != lone {
+			f.checkOff = s.starts[f.region] + int(f.addr-s.spans[f.region].addr)
+		}
+	}
+	return reqs
+}
+
+// compareChain compares the second read of the chain with the first. The
+// newest frame's instruction pointer may move (it is running); nothing
+// else of a frame the walk uses may.
+func (p *Process) compareChain() error {
+	s := &p.scratch
+	l := &p.lay
+	n := int(l.frameHeaderSize())
+	for i, f := range s.raw {
+		b := s.checkBuf[f.checkOff : f.checkOff+n]
+		if ptr(b, l.frCode) != f.code || ptr(b, l.frPrevious) != f.previous || b[l.frOwner] != f.owner ||
+			i > 0 && ptr(b, l.frInstr) != f.instr {
+			return fmt.Errorf("%w: frame %d of %d changed", ErrInconsistent, i, len(s.raw))
+		}
+	}
+	return nil
+}

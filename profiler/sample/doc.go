@@ -1,0 +1,66 @@
+// Package sample is pyprof's sampling profiler: it reads the Python stacks
+// of another process from outside, at a fixed rate, and aggregates them
+// into a callgraph.Profile. No agent runs in the target and the target is
+// never stopped.
+//
+// # Attaching
+//
+// Attach reads /proc/PID/maps, finds libpython (or a static python
+// executable), looks up _PyRuntime, Py_Version and the type objects in its
+// ELF symbols and adds the load bias. Memory is read with
+// process_vm_readv, which needs ptrace access (a *PermissionError says so).
+// Interpreters older than 3.12 are refused with an *UnsupportedVersionError,
+// as are versions whose layout this build does not know (3.14+).
+//
+// Layouts: 3.13 carries _Py_DebugOffsets at the start of _PyRuntime and
+// the walker takes its offsets from there (plus a few derived ones); 3.12
+// has no such table and uses a built-in one. TestLayoutMatchesHeaders
+// checks both against offsetof() computed by gcc from each installed
+// interpreter's internal headers.
+//
+// # Walking
+//
+// A sample walks interpreters, their thread states and each thread's
+// frame chain, skipping frames owned by the C stack and frames that have
+// not started (as _PyFrame_IsIncomplete does). Each frame's line comes
+// from its instruction pointer and the code object's location table
+// (DecodeLineTable, checked against co_lines() and co_positions() of both
+// interpreters). Code objects are decoded once and cached by address,
+// validated on every sample by their header (type, name and table
+// pointers, size, first line), since addresses are reused after free.
+//
+// Reads are few: a thread's current data stack chunk, where its frames
+// live, is copied in one read, and every code header of a stack is read in
+// one call together with a second read of the whole frame chain and of the
+// thread's current frame. If anything the walk used differs, the stack is
+// read again (at most three times) and then dropped: a stack that changed
+// while read is never returned (TestNoImpossibleStacks). Across samples the
+// reader replays the previous sample's reads in a single call (see
+// memReader), so a stable stack costs one process_vm_readv.
+//
+// # Threads
+//
+// Each ThreadStack has the native thread id, whether the thread was on CPU
+// ('R' in /proc/PID/task/TID/stat), its CPU time (schedstat), and whether
+// it held the GIL (the GIL's last_holder while it is locked). Thread names
+// are not in CPython's thread state, so Name is left empty for the caller
+// to fill from elsewhere.
+//
+// # Profiles
+//
+// Run samples at Options.Rate on a drift-free grid, counting missed ticks,
+// and returns a profile whose values are samples, wall and CPU time. See
+// Builder for how nodes are keyed: callers are keyed by (function, call
+// line), and the newest frame by (function, call line, executing line) so
+// that a function sampled at several lines keeps them apart (Node.SelfLine).
+// Functions are interned by (filename, qualname, first line) and named
+// "<module>.<qualname>", the module derived from the file name (moduleName).
+//
+// Typical use, as `pyprof record --mode sample` does:
+//
+//	p, err := sample.AttachWait(ctx, pid) // or Attach for --pid
+//	if err != nil { ... }
+//	defer p.Close()
+//	prof, stats, err := sample.Run(ctx, p, sample.Options{Rate: 100, Idle: true, Duration: d})
+//	if errors.Is(err, sample.ErrProcessExited) { err = nil } // prof holds what was sampled
+package sample

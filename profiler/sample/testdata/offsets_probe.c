@@ -1,0 +1,88 @@
+/* Prints the offsets pyprof's sampler uses, computed by the compiler from
+ * the interpreter's own internal headers. offsets_test.go compiles it with
+ * gcc against each installed CPython and compares with the layout the
+ * sampler uses for that version (the built-in 3.12 table, or the 3.13 debug
+ * offsets plus what is derived from them). One "name value" per line; names
+ * are the fields of the Go struct layout. */
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include "internal/pycore_runtime.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_frame.h"
+
+#define P(name, expr) printf("%s %zu\n", name, (size_t)(expr))
+
+#if PY_VERSION_HEX >= 0x030D0000
+#define TS_FRAME current_frame
+#define FR_CODE f_executable
+#define FR_INSTR instr_ptr
+#define CFRAME 0
+#else
+#define TS_FRAME cframe
+#define FR_CODE f_code
+#define FR_INSTR prev_instr
+#define CFRAME 1
+#endif
+
+/* state_bits returns the bits of PyASCIIObject.state that a field uses. */
+#define STATE_BITS(field, value) do { \
+        PyASCIIObject o; uint32_t bits; \
+        memset(&o, 0, sizeof o); o.state.field = value; \
+        memcpy(&bits, (char *)&o + offsetof(PyASCIIObject, state), 4); \
+        P("state." #field, bits); \
+    } while (0)
+
+int main(void)
+{
+    P("runtimeInterpHead", offsetof(_PyRuntimeState, interpreters.head));
+    P("interpNext", offsetof(PyInterpreterState, next));
+    P("interpThreads", offsetof(PyInterpreterState, threads.head));
+    P("interpGIL", offsetof(PyInterpreterState, ceval.gil));
+    P("gilHolder", offsetof(struct _gil_runtime_state, last_holder));
+    P("gilLocked", offsetof(struct _gil_runtime_state, locked));
+    P("tsNext", offsetof(PyThreadState, next));
+    P("tsInterp", offsetof(PyThreadState, interp));
+    P("tsNativeID", offsetof(PyThreadState, native_thread_id));
+    P("tsFrame", offsetof(PyThreadState, TS_FRAME));
+    P("tsChunk", offsetof(PyThreadState, datastack_chunk));
+    P("tsTop", offsetof(PyThreadState, datastack_top));
+    P("cframe", CFRAME);
+    P("frCode", offsetof(_PyInterpreterFrame, FR_CODE));
+    P("frPrevious", offsetof(_PyInterpreterFrame, previous));
+    P("frInstr", offsetof(_PyInterpreterFrame, FR_INSTR));
+    P("frOwner", offsetof(_PyInterpreterFrame, owner));
+    P("obType", offsetof(PyObject, ob_type));
+    P("varSize", offsetof(PyVarObject, ob_size));
+    P("coFirstLine", offsetof(PyCodeObject, co_firstlineno));
+    P("coFilename", offsetof(PyCodeObject, co_filename));
+    P("coQualname", offsetof(PyCodeObject, co_qualname));
+    P("coLinetable", offsetof(PyCodeObject, co_linetable));
+    P("coFirstTraceable", offsetof(PyCodeObject, _co_firsttraceable));
+    P("coCode", offsetof(PyCodeObject, co_code_adaptive));
+    P("bytesSize", offsetof(PyBytesObject, ob_base.ob_size));
+    P("bytesData", offsetof(PyBytesObject, ob_sval));
+    P("strLength", offsetof(PyASCIIObject, length));
+    P("strState", offsetof(PyASCIIObject, state));
+    P("strASCIIData", sizeof(PyASCIIObject));
+    P("strCompactData", sizeof(PyCompactUnicodeObject));
+    P("strDataPtr", offsetof(PyUnicodeObject, data));
+
+    P("chunk.previous", offsetof(_PyStackChunk, previous));
+    P("chunk.size", offsetof(_PyStackChunk, size));
+    P("chunk.top", offsetof(_PyStackChunk, top));
+    P("chunk.data", offsetof(_PyStackChunk, data));
+    P("owner.thread", FRAME_OWNED_BY_THREAD);
+    P("owner.generator", FRAME_OWNED_BY_GENERATOR);
+    P("owner.frame_object", FRAME_OWNED_BY_FRAME_OBJECT);
+    P("owner.cstack", FRAME_OWNED_BY_CSTACK);
+    STATE_BITS(kind, 7);
+    STATE_BITS(compact, 1);
+    STATE_BITS(ascii, 1);
+#if PY_VERSION_HEX >= 0x030D0000
+    P("debugOffsetsSize", sizeof(_Py_DebugOffsets));
+#endif
+    return 0;
+}
