@@ -42,6 +42,8 @@ type Options struct {
 	Notice func(string)
 	// Signals forwards signals pyprof receives to the program.
 	Signals <-chan os.Signal
+	// OnStart, when set, is called with the program's pid once it runs.
+	OnStart func(pid int)
 	// CPURate is how many times a second each thread's CPU clock is read
 	// to charge CPU time to the running paths; 0 measures no CPU time.
 	CPURate int
@@ -244,6 +246,9 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	cmd := s.command(i, prep)
 	if err := cmd.Start(); err != nil {
 		return nil, environment(fmt.Errorf("starting %s: %w", i.Path, err))
+	}
+	if s.o.OnStart != nil {
+		s.o.OnStart(cmd.Process.Pid)
 	}
 	if s.o.CPURate > 0 {
 		s.cpu = newCPUClocks(cmd.Process.Pid)

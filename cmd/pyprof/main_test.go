@@ -46,6 +46,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status":   cmdStatus,
 			"waitfile": cmdWaitFile,
+			"readenv":  cmdReadEnv,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "oldpython" {
@@ -111,6 +112,16 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Fatalf("%s did not appear within 10s", args[0])
+}
+
+// cmdReadEnv sets an environment variable from a file's first line:
+// readenv NAME FILE.
+func cmdReadEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: readenv NAME FILE")
+	}
+	line, _, _ := strings.Cut(ts.ReadFile(args[1]), "\n")
+	ts.Setenv(args[0], strings.TrimSpace(line))
 }
 
 // TestExitCodesDocumented pins the exit statuses: the manual (pyprof help)

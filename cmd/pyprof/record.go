@@ -40,6 +40,9 @@ type recordFlags struct {
 	timeline    string
 	timelineMin time.Duration
 	rate        int
+	pid         int
+	duration    time.Duration
+	idle        bool
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -61,6 +64,9 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.StringVar(&f.selfProfile, "self-profile", "", "")
 	fs.StringVar(&f.timeline, "timeline", "", "")
 	fs.IntVar(&f.rate, "rate", 100, "")
+	fs.IntVar(&f.pid, "pid", 0, "")
+	fs.DurationVar(&f.duration, "duration", 0, "")
+	fs.BoolVar(&f.idle, "idle", true, "")
 	fs.DurationVar(&f.timelineMin, "timeline-min", 100*time.Microsecond, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
@@ -154,10 +160,10 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	status := newStatusLine(stderr, f.quiet)
 	opts.Progress = status.progress
 	opts.Notice = status.notice
-	ctx, signals, stop := forwardSignals()
+	ctx, signals, stop := forwardSignals(f.pid != 0)
 	defer stop()
 	opts.Signals = signals
-	res, err := profiler.Record(ctx, opts)
+	res, sst, err := f.run(ctx, opts)
 	status.clear()
 	if err != nil {
 		return exitCode(stderr, err)
@@ -173,16 +179,66 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, err)
 		}
 	}
-	status.summary(res, outs)
+	status.summary(res, sst, outs)
 	return res.ExitCode
+}
+
+// run records in the chosen mode.
+func (f *recordFlags) run(ctx context.Context, opts profiler.Options) (*profiler.Result, *profiler.SampleStats, error) {
+	so := profiler.SampleOptions{Rate: f.rate, Idle: f.idle, Duration: f.duration}
+	switch {
+	case f.pid != 0:
+		prof, st, err := profiler.AttachSampled(ctx, f.pid, so)
+		if prof == nil {
+			return nil, nil, err
+		}
+		res := &profiler.Result{Profile: prof, Stats: profiler.Stats{Elapsed: st.Elapsed, Threads: len(prof.Threads), Lost: prof.Lost}}
+		if err != nil { // the process exited: what was sampled is kept
+			opts.Notice(fmt.Sprintf("pid %d exited after %s; writing what was sampled", f.pid, st.Elapsed.Round(time.Millisecond)))
+		}
+		return res, &st, nil
+	case f.mode == "sample":
+		res, st, err := profiler.RecordSampled(ctx, opts, so)
+		return res, &st, err
+	case f.mode == "hybrid":
+		res, st, err := profiler.RecordHybrid(ctx, opts, so)
+		return res, &st, err
+	}
+	res, err := profiler.Record(ctx, opts)
+	return res, nil, err
+}
+
+// checkMode checks that mode, --pid and the program words fit together.
+func (f *recordFlags) checkMode(words []string) error {
+	switch f.mode {
+	case "trace", "sample", "hybrid":
+	default:
+		return usagef("--mode %s: use trace, sample or hybrid", f.mode)
+	}
+	if f.pid != 0 && f.mode != "sample" {
+		return usagef("--pid attaches in sample mode only: add --mode sample")
+	}
+	if f.pid != 0 && len(words) > 0 {
+		return usagef("--pid %d attaches to a running process: give no program to run", f.pid)
+	}
+	if f.pid < 0 {
+		return usagef("--pid %d: want a process id", f.pid)
+	}
+	if f.mode != "trace" && f.rate == 0 {
+		return usagef("--rate 0: sample mode needs a rate, such as 100")
+	}
+	if f.duration < 0 {
+		return usagef("--duration %v: want a positive duration", f.duration)
+	}
+	return nil
 }
 
 // options checks everything that can be checked before the program runs,
 // so that it never runs for nothing.
 func (f *recordFlags) options(words []string) (profiler.Options, []output, error) {
 	var o profiler.Options
-	if f.mode != "trace" {
-		return o, nil, usagef("--mode %s: only trace is available", f.mode)
+	if err := f.checkMode(words); err != nil {
+		return o, nil, err
 	}
 	if f.rate < 0 || f.rate > 10000 {
 		return o, nil, usagef("--rate %d: want 0 to 10000 readings a second", f.rate)
@@ -201,9 +257,11 @@ func (f *recordFlags) options(words []string) (profiler.Options, []output, error
 	if err != nil {
 		return o, nil, err
 	}
-	target, err := profiler.ParseTarget(words, f.python != "")
-	if err != nil {
-		return o, nil, usageError{err}
+	var target profiler.Target
+	if f.pid == 0 {
+		if target, err = profiler.ParseTarget(words, f.python != ""); err != nil {
+			return o, nil, usageError{err}
+		}
 	}
 	outs, err := f.resolveOutputs()
 	if err != nil {
@@ -249,8 +307,9 @@ func writeProfile(o output, p *callgraph.Profile, maxDepth int) error {
 // forwardSignals passes SIGTERM and SIGHUP to the program. A Ctrl-C at a
 // terminal already reaches the program (it shares pyprof's process
 // group), so SIGINT is forwarded only when it cannot have come from the
-// terminal; a second SIGINT stops the program at once.
-func forwardSignals() (context.Context, <-chan os.Signal, func()) {
+// terminal; a second SIGINT stops the program at once. When attached to a
+// process (--pid), a signal only ends the sampling.
+func forwardSignals(attached bool) (context.Context, <-chan os.Signal, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := make(chan os.Signal, 4)
 	out := make(chan os.Signal, 4)
@@ -258,6 +317,10 @@ func forwardSignals() (context.Context, <-chan os.Signal, func()) {
 	go func() {
 		interrupts := 0
 		for sig := range in {
+			if attached {
+				cancel()
+				continue
+			}
 			if sig == syscall.SIGINT {
 				interrupts++
 				if interrupts > 1 {
@@ -325,7 +388,7 @@ func (s *statusLine) notice(msg string) {
 	fmt.Fprintln(s.w, "pyprof:", msg)
 }
 
-func (s *statusLine) summary(res *profiler.Result, outs []output) {
+func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, outs []output) {
 	st := res.Stats
 	if s.quiet && st.Lost == 0 {
 		return
@@ -334,10 +397,17 @@ func (s *statusLine) summary(res *profiler.Result, outs []output) {
 	for _, o := range outs {
 		paths = append(paths, o.path)
 	}
-	line := fmt.Sprintf("pyprof: %s events, %s, %d functions, %s; wrote %s",
-		count(st.Events), plural(st.Threads, "thread"), len(res.Profile.Funcs),
+	what := count(st.Events) + " events"
+	if sst != nil {
+		what = fmt.Sprintf("%s samples at %.0f Hz (%s missed, %s dropped)", count(sst.Samples), sst.Rate(), count(sst.Missed), count(sst.Dropped))
+		if st.Events > 0 {
+			what = count(st.Events) + " events, " + what
+		}
+	}
+	line := fmt.Sprintf("pyprof: %s, %s, %d functions, %s; wrote %s",
+		what, plural(len(res.Profile.Threads), "thread"), len(res.Profile.Funcs),
 		st.Elapsed.Round(time.Millisecond), strings.Join(paths, ", "))
-	if st.Lost > 0 {
+	if st.Lost > 0 && sst == nil {
 		line += fmt.Sprintf("; LOST %s events (shown as a [lost] frame)", count(st.Lost))
 	}
 	if st.ProducerWait > 0 {

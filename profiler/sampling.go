@@ -1,0 +1,219 @@
+package profiler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/profiler/agent"
+	"github.com/pyprof/pyprof/profiler/sample"
+)
+
+// SampleOptions configures sample and hybrid modes.
+type SampleOptions struct {
+	// Rate is samples per second.
+	Rate int
+	// Idle keeps stacks of threads that were not running.
+	Idle bool
+	// Duration bounds sampling; 0 samples until the program exits.
+	Duration time.Duration
+}
+
+func (so SampleOptions) sampler() sample.Options {
+	return sample.Options{Rate: so.Rate, Idle: so.Idle, Duration: so.Duration}
+}
+
+// SampleStats is what the summary says of sampling.
+type SampleStats = sample.Stats
+
+// attachTimeout bounds the wait for a freshly started interpreter to map
+// its runtime, after which the sampler can read it.
+const attachTimeout = 10 * time.Second
+
+// samplingError classifies what the sampler says: not being allowed to read
+// the process or a Python it cannot read are environment problems.
+func samplingError(err error) error {
+	var perm *sample.PermissionError
+	var old *sample.UnsupportedVersionError
+	if errors.As(err, &perm) || errors.As(err, &old) || errors.Is(err, sample.ErrNotPython) {
+		return environment(err)
+	}
+	return err
+}
+
+// RecordSampled runs the program unmodified, with no agent inside it, and
+// samples its stacks from outside until it exits.
+func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, SampleStats, error) {
+	if err := checkTarget(o.Target); err != nil {
+		return nil, SampleStats{}, usage(err)
+	}
+	i, err := ResolveInterpreter(&o)
+	if err != nil {
+		return nil, SampleStats{}, err
+	}
+	cmd := exec.Command(i.Path, o.Target.plainCommandLine()...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, SampleStats{}, environment(fmt.Errorf("starting %s: %w", i.Path, err))
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	prof, st, serr := sampleChild(ctx, cmd.Process.Pid, so, o.Signals, exited)
+	waitErr := <-exited
+	if serr != nil {
+		return nil, st, samplingError(serr)
+	}
+	res := &Result{Profile: prof, Interpreter: i}
+	res.ExitCode, res.Signaled = exitStatus(waitErr)
+	res.Stats = Stats{Elapsed: st.Elapsed, Threads: len(prof.Threads), Lost: prof.Lost}
+	return res, st, nil
+}
+
+// sampleChild attaches to a child pyprof started and samples it until it
+// exits, forwarding signals meanwhile. exited is re-sent what it delivers.
+func sampleChild(ctx context.Context, pid int, so SampleOptions, signals <-chan os.Signal, exited chan error) (*callgraph.Profile, SampleStats, error) {
+	actx, cancel := context.WithTimeout(ctx, attachTimeout)
+	p, err := sample.AttachWait(actx, pid)
+	cancel()
+	if err != nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		return nil, SampleStats{}, fmt.Errorf("attaching to pid %d: %w", pid, err)
+	}
+	defer p.Close()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go forward(sctx, pid, signals)
+	prof, st, err := sample.Run(sctx, p, so.sampler())
+	if errors.Is(err, sample.ErrProcessExited) {
+		err = nil
+	}
+	nameThreads(prof, int64(pid))
+	return prof, st, err
+}
+
+// forward passes signals to pid until ctx ends.
+func forward(ctx context.Context, pid int, signals <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-signals:
+			if s, ok := sig.(syscall.Signal); ok {
+				_ = syscall.Kill(pid, s)
+			}
+		}
+	}
+}
+
+// AttachSampled samples a running process, with no agent and no restart,
+// until duration ends, ctx ends (Ctrl-C), or the process exits.
+func AttachSampled(ctx context.Context, pid int, so SampleOptions) (*callgraph.Profile, SampleStats, error) {
+	p, err := sample.Attach(pid)
+	if err != nil {
+		return nil, SampleStats{}, samplingError(err)
+	}
+	defer p.Close()
+	prof, st, err := sample.Run(ctx, p, so.sampler())
+	if err != nil && !errors.Is(err, sample.ErrProcessExited) {
+		return nil, st, err
+	}
+	nameThreads(prof, int64(pid))
+	return prof, st, err
+}
+
+// nameThreads names sampled threads, which CPython's thread states do not
+// name: the main thread (its id is the pid) as threading does, others by
+// their native id.
+func nameThreads(p *callgraph.Profile, pid int64) {
+	if p == nil {
+		return
+	}
+	for _, th := range p.Threads {
+		if th.Name != "" {
+			continue
+		}
+		if th.ID == pid {
+			th.Name = "MainThread"
+		} else {
+			th.Name = fmt.Sprintf("Thread %d", th.ID)
+		}
+	}
+}
+
+// RecordHybrid traces the program and samples it at the same time: exact
+// calls and wall time per path from the trace, CPU time and executing lines
+// from the samples, in one profile.
+func RecordHybrid(ctx context.Context, o Options, so SampleOptions) (*Result, SampleStats, error) {
+	var (
+		sampled *callgraph.Profile
+		st      SampleStats
+		serr    error
+		done    = make(chan struct{})
+	)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	started := false
+	o.CPURate = 0 // CPU time comes from the samples, charged to their lines
+	o.OnStart = func(pid int) {
+		started = true
+		go func() {
+			defer close(done)
+			actx, cancel := context.WithTimeout(sctx, attachTimeout)
+			p, err := sample.AttachWait(actx, pid)
+			cancel()
+			if err != nil {
+				serr = err
+				return
+			}
+			defer p.Close()
+			sampled, st, serr = sample.Run(sctx, p, so.sampler())
+			nameThreads(sampled, int64(pid))
+		}()
+	}
+	res, err := Record(ctx, o)
+	stop()
+	if started {
+		<-done
+	}
+	if err != nil {
+		return nil, st, err
+	}
+	if serr != nil && !errors.Is(serr, sample.ErrProcessExited) {
+		return nil, st, samplingError(serr)
+	}
+	if sampled != nil {
+		hidden := startupFiles(res.Agent)
+		sampled.Elide(func(f callgraph.Func) bool { return hidden(f.Filename) })
+		callgraph.MergeSamples(res.Profile, sampled)
+	}
+	return res, st, nil
+}
+
+// startupFiles tells the files of pyprof's own start-up code, which
+// profiles never show.
+func startupFiles(prep *agent.Prepared) func(string) bool {
+	return func(file string) bool {
+		return file == prep.Bootstrap || file == prep.Path || strings.HasSuffix(file, "runpy.py") || file == "<frozen runpy>"
+	}
+}
+
+// plainCommandLine is the interpreter's command line for the program as the
+// user wrote it: sample mode runs it untouched.
+func (t Target) plainCommandLine() []string {
+	args := append([]string{}, t.PythonOptions...)
+	switch t.Kind {
+	case Module:
+		args = append(args, "-m", t.Name)
+	case Code:
+		args = append(args, "-c", t.Name)
+	default:
+		args = append(args, t.Name)
+	}
+	return append(args, t.Args...)
+}
