@@ -490,3 +490,33 @@ func TestTraceAccuracy(t *testing.T) {
 		})
 	}
 }
+
+// TestSampleIdle: with idle stacks dropped, a sleeping function keeps only
+// the few samples that caught it entering or leaving its sleep.
+func TestSampleIdle(t *testing.T) {
+	file := program("cpusplit.py")
+	interpretersOnce.Do(func() { interpreters = agent.All() })
+	if len(interpreters) == 0 {
+		t.Fatal("no Python 3.12+ found")
+	}
+	i := interpreters[0]
+	idleSamples := func(idle bool) int64 {
+		target, _ := ParseTarget([]string{file}, true)
+		res, _, err := RecordSampled(context.Background(), Options{Target: target, Python: i.Path, Stdout: io.Discard, Stderr: io.Discard},
+			SampleOptions{Rate: 200, Idle: idle})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for path := range paths(res.Profile, "") {
+			if strings.HasSuffix(path, "cpusplit.idle") {
+				n += findPath(t, res.Profile, strings.Split(path, ";")...).Total[callgraph.Samples]
+			}
+		}
+		return n
+	}
+	with, without := idleSamples(true), idleSamples(false)
+	if with < 10 || without*5 > with {
+		t.Errorf("idle() sampled %d times keeping idle stacks, %d times dropping them", with, without)
+	}
+}
