@@ -4,6 +4,7 @@
 // Usage:
 //
 //	pyprof record [flags] -- [python3.N [python options]] program [args]
+//	pyprof record --mode sample --pid PID [--duration D] [flags]
 //	pyprof flamegraph PROFILE -o out.svg [flags]
 //	pyprof report PROFILE [flags]
 //	pyprof diff BASE NEW [-o diff.svg] [--fail-above PCT] [flags]
@@ -24,10 +25,20 @@
 //	                       .speedscope.json (speedscope). Default pyprof.pb.gz
 //	    --format NAME      pprof, folded, svg or speedscope, overriding the
 //	                       extensions
-//	    --mode trace       trace every call (the default and, for now, only mode)
-//	    --rate HZ          how often each thread's CPU clock is read, from
-//	                       outside the program, to charge CPU time to the
-//	                       paths running (default 100; 0 for no cpu values)
+//	    --mode MODE        trace (default): every call, exact, through the agent;
+//	                       sample: no agent, stacks read from outside at --rate,
+//	                       with the executing line of every frame (Python 3.12+,
+//	                       one pyprof for every minor version); hybrid: both at
+//	                       once, exact calls and wall time with sampled CPU time
+//	                       and lines, in one profile
+//	    --pid PID          sample a running process (with --mode sample), no
+//	                       restart, until --duration ends, Ctrl-C, or it exits
+//	    --duration D       stop sampling after D (such as 30s)
+//	    --idle=false       sample mode: drop the stacks of threads not running
+//	    --rate HZ          samples a second (sample, hybrid); in trace mode, how
+//	                       often each thread's CPU clock is read, from outside
+//	                       the program, to charge CPU time to the paths running
+//	                       (default 100; 0 in trace mode for no cpu values)
 //	    --python PATH      the interpreter to run the program with
 //	    --agent KIND       auto (C agent, or the pure-Python one when no compiler
 //	                       or Python.h is found), c, python, or null (the same
@@ -95,7 +106,8 @@
 //	   folder that does not exist or cannot be written, a profile that is
 //	   missing, truncated, empty or not a profile
 //	3  environment: no Python 3.12+, the tool id is taken, the C agent
-//	   cannot be built with --agent c
+//	   cannot be built with --agent c, a process that may not be read
+//	   (ptrace rules) or is not Python 3.12+
 //	4  the profile could not be written
 //	1  diff --fail-above: a regression beyond the threshold
 //
