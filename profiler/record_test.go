@@ -147,7 +147,7 @@ func assertExactCounts(t *testing.T, p *callgraph.Profile, ref map[funcKey]int64
 			t.Errorf("%s (line %d): pyprof counted %d calls, sys.monitoring raised %d PY_START", name, key.line, have, want)
 		}
 	}
-	if checked < 3 {
+	if checked < 2 { // at least the module and one function: the reference ran
 		t.Fatalf("only %d functions of %s in the reference counts", checked, file)
 	}
 }
@@ -519,4 +519,32 @@ func TestSampleIdle(t *testing.T) {
 	if with < 10 || without*5 > with {
 		t.Errorf("idle() sampled %d times keeping idle stacks, %d times dropping them", with, without)
 	}
+}
+
+// TestRecordWorkloadsExactly checks exact call counts on the yardstick
+// workloads in ../shared/workloads (beside the repository, as on every
+// machine of this project), at small sizes.
+func TestRecordWorkloadsExactly(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "shared", "workloads"))
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("no shared workloads at %s", dir)
+	}
+	sizes := map[string]string{"fib.py": "18", "cfuncs.py": "2000", "generators.py": "20000", "async_tasks.py": "200",
+		"threads.py": "20000", "exceptions.py": "1000", "stdlib_mix.py": "300"}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.py"))
+	if len(files) == 0 {
+		t.Fatalf("no workloads in %s", dir)
+	}
+	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
+		for _, file := range files {
+			size := sizes[filepath.Base(file)]
+			if size == "" {
+				size = "1"
+			}
+			t.Run(filepath.Base(file), func(t *testing.T) {
+				p := record(t, i, k, []string{file, size}, nil, nil).res.Profile
+				assertExactCounts(t, p, referenceCounts(t, i, file, size), file)
+			})
+		}
+	})
 }
