@@ -414,6 +414,11 @@ static inline uint32_t code_id(thread_state *t, PyObject *code)
 
 static inline uint32_t site_of(PyObject *offset)
 {
+    /* Offsets are small ints: read them inline (3.12+), without a call. */
+    if (PyLong_CheckExact(offset) && PyUnstable_Long_IsCompact((PyLongObject *)offset)) {
+        Py_ssize_t v = PyUnstable_Long_CompactValue((PyLongObject *)offset);
+        return v < 0 ? PYPROF_SITE_NONE : (uint32_t)(v / 2);
+    }
     long off = PyLong_AsLong(offset);
     if (off < 0) {
         PyErr_Clear();
