@@ -32,10 +32,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
-			env.Setenv("PYTHON", pythons[0].Path)
+			// The real executables: a pyenv shim needs PYENV_VERSION, which
+			// scripts do not inherit.
+			env.Setenv("PYTHON", pythons[0].Executable)
 			var all []string
 			for _, p := range pythons {
-				all = append(all, p.Path)
+				all = append(all, p.Executable)
 			}
 			env.Setenv("PYTHONS", strings.Join(all, " "))
 			env.Setenv("OLDPYTHON", oldPython())
