@@ -1,0 +1,241 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// table is one interpreter's results.
+type table struct {
+	Python  string `json:"python"`
+	Version string `json:"version"`
+	Modes   []mode `json:"modes"`
+	// Stat is what the ratios compare: each cell's median or min (its
+	// fastest run, the least disturbed on a busy machine).
+	Stat    string   `json:"stat"`
+	Rows    []*row   `json:"rows"`
+	Geomean geomeans `json:"geomean"`
+	// Notices are the distinct lines pyprof printed despite -q.
+	Notices []string `json:"notices,omitempty"`
+}
+
+// row is one workload's results.
+type row struct {
+	Workload string              `json:"workload"`
+	Args     []string            `json:"args,omitempty"`
+	Modes    map[mode]*modeStats `json:"modes"`
+	Compared map[string]float64  `json:"compared,omitempty"`
+	Spread   float64             `json:"spread"`
+}
+
+// modeStats summarises one workload's runs in one mode.
+type modeStats struct {
+	Wall   []float64 `json:"wall_seconds"`
+	Median float64   `json:"median_seconds"`
+	// Seconds is the median or the fastest run, as the table's Stat says.
+	Seconds   float64   `json:"seconds"`
+	Ratio     float64   `json:"ratio_to_unprofiled,omitempty"`
+	Run       []float64 `json:"run_seconds,omitempty"`
+	RunMedian float64   `json:"run_median_seconds,omitempty"`
+	// RunSeconds is Run's median or min, as the table's Stat says.
+	RunSeconds float64   `json:"run_stat_seconds,omitempty"`
+	CPU        []float64 `json:"cpu_seconds"`
+	// CPUSeconds is CPU's median or min, as the table's Stat says.
+	CPUSeconds   float64 `json:"cpu_stat_seconds"`
+	MaxRSS       []int64 `json:"max_rss_kib"`
+	MaxRSSMedian int64   `json:"max_rss_median_kib"`
+}
+
+// What --stat can choose.
+const (
+	statMedian = "median"
+	statMin    = "min"
+)
+
+// geomeans are geometric means over the workloads.
+type geomeans struct {
+	Ratio    map[mode]float64   `json:"ratio_to_unprofiled,omitempty"`
+	Compared map[string]float64 `json:"compared,omitempty"`
+}
+
+// comparison is a ratio of two modes' medians shown in its own column.
+type comparison struct{ num, den mode }
+
+func (c comparison) String() string { return c.num.label() + "/" + c.den.label() }
+
+// comparisons are the ratios issue 3 sets targets for.
+var comparisons = []comparison{{pyprofMode, cprofile}, {pyprofMode, nullMode}}
+
+// comparisonsFor keeps the comparisons whose modes both ran.
+func comparisonsFor(modes []mode) []comparison {
+	var out []comparison
+	for _, c := range comparisons {
+		if slices.Contains(modes, c.num) && slices.Contains(modes, c.den) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func summarise(py *python, modes []mode, workloads []workload, samples map[pair][]sample, stat string) *table {
+	t := &table{Python: py.path, Version: py.version, Modes: modes}
+	for w, wl := range workloads {
+		r := &row{Workload: wl.Name, Args: wl.Args, Modes: map[mode]*modeStats{}}
+		for _, m := range modes {
+			r.Modes[m] = stats(samples[pair{w, m}])
+			t.Notices = addNotices(t.Notices, samples[pair{w, m}])
+			r.Spread = max(r.Spread, spread(r.Modes[m].Wall))
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	t.compare(stat)
+	return t
+}
+
+// compare fills in the ratios from each cell's median or fastest run.
+func (t *table) compare(stat string) {
+	t.Stat = stat
+	t.Geomean = geomeans{Ratio: map[mode]float64{}, Compared: map[string]float64{}}
+	for _, r := range t.Rows {
+		r.Compared = map[string]float64{}
+		for _, s := range r.Modes {
+			s.Seconds, s.RunSeconds, s.CPUSeconds = s.Median, s.RunMedian, median(s.CPU)
+			if stat == statMin {
+				s.Seconds, s.CPUSeconds = slices.Min(s.Wall), slices.Min(s.CPU)
+				if len(s.Run) > 0 {
+					s.RunSeconds = slices.Min(s.Run)
+				}
+			}
+		}
+		if base := r.Modes[unprofiled]; base != nil {
+			for _, s := range r.Modes {
+				s.Ratio = s.Seconds / base.Seconds
+			}
+		}
+		for _, c := range comparisonsFor(t.Modes) {
+			r.Compared[c.String()] = r.Modes[c.num].Seconds / r.Modes[c.den].Seconds
+		}
+	}
+	for _, m := range t.Modes {
+		if slices.Contains(t.Modes, unprofiled) {
+			t.Geomean.Ratio[m] = geomean(t.Rows, func(r *row) float64 { return r.Modes[m].Ratio })
+		}
+	}
+	for _, c := range comparisonsFor(t.Modes) {
+		t.Geomean.Compared[c.String()] = geomean(t.Rows, func(r *row) float64 { return r.Compared[c.String()] })
+	}
+}
+
+func stats(samples []sample) *modeStats {
+	s := &modeStats{}
+	for _, x := range samples {
+		s.Wall = append(s.Wall, x.Wall.Seconds())
+		s.MaxRSS = append(s.MaxRSS, x.MaxRSS)
+		s.CPU = append(s.CPU, x.CPU.Seconds())
+		if x.Run > 0 {
+			s.Run = append(s.Run, x.Run.Seconds())
+		}
+	}
+	s.Median, s.RunMedian = median(s.Wall), median(s.Run)
+	rss := make([]float64, len(s.MaxRSS))
+	for i, v := range s.MaxRSS {
+		rss[i] = float64(v)
+	}
+	s.MaxRSSMedian = int64(median(rss))
+	return s
+}
+
+func addNotices(seen []string, samples []sample) []string {
+	for _, s := range samples {
+		if s.Notice != "" && !slices.Contains(seen, s.Notice) {
+			seen = append(seen, s.Notice)
+		}
+	}
+	return seen
+}
+
+// median of xs, 0 for none; the mean of the middle two for an even count.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// spread is (max-min)/median: how far apart the rounds of one cell were.
+func spread(xs []float64) float64 {
+	m := median(xs)
+	if m == 0 {
+		return 0
+	}
+	return (slices.Max(xs) - slices.Min(xs)) / m
+}
+
+func geomean(rows []*row, f func(*row) float64) float64 {
+	var xs []float64
+	for _, r := range rows {
+		xs = append(xs, f(r))
+	}
+	return geomeanOf(xs)
+}
+
+// geomeanOf is the geometric mean of the positive xs, 0 if none.
+func geomeanOf(xs []float64) float64 {
+	sum, n := 0.0, 0
+	for _, v := range xs {
+		if v > 0 {
+			sum += math.Log(v)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return math.Exp(sum / float64(n))
+}
+
+// verdict is one of issue 3's targets, met or not.
+type verdict struct {
+	Target string `json:"target"`
+	Met    bool   `json:"met"`
+	Detail string `json:"detail"`
+}
+
+// targets checks issue 3's goals against the table.
+func (t *table) targets() []verdict {
+	var out []verdict
+	vsNull, vsC := comparison{pyprofMode, nullMode}.String(), comparison{pyprofMode, cprofile}.String()
+	if _, ok := t.Geomean.Compared[vsNull]; ok {
+		out = append(out, t.everyRow("pyprof <= 1.15x null on every workload", vsNull, 1.15))
+	}
+	if g, ok := t.Geomean.Compared[vsC]; ok {
+		out = append(out, verdict{"pyprof/cProfile geomean <= 0.6", g <= 0.6, fmt.Sprintf("%.2f", g)})
+		out = append(out, t.everyRow("pyprof never slower than cProfile", vsC, 1))
+	}
+	return out
+}
+
+// everyRow checks that a comparison stays at or under limit on every row.
+func (t *table) everyRow(target, key string, limit float64) verdict {
+	var over []string
+	worst := 0.0
+	for _, r := range t.Rows {
+		v := r.Compared[key]
+		worst = max(worst, v)
+		if v > limit {
+			over = append(over, fmt.Sprintf("%s %.2f", r.Workload, v))
+		}
+	}
+	if len(over) == 0 {
+		return verdict{target, true, fmt.Sprintf("worst %.2f", worst)}
+	}
+	return verdict{target, false, strings.Join(over, ", ")}
+}
