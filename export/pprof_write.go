@@ -1,6 +1,7 @@
 package export
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,13 @@ func WritePprof(w io.Writer, p *callgraph.Profile, opts Options) error {
 	if err := out.CheckValid(); err != nil {
 		return fmt.Errorf("writing pprof: %w", err)
 	}
-	if err := out.Write(w); err != nil {
+	// Compress fast: profile.Write's default level costs a large profile
+	// more time than the recording's end is worth, for a few percent of size.
+	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err := out.WriteUncompressed(gz); err != nil {
+		return fmt.Errorf("writing pprof: %w", err)
+	}
+	if err := gz.Close(); err != nil {
 		return fmt.Errorf("writing pprof: %w", err)
 	}
 	return nil
