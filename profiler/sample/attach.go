@@ -74,7 +74,7 @@ func Attach(pid int) (*Process, error) {
 	}
 	obj := &objectReader{mem: p.mem, lay: &p.lay,
 		unicodeType: Addr(img.syms.unicodeType + bias), bytesType: Addr(img.syms.bytesType + bias)}
-	p.codes = newCodeCache(&p.lay, obj, Addr(img.syms.codeType+bias))
+	p.codes = newCodeCache(&p.lay, opcodesFor(p.version), obj, Addr(img.syms.codeType+bias))
 	p.tasks = newTaskStates(pid)
 	return p, nil
 }

@@ -77,9 +77,14 @@ type Builder struct {
 	lastAt   map[int64]time.Time // previous snapshot per process
 }
 
-// maxGapPeriods bounds the wall time one sample can carry: a longer gap
-// (pyprof itself stopped) is not charged to whatever runs at its end.
-const maxGapPeriods = 10
+// maxGapPeriods and minGapCap bound the wall time one sample can carry:
+// a longer gap (pyprof itself stopped) is not charged to whatever runs at
+// its end. The bound is never under minGapCap: on a loaded machine the
+// sampler is often tens of milliseconds late, and that time is real.
+const (
+	maxGapPeriods = 10
+	minGapCap     = 250 * time.Millisecond
+)
 
 // cpuMark is a thread's CPU time at its previous sample.
 type cpuMark struct {
@@ -126,7 +131,7 @@ func (b *Builder) wallSince(pid int64, at time.Time) int64 {
 	if !ok || at.IsZero() || d <= 0 {
 		return int64(b.period)
 	}
-	return int64(min(d, maxGapPeriods*b.period))
+	return int64(min(d, max(maxGapPeriods*b.period, minGapCap)))
 }
 
 func (b *Builder) addThread(pid int64, at time.Time, wall int64, st *ThreadStack) {

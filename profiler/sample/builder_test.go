@@ -113,7 +113,7 @@ func TestBuilderInternsFunctions(t *testing.T) {
 
 // TestBuilderTimes checks the wall and CPU time each snapshot carries: the
 // time since the previous snapshot (late ticks carry the missed ones, up to
-// maxGapPeriods), and the thread's CPU time since its previous sample.
+// max(maxGapPeriods periods, minGapCap)), and the thread's CPU time since its previous sample.
 func TestBuilderTimes(t *testing.T) {
 	b := NewBuilder(Options{Rate: 100, Idle: true}) // 10 ms period
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -128,7 +128,7 @@ func TestBuilderTimes(t *testing.T) {
 		{0, 5 * ms, true, 10 * ms, 10 * ms},            // first sample: one period, on CPU
 		{10 * ms, 12 * ms, true, 10 * ms, 7 * ms},      // on schedule
 		{40 * ms, 14 * ms, false, 30 * ms, 2 * ms},     // two ticks missed
-		{540 * ms, 900 * ms, true, 100 * ms, 500 * ms}, // gap capped; CPU capped at the wall time
+		{540 * ms, 900 * ms, true, 250 * ms, 500 * ms}, // gap capped at minGapCap; CPU capped at the real gap
 	}
 	var wall, cpu time.Duration
 	for i, s := range steps {

@@ -26,6 +26,7 @@ type Code struct {
 
 	key   codeKey
 	lines LineTable
+	calls callSites
 }
 
 // maxCodeCache bounds the cache; past it the cache starts over, which costs
@@ -35,14 +36,15 @@ const maxCodeCache = 1 << 16
 // codeCache decodes each code object once.
 type codeCache struct {
 	lay      *layout
+	ops      *opcodeTable
 	obj      *objectReader
 	codeType Addr // &PyCode_Type
 	byAddr   map[Addr]*Code
 	decoded  int64 // decodings made, for tests and benchmarks
 }
 
-func newCodeCache(lay *layout, obj *objectReader, codeType Addr) *codeCache {
-	return &codeCache{lay: lay, obj: obj, codeType: codeType, byAddr: map[Addr]*Code{}}
+func newCodeCache(lay *layout, ops *opcodeTable, obj *objectReader, codeType Addr) *codeCache {
+	return &codeCache{lay: lay, ops: ops, obj: obj, codeType: codeType, byAddr: map[Addr]*Code{}}
 }
 
 // keyOf extracts the key from a code object header of codeHeaderSize bytes.
@@ -69,7 +71,7 @@ func (c *codeCache) get(addr Addr, hdr []byte) (*Code, error) {
 	if ci, ok := c.byAddr[addr]; ok && ci.key == key {
 		return ci, nil
 	}
-	ci, err := c.decode(key)
+	ci, err := c.decode(addr, key)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +82,20 @@ func (c *codeCache) get(addr Addr, hdr []byte) (*Code, error) {
 	return ci, nil
 }
 
-// decode reads the names and line table a key points to.
-func (c *codeCache) decode(key codeKey) (*Code, error) {
+// maxCodeUnits bounds the bytecode read for one code object; real code is
+// far smaller.
+const maxCodeUnits = 1 << 22
+
+// decode reads the names and line table a key points to, and the bytecode
+// of the code object at addr to find its call sites.
+func (c *codeCache) decode(addr Addr, key codeKey) (*Code, error) {
+	if key.units <= 0 || key.units > maxCodeUnits {
+		return nil, fmt.Errorf("%w: code %#x of %d units", ErrInconsistent, addr, key.units)
+	}
+	code := make([]byte, 2*key.units)
+	if err := c.obj.mem.read(addr+Addr(c.lay.coCode), code); err != nil {
+		return nil, fmt.Errorf("co_code_adaptive: %w", err)
+	}
 	filename, err := c.obj.readString(key.filename)
 	if err != nil {
 		return nil, fmt.Errorf("co_filename: %w", err)
@@ -98,5 +112,6 @@ func (c *codeCache) decode(key codeKey) (*Code, error) {
 	// past it read as unknown, names stay right.
 	lines, _ := DecodeLineTable(raw, int(key.firstLine))
 	c.decoded++
-	return &Code{Filename: filename, Qualname: qualname, FirstLine: int(key.firstLine), key: key, lines: lines}, nil
+	return &Code{Filename: filename, Qualname: qualname, FirstLine: int(key.firstLine), key: key, lines: lines,
+		calls: c.ops.findCallSites(code)}, nil
 }

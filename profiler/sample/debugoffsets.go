@@ -66,6 +66,7 @@ func parseDebugOffsets313(raw []byte) (*debugOffsets313, error) {
 // checked by TestDebugOffsetsMatchHeaders:
 //   - _gil_runtime_state's last_holder and locked, relative to _gil;
 //   - datastack_top, the field after datastack_chunk;
+//   - a frame's stacktop, the int after instr_ptr;
 //   - _co_firsttraceable, an int followed by the co_extra pointer just
 //     before co_code_adaptive;
 //   - ob_size of a code object, at the PyVarObject offset tuples use;
@@ -88,6 +89,7 @@ func (d *debugOffsets313) layout() layout {
 		frCode:            d.Frame.Executable,
 		frPrevious:        d.Frame.Previous,
 		frInstr:           d.Frame.InstrPtr,
+		frStackTop:        d.Frame.InstrPtr + 8,
 		frOwner:           d.Frame.Owner,
 		obType:            d.Object.ObType,
 		varSize:           d.Tuple.ObSize,

@@ -32,9 +32,14 @@
 // Reads are few: a thread's current data stack chunk, where its frames
 // live, is copied in one read, and every code header of a stack is read in
 // one call together with a second read of the whole frame chain and of the
-// thread's current frame. If anything the walk used differs, the stack is
-// read again (at most three times) and then dropped: a stack that changed
-// while read is never returned (TestNoImpossibleStacks). Across samples the
+// thread's current frame. Two reads can agree on a mix, since frames are
+// reused at the same addresses, so every frame with a Python callee must
+// also be suspended in a call: its stack pointer saved and its instruction
+// pointer at a call site, found by decoding the code object's bytecode
+// once (opcodes.go). If anything differs or a caller is not in a call, the
+// stack is read again (at most three times) and then dropped: a stack that
+// changed while read is never returned (TestNoImpossibleStacks,
+// TestCallSites). Across samples the
 // reader replays the previous sample's reads in a single call (see
 // memReader), so a stable stack costs one process_vm_readv.
 //

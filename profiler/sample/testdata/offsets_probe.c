@@ -53,6 +53,7 @@ int main(void)
     P("frCode", offsetof(_PyInterpreterFrame, FR_CODE));
     P("frPrevious", offsetof(_PyInterpreterFrame, previous));
     P("frInstr", offsetof(_PyInterpreterFrame, FR_INSTR));
+    P("frStackTop", offsetof(_PyInterpreterFrame, stacktop));
     P("frOwner", offsetof(_PyInterpreterFrame, owner));
     P("obType", offsetof(PyObject, ob_type));
     P("varSize", offsetof(PyVarObject, ob_size));
