@@ -23,10 +23,12 @@ type SampleOptions struct {
 	Idle bool
 	// Duration bounds sampling; 0 samples until the program exits.
 	Duration time.Duration
+	// Subprocesses samples the program's Python descendants too.
+	Subprocesses bool
 }
 
 func (so SampleOptions) sampler() sample.Options {
-	return sample.Options{Rate: so.Rate, Idle: so.Idle, Duration: so.Duration}
+	return sample.Options{Rate: so.Rate, Idle: so.Idle, Duration: so.Duration, Follow: so.Subprocesses}
 }
 
 // SampleStats is what the summary says of sampling.

@@ -25,6 +25,9 @@ type Options struct {
 	// Duration stops sampling after this long; 0 samples until ctx is done
 	// or the process exits.
 	Duration time.Duration
+	// Follow samples the process's Python descendants too, each thread
+	// labelled with its process id (callgraph.Thread.PID).
+	Follow bool
 }
 
 // DefaultOptions returns the options of `pyprof record --mode sample`
@@ -73,7 +76,8 @@ func (s Stats) Rate() float64 {
 func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Stats, error) {
 	opts = opts.withDefaults()
 	b := NewBuilder(opts)
-	r := &run{p: p, b: b, period: b.period, reads0: p.Reads()}
+	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow)}
+	defer r.fam.close()
 	err := r.loop(ctx, opts.Duration)
 	prof := b.Profile()
 	prof.Start = r.start
@@ -90,6 +94,7 @@ type run struct {
 	start  time.Time
 	stats  Stats
 	reads0 int64
+	fam    *family
 }
 
 func (r *run) loop(ctx context.Context, limit time.Duration) error {
@@ -146,8 +151,18 @@ func (r *run) advance(next, now, stop time.Time) time.Time {
 	return next.Add(time.Duration(missed) * r.period)
 }
 
-// tick takes one sample.
+// tick takes one sample of the process and of the children it follows.
 func (r *run) tick() error {
+	r.fam.scan(time.Now())
+	for pid, c := range r.fam.children {
+		snap, err := c.Sample()
+		switch {
+		case err == nil:
+			r.b.Add(int64(pid), snap)
+		case c.exited():
+			r.fam.drop(pid)
+		}
+	}
 	snap, err := r.p.Sample()
 	switch {
 	case err == nil:
