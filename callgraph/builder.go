@@ -114,9 +114,12 @@ type frame struct {
 // ThreadBuilder builds one thread's tree from its events in time order.
 // Timestamps are ticks of the recording clock; Builder.Finish converts.
 type ThreadBuilder struct {
-	ID    int64
-	Name  string
-	b     *Builder
+	ID   int64
+	Name string
+	b    *Builder
+	// p holds the definitions of the thread's process, which the ids in
+	// its events refer to.
+	p     *Process
 	root  bnode
 	stack []frame
 	last  int64
@@ -149,10 +152,10 @@ func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) 
 	if d := len(t.stack); d > 0 {
 		parent = t.stack[d-1].node
 		if !t.stack[d-1].transparent {
-			line = t.b.callLine(t.stack[d-1].key, site)
+			line = t.p.callLine(t.stack[d-1].key, site)
 		}
 	}
-	if int(c) < len(t.b.hiddenCode) && t.b.hiddenCode[c] {
+	if int(c) < len(t.p.hiddenCode) && t.p.hiddenCode[c] {
 		t.stack = append(t.stack, frame{node: parent, key: pythonKey(c, 0), transparent: true})
 		return
 	}
@@ -172,7 +175,7 @@ func (t *ThreadBuilder) EnterNative(id NativeID, site uint32, ts int64) {
 	}
 	var line int32
 	if f := t.top(); f != nil {
-		line = t.b.callLine(f.key, site)
+		line = t.p.callLine(f.key, site)
 	}
 	n := t.parentNode().child(nativeKey(id, line))
 	n.calls++
@@ -250,20 +253,38 @@ func (t *ThreadBuilder) ChargeCPU(ns int64) {
 // Depth is the number of open frames.
 func (t *ThreadBuilder) Depth() int { return len(t.stack) }
 
-// Builder collects the definitions and threads of one recording.
+// Builder collects the definitions and threads of one recording: those of
+// the program itself, through its own methods, and those of each child
+// process it follows, through a Process.
 type Builder struct {
-	codes []*Code // by CodeID
-	// hiddenCode mirrors codes[i].Hidden where the hot path can read it
-	// without a pointer chase.
-	hiddenCode []bool
-	// lines[c][offset] is the line of code c's instruction at offset.
-	lines    [][]int32
-	natives  []string // by NativeID
+	main     *Process
 	threads  []*ThreadBuilder
 	lost     int64
 	timeline *timeline
 	// cpu is set when on-CPU time is charged: the profile measures CPU.
 	cpu bool
+}
+
+// Process holds the definitions of one process. Each agent numbers its
+// code objects and callables on its own, so a child process's ids mean
+// something else than the same ids of its parent (issue 5).
+type Process struct {
+	pid   int64
+	b     *Builder
+	codes []*Code // by CodeID
+	// hiddenCode mirrors codes[i].Hidden where the hot path can read it
+	// without a pointer chase.
+	hiddenCode []bool
+	// lines[c][offset] is the line of code c's instruction at offset.
+	lines   [][]int32
+	natives []string // by NativeID
+	// nanos: the process counts CLOCK_MONOTONIC nanoseconds while the
+	// recording counts ticks of another clock (see CountsNanoseconds).
+	nanos bool
+	// exited and exitTick: the process ended at exitTick (in its own
+	// clock); frames still open close there, not at the recording's end.
+	exited   bool
+	exitTick int64
 }
 
 // MeasureCPU says that ChargeCPU will be called: profiles get a cpu value.
@@ -308,22 +329,57 @@ func (b *Builder) RecordTimeline(min int64, max int) {
 }
 
 // NewBuilder returns an empty Builder.
-func NewBuilder() *Builder { return &Builder{} }
+func NewBuilder() *Builder {
+	b := &Builder{}
+	b.main = &Process{b: b}
+	return b
+}
 
-// DefineCode tells what a CodeID stands for.
-func (b *Builder) DefineCode(id CodeID, c *Code) {
-	for int(id) >= len(b.codes) {
-		b.codes = append(b.codes, nil)
+// NewProcess starts the definitions of child process pid: its threads are
+// labelled with pid (Thread.PID), and its ids are its own.
+func (b *Builder) NewProcess(pid int64) *Process {
+	return &Process{pid: pid, b: b}
+}
+
+// PID returns the process id given to NewProcess; 0 for the program itself.
+func (p *Process) PID() int64 { return p.pid }
+
+// CountsNanoseconds says that the process's timestamps are CLOCK_MONOTONIC
+// nanoseconds, not ticks of the recording's clock: a child running the
+// pure-Python agent (which cannot read the TSC) under a parent whose C
+// agent does. Its times are converted with FinishOptions' *Nanos fields.
+func (p *Process) CountsNanoseconds() { p.nanos = true }
+
+// Exit says that the process ended at tick ts of its own clock: its frames
+// still open close there, and not when the recording ends.
+func (p *Process) Exit(ts int64) { p.exited, p.exitTick = true, ts }
+
+// DefineCode tells what a CodeID of the program stands for.
+func (b *Builder) DefineCode(id CodeID, c *Code) { b.main.DefineCode(id, c) }
+
+// DefineNative names a NativeID of the program.
+func (b *Builder) DefineNative(id NativeID, name string) { b.main.DefineNative(id, name) }
+
+// NewThread starts the tree of a thread of the program.
+func (b *Builder) NewThread(id int64) *ThreadBuilder { return b.main.NewThread(id) }
+
+// Main returns the program's own Process, whose PID is 0.
+func (b *Builder) Main() *Process { return b.main }
+
+// DefineCode tells what a CodeID of this process stands for.
+func (p *Process) DefineCode(id CodeID, c *Code) {
+	for int(id) >= len(p.codes) {
+		p.codes = append(p.codes, nil)
 	}
-	b.codes[id] = c
-	for int(id) >= len(b.hiddenCode) {
-		b.hiddenCode = append(b.hiddenCode, false)
+	p.codes[id] = c
+	for int(id) >= len(p.hiddenCode) {
+		p.hiddenCode = append(p.hiddenCode, false)
 	}
-	b.hiddenCode[id] = c.Hidden
-	for int(id) >= len(b.lines) {
-		b.lines = append(b.lines, nil)
+	p.hiddenCode[id] = c.Hidden
+	for int(id) >= len(p.lines) {
+		p.lines = append(p.lines, nil)
 	}
-	b.lines[id] = c.lineTable()
+	p.lines[id] = c.lineTable()
 }
 
 // maxLineTable bounds the direct line table of one code object; offsets
@@ -348,36 +404,36 @@ func (c *Code) lineTable() []int32 {
 
 // callLine returns the line of the frame entered as key at call-site
 // offset site: 0 for native frames and unknown sites.
-func (b *Builder) callLine(key frameKey, site uint32) int32 {
+func (p *Process) callLine(key frameKey, site uint32) int32 {
 	if key.native() || site == SiteNone {
 		return 0
 	}
 	id := key.id()
-	if int(id) >= len(b.lines) {
+	if int(id) >= len(p.lines) {
 		return 0
 	}
-	table := b.lines[id]
+	table := p.lines[id]
 	if int(site) < len(table) {
 		return table[site]
 	}
 	if len(table) == 0 {
 		return 0
 	}
-	return b.codes[id].lineAt(site)
+	return p.codes[id].lineAt(site)
 }
 
-// DefineNative names a NativeID.
-func (b *Builder) DefineNative(id NativeID, name string) {
-	for int(id) >= len(b.natives) {
-		b.natives = append(b.natives, "")
+// DefineNative names a NativeID of this process.
+func (p *Process) DefineNative(id NativeID, name string) {
+	for int(id) >= len(p.natives) {
+		p.natives = append(p.natives, "")
 	}
-	b.natives[id] = name
+	p.natives[id] = name
 }
 
-// NewThread starts the tree of a thread.
-func (b *Builder) NewThread(id int64) *ThreadBuilder {
-	t := &ThreadBuilder{ID: id, b: b}
-	b.threads = append(b.threads, t)
+// NewThread starts the tree of a thread of this process.
+func (p *Process) NewThread(id int64) *ThreadBuilder {
+	t := &ThreadBuilder{ID: id, b: p.b, p: p}
+	p.b.threads = append(p.b.threads, t)
 	return t
 }
 
@@ -387,7 +443,7 @@ func (b *Builder) AddLost(n int64) { b.lost += n }
 // FinishOptions says how to turn ticks into time.
 type FinishOptions struct {
 	// End is the tick at which frames still open are closed (the program
-	// exited with them on the stack).
+	// exited with them on the stack), unless their process exited earlier.
 	End int64
 	// NanosPerTick converts ticks to nanoseconds.
 	NanosPerTick float64
@@ -395,6 +451,23 @@ type FinishOptions struct {
 	Duration     time.Duration
 	// StartTick is the tick at Start, the origin of timeline spans.
 	StartTick int64
+	// StartNanos and EndNanos are CLOCK_MONOTONIC readings at StartTick and
+	// End, for processes that count nanoseconds (Process.CountsNanoseconds).
+	StartNanos, EndNanos int64
+}
+
+// clock returns, for threads of process p, the scale from their
+// timestamps to nanoseconds, the tick at which their open frames close,
+// and the tick at Start.
+func (o FinishOptions) clock(p *Process) (scale float64, end, start int64) {
+	scale, end, start = o.NanosPerTick, o.End, o.StartTick
+	if p.nanos {
+		scale, end, start = 1, o.EndNanos, o.StartNanos
+	}
+	if p.exited {
+		end = p.exitTick
+	}
+	return scale, end, start
 }
 
 // Finish closes open frames and returns the profile, with call sites
@@ -404,9 +477,11 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 	if b.cpu {
 		p.Values = append(p.Values, CPU)
 	}
-	r := resolver{b: b, p: p, scale: o.NanosPerTick, funcs: map[funcKey]FuncID{}, threadIndex: map[*ThreadBuilder]int{}}
+	r := resolver{b: b, p: p, funcs: map[funcKey]FuncID{}, threadIndex: map[*ThreadBuilder]int{}}
 	for _, t := range b.threads {
-		end := o.End
+		var end int64
+		r.scale, end, _ = o.clock(t.p)
+		r.proc = t.p
 		if end < t.last {
 			end = t.last
 		}
@@ -420,7 +495,7 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 		root := &Node{}
 		r.convertChildren(&t.root, root)
 		r.threadIndex[t] = len(p.Threads)
-		p.Threads = append(p.Threads, &Thread{ID: t.ID, Name: t.Name, Root: root})
+		p.Threads = append(p.Threads, &Thread{ID: t.ID, Name: t.Name, PID: t.p.pid, Root: root})
 	}
 	if b.lost > 0 && len(p.Threads) > 0 {
 		r.addLostMarker(p.Threads[0].Root)
@@ -432,13 +507,15 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 }
 
 func (r *resolver) convertTimeline(tl *timeline, o FinishOptions) {
-	ns := func(ticks int64) time.Duration { return time.Duration(float64(ticks) * o.NanosPerTick) }
 	for _, s := range tl.spans {
 		i, ok := r.threadIndex[s.thread]
 		if !ok {
 			continue
 		}
-		r.p.Timeline = append(r.p.Timeline, Span{Thread: i, Func: r.funcOf(s.key), Start: ns(s.start - o.StartTick), Dur: ns(s.dur)})
+		scale, _, start := o.clock(s.thread.p)
+		ns := func(ticks int64) time.Duration { return time.Duration(float64(ticks) * scale) }
+		r.proc = s.thread.p
+		r.p.Timeline = append(r.p.Timeline, Span{Thread: i, Func: r.funcOf(s.key), Start: ns(s.start - start), Dur: ns(s.dur)})
 	}
 	sort.SliceStable(r.p.Timeline, func(a, b int) bool {
 		x, y := r.p.Timeline[a], r.p.Timeline[b]
@@ -447,7 +524,7 @@ func (r *resolver) convertTimeline(tl *timeline, o FinishOptions) {
 		}
 		return x.Start < y.Start
 	})
-	r.p.TimelineMin = ns(tl.min)
+	r.p.TimelineMin = time.Duration(float64(tl.min) * o.NanosPerTick)
 }
 
 type funcKey struct {
@@ -458,8 +535,11 @@ type funcKey struct {
 
 // resolver turns bnodes into Nodes.
 type resolver struct {
-	b     *Builder
-	p     *Profile
+	b *Builder
+	p *Profile
+	// proc and scale are those of the thread being converted: ids are
+	// looked up in proc's definitions, ticks scaled by scale.
+	proc  *Process
 	scale float64
 	funcs map[funcKey]FuncID
 	// threadIndex maps a thread to its index in p.Threads.
@@ -476,8 +556,8 @@ func (r *resolver) intern(k funcKey) FuncID {
 }
 
 func (r *resolver) code(k frameKey) *Code {
-	if id := k.id(); int(id) < len(r.b.codes) && r.b.codes[id] != nil {
-		return r.b.codes[id]
+	if id := k.id(); int(id) < len(r.proc.codes) && r.proc.codes[id] != nil {
+		return r.proc.codes[id]
 	}
 	return nil
 }
@@ -485,8 +565,8 @@ func (r *resolver) code(k frameKey) *Code {
 func (r *resolver) funcOf(k frameKey) FuncID {
 	if k.native() {
 		name := ""
-		if id := k.id(); int(id) < len(r.b.natives) {
-			name = r.b.natives[id]
+		if id := k.id(); int(id) < len(r.proc.natives) {
+			name = r.proc.natives[id]
 		}
 		if name == "" {
 			name = "[unknown native]"

@@ -365,3 +365,63 @@ func TestTimelineKeepsLongCallsWithinItsBound(t *testing.T) {
 		t.Errorf("timeline %v (min %v), want %s (min 20)", got, p.TimelineMin, want)
 	}
 }
+
+// TestProcessesHaveTheirOwnIDs: a child process numbers its code objects
+// and callables on its own, so the same ids name other functions there;
+// its threads carry its pid, the program's carry 0.
+func TestProcessesHaveTheirOwnIDs(t *testing.T) {
+	b := NewBuilder()
+	b.DefineCode(1, &Code{Qualname: "parent", Filename: "p.py", FirstLine: 1})
+	b.DefineNative(1, "builtins.len")
+	child := b.NewProcess(42)
+	child.DefineCode(1, &Code{Qualname: "child", Filename: "c.py", FirstLine: 1})
+	child.DefineNative(1, "builtins.print")
+	for _, tb := range []*ThreadBuilder{b.NewThread(7), child.NewThread(42)} {
+		tb.EnterPython(1, SiteNone, true, 0)
+		tb.EnterNative(1, SiteNone, 1)
+		tb.LeaveNative(1, 2)
+		tb.LeavePython(1, 3)
+	}
+	p := b.Finish(FinishOptions{NanosPerTick: 1})
+	var got []string
+	for _, th := range p.Threads {
+		got = append(got, fmt.Sprintf("%d/%d %s", th.PID, th.ID, strings.TrimSpace(render(p, th))))
+	}
+	want := []string{"0/7 p.parent:0 calls=1 wall=3\n  builtins.len:0 calls=1 wall=1", "42/42 c.child:0 calls=1 wall=3\n  builtins.print:0 calls=1 wall=1"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("threads:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if child.PID() != 42 || b.Main().PID() != 0 {
+		t.Errorf("pids %d and %d", child.PID(), b.Main().PID())
+	}
+}
+
+// TestProcessClocks: a child that exited has its open frames closed when
+// it ended, not at the recording's end; one that counts nanoseconds (the
+// twin under a TSC parent) is not scaled by the ticks' rate.
+func TestProcessClocks(t *testing.T) {
+	b := NewBuilder()
+	code := &Code{Qualname: "f", Filename: "f.py", FirstLine: 1}
+	b.DefineCode(1, code)
+	b.NewThread(1).EnterPython(1, SiteNone, true, 100) // open at the end
+	exited := b.NewProcess(2)
+	exited.DefineCode(1, code)
+	exited.NewThread(2).EnterPython(1, SiteNone, true, 100)
+	exited.Exit(150)
+	nanos := b.NewProcess(3)
+	nanos.CountsNanoseconds()
+	nanos.DefineCode(1, code)
+	tb := nanos.NewThread(3)
+	tb.EnterPython(1, SiteNone, true, 5000)
+	tb.LeavePython(1, 6000)
+	nanos.NewThread(4).EnterPython(1, SiteNone, true, 9000) // open at the end
+	p := b.Finish(FinishOptions{End: 200, NanosPerTick: 2, StartNanos: 1000, EndNanos: 10000})
+	var got []int64
+	for _, th := range p.Threads {
+		got = append(got, th.Root.Children[0].Total[Wall])
+	}
+	// (200-100)*2, (150-100)*2, 6000-5000, 10000-9000
+	if fmt.Sprint(got) != "[200 100 1000 1000]" {
+		t.Errorf("wall times %v, want [200 100 1000 1000]", got)
+	}
+}

@@ -62,7 +62,11 @@ func (c *cpuClocks) forget(tid int64) {
 	delete(c.last, tid)
 }
 
+// close closes every file; a nil cpuClocks (no CPU time measured) has none.
 func (c *cpuClocks) close() {
+	if c == nil {
+		return
+	}
 	for tid := range c.files {
 		c.forget(tid)
 	}

@@ -51,6 +51,11 @@ type Options struct {
 	// timeline, at most TimelineMax of them (the longest).
 	TimelineMin time.Duration
 	TimelineMax int
+	// Subprocesses follows the program's child processes (issues 5 and 6):
+	// forked ones and new Python 3.12+ interpreters it starts each record
+	// into rings of their own, and their threads are labelled with their
+	// pid.
+	Subprocesses bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -70,6 +75,9 @@ type Stats struct {
 	Mismatched int64
 	// DecodeErrors counts rings whose records could not be decoded.
 	DecodeErrors int
+	// Children counts the child processes followed; ChildrenRunning those
+	// still running when recording ended, written as they were then.
+	Children, ChildrenRunning int
 }
 
 // Result is what a recording produced.
@@ -167,7 +175,17 @@ func Record(ctx context.Context, o Options) (*Result, error) {
 		return nil, environment(err)
 	}
 	defer shm.Close()
-	s := &session{o: o, shm: shm, clk: kind, builder: callgraph.NewBuilder()}
+	s := &session{o: o, clk: kind, builder: callgraph.NewBuilder()}
+	s.main = s.newProc(0, shm, s.builder.Main())
+	if o.Subprocesses {
+		if s.children, err = agent.PrepareChildren(); err != nil {
+			return nil, environment(err)
+		}
+		if s.listener, err = newChildListener(); err != nil {
+			return nil, environment(err)
+		}
+		defer s.listener.close()
+	}
 	res, err := s.run(ctx, i, prep)
 	if err != nil {
 		return nil, err
@@ -209,14 +227,61 @@ func isBinary(head []byte) bool {
 
 // session is one running recording.
 type session struct {
-	o        Options
+	o       Options
+	clk     clock.Kind
+	builder *callgraph.Builder
+	// main holds the program's rings; followed holds those of the child
+	// processes followed and still drained, by pid.
+	main     *procRings
+	followed map[int]*procRings
+	// seen holds the pid of every child followed (one that execs another
+	// Python registers twice).
+	seen map[int]bool
+	// retired adds up what followed children that ended counted.
+	retired Stats
+	stats   Stats
+	// children and listener are set when children are followed.
+	children *agent.Children
+	listener *childListener
+}
+
+// procRings is the shared memory of one process, the program or a child,
+// and the decoding of its rings.
+type procRings struct {
+	pid      int    // 0 for the program
+	serial   uint64 // of a child's registration
 	shm      *ring.Shared
-	clk      clock.Kind
-	builder  *callgraph.Builder
+	proc     *callgraph.Process
 	decoders []*wire.Decoder
 	failed   []bool
-	stats    Stats
 	cpu      *cpuClocks // nil unless CPU time is measured
+	// nanos: the process counts CLOCK_MONOTONIC nanoseconds while the
+	// recording counts TSC ticks (a child running the twin).
+	nanos bool
+	// hungUp is when a child's connection ended (its clock), 0 before.
+	hungUp int64
+}
+
+func (s *session) newProc(pid int, shm *ring.Shared, proc *callgraph.Process) *procRings {
+	pr := &procRings{pid: pid, shm: shm, proc: proc}
+	pr.decoders = make([]*wire.Decoder, len(shm.Slots()))
+	pr.failed = make([]bool, len(shm.Slots()))
+	var sink wire.Sink = proc
+	if pid == 0 {
+		sink = s.builder
+	}
+	for k := range pr.decoders {
+		pr.decoders[k] = wire.NewDecoder(sink)
+	}
+	return pr
+}
+
+// now reads the clock the process's timestamps count.
+func (s *session) now(pr *procRings) int64 {
+	if pr.nanos {
+		return clock.MonotonicNanos()
+	}
+	return clock.Now(s.clk)
 }
 
 func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd {
@@ -225,20 +290,27 @@ func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd 
 	if prep.Null {
 		mode = "null"
 	}
-	cmd.Env = append(os.Environ(), "PYPROF_AGENT="+strings.Join([]string{
-		"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode}, ";"))
-	cmd.ExtraFiles = []*os.File{s.shm.File()}
+	config := []string{"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode}
+	cmd.Env = os.Environ()
+	if s.listener != nil {
+		config = append(config, "site="+s.children.Site)
+		// What a child needs to follow this recording (bootstrap.py's
+		// follow_exec); it stays in the environment for grandchildren.
+		cmd.Env = append(cmd.Env, "PYPROF_CHILD="+strings.Join([]string{
+			"socket=" + s.listener.name, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode,
+			"boot=" + prep.Bootstrap, "agent=" + prep.Path, "python=" + i.VersionString(), "twin=" + s.children.Twin,
+			"slots=" + strconv.Itoa(len(s.main.shm.Slots())), "ring=" + strconv.FormatUint(s.o.RingBytes, 10),
+			"clock=" + strconv.Itoa(int(s.clk)), "consumer=" + strconv.Itoa(os.Getpid())}, ";"))
+	}
+	cmd.Env = append(cmd.Env, "PYPROF_AGENT="+strings.Join(config, ";"))
+	cmd.ExtraFiles = []*os.File{s.main.shm.File()}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.o.Stdin, s.o.Stdout, s.o.Stderr
 	return cmd
 }
 
 func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Prepared) (*Result, error) {
-	s.decoders = make([]*wire.Decoder, len(s.shm.Slots()))
-	s.failed = make([]bool, len(s.shm.Slots()))
-	for k := range s.decoders {
-		s.decoders[k] = wire.NewDecoder(s.builder)
-	}
 	cal := clock.Start(s.clk)
+	startNanos := clock.MonotonicNanos()
 	started := time.Now()
 	if s.o.TimelineMin > 0 {
 		s.builder.RecordTimeline(timelineTicks(s.clk, s.o.TimelineMin), s.o.TimelineMax)
@@ -251,14 +323,18 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 		s.o.OnStart(cmd.Process.Pid)
 	}
 	if s.o.CPURate > 0 {
-		s.cpu = newCPUClocks(cmd.Process.Pid)
+		s.main.cpu = newCPUClocks(cmd.Process.Pid)
 		s.builder.MeasureCPU()
-		defer s.cpu.close()
 	}
+	defer s.closeAll()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	waitErr := s.drainUntil(ctx, cmd, exited, started)
-	endTicks := clock.Now(s.clk)
+	s.main.proc.Exit(clock.Now(s.clk))
+	if len(s.followed) > 0 {
+		s.drainChildren(childGrace)
+	}
+	endTicks, endNanos := clock.Now(s.clk), clock.MonotonicNanos()
 	cal.Stop()
 	s.drainAll()
 	s.stats.Elapsed = time.Since(started)
@@ -266,13 +342,35 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 		return nil, err
 	}
 	res := &Result{Stats: s.finishStats()}
+	res.Stats.ChildrenRunning = len(s.followed)
 	s.builder.AddLost(res.Stats.Lost)
 	res.ExitCode, res.Signaled = exitStatus(waitErr)
 	res.Profile = s.builder.Finish(callgraph.FinishOptions{
 		End: endTicks, NanosPerTick: cal.NanosPerTick(), Start: started, Duration: s.stats.Elapsed,
-		StartTick: cal.StartTick(),
+		StartTick: cal.StartTick(), StartNanos: startNanos, EndNanos: endNanos,
 	})
 	return res, nil
+}
+
+// closeAll releases what the session holds of every process. The rings of
+// children still running are unmapped as they are: the profile has what
+// they wrote until now.
+func (s *session) closeAll() {
+	if s.listener != nil {
+		s.listener.close()
+	}
+	for pid, pr := range s.followed {
+		pr.close()
+		delete(s.followed, pid)
+	}
+	s.main.cpu.close()
+}
+
+func (pr *procRings) close() {
+	pr.cpu.close()
+	if pr.pid != 0 {
+		pr.shm.Close()
+	}
 }
 
 // timelineTicks converts the timeline threshold into ticks of clock k before
@@ -293,12 +391,13 @@ func timelineTicks(k clock.Kind, d time.Duration) int64 {
 func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan error, started time.Time) error {
 	tick := time.NewTicker(s.o.Poll)
 	defer tick.Stop()
+	regs, exits := s.registrations()
 	lastProgress := time.Now()
 	var cpuPeriod time.Duration
 	if s.o.CPURate > 0 {
 		cpuPeriod = time.Second / time.Duration(s.o.CPURate)
 	}
-	lastCPU := time.Now()
+	lastCPU, lastReap := time.Now(), time.Now()
 	for {
 		select {
 		case err := <-exited:
@@ -310,12 +409,20 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 			// reached the rings.
 			_ = cmd.Process.Kill()
 			ctx = context.Background()
+		case r := <-regs:
+			s.follow(r)
+		case e := <-exits:
+			s.ended(e)
 		case <-tick.C:
 			if cpuPeriod > 0 && time.Since(lastCPU) >= cpuPeriod {
 				lastCPU = time.Now()
 				s.sampleCPU()
 			}
 			s.drainAll()
+			if time.Since(lastReap) >= reapPeriod {
+				lastReap = time.Now()
+				s.reap()
+			}
 			if s.o.Progress != nil && time.Since(lastProgress) > 250*time.Millisecond {
 				lastProgress = time.Now()
 				st := s.finishStats()
@@ -326,93 +433,128 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 	}
 }
 
+// procs calls fn for the program's rings, then each child's.
+func (s *session) procs(fn func(*procRings)) {
+	fn(s.main)
+	for _, pr := range s.followed {
+		fn(pr)
+	}
+}
+
 // sampleCPU reads each recording thread's CPU clock, brings its tree up to
 // that moment by draining its ring, and charges the CPU time used since the
 // last reading to the path running now.
 func (s *session) sampleCPU() {
-	for k, slot := range s.shm.Slots() {
-		if slot.State() != wire.SlotOwned {
-			continue
+	s.procs(func(pr *procRings) {
+		if pr.cpu == nil {
+			return
 		}
-		t := s.decoders[k].Thread()
-		if t == nil {
-			continue
+		for k, slot := range pr.shm.Slots() {
+			if slot.State() != wire.SlotOwned {
+				continue
+			}
+			t := pr.decoders[k].Thread()
+			if t == nil {
+				continue
+			}
+			ns, ok := pr.cpu.delta(t.ID)
+			s.drainSlot(pr, k, slot, slot.State())
+			if ok && ns > 0 && pr.decoders[k].Thread() == t {
+				t.ChargeCPU(ns)
+			}
 		}
-		ns, ok := s.cpu.delta(t.ID)
-		s.drainSlot(k, slot, slot.State())
-		if ok && ns > 0 && s.decoders[k].Thread() == t {
-			t.ChargeCPU(ns)
-		}
-	}
+	})
 }
 
 // drainAll empties every ring once and recycles the slots of ended threads.
 func (s *session) drainAll() {
-	s.shm.Beat(clock.MonotonicNanos())
-	for k, slot := range s.shm.Slots() {
+	s.main.shm.Beat(clock.MonotonicNanos())
+	s.procs(s.drainProc)
+}
+
+func (s *session) drainProc(pr *procRings) {
+	for k, slot := range pr.shm.Slots() {
 		if state := slot.State(); state != wire.SlotFree {
-			s.drainSlot(k, slot, state)
+			s.drainSlot(pr, k, slot, state)
 		}
 	}
 }
 
 // drainSlot decodes what one ring holds; a ring whose thread ended (state
 // read before draining) is recycled.
-func (s *session) drainSlot(k int, slot *ring.Slot, state uint32) {
-	d := s.decoders[k]
+func (s *session) drainSlot(pr *procRings, k int, slot *ring.Slot, state uint32) {
+	d := pr.decoders[k]
 	_, err := slot.Drain(func(b []byte) error {
-		if s.failed[k] {
+		if pr.failed[k] {
 			return nil
 		}
 		return d.Decode(b)
 	})
-	if err != nil && !s.failed[k] {
+	if err != nil && !pr.failed[k] {
 		// A ring that cannot be decoded is skipped from here on; its
 		// thread's tree stops where the damage began.
-		s.failed[k] = true
+		pr.failed[k] = true
 		s.stats.DecodeErrors++
-		s.o.notice(fmt.Sprintf("ring %d: %v", k, err))
+		if pr.pid != 0 {
+			s.o.notice(fmt.Sprintf("child %d: ring %d: %v", pr.pid, k, err))
+		} else {
+			s.o.notice(fmt.Sprintf("ring %d: %v", k, err))
+		}
 	}
 	if state != wire.SlotClosed {
 		return
 	}
 	s.stats.ProducerWait += time.Duration(slot.WaitNanos())
-	if t := d.Thread(); t != nil && s.cpu != nil {
-		s.cpu.forget(t.ID)
+	if t := d.Thread(); t != nil && pr.cpu != nil {
+		pr.cpu.forget(t.ID)
 	}
 	d.Reset()
-	s.failed[k] = false
+	pr.failed[k] = false
 	// Give the memory back before the slot is published as free:
 	// afterwards a new thread may already be writing into it.
-	s.shm.Release(k)
+	pr.shm.Release(k)
 	slot.Free()
 }
 
-func (s *session) finishStats() Stats {
-	st := s.stats
-	st.Events, st.Threads = 0, 0
-	for _, d := range s.decoders {
+// stats counts the events decoded from the process's rings, the time its
+// threads still owning a slot waited, and the events it lost.
+func (pr *procRings) stats() Stats {
+	var st Stats
+	for _, d := range pr.decoders {
 		st.Events += d.Events
 	}
-	for _, slot := range s.shm.Slots() {
+	for _, slot := range pr.shm.Slots() {
 		if slot.State() != wire.SlotFree {
 			st.ProducerWait += time.Duration(slot.WaitNanos())
 		}
 	}
+	noSlot, noConsumer := pr.shm.Lost()
+	st.Lost = int64(noSlot + noConsumer)
+	return st
+}
+
+func (s *session) finishStats() Stats {
+	st := s.stats
+	st.Events, st.Lost = s.retired.Events, s.retired.Lost
+	st.ProducerWait += s.retired.ProducerWait
+	s.procs(func(pr *procRings) {
+		ps := pr.stats()
+		st.Events += ps.Events
+		st.Lost += ps.Lost
+		st.ProducerWait += ps.ProducerWait
+	})
 	st.Threads = s.builder.Threads()
 	st.Mismatched = s.builder.Mismatched()
-	noSlot, noConsumer := s.shm.Lost()
-	st.Lost = int64(noSlot + noConsumer)
 	return st
 }
 
 // agentFailure turns what the agent wrote in the header into an error.
 func (s *session) agentFailure() error {
-	switch s.shm.Status() {
+	switch shm := s.main.shm; shm.Status() {
 	case wire.StatusToolTaken:
-		return environment(fmt.Errorf("%s: pass --tool-id N with a free id from 0 to 5", s.shm.ErrorMessage()))
+		return environment(fmt.Errorf("%s: pass --tool-id N with a free id from 0 to 5", shm.ErrorMessage()))
 	case wire.StatusError:
-		return environment(fmt.Errorf("the agent could not start: %s", s.shm.ErrorMessage()))
+		return environment(fmt.Errorf("the agent could not start: %s", shm.ErrorMessage()))
 	}
 	return nil
 }

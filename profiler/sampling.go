@@ -130,8 +130,9 @@ func AttachSampled(ctx context.Context, pid int, so SampleOptions) (*callgraph.P
 }
 
 // nameThreads names sampled threads, which CPython's thread states do not
-// name: the main thread (its id is the pid) as threading does, others by
-// their native id.
+// name: a main thread (its id is its process's: the program's pid, or a
+// followed child's Thread.PID) as threading does, others by their native
+// id.
 func nameThreads(p *callgraph.Profile, pid int64) {
 	if p == nil {
 		return
@@ -140,7 +141,7 @@ func nameThreads(p *callgraph.Profile, pid int64) {
 		if th.Name != "" {
 			continue
 		}
-		if th.ID == pid {
+		if th.ID == pid || th.PID != 0 && th.ID == th.PID {
 			th.Name = "MainThread"
 		} else {
 			th.Name = fmt.Sprintf("Thread %d", th.ID)
@@ -162,6 +163,10 @@ func RecordHybrid(ctx context.Context, o Options, so SampleOptions) (*Result, Sa
 	defer stop()
 	started := false
 	o.CPURate = 0 // CPU time comes from the samples, charged to their lines
+	// Children are the trace's to follow (o.Subprocesses): the sampler's
+	// view of a forked child begins at its parent's frames, which the
+	// trace's, beginning at the fork, would not merge with.
+	so.Subprocesses = false
 	o.OnStart = func(pid int) {
 		started = true
 		go func() {

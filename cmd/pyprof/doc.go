@@ -35,6 +35,12 @@
 //	                       restart, until --duration ends, Ctrl-C, or it exits
 //	    --duration D       stop sampling after D (such as 30s)
 //	    --idle=false       sample mode: drop the stacks of threads not running
+//	    --subprocesses     follow the program's child processes, forked ones and
+//	                       the Python 3.12+ interpreters it starts (subprocess,
+//	                       multiprocessing with fork, spawn and forkserver); each
+//	                       child's threads carry its pid (a pid label in pprof).
+//	                       Sample mode (and --pid) samples them from outside too;
+//	                       in hybrid mode the trace follows them
 //	    --rate HZ          samples a second (sample, hybrid); in trace mode, how
 //	                       often each thread's CPU clock is read, from outside
 //	                       the program, to charge CPU time to the paths running
@@ -62,6 +68,19 @@
 // summary line. Ctrl-C
 // reaches the program and the profile is still written; a second Ctrl-C
 // stops the program at once.
+//
+// With --subprocesses, a forked child records into shared memory of its own,
+// handed to pyprof over a Unix socket; a new interpreter finds pyprof's
+// sitecustomize.py first on PYTHONPATH, with the recording described in
+// PYPROF_CHILD (both kept in the environment, so grandchildren are followed
+// too; a child started with another environment, or with -E, -I or -S, is
+// not). The program's own sitecustomize still runs, and a child's profile
+// starts at its own first frame. A child on a Python other than the one the
+// C agent was built for uses the pure-Python agent. Children still running
+// when the program exits are waited for up to a second, then written as
+// they are; one that starts only as the program exits runs unprofiled. The
+// summary says how many children were followed. Without --subprocesses,
+// children run unprofiled.
 //
 // Analyse the result with `go tool pprof -top pyprof.pb.gz`, or with the
 // commands below, which read pprof (pyprof's or any other tool's, such as

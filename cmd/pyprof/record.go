@@ -43,6 +43,7 @@ type recordFlags struct {
 	pid         int
 	duration    time.Duration
 	idle        bool
+	subprocs    bool
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -67,6 +68,7 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.IntVar(&f.pid, "pid", 0, "")
 	fs.DurationVar(&f.duration, "duration", 0, "")
 	fs.BoolVar(&f.idle, "idle", true, "")
+	fs.BoolVar(&f.subprocs, "subprocesses", false, "")
 	fs.DurationVar(&f.timelineMin, "timeline-min", 100*time.Microsecond, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
@@ -185,7 +187,8 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 
 // run records in the chosen mode.
 func (f *recordFlags) run(ctx context.Context, opts profiler.Options) (*profiler.Result, *profiler.SampleStats, error) {
-	so := profiler.SampleOptions{Rate: f.rate, Idle: f.idle, Duration: f.duration}
+	// In hybrid mode the trace follows the children (opts.Subprocesses).
+	so := profiler.SampleOptions{Rate: f.rate, Idle: f.idle, Duration: f.duration, Subprocesses: f.subprocs && f.mode == "sample"}
 	switch {
 	case f.pid != 0:
 		prof, st, err := profiler.AttachSampled(ctx, f.pid, so)
@@ -280,7 +283,7 @@ func (f *recordFlags) options(words []string) (profiler.Options, []output, error
 	return profiler.Options{
 		TimelineMin: timelineMin, TimelineMax: maxTimelineSpans, CPURate: f.rate,
 		Target: target, Python: f.python, Agent: kind, ToolID: f.toolID,
-		RingBytes: size, Slots: 256, Poll: time.Millisecond,
+		RingBytes: size, Slots: 256, Poll: time.Millisecond, Subprocesses: f.subprocs,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	}, outs, nil
 }
@@ -415,6 +418,16 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	}
 	if st.DecodeErrors > 0 {
 		line += fmt.Sprintf("; %d damaged rings", st.DecodeErrors)
+	}
+	if st.Children > 0 {
+		procs := "child processes"
+		if st.Children == 1 {
+			procs = "child process"
+		}
+		line += fmt.Sprintf("; followed %d %s", st.Children, procs)
+		if st.ChildrenRunning > 0 {
+			line += fmt.Sprintf(" (%d still running at the end: profiled until then)", st.ChildrenRunning)
+		}
 	}
 	if res.Signaled != 0 {
 		line += fmt.Sprintf("; the program was killed by %v", res.Signaled)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +46,33 @@ func TestWrite(t *testing.T) {
 	}
 	if len(calls) != 2 || len(names) != 3 || names[1] != "MainThread" || names[2] != "worker" {
 		t.Errorf("calls %v, names %v", calls, names)
+	}
+}
+
+// TestWriteChildProcess: a child process's threads are drawn under its pid.
+func TestWriteChildProcess(t *testing.T) {
+	p := &callgraph.Profile{
+		Funcs:    []callgraph.Func{{Name: "app.main"}},
+		Threads:  []*callgraph.Thread{{ID: 7, Name: "MainThread", Root: &callgraph.Node{}}, {ID: 42, PID: 42, Name: "MainThread", Root: &callgraph.Node{}}},
+		Timeline: []callgraph.Span{{Thread: 1, Func: 0, Dur: time.Millisecond}},
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		TraceEvents []event `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range doc.TraceEvents {
+		got = append(got, fmt.Sprintf("%s %d/%d", e.Name, e.PID, e.TID))
+	}
+	want := "process_name 1/0, thread_name 1/7, process_name 42/0, thread_name 42/42, app.main 42/42"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("events %s, want %s", strings.Join(got, ", "), want)
 	}
 }
 

@@ -35,6 +35,7 @@ type Shared struct {
 	mem    []byte
 	slots  []*Slot
 	stride uint64
+	clock  uint32
 }
 
 // Create makes the shared memory, writes its header and maps it.
@@ -58,13 +59,92 @@ func Create(o Options) (*Shared, error) {
 		f.Close()
 		return nil, fmt.Errorf("mapping shared memory: %w", err)
 	}
-	s := &Shared{file: f, mem: mem, stride: stride}
+	s := &Shared{file: f, mem: mem, stride: stride, clock: o.Clock}
 	s.writeHeader(o)
-	for i := 0; i < o.Slots; i++ {
-		off := wire.HdrSize + uint64(i)*stride
-		s.slots = append(s.slots, NewSlot(mem[off:off+stride], o.RingBytes))
-	}
+	s.makeSlots(o.Slots, o.RingBytes)
 	return s, nil
+}
+
+func (s *Shared) makeSlots(n int, ringBytes uint64) {
+	for i := 0; i < n; i++ {
+		off := wire.HdrSize + uint64(i)*s.stride
+		s.slots = append(s.slots, NewSlot(s.mem[off:off+s.stride], ringBytes))
+	}
+}
+
+// maxSlots bounds the slots a header may declare, so that a damaged one
+// cannot make pyprof map terabytes.
+const maxSlots = 1 << 16
+
+// Open maps shared memory that an agent made itself: a followed child
+// process creates its own memfd (wire.h, child processes) and hands it to
+// pyprof, which takes f over. The header must be one this pyprof would
+// have written (CheckHeader), and the memfd sealed against shrinking, so
+// that the child cannot make pyprof's reads fault.
+func Open(f *os.File) (*Shared, error) {
+	fd := int(f.Fd())
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	if err != nil || seals&unix.F_SEAL_SHRINK == 0 {
+		return nil, fmt.Errorf("shared memory of a child: not a memfd sealed against shrinking")
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("shared memory of a child: %w", err)
+	}
+	if st.Size < wire.HdrSize {
+		return nil, fmt.Errorf("shared memory of a child: %d bytes, smaller than its header", st.Size)
+	}
+	head, err := unix.Mmap(fd, 0, wire.HdrSize, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mapping the header of a child's shared memory: %w", err)
+	}
+	o, stride, err := CheckHeader(head)
+	_ = unix.Munmap(head)
+	if err != nil {
+		return nil, fmt.Errorf("shared memory of a child: %w", err)
+	}
+	size := wire.HdrSize + uint64(o.Slots)*stride
+	if uint64(st.Size) < size {
+		return nil, fmt.Errorf("shared memory of a child: %d bytes, its header says %d", st.Size, size)
+	}
+	mem, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("mapping a child's shared memory: %w", err)
+	}
+	s := &Shared{file: f, mem: mem, stride: stride, clock: o.Clock}
+	s.makeSlots(o.Slots, o.RingBytes)
+	return s, nil
+}
+
+// CheckHeader reads the geometry of a header and checks it is one pyprof
+// writes: its magic and version, a power-of-two ring of at least a page,
+// slots laid out as wire.h says, a known clock, and this process as the
+// consumer. The agent writes the headers of the rings a child makes; this
+// is the check that both sides agree.
+func CheckHeader(h []byte) (o Options, stride uint64, err error) {
+	le := binary.LittleEndian
+	if len(h) < wire.HdrSize || le.Uint64(h[wire.HdrMagic:]) != wire.WireMagic {
+		return o, 0, fmt.Errorf("no pyprof header")
+	}
+	if v := le.Uint32(h[wire.HdrVersion:]); v != wire.WireVersion {
+		return o, 0, fmt.Errorf("wire format version %d, want %d", v, wire.WireVersion)
+	}
+	o = Options{Slots: int(le.Uint32(h[wire.HdrNslots:])), RingBytes: le.Uint64(h[wire.HdrRingBytes:]), Clock: le.Uint32(h[wire.HdrClock:])}
+	stride = le.Uint64(h[wire.HdrSlotStride:])
+	switch {
+	case o.Slots < 1 || o.Slots > maxSlots:
+		return o, 0, fmt.Errorf("%d slots", o.Slots)
+	case o.RingBytes < 4096 || o.RingBytes > 1<<30 || o.RingBytes&(o.RingBytes-1) != 0:
+		return o, 0, fmt.Errorf("ring size %d is not a power of two from 4096 bytes to 1GiB", o.RingBytes)
+	case stride != wire.SlotData+o.RingBytes:
+		return o, 0, fmt.Errorf("slot stride %d, want %d", stride, wire.SlotData+o.RingBytes)
+	case o.Clock != wire.ClockTsc && o.Clock != wire.ClockMonotonic:
+		return o, 0, fmt.Errorf("unknown clock %d", o.Clock)
+	}
+	if pid := le.Uint64(h[wire.HdrConsumerPid:]); pid != uint64(os.Getpid()) {
+		return o, 0, fmt.Errorf("consumer pid %d is not this pyprof's (%d)", pid, os.Getpid())
+	}
+	return o, stride, nil
 }
 
 func (s *Shared) writeHeader(o Options) {
@@ -80,6 +160,9 @@ func (s *Shared) writeHeader(o Options) {
 
 // File is the descriptor the target inherits.
 func (s *Shared) File() *os.File { return s.file }
+
+// Clock returns the header's clock, wire.ClockTsc or wire.ClockMonotonic.
+func (s *Shared) Clock() uint32 { return s.clock }
 
 // Slots returns the rings.
 func (s *Shared) Slots() []*Slot { return s.slots }

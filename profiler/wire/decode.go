@@ -8,11 +8,20 @@ import (
 	"github.com/pyprof/pyprof/callgraph"
 )
 
+// Sink is what a Decoder feeds: a *callgraph.Builder for the program
+// itself, or the *callgraph.Process of a child process, whose ids are its
+// own.
+type Sink interface {
+	NewThread(tid int64) *callgraph.ThreadBuilder
+	DefineCode(callgraph.CodeID, *callgraph.Code)
+	DefineNative(callgraph.NativeID, string)
+}
+
 // Decoder turns the records of one ring, in order, into calls on a
 // callgraph.Builder. A ring carries one thread after another (slots are
 // recycled); each begins with an XThread record.
 type Decoder struct {
-	b      *callgraph.Builder
+	b      Sink
 	thread *callgraph.ThreadBuilder
 	now    int64
 	// Pending fields from XBigId / XBigSite for the next hot record.
@@ -23,7 +32,7 @@ type Decoder struct {
 }
 
 // NewDecoder returns a decoder feeding b.
-func NewDecoder(b *callgraph.Builder) *Decoder { return &Decoder{b: b} }
+func NewDecoder(b Sink) *Decoder { return &Decoder{b: b} }
 
 // Thread returns the thread whose records are being decoded, or nil.
 func (d *Decoder) Thread() *callgraph.ThreadBuilder { return d.thread }

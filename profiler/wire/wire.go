@@ -72,4 +72,10 @@ const (
 	XBigSite    = 7
 
 	CodeHidden = 1
+
+	RegSize    = 24
+	RegMagic   = 0
+	RegVersion = 8
+	RegPid     = 16
+	RegOk      = 1
 )

@@ -10,17 +10,26 @@
  *
  * Built by pyprof against the target interpreter's own headers; needs the
  * GIL (free-threaded builds use the pure-Python twin).
+ *
+ * With record --subprocesses, a child process records into rings of its
+ * own, registered with pyprof (wire.h, child processes): a forked child
+ * from forked(), a new interpreter from init_child().
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -52,6 +61,12 @@ static Py_ssize_t extra_index = -1;
 static uint32_t next_code_id = 1, next_callable_id = 1;
 static PyObject *hidden_files; /* frozenset of filenames whose code is pyprof's own */
 static pthread_key_t exit_key;
+/* pyprof's socket for child processes (wire.h), an abstract name without
+ * its leading NUL; empty when children are not followed. */
+static char follow_name[sizeof(((struct sockaddr_un *)0)->sun_path) - 1];
+static int follow_sock = -1; /* our registration, open while we live */
+static dev_t follow_dev;      /* and its identity: the program may close */
+static ino_t follow_ino;      /* every descriptor and reuse the number */
 
 /* ---- per-thread state ---------------------------------------------------- */
 
@@ -639,6 +654,152 @@ static void after_fork_child(void)
     recording = 0;
     memset(&T, 0, sizeof T); /* the forking thread's state */
     pthread_setspecific(exit_key, NULL);
+    /* The parent's registration is the parent's: pyprof sees a followed
+     * process end when its connection closes, which a child keeping it
+     * open would delay. Only if it still is ours: a daemon may have closed
+     * every descriptor and opened a file under that number since. */
+    struct stat st;
+    if (follow_sock >= 0 && fstat(follow_sock, &st) == 0 && st.st_dev == follow_dev && st.st_ino == follow_ino)
+        close(follow_sock);
+    follow_sock = -1;
+}
+
+/* ---- child processes (wire.h: record --subprocesses) ------------------------ */
+
+/* write_header lays out the header of rings this process makes itself, as
+ * pyprof's ring.Create does for the rings it makes; ring.CheckHeader is
+ * the check both sides agree. The magic goes last. */
+static void write_header(uint8_t *h)
+{
+    *U32(h, PYPROF_HDR_VERSION) = PYPROF_WIRE_VERSION;
+    *U32(h, PYPROF_HDR_NSLOTS) = nslots;
+    *U64(h, PYPROF_HDR_RING_BYTES) = ring_bytes;
+    *U64(h, PYPROF_HDR_SLOT_STRIDE) = slot_stride;
+    *U32(h, PYPROF_HDR_CLOCK) = use_tsc ? PYPROF_CLOCK_TSC : PYPROF_CLOCK_MONOTONIC;
+    *U64(h, PYPROF_HDR_CONSUMER_PID) = (uint64_t)consumer_pid;
+    *U64(h, PYPROF_HDR_AGENT_PID) = (uint64_t)getpid();
+    *U64(h, PYPROF_HDR_MAGIC) = PYPROF_WIRE_MAGIC;
+}
+
+/* register_rings hands memfd to pyprof and waits for its answer. Returns 0,
+ * or -1 with errno set. Called without the GIL. */
+static int register_rings(int memfd)
+{
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t n = strlen(follow_name);
+    memcpy(addr.sun_path + 1, follow_name, n); /* abstract: sun_path[0] is NUL */
+    /* pyprof answers within a millisecond while it records; a pyprof that
+     * does not answer at all leaves the child unprofiled, not hung. */
+    struct timeval limit = {5, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    uint8_t msg[PYPROF_REG_SIZE] = {0};
+    uint64_t magic = PYPROF_WIRE_MAGIC, pid = (uint64_t)getpid();
+    uint32_t version = PYPROF_WIRE_VERSION;
+    memcpy(msg + PYPROF_REG_MAGIC, &magic, 8);
+    memcpy(msg + PYPROF_REG_VERSION, &version, 4);
+    memcpy(msg + PYPROF_REG_PID, &pid, 8);
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {msg, sizeof msg};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl.buf;
+    m.msg_controllen = sizeof ctl.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &memfd, sizeof(int));
+    uint8_t answer = 0;
+    errno = 0;
+    if (connect(s, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0 ||
+        sendmsg(s, &m, MSG_NOSIGNAL) != (ssize_t)sizeof msg || recv(s, &answer, 1, 0) != 1 ||
+        answer != PYPROF_REG_OK) {
+        int e = errno ? errno : ECONNREFUSED; /* closed without an answer: refused */
+        close(s);
+        errno = e;
+        return -1;
+    }
+    struct stat st;
+    if (fstat(s, &st) == 0) {
+        follow_dev = st.st_dev;
+        follow_ino = st.st_ino;
+    }
+    follow_sock = s;
+    return 0;
+}
+
+/* own_rings makes shared memory of the current geometry for this process
+ * alone, registers it with pyprof, and writes there from now on. Returns 0,
+ * or -1 with errno set (the old rings, if any, stay mapped, unused). */
+static int own_rings(void)
+{
+    slot_stride = PYPROF_SLOT_DATA + ring_bytes;
+    size_t size = PYPROF_HDR_SIZE + (size_t)nslots * slot_stride;
+    int fd = memfd_create("pyprof-rings", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -1;
+    uint8_t *mem = MAP_FAILED;
+    int registered = -1;
+    /* Sealed: pyprof maps what we send and must never fault on it. */
+    if (ftruncate(fd, (off_t)size) == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0 &&
+        (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED) {
+        write_header(mem);
+        Py_BEGIN_ALLOW_THREADS
+        registered = register_rings(fd);
+        Py_END_ALLOW_THREADS
+    }
+    int e = errno;
+    close(fd); /* the mapping keeps the memory; pyprof has its own descriptor */
+    if (registered < 0) {
+        if (mem != MAP_FAILED)
+            munmap(mem, size);
+        errno = e;
+        return -1;
+    }
+    if (shm)
+        munmap(shm, shm_size);
+    shm = mem;
+    shm_size = size;
+    return 0;
+}
+
+/* renumber starts code and callable ids afresh: a followed child's ids
+ * are its own, defined in its own rings. A new co_extra index leaves the
+ * ids its parent stored in code objects unread. */
+static int renumber(void)
+{
+    Py_ssize_t index = PyUnstable_Eval_RequestCodeExtraIndex(NULL);
+    if (index < 0)
+        return -1;
+    extra_index = index;
+    next_code_id = next_callable_id = 1;
+    /* The objects the old table kept alive stay alive: a few types. */
+    PyMem_Free(table);
+    table = NULL;
+    table_cap = table_len = 0;
+    return 0;
+}
+
+static int set_follow_name(const char *name)
+{
+    if (strlen(name) >= sizeof follow_name) {
+        PyErr_Format(PyExc_ValueError, "socket name too long: %s", name);
+        return -1;
+    }
+    strcpy(follow_name, name);
+    return 0;
 }
 
 static PyObject *map_rings(int fd)
@@ -672,6 +833,28 @@ static PyObject *map_rings(int fd)
     Py_RETURN_NONE;
 }
 
+/* setup does what every agent needs once per process, whoever made the rings. */
+static int setup(PyObject *hidden)
+{
+    if (shm) {
+        PyErr_Format(PyExc_RuntimeError, "agent already initialised");
+        return -1;
+    }
+    Py_XSETREF(hidden_files, PyFrozenSet_New(hidden));
+    if (!hidden_files)
+        return -1;
+    extra_index = PyUnstable_Eval_RequestCodeExtraIndex(NULL);
+    if (extra_index < 0) {
+        PyErr_Format(PyExc_RuntimeError, "no code extra index left");
+        return -1;
+    }
+    if (pthread_key_create(&exit_key, on_thread_exit) != 0 || pthread_atfork(NULL, NULL, after_fork_child) != 0) {
+        PyErr_Format(PyExc_RuntimeError, "cannot register thread and fork hooks");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *agent_init(PyObject *m, PyObject *args)
 {
     (void)m;
@@ -679,17 +862,50 @@ static PyObject *agent_init(PyObject *m, PyObject *args)
     PyObject *hidden;
     if (!PyArg_ParseTuple(args, "iO:init", &fd, &hidden))
         return NULL;
-    if (shm)
-        return PyErr_Format(PyExc_RuntimeError, "agent already initialised");
-    Py_XSETREF(hidden_files, PyFrozenSet_New(hidden));
-    if (!hidden_files)
+    if (setup(hidden) < 0)
         return NULL;
-    extra_index = PyUnstable_Eval_RequestCodeExtraIndex(NULL);
-    if (extra_index < 0)
-        return PyErr_Format(PyExc_RuntimeError, "no code extra index left");
-    if (pthread_key_create(&exit_key, on_thread_exit) != 0 || pthread_atfork(NULL, NULL, after_fork_child) != 0)
-        return PyErr_Format(PyExc_RuntimeError, "cannot register thread and fork hooks");
     return map_rings(fd);
+}
+
+/* init_child starts the agent of a new interpreter the program started:
+ * it makes rings of its own with the geometry pyprof gave and registers
+ * them on pyprof's socket. */
+static PyObject *agent_init_child(PyObject *m, PyObject *args)
+{
+    (void)m;
+    PyObject *hidden;
+    unsigned int n, clock;
+    unsigned long long rb, consumer;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "OIKIKs:init_child", &hidden, &n, &rb, &clock, &consumer, &name))
+        return NULL;
+    if (n < 1 || rb < 4096 || (rb & (rb - 1)) || (clock != PYPROF_CLOCK_TSC && clock != PYPROF_CLOCK_MONOTONIC))
+        return PyErr_Format(PyExc_ValueError, "bad ring geometry");
+#ifndef PYPROF_HAVE_TSC
+    if (clock == PYPROF_CLOCK_TSC)
+        return PyErr_Format(PyExc_ValueError, "no TSC on this machine");
+#endif
+    if (set_follow_name(name) < 0 || setup(hidden) < 0)
+        return NULL;
+    nslots = n;
+    ring_bytes = rb;
+    use_tsc = clock == PYPROF_CLOCK_TSC;
+    consumer_pid = (pid_t)consumer;
+    consumer_is_parent = consumer_pid == getppid();
+    if (own_rings() < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
+static int start_watchdog(void)
+{
+    pthread_t dog;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int started = pthread_create(&dog, &attr, watchdog, NULL);
+    pthread_attr_destroy(&attr);
+    return started;
 }
 
 static PyObject *agent_start(PyObject *m, PyObject *unused)
@@ -697,17 +913,53 @@ static PyObject *agent_start(PyObject *m, PyObject *unused)
     (void)m, (void)unused;
     if (!shm)
         return PyErr_Format(PyExc_RuntimeError, "agent not initialised");
-    pthread_t dog;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int started = pthread_create(&dog, &attr, watchdog, NULL);
-    pthread_attr_destroy(&attr);
-    if (started != 0)
+    if (start_watchdog() != 0)
         return PyErr_Format(PyExc_RuntimeError, "cannot start the watchdog thread");
     recording = 1;
     __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
     Py_RETURN_NONE;
+}
+
+static PyObject *agent_follow(PyObject *m, PyObject *args)
+{
+    (void)m;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:follow", &name) || set_follow_name(name) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *agent_set_thread_name(PyObject *m, PyObject *name);
+
+/* forked runs in a forked child, from an os.register_at_fork hook: by then
+ * the pthread_atfork handler has stopped recording and CPython has made
+ * this thread the only one. When children are followed, the child gets
+ * rings of its own, registered with pyprof, and records from here on,
+ * with ids of its own; otherwise it stays unprofiled. Returns whether it
+ * records; raises when it could not follow. */
+static PyObject *agent_forked(PyObject *m, PyObject *args)
+{
+    PyObject *name = NULL;
+    if (!PyArg_ParseTuple(args, "|O:forked", &name))
+        return NULL;
+    if (!shm || !follow_name[0])
+        Py_RETURN_FALSE;
+    if (renumber() < 0)
+        return PyErr_Format(PyExc_RuntimeError, "no code extra index left");
+    consumer_is_parent = consumer_pid == getppid();
+    if (own_rings() < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    if (start_watchdog() != 0)
+        return PyErr_Format(PyExc_RuntimeError, "cannot start the watchdog thread");
+    recording = 1;
+    __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
+    if (name && name != Py_None) {
+        PyObject *r = agent_set_thread_name(m, name);
+        Py_XDECREF(r);
+        if (!r)
+            return NULL;
+    }
+    Py_RETURN_TRUE;
 }
 
 static PyObject *agent_stop(PyObject *m, PyObject *unused)
@@ -756,6 +1008,10 @@ static PyObject *agent_fail(PyObject *m, PyObject *args)
 
 static PyMethodDef agent_methods[] = {
     {"init", agent_init, METH_VARARGS, "init(fd, hidden_files): map the rings pyprof created"},
+    {"init_child", agent_init_child, METH_VARARGS,
+     "init_child(hidden_files, nslots, ring_bytes, clock, consumer_pid, socket): make rings and register them"},
+    {"follow", agent_follow, METH_VARARGS, "follow(socket): forked children register rings of their own there"},
+    {"forked", agent_forked, METH_VARARGS, "forked([thread_name]): in a forked child, record into rings of its own"},
     {"start", agent_start, METH_NOARGS, "start recording"},
     {"stop", agent_stop, METH_NOARGS, "stop recording"},
     {"set_thread_name", agent_set_thread_name, METH_O, "record the calling thread's name"},

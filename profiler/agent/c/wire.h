@@ -7,6 +7,7 @@
  * Shared memory is one memfd that pyprof (the consumer) creates and the
  * target inherits: a header page, then PYPROF_NSLOTS(hdr) slots, each a
  * single-producer/single-consumer ring owned by one Python thread at a time.
+ * A followed child process makes its own (see the end of this file).
  * All integers are little-endian.
  */
 #ifndef PYPROF_WIRE_H
@@ -107,5 +108,22 @@
 #define PYPROF_X_BIG_SITE 7   /* u32 site for the next hot record */
 
 #define PYPROF_CODE_HIDDEN 1  /* pyprof's own start-up code: not shown in profiles */
+
+/* ---- child processes (record --subprocesses) -----------------------------
+ * A child process pyprof follows (forked, or a new interpreter the program
+ * started) never writes into its parent's rings: it creates a memfd of its
+ * own laid out as above (the header written by the agent, with pyprof's
+ * geometry and consumer pid and the child's own clock), seals it against
+ * shrinking, and hands it to pyprof over pyprof's SOCK_SEQPACKET Unix
+ * socket: one message of PYPROF_REG_SIZE bytes with the memfd attached as
+ * SCM_RIGHTS. pyprof answers one byte, PYPROF_REG_OK, once it drains those
+ * rings; the child records only then. The connection stays open while the
+ * child lives: its end tells pyprof that the child exited.
+ */
+#define PYPROF_REG_SIZE 24
+#define PYPROF_REG_MAGIC 0    /* u64 PYPROF_WIRE_MAGIC */
+#define PYPROF_REG_VERSION 8  /* u32 PYPROF_WIRE_VERSION; u32 zero follows */
+#define PYPROF_REG_PID 16     /* u64 the child's pid */
+#define PYPROF_REG_OK 1       /* pyprof's answer: the rings are drained from now on */
 
 #endif /* PYPROF_WIRE_H */

@@ -8,6 +8,12 @@ marked hidden so profiles start at the program's <module>.
 
 Configuration comes in the environment variable PYPROF_AGENT (removed before
 the program runs, so the program and its children never see it).
+
+With record --subprocesses (PYPROF_AGENT has site=DIR), children are
+followed: a forked child gets rings of its own (_follow_forks), and a new
+interpreter finds pyprof's sitecustomize.py first on PYTHONPATH, which calls
+follow_exec below with the recording described in PYPROF_CHILD. Both
+variables stay in the environment, so grandchildren are followed too.
 """
 
 import os
@@ -19,9 +25,12 @@ _ERROR = 2  # PYPROF_STATUS_ERROR
 _EXIT_AGENT_FAILED = 121  # seen by pyprof only; it reports the header's message
 
 
+def _fields(value):
+    return dict(kv.split("=", 1) for kv in value.split(";") if kv)
+
+
 def _config():
-    fields = dict(kv.split("=", 1) for kv in os.environ.pop("PYPROF_AGENT").split(";") if kv)
-    return fields
+    return _fields(os.environ.pop("PYPROF_AGENT"))
 
 
 def _load_agent(path):
@@ -59,6 +68,12 @@ def _claim(agent, tool_id, null):
         agent.fail(_TOOL_TAKEN, f"sys.monitoring tool id {tool_id} is already used by {owner!r}")
         os._exit(_EXIT_AGENT_FAILED)
     monitoring.use_tool_id(tool_id, "pyprof")
+    return _register(agent, tool_id, null)
+
+
+def _register(agent, tool_id, null):
+    """Registers the agent's callbacks; returns the event set."""
+    monitoring = sys.monitoring
     events = 0
     for event_name, callback in _EVENTS:
         event = getattr(monitoring.events, event_name)
@@ -117,6 +132,130 @@ def _name_threads(agent):
 
     threading.Thread._bootstrap_inner = _bootstrap_inner
     return threading
+
+
+def _follow_forks(agent, tool_id):
+    """Makes a forked child record into rings of its own (issue 6). The
+    agent stops recording in the child before any Python code runs there
+    (agent.c in a pthread_atfork handler, the twin in a hook registered
+    before this one); agent.forked makes the rings, registers them with
+    pyprof and records again. A child that cannot be followed gives the
+    tool id back and runs unprofiled, as without --subprocesses."""
+    import threading
+
+    def after_fork_in_child():
+        try:
+            # The name first: once forked returns, this frame's own events
+            # are recorded, and it is hidden.
+            if agent.forked(threading.current_thread().name):
+                return
+        except ConnectionRefusedError:
+            pass  # the recording is over, or pyprof refused and said why
+        except Exception as e:
+            print(f"pyprof: not following process {os.getpid()}: {type(e).__name__}: {e}", file=sys.stderr)
+        _release(tool_id)
+
+    os.register_at_fork(after_in_child=after_fork_in_child)
+
+
+def _follow_children(agent, tool_id, site):
+    """Follows the program's children: forked ones (_follow_forks) and new
+    interpreters, which find pyprof's sitecustomize.py in site first on
+    PYTHONPATH. PYPROF_CHILD, set by pyprof, describes the recording."""
+    agent.follow(_fields(os.environ["PYPROF_CHILD"])["socket"])
+    _follow_forks(agent, tool_id)
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = site + os.pathsep + path if path else site
+
+
+def _child_agent(config):
+    """The agent for this interpreter: pyprof's C agent when it was built for
+    this very Python (the same version, an extension suffix this Python
+    loads), else the twin, which runs on any 3.12+."""
+    import importlib.machinery
+
+    path = config["agent"]
+    if path.endswith(".py"):
+        return path
+    if config["python"] == "%d.%d.%d" % sys.version_info[:3] and path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+        return path
+    return config["twin"]
+
+
+def follow_exec(config, site_file):
+    """Records a new interpreter the program started (record --subprocesses),
+    called from pyprof's sitecustomize.py with PYPROF_CHILD's fields: loads
+    the agent, which registers rings of its own with pyprof, claims the tool
+    id and turns events on when the program's own code starts."""
+    tool_id = int(config["tool"])
+    owner = sys.monitoring.get_tool(tool_id)
+    if owner is not None:
+        print(
+            f"pyprof: not following process {os.getpid()}: sys.monitoring tool id {tool_id} is already used by {owner!r}",
+            file=sys.stderr,
+        )
+        return
+    path = _child_agent(config)
+    agent = _load_agent(path)
+    # runpy, frozen or not, without importing it for the program.
+    hidden = {_BOOTSTRAP_FILE, path, site_file, "<frozen runpy>", os.path.join(os.path.dirname(os.__file__), "runpy.py")}
+    agent.init_child(
+        hidden,
+        int(config["slots"]),
+        int(config["ring"]),
+        int(config["clock"]),
+        int(config["consumer"]),
+        config["socket"],
+    )
+    sys.monitoring.use_tool_id(tool_id, "pyprof")
+    try:
+        agent.on_orphan(lambda: _release(tool_id))
+        _explain_taken_id(tool_id)
+        threading = _name_threads(agent)
+        _follow_forks(agent, tool_id)
+        agent.start()
+        agent.set_thread_name(threading.current_thread().name)
+        _record_from_program(agent, tool_id, hidden, config["mode"] == "null")
+    except BaseException:
+        agent.stop()
+        _release(tool_id)
+        raise
+
+
+def _record_from_program(agent, tool_id, hidden, null):
+    """Turns every event on when the program's first frame starts, so that
+    its profile starts there as the program's own does (bootstrap runs it
+    with events just turned on). Until then only PY_START is watched: the
+    interpreter is still starting (site, importlib, this file), and
+    events of frames entered before monitoring began would show calls at
+    the root. The first frame is a <module> (a script, -c, -m's module)
+    of code neither pyprof's, runpy's nor frozen, whose callers are all
+    pyprof's or runpy's: the program's own sitecustomize, imported by
+    site through importlib, is not it, and neither is what the
+    interpreter calls before the program (3.13 registers -c's source with
+    linecache). The callers are recorded as entered (they are hidden), so
+    the calls they make afterwards stay out of the tree too."""
+    monitoring = sys.monitoring
+
+    def gate(code, offset):
+        if code.co_name != "<module>" or code.co_filename in hidden or code.co_filename.startswith("<frozen "):
+            return
+        callers = []
+        f = sys._getframe(1).f_back
+        while f is not None:
+            if f.f_code.co_filename not in hidden:
+                return
+            callers.append(f.f_code)
+            f = f.f_back
+        events = _register(agent, tool_id, null)
+        if not null:
+            for c in reversed(callers):
+                agent.py_start(c, 0)
+            agent.py_start(code, offset)
+        monitoring.set_events(tool_id, events)
+
+    monitoring.register_callback(tool_id, monitoring.events.PY_START, gate)
+    monitoring.set_events(tool_id, monitoring.events.PY_START)
 
 
 def _fresh_main(filename):
@@ -229,7 +368,10 @@ def _main():
         agent.on_orphan(lambda: _release(tool_id))
         _explain_taken_id(tool_id)
         _name_threads(agent)
-        os.register_at_fork(after_in_child=lambda: _release(tool_id))
+        if "site" in config:
+            _follow_children(agent, tool_id, config["site"])
+        else:
+            os.register_at_fork(after_in_child=lambda: _release(tool_id))
         run = _prepare(kind, target, args)
     except SyntaxError as e:
         sys.excepthook(type(e), e, None)
@@ -256,4 +398,6 @@ def _main():
         _exit_like_python(e, hidden)
 
 
-_main()
+# Run as a script by pyprof; imported as a module by sitecustomize.py.
+if __name__ == "__main__":
+    _main()

@@ -29,9 +29,11 @@ HDR_CONSUMER_PID = 40
 HDR_AGENT_PID = 48
 HDR_LOST_NO_SLOT = 56
 HDR_LOST_NO_CONSUMER = 64
+HDR_HEARTBEAT = 72
 HDR_ERROR = 1024
 HDR_ERROR_LEN = 1024
 
+CLOCK_TSC = 1
 CLOCK_MONOTONIC = 2
 STATUS_RECORDING = 1
 
@@ -75,6 +77,12 @@ X_BIG_SITE = 7
 
 CODE_HIDDEN = 1
 
+REG_SIZE = 24
+REG_MAGIC = 0
+REG_VERSION = 8
+REG_PID = 16
+REG_OK = 1
+
 _u64 = struct.Struct("<Q")
 _u32 = struct.Struct("<I")
 _ticks = time.monotonic_ns
@@ -101,6 +109,11 @@ _code_ids = {}  # code object -> id; holding the code keeps its id unique
 _callable_ids = {}  # name -> id
 _local = threading.local()
 _lock = threading.Lock()
+# pyprof's socket for child processes (wire.h), an abstract name without its
+# leading NUL; None when children are not followed.
+_follow = None
+_follow_sock = None  # our registration, open while we live
+_follow_id = None  # and its (st_dev, st_ino): the program may close every fd
 
 
 class _Ring:
@@ -201,13 +214,14 @@ def _string(s):
     return _u32.pack(len(b)) + b
 
 
-def _closing_ring():
-    """Whether the calling thread is closing its ring: _Ring.__del__ is Python
-    code whose events, raised after the thread's locals are gone, would
-    otherwise take the ending thread a new slot that nothing ever closes."""
+def _unrecorded():
+    """Whether the calling thread runs code whose events must not take it a
+    slot, one that nothing would ever close: _Ring.__del__, whose events
+    are raised after the ending thread's locals are gone, and the watchdog
+    thread, which is pyprof's own and never ends."""
     f = sys._getframe(1)
     while f is not None:
-        if f.f_code is _Ring.__del__.__code__:
+        if f.f_code is _Ring.__del__.__code__ or f.f_code is _watchdog.__code__:
             return True
         f = f.f_back
     return False
@@ -245,7 +259,7 @@ def _ring():
     r = getattr(_local, "ring", None)
     if r is not None:
         return r
-    if _closing_ring():
+    if _unrecorded():
         return None
     r = _take_slot()
     if r is None and not getattr(_local, "waited", False):
@@ -378,13 +392,34 @@ def null(*args):
 
 def _after_fork_in_child():
     # A child must never write into its parent's rings.
-    global _recording
+    global _recording, _follow_sock
     _recording = False
     _local.__dict__.clear()
+    # The parent's registration is the parent's: pyprof sees a followed
+    # process end when its connection closes. Only if it still is ours: a
+    # daemon may have closed every descriptor and opened a file under that
+    # number since.
+    if _follow_sock is not None:
+        try:
+            st = os.fstat(_follow_sock.fileno())
+            ours = (st.st_dev, st.st_ino) == _follow_id
+        except OSError:
+            ours = False
+        if ours:
+            _follow_sock.close()
+        else:
+            _follow_sock.detach()
+        _follow_sock = None
+
+
+def _map(fd, size):
+    global _mem, _words, _halves
+    _mem = mmap.mmap(fd, size, mmap.MAP_SHARED)
+    _words, _halves = memoryview(_mem).cast("Q"), memoryview(_mem).cast("I")
 
 
 def init(fd, hidden):
-    global _mem, _words, _halves, _ring_bytes, _mask, _nslots, _stride, _consumer_pid, _hidden
+    global _ring_bytes, _mask, _nslots, _stride, _consumer_pid, _hidden
     head = mmap.mmap(fd, HDR_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
     magic, version, nslots, ring_bytes, stride, clock = struct.unpack_from("<QIIQQI", head, 0)
     consumer = _u64.unpack_from(head, HDR_CONSUMER_PID)[0]
@@ -399,21 +434,143 @@ def init(fd, hidden):
     _mask = ring_bytes - 1
     if sys.byteorder != "little":
         raise ValueError("the wire format is little-endian")
-    _mem = mmap.mmap(fd, HDR_SIZE + nslots * stride, mmap.MAP_SHARED)
-    _words, _halves = memoryview(_mem).cast("Q"), memoryview(_mem).cast("I")
+    _map(fd, HDR_SIZE + nslots * stride)
     _words[HDR_AGENT_PID >> 3] = os.getpid()
+    _setup(hidden)
+
+
+def init_child(hidden, nslots, ring_bytes, clock, consumer_pid, socket_name):
+    """Starts the agent of a new interpreter the program started: rings of
+    its own with pyprof's geometry, registered on pyprof's socket. The
+    twin's clock is CLOCK_MONOTONIC whatever pyprof's is; the header says so."""
+    global _nslots, _ring_bytes, _mask, _consumer_pid, _consumer_is_parent, _follow
+    if _mem is not None:
+        raise RuntimeError("agent already initialised")
+    if nslots < 1 or ring_bytes < 4096 or ring_bytes & (ring_bytes - 1) or clock not in (CLOCK_TSC, CLOCK_MONOTONIC):
+        raise ValueError("bad ring geometry")
+    if sys.byteorder != "little":
+        raise ValueError("the wire format is little-endian")
+    _nslots, _ring_bytes, _mask = nslots, ring_bytes, ring_bytes - 1
+    _consumer_pid = consumer_pid
+    _consumer_is_parent = consumer_pid == os.getppid()
+    _follow = socket_name
+    _setup(hidden)
+    _own_rings()
+
+
+def _setup(hidden):
+    global _hidden
     _hidden = frozenset(hidden)
     # A child must never write into its parent's rings. agent.c stops in a
     # pthread_atfork handler, before any Python code runs in the child; here
     # the hooks registered before ours (threading's) run first in the child,
     # so recording pauses just before the fork and the child inherits the
-    # pause. The pause callables are C (partial of set methods): they raise
+    # pause (which forked() lifts once the child has rings of its own, when
+    # pyprof follows children). The pause callables are C (partial of set methods): they raise
     # no events, so no frame is entered without being left.
     os.register_at_fork(
         before=functools.partial(_fork_pause.add, True),
         after_in_parent=functools.partial(_fork_pause.discard, True),
         after_in_child=_after_fork_in_child,
     )
+
+
+# ---- child processes (wire.h: record --subprocesses) -----------------------------
+
+
+def _write_header():
+    """Lays out the header of rings this process makes itself, as pyprof's
+    ring.Create does; ring.CheckHeader is the check both sides agree."""
+    _halves[HDR_VERSION >> 2] = WIRE_VERSION
+    _halves[HDR_NSLOTS >> 2] = _nslots
+    _words[HDR_RING_BYTES >> 3] = _ring_bytes
+    _words[HDR_SLOT_STRIDE >> 3] = _stride
+    _halves[HDR_CLOCK >> 2] = CLOCK_MONOTONIC
+    _words[HDR_CONSUMER_PID >> 3] = _consumer_pid
+    _words[HDR_AGENT_PID >> 3] = os.getpid()
+    _words[HDR_MAGIC >> 3] = WIRE_MAGIC
+
+
+def _register(fd):
+    """Hands the memfd to pyprof and waits for its answer."""
+    import socket
+
+    global _follow_sock, _follow_id
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        # pyprof answers within a millisecond while it records; one that
+        # does not answer leaves the child unprofiled, not hung.
+        s.settimeout(5)
+        s.connect("\0" + _follow)
+        msg = bytearray(REG_SIZE)
+        struct.pack_into("<QI", msg, REG_MAGIC, WIRE_MAGIC, WIRE_VERSION)
+        _u64.pack_into(msg, REG_PID, os.getpid())
+        socket.send_fds(s, [bytes(msg)], [fd])
+        if s.recv(1) != bytes([REG_OK]):
+            raise ConnectionRefusedError("pyprof did not take this process's rings")
+    except BaseException:
+        s.close()
+        raise
+    st = os.fstat(s.fileno())
+    _follow_sock, _follow_id = s, (st.st_dev, st.st_ino)
+
+
+def _own_rings():
+    """Makes shared memory of the current geometry for this process alone,
+    registers it with pyprof, and writes there from now on."""
+    import fcntl
+
+    global _stride
+    old = _mem
+    _stride = SLOT_DATA + _ring_bytes
+    size = HDR_SIZE + _nslots * _stride
+    fd = os.memfd_create("pyprof-rings", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        os.ftruncate(fd, size)
+        # Sealed: pyprof maps what we send and must never fault on it.
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+        _map(fd, size)
+        _write_header()
+        _register(fd)
+    finally:
+        os.close(fd)
+    if old is not None:
+        try:
+            old.close()
+        except BufferError:
+            pass  # a view of it is still alive somewhere; it goes with the process
+
+
+def follow(socket_name):
+    """Forked children register rings of their own on pyprof's socket."""
+    global _follow
+    _follow = socket_name
+
+
+def forked(name=None):
+    """Runs in a forked child, from an os.register_at_fork hook registered
+    after init's: when children are followed, the child gets rings of its
+    own, registered with pyprof, and records from here on with ids of its
+    own; otherwise it stays unprofiled (the pause inherited from the fork
+    stays). Returns whether it records; raises when it could not follow."""
+    global _code_ids, _callable_ids, _lock, _recording_pid, _recording, _consumer_is_parent
+    if _mem is None or _follow is None:
+        return False
+    _consumer_is_parent = _consumer_pid == os.getppid()
+    _code_ids, _callable_ids = {}, {}
+    # Another thread of the parent may have held it at the fork.
+    _lock = threading.Lock()
+    _own_rings()
+    _recording_pid = os.getpid()
+    import _thread
+
+    _thread.start_new_thread(_watchdog, ())
+    _fork_pause.clear()
+    _recording = True
+    _halves[HDR_STATUS >> 2] = STATUS_RECORDING
+    if name is not None:
+        set_thread_name(name)
+    return True
 
 
 def _watchdog():

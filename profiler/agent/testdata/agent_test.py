@@ -20,12 +20,14 @@ process.
 
 import collections
 import faulthandler
+import fcntl
 import importlib.machinery
 import importlib.util
 import json
 import mmap
 import os
 import re
+import socket
 import struct
 import subprocess
 import sys
@@ -115,6 +117,21 @@ class Rings:
         self.set32(W.HDR_CLOCK, W.CLOCK_MONOTONIC)
         self.set64(W.HDR_CONSUMER_PID, os.getpid() if consumer_pid is None else consumer_pid)
         self.set64(W.HDR_MAGIC, W.WIRE_MAGIC if magic is None else magic)
+
+    @classmethod
+    def adopt(cls, fd):
+        """Maps shared memory an agent made itself (a followed child's), as
+        its header describes it."""
+        self = cls.__new__(cls)
+        head = mmap.mmap(fd, W.HDR_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
+        self.nslots = struct.unpack_from("<I", head, W.HDR_NSLOTS)[0]
+        self.ring_bytes, self.stride = struct.unpack_from("<QQ", head, W.HDR_RING_BYTES)
+        head.close()
+        self.fd, self.size = fd, W.HDR_SIZE + self.nslots * self.stride
+        self.mem = mmap.mmap(fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        self.q = memoryview(self.mem).cast("Q")
+        self.i = memoryview(self.mem).cast("I")
+        return self
 
     def get64(self, off):
         return self.q[off >> 3]
@@ -988,6 +1005,125 @@ class ForkTest(unittest.TestCase):
         self.assertEqual(S.rings.get64(W.HDR_AGENT_PID), os.getpid())
 
 
+class ChildTest(unittest.TestCase):
+    """record --subprocesses: a forked child makes rings of its own and
+    registers them on pyprof's socket (wire.h, child processes); the test
+    plays pyprof's part."""
+
+    def test_forked_child_registers_rings_of_its_own(self):
+        name = f"pyprof-test-{os.getpid()}-{os.urandom(8).hex()}"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind("\0" + name)
+        listener.listen(1)
+        AGENT.follow(name)
+
+        def child_work():
+            return sum(range(3))
+
+        got = {}
+
+        def scenario():
+            pid = os.fork()
+            if pid == 0:
+                ok = False
+                try:
+                    ok = AGENT.forked("child-main")
+                    for _ in range(3):
+                        child_work()
+                finally:
+                    os._exit(0 if ok else 3)
+            conn, _ = listener.accept()
+            msg, fds, _, _ = socket.recv_fds(conn, W.REG_SIZE + 1, 4)
+            creds = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+            conn.send(bytes([W.REG_OK]))
+            _, status = os.waitpid(pid, 0)
+            got.update(pid=pid, msg=msg, fds=fds, creds=creds, status=status, after=conn.recv(1))
+            conn.close()
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # forking with threads
+                S.record(scenario)
+        finally:
+            listener.close()
+        pid = got["pid"]
+        self.assertEqual(os.waitstatus_to_exitcode(got["status"]), 0, "the child could not follow")
+        self.assertEqual(got["after"], b"", "the child's connection outlived it")
+        self.assertEqual(len(got["msg"]), W.REG_SIZE)
+        magic, version, _, child_pid = struct.unpack("<QIIQ", got["msg"])
+        self.assertEqual((magic, version, child_pid), (W.WIRE_MAGIC, W.WIRE_VERSION, pid))
+        self.assertEqual(got["creds"][0], pid)
+        self.assertEqual(len(got["fds"]), 1)
+        fd = got["fds"][0]
+        try:
+            self.assertTrue(fcntl.fcntl(fd, fcntl.F_GET_SEALS) & fcntl.F_SEAL_SHRINK, "not sealed against shrinking")
+            child = Rings.adopt(fd)
+            # The header as pyprof writes it, with the child as the agent.
+            self.assertEqual(child.get64(W.HDR_MAGIC), W.WIRE_MAGIC)
+            self.assertEqual(child.get32(W.HDR_VERSION), W.WIRE_VERSION)
+            self.assertEqual((child.nslots, child.ring_bytes), (S.rings.nslots, S.rings.ring_bytes))
+            self.assertEqual(child.stride, W.SLOT_DATA + child.ring_bytes)
+            self.assertEqual(os.fstat(fd).st_size, child.size)
+            self.assertEqual(child.get32(W.HDR_CLOCK), W.CLOCK_MONOTONIC)
+            self.assertEqual(child.get64(W.HDR_CONSUMER_PID), os.getpid())
+            self.assertEqual(child.get64(W.HDR_AGENT_PID), pid)
+            self.assertEqual(child.get32(W.HDR_STATUS), W.STATUS_RECORDING)
+            # Its own ids, from 1, defined in its own rings.
+            defs = Defs()
+            owned = [n for n in range(child.nslots) if child.state(n) != W.SLOT_FREE]
+            self.assertEqual(len(owned), 1)
+            recs = Stream(defs).feed(child.take(owned[0]))
+            self.assertEqual((recs[0].kind, recs[0].info[0]), ("X_THREAD", pid))
+            self.assertIn("child-main", [r.info for r in recs if r.kind == "X_THREAD_NAME"])
+            work = defs.code_of(child_work)
+            self.assertIsNotNone(work, "child_work is not defined in the child's rings")
+            self.assertEqual(min(defs.codes), 1)
+            starts = [r for r in recs if r.kind == "PY_START" and r.id == work.id]
+            self.assertEqual(len(starts), 3)
+            self.assertIsNone(S.defs.code_of(child_work), "the child's code was defined in the parent's rings")
+        finally:
+            os.close(fd)
+
+    def test_new_interpreter_registers_rings_it_made(self):
+        """init_child, as bootstrap.py's follow_exec calls it in a new
+        interpreter: rings of pyprof's geometry, registered before anything
+        is recorded. The twin counts CLOCK_MONOTONIC whatever it is asked."""
+        name = f"pyprof-test-{os.getpid()}-{os.urandom(8).hex()}"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind("\0" + name)
+        listener.listen(1)
+        listener.settimeout(20)
+        env = dict(os.environ, PYPROF_TEST_SOCKET=name, PYPROF_TEST_CONSUMER=str(os.getpid()))
+        proc = subprocess.Popen(
+            [sys.executable, THIS_FILE, "scenario", "init_child"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        )
+        try:
+            conn, _ = listener.accept()
+            msg, fds, _, _ = socket.recv_fds(conn, W.REG_SIZE + 1, 4)
+            conn.send(bytes([W.REG_OK]))
+            out, err = proc.communicate(timeout=20)
+        finally:
+            listener.close()
+            if proc.poll() is None:
+                proc.kill()
+        self.assertEqual(proc.returncode, 0, err)
+        result = json.loads(out.strip().splitlines()[-1])
+        self.assertEqual(struct.unpack("<QIIQ", msg)[3], proc.pid)
+        self.assertEqual(len(fds), 1)
+        try:
+            child = Rings.adopt(fds[0])
+            self.assertEqual((child.nslots, child.ring_bytes, child.stride), (2, 4096, W.SLOT_DATA + 4096))
+            self.assertEqual(child.get64(W.HDR_CONSUMER_PID), os.getpid())
+            self.assertEqual(child.get64(W.HDR_AGENT_PID), proc.pid)
+            self.assertEqual(child.get32(W.HDR_CLOCK), W.CLOCK_MONOTONIC if IS_TWIN else result["clock"])
+            defs = Defs()
+            recs = Stream(defs).feed(child.take(0))
+            starts = collections.Counter(short(defs.name(r)) for r in recs if r.kind == "PY_START")
+            self.assertEqual(starts["fib"], fib_calls(5))
+        finally:
+            os.close(fds[0])
+
+
 class FullRingTest(unittest.TestCase):
     def test_producer_waits_for_consumer_thread(self):
         out = run_scenario("full_ring")
@@ -1153,6 +1289,19 @@ def scenario_dead_consumer():
         "lost_no_consumer": rings.get64(W.HDR_LOST_NO_CONSUMER),
         "decoded": decoded,
     }
+
+
+def scenario_init_child():
+    """A new interpreter's agent, registering with the test as with pyprof."""
+    clock = W.CLOCK_TSC if os.uname().machine in ("x86_64", "i686") else W.CLOCK_MONOTONIC
+    agent = load_agent(AGENT_PATH)
+    consumer = int(os.environ["PYPROF_TEST_CONSUMER"])
+    agent.init_child({AGENT_PATH, THIS_FILE}, 2, 4096, clock, consumer, os.environ["PYPROF_TEST_SOCKET"])
+    agent.start()
+    agent.set_thread_name("MainThread")
+    tool = free_tool_id(2)
+    run_monitored(tool, claim(agent, tool), lambda: fib(5))
+    return {"clock": clock}
 
 
 def scenario_crosscheck():
