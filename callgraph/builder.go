@@ -419,6 +419,11 @@ func (p *Process) callLine(key frameKey, site uint32) int32 {
 	if len(table) == 0 {
 		return 0
 	}
+	// Past the table's end lies its last row, unless the table was cut:
+	// the common case (every call after a function's last line starts).
+	if len(table) < maxLineTable {
+		return table[len(table)-1]
+	}
 	return p.codes[id].lineAt(site)
 }
 
