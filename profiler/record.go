@@ -290,7 +290,8 @@ func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd 
 	if prep.Null {
 		mode = "null"
 	}
-	config := []string{"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode}
+	config := []string{"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode,
+		"python=" + i.VersionString()}
 	cmd.Env = os.Environ()
 	if s.listener != nil {
 		config = append(config, "site="+s.children.Site)
@@ -338,7 +339,7 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	cal.Stop()
 	s.drainAll()
 	s.stats.Elapsed = time.Since(started)
-	if err := s.agentFailure(); err != nil {
+	if err := s.agentFailure(i); err != nil {
 		return nil, err
 	}
 	res := &Result{Stats: s.finishStats()}
@@ -549,10 +550,15 @@ func (s *session) finishStats() Stats {
 }
 
 // agentFailure turns what the agent wrote in the header into an error.
-func (s *session) agentFailure() error {
+func (s *session) agentFailure(i *agent.Interpreter) error {
 	switch shm := s.main.shm; shm.Status() {
 	case wire.StatusToolTaken:
 		return environment(fmt.Errorf("%s: pass --tool-id N with a free id from 0 to 5", shm.ErrorMessage()))
+	case wire.StatusBadProgram:
+		return usage(fmt.Errorf("%s does not compile: %s", s.o.Target.Name, s.main.shm.ErrorMessage()))
+	case wire.StatusWrongPython:
+		agent.ForgetProbe(i.Path)
+		return environment(errors.New(s.main.shm.ErrorMessage()))
 	case wire.StatusError:
 		return environment(fmt.Errorf("the agent could not start: %s", shm.ErrorMessage()))
 	}

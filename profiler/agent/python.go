@@ -234,3 +234,12 @@ func storeProbe(key string, i *Interpreter) {
 		}
 	}
 }
+
+// ForgetProbe drops what the cache says of path: the interpreter turned out
+// to be another than probed (a wrapper whose target depends on the
+// environment), so the next run probes it afresh.
+func ForgetProbe(path string) {
+	if p := probeCachePath(probeKey(path)); p != "" {
+		os.Remove(p)
+	}
+}

@@ -30,6 +30,9 @@ const (
 	StatusError     = 2
 	StatusToolTaken = 3
 
+	StatusBadProgram  = 4
+	StatusWrongPython = 5
+
 	SlotWritePos   = 0
 	SlotState      = 8
 	SlotGeneration = 12

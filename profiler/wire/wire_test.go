@@ -116,3 +116,24 @@ int main(void){printf("%llu %d %d\n",(unsigned long long)PYPROF_WIRE_MAGIC,PYPRO
 		t.Fatalf("C sees %q, Go %q", out, want)
 	}
 }
+
+// TestBootstrapConstants checks the few wire.h values bootstrap.py needs
+// before any agent is loaded.
+func TestBootstrapConstants(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "agent", "py", "bootstrap.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"_HDR_STATUS": HdrStatus, "_HDR_ERROR": HdrError, "_TOOL_TAKEN": StatusToolTaken,
+		"_ERROR": StatusError, "_BAD_PROGRAM": StatusBadProgram, "_WRONG_PYTHON": StatusWrongPython}
+	for name, v := range want {
+		m := regexp.MustCompile(`(?m)^` + name + ` = (\d+)`).FindSubmatch(src)
+		if m == nil {
+			t.Errorf("bootstrap.py does not define %s", name)
+			continue
+		}
+		if got, _ := strconv.ParseUint(string(m[1]), 10, 64); got != v {
+			t.Errorf("bootstrap.py has %s = %d; wire.h says %d", name, got, v)
+		}
+	}
+}

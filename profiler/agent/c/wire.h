@@ -41,6 +41,8 @@
 #define PYPROF_STATUS_RECORDING 1
 #define PYPROF_STATUS_ERROR 2      /* the agent could not start; see PYPROF_HDR_ERROR */
 #define PYPROF_STATUS_TOOL_TAKEN 3 /* the tool id is taken; the message names the owner */
+#define PYPROF_STATUS_BAD_PROGRAM 4 /* the program does not compile; the message says where */
+#define PYPROF_STATUS_WRONG_PYTHON 5 /* the interpreter is not the one pyprof probed */
 
 /* ---- a slot: ring control, then data ------------------------------------ */
 

@@ -22,6 +22,12 @@ import sys
 _BOOTSTRAP_FILE = __file__
 _TOOL_TAKEN = 3  # PYPROF_STATUS_TOOL_TAKEN in wire.h
 _ERROR = 2  # PYPROF_STATUS_ERROR
+_BAD_PROGRAM = 4  # PYPROF_STATUS_BAD_PROGRAM
+_WRONG_PYTHON = 5  # PYPROF_STATUS_WRONG_PYTHON
+# Header offsets of wire.h, for failing before any agent is loaded
+# (TestBootstrapConstants checks them against wire.h).
+_HDR_STATUS = 36
+_HDR_ERROR = 1024
 _EXIT_AGENT_FAILED = 121  # seen by pyprof only; it reports the header's message
 
 
@@ -351,10 +357,37 @@ def _exit_like_python(exc, hidden):
     sys.exit(1)
 
 
+def _fail_early(fd, status, message):
+    """Tells pyprof why nothing can run, through the header, before any
+    agent is loaded, and exits."""
+    import mmap
+    import struct
+
+    with mmap.mmap(fd, 4096, mmap.MAP_SHARED) as header:
+        data = message.encode("utf-8", "replace")[:1000] + b"\0"
+        header[_HDR_ERROR : _HDR_ERROR + len(data)] = data
+        struct.pack_into("<I", header, _HDR_STATUS, status)
+    os._exit(_EXIT_AGENT_FAILED)
+
+
+def _check_interpreter(config):
+    """A C agent is built for the interpreter pyprof probed; a wrapper that
+    runs another Python would crash loading it."""
+    probed, running = config.get("python"), "%d.%d.%d" % sys.version_info[:3]
+    if probed and probed != running and not config["path"].endswith(".py"):
+        _fail_early(
+            int(config["fd"]),
+            _WRONG_PYTHON,
+            f"{sys.executable} runs Python {running}, but pyprof probed {probed} for it "
+            "(a wrapper that picks its Python by environment?): pass --python with the real interpreter",
+        )
+
+
 def _main():
     config = _config()
     kind, target, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     tool_id = int(config["tool"])
+    _check_interpreter(config)
     agent = _load_agent(config["path"])
     hidden = {_BOOTSTRAP_FILE, config["path"]}
     try:
@@ -374,8 +407,9 @@ def _main():
             os.register_at_fork(after_in_child=lambda: _release(tool_id))
         run = _prepare(kind, target, args)
     except SyntaxError as e:
-        sys.excepthook(type(e), e, None)
-        sys.exit(1)
+        where = f"line {e.lineno}: " if e.lineno else ""
+        agent.fail(_BAD_PROGRAM, f"{where}{e.msg}")
+        os._exit(_EXIT_AGENT_FAILED)
     except OSError as e:
         if e.filename != target:
             agent.fail(_ERROR, f"{type(e).__name__}: {e}")
