@@ -79,6 +79,7 @@ typedef struct {
     PyObject *pending_code; /* code of the Python callee of the last CALL */
     uint32_t pending_site;
     uint32_t lost_tries;    /* events since a slot was last looked for */
+    uint32_t since_check;   /* records since check_consumer was last called */
 } thread_state;
 
 /* initial-exec: one %fs-relative address instead of a __tls_get_addr call
@@ -132,19 +133,25 @@ static int call_orphan_handler(void *unused)
     return 0;
 }
 
-/* watchdog checks four times a second that pyprof lives. If it died, the
- * program must go on as if never profiled: recording stops at once, and the
- * main thread is asked to give the tool id back (sys.monitoring may only be
- * called with the GIL, so that goes through a pending call). */
-static void *watchdog(void *unused)
+/* check_consumer is called every 4096 records of a thread: at most four
+ * times a second it asks whether pyprof lives. If it died, the program
+ * must go on as if never profiled: recording stops at once, and the main
+ * thread is asked to give the tool id back (sys.monitoring may only be
+ * called with the GIL, outside a callback: a pending call). No thread of
+ * the agent's own does this, because CPython warns a program that forks
+ * while it has other threads. A program that raises no events is not
+ * slowed by the profiler, and a producer waiting for room checks too. */
+static void check_consumer(void)
 {
-    (void)unused;
-    struct timespec pause = {0, 250000000};
-    while (consumer_alive())
-        nanosleep(&pause, NULL);
-    recording = 0;
-    Py_AddPendingCall(call_orphan_handler, NULL);
-    return NULL;
+    static uint64_t last;
+    uint64_t now = mono_ns();
+    if (now - last < 250000000u)
+        return;
+    last = now;
+    if (recording && !consumer_alive()) {
+        recording = 0;
+        Py_AddPendingCall(call_orphan_handler, NULL);
+    }
 }
 
 /* wait_for_room blocks until n more bytes fit: no event is dropped while the
@@ -356,6 +363,8 @@ static inline void put_hot(thread_state *t, uint64_t kind, uint32_t id, uint32_t
     }
     put_word(t, (kind << PYPROF_KIND_SHIFT) | ((uint64_t)id << PYPROF_ID_SHIFT) |
              ((uint64_t)site << PYPROF_SITE_SHIFT) | delta);
+    if ((++t->since_check & 4095) == 0)
+        check_consumer();
 }
 
 /* ---- code objects ------------------------------------------------------------ */
@@ -897,24 +906,11 @@ static PyObject *agent_init_child(PyObject *m, PyObject *args)
     Py_RETURN_NONE;
 }
 
-static int start_watchdog(void)
-{
-    pthread_t dog;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int started = pthread_create(&dog, &attr, watchdog, NULL);
-    pthread_attr_destroy(&attr);
-    return started;
-}
-
 static PyObject *agent_start(PyObject *m, PyObject *unused)
 {
     (void)m, (void)unused;
     if (!shm)
         return PyErr_Format(PyExc_RuntimeError, "agent not initialised");
-    if (start_watchdog() != 0)
-        return PyErr_Format(PyExc_RuntimeError, "cannot start the watchdog thread");
     recording = 1;
     __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
     Py_RETURN_NONE;
@@ -949,8 +945,6 @@ static PyObject *agent_forked(PyObject *m, PyObject *args)
     consumer_is_parent = consumer_pid == getppid();
     if (own_rings() < 0)
         return PyErr_SetFromErrno(PyExc_OSError);
-    if (start_watchdog() != 0)
-        return PyErr_Format(PyExc_RuntimeError, "cannot start the watchdog thread");
     recording = 1;
     __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
     if (name && name != Py_None) {

@@ -207,6 +207,10 @@ def _put_hot(r, kind, ident, site):
         _put_ext(r, X_BIG_SITE, _u32.pack(site))
         site = 0
     _put_words(r, [(kind << KIND_SHIFT) | (ident << ID_SHIFT) | (site << SITE_SHIFT) | delta])
+    global _since_check
+    _since_check += 1
+    if not _since_check & 4095:
+        _check_consumer()
 
 
 def _string(s):
@@ -217,11 +221,10 @@ def _string(s):
 def _unrecorded():
     """Whether the calling thread runs code whose events must not take it a
     slot, one that nothing would ever close: _Ring.__del__, whose events
-    are raised after the ending thread's locals are gone, and the watchdog
-    thread, which is pyprof's own and never ends."""
+    are raised after the ending thread's locals are gone."""
     f = sys._getframe(1)
     while f is not None:
-        if f.f_code is _Ring.__del__.__code__ or f.f_code is _watchdog.__code__:
+        if f.f_code is _Ring.__del__.__code__:
             return True
         f = f.f_back
     return False
@@ -562,9 +565,6 @@ def forked(name=None):
     _lock = threading.Lock()
     _own_rings()
     _recording_pid = os.getpid()
-    import _thread
-
-    _thread.start_new_thread(_watchdog, ())
     _fork_pause.clear()
     _recording = True
     _halves[HDR_STATUS >> 2] = STATUS_RECORDING
@@ -573,17 +573,24 @@ def forked(name=None):
     return True
 
 
-def _watchdog():
-    """Stops recording once pyprof is gone and gives the tool id back (in
-    the main thread, where sys.monitoring may be called)."""
-    global _recording
-    while _consumer_alive():
-        time.sleep(0.25)
-    _recording = False
-    if _orphan_handler is not None:
-        # The twin has no Py_AddPendingCall; sys.monitoring's functions take
-        # the GIL themselves and are safe to call from this thread.
-        _orphan_handler()
+_since_check = 0
+_last_check = 0
+
+
+def _check_consumer():
+    """Called every 4096 records: at most four times a second, asks whether
+    pyprof lives; if it died, recording stops and the tool id is given back.
+    No thread of the twin's own does this: CPython warns a program that
+    forks while it has other threads."""
+    global _recording, _last_check
+    now = time.monotonic_ns()
+    if now - _last_check < 250_000_000:
+        return
+    _last_check = now
+    if _recording and not _consumer_alive():
+        _recording = False
+        if _orphan_handler is not None:
+            _orphan_handler()
 
 
 def on_orphan(handler):
@@ -593,11 +600,7 @@ def on_orphan(handler):
 
 def start():
     global _recording, _recording_pid
-    import _thread
-
     _recording_pid = os.getpid()
-    # _thread, not threading: the watchdog stays out of threading.enumerate().
-    _thread.start_new_thread(_watchdog, ())
     _recording = True
     _halves[HDR_STATUS >> 2] = STATUS_RECORDING
 
