@@ -359,26 +359,32 @@ func TestRecordEndings(t *testing.T) {
 	})
 }
 
-func TestRecordInterrupted(t *testing.T) {
+// TestRecordSignalled: SIGINT and SIGTERM sent to pyprof reach the program,
+// which ends with them, and the profile is still built.
+func TestRecordSignalled(t *testing.T) {
 	file := program("exits.py")
 	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
-		signals := make(chan os.Signal, 1)
-		pr, pw := io.Pipe()
-		go func() {
-			// Interrupt once the program says it is waiting.
-			s := bufio.NewScanner(pr)
-			for s.Scan() {
-				if s.Text() == "ready" {
-					signals <- syscall.SIGINT
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			t.Run(sig.String(), func(t *testing.T) {
+				signals := make(chan os.Signal, 1)
+				pr, pw := io.Pipe()
+				go func() {
+					// Signal once the program says it is waiting.
+					s := bufio.NewScanner(pr)
+					for s.Scan() {
+						if s.Text() == "ready" {
+							signals <- sig
+						}
+					}
+				}()
+				r := record(t, i, k, []string{file, "sigint", "4"}, signals, pw)
+				pw.Close()
+				if r.res.Signaled != sig || r.res.ExitCode != 128+int(sig) {
+					t.Errorf("ended with status %d signal %v, want %d and %v", r.res.ExitCode, r.res.Signaled, 128+int(sig), sig)
 				}
-			}
-		}()
-		r := record(t, i, k, []string{file, "sigint", "4"}, signals, pw)
-		pw.Close()
-		if r.res.Signaled != syscall.SIGINT || r.res.ExitCode != 130 {
-			t.Errorf("ended with status %d signal %v, want 130 and SIGINT", r.res.ExitCode, r.res.Signaled)
+				assertPaths(t, paths(r.res.Profile, "MainThread"), map[string]int64{"exits.<module>;exits.main;exits.f": 4})
+			})
 		}
-		assertPaths(t, paths(r.res.Profile, "MainThread"), map[string]int64{"exits.<module>;exits.main;exits.f": 4})
 	})
 }
 
@@ -775,28 +781,4 @@ func assertChildStartsAtModule(t *testing.T, p *callgraph.Profile, pids map[int6
 			t.Errorf("child %d's main thread starts at %s, want %s (roots %v)", th.PID, first, module, roots)
 		}
 	}
-}
-
-// TestRecordTerminated: SIGTERM sent to pyprof reaches the program, which
-// ends with it, and the profile is still built.
-func TestRecordTerminated(t *testing.T) {
-	file := program("exits.py")
-	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
-		signals := make(chan os.Signal, 1)
-		pr, pw := io.Pipe()
-		go func() {
-			s := bufio.NewScanner(pr)
-			for s.Scan() {
-				if s.Text() == "ready" {
-					signals <- syscall.SIGTERM
-				}
-			}
-		}()
-		r := record(t, i, k, []string{file, "sigint", "2"}, signals, pw)
-		pw.Close()
-		if r.res.Signaled != syscall.SIGTERM || r.res.ExitCode != 128+int(syscall.SIGTERM) {
-			t.Errorf("ended with status %d signal %v, want 143 and SIGTERM", r.res.ExitCode, r.res.Signaled)
-		}
-		assertPaths(t, paths(r.res.Profile, "MainThread"), map[string]int64{"exits.<module>;exits.main;exits.f": 2})
-	})
 }
