@@ -458,9 +458,13 @@ func (s *session) sampleCPU() {
 			if t == nil {
 				continue
 			}
-			ns, ok := pr.cpu.delta(t.ID)
+			// Drain first, then read the clock: the stack charged is then
+			// the one running when the clock was read.
 			s.drainSlot(pr, k, slot, slot.State())
-			if ok && ns > 0 && pr.decoders[k].Thread() == t {
+			if pr.decoders[k].Thread() != t {
+				continue // the thread ended meanwhile
+			}
+			if ns, ok := pr.cpu.delta(t.ID); ok && ns > 0 {
 				t.ChargeCPU(ns)
 			}
 		}
