@@ -2,8 +2,8 @@
 
 // The race detector slows pyprof's consumer several times over and starves
 // the program of CPU, so timing accuracy is measured without it: the test
-// command runs `go test -run Accuracy ./profiler/...` a second time, without
-// -race.
+// command runs `go test -run Accuracy ./profiler/ ./profiler/sample/` a
+// second time, without -race.
 
 package profiler
 
