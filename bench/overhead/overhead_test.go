@@ -42,8 +42,8 @@ print(fib(int(sys.argv[1]) if len(sys.argv) > 1 else 12))
 func testPython(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"python3.12", "python3.13", "python3.14"} {
-		if py, err := resolvePython(name); err == nil && py.supported() {
-			return py.path
+		if pys, err := resolvePythons([]string{name}); err == nil {
+			return pys[0].path
 		}
 	}
 	t.Skip("no Python 3.12 or newer found")
@@ -284,11 +284,11 @@ func rowsStarting(out, prefix string) []string {
 func TestScaleTwoInterpreters(t *testing.T) {
 	var pythons []string
 	for _, name := range []string{"python3.12", "python3.13"} {
-		py, err := resolvePython(name)
+		pys, err := resolvePythons([]string{name})
 		if err != nil {
 			t.Skipf("needs python3.12 and python3.13: %v", err)
 		}
-		pythons = append(pythons, py.path)
+		pythons = append(pythons, pys[0].path)
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "tiny.py"), []byte(tinyWorkload), 0o644); err != nil {

@@ -123,12 +123,7 @@ func candidates() []string {
 // pyenvVersions maps a minor version to pyenv's installs of it, newest
 // patch release first.
 func pyenvVersions() map[int][]string {
-	root := os.Getenv("PYENV_ROOT")
-	if root == "" {
-		home, _ := os.UserHomeDir()
-		root = filepath.Join(home, ".pyenv")
-	}
-	dirs, _ := filepath.Glob(filepath.Join(root, "versions", "3.*"))
+	dirs, _ := filepath.Glob(filepath.Join(pyenvRoot(), "versions", "3.*"))
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
 	out := map[int][]string{}
 	for _, d := range dirs {
@@ -141,6 +136,36 @@ func pyenvVersions() map[int][]string {
 		}
 	}
 	return out
+}
+
+func pyenvRoot() string {
+	if root := os.Getenv("PYENV_ROOT"); root != "" {
+		return root
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".pyenv")
+}
+
+// Find probes the interpreter called name: name itself when it is a path,
+// else name on PATH, then in each of pyenv's versions, newest first.
+func Find(name string) (*Interpreter, error) {
+	var tried []string
+	if strings.ContainsRune(name, filepath.Separator) {
+		tried = []string{name}
+	} else {
+		if p, err := exec.LookPath(name); err == nil {
+			tried = append(tried, p)
+		}
+		found, _ := filepath.Glob(filepath.Join(pyenvRoot(), "versions", "*", "bin", name))
+		sort.Sort(sort.Reverse(sort.StringSlice(found)))
+		tried = append(tried, found...)
+	}
+	for _, path := range tried {
+		if i, err := Probe(path); err == nil {
+			return i, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w (looked on PATH and in pyenv's versions)", name, ErrNotPython)
 }
 
 // ErrNoPython is returned by Discover when no usable interpreter exists.
