@@ -36,8 +36,8 @@ func MergeSamples(trace, sampled *Profile) {
 		}
 		mergeChildren(th.Root, st.Root, mapFunc)
 	}
-	for _, v := range []Value{CPU, Samples} {
-		if !trace.Has(v) {
+	for _, v := range []Value{CPU, Samples, GIL} {
+		if sampled.Has(v) && !trace.Has(v) {
 			trace.Values = append(trace.Values, v)
 		}
 	}
@@ -61,6 +61,7 @@ func mergeChildren(dst, src *Node, mapFunc func(FuncID) FuncID) {
 		}
 		dc.Total[CPU] += sc.Total[CPU]
 		dc.Total[Samples] += sc.Total[Samples]
+		dc.Total[GIL] += sc.Total[GIL]
 		mergeChildren(dc, sc, mapFunc)
 	}
 	// The parent's inclusive totals already count every sampled child's,

@@ -33,14 +33,14 @@ func TestMergeSamples(t *testing.T) {
 
 	// The sampler names the same functions in its own order, and saw work
 	// executing at two lines, and a thread the trace did not have.
-	sampled := &Profile{Funcs: []Func{work, main, hidden}, Values: []Value{Samples, Wall, CPU}, Default: Wall}
+	sampled := &Profile{Funcs: []Func{work, main, hidden}, Values: []Value{Samples, Wall, CPU, GIL}, Default: Wall}
 	sm := &Node{Func: 1}
 	sw1 := &Node{Func: 0, CallLine: 4, SelfLine: 11, Parent: sm}
 	sw2 := &Node{Func: 0, CallLine: 4, SelfLine: 12, Parent: sm}
 	sm.Children = []*Node{sw1, sw2}
-	sm.Total = [NumValues]int64{Samples: 9, Wall: 90, CPU: 60}
-	sw1.Total = [NumValues]int64{Samples: 6, Wall: 60, CPU: 50}
-	sw2.Total = [NumValues]int64{Samples: 2, Wall: 20, CPU: 10}
+	sm.Total = [NumValues]int64{Samples: 9, Wall: 90, CPU: 60, GIL: 70}
+	sw1.Total = [NumValues]int64{Samples: 6, Wall: 60, CPU: 50, GIL: 60}
+	sw2.Total = [NumValues]int64{Samples: 2, Wall: 20, CPU: 10, GIL: 10}
 	other := &Node{Func: 2, Total: [NumValues]int64{Samples: 1, Wall: 10, CPU: 10}}
 	sampled.Threads = []*Thread{
 		{ID: 7, Root: &Node{Children: []*Node{sm}}},
@@ -48,17 +48,17 @@ func TestMergeSamples(t *testing.T) {
 	}
 	MergeSamples(trace, sampled)
 	want := `thread 7 MainThread
-  app.main:0/0 [1 100 60 9]
-    app.work:4/0 [5 80 0 0]
-    app.work:4/11 [0 0 50 6]
-    app.work:4/12 [0 0 10 2]
+  app.main:0/0 [1 100 60 9 70]
+    app.work:4/0 [5 80 0 0 0]
+    app.work:4/11 [0 0 50 6 60]
+    app.work:4/12 [0 0 10 2 10]
 thread 8 Thread 8
-  other.thing:0/0 [0 0 10 1]
+  other.thing:0/0 [0 0 10 1 0]
 `
 	if got := renderAll(trace); got != want {
 		t.Errorf("merged:\n%s\nwant:\n%s", got, want)
 	}
-	if fmt.Sprint(trace.Values) != fmt.Sprint([]Value{Calls, Wall, CPU, Samples}) {
+	if fmt.Sprint(trace.Values) != fmt.Sprint([]Value{Calls, Wall, CPU, Samples, GIL}) {
 		t.Errorf("values %v", trace.Values)
 	}
 }
@@ -76,7 +76,7 @@ func TestElide(t *testing.T) {
 	m2 := &Node{Func: 1, Total: [NumValues]int64{Samples: 1}}
 	p.Threads = []*Thread{{ID: 1, Root: &Node{Children: []*Node{b, m2}}}}
 	p.Elide(func(f Func) bool { return f.Filename == "/cache/bootstrap.py" })
-	want := "thread 1 \n  app.<module>:0/0 [0 0 0 4]\n    app.f:7/4 [0 0 0 2]\n"
+	want := "thread 1 \n  app.<module>:0/0 [0 0 0 4 0]\n    app.f:7/4 [0 0 0 2 0]\n"
 	if got := renderAll(p); got != want {
 		t.Errorf("elided:\n%s\nwant:\n%s", got, want)
 	}

@@ -58,6 +58,10 @@ const (
 	CPU
 	// Samples is the inclusive number of stack samples.
 	Samples
+	// GIL is inclusive wall time in nanoseconds sampled while the thread
+	// held the GIL: next to Wall it tells a thread that runs Python from
+	// one that waits for the lock (or runs native code that released it).
+	GIL
 	// NumValues is the number of Value kinds.
 	NumValues
 )
@@ -73,6 +77,7 @@ var valueInfo = [NumValues]ValueInfo{
 	Wall:    {"wall", "nanoseconds"},
 	CPU:     {"cpu", "nanoseconds"},
 	Samples: {"samples", "count"},
+	GIL:     {"gil", "nanoseconds"},
 }
 
 // Info returns the pprof name and unit of v.

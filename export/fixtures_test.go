@@ -76,10 +76,11 @@ func basicProfile() *callgraph.Profile {
 	return p
 }
 
-// sampledProfile is a sampling-mode profile: a period and CPU as default.
+// sampledProfile is a sampling-mode profile: a period, CPU as default, and
+// GIL time.
 func sampledProfile() *callgraph.Profile {
 	p := &callgraph.Profile{
-		Values:   []callgraph.Value{callgraph.Samples, callgraph.CPU, callgraph.Wall},
+		Values:   []callgraph.Value{callgraph.Samples, callgraph.CPU, callgraph.Wall, callgraph.GIL},
 		Default:  callgraph.CPU,
 		Start:    fixtureStart,
 		Duration: time.Second,
@@ -88,8 +89,8 @@ func sampledProfile() *callgraph.Profile {
 	a := p.AddFunc(callgraph.Func{Name: "app.handle", Filename: "app.py", StartLine: 30})
 	b := p.AddFunc(callgraph.Func{Name: "json.encoder.JSONEncoder.encode", Filename: "/usr/lib/python3.12/json/encoder.py", StartLine: 183})
 	root := newThread(p, 7, "MainThread", 0)
-	h := add(root, a, 0, 33, vals{callgraph.Samples: 10, callgraph.CPU: 1e8, callgraph.Wall: 2e8})
-	add(h, b, 31, 200, vals{callgraph.Samples: 6, callgraph.CPU: 6e7, callgraph.Wall: 6e7})
+	h := add(root, a, 0, 33, vals{callgraph.Samples: 10, callgraph.CPU: 1e8, callgraph.Wall: 2e8, callgraph.GIL: 1.5e8})
+	add(h, b, 31, 200, vals{callgraph.Samples: 6, callgraph.CPU: 6e7, callgraph.Wall: 6e7, callgraph.GIL: 5e7})
 	return p
 }
 

@@ -12,7 +12,7 @@ import (
 // ReadPprof reads a pprof profile, gzipped or not, written by pyprof or any
 // other tool, into call trees.
 //
-// Sample types named calls, wall, cpu and samples become those Values (time
+// Sample types named calls, wall, cpu, samples and gil become those Values (time
 // types in any unit from nanoseconds to seconds); other types are dropped.
 // When no type is known, as in a heap profile, the FIRST sample type is read
 // as Samples so that any profile can be looked at. Samples are grouped into

@@ -82,6 +82,14 @@
 // summary says how many children were followed. Without --subprocesses,
 // children run unprofiled.
 //
+// A profile holds these sample types, as pprof names them: calls (count,
+// trace and hybrid modes: exact calls), wall (nanoseconds, idle included),
+// cpu (nanoseconds on CPU; trace mode with --rate > 0), samples (count,
+// sample and hybrid modes) and gil (nanoseconds sampled while the thread
+// held the GIL, sample and hybrid modes; wall minus gil is time spent
+// waiting for it or in native code that released it). Choose one with
+// `go tool pprof -sample_index=gil` or --sample-type.
+//
 // Analyse the result with `go tool pprof -top pyprof.pb.gz`, or with the
 // commands below, which read pprof (pyprof's or any other tool's, such as
 // Go's CPU profiles), folded stacks and speedscope files alike.
@@ -94,7 +102,8 @@
 //	    --width PX         image width (default 1200)
 //	    --min-width PX     merge frames narrower than this (default 0.33)
 //	    --inverted         an icicle graph: roots at the top
-//	    --sample-type T    calls, wall, cpu or samples (default: the profile's)
+//	    --sample-type T    calls, wall, cpu, samples or gil (default: the
+//	                       profile's)
 //
 // report prints the top functions: flat and cumulative value with shares,
 // calls, value per call, file:line. Aligned for a terminal, tab-separated

@@ -35,8 +35,9 @@ type childKey struct {
 const droppedName = "<pyprof: stack changed while read>"
 
 // Builder aggregates snapshots into a *callgraph.Profile with values
-// Samples, Wall and CPU; each sampled stack adds 1 sample, its wall time
-// and its CPU time to every node of its path.
+// Samples, Wall, CPU and (when the interpreter has a GIL) GIL; each sampled
+// stack adds 1 sample, its wall time, its CPU time and, if the thread held
+// the GIL, its wall time again as GIL time to every node of its path.
 //
 // Wall time: the time since the previous snapshot of the same process,
 // which is one period when sampling keeps up. A tick that comes late
@@ -117,6 +118,9 @@ func NewBuilder(opts Options) *Builder {
 // the profiled program itself, the child's pid when following children.
 func (b *Builder) Add(pid int64, s *Snapshot) {
 	wall := b.wallSince(pid, s.Time)
+	if s.GIL && !b.prof.Has(callgraph.GIL) {
+		b.prof.Values = append(b.prof.Values, callgraph.GIL)
+	}
 	for i := range s.Threads {
 		b.addThread(pid, s.Time, wall, &s.Threads[i])
 	}
@@ -145,7 +149,7 @@ func (b *Builder) addThread(pid int64, at time.Time, wall int64, st *ThreadStack
 	t := b.thread(pid, st)
 	if st.Dropped {
 		n := b.child(t.Root, b.droppedFunc(), 0, 0, true)
-		b.charge(n, wall, cpu)
+		b.charge(n, wall, cpu, st.HasGIL)
 		return
 	}
 	n := t.Root
@@ -157,7 +161,7 @@ func (b *Builder) addThread(pid int64, at time.Time, wall int64, st *ThreadStack
 			callLine = int32(st.Frames[i-1].Line)
 		}
 		n = b.child(n, b.funcID(f.Code), callLine, int32(f.Line), i == last)
-		b.charge(n, wall, cpu)
+		b.charge(n, wall, cpu, st.HasGIL)
 	}
 }
 
@@ -183,11 +187,15 @@ func (b *Builder) cpuSince(k threadKey, at time.Time, st *ThreadStack) int64 {
 	return int64(d)
 }
 
-// charge adds one sample to n.
-func (b *Builder) charge(n *callgraph.Node, wall, cpu int64) {
+// charge adds one sample to n; its wall time counts as GIL time too when
+// the thread held the GIL.
+func (b *Builder) charge(n *callgraph.Node, wall, cpu int64, gil bool) {
 	n.Total[callgraph.Samples]++
 	n.Total[callgraph.Wall] += wall
 	n.Total[callgraph.CPU] += cpu
+	if gil {
+		n.Total[callgraph.GIL] += wall
+	}
 }
 
 func (b *Builder) thread(pid int64, st *ThreadStack) *callgraph.Thread {

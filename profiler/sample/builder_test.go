@@ -144,3 +144,43 @@ func TestBuilderTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestBuilderGIL checks that a sample's wall time counts as GIL time on
+// its path when its thread held the GIL, and that the gil value exists
+// only for interpreters that have a GIL.
+func TestBuilderGIL(t *testing.T) {
+	b := NewBuilder(Options{Rate: 100, Idle: true}) // 10 ms period
+	stack := []Frame{fr("<module>", 3), fr("f", 7)}
+	b.Add(0, &Snapshot{Threads: []ThreadStack{{TID: 1, Frames: stack}}})
+	if p := b.Profile(); p.Has(callgraph.GIL) {
+		t.Errorf("values %v after a snapshot of a free-threaded interpreter, want no gil", p.Values)
+	}
+	b = NewBuilder(Options{Rate: 100, Idle: true})
+	for _, held := range []bool{true, false, true, true} {
+		b.Add(0, &Snapshot{GIL: true, Threads: []ThreadStack{
+			{TID: 1, HasGIL: held, Frames: stack},
+			{TID: 2, HasGIL: false, Frames: []Frame{fr("wait", 9)}},
+		}})
+	}
+	p := b.Profile()
+	if !p.Has(callgraph.GIL) {
+		t.Fatalf("values %v, want gil", p.Values)
+	}
+	ms := int64(time.Millisecond)
+	for _, c := range []struct {
+		thread    int
+		wall, gil int64
+	}{{0, 40 * ms, 30 * ms}, {1, 40 * ms, 0}} {
+		root := p.Threads[c.thread].Root.Children[0]
+		leaf := root
+		for len(leaf.Children) > 0 {
+			leaf = leaf.Children[0]
+		}
+		for _, n := range []*callgraph.Node{root, leaf} {
+			if n.Total[callgraph.Wall] != c.wall || n.Total[callgraph.GIL] != c.gil {
+				t.Errorf("thread %d %s: wall %d gil %d, want %d %d", p.Threads[c.thread].ID,
+					p.Funcs[n.Func].Name, n.Total[callgraph.Wall], n.Total[callgraph.GIL], c.wall, c.gil)
+			}
+		}
+	}
+}

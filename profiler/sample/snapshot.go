@@ -21,7 +21,8 @@ type ThreadStack struct {
 	// OnCPU is set when the thread was running or runnable ('R' in
 	// /proc/PID/task/TID/stat).
 	OnCPU bool
-	// HasGIL is set when the thread held the GIL.
+	// HasGIL is set when the thread held the GIL; always false when the
+	// interpreter has none (Snapshot.GIL).
 	HasGIL bool
 	// CPUTime is the CPU time the thread has used since it started, from
 	// /proc/PID/task/TID/schedstat; 0 when unknown.
@@ -38,4 +39,7 @@ type ThreadStack struct {
 type Snapshot struct {
 	Time    time.Time
 	Threads []ThreadStack
+	// GIL is set when the interpreter has a GIL (it is not a free-threaded
+	// build), so that ThreadStack.HasGIL means something.
+	GIL bool
 }

@@ -54,7 +54,7 @@ func (p *Process) sampleOnce() (snap *Snapshot, err error) {
 
 // readAll reads every interpreter's threads.
 func (p *Process) readAll() (*Snapshot, error) {
-	snap := &Snapshot{Time: time.Now()}
+	snap := &Snapshot{Time: time.Now(), GIL: !p.freeThreaded}
 	var b [8]byte
 	if err := p.mem.read(p.runtime+Addr(p.lay.runtimeInterpHead), b[:]); err != nil {
 		return nil, err
