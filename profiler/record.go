@@ -56,6 +56,13 @@ type Options struct {
 	// into rings of their own, and their threads are labelled with their
 	// pid.
 	Subprocesses bool
+	// SkipNative records Python functions only: CALL, C_RETURN and C_RAISE
+	// are not watched, which on call-heavy code costs as much as every
+	// other event together (sys.monitoring reports CALL for every call,
+	// Python ones included, with four arguments). Native callables then
+	// count as their caller's self time, and call lines are unknown: the
+	// agent learns them from CALL (CallLine 0 everywhere).
+	SkipNative bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -290,15 +297,19 @@ func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd 
 	if prep.Null {
 		mode = "null"
 	}
+	native := "1"
+	if s.o.SkipNative {
+		native = "0"
+	}
 	config := []string{"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode,
-		"python=" + i.VersionString()}
+		"python=" + i.VersionString(), "native=" + native}
 	cmd.Env = os.Environ()
 	if s.listener != nil {
 		config = append(config, "site="+s.children.Site)
 		// What a child needs to follow this recording (bootstrap.py's
 		// follow_exec); it stays in the environment for grandchildren.
 		cmd.Env = append(cmd.Env, "PYPROF_CHILD="+strings.Join([]string{
-			"socket=" + s.listener.name, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode,
+			"socket=" + s.listener.name, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode, "native=" + native,
 			"boot=" + prep.Bootstrap, "agent=" + prep.Path, "python=" + i.VersionString(), "twin=" + s.children.Twin,
 			"slots=" + strconv.Itoa(len(s.main.shm.Slots())), "ring=" + strconv.FormatUint(s.o.RingBytes, 10),
 			"clock=" + strconv.Itoa(int(s.clk)), "consumer=" + strconv.Itoa(os.Getpid())}, ";"))

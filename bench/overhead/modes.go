@@ -14,17 +14,18 @@ const (
 	pyprofMode mode = "pyprof"
 	nullMode   mode = "null"
 	twinMode   mode = "pyprof-python"
+	pyOnlyMode mode = "pyprof-nonative"
 )
 
 // allModes is every mode in the order columns are shown.
-var allModes = []mode{unprofiled, cprofile, pyprofMode, nullMode, twinMode}
+var allModes = []mode{unprofiled, cprofile, pyprofMode, nullMode, twinMode, pyOnlyMode}
 
 func parseModes(list []string) ([]mode, error) {
 	var out []mode
 	for _, s := range list {
 		m := mode(s)
 		if !slices.Contains(allModes, m) {
-			return nil, fmt.Errorf("%w: --modes %s: use unprofiled, cprofile, pyprof, null or pyprof-python", errUsage, s)
+			return nil, fmt.Errorf("%w: --modes %s: use unprofiled, cprofile, pyprof, null, pyprof-python or pyprof-nonative", errUsage, s)
 		}
 		if !slices.Contains(out, m) {
 			out = append(out, m)
@@ -39,7 +40,9 @@ func parseModes(list []string) ([]mode, error) {
 }
 
 // usesPyprof reports whether the mode runs under `pyprof record`.
-func (m mode) usesPyprof() bool { return m == pyprofMode || m == nullMode || m == twinMode }
+func (m mode) usesPyprof() bool {
+	return m == pyprofMode || m == nullMode || m == twinMode || m == pyOnlyMode
+}
 
 // label is the mode's column heading.
 func (m mode) label() string {
@@ -56,6 +59,8 @@ func (m mode) agentFlags() []string {
 		return []string{"--agent", "null"}
 	case twinMode:
 		return []string{"--agent", "python"}
+	case pyOnlyMode:
+		return []string{"--native-calls=false"}
 	}
 	return nil
 }

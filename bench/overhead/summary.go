@@ -66,7 +66,7 @@ type comparison struct{ num, den mode }
 func (c comparison) String() string { return c.num.label() + "/" + c.den.label() }
 
 // comparisons are the ratios issue 3 sets targets for.
-var comparisons = []comparison{{pyprofMode, cprofile}, {pyprofMode, nullMode}}
+var comparisons = []comparison{{pyprofMode, cprofile}, {pyprofMode, nullMode}, {pyOnlyMode, cprofile}}
 
 // comparisonsFor keeps the comparisons whose modes both ran.
 func comparisonsFor(modes []mode) []comparison {

@@ -49,6 +49,12 @@
 //	    --agent KIND       auto (C agent, or the pure-Python one when no compiler
 //	                       or Python.h is found), c, python, or null (the same
 //	                       callbacks, nothing recorded: the overhead floor)
+//	    --native-calls=false  trace Python functions only: no CALL, C_RETURN
+//	                       and C_RAISE events, about half the overhead on
+//	                       call-heavy code. Time in builtins and other native
+//	                       callables counts as their caller's own, and call
+//	                       lines are unknown (a function called from two lines
+//	                       of one caller is one node); trace mode only
 //	    --tool-id N        sys.monitoring tool id to use (default 2, PROFILER_ID)
 //	    --buffer-size SIZE ring size per thread, a power of two (default 8MiB)
 //	    --max-depth N      write at most N innermost frames of a deeper stack,

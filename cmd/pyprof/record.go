@@ -44,6 +44,7 @@ type recordFlags struct {
 	duration    time.Duration
 	idle        bool
 	subprocs    bool
+	native      bool
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -69,6 +70,7 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.DurationVar(&f.duration, "duration", 0, "")
 	fs.BoolVar(&f.idle, "idle", true, "")
 	fs.BoolVar(&f.subprocs, "subprocesses", false, "")
+	fs.BoolVar(&f.native, "native-calls", true, "")
 	fs.DurationVar(&f.timelineMin, "timeline-min", 100*time.Microsecond, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
@@ -233,6 +235,11 @@ func (f *recordFlags) checkMode(words []string) error {
 	if f.duration < 0 {
 		return usagef("--duration %v: want a positive duration", f.duration)
 	}
+	// Hybrid merges sampled frames into traced ones by call line, which a
+	// trace without CALL events does not know.
+	if !f.native && f.mode != "trace" {
+		return usagef("--native-calls=false is for trace mode (--mode %s)", f.mode)
+	}
 	return nil
 }
 
@@ -283,7 +290,7 @@ func (f *recordFlags) options(words []string) (profiler.Options, []output, error
 	return profiler.Options{
 		TimelineMin: timelineMin, TimelineMax: maxTimelineSpans, CPURate: f.rate,
 		Target: target, Python: f.python, Agent: kind, ToolID: f.toolID,
-		RingBytes: size, Slots: 256, Poll: time.Millisecond, Subprocesses: f.subprocs,
+		RingBytes: size, Slots: 256, Poll: time.Millisecond, Subprocesses: f.subprocs, SkipNative: !f.native,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	}, outs, nil
 }

@@ -66,7 +66,12 @@ _EVENTS = (
 )
 
 
-def _claim(agent, tool_id, null):
+# The events of calls of native callables: record --native-calls=false
+# leaves them out (CALL fires for Python calls too, and costs most).
+_NATIVE_EVENTS = ("CALL", "C_RETURN", "C_RAISE")
+
+
+def _claim(agent, tool_id, null, native):
     """Takes the tool id and registers the callbacks; returns the event set."""
     monitoring = sys.monitoring
     owner = monitoring.get_tool(tool_id)
@@ -74,14 +79,16 @@ def _claim(agent, tool_id, null):
         agent.fail(_TOOL_TAKEN, f"sys.monitoring tool id {tool_id} is already used by {owner!r}")
         os._exit(_EXIT_AGENT_FAILED)
     monitoring.use_tool_id(tool_id, "pyprof")
-    return _register(agent, tool_id, null)
+    return _register(agent, tool_id, null, native)
 
 
-def _register(agent, tool_id, null):
+def _register(agent, tool_id, null, native):
     """Registers the agent's callbacks; returns the event set."""
     monitoring = sys.monitoring
     events = 0
     for event_name, callback in _EVENTS:
+        if not native and event_name in _NATIVE_EVENTS:
+            continue
         event = getattr(monitoring.events, event_name)
         monitoring.register_callback(tool_id, event, agent.null if null else getattr(agent, callback))
         events |= event
@@ -221,14 +228,14 @@ def follow_exec(config, site_file):
         _follow_forks(agent, tool_id)
         agent.start()
         agent.set_thread_name(threading.current_thread().name)
-        _record_from_program(agent, tool_id, hidden, config["mode"] == "null")
+        _record_from_program(agent, tool_id, hidden, config["mode"] == "null", config.get("native") != "0")
     except BaseException:
         agent.stop()
         _release(tool_id)
         raise
 
 
-def _record_from_program(agent, tool_id, hidden, null):
+def _record_from_program(agent, tool_id, hidden, null, native):
     """Turns every event on when the program's first frame starts, so that
     its profile starts there as the program's own does (bootstrap runs it
     with events just turned on). Until then only PY_START is watched: the
@@ -253,7 +260,7 @@ def _record_from_program(agent, tool_id, hidden, null):
                 return
             callers.append(f.f_code)
             f = f.f_back
-        events = _register(agent, tool_id, null)
+        events = _register(agent, tool_id, null, native)
         if not null:
             for c in reversed(callers):
                 agent.py_start(c, 0)
@@ -397,7 +404,7 @@ def _main():
         hidden.update({runpy.__file__, runpy._run_code.__code__.co_filename})
         agent.init(int(config["fd"]), hidden)
         os.close(int(config["fd"]))  # the mapping stays; children need not inherit it
-        events = _claim(agent, tool_id, config["mode"] == "null")
+        events = _claim(agent, tool_id, config["mode"] == "null", config.get("native") != "0")
         agent.on_orphan(lambda: _release(tool_id))
         _explain_taken_id(tool_id)
         _name_threads(agent)
