@@ -32,8 +32,9 @@
 //	--pyprof PATH      the pyprof binary (default: built from this module
 //	                   into a temporary folder)
 //	--modes LIST       any of unprofiled, cprofile, pyprof, null,
-//	                   pyprof-python (the pure-Python twin agent) and
-//	                   pyprof-nonative (--native-calls=false)
+//	                   pyprof-python (the pure-Python twin agent),
+//	                   pyprof-nonative (--native-calls=false) and
+//	                   pyprof-sample (--mode sample --rate 100)
 //	                   (default unprofiled,cprofile,pyprof,null)
 //	--args NAME=ARGS   arguments for one workload, e.g. fib.py=27;
 //	                   repeatable, or comma-separated
@@ -63,6 +64,7 @@
 //	null           pyprof record -q --agent null -o TMP/x.pb.gz -- python script args
 //	pyprof-python  pyprof record -q --agent python -o TMP/x.pb.gz -- python script args
 //	pyprof-nonative  pyprof record -q --native-calls=false -o TMP/x.pb.gz -- python script args
+//	pyprof-sample  pyprof record -q --mode sample --rate 100 -o TMP/x.pb.gz -- python script args
 //
 // Before the rounds, every pyprof mode records `python -c pass` once so that
 // the agent is compiled and cached before anything is timed.

@@ -15,17 +15,18 @@ const (
 	nullMode   mode = "null"
 	twinMode   mode = "pyprof-python"
 	pyOnlyMode mode = "pyprof-nonative"
+	sampleMode mode = "pyprof-sample"
 )
 
 // allModes is every mode in the order columns are shown.
-var allModes = []mode{unprofiled, cprofile, pyprofMode, nullMode, twinMode, pyOnlyMode}
+var allModes = []mode{unprofiled, cprofile, pyprofMode, nullMode, twinMode, pyOnlyMode, sampleMode}
 
 func parseModes(list []string) ([]mode, error) {
 	var out []mode
 	for _, s := range list {
 		m := mode(s)
 		if !slices.Contains(allModes, m) {
-			return nil, fmt.Errorf("%w: --modes %s: use unprofiled, cprofile, pyprof, null, pyprof-python or pyprof-nonative", errUsage, s)
+			return nil, fmt.Errorf("%w: --modes %s: use unprofiled, cprofile, pyprof, null, pyprof-python, pyprof-nonative or pyprof-sample", errUsage, s)
 		}
 		if !slices.Contains(out, m) {
 			out = append(out, m)
@@ -41,7 +42,7 @@ func parseModes(list []string) ([]mode, error) {
 
 // usesPyprof reports whether the mode runs under `pyprof record`.
 func (m mode) usesPyprof() bool {
-	return m == pyprofMode || m == nullMode || m == twinMode || m == pyOnlyMode
+	return m == pyprofMode || m == nullMode || m == twinMode || m == pyOnlyMode || m == sampleMode
 }
 
 // label is the mode's column heading.
@@ -61,6 +62,10 @@ func (m mode) agentFlags() []string {
 		return []string{"--agent", "python"}
 	case pyOnlyMode:
 		return []string{"--native-calls=false"}
+	case sampleMode:
+		// Issue 5's yardstick: sampling at 100 Hz slows the target by 1%
+		// at most.
+		return []string{"--mode", "sample", "--rate", "100"}
 	}
 	return nil
 }
