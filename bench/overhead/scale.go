@@ -32,9 +32,11 @@ type scaleRun struct {
 	Size       string  `json:"size"`
 	Unprofiled float64 `json:"unprofiled_seconds"`
 	Wall       float64 `json:"pyprof_seconds"`
-	// TreeRSS is wait4's peak for pyprof and its descendants; PyprofRSS
-	// pyprof's own VmHWM read every pollEvery; PythonRSS the program's
-	// own, reported by the shim. All KiB.
+	// TreeRSS is wait4's peak for pyprof and its descendants, the larger
+	// of the two; PythonRSS the program's own, reported by the shim;
+	// PyprofRSS pyprof's own: TreeRSS when that is above PythonRSS (then it
+	// can only be pyprof's), else the largest VmHWM read every pollEvery
+	// (a run shorter than the first reading under load has none). All KiB.
 	TreeRSS   int64 `json:"tree_rss_kib"`
 	PyprofRSS int64 `json:"pyprof_rss_kib"`
 	PythonRSS int64 `json:"python_rss_kib"`
@@ -98,6 +100,9 @@ func (r *runner) scaleRun(py *python, script, size string) (*scaleRun, error) {
 	u, _ := lastReport(report)
 	run.PythonRSS = u.MaxRSS
 	run.PyprofRSS = w.peak.Load()
+	if run.TreeRSS > run.PythonRSS && run.PythonRSS > 0 {
+		run.PyprofRSS = run.TreeRSS
+	}
 	return run, nil
 }
 
