@@ -155,17 +155,22 @@ static void check_consumer(void)
 }
 
 /* wait_for_room blocks until n more bytes fit: no event is dropped while the
- * consumer lives. Returns 0 when the consumer is gone. */
+ * consumer lives. Returns 0 when the consumer is gone. Most calls only
+ * refresh the cached limit, room being there: the clock is read, and the
+ * wait counted, only once the ring is really full. */
 static int wait_for_room(thread_state *t, uint64_t n)
 {
+    uint64_t rpos = __atomic_load_n(U64(t->slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
+    t->limit = rpos + ring_bytes;
+    if (t->wpos + n <= t->limit)
+        return 1;
     uint64_t started = mono_ns(), checked = started;
     struct timespec pause = {0, 50000};
     for (;;) {
-        uint64_t rpos = __atomic_load_n(U64(t->slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
+        rpos = __atomic_load_n(U64(t->slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
         t->limit = rpos + ring_bytes;
         if (t->wpos + n <= t->limit) {
-            if (mono_ns() > started)
-                *U64(t->slot, PYPROF_SLOT_WAIT_NS) += mono_ns() - started;
+            *U64(t->slot, PYPROF_SLOT_WAIT_NS) += mono_ns() - started;
             return 1;
         }
         /* Sleep without the GIL, as the twin's time.sleep does: the

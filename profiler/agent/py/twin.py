@@ -156,8 +156,12 @@ def _consumer_alive():
 
 
 def _wait_for_room(r, n):
-    """Blocks until n bytes fit: nothing is dropped while pyprof lives."""
+    """Blocks until n bytes fit: nothing is dropped while pyprof lives.
+    Only a ring really full counts as waiting (agent.c, wait_for_room)."""
     global _recording
+    r.limit = _words[(r.slot + SLOT_READ_POS) >> 3] + _ring_bytes
+    if r.wpos + n <= r.limit:
+        return True
     started = checked = time.monotonic_ns()
     while True:
         r.limit = _words[(r.slot + SLOT_READ_POS) >> 3] + _ring_bytes
