@@ -31,7 +31,8 @@ type childKey struct {
 }
 
 // droppedName is the marker function that dropped stacks are charged to,
-// so that loss shows in every view (STYLE: runtime/pprof).
+// under the outer frames that stood still while they were read (or the
+// root), so that loss shows in every view (STYLE: runtime/pprof).
 const droppedName = "<pyprof: stack changed while read>"
 
 // Builder aggregates snapshots into a *callgraph.Profile with values
@@ -147,11 +148,6 @@ func (b *Builder) addThread(pid int64, at time.Time, wall int64, st *ThreadStack
 		return
 	}
 	t := b.thread(pid, st)
-	if st.Dropped {
-		n := b.child(t.Root, b.droppedFunc(), 0, 0, true)
-		b.charge(n, wall, cpu, st.HasGIL)
-		return
-	}
 	n := t.Root
 	last := len(st.Frames) - 1
 	for i := range st.Frames {
@@ -160,7 +156,17 @@ func (b *Builder) addThread(pid int64, at time.Time, wall int64, st *ThreadStack
 		if i > 0 {
 			callLine = int32(st.Frames[i-1].Line)
 		}
-		n = b.child(n, b.funcID(f.Code), callLine, int32(f.Line), i == last)
+		n = b.child(n, b.funcID(f.Code), callLine, int32(f.Line), i == last && !st.Dropped)
+		b.charge(n, wall, cpu, st.HasGIL)
+	}
+	if st.Dropped {
+		// What ran inside the frames that stood still is unknown: the
+		// marker says so where it happened, or under the root.
+		callLine := int32(0)
+		if last >= 0 {
+			callLine = int32(st.Frames[last].Line)
+		}
+		n = b.child(n, b.droppedFunc(), callLine, 0, true)
 		b.charge(n, wall, cpu, st.HasGIL)
 	}
 }

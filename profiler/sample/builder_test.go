@@ -184,3 +184,24 @@ func TestBuilderGIL(t *testing.T) {
 		}
 	}
 }
+
+// TestBuilderOuterFrames checks where a stack that kept changing goes: its
+// outer frames, which stood still, get the sample, and the marker below
+// them stands for the frames that could not be read.
+func TestBuilderOuterFrames(t *testing.T) {
+	b := NewBuilder(Options{Rate: 100, Idle: true})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{{TID: 7, Frames: []Frame{fr("<module>", 30), fr("f", 12), fr("g", 5)}}}})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{{TID: 7, Dropped: true, Frames: []Frame{fr("<module>", 30), fr("f", 12)}}}})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{{TID: 7, Dropped: true}}})
+	got := dump(b.Profile())
+	want := `thread 7 pid 0
+  mod.<module>@0 2/20/0
+    mod.f@30 2/20/0
+      mod.g@12 self@5 1/10/0
+      <pyprof: stack changed while read>@12 1/10/0
+  <pyprof: stack changed while read>@0 1/10/0
+`
+	if got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}

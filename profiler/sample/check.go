@@ -35,17 +35,33 @@ func (p *Process) readCodesAndCheck(ts, cframe, top Addr) error {
 	if err := p.mem.readv(reqs); err != nil {
 		return err
 	}
-	newTop := ptr(cf[:], 0)
+	err := p.compareTops(cframe, top, cf[:], cur[:])
+	if err == nil {
+		err = p.compareChain()
+	}
+	if err != nil {
+		// Only a chain that moved has outer frames worth keeping; one
+		// that read the same twice and fails later (checkCaller) may
+		// hold dead frames throughout.
+		p.scratch.stable = p.stableFrames()
+	}
+	return err
+}
+
+// compareTops checks that the thread's newest frame (and 3.12 _PyCFrame),
+// read again into cf and cur, did not move.
+func (p *Process) compareTops(cframe, top Addr, cf, cur []byte) error {
+	newTop := ptr(cf, 0)
 	if p.lay.cframe {
-		if ptr(cf[:], 0) != cframe {
+		if ptr(cf, 0) != cframe {
 			return fmt.Errorf("%w: cframe moved", ErrInconsistent)
 		}
-		newTop = ptr(cur[:], 0)
+		newTop = ptr(cur, 0)
 	}
 	if newTop != top {
 		return fmt.Errorf("%w: newest frame moved", ErrInconsistent)
 	}
-	return p.compareChain()
+	return nil
 }
 
 // chainReqs appends the reads of the second look at the chain, into
@@ -114,6 +130,25 @@ func (p *Process) compareChain() error {
 		}
 	}
 	return nil
+}
+
+// stableFrames counts the oldest frames of the chain whose second read
+// equals the first in every field the walk uses, the newest frame's
+// instruction and stack top included.
+func (p *Process) stableFrames() int {
+	s := &p.scratch
+	l := &p.lay
+	n := int(l.frameHeaderSize())
+	k := len(s.raw)
+	for ; k > 0; k-- {
+		f := s.raw[k-1]
+		b := s.checkBuf[f.checkOff : f.checkOff+n]
+		if ptr(b, l.frCode) != f.code || ptr(b, l.frPrevious) != f.previous || b[l.frOwner] != f.owner ||
+			ptr(b, l.frInstr) != f.instr || int32(u32(b, l.frStackTop)) != f.stackTop {
+			break
+		}
+	}
+	return len(s.raw) - k
 }
 
 // checkCaller checks a frame whose newer neighbour in the chain is a Python

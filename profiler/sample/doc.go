@@ -39,7 +39,11 @@
 // once (opcodes.go). If anything differs or a caller is not in a call, the
 // stack is read again (at most three times) and then dropped: a stack that
 // changed while read is never returned (TestNoImpossibleStacks,
-// TestCallSites). Across samples the
+// TestCallSites). A dropped stack keeps the outer frames that were the same
+// in both reads of the last try (outerFrames): on call-heavy code most
+// stacks move within the ~20 us a read takes, and charging them all to the
+// root biased the profile toward code whose stack stands still. Across
+// samples the
 // reader replays the previous sample's reads in a single call (see
 // memReader), so a stable stack costs one process_vm_readv.
 //

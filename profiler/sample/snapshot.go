@@ -31,7 +31,9 @@ type ThreadStack struct {
 	// runs no Python code (or whose stack was dropped).
 	Frames []Frame
 	// Dropped is set when the stack kept changing while it was read, past
-	// the retries; Frames is then empty.
+	// the retries. Frames then holds only the outer frames that stood still
+	// in the last try (maybe none): the program was inside them, somewhere
+	// deeper that is unknown.
 	Dropped bool
 }
 

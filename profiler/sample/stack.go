@@ -47,6 +47,9 @@ type walkScratch struct {
 	// nextChunk is the previous chunk of the data stack not yet copied;
 	// 0 when all are.
 	nextChunk Addr
+	// stable counts the oldest frames of raw that the second read found
+	// unchanged, set when a walk fails its check (see outerFrames).
+	stable int
 }
 
 // walk reads the Python stack of the thread state at ts, whose header is
@@ -57,6 +60,7 @@ type walkScratch struct {
 // second read of the whole chain share one final call. A stack that
 // changed meanwhile is reported as ErrInconsistent, never returned.
 func (p *Process) walk(ts Addr, hdr []byte) ([]Frame, error) {
+	p.scratch.stable = 0
 	top, cframe, err := p.loadStack(hdr)
 	if err != nil || top == 0 {
 		return nil, err
@@ -241,21 +245,58 @@ func (p *Process) distinctCodes() {
 // run its first traceable instruction yet (pycore_frame.h,
 // _PyFrame_IsIncomplete).
 func (p *Process) buildFrames() ([]Frame, error) {
+	if err := p.decodeCodes(); err != nil {
+		return nil, err
+	}
+	return p.framesOf(p.scratch.raw)
+}
+
+// decodeCodes decodes the code objects of the stack from their headers,
+// read by readCodesAndCheck, into scratch.infos.
+func (p *Process) decodeCodes() error {
 	s := &p.scratch
 	hsz := int(p.lay.codeHeaderSize())
 	s.infos = s.infos[:0]
 	for i, c := range s.codes {
 		ci, err := p.codes.get(c, s.codeHdrs[i*hsz:(i+1)*hsz])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.infos = append(s.infos, ci)
 	}
+	return nil
+}
+
+// outerFrames returns, root first, the frames of the last walk that were
+// the same in both of its reads, when the walk failed its check because
+// newer frames changed (scratch.stable; nil otherwise). The program was
+// inside each of them at both moments: a caller resuming would have
+// changed (its stack top is reset to -1 as it runs on, pycore_frame.h), so
+// a sample can still be charged to them while the frames it was really in
+// are unknown. The newest frame read is never among them: frames above it
+// may have come and gone unseen.
+func (p *Process) outerFrames() []Frame {
+	s := &p.scratch
+	stable := min(s.stable, len(s.raw)-1)
+	if stable <= 0 || p.decodeCodes() != nil {
+		return nil
+	}
+	frames, err := p.framesOf(s.raw[len(s.raw)-stable:])
+	if err != nil {
+		return nil
+	}
+	return frames
+}
+
+// framesOf decodes raw frames, newest first, into Frames root first; see
+// buildFrames. scratch.infos must hold the decoded codes.
+func (p *Process) framesOf(raw []rawFrame) ([]Frame, error) {
+	s := &p.scratch
 	// Raw frames are newest first; frames are written root first.
-	frames := make([]Frame, len(s.raw))
+	frames := make([]Frame, len(raw))
 	n := len(frames)
 	calleeStarted := false // the newer frame is Python code past its RESUME
-	for i, f := range s.raw {
+	for i, f := range raw {
 		if f.owner == ownedByCStack {
 			calleeStarted = false
 			continue
@@ -272,7 +313,7 @@ func (p *Process) buildFrames() ([]Frame, error) {
 		}
 		if inCall {
 			if err := checkCaller(f, ci, lasti); err != nil {
-				return nil, fmt.Errorf("frame %d of %d: %w", i, len(s.raw), err)
+				return nil, fmt.Errorf("frame %d of %d: %w", i, len(raw), err)
 			}
 		}
 		n--

@@ -339,7 +339,7 @@ func TestNoImpossibleStacks(t *testing.T) {
 		m := markers(t, "churn.py")
 		tg := startTarget(t, py, "churn.py")
 		p := attach(t, tg)
-		n, dropped, deep := 0, 0, 0
+		n, dropped, outer, outerDepth, deep := 0, 0, 0, 0, 0
 		// Sample for a second, and on for up to ten while no deep stack has
 		// come through: deep stacks take longest to read and are the ones
 		// the target most often moves under, so on a slow or busy machine
@@ -356,7 +356,16 @@ func TestNoImpossibleStacks(t *testing.T) {
 			st := threadOf(t, s, int64(tg.pid))
 			n++
 			if st.Dropped {
+				// The outer frames kept from a stack that moved must be
+				// possible too.
 				dropped++
+				if len(st.Frames) > 0 {
+					outer++
+					outerDepth += len(st.Frames)
+					if why := possibleChurn(st.Frames, m); why != "" {
+						t.Errorf("impossible outer frames: %s\n%s", why, stackString(st.Frames))
+					}
+				}
 				continue
 			}
 			if why := possibleChurn(st.Frames, m); why != "" {
@@ -366,7 +375,13 @@ func TestNoImpossibleStacks(t *testing.T) {
 				deep++
 			}
 		}
-		t.Logf("%d samples, %d dropped, %d deeper than 20 frames", n, dropped, deep)
+		t.Logf("%d samples, %d dropped (%d with outer frames kept, %.1f frames on average), %d deeper than 20 frames",
+			n, dropped, outer, float64(outerDepth)/float64(max(outer, 1)), deep)
+		// <module> and churn never move: a stack that moved above them
+		// keeps them at least, unless it moved while they were read too.
+		if dropped >= 100 && outer*2 < dropped {
+			t.Errorf("%d of %d dropped stacks kept their outer frames, want most", outer, dropped)
+		}
 		if n < 100 || deep == 0 {
 			t.Errorf("%d samples, %d deep: the test saw too little", n, deep)
 		}

@@ -164,5 +164,6 @@ func (p *Process) threadStack(interp, ts Addr, hdr []byte) (ThreadStack, error) 
 		}
 	}
 	st.Dropped = true
+	st.Frames = p.outerFrames()
 	return st, nil
 }
