@@ -3,9 +3,11 @@
 #
 # After "ready" the program waits for a line on stdin, so the sampler is
 # running before the work starts. It then runs two rounds of: a() busy
-# 0.3 s, b() asleep 0.2 s, c() busy 0.1 s, timing each call with
-# perf_counter (wall) and thread_time (CPU), prints "result <json>" and
-# exits.
+# 0.3 s, b() asleep 0.2 s, c() busy 0.1 s in recursive calls, timing each
+# call with perf_counter (wall) and thread_time (CPU), prints
+# "result <json>" and exits. c's stack changes every few hundred
+# nanoseconds, so most of its stacks move while they are read: their
+# samples must still count for c.
 import json
 import sys
 import time
@@ -25,8 +27,14 @@ def b():
     time.sleep(0.2)
 
 
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
 def c():
-    spin(0.1)
+    end = time.perf_counter() + 0.1
+    while time.perf_counter() < end:
+        fib(12)
 
 
 def work(rounds):
