@@ -60,8 +60,9 @@ type Options struct {
 	// are not watched, which on call-heavy code costs as much as every
 	// other event together (sys.monitoring reports CALL for every call,
 	// Python ones included, with four arguments). Native callables then
-	// count as their caller's self time, and call lines are unknown: the
-	// agent learns them from CALL (CallLine 0 everywhere).
+	// count as their caller's self time, and the agent reads call lines
+	// from the caller's frame at PY_START instead of from CALL (where it
+	// can check the frame layout: 3.12 and 3.13; else CallLine is 0).
 	SkipNative bool
 
 	Stdin          io.Reader

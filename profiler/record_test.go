@@ -244,6 +244,57 @@ func TestRecordCalls(t *testing.T) {
 	})
 }
 
+// TestRecordPythonOnly records calls.py with SkipNative
+// (--native-calls=false): no CALL events, so no native callables; Python
+// calls keep their exact counts and, read from the caller's frame, the
+// lines they were called from, the same as CALL gives them.
+func TestRecordPythonOnly(t *testing.T) {
+	file := program("calls.py")
+	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
+		full := record(t, i, k, []string{file}, nil, nil).res.Profile
+		p := recordWith(t, i, k, []string{file}, func(o *Options) { o.SkipNative = true }).res.Profile
+		assertExactCounts(t, p, referenceCounts(t, i, file), file)
+		for _, f := range p.Funcs {
+			if f.Kind == callgraph.KindNative {
+				t.Errorf("native %s recorded without CALL events", f.Name)
+			}
+		}
+		fast := pythonEdges(p)
+		for e := range pythonEdges(full) {
+			if !fast[e] {
+				t.Errorf("call %s not in the Python-only profile", e)
+			}
+		}
+		if want := lineOf(t, file, "    fib(15)"); findPath(t, p, "calls.<module>", "calls.main", "calls.fib").CallLine != want {
+			t.Errorf("main calls fib from a line other than %d", want)
+		}
+		// Called by sorted, which is not recorded: the line of the sorted call.
+		lam := findPath(t, p, "calls.<module>", "calls.main", "calls.keyed", "calls.keyed.<locals>.<lambda>")
+		if want := lineOf(t, file, "return sorted(items"); lam.CallLine != want {
+			t.Errorf("the key lambda is called from line %d, want %d", lam.CallLine, want)
+		}
+	})
+}
+
+// pythonEdges lists the calls between Python functions of a profile as
+// "caller -> callee @ line", for those whose call line is known.
+func pythonEdges(p *callgraph.Profile) map[string]bool {
+	out := map[string]bool{}
+	for _, th := range p.Threads {
+		th.Root.Walk(func(path []*callgraph.Node) {
+			if len(path) < 2 {
+				return
+			}
+			caller, callee := path[len(path)-2], path[len(path)-1]
+			if callee.CallLine == 0 || p.Funcs[caller.Func].Kind != callgraph.KindPython || p.Funcs[callee.Func].Kind != callgraph.KindPython {
+				return
+			}
+			out[fmt.Sprintf("%s -> %s @ %d", p.Funcs[caller.Func].Name, p.Funcs[callee.Func].Name, callee.CallLine)] = true
+		})
+	}
+	return out
+}
+
 // findPath returns the node at the end of the named root-first path in the
 // main thread.
 func findPath(t *testing.T, p *callgraph.Profile, names ...string) *callgraph.Node {

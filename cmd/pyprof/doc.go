@@ -52,9 +52,10 @@
 //	    --native-calls=false  trace Python functions only: no CALL, C_RETURN
 //	                       and C_RAISE events, about half the overhead on
 //	                       call-heavy code. Time in builtins and other native
-//	                       callables counts as their caller's own, and call
-//	                       lines are unknown (a function called from two lines
-//	                       of one caller is one node); trace mode only
+//	                       callables counts as their caller's own; call lines
+//	                       are read from the caller's frame (a function called
+//	                       by native code gets the line of that call); trace
+//	                       and hybrid modes
 //	    --tool-id N        sys.monitoring tool id to use (default 2, PROFILER_ID)
 //	    --buffer-size SIZE ring size per thread, a power of two (default 8MiB)
 //	    --max-depth N      write at most N innermost frames of a deeper stack,

@@ -235,10 +235,9 @@ func (f *recordFlags) checkMode(words []string) error {
 	if f.duration < 0 {
 		return usagef("--duration %v: want a positive duration", f.duration)
 	}
-	// Hybrid merges sampled frames into traced ones by call line, which a
-	// trace without CALL events does not know.
-	if !f.native && f.mode != "trace" {
-		return usagef("--native-calls=false is for trace mode (--mode %s)", f.mode)
+	// Sample mode records no calls at all.
+	if !f.native && f.mode == "sample" {
+		return usagef("--native-calls=false is for trace and hybrid modes (--mode sample)")
 	}
 	return nil
 }

@@ -582,6 +582,108 @@ static inline uint32_t callable_id(thread_state *t, PyObject *c)
     return define_callable(t, c, key, keep, j);
 }
 
+/* ---- call sites from frames (record --native-calls=false) ------------------ */
+
+/* Without CALL events, a call's site is read at PY_START from the caller's
+ * frame: the instruction it is suspended at. _PyInterpreterFrame is
+ * internal (pycore_frame.h); its fields sit at the same offsets in 3.12 and
+ * 3.13 (f_code / f_executable, previous, prev_instr / instr_ptr, owner), and
+ * frame_sites checks them against the public frame API before they are
+ * used. Anything else: no sites, as before. */
+enum { FRAME_CODE = 0, FRAME_PREVIOUS = 8, FRAME_INSTR = 56, FRAME_OWNER = 70, FRAME_OWNED_BY_CSTACK = 3 };
+static int frame_sites_on;
+
+static inline const uint8_t *current_frame(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+    PyThreadState *ts = PyThreadState_GetUnchecked();
+    return ts ? (const uint8_t *)ts->current_frame : NULL;
+#elif PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+    PyThreadState *ts = _PyThreadState_UncheckedGet();
+    return ts && ts->cframe ? (const uint8_t *)ts->cframe->current_frame : NULL;
+#else
+    return NULL;
+#endif
+}
+
+static inline const uint8_t *frame_previous(const uint8_t *f)
+{
+    return *(const uint8_t *const *)(f + FRAME_PREVIOUS);
+}
+
+/* python_caller skips the entry frames C code pushes when it calls Python:
+ * a function called from C (sorted's key) gets the site of the call into
+ * C, whose node is its parent when native calls are not recorded. */
+static inline const uint8_t *python_caller(const uint8_t *f)
+{
+    const uint8_t *c = frame_previous(f);
+    while (c && c[FRAME_OWNER] == FRAME_OWNED_BY_CSTACK)
+        c = frame_previous(c);
+    return c;
+}
+
+/* frame_unit returns the code unit frame f is at, -1 when f does not run
+ * code (its code field holds something else). */
+static inline Py_ssize_t frame_unit(const uint8_t *f, PyObject **code)
+{
+    *code = *(PyObject *const *)(f + FRAME_CODE);
+    if (!*code || !PyCode_Check(*code))
+        return -1;
+    const uint16_t *instr = *(const uint16_t *const *)(f + FRAME_INSTR);
+    Py_ssize_t unit = instr - (const uint16_t *)((PyCodeObject *)*code)->co_code_adaptive;
+    return unit >= 0 && unit < Py_SIZE(*code) ? unit : -1;
+}
+
+/* frame_site returns the site of the call of code, whose PY_START this is. */
+static inline uint32_t frame_site(PyObject *code)
+{
+    const uint8_t *f = current_frame();
+    if (!f || *(PyObject *const *)(f + FRAME_CODE) != code)
+        return PYPROF_SITE_NONE;
+    const uint8_t *caller = python_caller(f);
+    PyObject *caller_code;
+    Py_ssize_t unit = caller ? frame_unit(caller, &caller_code) : -1;
+    return unit < 0 ? PYPROF_SITE_NONE : (uint32_t)unit;
+}
+
+/* layout_checks tells whether the frame fields read above are where this
+ * interpreter keeps them, comparing them with what the public API says of
+ * the Python frame calling us and of its caller. */
+static int layout_checks(void)
+{
+    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
+    const uint8_t *fr = current_frame();
+    if (!f || !fr || fr[FRAME_OWNER] == FRAME_OWNED_BY_CSTACK)
+        return 0;
+    PyCodeObject *code = PyFrame_GetCode(f);
+    PyObject *seen;
+    int ok = frame_unit(fr, &seen) * 2 == PyFrame_GetLasti(f) && seen == (PyObject *)code;
+    Py_DECREF(code);
+    PyFrameObject *back = PyFrame_GetBack(f);
+    const uint8_t *caller = python_caller(fr);
+    if (ok && back && caller) {
+        PyCodeObject *back_code = PyFrame_GetCode(back);
+        ok = frame_unit(caller, &seen) * 2 == PyFrame_GetLasti(back) && seen == (PyObject *)back_code;
+        Py_DECREF(back_code);
+    } else if (back || caller) {
+        ok = 0;
+    }
+    Py_XDECREF(back);
+    return ok;
+}
+
+/* frame_sites(on) turns sites from frames on or off; it returns whether
+ * they are on, False where the layout check fails. */
+static PyObject *agent_frame_sites(PyObject *m, PyObject *on)
+{
+    (void)m;
+    int want = PyObject_IsTrue(on);
+    if (want < 0)
+        return NULL;
+    frame_sites_on = want && layout_checks();
+    return PyBool_FromLong(frame_sites_on);
+}
+
 /* ---- sys.monitoring callbacks ------------------------------------------------ */
 
 static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
@@ -589,8 +691,13 @@ static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
     (void)m;
     thread_state *t = &T;
     if (n >= 2 && ready(t)) {
-        uint32_t site = t->pending_code == args[0] ? t->pending_site : PYPROF_SITE_NONE;
-        t->pending_code = NULL;
+        uint32_t site;
+        if (frame_sites_on) {
+            site = frame_site(args[0]);
+        } else {
+            site = t->pending_code == args[0] ? t->pending_site : PYPROF_SITE_NONE;
+            t->pending_code = NULL;
+        }
         put_hot(t, PYPROF_K_PY_START, code_id(t, args[0]), site);
     }
     Py_RETURN_NONE;
@@ -1016,6 +1123,8 @@ static PyMethodDef agent_methods[] = {
     {"set_thread_name", agent_set_thread_name, METH_O, "record the calling thread's name"},
     {"on_orphan", agent_on_orphan, METH_O, "on_orphan(f): call f() in the main thread if pyprof dies"},
     {"fail", agent_fail, METH_VARARGS, "fail(status, message): tell pyprof why the agent did not start"},
+    {"frame_sites", agent_frame_sites, METH_O,
+     "frame_sites(on): read call sites from the caller's frame at PY_START (no CALL events); returns whether on"},
     FASTCALL("py_start", on_py_start),
     FASTCALL("py_resume", on_py_resume),
     FASTCALL("py_throw", on_py_throw),

@@ -92,6 +92,10 @@ def _register(agent, tool_id, null, native):
         event = getattr(monitoring.events, event_name)
         monitoring.register_callback(tool_id, event, agent.null if null else getattr(agent, callback))
         events |= event
+    if not native and not null:
+        # Call sites come from CALL events; without them, from the caller's
+        # frame (or none, where the agent cannot read frames).
+        agent.frame_sites(True)
     return events
 
 

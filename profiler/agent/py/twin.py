@@ -334,11 +334,33 @@ def _unwrap(c):
 # ---- sys.monitoring callbacks ------------------------------------------------
 
 
+_frame_sites = False
+
+
+def frame_sites(on):
+    """Reads call sites from the caller's frame at PY_START, for recordings
+    without CALL events (agent.c, frame_sites); returns whether on."""
+    global _frame_sites
+    _frame_sites = bool(on)
+    return _frame_sites
+
+
+def _frame_site(code):
+    callee = sys._getframe(2)  # past this function and py_start
+    caller = callee.f_back  # the nearest Python frame: C frames are skipped
+    if callee.f_code is not code or caller is None or caller.f_lasti < 0:
+        return SITE_NONE
+    return caller.f_lasti // 2
+
+
 def py_start(code, offset):
     r = _ring()
     if r is not None:
-        site = r.pending_site if r.pending_code is code else SITE_NONE
-        r.pending_code = None
+        if _frame_sites:
+            site = _frame_site(code)
+        else:
+            site = r.pending_site if r.pending_code is code else SITE_NONE
+            r.pending_code = None
         _put_hot(r, K_PY_START, _code_id(r, code), site)
 
 

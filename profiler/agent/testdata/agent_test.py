@@ -1124,6 +1124,101 @@ class ChildTest(unittest.TestCase):
             os.close(fds[0])
 
 
+def line_at(code, unit):
+    """The line of code unit `unit` of code, from co_lines."""
+    for start, end, line in code.co_lines():
+        if start <= 2 * unit < end:
+            return line
+    raise AssertionError(f"unit {unit} outside {code.co_name}")
+
+
+class FrameSiteTest(unittest.TestCase):
+    """record --native-calls=false: no CALL events; call sites are read from
+    the caller's frame at PY_START, and must name the lines CALL names."""
+
+    def record_without_calls(self, function):
+        native = sys.monitoring.events.CALL | sys.monitoring.events.C_RETURN | sys.monitoring.events.C_RAISE
+        saved = S.events
+        S.events = saved & ~native
+        self.assertTrue(AGENT.frame_sites(True), "the agent could not read this interpreter's frames")
+        try:
+            # calls=True: the checker tool, not the agent, watches CALL.
+            return S.record(function, calls=True)
+        finally:
+            AGENT.frame_sites(False)
+            S.events = saved
+
+    def started(self, cap, ev, function):
+        code = cap.defs.code_of(function)
+        return [r for r in ev if r.kind == "PY_START" and r.id == code.id]
+
+    def test_sites_name_the_call_lines(self):
+        def callee(n):
+            return n
+
+        def scenario():
+            callee(1)
+            total = callee(2) + callee(
+                3
+            )
+            for i in range(2):
+                total += callee(i)
+            return total
+
+        cap = self.record_without_calls(scenario)
+        ev = cap.span(scenario)
+        self.assertFalse([r for r in ev if r.kind in ("C_CALL", "C_RETURN", "C_RAISE")])
+        want = [line_at(scenario.__code__, u) for u in cap.sites(scenario, callee)]
+        self.assertEqual(len(want), 5)
+        got = [line_at(scenario.__code__, r.site) for r in self.started(cap, ev, callee)]
+        self.assertEqual(got, want)
+
+    def test_called_from_c_gets_the_line_of_the_native_call(self):
+        # No native node is recorded: the lambda's parent is scenario, at
+        # the line that called sorted.
+        def scenario():
+            data = [3, 1, 2]
+            return sorted(
+                data,
+                key=lambda v: -v,
+            )
+
+        cap = self.record_without_calls(scenario)
+        ev = cap.span(scenario)
+        starts = [r for r in ev if r.kind == "PY_START" and cap.defs.name(r).endswith("<lambda>")]
+        self.assertEqual(len(starts), 3, cap.seq(ev))
+        (call,) = cap.sites(scenario, sorted)
+        self.assertEqual([line_at(scenario.__code__, r.site) for r in starts], [line_at(scenario.__code__, call)] * 3)
+
+    def test_recursion_and_generators(self):
+        def fact(n):
+            if n <= 1:
+                return 1
+            return n * fact(n - 1)
+
+        def gen():
+            yield 0
+            yield fact(3)
+
+        def scenario():
+            first = list(
+                gen()
+            )
+            return first + [fact(2)]
+
+        cap = self.record_without_calls(scenario)
+        ev = cap.span(scenario)
+        f = self.started(cap, ev, fact)
+        self.assertEqual(len(f), 5)  # 3 from gen (recursing twice), 2 from scenario
+        recursive = line_at(fact.__code__, cap.sites(fact, fact)[0])
+        self.assertEqual([line_at(fact.__code__, r.site) for r in (f[1], f[2], f[4])], [recursive] * 3)
+        self.assertEqual(line_at(gen.__code__, f[0].site), line_at(gen.__code__, cap.sites(gen, fact)[0]))
+        self.assertEqual(line_at(scenario.__code__, f[3].site), line_at(scenario.__code__, cap.sites(scenario, fact)[0]))
+        # gen's frame starts inside list(), a native call made by scenario.
+        (g,) = self.started(cap, ev, gen)
+        self.assertEqual(line_at(scenario.__code__, g.site), line_at(scenario.__code__, cap.sites(scenario, list)[0]))
+
+
 class RoomTest(unittest.TestCase):
     def test_wrapping_a_ring_that_never_fills_is_not_waiting(self):
         # Each recording drains before the next, so the producer refreshes
