@@ -252,19 +252,21 @@ func (p *Process) buildFrames() ([]Frame, error) {
 }
 
 // decodeCodes decodes the code objects of the stack from their headers,
-// read by readCodesAndCheck, into scratch.infos.
+// read by readCodesAndCheck, into scratch.infos. One that does not decode
+// is nil there, and its error is returned after the others are decoded.
 func (p *Process) decodeCodes() error {
 	s := &p.scratch
 	hsz := int(p.lay.codeHeaderSize())
 	s.infos = s.infos[:0]
+	var first error
 	for i, c := range s.codes {
 		ci, err := p.codes.get(c, s.codeHdrs[i*hsz:(i+1)*hsz])
-		if err != nil {
-			return err
+		if err != nil && first == nil {
+			first = err
 		}
 		s.infos = append(s.infos, ci)
 	}
-	return nil
+	return first
 }
 
 // outerFrames returns, root first, the frames of the last walk that were
@@ -278,9 +280,11 @@ func (p *Process) decodeCodes() error {
 func (p *Process) outerFrames() []Frame {
 	s := &p.scratch
 	stable := min(s.stable, len(s.raw)-1)
-	if stable <= 0 || p.decodeCodes() != nil {
+	if stable <= 0 {
 		return nil
 	}
+	// Codes of the frames that changed may not decode: they are not used.
+	_ = p.decodeCodes()
 	frames, err := p.framesOf(s.raw[len(s.raw)-stable:])
 	if err != nil {
 		return nil
@@ -289,7 +293,7 @@ func (p *Process) outerFrames() []Frame {
 }
 
 // framesOf decodes raw frames, newest first, into Frames root first; see
-// buildFrames. scratch.infos must hold the decoded codes.
+// buildFrames. scratch.infos must hold the decoded codes (decodeCodes).
 func (p *Process) framesOf(raw []rawFrame) ([]Frame, error) {
 	s := &p.scratch
 	// Raw frames are newest first; frames are written root first.
@@ -302,6 +306,9 @@ func (p *Process) framesOf(raw []rawFrame) ([]Frame, error) {
 			continue
 		}
 		ci := s.infos[f.codeIdx]
+		if ci == nil {
+			return nil, fmt.Errorf("%w: frame %d of %d: its code did not decode", ErrInconsistent, i, len(raw))
+		}
 		lasti := (int64(f.instr) - int64(f.code+Addr(p.lay.coCode))) >> 1
 		if lasti < -1 || lasti >= ci.key.units {
 			return nil, fmt.Errorf("%w: instruction %d outside code of %d units", ErrInconsistent, lasti, ci.key.units)
