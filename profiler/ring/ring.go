@@ -61,13 +61,32 @@ func (s *Slot) Drain(consume func([]byte) error) (int, error) {
 	if write-read <= uint64(len(s.data))-start {
 		err = consume(s.data[start : start+(write-read)])
 	} else {
-		// The region wraps: copy it whole, since an extended record may
-		// straddle the end.
-		s.scratch = append(append(s.scratch[:0], s.data[start:]...), s.data[:end]...)
-		err = consume(s.scratch)
+		err = s.drainWrapped(s.data[start:], s.data[:end], consume)
 	}
 	atomic.StoreUint64(s.word64(wire.SlotReadPos), write)
 	return int(write - read), err
+}
+
+// drainWrapped consumes a region that wraps: tail, up to the ring's end,
+// then head. Whole records are consumed where they lie; only a record that
+// straddles the end is copied, so the copy is one record, never the
+// region (up to the ring's size, per thread, when pyprof lags).
+func (s *Slot) drainWrapped(tail, head []byte, consume func([]byte) error) error {
+	n := wire.WholeRecords(tail)
+	if err := consume(tail[:n]); err != nil {
+		return err
+	}
+	if rest := tail[n:]; len(rest) > 0 {
+		// Records and the ring are 8-byte aligned: the record's first
+		// word is in rest whole.
+		k := min(wire.RecordSize(binary.LittleEndian.Uint64(rest))-len(rest), len(head))
+		s.scratch = append(append(s.scratch[:0], rest...), head[:k]...)
+		if err := consume(s.scratch); err != nil {
+			return err
+		}
+		head = head[k:]
+	}
+	return consume(head)
 }
 
 // Free makes a drained CLOSED slot available to the next thread: positions

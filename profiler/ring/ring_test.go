@@ -87,6 +87,71 @@ func TestDrainSeesEveryRecordInOrder(t *testing.T) {
 	}
 }
 
+// TestDrainHandsOverWholeRecords writes records in the wire format, hot
+// ones and extended ones of 1 to 9 payload words, over a ring that wraps
+// often, and checks that every buffer the consumer gets holds whole
+// records, in order, and that only a record straddling the end is copied.
+func TestDrainHandsOverWholeRecords(t *testing.T) {
+	const ringBytes, records = 4096, 20000
+	s := newTestSlot(t, ringBytes)
+	p := NewProducer(s)
+	// rec is record seq: hot when seq%3 == 0, else an extended record
+	// whose payload words all carry seq.
+	rec := func(seq uint64) []uint64 {
+		if seq%3 == 0 {
+			return []uint64{uint64(wire.KPyStart)<<wire.KindShift | seq}
+		}
+		n := 1 + seq%9
+		words := []uint64{uint64(wire.XCode)<<wire.SubShift | 8*n<<wire.LenShift}
+		for range n {
+			words = append(words, seq)
+		}
+		return words
+	}
+	go func() {
+		for seq := range uint64(records) {
+			for !p.TryWrite(rec(seq)...) {
+				runtime.Gosched()
+			}
+		}
+		p.Close()
+	}()
+	var got []uint64
+	for {
+		closed := s.State() == wire.SlotClosed
+		if _, err := s.Drain(func(b []byte) error {
+			if n := wire.WholeRecords(b); n != len(b) {
+				t.Fatalf("a buffer of %d bytes holds %d bytes of whole records", len(b), n)
+			}
+			for i := 0; i < len(b); i += 8 {
+				got = append(got, binary.LittleEndian.Uint64(b[i:]))
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if closed {
+			break
+		}
+		runtime.Gosched()
+	}
+	var want []uint64
+	for seq := range uint64(records) {
+		want = append(want, rec(seq)...)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d words, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("word %d: got %#x, want %#x", i, got[i], want[i])
+		}
+	}
+	if c := cap(s.scratch); c > 2*8*10 {
+		t.Errorf("scratch grew to %d bytes: more than the largest record was copied", c)
+	}
+}
+
 func TestFreeResetsForTheNextThread(t *testing.T) {
 	s := newTestSlot(t, 4096)
 	p := NewProducer(s)

@@ -1,5 +1,7 @@
 package wire
 
+import "encoding/binary"
+
 // The constants below mirror profiler/agent/c/wire.h name for name
 // (PYPROF_HDR_SIZE is HdrSize); TestConstantsMatchHeader keeps them honest.
 const (
@@ -82,3 +84,28 @@ const (
 	RegPid     = 16
 	RegOk      = 1
 )
+
+// RecordSize returns the size in bytes of the record whose first word is
+// w: 8 for a hot record, 8 plus the payload padded to 8 for an extended
+// one.
+func RecordSize(w uint64) int {
+	if w>>KindShift != KExt {
+		return 8
+	}
+	return 8 + (int(w>>LenShift&(1<<LenBits-1))+7)&^7
+}
+
+// WholeRecords returns how many bytes at the start of buf hold whole
+// records: buf may end inside one, as the part of a ring before its end
+// does.
+func WholeRecords(buf []byte) int {
+	off := 0
+	for off+8 <= len(buf) {
+		n := RecordSize(binary.LittleEndian.Uint64(buf[off:]))
+		if n > len(buf)-off {
+			break
+		}
+		off += n
+	}
+	return off
+}

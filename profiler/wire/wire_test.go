@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,5 +136,27 @@ func TestBootstrapConstants(t *testing.T) {
 		if got, _ := strconv.ParseUint(string(m[1]), 10, 64); got != v {
 			t.Errorf("bootstrap.py has %s = %d; wire.h says %d", name, got, v)
 		}
+	}
+}
+
+// TestWholeRecords checks the framing the ring uses to split a region that
+// wraps: a hot record is one word, an extended one its header word and the
+// padded payload.
+func TestWholeRecords(t *testing.T) {
+	hot := uint64(KPyStart) << KindShift
+	ext := func(payload int) uint64 { return uint64(XCode)<<SubShift | uint64(payload)<<LenShift }
+	buf := binary.LittleEndian.AppendUint64(nil, hot)
+	buf = binary.LittleEndian.AppendUint64(buf, ext(13)) // 13 bytes: 2 words of payload
+	buf = append(buf, make([]byte, 16)...)
+	whole := len(buf)
+	buf = binary.LittleEndian.AppendUint64(buf, ext(24)) // its payload is cut short
+	buf = append(buf, make([]byte, 8)...)
+	for _, c := range []struct{ n, want int }{{len(buf), whole}, {whole, whole}, {whole - 8, 8}, {4, 0}} {
+		if got := WholeRecords(buf[:c.n]); got != c.want {
+			t.Errorf("WholeRecords of %d bytes = %d, want %d", c.n, got, c.want)
+		}
+	}
+	if RecordSize(hot) != 8 || RecordSize(ext(13)) != 24 || RecordSize(ext(0)) != 8 {
+		t.Errorf("RecordSize: hot %d, ext(13) %d, ext(0) %d", RecordSize(hot), RecordSize(ext(13)), RecordSize(ext(0)))
 	}
 }
