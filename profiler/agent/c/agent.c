@@ -659,6 +659,8 @@ static int layout_checks(void)
     PyObject *seen;
     int ok = frame_unit(fr, &seen) * 2 == PyFrame_GetLasti(f) && seen == (PyObject *)code;
     Py_DECREF(code);
+    if (!ok)
+        return 0; /* before following a previous pointer we cannot trust */
     PyFrameObject *back = PyFrame_GetBack(f);
     const uint8_t *caller = python_caller(fr);
     if (ok && back && caller) {
