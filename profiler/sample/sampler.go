@@ -70,7 +70,10 @@ func (s Stats) Rate() float64 {
 
 // Run samples p at opts.Rate until ctx is done, opts.Duration has passed or
 // the process exits, and returns the aggregated profile: Values Samples,
-// Wall and CPU, Default Wall, Period 1/Rate, Lost = Missed + Dropped.
+// Wall, CPU (and GIL), Default Wall, Period 1/Rate. Its Lost stays 0: a
+// missed tick's time goes to the next sample (Builder), and a stack that
+// changed while read to its outer frames or the marker, so nothing is
+// lost; Stats counts both for the summary.
 // When the process exits, Run returns the profile so far and an error
 // matching ErrProcessExited. A cancelled ctx is a normal end (nil error).
 func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Stats, error) {
@@ -82,7 +85,6 @@ func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Sta
 	prof := b.Profile()
 	prof.Start = r.start
 	prof.Duration = r.stats.Elapsed
-	prof.Lost = r.stats.Missed + r.stats.Dropped
 	return prof, r.stats, err
 }
 
