@@ -21,8 +21,6 @@ process.
 import collections
 import faulthandler
 import fcntl
-import importlib.machinery
-import importlib.util
 import json
 import mmap
 import os
@@ -45,18 +43,12 @@ AGENT_PATH = os.path.abspath(os.environ.get("PYPROF_TEST_AGENT") or os.path.join
 IS_TWIN = AGENT_PATH.endswith(".py")
 HIDDEN_FILENAME = "<pyprof-test-hidden>"
 
-# The events bootstrap.py registers, with the agent's callback names.
-EVENTS = (
-    ("PY_START", "py_start"),
-    ("PY_RESUME", "py_resume"),
-    ("PY_THROW", "py_throw"),
-    ("PY_RETURN", "py_return"),
-    ("PY_YIELD", "py_yield"),
-    ("PY_UNWIND", "py_unwind"),
-    ("CALL", "call"),
-    ("C_RETURN", "c_return"),
-    ("C_RAISE", "c_raise"),
-)
+# The events and the loader are bootstrap.py's own, so the tests register
+# and load the agent exactly as a recording does.
+sys.path.insert(0, os.path.join(HERE, "..", "py"))
+import bootstrap  # noqa: E402
+
+EVENTS = bootstrap._EVENTS
 
 
 # ---- the one definition -------------------------------------------------------
@@ -82,16 +74,7 @@ ENTERS = ("PY_START", "PY_RESUME", "PY_THROW")
 LEAVES = ("PY_RETURN", "PY_YIELD", "PY_UNWIND")
 
 
-def load_agent(path):
-    """Loads the agent as bootstrap.py does."""
-    if path.endswith(".py"):
-        loader = importlib.machinery.SourceFileLoader("_pyprof_agent", path)
-    else:
-        loader = importlib.machinery.ExtensionFileLoader("_pyprof_agent", path)
-    spec = importlib.util.spec_from_file_location("_pyprof_agent", path, loader=loader)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+load_agent = bootstrap._load_agent
 
 
 # ---- the consumer's side of the shared memory ---------------------------------------
