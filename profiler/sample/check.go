@@ -119,36 +119,36 @@ func (p *Process) chainReqs(reqs []readReq) []readReq {
 // newest frame's instruction pointer and stack top may move (it is
 // running); nothing else of a frame the walk uses may.
 func (p *Process) compareChain() error {
-	s := &p.scratch
-	l := &p.lay
-	n := int(l.frameHeaderSize())
-	for i, f := range s.raw {
-		b := s.checkBuf[f.checkOff : f.checkOff+n]
-		if ptr(b, l.frCode) != f.code || ptr(b, l.frPrevious) != f.previous || b[l.frOwner] != f.owner ||
-			i > 0 && (ptr(b, l.frInstr) != f.instr || int32(u32(b, l.frStackTop)) != f.stackTop) {
-			return fmt.Errorf("%w: frame %d of %d changed", ErrInconsistent, i, len(s.raw))
+	for i := range p.scratch.raw {
+		if !p.frameUnchanged(i, i == 0) {
+			return fmt.Errorf("%w: frame %d of %d changed", ErrInconsistent, i, len(p.scratch.raw))
 		}
 	}
 	return nil
+}
+
+// frameUnchanged reports whether the second read of raw frame i equals the
+// first in the fields the walk uses; running lets its instruction and
+// stack top move.
+func (p *Process) frameUnchanged(i int, running bool) bool {
+	l := &p.lay
+	f := &p.scratch.raw[i]
+	b := p.scratch.checkBuf[f.checkOff : f.checkOff+int(l.frameHeaderSize())]
+	if ptr(b, l.frCode) != f.code || ptr(b, l.frPrevious) != f.previous || b[l.frOwner] != f.owner {
+		return false
+	}
+	return running || ptr(b, l.frInstr) == f.instr && int32(u32(b, l.frStackTop)) == f.stackTop
 }
 
 // stableFrames counts the oldest frames of the chain whose second read
 // equals the first in every field the walk uses, the newest frame's
 // instruction and stack top included.
 func (p *Process) stableFrames() int {
-	s := &p.scratch
-	l := &p.lay
-	n := int(l.frameHeaderSize())
-	k := len(s.raw)
-	for ; k > 0; k-- {
-		f := s.raw[k-1]
-		b := s.checkBuf[f.checkOff : f.checkOff+n]
-		if ptr(b, l.frCode) != f.code || ptr(b, l.frPrevious) != f.previous || b[l.frOwner] != f.owner ||
-			ptr(b, l.frInstr) != f.instr || int32(u32(b, l.frStackTop)) != f.stackTop {
-			break
-		}
+	k := len(p.scratch.raw)
+	for k > 0 && p.frameUnchanged(k-1, false) {
+		k--
 	}
-	return len(s.raw) - k
+	return len(p.scratch.raw) - k
 }
 
 // checkCaller checks a frame whose newer neighbour in the chain is a Python
