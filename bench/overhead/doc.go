@@ -48,7 +48,8 @@
 //	--seed N           the shuffle's seed (default: from the clock; always
 //	                   printed, so a run order can be repeated)
 //	--measure LIST     what to measure: overhead (the table), startup,
-//	                   scale, or all (default overhead)
+//	                   scale, all (those three), or instructions
+//	                   (default overhead)
 //	--scale NAME=A,B   the scale workload and its two sizes (default
 //	                   fib.py=32,37 when DIR has fib.py, otherwise
 //	                   recursion.py=8,10)
@@ -95,6 +96,18 @@
 // interpreter, reporting the interpreter's own peak RSS; pyprof's own peak
 // (VmHWM) is read from /proc every 10 ms (growth in its last 10 ms can be
 // missed).
+//
+// --measure instructions counts instead of timing: every workload runs once
+// in each mode (pyprof-sample left out: its cost lies outside the program)
+// with the Python process under valgrind's cachegrind, and the table gives
+// the instructions it executed, the same ratios, null/cProfile (the floor
+// for any agent taking the events pyprof takes) and issue 3's targets
+// counted in instructions. The count is the same from run to run whatever
+// else the machine does (PYTHONHASHSEED is fixed at 0), where wall times
+// here spread by 30-90%; it leaves out pyprof's consumer (another process)
+// and what an instruction costs (rdtsc, cache misses), which only time
+// shows. Under valgrind a run takes 20-50 times longer: use --args for
+// smaller sizes. Needs valgrind (apt-get install valgrind).
 //
 // Progress goes to standard error, the tables to standard output. The exit
 // status is 0 on success, 1 if a run failed (its standard error is shown)

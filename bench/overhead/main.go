@@ -106,6 +106,13 @@ func (r *runner) measure(py *python, rep *report) error {
 		}
 		rep.Scales = append(rep.Scales, s)
 	}
+	if r.cfg.measures[measureInstructions] {
+		res, err := r.instructions(py)
+		if err != nil {
+			return err
+		}
+		rep.Instructions = append(rep.Instructions, res)
+	}
 	return nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -304,4 +306,97 @@ func TestScaleTwoInterpreters(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || len(rep.Scales) != 2 {
 		t.Fatalf("want two scale results: %v\n%s", err, stdout.String())
 	}
+}
+
+func TestParseCachegrind(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       uint64
+		err        string
+	}{
+		{"instructions only", "version: 1\ncmd: python3.12 fib.py\nevents: Ir\nfl=x\n1 5\nsummary: 125738412\n", 125738412, ""},
+		{"Ir after other events", "events: Dr Ir Dw\nsummary: 7 42 9\n", 42, ""},
+		{"no summary", "events: Ir\nfl=x\n", 0, "no summary line"},
+		{"no Ir", "events: Dr\nsummary: 7\n", 0, "no Ir total"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseCachegrind(strings.NewReader(tc.text))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %d, %v; want an error saying %q", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %d, %v; want %d", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// testValgrind skips a test where valgrind is missing (.ci/run installs it).
+func testValgrind(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("valgrind"); err != nil {
+		t.Skipf("counting instructions needs valgrind (apt-get install valgrind): %v", err)
+	}
+}
+
+// TestInstructions counts the tiny workload in every countable mode. The
+// counts must be the same from run to run (that is the point of counting)
+// and ordered as the modes' work is: each profiler executes more than the
+// bare program, and pyprof, which records, more than the null agent.
+func TestInstructions(t *testing.T) {
+	testPython(t)
+	testValgrind(t)
+	pyprof := testPyprof(t)
+	var counts [2]*instrResult
+	for i := range counts {
+		out := harness(t, "--pyprof", pyprof, "--format", "json", "--measure", "instructions",
+			"--modes", "unprofiled,cprofile,pyprof,null,pyprof-sample")
+		var rep report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Instructions) != 1 || len(rep.Tables) != 0 {
+			t.Fatalf("want only an instruction table (%v):\n%s", err, out)
+		}
+		counts[i] = rep.Instructions[0]
+	}
+	res := counts[0]
+	if !slices.Equal(res.Modes, []mode{unprofiled, cprofile, pyprofMode, nullMode}) {
+		t.Errorf("modes %v: want sample mode left out", res.Modes)
+	}
+	n := res.Rows[0].Count
+	for _, m := range []mode{cprofile, nullMode} {
+		if n[m] <= n[unprofiled] {
+			t.Errorf("%s counted %d instructions, unprofiled %d: want more", m, n[m], n[unprofiled])
+		}
+	}
+	if n[pyprofMode] <= n[nullMode] {
+		t.Errorf("pyprof counted %d instructions, the null agent %d: want more", n[pyprofMode], n[nullMode])
+	}
+	for m, c := range n {
+		again := counts[1].Rows[0].Count[m]
+		if d := math.Abs(float64(again)-float64(c)) / float64(c); d > 0.005 {
+			t.Errorf("%s: %d then %d instructions (%.2f%% apart): want the same count twice", m, c, again, 100*d)
+		}
+	}
+	if g := res.Geomean.Compared[floor.String()]; g <= 0 || g != res.Rows[0].Compared[floor.String()] {
+		t.Errorf("null/cProfile: geomean %v, row %v", g, res.Rows[0].Compared)
+	}
+	var text bytes.Buffer
+	if code := run([]string{"--load", writeReport(t, counts[0])}, &text, &text); code != 0 ||
+		!strings.Contains(text.String(), "instructions executed by the Python process") ||
+		!strings.Contains(text.String(), "pyprof <= 1.15x null on every workload") {
+		t.Errorf("--load: exit %d\n%s", code, text.String())
+	}
+}
+
+// writeReport saves a report holding res, for --load.
+func writeReport(t *testing.T, res *instrResult) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "report.json")
+	rep := &report{Command: "test", Instructions: []*instrResult{res}}
+	if err := rep.save(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -22,6 +22,8 @@ type report struct {
 	Tables   []*table         `json:"tables,omitempty"`
 	Startups []*startupResult `json:"startup,omitempty"`
 	Scales   []*scaleResult   `json:"scale,omitempty"`
+	// Instructions are --measure instructions' counts.
+	Instructions []*instrResult `json:"instructions,omitempty"`
 }
 
 // grid is a table of cells ready to print: the first row is the header.
@@ -58,6 +60,9 @@ func (rep *report) write(w io.Writer, format string) error {
 	}
 	for _, s := range rep.Scales {
 		s.write(w, md)
+	}
+	for _, res := range rep.Instructions {
+		res.write(w, md)
 	}
 	return nil
 }
@@ -127,13 +132,7 @@ func printGrid(w io.Writer, md bool, g grid) {
 
 func (t *table) timeGrid() grid {
 	comps := comparisonsFor(t.Modes)
-	head := []string{"workload", "args"}
-	for _, m := range t.Modes {
-		head = append(head, m.label())
-	}
-	for _, c := range comps {
-		head = append(head, c.String())
-	}
+	head := columns([]string{"workload", "args"}, t.Modes, comps)
 	hasRun := slices.Contains(t.Modes, pyprofMode)
 	if hasRun {
 		head = append(head, "pyprof run")
@@ -153,6 +152,19 @@ func (t *table) timeGrid() grid {
 		g = append(g, append(cells, fmt.Sprintf("%.0f%%", 100*r.Spread)))
 	}
 	return append(g, t.geomeanCells(comps, hasRun))
+}
+
+// columns is a table's header: first, then the modes, then the
+// comparisons.
+func columns(first []string, modes []mode, comps []comparison) []string {
+	head := slices.Clone(first)
+	for _, m := range modes {
+		head = append(head, m.label())
+	}
+	for _, c := range comps {
+		head = append(head, c.String())
+	}
+	return head
 }
 
 func timeCell(s *modeStats, m mode) string {
@@ -192,14 +204,7 @@ func (t *table) statName() string {
 // time, and it charges pyprof's consumer, which runs on another core.
 func (t *table) cpuGrid() grid {
 	comps := comparisonsFor(t.Modes)
-	head := []string{"workload"}
-	for _, m := range t.Modes {
-		head = append(head, m.label())
-	}
-	for _, c := range comps {
-		head = append(head, c.String())
-	}
-	g := grid{head}
+	g := grid{columns([]string{"workload"}, t.Modes, comps)}
 	ratios := make([][]float64, len(t.Modes)+len(comps))
 	for _, r := range t.Rows {
 		cells := []string{r.Workload}
@@ -267,13 +272,17 @@ func mib(kib int64) string { return fmt.Sprintf("%.1f", float64(kib)/1024) }
 
 // writeFooter prints issue 3's targets and pyprof's notices.
 func (t *table) writeFooter(w io.Writer, md bool) {
+	writeVerdicts(w, md, "Issue 3 targets, Python "+t.Version, t.targets(), t.Notices)
+}
+
+// writeVerdicts prints targets, met or not, under title, then notices.
+func writeVerdicts(w io.Writer, md bool, title string, targets []verdict, notices []string) {
 	bullet := "  "
 	if md {
 		bullet = "- "
 	}
-	targets := t.targets()
 	if len(targets) > 0 {
-		fmt.Fprintf(w, "\nIssue 3 targets, Python %s:\n", t.Version)
+		fmt.Fprintf(w, "\n%s:\n", title)
 		if md {
 			fmt.Fprintln(w)
 		}
@@ -285,7 +294,7 @@ func (t *table) writeFooter(w io.Writer, md bool) {
 		}
 		fmt.Fprintf(w, "%s%s: %s (%s)\n", bullet, v.Target, state, v.Detail)
 	}
-	for _, n := range t.Notices {
+	for _, n := range notices {
 		fmt.Fprintf(w, "%snotice: %s\n", bullet, n)
 	}
 }

@@ -211,23 +211,29 @@ type verdict struct {
 
 // targets checks issue 3's goals against the table.
 func (t *table) targets() []verdict {
+	return ratioTargets(t.Rows, t.Geomean.Compared, "pyprof never slower than cProfile")
+}
+
+// ratioTargets checks issue 3's ratio targets on rows' comparisons and
+// their geometric means; never names the last one in the table's unit.
+func ratioTargets(rows []*row, geomean map[string]float64, never string) []verdict {
 	var out []verdict
 	vsNull, vsC := comparison{pyprofMode, nullMode}.String(), comparison{pyprofMode, cprofile}.String()
-	if _, ok := t.Geomean.Compared[vsNull]; ok {
-		out = append(out, t.everyRow("pyprof <= 1.15x null on every workload", vsNull, 1.15))
+	if _, ok := geomean[vsNull]; ok {
+		out = append(out, everyRow(rows, "pyprof <= 1.15x null on every workload", vsNull, 1.15))
 	}
-	if g, ok := t.Geomean.Compared[vsC]; ok {
+	if g, ok := geomean[vsC]; ok {
 		out = append(out, verdict{"pyprof/cProfile geomean <= 0.6", g <= 0.6, fmt.Sprintf("%.2f", g)})
-		out = append(out, t.everyRow("pyprof never slower than cProfile", vsC, 1))
+		out = append(out, everyRow(rows, never, vsC, 1))
 	}
 	return out
 }
 
 // everyRow checks that a comparison stays at or under limit on every row.
-func (t *table) everyRow(target, key string, limit float64) verdict {
+func everyRow(rows []*row, target, key string, limit float64) verdict {
 	var over []string
 	worst := 0.0
-	for _, r := range t.Rows {
+	for _, r := range rows {
 		v := r.Compared[key]
 		worst = max(worst, v)
 		if v > limit {
