@@ -78,6 +78,8 @@ typedef struct {
     uint64_t last;      /* ticks of the previous record */
     PyObject *pending_code; /* code of the Python callee of the last CALL */
     uint32_t pending_site;
+    void *last_key;         /* the callable identity last looked up, and its id: */
+    uint32_t last_id;       /* a C call's CALL and C_RETURN look up the same one */
     uint32_t lost_tries;    /* events since a slot was last looked for */
     uint32_t since_check;   /* records since check_consumer was last called */
 } thread_state;
@@ -514,12 +516,16 @@ static PyObject *callable_name(PyObject *c)
 static void *callable_key(PyObject *c, PyObject **keep)
 {
     *keep = NULL;
-    if (PyCFunction_Check(c))
+    /* Exact types first: PyCFunction_Check walks the MRO of a method
+     * descriptor's type (a call into libpython on every `s.join(...)`). */
+    if (Py_IS_TYPE(c, &PyCFunction_Type) || Py_IS_TYPE(c, &PyCMethod_Type))
         return ((PyCFunctionObject *)c)->m_ml;
     if (Py_IS_TYPE(c, &PyMethodDescr_Type) || Py_IS_TYPE(c, &PyClassMethodDescr_Type))
         return ((PyMethodDescrObject *)c)->d_method;
     if (Py_IS_TYPE(c, &PyWrapperDescr_Type))
         return ((PyWrapperDescrObject *)c)->d_base;
+    if (PyCFunction_Check(c))
+        return ((PyCFunctionObject *)c)->m_ml;
     if (PyType_Check(c)) {
         *keep = c;
         return c;
@@ -571,15 +577,17 @@ static inline uint32_t callable_id(thread_state *t, PyObject *c)
 {
     PyObject *keep;
     void *key = callable_key(c, &keep);
+    if (key == t->last_key)
+        return t->last_id; /* the table maps key to the same id for good */
     if (table_len * 2 >= table_cap && !table_grow())
         return 0;
     size_t j = ((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ull >> 20 & (table_cap - 1);
-    while (table[j].key) {
-        if (table[j].key == key)
-            return table[j].id;
+    while (table[j].key && table[j].key != key)
         j = (j + 1) & (table_cap - 1);
-    }
-    return define_callable(t, c, key, keep, j);
+    uint32_t id = table[j].key ? table[j].id : define_callable(t, c, key, keep, j);
+    t->last_key = key;
+    t->last_id = id;
+    return id;
 }
 
 /* ---- call sites from frames (record --native-calls=false) ------------------ */
@@ -912,6 +920,7 @@ static int renumber(void)
     PyMem_Free(table);
     table = NULL;
     table_cap = table_len = 0;
+    T.last_key = NULL; /* this thread is the process's only one */
     return 0;
 }
 
