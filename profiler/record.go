@@ -293,7 +293,7 @@ func (s *session) now(pr *procRings) int64 {
 }
 
 func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd {
-	cmd := exec.Command(i.Path, s.o.Target.commandLine(prep.Bootstrap)...)
+	cmd := exec.Command(i.RunPath(), s.o.Target.commandLine(prep.Bootstrap)...)
 	mode := "record"
 	if prep.Null {
 		mode = "null"
@@ -304,7 +304,7 @@ func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd 
 	}
 	config := []string{"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode,
 		"python=" + i.VersionString(), "native=" + native}
-	cmd.Env = os.Environ()
+	cmd.Env = i.Environ()
 	if s.listener != nil {
 		config = append(config, "site="+s.children.Site)
 		// What a child needs to follow this recording (bootstrap.py's

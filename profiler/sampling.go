@@ -59,7 +59,8 @@ func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, S
 	if err != nil {
 		return nil, SampleStats{}, err
 	}
-	cmd := exec.Command(i.Path, o.Target.plainCommandLine()...)
+	cmd := exec.Command(i.RunPath(), o.Target.plainCommandLine()...)
+	cmd.Env = i.Environ()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, SampleStats{}, environment(fmt.Errorf("starting %s: %w", i.Path, err))

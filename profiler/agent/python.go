@@ -1,13 +1,16 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +30,33 @@ type Interpreter struct {
 	FreeThreaded   bool
 	HasMonitoring  bool
 	Implementation string
+	// Launch, when set, is what runs the program in place of Path: for a
+	// pyenv shim, the interpreter the shim chose, with the environment the
+	// shim gave it. Never cached: it holds the environment.
+	Launch *Launch `json:"-"`
+}
+
+// Launch is an executable and the whole environment to run it with.
+type Launch struct {
+	Path string
+	Env  []string
+}
+
+// RunPath is the executable that runs programs: Launch's when set.
+func (i *Interpreter) RunPath() string {
+	if i.Launch != nil {
+		return i.Launch.Path
+	}
+	return i.Path
+}
+
+// Environ is the environment a program starts from: the one the shim
+// would have given it, else pyprof's own.
+func (i *Interpreter) Environ() []string {
+	if i.Launch != nil {
+		return slices.Clone(i.Launch.Env)
+	}
+	return os.Environ()
 }
 
 // VersionString is "3.12.1".
@@ -41,9 +71,11 @@ func (i *Interpreter) Supported() bool {
 }
 
 // probeScript must run on any Python 3 so that an old interpreter can be
-// named and refused, not crash.
-const probeScript = `import json, sys, sysconfig
+// named and refused, not crash. With the argument "environ" it also tells
+// the environment it was started with.
+const probeScript = `import json, os, sys, sysconfig
 print(json.dumps({"executable": sys.executable, "version": list(sys.version_info[:3]),
+ "environ": dict(os.environ) if sys.argv[1:] == ["environ"] else None,
  "include": sysconfig.get_paths().get("include") or "", "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX") or "",
  "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
  "monitoring": hasattr(sys, "monitoring"), "implementation": sys.implementation.name}))`
@@ -71,29 +103,75 @@ func Probe(path string) (*Interpreter, error) {
 func probe(path string) (*Interpreter, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-I", "-c", probeScript)
+	shim := isPyenvShim(path)
+	args := []string{"-I", "-c", probeScript}
+	if shim {
+		args = append(args, "environ")
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdin = nil
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
 	}
 	var facts struct {
-		Executable     string `json:"executable"`
-		Version        []int  `json:"version"`
-		Include        string `json:"include"`
-		ExtSuffix      string `json:"ext_suffix"`
-		FreeThreaded   bool   `json:"free_threaded"`
-		Monitoring     bool   `json:"monitoring"`
-		Implementation string `json:"implementation"`
+		Executable     string            `json:"executable"`
+		Version        []int             `json:"version"`
+		Include        string            `json:"include"`
+		ExtSuffix      string            `json:"ext_suffix"`
+		FreeThreaded   bool              `json:"free_threaded"`
+		Monitoring     bool              `json:"monitoring"`
+		Implementation string            `json:"implementation"`
+		Environ        map[string]string `json:"environ"`
 	}
 	if err := json.Unmarshal(out, &facts); err != nil || len(facts.Version) != 3 {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
 	}
-	return &Interpreter{
+	i := &Interpreter{
 		Path: path, Executable: facts.Executable, Version: [3]int(facts.Version),
 		Include: facts.Include, ExtSuffix: facts.ExtSuffix, FreeThreaded: facts.FreeThreaded,
 		HasMonitoring: facts.Monitoring, Implementation: facts.Implementation,
-	}, nil
+	}
+	if shim && facts.Environ != nil && filepath.IsAbs(facts.Executable) {
+		i.Launch = &Launch{Path: facts.Executable, Env: environList(facts.Environ)}
+	}
+	return i, nil
+}
+
+// isPyenvShim reports whether path is one of pyenv's shims: a bash script
+// that runs `pyenv exec`, which picks a version (from PYENV_VERSION or
+// .python-version files) and sets PATH and PYENV_VERSION before exec'ing
+// the real interpreter. Resolving that takes pyenv ~100-300 ms of bash on
+// every start; the probe runs through the shim anyway, so the program
+// can be started the way the shim would start it without paying it twice.
+// Other wrappers are always run as they are: they may do more than set
+// the environment.
+func isPyenvShim(path string) bool {
+	real, err := exec.LookPath(path)
+	if err != nil {
+		return false
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 1024)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	return bytes.HasPrefix(head, []byte("#!")) && bytes.Contains(head, []byte(`exec "$program"`)) &&
+		bytes.Contains(head, []byte("pyenv"))
+}
+
+// environList turns the probe's environment back into KEY=value entries,
+// sorted so that runs are reproducible.
+func environList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // candidates lists the interpreters Discover tries, newest minor version
