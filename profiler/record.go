@@ -251,6 +251,9 @@ type session struct {
 	// children and listener are set when children are followed.
 	children *agent.Children
 	listener *childListener
+	// busiest is the most bytes one ring held in the drains since the
+	// pacer last looked.
+	busiest uint64
 }
 
 // procRings is the shared memory of one process, the program or a child,
@@ -399,17 +402,19 @@ func timelineTicks(k clock.Kind, d time.Duration) int64 {
 	return int64(float64(d) / c.NanosPerTick())
 }
 
-// drainUntil drains the rings every Poll until the program exits,
+// drainUntil drains the rings every Poll while they fill, less often while
+// they are quiet (see pacer), until the program exits,
 // forwarding signals and reporting progress.
 func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan error, started time.Time) error {
-	tick := time.NewTicker(s.o.Poll)
-	defer tick.Stop()
 	regs, exits := s.registrations()
 	lastProgress := time.Now()
 	var cpuPeriod time.Duration
 	if s.o.CPURate > 0 {
 		cpuPeriod = time.Second / time.Duration(s.o.CPURate)
 	}
+	pace := newPacer(s.o.Poll, s.o.RingBytes, cpuPeriod)
+	tick := time.NewTimer(s.o.Poll)
+	defer tick.Stop()
 	lastCPU, lastReap := time.Now(), time.Now()
 	for {
 		select {
@@ -431,7 +436,9 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 				lastCPU = time.Now()
 				s.sampleCPU()
 			}
+			s.busiest = 0
 			s.drainAll()
+			tick.Reset(pace.next(s.busiest))
 			if time.Since(lastReap) >= reapPeriod {
 				lastReap = time.Now()
 				s.reap()
@@ -501,12 +508,13 @@ func (s *session) drainProc(pr *procRings) {
 // read before draining) is recycled.
 func (s *session) drainSlot(pr *procRings, k int, slot *ring.Slot, state uint32) {
 	d := pr.decoders[k]
-	_, err := slot.Drain(func(b []byte) error {
+	n, err := slot.Drain(func(b []byte) error {
 		if pr.failed[k] {
 			return nil
 		}
 		return d.Decode(b)
 	})
+	s.busiest = max(s.busiest, uint64(n))
 	if err != nil && !pr.failed[k] {
 		// A ring that cannot be decoded is skipped from here on; its
 		// thread's tree stops where the damage began.
