@@ -81,7 +81,6 @@ typedef struct {
     void *last_key;         /* the callable identity last looked up, and its id: */
     uint32_t last_id;       /* a C call's CALL and C_RETURN look up the same one */
     uint32_t lost_tries;    /* events since a slot was last looked for */
-    uint32_t since_check;   /* records since check_consumer was last called */
 } thread_state;
 
 /* initial-exec: one %fs-relative address instead of a __tls_get_addr call
@@ -135,7 +134,8 @@ static int call_orphan_handler(void *unused)
     return 0;
 }
 
-/* check_consumer is called every 4096 records of a thread: at most four
+/* check_consumer is called every CHECK_BYTES a thread writes (4096 hot
+ * records), as its write position crosses a multiple of them: at most four
  * times a second it asks whether pyprof lives. If it died, the program
  * must go on as if never profiled: recording stops at once, and the main
  * thread is asked to give the tool id back (sys.monitoring may only be
@@ -143,6 +143,15 @@ static int call_orphan_handler(void *unused)
  * the agent's own does this, because CPython warns a program that forks
  * while it has other threads. A program that raises no events is not
  * slowed by the profiler, and a producer waiting for room checks too. */
+enum { CHECK_BYTES = 32768 };
+
+/* crossed_check tells whether a write position moving from `from` to `to`
+ * passed a multiple of CHECK_BYTES: their bits above it differ. */
+static inline int crossed_check(uint64_t from, uint64_t to)
+{
+    return (from ^ to) >= CHECK_BYTES;
+}
+
 static void check_consumer(void)
 {
     static uint64_t last;
@@ -352,9 +361,19 @@ static void put_big(thread_state *t, uint32_t sub, uint32_t v)
     put_ext(t, sub, (const uint8_t *)&v, 4);
 }
 
-static inline void put_hot(thread_state *t, uint64_t kind, uint32_t id, uint32_t site)
+static inline uint64_t hot_word(uint64_t kind, uint32_t id, uint32_t site, uint64_t delta)
 {
-    uint64_t now = ticks(), delta = now - t->last;
+    return (kind << PYPROF_KIND_SHIFT) | ((uint64_t)id << PYPROF_ID_SHIFT) | ((uint64_t)site << PYPROF_SITE_SHIFT) |
+           delta;
+}
+
+/* put_hot_slow writes what the fast path leaves to it: extension records
+ * for a long gap, a big id or site, a ring without room, the consumer
+ * check. Out of line, so that the fast path saves no registers. */
+static __attribute__((noinline, cold)) void put_hot_slow(thread_state *t, uint64_t kind, uint32_t id, uint32_t site,
+                                                         uint64_t now)
+{
+    uint64_t delta = now - t->last, from = t->wpos;
     t->last = now;
     if (delta >> PYPROF_DELTA_BITS) {
         put_ext(t, PYPROF_X_TIME, (const uint8_t *)&now, 8);
@@ -368,10 +387,25 @@ static inline void put_hot(thread_state *t, uint64_t kind, uint32_t id, uint32_t
         put_big(t, PYPROF_X_BIG_SITE, site);
         site = 0;
     }
-    put_word(t, (kind << PYPROF_KIND_SHIFT) | ((uint64_t)id << PYPROF_ID_SHIFT) |
-             ((uint64_t)site << PYPROF_SITE_SHIFT) | delta);
-    if ((++t->since_check & 4095) == 0)
+    put_word(t, hot_word(kind, id, site, delta));
+    if (crossed_check(from, t->wpos))
         check_consumer();
+}
+
+/* put_hot writes one hot record: a timestamp read and one word stored. */
+static inline void put_hot(thread_state *t, uint64_t kind, uint32_t id, uint32_t site)
+{
+    uint64_t now = ticks(), delta = now - t->last, next = t->wpos + 8;
+    if (__builtin_expect((delta >> PYPROF_DELTA_BITS) != 0 || (id >> PYPROF_ID_BITS) != 0 || site > PYPROF_SITE_NONE ||
+                             next > t->limit || (next & (CHECK_BYTES - 1)) == 0,
+                         0)) {
+        put_hot_slow(t, kind, id, site, now);
+        return;
+    }
+    t->last = now;
+    *(uint64_t *)(t->data + (t->wpos & (ring_bytes - 1))) = hot_word(kind, id, site, delta);
+    t->wpos = next;
+    publish(t);
 }
 
 /* ---- code objects ------------------------------------------------------------ */
