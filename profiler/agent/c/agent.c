@@ -134,15 +134,6 @@ static int call_orphan_handler(void *unused)
     return 0;
 }
 
-/* check_consumer is called every CHECK_BYTES a thread writes (4096 hot
- * records), as its write position crosses a multiple of them: at most four
- * times a second it asks whether pyprof lives. If it died, the program
- * must go on as if never profiled: recording stops at once, and the main
- * thread is asked to give the tool id back (sys.monitoring may only be
- * called with the GIL, outside a callback: a pending call). No thread of
- * the agent's own does this, because CPython warns a program that forks
- * while it has other threads. A program that raises no events is not
- * slowed by the profiler, and a producer waiting for room checks too. */
 enum { CHECK_BYTES = 32768 };
 
 /* crossed_check tells whether a write position moving from `from` to `to`
@@ -152,6 +143,15 @@ static inline int crossed_check(uint64_t from, uint64_t to)
     return (from ^ to) >= CHECK_BYTES;
 }
 
+/* check_consumer is called every CHECK_BYTES a thread writes (4096 hot
+ * records), as its write position crosses a multiple of them: at most four
+ * times a second it asks whether pyprof lives. If it died, the program
+ * must go on as if never profiled: recording stops at once, and the main
+ * thread is asked to give the tool id back (sys.monitoring may only be
+ * called with the GIL, outside a callback: a pending call). No thread of
+ * the agent's own does this, because CPython warns a program that forks
+ * while it has other threads. A program that raises no events is not
+ * slowed by the profiler, and a producer waiting for room checks too. */
 static void check_consumer(void)
 {
     static uint64_t last;
