@@ -194,6 +194,10 @@ type Profile struct {
 	// timeline was asked for, ordered by thread and start.
 	Timeline    []Span
 	TimelineMin time.Duration
+	// Comments say how the profile was made: the tool and mode, the
+	// interpreter, what was lost or waited for. pprof keeps them as its
+	// comments (`go tool pprof -comments`).
+	Comments []string
 }
 
 // Span is one call on the timeline.

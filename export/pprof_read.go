@@ -117,6 +117,7 @@ func newPprofReader(in *profile.Profile, cols []valueColumn) *pprofReader {
 	}
 	tree := newTreeBuilder(values, defaultValue(in, cols))
 	tree.prof.Duration = time.Duration(in.DurationNanos)
+	tree.prof.Comments = in.Comments
 	if in.TimeNanos != 0 {
 		tree.prof.Start = time.Unix(0, in.TimeNanos)
 	}

@@ -78,9 +78,13 @@ func TestPprofRoundTrip(t *testing.T) {
 
 func TestReadPprofKeepsTheModel(t *testing.T) {
 	orig := basicProfile()
+	orig.Comments = []string{"pyprof devel, trace mode", "program waited for pyprof: 0s"}
 	p, err := ReadPprof(bytes.NewReader(writePprof(t, orig, Options{})))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(p.Comments, orig.Comments) {
+		t.Errorf("comments %q, want %q", p.Comments, orig.Comments)
 	}
 	if !slices.Equal(p.Values, orig.Values) || p.Default != orig.Default {
 		t.Errorf("values %v default %v, want %v default %v", p.Values, p.Default, orig.Values, orig.Default)

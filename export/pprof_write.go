@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/google/pprof/profile"
 	"github.com/pyprof/pyprof/callgraph"
@@ -105,7 +106,7 @@ func buildPprof(p *callgraph.Profile, opts Options) (*profile.Profile, error) {
 
 // newPprof returns a profile with p's header: sample types, time and period.
 func newPprof(p *callgraph.Profile) *profile.Profile {
-	out := &profile.Profile{DurationNanos: p.Duration.Nanoseconds()}
+	out := &profile.Profile{DurationNanos: p.Duration.Nanoseconds(), Comments: slices.Clone(p.Comments)}
 	for _, v := range p.Values {
 		info := v.Info()
 		out.SampleType = append(out.SampleType, &profile.ValueType{Type: info.Type, Unit: info.Unit})

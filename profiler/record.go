@@ -77,7 +77,8 @@ type Stats struct {
 	// Lost counts events that never reached the profile.
 	Lost int64
 	// ProducerWait is how long the program's threads waited for room in
-	// their rings: the consumer falling behind shows here.
+	// their rings: the consumer falling behind shows here. pyprof record
+	// writes it into the profile as a comment starting WaitComment.
 	ProducerWait time.Duration
 	// Mismatched counts leave events with no matching enter.
 	Mismatched int64
@@ -87,6 +88,10 @@ type Stats struct {
 	// still running when recording ended, written as they were then.
 	Children, ChildrenRunning int
 }
+
+// WaitComment starts the profile comment that gives Stats.ProducerWait as
+// a Go duration (time.Duration.String): the overhead harness reads it.
+const WaitComment = "program waited for pyprof: "
 
 // Result is what a recording produced.
 type Result struct {

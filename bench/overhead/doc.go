@@ -16,7 +16,9 @@
 // geometric mean of those ratios over the workloads; the second the same
 // for CPU time (user+system of the whole process tree, pyprof's consumer
 // included), which other work on the machine disturbs less; the third the
-// peak RSS. Under them, issue 3's targets are marked met or not.
+// peak RSS. Under them, issue 3's targets are marked met or not, among
+// them that the program never waited for pyprof (each pyprof run's wait is
+// read from its profile's comments).
 //
 // Flags:
 //

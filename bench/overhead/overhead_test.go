@@ -106,6 +106,7 @@ func TestTextTable(t *testing.T) {
 		"workload  unprofiled  cProfile  pyprof  null",
 		"pyprof <= 1.15x null on every workload: ",
 		"pyprof/cProfile geomean <= 0.6: ",
+		"the program never waited for pyprof (every pyprof run): MET (no wait)",
 	} {
 		if !strings.Contains(squeeze(out), squeeze(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -172,6 +173,13 @@ func TestJSONReport(t *testing.T) {
 	}
 	if tb.Rows[0].Modes[pyprofMode].RunMedian <= 0 {
 		t.Errorf("pyprof run time missing from the profile")
+	}
+	// The wait comes from the profile's comments, for pyprof's modes only.
+	if w := tb.Rows[0].Modes[pyprofMode].Waits; len(w) != 1 || w[0] != 0 {
+		t.Errorf("pyprof's wait: %v, want one run without any", w)
+	}
+	if w := tb.Rows[0].Modes[cprofile].Waits; len(w) != 0 {
+		t.Errorf("cProfile has waits %v", w)
 	}
 	if len(tb.Rows[0].Compared) != 2 || tb.Geomean.Compared["pyprof/cProfile"] <= 0 {
 		t.Errorf("want pyprof/cProfile and pyprof/null, got %v and %v", tb.Rows[0].Compared, tb.Geomean.Compared)

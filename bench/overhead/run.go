@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/pyprof/pyprof/profiler"
 )
 
 // runner runs the children, one at a time.
@@ -39,6 +40,9 @@ type sample struct {
 	// Run is the duration_nanos of the profile pyprof wrote, zero for modes
 	// that write none.
 	Run time.Duration
+	// Wait is how long the program waited for pyprof, from the profile's
+	// comments; -1 where it does not say (sample mode, the null agent).
+	Wait time.Duration
 	// Notice is the first line pyprof wrote to standard error despite -q.
 	Notice string
 }
@@ -58,7 +62,7 @@ var errRun = errors.New("run failed")
 
 // exec runs j through the launcher, which times it from fork to exit.
 func (r *runner) exec(j job) (sample, error) {
-	var s sample
+	s := sample{Wait: -1}
 	stderr, err := os.CreateTemp(r.tmp, "stderr-")
 	if err != nil {
 		return s, err
@@ -95,7 +99,7 @@ func (r *runner) exec(j job) (sample, error) {
 	}
 	s.Notice = firstNotice(msg)
 	if j.profile != "" {
-		if s.Run, err = profileDuration(j.profile); err != nil {
+		if s.Run, s.Wait, err = profileFacts(j.profile); err != nil {
 			return s, fmt.Errorf("%w: %s: reading its profile: %v", errRun, strings.Join(j.argv, " "), err)
 		}
 	}
@@ -158,18 +162,28 @@ func firstNotice(stderr string) string {
 	return ""
 }
 
-// profileDuration reads the duration pyprof wrote into its profile, then
-// removes the file so that the next run cannot read a stale one.
-func profileDuration(path string) (time.Duration, error) {
+// profileFacts reads what pyprof wrote into its profile: the duration, and
+// how long the program waited for pyprof (-1 when the profile does not
+// say). It then removes the file so that the next run cannot read a stale
+// one.
+func profileFacts(path string) (run, wait time.Duration, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer os.Remove(path)
 	defer f.Close()
 	p, err := profile.Parse(f)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return time.Duration(p.DurationNanos), nil
+	wait = -1
+	for _, c := range p.Comments {
+		if text, ok := strings.CutPrefix(c, profiler.WaitComment); ok {
+			if wait, err = time.ParseDuration(text); err != nil {
+				return 0, 0, fmt.Errorf("comment %q: %v", c, err)
+			}
+		}
+	}
+	return time.Duration(p.DurationNanos), wait, nil
 }

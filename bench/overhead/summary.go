@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 )
 
 // table is one interpreter's results.
@@ -46,6 +47,9 @@ type modeStats struct {
 	CPUSeconds   float64 `json:"cpu_stat_seconds"`
 	MaxRSS       []int64 `json:"max_rss_kib"`
 	MaxRSSMedian int64   `json:"max_rss_median_kib"`
+	// Waits are how long the program waited for pyprof in each run, where
+	// the profile says.
+	Waits []float64 `json:"producer_wait_seconds,omitempty"`
 }
 
 // What --stat can choose.
@@ -137,6 +141,9 @@ func stats(samples []sample) *modeStats {
 		if x.Run > 0 {
 			s.Run = append(s.Run, x.Run.Seconds())
 		}
+		if x.Wait >= 0 {
+			s.Waits = append(s.Waits, x.Wait.Seconds())
+		}
 	}
 	s.Median, s.RunMedian = median(s.Wall), median(s.Run)
 	rss := make([]float64, len(s.MaxRSS))
@@ -211,7 +218,32 @@ type verdict struct {
 
 // targets checks issue 3's goals against the table.
 func (t *table) targets() []verdict {
-	return ratioTargets(t.Rows, t.Geomean.Compared, "pyprof never slower than cProfile")
+	out := ratioTargets(t.Rows, t.Geomean.Compared, "pyprof never slower than cProfile")
+	if v, ok := t.neverWaited(); ok {
+		out = append(out, v)
+	}
+	return out
+}
+
+// neverWaited checks that no pyprof run made the program wait for room
+// in its rings; ok is false when no profile said.
+func (t *table) neverWaited() (v verdict, ok bool) {
+	v = verdict{Target: "the program never waited for pyprof (every pyprof run)", Met: true, Detail: "no wait"}
+	var waited []string
+	for _, r := range t.Rows {
+		s := r.Modes[pyprofMode]
+		if s == nil || len(s.Waits) == 0 {
+			continue
+		}
+		ok = true
+		if w := slices.Max(s.Waits); w > 0 {
+			waited = append(waited, fmt.Sprintf("%s %v", r.Workload, time.Duration(w*1e9).Round(time.Microsecond)))
+		}
+	}
+	if len(waited) > 0 {
+		v.Met, v.Detail = false, "waited: "+strings.Join(waited, ", ")
+	}
+	return v, ok
 }
 
 // ratioTargets checks issue 3's ratio targets on rows' comparisons and

@@ -172,6 +172,7 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
+	res.Profile.Comments = f.comments(res, sst)
 	for _, o := range outs {
 		if err := writeProfile(o, res.Profile, f.maxDepth); err != nil {
 			return exitCode(stderr, err)
@@ -185,6 +186,30 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	status.summary(res, sst, outs)
 	return res.ExitCode
+}
+
+// comments describe the recording inside the profile (pprof's comments,
+// `go tool pprof -comments`): what made it, with which interpreter, and
+// what the summary line says of lost events and waits, which -q does not
+// print.
+func (f *recordFlags) comments(res *profiler.Result, sst *profiler.SampleStats) []string {
+	mode := f.mode + " mode"
+	if f.pid != 0 {
+		mode = fmt.Sprintf("sample mode, attached to pid %d", f.pid)
+	}
+	out := []string{fmt.Sprintf("pyprof %s, %s", version, mode)}
+	if i := res.Interpreter; i != nil {
+		out = append(out, fmt.Sprintf("python: %s (%s)", i.VersionString(), i.Executable))
+	}
+	st := res.Stats
+	if sst != nil {
+		out = append(out, fmt.Sprintf("samples: %d at %.0f Hz, %d missed, %d dropped", sst.Samples, sst.Rate(), sst.Missed, sst.Dropped))
+	}
+	if sst == nil || st.Events > 0 {
+		out = append(out, fmt.Sprintf("events: %d, lost: %d", st.Events, st.Lost),
+			profiler.WaitComment+st.ProducerWait.String())
+	}
+	return out
 }
 
 // run records in the chosen mode.

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pyprof/pyprof/profiler"
+	"github.com/pyprof/pyprof/profiler/agent"
+)
+
+// TestComments pins what a profile says of its recording: the harness
+// parses the wait line, and a reader of `go tool pprof -comments` the rest.
+func TestComments(t *testing.T) {
+	py := &agent.Interpreter{Version: [3]int{3, 12, 1}, Executable: "/usr/bin/python3.12"}
+	trace := &profiler.Result{Interpreter: py, Stats: profiler.Stats{Events: 4250, Lost: 2, ProducerWait: 1500 * time.Microsecond}}
+	sampled := &profiler.Result{Interpreter: py}
+	sst := &profiler.SampleStats{Samples: 300, Missed: 1, Dropped: 2, Elapsed: 3 * time.Second}
+	for _, tc := range []struct {
+		name  string
+		flags recordFlags
+		res   *profiler.Result
+		sst   *profiler.SampleStats
+		want  []string
+	}{
+		{"trace", recordFlags{mode: "trace"}, trace, nil, []string{
+			"pyprof devel, trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "events: 4250, lost: 2",
+			"program waited for pyprof: 1.5ms"}},
+		{"sample", recordFlags{mode: "sample"}, sampled, sst, []string{
+			"pyprof devel, sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
+		{"attached", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, sst, []string{
+			"pyprof devel, sample mode, attached to pid 42", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
+	} {
+		if got := tc.flags.comments(tc.res, tc.sst); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: comments\n%q\nwant\n%q", tc.name, got, tc.want)
+		}
+	}
+}
