@@ -22,16 +22,7 @@ func TestWrite(t *testing.T) {
 		},
 		TimelineMin: 100 * time.Microsecond,
 	}
-	var buf bytes.Buffer
-	if err := Write(&buf, p); err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		TraceEvents []event `json:"traceEvents"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := writeDoc(t, p)
 	var calls, names []string
 	for _, e := range doc.TraceEvents {
 		switch e.Phase {
@@ -56,16 +47,7 @@ func TestWriteChildProcess(t *testing.T) {
 		Threads:  []*callgraph.Thread{{ID: 7, Name: "MainThread", Root: &callgraph.Node{}}, {ID: 42, PID: 42, Name: "MainThread", Root: &callgraph.Node{}}},
 		Timeline: []callgraph.Span{{Thread: 1, Func: 0, Dur: time.Millisecond}},
 	}
-	var buf bytes.Buffer
-	if err := Write(&buf, p); err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		TraceEvents []event `json:"traceEvents"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := writeDoc(t, p)
 	var got []string
 	for _, e := range doc.TraceEvents {
 		got = append(got, fmt.Sprintf("%s %d/%d", e.Name, e.PID, e.TID))
@@ -80,4 +62,23 @@ func TestWriteWithoutTimeline(t *testing.T) {
 	if err := Write(&bytes.Buffer{}, &callgraph.Profile{}); !errors.Is(err, ErrNoTimeline) {
 		t.Errorf("error %v, want ErrNoTimeline", err)
 	}
+}
+
+// traceDoc is the part of a written timeline the tests read.
+type traceDoc struct {
+	TraceEvents []event `json:"traceEvents"`
+}
+
+// writeDoc writes p's timeline and reads it back.
+func writeDoc(t *testing.T, p *callgraph.Profile) traceDoc {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Write(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	var doc traceDoc
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }

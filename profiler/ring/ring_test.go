@@ -55,21 +55,11 @@ func TestDrainSeesEveryRecordInOrder(t *testing.T) {
 				p.Close()
 			}()
 			var got []uint64
-			for {
-				closed := s.State() == wire.SlotClosed
-				if _, err := s.Drain(func(b []byte) error {
-					for i := 0; i+8 <= len(b); i += 8 {
-						got = append(got, binary.LittleEndian.Uint64(b[i:]))
-					}
-					return nil
-				}); err != nil {
-					t.Fatal(err)
+			drainUntilClosed(t, s, func(b []byte) {
+				for i := 0; i+8 <= len(b); i += 8 {
+					got = append(got, binary.LittleEndian.Uint64(b[i:]))
 				}
-				if closed {
-					break
-				}
-				runtime.Gosched()
-			}
+			})
 			wg.Wait()
 			var want []uint64
 			for seq := 0; seq < tc.records; seq++ {
@@ -117,24 +107,14 @@ func TestDrainHandsOverWholeRecords(t *testing.T) {
 		p.Close()
 	}()
 	var got []uint64
-	for {
-		closed := s.State() == wire.SlotClosed
-		if _, err := s.Drain(func(b []byte) error {
-			if n := wire.WholeRecords(b); n != len(b) {
-				t.Fatalf("a buffer of %d bytes holds %d bytes of whole records", len(b), n)
-			}
-			for i := 0; i < len(b); i += 8 {
-				got = append(got, binary.LittleEndian.Uint64(b[i:]))
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
+	drainUntilClosed(t, s, func(b []byte) {
+		if n := wire.WholeRecords(b); n != len(b) {
+			t.Fatalf("a buffer of %d bytes holds %d bytes of whole records", len(b), n)
 		}
-		if closed {
-			break
+		for i := 0; i < len(b); i += 8 {
+			got = append(got, binary.LittleEndian.Uint64(b[i:]))
 		}
-		runtime.Gosched()
-	}
+	})
 	var want []uint64
 	for seq := range uint64(records) {
 		want = append(want, rec(seq)...)
@@ -213,5 +193,24 @@ func TestSharedHeader(t *testing.T) {
 	}
 	if _, err := Create(Options{Slots: 1, RingBytes: 5000}); err == nil {
 		t.Error("a ring size that is not a power of two was accepted")
+	}
+}
+
+// drainUntilClosed drains s into consume until its producer has closed it
+// and the last drain after that has run.
+func drainUntilClosed(t *testing.T, s *Slot, consume func([]byte)) {
+	t.Helper()
+	for {
+		closed := s.State() == wire.SlotClosed
+		if _, err := s.Drain(func(b []byte) error {
+			consume(b)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if closed {
+			return
+		}
+		runtime.Gosched()
 	}
 }
