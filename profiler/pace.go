@@ -5,7 +5,7 @@ import "time"
 // pacer sets how long the consumer sleeps between drains of the rings.
 //
 // Why not a fixed tick: every wakeup costs a context switch, and at 1 kHz
-// an idle pyprof used 5-10% of a core here (perf: most of it in the
+// an idle pyprof used ~4% of a core here (perf: most of it in the
 // kernel's task switch), CPU the program may need on a small machine. So
 // quiet rings are drained less and less often, down to slowest, and a ring
 // found filling brings the pace back to fastest at once. slowest is bounded

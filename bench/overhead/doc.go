@@ -63,11 +63,11 @@
 //
 //	unprofiled     python script args
 //	cprofile       python -m cProfile -o /dev/null script args
-//	pyprof         pyprof record -q -o TMP/x.pb.gz -- python script args
-//	null           pyprof record -q --agent null -o TMP/x.pb.gz -- python script args
-//	pyprof-python  pyprof record -q --agent python -o TMP/x.pb.gz -- python script args
-//	pyprof-nonative  pyprof record -q --native-calls=false -o TMP/x.pb.gz -- python script args
-//	pyprof-sample  pyprof record -q --mode sample --rate 100 -o TMP/x.pb.gz -- python script args
+//	pyprof         pyprof record -q --python python -o TMP/x.pb.gz -- script args
+//	null           pyprof record -q --agent null --python python -o TMP/x.pb.gz -- script args
+//	pyprof-python  pyprof record -q --agent python --python python -o TMP/x.pb.gz -- script args
+//	pyprof-nonative  pyprof record -q --native-calls=false --python python -o TMP/x.pb.gz -- script args
+//	pyprof-sample  pyprof record -q --mode sample --rate 100 --python python -o TMP/x.pb.gz -- script args
 //
 // Before the rounds, every pyprof mode records `python -c pass` once so that
 // the agent is compiled and cached before anything is timed.

@@ -111,11 +111,7 @@ func (r *runner) countRun(py *python, w workload, m mode, wrapper, outDir string
 	}
 	j := r.workloadJob(py, w, m)
 	if m.usesPyprof() {
-		// pyprof takes an interpreter after "--" by its name (python3.N):
-		// the wrapper is named with --python instead.
-		argv := m.invocation(r.cfg.pyprof, j.profile, py.path, append([]string{w.Path}, w.Args...))
-		at := slices.Index(argv, py.path)
-		j.argv = slices.Concat(argv[:at-1], []string{"--python", wrapper, "--"}, argv[at+1:])
+		j.argv = m.invocation(r.cfg.pyprof, j.profile, wrapper, append([]string{w.Path}, w.Args...))
 	} else {
 		j.argv = append(valgrindArgv(outDir), j.argv...)
 	}

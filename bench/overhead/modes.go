@@ -71,7 +71,9 @@ func (m mode) agentFlags() []string {
 }
 
 // invocation is how a mode runs program (the script, or -c code, with its
-// arguments) under interpreter: the whole command line.
+// arguments) under interpreter: the whole command line. pyprof is given the
+// interpreter with --python, which takes any path, a wrapper script too
+// (after "--" pyprof knows an interpreter only by its name, python3.N).
 func (m mode) invocation(pyprof, profilePath, interpreter string, program []string) []string {
 	switch m {
 	case unprofiled:
@@ -80,6 +82,6 @@ func (m mode) invocation(pyprof, profilePath, interpreter string, program []stri
 		return append([]string{interpreter, "-m", "cProfile", "-o", "/dev/null"}, program...)
 	}
 	argv := append([]string{pyprof, "record", "-q"}, m.agentFlags()...)
-	argv = append(argv, "-o", profilePath, "--", interpreter)
+	argv = append(argv, "--python", interpreter, "-o", profilePath, "--")
 	return append(argv, program...)
 }
