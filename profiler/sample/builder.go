@@ -119,11 +119,18 @@ func NewBuilder(opts Options) *Builder {
 // the profiled program itself, the child's pid when following children.
 func (b *Builder) Add(pid int64, s *Snapshot) {
 	wall := b.wallSince(pid, s.Time)
-	if s.GIL && !b.prof.Has(callgraph.GIL) {
-		b.prof.Values = append(b.prof.Values, callgraph.GIL)
+	if s.GIL {
+		b.declareGIL()
 	}
 	for i := range s.Threads {
 		b.addThread(pid, s.Time, wall, &s.Threads[i])
+	}
+}
+
+// declareGIL adds the GIL value to the profile, once.
+func (b *Builder) declareGIL() {
+	if !b.prof.Has(callgraph.GIL) {
+		b.prof.Values = append(b.prof.Values, callgraph.GIL)
 	}
 }
 

@@ -79,6 +79,11 @@ func (s Stats) Rate() float64 {
 func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Stats, error) {
 	opts = opts.withDefaults()
 	b := NewBuilder(opts)
+	if !p.freeThreaded {
+		// Declared before the first tick: a run that ends before it (a short
+		// hybrid run on a loaded machine) still says what it measured.
+		b.declareGIL()
+	}
 	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow)}
 	defer r.fam.close()
 	err := r.loop(ctx, opts.Duration)
@@ -125,6 +130,9 @@ func (r *run) loop(ctx context.Context, limit time.Duration) error {
 
 // wait sleeps until next; it returns ctx's error when ctx ends first.
 func (r *run) wait(ctx context.Context, timer *time.Timer, next time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err // select would pick a due timer half the time
+	}
 	timer.Reset(time.Until(next))
 	select {
 	case <-ctx.Done():

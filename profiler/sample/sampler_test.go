@@ -96,6 +96,27 @@ func TestRunCancel(t *testing.T) {
 	}
 }
 
+// TestRunWithoutSamples checks that a run which ends before its first tick
+// still declares every value it measures, GIL included, so that a report
+// asking for one says "no samples" rather than "no such sample type".
+func TestRunWithoutSamples(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		tg := startTarget(t, py, "sleeping.py")
+		p := attach(t, tg)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		prof, st, err := Run(ctx, p, Options{Rate: 100})
+		if err != nil || st.Samples != 0 {
+			t.Fatalf("Run with ctx done: %d samples, %v; want none and no error", st.Samples, err)
+		}
+		for _, v := range []callgraph.Value{callgraph.Samples, callgraph.Wall, callgraph.CPU, callgraph.GIL} {
+			if !prof.Has(v) {
+				t.Errorf("profile values %v lack %s", prof.Values, v.Info().Type)
+			}
+		}
+	})
+}
+
 // accuracyResult is what accuracy.py measured of itself.
 type accuracyResult map[string]struct{ Wall, CPU float64 }
 
