@@ -182,14 +182,22 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	return gate(res, *failAbove, *top, stderr)
 }
 
-// gate implements --fail-above: exit 1 and name what regressed.
+// gate implements --fail-above: exit 1 and name what regressed, the top
+// largest regressions when there are more (every function is checked).
 func gate(res *diff.Result, pct float64, top int, stderr io.Writer) int {
 	if pct < 0 {
 		return exitOK
 	}
-	regressions := res.Regressions(pct, top)
-	for _, r := range regressions {
+	regressions := res.Regressions(pct)
+	named := regressions
+	if top > 0 && top < len(named) {
+		named = named[:top]
+	}
+	for _, r := range named {
 		fmt.Fprintf(stderr, "pyprof: regression: %s\n", r)
+	}
+	if more := len(regressions) - len(named); more > 0 {
+		fmt.Fprintf(stderr, "pyprof: regression: %d more, smaller (--top 0 names them all)\n", more)
 	}
 	if len(regressions) > 0 {
 		return exitRegression

@@ -126,10 +126,11 @@
 // blue faster).
 //
 //	-o, --output FILE      the differential SVG
-//	    --fail-above PCT   exit 1 when the total or a function among the top
-//	                       ones regressed by more than PCT percent and by more
-//	                       than the noise of the sample type: a CI gate
-//	    --top N            functions shown and checked (default 10)
+//	    --fail-above PCT   exit 1 when the total or any function regressed by
+//	                       more than PCT percent and by more than the noise of
+//	                       the sample type: a CI gate
+//	    --top N            functions shown, and regressions named, largest
+//	                       first (default 10; 0 for all)
 //	    --sample-type T    as for flamegraph
 //
 // convert rewrites a profile in another format, chosen by -o's extension or

@@ -126,29 +126,30 @@ func TestRegressions(t *testing.T) {
 		base, new           int64 // app.hot
 		baseOther, newOther int64 // app.other
 		pct                 float64
-		top                 int
 		want                []string // "name measure"
 	}{
-		{"time over pct and noise", callgraph.Wall, 100 * ms, 130 * ms, 900 * ms, 900 * ms, 10, 0,
+		{"time over pct and noise", callgraph.Wall, 100 * ms, 130 * ms, 900 * ms, 900 * ms, 10,
 			[]string{"app.hot flat"}},
-		{"total too", callgraph.Wall, 100 * ms, 300 * ms, 100 * ms, 100 * ms, 10, 0,
+		{"total too", callgraph.Wall, 100 * ms, 300 * ms, 100 * ms, 100 * ms, 10,
 			[]string{"total", "app.hot flat", "app.main cum"}},
-		{"under pct", callgraph.Wall, 100 * ms, 105 * ms, 900 * ms, 900 * ms, 10, 0, nil},
-		{"time under the 2ms floor", callgraph.Wall, 1 * ms, 2*ms + 900_000, 50 * ms, 50 * ms, 10, 0, nil},
-		{"time under 1% of the total", callgraph.Wall, 5 * ms, 14 * ms, 2000 * ms, 2000 * ms, 10, 0, nil},
-		{"new function above noise", callgraph.Wall, 0, 30 * ms, 900 * ms, 900 * ms, 10, 0,
+		{"under pct", callgraph.Wall, 100 * ms, 105 * ms, 900 * ms, 900 * ms, 10, nil},
+		{"time under the 2ms floor", callgraph.Wall, 1 * ms, 2*ms + 900_000, 50 * ms, 50 * ms, 10, nil},
+		{"time under 1% of the total", callgraph.Wall, 5 * ms, 14 * ms, 2000 * ms, 2000 * ms, 10, nil},
+		{"new function above noise", callgraph.Wall, 0, 30 * ms, 900 * ms, 900 * ms, 10,
 			[]string{"app.hot flat"}},
-		{"samples within 2 sqrt", callgraph.Samples, 100, 125, 1000, 1000, 10, 0, nil},
-		{"samples beyond 2 sqrt", callgraph.Samples, 100, 140, 1000, 1000, 10, 0, []string{"app.hot flat"}},
-		{"calls are exact", callgraph.Calls, 10, 11, 1000, 1000, 5, 0, []string{"app.hot flat"}},
-		{"only the top functions", callgraph.Calls, 10, 11, 1000, 900, 5, 1, nil},
-		{"faster is no regression", callgraph.Wall, 300 * ms, 100 * ms, 900 * ms, 900 * ms, 10, 0, nil},
+		{"samples within 2 sqrt", callgraph.Samples, 100, 125, 1000, 1000, 10, nil},
+		{"samples beyond 2 sqrt", callgraph.Samples, 100, 140, 1000, 1000, 10, []string{"app.hot flat"}},
+		{"calls are exact", callgraph.Calls, 10, 11, 1000, 1000, 5, []string{"app.hot flat"}},
+		{"every function, not only the first listed", callgraph.Calls, 10, 11, 1000, 900, 5, []string{"app.hot flat"}},
+		{"largest growth first", callgraph.Wall, 100 * ms, 130 * ms, 100 * ms, 300 * ms, 10,
+			[]string{"total", "app.main cum", "app.other flat", "app.hot flat"}},
+		{"faster is no regression", callgraph.Wall, 300 * ms, 100 * ms, 900 * ms, 900 * ms, 10, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, n := pair(t, tt.value, tt.base, tt.new, tt.baseOther, tt.newOther)
 			var got []string
-			for _, g := range compare(t, b, n, tt.value).Regressions(tt.pct, tt.top) {
+			for _, g := range compare(t, b, n, tt.value).Regressions(tt.pct) {
 				got = append(got, strings.TrimSpace(g.Func.Name+" "+g.Measure))
 			}
 			if strings.Join(got, ",") != strings.Join(tt.want, ",") {

@@ -1,8 +1,10 @@
 package diff
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export/report"
@@ -60,19 +62,18 @@ func (g Regression) String() string {
 }
 
 // Regressions implements the CI gate: the total, or the flat or cumulative
-// value of any of the first top functions of Funcs (all when top <= 0),
-// grew by more than pct percent and by more than the noise. A function
-// reports its flat value when that regressed, else its cumulative one.
-func (r *Result) Regressions(pct float64, top int) []Regression {
+// value of any function, grew by more than pct percent and by more than the
+// noise. A function reports its flat value when that regressed, else its
+// cumulative one. The total comes first, then the largest growth.
+//
+// Every function is checked, not only those Funcs lists first: Funcs is
+// ordered by flat change, and a caller whose own time hardly moved while
+// its callee's grew tenfold (a wrapper around time.sleep) would rank below
+// functions that changed by microseconds, and slip through a gate on the
+// first few.
+func (r *Result) Regressions(pct float64) []Regression {
 	var out []Regression
-	if g := r.check(callgraph.Func{}, "total", r.Base, r.New, pct); g != nil {
-		out = append(out, *g)
-	}
-	funcs := r.Funcs
-	if top > 0 && top < len(funcs) {
-		funcs = funcs[:top]
-	}
-	for _, f := range funcs {
+	for _, f := range r.Funcs {
 		g := r.check(f.Func, "flat", f.Base.Flat, f.New.Flat, pct)
 		if g == nil {
 			g = r.check(f.Func, "cum", f.Base.Cum, f.New.Cum, pct)
@@ -80,6 +81,10 @@ func (r *Result) Regressions(pct float64, top int) []Regression {
 		if g != nil {
 			out = append(out, *g)
 		}
+	}
+	slices.SortStableFunc(out, func(a, b Regression) int { return cmp.Compare(b.New-b.Base, a.New-a.Base) })
+	if g := r.check(callgraph.Func{}, "total", r.Base, r.New, pct); g != nil {
+		out = append([]Regression{*g}, out...)
 	}
 	return out
 }
