@@ -460,3 +460,30 @@ func allSeen(seen map[int]int, kinds map[int]string, atLeast int) bool {
 	}
 	return true
 }
+
+// TestMayHaveCallee checks the test that trims the outer frames of a
+// dropped stack: a dead frame (returned, stopped at its return) above a
+// live caller must not be kept as where the program was.
+func TestMayHaveCallee(t *testing.T) {
+	p := &Process{lay: layout{coCode: 200}}
+	const code = Addr(0x1000)
+	p.scratch.infos = []*Code{{calls: callSites{bits: []uint64{1 << 5}, from: 100}}, nil}
+	at := func(unit int) Addr { return code + 200 + Addr(2*unit) }
+	tests := []struct {
+		name string
+		f    rawFrame
+		want bool
+	}{
+		{"at a call", rawFrame{code: code, instr: at(5)}, true},
+		{"at its return", rawFrame{code: code, instr: at(7)}, false},
+		{"past the units sized", rawFrame{code: code, instr: at(120)}, true},
+		{"not started", rawFrame{code: code, instr: at(-1)}, false},
+		{"code unknown", rawFrame{code: code, instr: at(5), codeIdx: 1}, false},
+		{"entry frame of the C stack", rawFrame{owner: ownedByCStack}, true},
+	}
+	for _, tt := range tests {
+		if got := p.mayHaveCallee(tt.f); got != tt.want {
+			t.Errorf("%s: mayHaveCallee = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
