@@ -2,9 +2,11 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/profiler"
 	"github.com/pyprof/pyprof/profiler/agent"
 )
@@ -33,6 +35,28 @@ func TestComments(t *testing.T) {
 	} {
 		if got := tc.flags.comments(tc.res, tc.sst); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: comments\n%q\nwant\n%q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestSummarySaysNoSamples checks that a run whose sampler read nothing
+// says so: a hybrid profile's CPU time and lines would otherwise just be
+// zero.
+func TestSummarySaysNoSamples(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sst  *profiler.SampleStats
+		want bool
+	}{
+		{"no samples", &profiler.SampleStats{Elapsed: 40 * time.Millisecond}, true},
+		{"samples", &profiler.SampleStats{Samples: 3, Elapsed: 40 * time.Millisecond}, false},
+		{"trace", nil, false},
+	} {
+		var out strings.Builder
+		res := &profiler.Result{Profile: &callgraph.Profile{}, Stats: profiler.Stats{Events: 10}}
+		(&statusLine{w: &out}).summary(res, tc.sst, []output{{path: "p.pb.gz"}})
+		if got := strings.Contains(out.String(), "; NO SAMPLES: "); got != tc.want {
+			t.Errorf("%s: summary %q, want NO SAMPLES: %v", tc.name, out.String(), tc.want)
 		}
 	}
 }

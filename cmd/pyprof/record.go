@@ -441,6 +441,11 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	line := fmt.Sprintf("pyprof: %s, %s, %d functions, %s; wrote %s",
 		what, plural(len(res.Profile.Threads), "thread"), len(res.Profile.Funcs),
 		st.Elapsed.Round(time.Millisecond), strings.Join(paths, ", "))
+	if sst != nil && sst.Samples == 0 {
+		// A hybrid run takes its CPU time and lines from the samples: say
+		// why they are all zero rather than let the profile look idle.
+		line += "; NO SAMPLES: the program ended before the sampler could read it"
+	}
 	if st.Lost > 0 && sst == nil {
 		line += fmt.Sprintf("; LOST %s events (shown as a [lost] frame)", count(st.Lost))
 	}
