@@ -197,7 +197,7 @@ func gate(res *diff.Result, pct float64, top int, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pyprof: regression: %s\n", r)
 	}
 	if more := len(regressions) - len(named); more > 0 {
-		fmt.Fprintf(stderr, "pyprof: regression: %d more, smaller (--top 0 names them all)\n", more)
+		fmt.Fprintf(stderr, "pyprof: regression: %d more (--top 0 names them all)\n", more)
 	}
 	if len(regressions) > 0 {
 		return exitRegression

@@ -129,8 +129,8 @@
 //	    --fail-above PCT   exit 1 when the total or any function regressed by
 //	                       more than PCT percent and by more than the noise of
 //	                       the sample type: a CI gate
-//	    --top N            functions shown, and regressions named, largest
-//	                       first (default 10; 0 for all)
+//	    --top N            functions shown and regressions named (default
+//	                       10; 0 for all); every function is checked
 //	    --sample-type T    as for flamegraph
 //
 // convert rewrites a profile in another format, chosen by -o's extension or

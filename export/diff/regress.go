@@ -64,7 +64,9 @@ func (g Regression) String() string {
 // Regressions implements the CI gate: the total, or the flat or cumulative
 // value of any function, grew by more than pct percent and by more than the
 // noise. A function reports its flat value when that regressed, else its
-// cumulative one. The total comes first, then the largest growth.
+// cumulative one. The total comes first, then flat regressions (where the
+// time went), then cumulative ones (the callers it went through), each
+// largest growth first.
 //
 // Every function is checked, not only those Funcs lists first: Funcs is
 // ordered by flat change, and a caller whose own time hardly moved while
@@ -82,11 +84,21 @@ func (r *Result) Regressions(pct float64) []Regression {
 			out = append(out, *g)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Regression) int { return cmp.Compare(b.New-b.Base, a.New-a.Base) })
+	slices.SortStableFunc(out, func(a, b Regression) int {
+		return cmp.Or(cmp.Compare(cumRank(a), cumRank(b)), cmp.Compare(b.New-b.Base, a.New-a.Base))
+	})
 	if g := r.check(callgraph.Func{}, "total", r.Base, r.New, pct); g != nil {
 		out = append([]Regression{*g}, out...)
 	}
 	return out
+}
+
+// cumRank orders flat regressions before cumulative ones.
+func cumRank(g Regression) int {
+	if g.Measure == "cum" {
+		return 1
+	}
+	return 0
 }
 
 func (r *Result) check(f callgraph.Func, measure string, base, new int64, pct float64) *Regression {
