@@ -5,6 +5,7 @@
 //
 //	pyprof record [flags] -- [python3.N [python options]] program [args]
 //	pyprof record --mode sample --pid PID [--duration D] [flags]
+//	pyprof dump PID
 //	pyprof flamegraph PROFILE -o out.svg [flags]
 //	pyprof report PROFILE [flags]
 //	pyprof diff BASE NEW [-o diff.svg] [--fail-above PCT] [flags]
@@ -133,6 +134,10 @@
 //	                       10; 0 for all); every function is checked
 //	    --sample-type T    as for flamegraph
 //
+// dump prints every thread's Python stack in a running process, read once
+// from outside with no agent, as a traceback (most recent call last), with
+// whether the thread held the GIL and was on a CPU.
+//
 // convert rewrites a profile in another format, chosen by -o's extension or
 // --format.
 //
@@ -140,7 +145,8 @@
 //
 //	2  usage: a bad flag, a missing script, an unknown format, an output
 //	   folder that does not exist or cannot be written, a profile that is
-//	   missing, truncated, empty or not a profile
+//	   missing, truncated, empty or not a profile, a --pid or dump process
+//	   that does not exist
 //	3  environment: no Python 3.12+, the tool id is taken, the C agent
 //	   cannot be built with --agent c, a process that may not be read
 //	   (ptrace rules) or is not Python 3.12+

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/pyprof/pyprof/profiler"
+	"github.com/pyprof/pyprof/profiler/sample"
+)
+
+func init() { commands["dump"] = dumpCommand }
+
+func dumpCommand(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("dump")
+	pos, err := parseArgs(fs, args, "PID")
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	pid, err := strconv.Atoi(pos[0])
+	if err != nil || pid <= 0 {
+		return exitCode(stderr, usagef("dump: %q is not a process id", pos[0]))
+	}
+	d, err := profiler.DumpStacks(pid)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	w := bufio.NewWriter(stdout)
+	writeDump(w, d)
+	if err := w.Flush(); err != nil {
+		return exitCode(stderr, fmt.Errorf("dump: %w: %w", errOutput, err))
+	}
+	return exitOK
+}
+
+// writeDump prints each thread's stack the way Python prints a traceback,
+// most recent call last, so that it reads like one.
+func writeDump(w io.Writer, d *profiler.Dump) {
+	fmt.Fprintf(w, "Process %d, Python %s: %s\n", d.PID, d.Version, plural(len(d.Threads), "thread"))
+	for _, t := range d.Threads {
+		fmt.Fprintf(w, "\nThread %d%s (%s)", t.TID, nameSuffix(t.Name), threadState(t, d.GIL))
+		if len(t.Frames) == 0 && !t.Dropped {
+			fmt.Fprintln(w, ": no Python frames")
+			continue
+		}
+		fmt.Fprintln(w, ", most recent call last:")
+		for _, f := range t.Frames {
+			line := "?"
+			if f.Line > 0 {
+				line = strconv.Itoa(f.Line)
+			}
+			fmt.Fprintf(w, "  File %q, line %s, in %s\n", f.Code.Filename, line, f.Code.Qualname)
+		}
+		if t.Dropped {
+			fmt.Fprintln(w, "  ... newer frames kept changing while read")
+		}
+	}
+}
+
+func nameSuffix(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " " + name
+}
+
+// threadState says whether the thread was running and held the GIL.
+func threadState(t sample.ThreadStack, hasGIL bool) string {
+	var parts []string
+	if hasGIL && t.HasGIL {
+		parts = append(parts, "holds the GIL")
+	}
+	if t.OnCPU {
+		parts = append(parts, "on CPU")
+	} else {
+		parts = append(parts, "idle")
+	}
+	return strings.Join(parts, ", ")
+}
