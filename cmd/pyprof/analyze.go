@@ -128,7 +128,12 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	sortBy := fs.String("sort", report.SortFlat, "")
 	thread := fs.String("thread", "", "")
 	typ := fs.String("sample-type", "", "")
+	tree := fs.Bool("tree", false, "")
+	minShare := fs.Float64("min-share", report.DefaultMinShare, "")
 	pos, err := parseArgs(fs, args, "PROFILE")
+	if err == nil && (*minShare < 0 || *minShare > 100) {
+		err = usagef("report: --min-share %g: want a percentage from 0 to 100", *minShare)
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -136,8 +141,13 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	opts := report.Options{Top: *top, Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout)}
-	if err := report.Write(stdout, p, opts); err != nil {
+	if *tree {
+		err = report.WriteTree(stdout, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare})
+	} else {
+		opts := report.Options{Top: *top, Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout)}
+		err = report.Write(stdout, p, opts)
+	}
+	if err != nil {
 		return exitCode(stderr, usageError{fmt.Errorf("report %s: %w", pos[0], err)})
 	}
 	return exitOK

@@ -121,6 +121,11 @@
 //	--sort KEY         flat, cum, calls or name (default flat)
 //	--thread NAME      only this thread
 //	--sample-type T    as for flamegraph
+//	--tree             each thread's call tree instead: every calling
+//	                   context with its inclusive value, share and calls,
+//	                   heaviest first
+//	--min-share PCT    with --tree, fold contexts under PCT percent of the
+//	                   total into one line per parent (default 1; 0 for all)
 //
 // diff compares two profiles: a text summary of the functions that changed
 // most, and with -o a differential flame graph (widths from NEW, red slower,

@@ -1,7 +1,8 @@
 // Package report writes the top-functions table of a profile: flat and
 // cumulative values of one quantity with their shares of the total, calls
 // and value per call, for a terminal (aligned, human units) or for other
-// tools (tab-separated, raw numbers).
+// tools (tab-separated, raw numbers); and the call tree of each thread
+// (WriteTree), heaviest calling context first, small ones folded.
 //
 // Cumulative values count a function once per path: a recursive function's
 // inner frames add nothing to its cumulative value, so no row exceeds the

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,13 +151,19 @@ func TestWriteGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
-			var out bytes.Buffer
-			if err := Write(&out, tt.p, tt.opts); err != nil {
-				t.Fatal(err)
-			}
-			golden.Check(t, filepath.Join("testdata", tt.golden+".txt"), out.Bytes())
+			checkGolden(t, tt.golden, func(w io.Writer) error { return Write(w, tt.p, tt.opts) })
 		})
 	}
+}
+
+// checkGolden compares what write writes with testdata/NAME.txt.
+func checkGolden(t *testing.T, name string, write func(io.Writer) error) {
+	t.Helper()
+	var out bytes.Buffer
+	if err := write(&out); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, filepath.Join("testdata", name+".txt"), out.Bytes())
 }
 
 func TestHuman(t *testing.T) {

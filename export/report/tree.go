@@ -1,0 +1,189 @@
+package report
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// DefaultMinShare is the share of the total, in percent, below which
+// WriteTree folds calling contexts away by default.
+const DefaultMinShare = 1.0
+
+// TreeOptions choose what WriteTree shows.
+type TreeOptions struct {
+	// Thread keeps only the threads with this name; empty keeps all.
+	Thread string
+	// Value is the quantity to weigh by; nil means the profile's Default.
+	Value *callgraph.Value
+	// MinShare folds away, in percent of the total, the calling contexts
+	// (and threads) that weigh less; 0 shows every one.
+	MinShare float64
+}
+
+// WriteTree writes each thread's call tree, heaviest calling context first,
+// each line the context's inclusive value, its share of the total, its
+// calls when the profile counted them, the function and where it is
+// defined. Calls, which nodes count one by one, weigh as the calls made in
+// the whole context, as in the table. The contexts folded away under a
+// parent are summed on one line, so the tree never hides time silently.
+func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
+	v := p.Default
+	if opts.Value != nil {
+		v = *opts.Value
+	}
+	if v < 0 || v >= callgraph.NumValues || !p.Has(v) {
+		return fmt.Errorf("report: profile has no %s values (has %s)", valueName(v), valueNames(p))
+	}
+	threads, err := selectThreads(p, opts.Thread)
+	if err != nil {
+		return err
+	}
+	t := &treeWriter{p: p, v: v, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}}
+	for _, th := range threads {
+		if th.Root == nil {
+			continue
+		}
+		c := collector{p: p}
+		for _, n := range th.Root.Children {
+			if err := c.check(n); err != nil {
+				return fmt.Errorf("report: thread %d (%s): %w", th.ID, th.Name, err)
+			}
+		}
+		t.total += t.inclusive(th.Root)
+	}
+	t.min = int64(opts.MinShare / 100 * float64(t.total))
+	t.foldZero = opts.MinShare > 0
+	bw := bufio.NewWriter(w)
+	t.w = bw
+	fold := "every context shown"
+	if opts.MinShare > 0 {
+		fold = fmt.Sprintf("contexts under %s%% (%s) folded", raw(opts.MinShare), Human(v, t.min))
+	}
+	fmt.Fprintf(bw, "Call tree by %s; total %s%s; %s\n", valueName(v), Human(v, t.total), threadNote(opts.Thread), fold)
+	var folded, foldedSum int64
+	for _, th := range threads {
+		if th.Root == nil {
+			continue
+		}
+		if w := t.incl[th.Root]; t.folds(w) {
+			folded++
+			foldedSum += w
+			continue
+		}
+		fmt.Fprintf(bw, "\n%s: %s\n", threadTitle(th), Human(v, t.incl[th.Root]))
+		t.children(th.Root, "")
+	}
+	if folded > 0 {
+		fmt.Fprintf(bw, "\n%s folded (%s)\n", plural(folded, "smaller thread"), Human(v, foldedSum))
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// treeWriter holds what WriteTree needs while it descends.
+type treeWriter struct {
+	w     io.Writer
+	p     *callgraph.Profile
+	v     callgraph.Value
+	calls bool
+	total int64
+	min   int64
+	// foldZero folds contexts that weigh nothing, unless every context
+	// was asked for: a threshold that rounds to 0 still means "not these".
+	foldZero bool
+	incl     map[*callgraph.Node]int64
+}
+
+// folds reports whether a context of weight w is folded away.
+func (t *treeWriter) folds(w int64) bool {
+	return w < t.min || w == 0 && t.foldZero
+}
+
+// inclusive computes, once per node, n's weight: Total[v], or for Calls
+// the calls of its whole subtree.
+func (t *treeWriter) inclusive(n *callgraph.Node) int64 {
+	sum := n.Total[t.v]
+	var children int64
+	for _, c := range n.Children {
+		children += t.inclusive(c)
+	}
+	if t.v == callgraph.Calls || n.Parent == nil {
+		// The synthetic root holds nothing itself: it weighs what its
+		// entry frames do.
+		sum = n.Total[t.v] + children
+	}
+	t.incl[n] = sum
+	return sum
+}
+
+// children writes n's children heaviest first, each under prefix, and one
+// line for those lighter than the threshold.
+func (t *treeWriter) children(n *callgraph.Node, prefix string) {
+	kids := slices.Clone(n.Children)
+	slices.SortStableFunc(kids, func(a, b *callgraph.Node) int { return cmp.Compare(t.incl[b], t.incl[a]) })
+	shown := len(kids)
+	for shown > 0 && t.folds(t.incl[kids[shown-1]]) {
+		shown--
+	}
+	var foldedSum int64
+	for _, k := range kids[shown:] {
+		foldedSum += t.incl[k]
+	}
+	for i, k := range kids[:shown] {
+		last := i == shown-1 && shown == len(kids)
+		branch, indent := "├─ ", "│  "
+		if last {
+			branch, indent = "└─ ", "   "
+		}
+		t.line(prefix+branch, k)
+		t.children(k, prefix+indent)
+	}
+	if folded := len(kids) - shown; folded > 0 {
+		fmt.Fprintf(t.w, "%s└─ … %d smaller (%s)\n", prefix, folded, Human(t.v, foldedSum))
+	}
+}
+
+// line writes one calling context.
+func (t *treeWriter) line(lead string, n *callgraph.Node) {
+	f := t.p.Funcs[n.Func]
+	calls := ""
+	if t.calls {
+		calls = fmt.Sprintf(" ×%s", Human(callgraph.Calls, n.Total[callgraph.Calls]))
+	}
+	where := ""
+	if f.Filename != "" {
+		where = "  " + location(f)
+	}
+	if len(n.Children) == 0 && n.SelfLine != 0 && n.SelfLine != int32(f.StartLine) {
+		// A sampled leaf: the line it was executing.
+		where += fmt.Sprintf(" at line %d", n.SelfLine)
+	}
+	fmt.Fprintf(t.w, "%s%s %s  %s%s%s\n", lead, Human(t.v, t.incl[n]), sharePercent(t.incl[n], t.total),
+		f.Name, calls, where)
+}
+
+func threadTitle(th *callgraph.Thread) string {
+	name := th.Name
+	if name == "" {
+		name = "thread"
+	}
+	s := fmt.Sprintf("%s (%d", name, th.ID)
+	if th.PID != 0 {
+		s += fmt.Sprintf(", pid %d", th.PID)
+	}
+	return s + ")"
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
