@@ -17,12 +17,10 @@ type Dump struct {
 	// GIL is set when the interpreter has a GIL, so that a thread's HasGIL
 	// means something.
 	GIL bool
-	// Threads are in the interpreter's order, each named: "MainThread" for
-	// the thread whose id is the process's, empty otherwise (CPython's
-	// thread states do not hold threading's names).
+	// Threads lists the main thread, named "MainThread", then the others
+	// by thread id, unnamed: CPython's thread states do not hold the names
+	// threading gives them.
 	Threads []sample.ThreadStack
-	// Reads counts the samples taken to get it (see DumpStacks).
-	Reads int
 }
 
 // dumpPatience bounds how long DumpStacks reads a process again while a
@@ -43,10 +41,8 @@ func DumpStacks(pid int) (*Dump, error) {
 	}
 	defer p.Close()
 	var best *sample.Snapshot
-	reads := 0
 	for start := time.Now(); best == nil || dropped(best) > 0 && time.Since(start) < dumpPatience; {
 		s, err := p.Sample()
-		reads++
 		switch {
 		case errors.Is(err, sample.ErrInconsistent):
 			if time.Since(start) > dumpPatience {
@@ -60,7 +56,7 @@ func DumpStacks(pid int) (*Dump, error) {
 			best = s
 		}
 	}
-	d := &Dump{PID: pid, Version: p.Version(), GIL: best.GIL, Threads: best.Threads, Reads: reads}
+	d := &Dump{PID: pid, Version: p.Version(), GIL: best.GIL, Threads: best.Threads}
 	for i := range d.Threads {
 		if d.Threads[i].TID == int64(pid) {
 			d.Threads[i].Name = "MainThread"
