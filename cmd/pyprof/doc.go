@@ -4,7 +4,7 @@
 // Usage:
 //
 //	pyprof record [flags] -- [python3.N [python options]] program [args]
-//	pyprof record --mode sample --pid PID [--duration D] [flags]
+//	pyprof record --pid PID [--duration D] [flags]
 //	pyprof dump PID
 //	pyprof flamegraph PROFILE -o out.svg [flags]
 //	pyprof report PROFILE [flags]
@@ -32,7 +32,7 @@
 //	                       one pyprof for every minor version); hybrid: both at
 //	                       once, exact calls and wall time with sampled CPU time
 //	                       and lines, in one profile
-//	    --pid PID          sample a running process (with --mode sample), no
+//	    --pid PID          sample a running process (sample mode, implied), no
 //	                       restart, until --duration ends, Ctrl-C, or it exits
 //	    --duration D       stop sampling after D (such as 30s)
 //	    --idle=false       sample mode: drop the stacks of threads not running

@@ -78,6 +78,10 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	if len(f.outputs) == 0 {
 		f.outputs = []string{"pyprof.pb.gz"}
 	}
+	if f.pid != 0 && !fs.Changed("mode") {
+		// Attaching can only sample: --pid alone says enough.
+		f.mode = "sample"
+	}
 	return f, fs.Args(), nil
 }
 
@@ -246,7 +250,7 @@ func (f *recordFlags) checkMode(words []string) error {
 		return usagef("--mode %s: use trace, sample or hybrid", f.mode)
 	}
 	if f.pid != 0 && f.mode != "sample" {
-		return usagef("--pid attaches in sample mode only: add --mode sample")
+		return usagef("--pid attaches in sample mode only: drop --mode %s", f.mode)
 	}
 	if f.pid != 0 && len(words) > 0 {
 		return usagef("--pid %d attaches to a running process: give no program to run", f.pid)
