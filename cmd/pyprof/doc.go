@@ -5,7 +5,7 @@
 //
 //	pyprof record [flags] -- [python3.N [python options]] program [args]
 //	pyprof record --pid PID [--duration D] [flags]
-//	pyprof dump PID
+//	pyprof dump [--pid] PID
 //	pyprof flamegraph PROFILE -o out.svg [flags]
 //	pyprof report PROFILE [flags]
 //	pyprof diff BASE NEW [-o diff.svg] [--fail-above PCT] [flags]

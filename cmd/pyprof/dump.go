@@ -15,13 +15,20 @@ func init() { commands["dump"] = dumpCommand }
 
 func dumpCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("dump")
-	pos, err := parseArgs(fs, args, "PID")
-	if err != nil {
-		return exitCode(stderr, err)
+	pidFlag := fs.String("pid", "", "") // as record spells it, and py-spy dump
+	if err := fs.Parse(args); err != nil {
+		return exitCode(stderr, usagef("dump: %v (see `pyprof help`)", err))
 	}
-	pid, err := strconv.Atoi(pos[0])
+	words := fs.Args()
+	if *pidFlag != "" {
+		words = append([]string{*pidFlag}, words...)
+	}
+	if len(words) != 1 {
+		return exitCode(stderr, usagef("dump: want one PID, got %d (see `pyprof help`)", len(words)))
+	}
+	pid, err := strconv.Atoi(words[0])
 	if err != nil || pid <= 0 {
-		return exitCode(stderr, usagef("dump: %q is not a process id", pos[0]))
+		return exitCode(stderr, usagef("dump: %q is not a process id", words[0]))
 	}
 	d, err := profiler.DumpStacks(pid)
 	if err != nil {
