@@ -6,6 +6,7 @@
 //	pyprof record [flags] -- [python3.N [python options]] program [args]
 //	pyprof record --pid PID [--duration D] [flags]
 //	pyprof dump [--pid] PID
+//	pyprof top [--pid] PID [--interval 1s] [--duration D] [flags]
 //	pyprof flamegraph PROFILE -o out.svg [flags]
 //	pyprof report PROFILE [flags]
 //	pyprof diff BASE NEW [-o diff.svg] [--fail-above PCT] [flags]
@@ -142,6 +143,18 @@
 // dump prints every thread's Python stack in a running process, read once
 // from outside with no agent, as a traceback (most recent call last), with
 // whether the thread held the GIL and was on a CPU.
+//
+// top samples a running process from outside, like dump, and prints every
+// --interval the table of report for that interval alone: where the program
+// spends its time now. On a terminal each table replaces the last.
+//
+//	--interval D       how often to print (default 1s)
+//	--duration D       stop after D (default: until Ctrl-C or the process
+//	                   exits)
+//	--rate HZ          samples a second (default 100)
+//	--top N, --sort K  as for report
+//	--idle             count threads that are not running too (default off)
+//	--subprocesses     sample its Python descendants too
 //
 // convert rewrites a profile in another format, chosen by -o's extension or
 // --format.

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/signal"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/pyprof/pyprof/export/report"
+	"github.com/pyprof/pyprof/profiler"
+)
+
+func init() { commands["top"] = topCommand }
+
+// topFlags are top's flags.
+type topFlags struct {
+	pid          string
+	rate         int
+	interval     time.Duration
+	duration     time.Duration
+	top          int
+	sortBy       string
+	idle         bool
+	subprocesses bool
+}
+
+func topCommand(args []string, stdout, stderr io.Writer) int {
+	var f topFlags
+	fs := newFlags("top")
+	fs.StringVar(&f.pid, "pid", "", "")
+	fs.IntVar(&f.rate, "rate", 100, "")
+	fs.DurationVar(&f.interval, "interval", time.Second, "")
+	fs.DurationVar(&f.duration, "duration", 0, "")
+	fs.IntVar(&f.top, "top", report.DefaultTop, "")
+	fs.StringVar(&f.sortBy, "sort", report.SortFlat, "")
+	fs.BoolVar(&f.idle, "idle", false, "")
+	fs.BoolVar(&f.subprocesses, "subprocesses", false, "")
+	if err := fs.Parse(args); err != nil {
+		return exitCode(stderr, usagef("top: %v (see `pyprof help`)", err))
+	}
+	pid, err := f.target(fs.Args())
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	so := profiler.SampleOptions{Rate: f.rate, Idle: f.idle, Duration: f.duration, Subprocesses: f.subprocesses}
+	screen := isTerminal(stdout)
+	var showErr error
+	err = profiler.Watch(ctx, pid, so, f.interval, func(iv profiler.Interval) {
+		if showErr == nil {
+			showErr = f.show(stdout, pid, iv, screen)
+		}
+		if iv.Exited {
+			fmt.Fprintf(stderr, "pyprof: pid %d exited after %s\n", pid, iv.Since.Round(time.Millisecond))
+		}
+	})
+	if err == nil {
+		err = showErr
+	}
+	return exitCode(stderr, err)
+}
+
+// target checks the flags and returns the process to watch, given as
+// --pid or as the one argument.
+func (f *topFlags) target(words []string) (int, error) {
+	if f.pid != "" {
+		words = append([]string{f.pid}, words...)
+	}
+	if len(words) != 1 {
+		return 0, usagef("top: want one PID, got %d (see `pyprof help`)", len(words))
+	}
+	pid, err := strconv.Atoi(words[0])
+	switch {
+	case err != nil || pid <= 0:
+		return 0, usagef("top: %q is not a process id", words[0])
+	case f.rate <= 0:
+		return 0, usagef("top: --rate %d: want samples a second, such as 100", f.rate)
+	case f.interval < 10*time.Millisecond:
+		return 0, usagef("top: --interval %v: want 10ms or more", f.interval)
+	case f.duration < 0:
+		return 0, usagef("top: --duration %v: want a positive duration", f.duration)
+	case !slices.Contains(report.SortOrders, f.sortBy):
+		return 0, usagef("top: --sort %s: use one of %v", f.sortBy, report.SortOrders)
+	}
+	return pid, nil
+}
+
+// show draws one interval: over the last one on a terminal, one after the
+// other otherwise (a log, a pipe).
+func (f *topFlags) show(w io.Writer, pid int, iv profiler.Interval, screen bool) error {
+	if screen {
+		fmt.Fprint(w, "\033[H\033[2J")
+	} else if iv.Since > iv.Stats.Elapsed+time.Millisecond {
+		fmt.Fprintln(w)
+	}
+	st := iv.Stats
+	fmt.Fprintf(w, "pyprof top: pid %d, Python %s, %s; last %s: %s samples at %.0f Hz (%s missed), %s\n",
+		pid, iv.Version, iv.Since.Round(100*time.Millisecond), st.Elapsed.Round(10*time.Millisecond),
+		count(st.Samples), st.Rate(), count(st.Missed), plural(len(iv.Profile.Threads), "thread"))
+	if len(iv.Profile.Threads) == 0 {
+		what := "no thread ran Python code"
+		if f.idle {
+			what = "no Python thread was seen"
+		}
+		_, err := fmt.Fprintf(w, "(%s in this interval)\n", what)
+		return err
+	}
+	return report.Write(w, iv.Profile, report.Options{Top: f.top, Sort: f.sortBy, Aligned: true})
+}
