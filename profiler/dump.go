@@ -44,6 +44,8 @@ func DumpStacks(pid int) (*Dump, error) {
 	for start := time.Now(); best == nil || dropped(best) > 0 && time.Since(start) < dumpPatience; {
 		s, err := p.Sample()
 		switch {
+		case errors.Is(err, sample.ErrInconsistent) && best != nil:
+			continue // the loop ends on patience with what it has
 		case errors.Is(err, sample.ErrInconsistent):
 			if time.Since(start) > dumpPatience {
 				return nil, fmt.Errorf("dumping pid %d: its threads kept changing for %v: %w", pid, dumpPatience, err)

@@ -131,8 +131,14 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	tree := fs.Bool("tree", false, "")
 	minShare := fs.Float64("min-share", report.DefaultMinShare, "")
 	pos, err := parseArgs(fs, args, "PROFILE")
-	if err == nil && (*minShare < 0 || *minShare > 100) {
+	switch {
+	case err != nil:
+	case *minShare < 0 || *minShare > 100:
 		err = usagef("report: --min-share %g: want a percentage from 0 to 100", *minShare)
+	case !*tree && fs.Changed("min-share"):
+		err = usagef("report: --min-share folds the call tree: add --tree")
+	case *tree && (fs.Changed("top") || fs.Changed("sort")):
+		err = usagef("report: --top and --sort shape the table, not the tree: drop them or --tree")
 	}
 	if err != nil {
 		return exitCode(stderr, err)

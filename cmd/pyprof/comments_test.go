@@ -40,23 +40,36 @@ func TestComments(t *testing.T) {
 }
 
 // TestSummarySaysNoSamples checks that a run whose sampler read nothing
-// says so: a hybrid profile's CPU time and lines would otherwise just be
-// zero.
+// says so, and why, even with -q: a hybrid profile's CPU time and lines
+// would otherwise just be zero.
 func TestSummarySaysNoSamples(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		sst  *profiler.SampleStats
-		want bool
+		name     string
+		sst      *profiler.SampleStats
+		quiet    bool
+		attached bool
+		want     string
 	}{
-		{"no samples", &profiler.SampleStats{Elapsed: 40 * time.Millisecond}, true},
-		{"samples", &profiler.SampleStats{Samples: 3, Elapsed: 40 * time.Millisecond}, false},
-		{"trace", nil, false},
+		{"program ended", &profiler.SampleStats{Elapsed: 40 * time.Millisecond}, true, false,
+			"; NO SAMPLES: the program ended before the sampler's first read"},
+		{"attached", &profiler.SampleStats{}, false, true, "; NO SAMPLES: sampling ended before its first read"},
+		{"moving stacks", &profiler.SampleStats{Dropped: 12}, true, false, "; NO SAMPLES: every read found the stacks moving"},
+		{"samples", &profiler.SampleStats{Samples: 3, Elapsed: 40 * time.Millisecond}, false, false, ""},
+		{"samples, quiet", &profiler.SampleStats{Samples: 3}, true, false, ""},
+		{"trace", nil, false, false, ""},
 	} {
 		var out strings.Builder
 		res := &profiler.Result{Profile: &callgraph.Profile{}, Stats: profiler.Stats{Events: 10}}
-		(&statusLine{w: &out}).summary(res, tc.sst, []output{{path: "p.pb.gz"}})
-		if got := strings.Contains(out.String(), "; NO SAMPLES: "); got != tc.want {
-			t.Errorf("%s: summary %q, want NO SAMPLES: %v", tc.name, out.String(), tc.want)
+		(&statusLine{w: &out, quiet: tc.quiet, attached: tc.attached}).summary(res, tc.sst, []output{{path: "p.pb.gz"}})
+		got := ""
+		if _, after, ok := strings.Cut(strings.TrimSpace(out.String()), "; NO SAMPLES: "); ok {
+			got = "; NO SAMPLES: " + after
+		}
+		if got != tc.want {
+			t.Errorf("%s: summary %q, want it to end %q", tc.name, out.String(), tc.want)
+		}
+		if tc.quiet && tc.want == "" && out.Len() > 0 {
+			t.Errorf("%s: -q printed %q", tc.name, out.String())
 		}
 	}
 }

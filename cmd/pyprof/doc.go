@@ -66,7 +66,8 @@
 //	                       every call that lasted at least --timeline-min
 //	    --timeline-min D   default 100us; on long runs the bound of 500,000
 //	                       calls raises it, keeping the longest
-//	-q, --quiet            no status line and no summary
+//	-q, --quiet            no status line and no summary, unless events were
+//	                       lost or sampling took no sample
 //	    --self-profile FILE  write a pprof of pyprof's own Go side (fgprof:
 //	                       wall-clock time, on and off CPU)
 //
@@ -163,8 +164,8 @@
 //
 //	2  usage: a bad flag, a missing script, an unknown format, an output
 //	   folder that does not exist or cannot be written, a profile that is
-//	   missing, truncated, empty or not a profile, a --pid or dump process
-//	   that does not exist
+//	   missing, truncated, empty or not a profile, a --pid, dump or top
+//	   process that does not exist
 //	3  environment: no Python 3.12+, the tool id is taken, the C agent
 //	   cannot be built with --agent c, a process that may not be read
 //	   (ptrace rules) or is not Python 3.12+

@@ -166,6 +166,7 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 	status := newStatusLine(stderr, f.quiet)
+	status.attached = f.pid != 0
 	opts.Progress = status.progress
 	opts.Notice = status.notice
 	ctx, signals, stop := forwardSignals(f.pid != 0)
@@ -388,6 +389,8 @@ type statusLine struct {
 	live  bool
 	quiet bool
 	drawn bool
+	// attached is set when sampling a running process (--pid).
+	attached bool
 }
 
 // newStatusLine draws the live line only where it cannot garble the
@@ -428,7 +431,8 @@ func (s *statusLine) notice(msg string) {
 
 func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, outs []output) {
 	st := res.Stats
-	if s.quiet && st.Lost == 0 {
+	noSamples := sst != nil && sst.Samples == 0
+	if s.quiet && st.Lost == 0 && !noSamples {
 		return
 	}
 	var paths []string
@@ -445,10 +449,10 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	line := fmt.Sprintf("pyprof: %s, %s, %d functions, %s; wrote %s",
 		what, plural(len(res.Profile.Threads), "thread"), len(res.Profile.Funcs),
 		st.Elapsed.Round(time.Millisecond), strings.Join(paths, ", "))
-	if sst != nil && sst.Samples == 0 {
+	if noSamples {
 		// A hybrid run takes its CPU time and lines from the samples: say
 		// why they are all zero rather than let the profile look idle.
-		line += "; NO SAMPLES: the program ended before the sampler could read it"
+		line += "; NO SAMPLES: " + s.whyNoSamples(sst)
 	}
 	if st.Lost > 0 && sst == nil {
 		line += fmt.Sprintf("; LOST %s events (shown as a [lost] frame)", count(st.Lost))
@@ -473,6 +477,17 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 		line += fmt.Sprintf("; the program was killed by %v", res.Signaled)
 	}
 	fmt.Fprintln(s.w, line)
+}
+
+// whyNoSamples says why a sampled run has no sample.
+func (s *statusLine) whyNoSamples(sst *profiler.SampleStats) string {
+	switch {
+	case sst.Dropped > 0:
+		return "every read found the stacks moving"
+	case s.attached:
+		return "sampling ended before its first read"
+	}
+	return "the program ended before the sampler's first read"
 }
 
 func plural(n int, word string) string {

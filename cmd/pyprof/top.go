@@ -78,10 +78,11 @@ func (f *topFlags) target(words []string) (int, error) {
 	switch {
 	case err != nil || pid <= 0:
 		return 0, usagef("top: %q is not a process id", words[0])
-	case f.rate <= 0:
-		return 0, usagef("top: --rate %d: want samples a second, such as 100", f.rate)
-	case f.interval < 10*time.Millisecond:
-		return 0, usagef("top: --interval %v: want 10ms or more", f.interval)
+	case f.rate <= 0 || f.rate > 10000:
+		return 0, usagef("top: --rate %d: want 1 to 10000 samples a second", f.rate)
+	case f.interval < 10*time.Millisecond || f.interval < 2*time.Second/time.Duration(f.rate):
+		return 0, usagef("top: --interval %v: want 10ms or more, and two samples' time (%v at --rate %d)",
+			f.interval, max(10*time.Millisecond, 2*time.Second/time.Duration(f.rate)), f.rate)
 	case f.duration < 0:
 		return 0, usagef("top: --duration %v: want a positive duration", f.duration)
 	case !slices.Contains(report.SortOrders, f.sortBy):
@@ -95,7 +96,7 @@ func (f *topFlags) target(words []string) (int, error) {
 func (f *topFlags) show(w io.Writer, pid int, iv profiler.Interval, screen bool) error {
 	if screen {
 		fmt.Fprint(w, "\033[H\033[2J")
-	} else if iv.Since > iv.Stats.Elapsed+time.Millisecond {
+	} else if iv.N > 1 {
 		fmt.Fprintln(w)
 	}
 	st := iv.Stats

@@ -65,6 +65,11 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 		fold = fmt.Sprintf("contexts under %s%% (%s) folded", raw(opts.MinShare), Human(v, t.min))
 	}
 	fmt.Fprintf(bw, "Call tree by %s; total %s%s; %s\n", valueName(v), Human(v, t.total), threadNote(opts.Thread), fold)
+	if t.total == 0 {
+		// A hybrid run whose sampler read nothing has cpu values, all 0.
+		fmt.Fprintf(bw, "\nno %s was recorded\n", valueName(v))
+		return flush(bw)
+	}
 	var folded, foldedSum int64
 	for _, th := range threads {
 		if th.Root == nil {
@@ -81,6 +86,10 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 	if folded > 0 {
 		fmt.Fprintf(bw, "\n%s folded (%s)\n", plural(folded, "smaller thread"), Human(v, foldedSum))
 	}
+	return flush(bw)
+}
+
+func flush(bw *bufio.Writer) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

@@ -47,3 +47,17 @@ func TestWriteTreeErrors(t *testing.T) {
 		t.Errorf("tree of a thread the profile lacks: %v", err)
 	}
 }
+
+// TestWriteTreeNothingRecorded checks the tree of a value that is all zero
+// (a hybrid run whose sampler read nothing) says so instead of folding
+// every thread away.
+func TestWriteTreeNothingRecorded(t *testing.T) {
+	p := exporttest.NewFixture(callgraph.Calls, callgraph.CPU).Add(t, "MainThread", "app.main", 1, 0).Profile
+	var out strings.Builder
+	if err := WriteTree(&out, p, TreeOptions{Value: val(callgraph.CPU), MinShare: DefaultMinShare}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\nno cpu was recorded\n"; !strings.HasSuffix(out.String(), want) {
+		t.Errorf("tree:\n%s\nwant it to end %q", out.String(), want)
+	}
+}

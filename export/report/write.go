@@ -70,10 +70,7 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	} else {
 		writeTSV(bw, t, shown, hasCalls)
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	return nil
+	return flush(bw)
 }
 
 func threadNote(thread string) string {
