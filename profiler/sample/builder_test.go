@@ -145,6 +145,47 @@ func TestBuilderTimes(t *testing.T) {
 	}
 }
 
+// TestBuilderCPUBeforeSleep checks that CPU time used between a sample on
+// CPU and one off CPU goes to the stack seen on CPU, where the thread spent
+// it before it went to sleep, with or without idle stacks.
+func TestBuilderCPUBeforeSleep(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := time.Millisecond
+	for _, idle := range []bool{true, false} {
+		b := NewBuilder(Options{Rate: 100, Idle: idle})
+		for _, s := range []struct {
+			at, cpu time.Duration
+			onCPU   bool
+			leaf    string
+		}{
+			{0, 100 * ms, true, "spin"},         // first sample: one period guessed
+			{10 * ms, 106 * ms, false, "nap"},   // 6 ms of CPU, then asleep
+			{20 * ms, 106 * ms, false, "nap"},   // asleep throughout
+			{30 * ms, 110 * ms, true, "spin"},   // woke up and spun: its own
+			{40 * ms, 120 * ms, true, "spin"},   // on CPU at both ends: now's
+			{50 * ms, 121 * ms, false, "other"}, // 1 ms, then asleep elsewhere
+		} {
+			b.Add(0, &Snapshot{Time: t0.Add(s.at), Threads: []ThreadStack{
+				{TID: 1, OnCPU: s.onCPU, CPUTime: s.cpu, Frames: []Frame{fr("main", 3), fr(s.leaf, 1)}},
+			}})
+		}
+		got := map[string]time.Duration{}
+		p := b.Profile()
+		p.Threads[0].Root.Walk(func(path []*callgraph.Node) {
+			n := path[len(path)-1]
+			got[p.Funcs[n.Func].Name] += time.Duration(n.Total[callgraph.CPU])
+		})
+		want := map[string]time.Duration{"mod.main": 31 * ms, "mod.spin": 31 * ms, "mod.nap": 0, "mod.other": 0}
+		if !idle {
+			delete(want, "mod.nap")
+			delete(want, "mod.other")
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("idle %v: cpu %v, want %v\n%s", idle, got, want, dump(p))
+		}
+	}
+}
+
 // TestBuilderGIL checks that a sample's wall time counts as GIL time on
 // its path when its thread held the GIL, and that the gil value exists
 // only for interpreters that have a GIL.
