@@ -425,3 +425,37 @@ func TestProcessClocks(t *testing.T) {
 		t.Errorf("wall times %v, want [200 100 1000 1000]", got)
 	}
 }
+
+// TestChargeCPUBeforeSleep checks where ChargeCPU puts CPU time: on the
+// frame running at the reading, except when the thread has gone to sleep
+// since a reading that found it on CPU: then on the frame running at that
+// reading, which used the time (a spin, then time.sleep).
+func TestChargeCPUBeforeSleep(t *testing.T) {
+	b := NewBuilder()
+	b.MeasureCPU()
+	b.DefineCode(1, &Code{Qualname: "spin", Filename: "x.py", FirstLine: 1})
+	b.DefineNative(1, "time.sleep")
+	tb := b.NewThread(1)
+	tb.EnterPython(1, SiteNone, true, 0)
+	tb.ChargeCPU(0, true) // baseline, in spin
+	tb.LeavePython(1, 5)
+	tb.EnterNative(1, SiteNone, 6)
+	tb.ChargeCPU(5, false) // asleep now: spin used these 5
+	tb.ChargeCPU(0, false) // asleep throughout
+	tb.LeaveNative(1, 12)
+	tb.EnterPython(1, SiteNone, true, 12)
+	tb.ChargeCPU(3, true) // woke and spun: spin's own
+	tb.LeavePython(1, 20)
+	tb.EnterNative(1, SiteNone, 20)
+	tb.ChargeCPU(4, true) // on CPU in sleep's call (waking): now's
+	tb.LeaveNative(1, 25)
+	p := b.Finish(FinishOptions{NanosPerTick: 1})
+	got := map[string]int64{}
+	p.Threads[0].Root.Walk(func(path []*Node) {
+		n := path[len(path)-1]
+		got[p.Funcs[n.Func].Name] += n.Total[CPU]
+	})
+	if got["x.spin"] != 8 || got["time.sleep"] != 4 {
+		t.Errorf("cpu %v, want spin 8 and time.sleep 4", got)
+	}
+}

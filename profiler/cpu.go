@@ -1,64 +1,42 @@
 package profiler
 
 import (
-	"bytes"
-	"fmt"
-	"os"
-	"strconv"
+	"github.com/pyprof/pyprof/profiler/sample"
 )
 
-// cpuClocks reads the on-CPU time of the program's threads from
-// /proc/PID/task/TID/schedstat (its first field: nanoseconds on CPU), from
-// outside the program: measuring CPU time costs the program nothing, and
-// no clock is read per event.
+// cpuClocks reads the on-CPU time and the state of the program's threads
+// from /proc (sample.TaskStates), from outside the program: measuring CPU
+// time costs the program nothing, and no clock is read per event.
 type cpuClocks struct {
-	pid   int
-	files map[int64]*os.File
+	tasks *sample.TaskStates
 	last  map[int64]int64
-	buf   []byte
 }
 
 func newCPUClocks(pid int) *cpuClocks {
-	return &cpuClocks{pid: pid, files: map[int64]*os.File{}, last: map[int64]int64{}, buf: make([]byte, 128)}
+	return &cpuClocks{tasks: sample.NewTaskStates(pid), last: map[int64]int64{}}
 }
 
-// delta returns the CPU time thread tid used since the previous call; the
-// first call for a thread sets the baseline and returns 0. ok is false
-// when the thread is gone.
-func (c *cpuClocks) delta(tid int64) (ns int64, ok bool) {
-	f := c.files[tid]
-	if f == nil {
-		var err error
-		f, err = os.Open(fmt.Sprintf("/proc/%d/task/%d/schedstat", c.pid, tid))
-		if err != nil {
-			return 0, false
-		}
-		c.files[tid] = f
+// delta returns the CPU time thread tid used since the previous call and
+// whether it is on CPU (running or runnable) now; the first call for a
+// thread sets the baseline and returns 0. ok is false when the thread's
+// CPU time cannot be read (it is gone).
+func (c *cpuClocks) delta(tid int64) (ns int64, onCPU, ok bool) {
+	onCPU, cpu := c.tasks.Read(tid)
+	if cpu <= 0 {
+		return 0, false, false
 	}
-	n, err := f.ReadAt(c.buf, 0)
-	if n == 0 && err != nil {
-		c.forget(tid)
-		return 0, false
-	}
-	field, _, _ := bytes.Cut(c.buf[:n], []byte(" "))
-	now, err := strconv.ParseInt(string(field), 10, 64)
-	if err != nil {
-		return 0, false
-	}
+	now := int64(cpu)
 	prev, seen := c.last[tid]
 	c.last[tid] = now
 	if !seen {
-		return 0, true
+		return 0, onCPU, true
 	}
-	return now - prev, true
+	return now - prev, onCPU, true
 }
 
-// forget closes a thread's file once it has ended.
+// forget closes a thread's files once it has ended.
 func (c *cpuClocks) forget(tid int64) {
-	if f := c.files[tid]; f != nil {
-		f.Close()
-	}
-	delete(c.files, tid)
+	c.tasks.Forget(tid)
 	delete(c.last, tid)
 }
 
@@ -67,7 +45,5 @@ func (c *cpuClocks) close() {
 	if c == nil {
 		return
 	}
-	for tid := range c.files {
-		c.forget(tid)
-	}
+	c.tasks.Close()
 }

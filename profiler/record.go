@@ -468,7 +468,8 @@ func (s *session) procs(fn func(*procRings)) {
 
 // sampleCPU reads each recording thread's CPU clock, brings its tree up to
 // that moment by draining its ring, and charges the CPU time used since the
-// last reading to the path running now.
+// last reading to the path running now (or, for a thread that went to sleep
+// since, to the path running then: see ThreadBuilder.ChargeCPU).
 func (s *session) sampleCPU() {
 	s.procs(func(pr *procRings) {
 		if pr.cpu == nil {
@@ -488,8 +489,8 @@ func (s *session) sampleCPU() {
 			if pr.decoders[k].Thread() != t {
 				continue // the thread ended meanwhile
 			}
-			if ns, ok := pr.cpu.delta(t.ID); ok && ns > 0 {
-				t.ChargeCPU(ns)
+			if ns, onCPU, ok := pr.cpu.delta(t.ID); ok {
+				t.ChargeCPU(ns, onCPU)
 			}
 		}
 	})

@@ -22,7 +22,7 @@ type Process struct {
 	freeThreaded bool
 	mem          *memReader
 	codes        *codeCache
-	tasks        *taskStates
+	tasks        *TaskStates
 	scratch      walkScratch
 }
 
@@ -37,7 +37,7 @@ func (p *Process) Reads() int64 { return p.mem.calls.Load() }
 
 // Close releases the files kept open to read thread states.
 func (p *Process) Close() error {
-	p.tasks.close()
+	p.tasks.Close()
 	return nil
 }
 
@@ -75,7 +75,7 @@ func Attach(pid int) (*Process, error) {
 	obj := &objectReader{mem: p.mem, lay: &p.lay,
 		unicodeType: Addr(img.syms.unicodeType + bias), bytesType: Addr(img.syms.bytesType + bias)}
 	p.codes = newCodeCache(&p.lay, opcodesFor(p.version), obj, Addr(img.syms.codeType+bias))
-	p.tasks = newTaskStates(pid)
+	p.tasks = NewTaskStates(pid)
 	return p, nil
 }
 

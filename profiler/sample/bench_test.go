@@ -159,7 +159,7 @@ func BenchmarkReadCosts(b *testing.B) {
 	b.Run("4iovecs-8B", read(4, 8))
 	b.Run("16iovecs-8B", read(16, 8))
 	tid := int64(tg.pid)
-	p.tasks.read(tid)
+	p.tasks.Read(tid)
 	f := p.tasks.files[tid]
 	buf := make([]byte, 512)
 	b.Run("proc-stat", func(b *testing.B) {

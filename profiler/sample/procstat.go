@@ -13,33 +13,35 @@ type taskFiles struct {
 	stat, sched *os.File
 }
 
-// taskStates reads, per thread of a process, whether it is on CPU (the
+// TaskStates reads, per thread of a process, whether it is on CPU (the
 // state letter of /proc/PID/task/TID/stat) and how much CPU time it has
 // used (the first field of .../schedstat, in nanoseconds: the scheduler's
 // own sum of run time). It keeps the files open and re-reads them with
 // pread at offset 0 (the kernel regenerates the text on every read from
-// the start): one syscall per file per thread per sample.
-type taskStates struct {
+// the start): one syscall per file per thread per sample. Trace mode reads
+// threads' CPU time through it too, from outside the program.
+type TaskStates struct {
 	pid   int
 	files map[int64]taskFiles
 	buf   [512]byte
 }
 
-func newTaskStates(pid int) *taskStates {
-	return &taskStates{pid: pid, files: map[int64]taskFiles{}}
+// NewTaskStates returns a reader of the threads of process pid.
+func NewTaskStates(pid int) *TaskStates {
+	return &TaskStates{pid: pid, files: map[int64]taskFiles{}}
 }
 
-// read returns whether thread tid is running or runnable ('R') and its CPU
+// Read returns whether thread tid is running or runnable ('R') and its CPU
 // time so far, 0 when unknown. A thread that cannot be read (it just ended)
 // is reported idle.
-func (t *taskStates) read(tid int64) (onCPU bool, cpu time.Duration) {
+func (t *TaskStates) Read(tid int64) (onCPU bool, cpu time.Duration) {
 	f, err := t.open(tid)
 	if err != nil {
 		return false, 0
 	}
 	n, err := f.stat.ReadAt(t.buf[:], 0)
 	if n == 0 && err != nil {
-		t.drop(tid)
+		t.Forget(tid)
 		return false, 0
 	}
 	onCPU = statState(t.buf[:n]) == 'R'
@@ -50,7 +52,7 @@ func (t *taskStates) read(tid int64) (onCPU bool, cpu time.Duration) {
 	return onCPU, cpu
 }
 
-func (t *taskStates) open(tid int64) (taskFiles, error) {
+func (t *TaskStates) open(tid int64) (taskFiles, error) {
 	if f, ok := t.files[tid]; ok {
 		return f, nil
 	}
@@ -66,8 +68,12 @@ func (t *taskStates) open(tid int64) (taskFiles, error) {
 	return f, nil
 }
 
-func (t *taskStates) drop(tid int64) {
-	f := t.files[tid]
+// Forget closes the files of thread tid, which has ended.
+func (t *TaskStates) Forget(tid int64) {
+	f, ok := t.files[tid]
+	if !ok {
+		return
+	}
 	f.stat.Close()
 	if f.sched != nil {
 		f.sched.Close()
@@ -77,15 +83,16 @@ func (t *taskStates) drop(tid int64) {
 
 // retain closes the files of threads not in live, so that a long recording
 // of a program that starts many threads keeps few files open.
-func (t *taskStates) retain(live map[int64]bool) {
+func (t *TaskStates) retain(live map[int64]bool) {
 	for tid := range t.files {
 		if !live[tid] {
-			t.drop(tid)
+			t.Forget(tid)
 		}
 	}
 }
 
-func (t *taskStates) close() {
+// Close closes every file.
+func (t *TaskStates) Close() {
 	t.retain(nil)
 }
 

@@ -111,7 +111,7 @@ func (p *Process) sampleInterp(interp Addr, snap *Snapshot, live map[int64]bool)
 			return 0, err
 		}
 		st.HasGIL = ts == holder
-		st.OnCPU, st.CPUTime = p.tasks.read(st.TID)
+		st.OnCPU, st.CPUTime = p.tasks.Read(st.TID)
 		live[st.TID] = true
 		snap.Threads = append(snap.Threads, st)
 		ts = ptr(hdr, p.lay.tsNext)
