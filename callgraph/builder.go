@@ -257,7 +257,9 @@ func (t *ThreadBuilder) ChargeCPU(ns int64, onCPU bool) {
 		n = f.node
 	}
 	to := n
-	if !onCPU && t.cpuWasOn && t.cpuLast != nil {
+	// The root holds no time of its own (Finish drops it): a thread seen
+	// with no frame open keeps the old rule.
+	if !onCPU && t.cpuWasOn && t.cpuLast != nil && t.cpuLast != &t.root {
 		to = t.cpuLast
 	}
 	to.cpu += max(ns, 0)

@@ -459,3 +459,20 @@ func TestChargeCPUBeforeSleep(t *testing.T) {
 		t.Errorf("cpu %v, want spin 8 and time.sleep 4", got)
 	}
 }
+
+// TestChargeCPUFromTheRoot checks that CPU read when the previous reading
+// found no frame open is not moved to the root, which keeps no time.
+func TestChargeCPUFromTheRoot(t *testing.T) {
+	b := NewBuilder()
+	b.MeasureCPU()
+	b.DefineNative(1, "time.sleep")
+	tb := b.NewThread(1)
+	tb.ChargeCPU(0, true) // no frame open yet
+	tb.EnterNative(1, SiteNone, 1)
+	tb.ChargeCPU(7, false)
+	tb.LeaveNative(1, 9)
+	p := b.Finish(FinishOptions{NanosPerTick: 1})
+	if got := p.Total(CPU); got != 7 {
+		t.Errorf("cpu total %d, want the 7 charged", got)
+	}
+}

@@ -53,8 +53,9 @@ const droppedName = "<pyprof: stack changed while read>"
 // CPU then: it spent that time before it went to sleep, so the previous
 // stack gets it. A function that sleeps right after one that spins took
 // the spinner's CPU otherwise: busy.py's nap, which sleeps 5 ms after each
-// 5 ms spin, got 26-37% of the CPU at 500 Hz, now 0-11% (3 runs each). Where that is unknown (the thread's first sample,
-// no schedstat) a thread on CPU is charged one period. Counting a period
+// 5 ms spin, got 26-37% of the CPU at 500 Hz, now 0-11% (3 runs each).
+// Where that is unknown (the thread's first sample, no schedstat) a thread
+// on CPU is charged one period. Counting a period
 // per 'R' sample instead overstated the CPU share of short busy functions
 // by up to 10 points against the program's own thread_time() on this
 // loaded 2-core machine: 'R' includes waiting for a CPU.
