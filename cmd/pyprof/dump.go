@@ -19,16 +19,9 @@ func dumpCommand(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitCode(stderr, usagef("dump: %v (see `pyprof help`)", err))
 	}
-	words := fs.Args()
-	if *pidFlag != "" {
-		words = append([]string{*pidFlag}, words...)
-	}
-	if len(words) != 1 {
-		return exitCode(stderr, usagef("dump: want one PID, got %d (see `pyprof help`)", len(words)))
-	}
-	pid, err := strconv.Atoi(words[0])
-	if err != nil || pid <= 0 {
-		return exitCode(stderr, usagef("dump: %q is not a process id", words[0]))
+	pid, err := pidArg("dump", *pidFlag, fs.Args())
+	if err != nil {
+		return exitCode(stderr, err)
 	}
 	d, err := profiler.DumpStacks(pid)
 	if err != nil {
@@ -40,6 +33,22 @@ func dumpCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, fmt.Errorf("dump: %w: %w", errOutput, err))
 	}
 	return exitOK
+}
+
+// pidArg returns the process a command acts on, given as --pid (flag) or
+// as its one argument (words), as dump and top take it.
+func pidArg(cmd, flag string, words []string) (int, error) {
+	if flag != "" {
+		words = append([]string{flag}, words...)
+	}
+	if len(words) != 1 {
+		return 0, usagef("%s: want one PID, got %d (see `pyprof help`)", cmd, len(words))
+	}
+	pid, err := strconv.Atoi(words[0])
+	if err != nil || pid <= 0 {
+		return 0, usagef("%s: %q is not a process id", cmd, words[0])
+	}
+	return pid, nil
 }
 
 // writeDump prints each thread's stack the way Python prints a traceback,

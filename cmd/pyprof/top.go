@@ -6,7 +6,6 @@ import (
 	"io"
 	"os/signal"
 	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -68,16 +67,10 @@ func topCommand(args []string, stdout, stderr io.Writer) int {
 // target checks the flags and returns the process to watch, given as
 // --pid or as the one argument.
 func (f *topFlags) target(words []string) (int, error) {
-	if f.pid != "" {
-		words = append([]string{f.pid}, words...)
-	}
-	if len(words) != 1 {
-		return 0, usagef("top: want one PID, got %d (see `pyprof help`)", len(words))
-	}
-	pid, err := strconv.Atoi(words[0])
+	pid, err := pidArg("top", f.pid, words)
 	switch {
-	case err != nil || pid <= 0:
-		return 0, usagef("top: %q is not a process id", words[0])
+	case err != nil:
+		return 0, err
 	case f.rate <= 0 || f.rate > 10000:
 		return 0, usagef("top: --rate %d: want 1 to 10000 samples a second", f.rate)
 	case f.interval < 10*time.Millisecond || f.interval < 2*time.Second/time.Duration(f.rate):
