@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -95,28 +93,6 @@ func Prepare(i *Interpreter, k Kind) (*Prepared, error) {
 	return p, err
 }
 
-// CacheDir returns pyprof's cache folder, creating it so that only the
-// user can write there: a loaded agent runs inside the user's program.
-func CacheDir() (string, error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "pyprof")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("creating cache folder %s: %w", dir, err)
-	}
-	info, err := os.Stat(dir)
-	if err != nil {
-		return "", err
-	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if ok && int(st.Uid) != os.Getuid() || info.Mode().Perm()&0o022 != 0 {
-		return "", fmt.Errorf("cache folder %s is writable by others or not yours: remove it or set XDG_CACHE_HOME", dir)
-	}
-	return dir, nil
-}
-
 func hashOf(parts ...[]byte) string {
 	h := sha256.New()
 	for _, p := range parts {
@@ -124,38 +100,6 @@ func hashOf(parts ...[]byte) string {
 		h.Write(p)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// writeCached stores content under a name derived from its hash, unless a
-// file with exactly that content is already there.
-func writeCached(dir, stem, ext string, content []byte) (string, error) {
-	path := filepath.Join(dir, stem+"-"+hashOf(content)[:16]+ext)
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
-		return path, nil
-	}
-	return path, writeAtomic(path, content, 0o600)
-}
-
-// writeAtomic writes into a fresh file beside path and renames it into
-// place, so a reader never sees half a file.
-func writeAtomic(path string, content []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(content); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 func compiler() string {
@@ -198,6 +142,9 @@ func buildC(dir string, i *Interpreter) (string, time.Duration, error) {
 // verified reports whether the built agent at path is intact: its content
 // hash matches the one recorded when it was built.
 func verified(path string) bool {
+	if privateDir(filepath.Dir(path)) != nil || privateFile(path) != nil || privateFile(path+".sha256") != nil {
+		return false
+	}
 	want, err := os.ReadFile(path + ".sha256")
 	if err != nil {
 		return false
@@ -207,7 +154,7 @@ func verified(path string) bool {
 }
 
 func compile(cc, include string, src, hdr []byte, out string) error {
-	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+	if err := privateDir(filepath.Dir(out)); err != nil {
 		return err
 	}
 	work, err := os.MkdirTemp(filepath.Dir(out), ".build-*")

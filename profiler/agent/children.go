@@ -35,11 +35,11 @@ func PrepareChildren() (*Children, error) {
 		return nil, err
 	}
 	site := filepath.Join(dir, "site-"+hashOf(siteSource)[:16])
-	if err := os.MkdirAll(site, 0o700); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", site, err)
+	if err := privateDir(site); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(site, "sitecustomize.py")
-	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, siteSource) {
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, siteSource) || privateFile(path) != nil {
 		if err := writeAtomic(path, siteSource, 0o600); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", path, err)
 		}
