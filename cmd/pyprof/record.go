@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/felixge/fgprof"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/pyprof/pyprof/callgraph"
@@ -341,46 +338,6 @@ func writeProfile(o output, p *callgraph.Profile, maxDepth int) error {
 	return writeFile(o.path, func(w io.Writer) error {
 		return write(w, p, export.Options{MaxDepth: maxDepth})
 	})
-}
-
-// forwardSignals passes SIGTERM and SIGHUP to the program. A Ctrl-C at a
-// terminal already reaches the program (it shares pyprof's process
-// group), so SIGINT is forwarded only when it cannot have come from the
-// terminal; a second SIGINT stops the program at once. When attached to a
-// process (--pid), a signal only ends the sampling.
-func forwardSignals(attached bool) (context.Context, <-chan os.Signal, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	in := make(chan os.Signal, 4)
-	out := make(chan os.Signal, 4)
-	signal.Notify(in, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		interrupts := 0
-		for sig := range in {
-			if attached {
-				cancel()
-				continue
-			}
-			if sig == syscall.SIGINT {
-				interrupts++
-				if interrupts > 1 {
-					cancel()
-					continue
-				}
-				if inForeground() {
-					continue
-				}
-			}
-			out <- sig
-		}
-	}()
-	return ctx, out, func() { signal.Stop(in); cancel() }
-}
-
-// inForeground reports whether pyprof runs in its terminal's foreground
-// process group, where the terminal's SIGINT goes to the program too.
-func inForeground() bool {
-	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp()
 }
 
 // statusLine draws the live status while recording and the summary after.
