@@ -152,6 +152,32 @@ func ResolveInterpreter(o *Options) (*agent.Interpreter, error) {
 	return i, nil
 }
 
+// interpreterCommand runs the interpreter with args, under the name a shell
+// would give it (see argv0).
+func (o *Options) interpreterCommand(i *agent.Interpreter, args []string) *exec.Cmd {
+	cmd := exec.Command(i.RunPath(), args...)
+	cmd.Args[0] = o.argv0(i)
+	return cmd
+}
+
+// argv0 is the name the interpreter starts under, as a shell would start
+// it: the word typed for it (python3.12, --python's path), which the
+// program sees in sys.orig_argv and from which Python finds
+// sys.executable, as pyprof did, on PATH. An interpreter a pyenv shim
+// picked starts under its path, as the shim starts it, and so does one
+// pyprof found itself.
+func (o *Options) argv0(i *agent.Interpreter) string {
+	switch {
+	case i.Launch != nil:
+		return i.Launch.Path
+	case o.Python != "":
+		return o.Python
+	case o.Target.Interpreter != "":
+		return o.Target.Interpreter
+	}
+	return i.Path
+}
+
 func (o *Options) notice(msg string) {
 	if o.Notice != nil {
 		o.Notice(msg)
@@ -301,7 +327,7 @@ func (s *session) now(pr *procRings) int64 {
 }
 
 func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd {
-	cmd := exec.Command(i.RunPath(), s.o.Target.commandLine(prep.Bootstrap)...)
+	cmd := s.o.interpreterCommand(i, s.o.Target.commandLine(prep.Bootstrap))
 	mode := "record"
 	if prep.Null {
 		mode = "null"
@@ -584,8 +610,6 @@ func (s *session) agentFailure(i *agent.Interpreter) error {
 	switch shm := s.main.shm; shm.Status() {
 	case wire.StatusToolTaken:
 		return environment(fmt.Errorf("%s: pass --tool-id N with a free id from 0 to 5", shm.ErrorMessage()))
-	case wire.StatusBadProgram:
-		return usage(fmt.Errorf("%s does not compile: %s", s.o.Target.Name, s.main.shm.ErrorMessage()))
 	case wire.StatusWrongPython:
 		agent.ForgetProbe(i.Path)
 		return environment(errors.New(s.main.shm.ErrorMessage()))

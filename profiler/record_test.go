@@ -774,3 +774,46 @@ func assertChildStartsAtModule(t *testing.T, p *callgraph.Profile, pids map[int6
 		}
 	}
 }
+
+// TestProgramSeesPythonAsTyped runs `NAME -X dev -c CODE arg` with NAME a
+// bare python3.N found on PATH, plainly and under pyprof in each mode: the
+// program sees the same sys.orig_argv and finds the same sys.executable,
+// since pyprof starts the interpreter under the name typed, as a shell does.
+func TestProgramSeesPythonAsTyped(t *testing.T) {
+	interpretersOnce.Do(func() { interpreters = agent.All() })
+	if len(interpreters) == 0 {
+		t.Fatal("no Python 3.12+ found")
+	}
+	code := "import sys; print(sys.orig_argv, sys.executable)"
+	words := []string{"-X", "dev", "-c", code, "arg"}
+	for _, i := range interpreters {
+		name := filepath.Base(i.Executable)
+		for _, mode := range []string{"trace", "sample"} {
+			t.Run(i.VersionString()+"/"+mode, func(t *testing.T) {
+				t.Setenv("PATH", filepath.Dir(i.Executable)+string(os.PathListSeparator)+os.Getenv("PATH"))
+				plain, err := exec.Command(name, words...).Output()
+				if err != nil {
+					t.Fatalf("%s %v: %v", name, words, err)
+				}
+				target, err := ParseTarget(append([]string{name}, words...), false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out bytes.Buffer
+				o := Options{Target: target, Agent: agent.Python, ToolID: 2, RingBytes: 1 << 20, Slots: 4,
+					Poll: time.Millisecond, Stdout: &out, Stderr: io.Discard}
+				if mode == "trace" {
+					_, err = Record(context.Background(), o)
+				} else {
+					_, _, err = RecordSampled(context.Background(), o, SampleOptions{Rate: 100})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out.String() != string(plain) {
+					t.Errorf("under pyprof the program printed\n%s\nplainly\n%s", out.String(), plain)
+				}
+			})
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -59,7 +58,7 @@ func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, S
 	if err != nil {
 		return nil, SampleStats{}, err
 	}
-	cmd := exec.Command(i.RunPath(), o.Target.plainCommandLine()...)
+	cmd := o.interpreterCommand(i, o.Target.plainCommandLine())
 	cmd.Env = i.Environ()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	if err := cmd.Start(); err != nil {

@@ -275,34 +275,64 @@ def _record_from_program(agent, tool_id, hidden, null, native):
     monitoring.set_events(tool_id, monitoring.events.PY_START)
 
 
-def _fresh_main(filename):
-    """A new __main__ module for the program, as the interpreter would make."""
+def _fresh_main():
+    """A new __main__ module for the program, as the interpreter makes it
+    before running one (this file runs in the interpreter's own)."""
+    import importlib.machinery
     import types
 
     main = types.ModuleType("__main__")
-    main.__dict__.update(__builtins__=__builtins__, __file__=filename, __cached__=None, __spec__=None)
+    namespace = main.__dict__
+    namespace["__loader__"] = importlib.machinery.BuiltinImporter
+    if "__annotations__" in globals():  # 3.12 and 3.13 start __main__ with one
+        namespace["__annotations__"] = {}
+    namespace["__builtins__"] = __builtins__
     sys.modules["__main__"] = main
-    return main.__dict__
+    return namespace
 
 
-def _set_path0(entry):
+def _put_path0(entry):
     # The interpreter put this file's folder first; the program expects its own.
-    if sys.flags.safe_path:
-        return
     if sys.path and sys.path[0] == os.path.dirname(_BOOTSTRAP_FILE):
         sys.path[0] = entry
     else:
         sys.path.insert(0, entry)
 
 
+def _set_path0(entry):
+    if not sys.flags.safe_path:
+        _put_path0(entry)
+
+
+def _script_path(target):
+    """The script's file name as the interpreter makes it for __file__ and
+    the code (3.9+): joined to the working directory, not normalized;
+    sys.argv[0] keeps it as typed."""
+    if os.path.isabs(target):
+        return target
+    try:
+        return os.path.join(os.getcwd(), target)
+    except OSError:  # the working directory is gone: the interpreter keeps it
+        return target
+
+
+def _program_orig_argv(kind, target, args):
+    """sys.orig_argv as if the interpreter had run the program itself: its
+    own options, then the program's words in place of this file's. Must be
+    called before sys.argv changes."""
+    options = sys.orig_argv[1 : len(sys.orig_argv) - len(sys.argv)]
+    words = {"script": [target], "module": ["-m", target], "code": ["-c", target]}[kind]
+    return [sys.orig_argv[0], *options, *words, *args]
+
+
 def _prepare(kind, target, args):
     """Sets argv, sys.path and __main__; returns a function that runs the program."""
+    sys.orig_argv = _program_orig_argv(kind, target, args)
     if kind == "code":
         sys.argv = ["-c", *args]
         _set_path0("")
         code = compile(target, "<string>", "exec")
-        namespace = _fresh_main(None)
-        del namespace["__file__"]
+        namespace = _fresh_main()
         return lambda: exec(code, namespace)
     if kind == "module":
         import runpy
@@ -319,25 +349,35 @@ def _prepare(kind, target, args):
             print(f"{sys.executable}: {e}", file=sys.stderr)
             sys.exit(1)
         sys.argv[0] = spec.origin
-        namespace = _fresh_main(spec.origin)
-        namespace.update(__cached__=spec.cached, __loader__=spec.loader, __package__=spec.parent, __spec__=spec)
+        namespace = _fresh_main()
+        namespace.update(__file__=spec.origin, __cached__=spec.cached, __loader__=spec.loader, __package__=spec.parent, __spec__=spec)
         return lambda: exec(code, namespace)
     sys.argv = [target, *args]
-    _set_path0(os.path.dirname(os.path.realpath(target)))
+    filename = _script_path(target)
     if os.path.isdir(target) or not target.endswith((".py", ".pyw")) and _is_zip(target):
-        import runpy
-
-        return lambda: runpy.run_path(target, run_name="__main__")
+        return _prepare_main_of(filename)
+    _set_path0(os.path.dirname(os.path.realpath(target)))
     import io
 
-    with io.open_code(target) as f:
+    with io.open_code(filename) as f:
         source = f.read()
-    code = compile(source, target, "exec")
-    namespace = _fresh_main(target)
+    code = compile(source, filename, "exec")
+    namespace = _fresh_main()
     import importlib.machinery
 
-    namespace["__loader__"] = importlib.machinery.SourceFileLoader("__main__", target)
+    namespace.update(__loader__=importlib.machinery.SourceFileLoader("__main__", filename), __file__=filename, __cached__=None)
     return lambda: exec(code, namespace)
+
+
+def _prepare_main_of(path):
+    """A folder or zip archive is run as the interpreter runs it: the path
+    first on sys.path (even under -P), then its __main__ module, leaving
+    sys.argv alone."""
+    import runpy
+
+    _put_path0(path)
+    _fresh_main()
+    return lambda: runpy._run_module_as_main("__main__", False)
 
 
 def _is_zip(path):
@@ -366,6 +406,12 @@ def _exit_like_python(exc, hidden):
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
     sys.exit(1)
+
+
+def _exit_unopened(e):
+    """Says the script cannot be opened, in the interpreter's words."""
+    print(f"{sys.orig_argv[0]}: can't open file {e.filename!r}: [Errno {e.errno}] {e.strerror}", file=sys.stderr)
+    sys.exit(2)
 
 
 def _fail_early(fd, status, message):
@@ -418,15 +464,13 @@ def _main():
             os.register_at_fork(after_in_child=lambda: _release(tool_id))
         run = _prepare(kind, target, args)
     except SyntaxError as e:
-        where = f"line {e.lineno}: " if e.lineno else ""
-        agent.fail(_BAD_PROGRAM, f"{where}{e.msg}")
-        os._exit(_EXIT_AGENT_FAILED)
+        # The program does not compile: the interpreter's traceback, its status.
+        _exit_like_python(e, {_BOOTSTRAP_FILE})
     except OSError as e:
-        if e.filename != target:
+        if e.filename != _script_path(target):
             agent.fail(_ERROR, f"{type(e).__name__}: {e}")
             os._exit(_EXIT_AGENT_FAILED)
-        print(f"{sys.executable}: can't open file {target!r}: [Errno {e.errno}] {e.strerror}", file=sys.stderr)
-        sys.exit(2)
+        _exit_unopened(e)
     except Exception as e:
         agent.fail(_ERROR, f"{type(e).__name__}: {e}")
         os._exit(_EXIT_AGENT_FAILED)
