@@ -29,34 +29,56 @@ func TestScripts(t *testing.T) {
 	if len(pythons) == 0 {
 		t.Fatal("no Python 3.12+ found: the record scripts would prove nothing")
 	}
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Setup: func(env *testscript.Env) error {
-			// The real executables: a pyenv shim needs PYENV_VERSION, which
-			// scripts do not inherit.
-			env.Setenv("PYTHON", pythons[0].Executable)
-			var all []string
-			for _, p := range pythons {
-				all = append(all, p.Executable)
-			}
-			env.Setenv("PYTHONS", strings.Join(all, " "))
-			env.Setenv("OLDPYTHON", oldPython())
-			env.Setenv("XDG_CACHE_HOME", os.Getenv("XDG_CACHE_HOME"))
-			env.Setenv("HOME", os.Getenv("HOME"))
-			return nil
-		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status":   cmdStatus,
-			"waitfile": cmdWaitFile,
-			"readenv":  cmdReadEnv,
-		},
-		Condition: func(cond string) (bool, error) {
-			if cond == "oldpython" {
-				return oldPython() != "", nil
-			}
-			return false, errors.New("unknown condition " + cond)
-		},
-	})
+	testscript.Run(t, scriptParams(pythons[0], pythons, testscript.Params{Dir: "testdata/script"}))
+}
+
+// everyPythonScripts compare a program run under pyprof with the same
+// program run by python itself, which differs between Python versions.
+var everyPythonScripts = []string{"testdata/script/pythonlike.txtar", "testdata/script/signals.txtar"}
+
+// TestScriptsOnOlderPythons runs everyPythonScripts with $PYTHON set to
+// each Python 3.12+ older than the one TestScripts uses.
+func TestScriptsOnOlderPythons(t *testing.T) {
+	pythons := agent.All()
+	if len(pythons) < 2 {
+		t.Skip("only one Python 3.12+ here: TestScripts ran these scripts on it")
+	}
+	for _, p := range pythons[1:] {
+		t.Run(p.VersionString(), func(t *testing.T) {
+			testscript.Run(t, scriptParams(p, pythons, testscript.Params{Files: everyPythonScripts}))
+		})
+	}
+}
+
+// scriptParams completes p with the environment and commands every script
+// has, $PYTHON being python.
+func scriptParams(python *agent.Interpreter, pythons []*agent.Interpreter, p testscript.Params) testscript.Params {
+	// The real executables: a pyenv shim needs PYENV_VERSION, which
+	// scripts do not inherit.
+	p.Setup = func(env *testscript.Env) error {
+		env.Setenv("PYTHON", python.Executable)
+		var all []string
+		for _, p := range pythons {
+			all = append(all, p.Executable)
+		}
+		env.Setenv("PYTHONS", strings.Join(all, " "))
+		env.Setenv("OLDPYTHON", oldPython())
+		env.Setenv("XDG_CACHE_HOME", os.Getenv("XDG_CACHE_HOME"))
+		env.Setenv("HOME", os.Getenv("HOME"))
+		return nil
+	}
+	p.Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"status":   cmdStatus,
+		"waitfile": cmdWaitFile,
+		"readenv":  cmdReadEnv,
+	}
+	p.Condition = func(cond string) (bool, error) {
+		if cond == "oldpython" {
+			return oldPython() != "", nil
+		}
+		return false, errors.New("unknown condition " + cond)
+	}
+	return p
 }
 
 // oldPython returns a python3 older than 3.12, if there is one.
