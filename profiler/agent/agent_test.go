@@ -166,28 +166,3 @@ func treeLines(p *callgraph.Profile, th *callgraph.Thread) []string {
 	})
 	return out
 }
-
-// TestAgentCompilesWithoutWarnings builds agent.c against each
-// interpreter's headers with warnings as errors.
-func TestAgentCompilesWithoutWarnings(t *testing.T) {
-	cc := os.Getenv("CC")
-	if cc == "" {
-		cc = "cc"
-	}
-	if _, err := exec.LookPath(cc); err != nil {
-		t.Skipf("no C compiler (%s)", cc)
-	}
-	for _, i := range allInterpreters(t) {
-		t.Run(i.VersionString(), func(t *testing.T) {
-			t.Parallel()
-			if i.FreeThreaded {
-				t.Skip("agent.c refuses free-threaded builds by design")
-			}
-			obj := filepath.Join(t.TempDir(), "agent.o")
-			cmd := exec.Command(cc, "-O2", "-fPIC", "-Wall", "-Wextra", "-Werror", "-I", i.Include, "-c", "-o", obj, filepath.Join("c", "agent.c"))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
-			}
-		})
-	}
-}

@@ -9,12 +9,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
 
-//go:embed c/agent.c c/wire.h
+// cSources is the C agent: agent.c and layout.c with their headers, built
+// with no Python.h (pyabi.h declares what they call).
+//
+//go:embed c/agent.c c/layout.c c/layout.h c/pyabi.h c/wire.h
 var cSources embed.FS
+
+// sourceFiles are cSources in the order they are compiled and hashed.
+var sourceFiles = []string{"agent.c", "layout.c", "layout.h", "pyabi.h", "wire.h"}
 
 //go:embed py/bootstrap.py
 var bootstrapSource []byte
@@ -64,6 +72,9 @@ type Prepared struct {
 // ErrBuild wraps a failure to compile the C agent.
 var ErrBuild = errors.New("cannot build the C agent")
 
+// ErrUnsupported wraps the reasons the C agent cannot serve an interpreter.
+var ErrUnsupported = errors.New("the C agent cannot run")
+
 // Prepare makes the agent of kind k for interpreter i available under the
 // user's cache folder.
 func Prepare(i *Interpreter, k Kind) (*Prepared, error) {
@@ -81,7 +92,7 @@ func Prepare(i *Interpreter, k Kind) (*Prepared, error) {
 		return p, err
 	}
 	p.Kind = C
-	p.Path, p.Built, err = buildC(dir, i)
+	p.Path, p.Built, err = cAgent(dir, i)
 	if err == nil {
 		return p, nil
 	}
@@ -91,6 +102,32 @@ func Prepare(i *Interpreter, k Kind) (*Prepared, error) {
 	p.Kind, p.Warning = Python, err.Error()+"; using the slower pure-Python agent"
 	p.Path, err = writeCached(dir, "twin", ".py", twinSource)
 	return p, err
+}
+
+// cAgent returns the C agent's path for i: the prebuilt one where pyprof
+// carries one for this platform, else one compiled on first use; either
+// way only after checking that i can load it.
+func cAgent(dir string, i *Interpreter) (string, time.Duration, error) {
+	if i.FreeThreaded {
+		return "", 0, fmt.Errorf("%w on %s, a free-threaded build", ErrUnsupported, i.Path)
+	}
+	var path string
+	var built time.Duration
+	var err error
+	if so, ok := Prebuilt(runtime.GOOS, runtime.GOARCH); ok {
+		path, err = writeCached(dir, "agent", ".so", so)
+	} else {
+		path, built, err = buildC(dir)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	if !i.AgentTested() {
+		if err := checkLoads(i, path); err != nil {
+			return "", 0, err
+		}
+	}
+	return path, built, nil
 }
 
 func hashOf(parts ...[]byte) string {
@@ -109,38 +146,35 @@ func compiler() string {
 	return "cc"
 }
 
-// buildC returns the cached C agent for i, compiling it on first use. The
-// cache key covers the sources, the interpreter's facts and the compiler's
-// identity; the built file's own hash is checked before every use.
-func buildC(dir string, i *Interpreter) (string, time.Duration, error) {
-	if i.FreeThreaded {
-		return "", 0, fmt.Errorf("%w: %s is a free-threaded build", ErrBuild, i.Path)
-	}
-	if _, err := os.Stat(filepath.Join(i.Include, "Python.h")); err != nil {
-		return "", 0, fmt.Errorf("%w: no Python.h in %q (install the interpreter's development headers)", ErrBuild, i.Include)
-	}
+// buildC returns the C agent compiled here, on first use, for platforms
+// pyprof carries no prebuilt agent for. The cache key covers the sources
+// and the compiler's identity; the built file's own hash is checked before
+// every use.
+func buildC(dir string) (string, time.Duration, error) {
 	cc := compiler()
 	ident, err := exec.Command(cc, "--version").Output()
 	if err != nil {
 		return "", 0, fmt.Errorf("%w: no C compiler (%s); install gcc or set CC", ErrBuild, cc)
 	}
-	src, _ := cSources.ReadFile("c/agent.c")
-	hdr, _ := cSources.ReadFile("c/wire.h")
-	facts := fmt.Sprintf("%s|%v|%s|%s|%v", i.Executable, i.Version, i.Include, i.ExtSuffix, i.FreeThreaded)
-	key := hashOf(src, hdr, []byte(facts), []byte(cc), ident)[:20]
-	out := filepath.Join(dir, "agent-"+key, "_pyprof_agent"+i.ExtSuffix)
+	key := hashOf([]byte(SourceHash()), []byte(cc), ident)[:20]
+	out := filepath.Join(dir, "agent-"+key, "_pyprof_agent.so")
 	if verified(out) {
 		return out, 0, nil
 	}
 	start := time.Now()
-	if err := compile(cc, i.Include, src, hdr, out); err != nil {
+	so, err := Compile(cc)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := store(out, so); err != nil {
 		return "", 0, err
 	}
 	return out, time.Since(start), nil
 }
 
 // verified reports whether the built agent at path is intact: its content
-// hash matches the one recorded when it was built.
+// hash matches the one recorded when it was built, and no one else could
+// have written either.
 func verified(path string) bool {
 	if privateDir(filepath.Dir(path)) != nil || privateFile(path) != nil || privateFile(path+".sha256") != nil {
 		return false
@@ -153,35 +187,54 @@ func verified(path string) bool {
 	return err == nil && hashOf(got) == strings.TrimSpace(string(want))
 }
 
-func compile(cc, include string, src, hdr []byte, out string) error {
+// store puts a built agent and its hash in a private folder of the cache.
+func store(out string, so []byte) error {
 	if err := privateDir(filepath.Dir(out)); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp(filepath.Dir(out), ".build-*")
-	if err != nil {
+	if err := writeAtomic(out+".sha256", []byte(hashOf(so)+"\n"), 0o600); err != nil {
 		return err
+	}
+	return writeAtomic(out, so, 0o700)
+}
+
+// CompileFlags build the agent: position-independent, every symbol hidden
+// but the module's init function, stripped. No -g and no paths: a build is
+// the same bytes wherever it runs with the same compiler.
+var CompileFlags = []string{"-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra", "-s"}
+
+// Compile builds the C agent with the compiler cc (a cross compiler makes
+// it for another platform), adding extra to CompileFlags, and returns the
+// shared object. It works in a fresh private temporary folder, removed
+// before it returns.
+func Compile(cc string, extra ...string) ([]byte, error) {
+	work, err := os.MkdirTemp("", "pyprof-agent-*")
+	if err != nil {
+		return nil, err
 	}
 	defer os.RemoveAll(work)
-	for name, content := range map[string][]byte{"agent.c": src, "wire.h": hdr} {
-		if err := os.WriteFile(filepath.Join(work, name), content, 0o600); err != nil {
-			return err
+	for _, name := range sourceFiles {
+		src, _ := cSources.ReadFile("c/" + name)
+		if err := os.WriteFile(filepath.Join(work, name), src, 0o600); err != nil {
+			return nil, err
 		}
 	}
-	tmp := filepath.Join(work, "agent.so")
-	cmd := exec.Command(cc, "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-I", include, "-o", tmp, filepath.Join(work, "agent.c"))
+	args := append(slices.Concat(CompileFlags, extra), "-o", "agent.so", "agent.c", "layout.c")
+	cmd := exec.Command(cc, args...)
+	cmd.Dir = work
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		first, _, _ := strings.Cut(strings.TrimSpace(string(msg)), "\n")
-		return fmt.Errorf("%w: %s failed: %s", ErrBuild, cc, first)
+		return nil, fmt.Errorf("%w: %s failed: %s", ErrBuild, cc, first)
 	}
-	built, err := os.ReadFile(tmp)
-	if err != nil {
-		return err
+	return os.ReadFile(filepath.Join(work, "agent.so"))
+}
+
+// SourceHash identifies the C agent's sources.
+func SourceHash() string {
+	var parts [][]byte
+	for _, name := range sourceFiles {
+		src, _ := cSources.ReadFile("c/" + name)
+		parts = append(parts, []byte(name), src)
 	}
-	if err := os.Chmod(tmp, 0o700); err != nil {
-		return err
-	}
-	if err := writeAtomic(out+".sha256", []byte(hashOf(built)+"\n"), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, out)
+	return hashOf(parts...)
 }

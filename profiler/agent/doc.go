@@ -1,5 +1,7 @@
 // Package agent prepares what runs inside the profiled interpreter: it
-// finds and probes Python interpreters, compiles the embedded C agent
-// against the interpreter's own headers (cached per interpreter and
-// compiler), and provides the pure-Python twin and the bootstrap.
+// finds and probes Python interpreters, provides the C agent (prebuilt and
+// embedded for linux/amd64 and linux/arm64, compiled on first use
+// elsewhere; one shared object for every CPython 3.12+ with the GIL, built
+// without Python.h), the pure-Python twin and the bootstrap, and keeps
+// them in a cache folder no other user can reach.
 package agent

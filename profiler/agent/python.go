@@ -24,8 +24,6 @@ type Interpreter struct {
 	Path       string
 	Executable string // sys.executable
 	Version    [3]int
-	Include    string // where Python.h is
-	ExtSuffix  string // EXT_SUFFIX, e.g. ".cpython-312-x86_64-linux-gnu.so"
 	// FreeThreaded is true for builds without the GIL (Py_GIL_DISABLED).
 	FreeThreaded   bool
 	HasMonitoring  bool
@@ -76,7 +74,6 @@ func (i *Interpreter) Supported() bool {
 const probeScript = `import json, os, sys, sysconfig
 print(json.dumps({"executable": sys.executable, "version": list(sys.version_info[:3]),
  "environ": dict(os.environ) if sys.argv[1:] == ["environ"] else None,
- "include": sysconfig.get_paths().get("include") or "", "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX") or "",
  "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
  "monitoring": hasattr(sys, "monitoring"), "implementation": sys.implementation.name}))`
 
@@ -117,8 +114,6 @@ func probe(path string) (*Interpreter, error) {
 	var facts struct {
 		Executable     string            `json:"executable"`
 		Version        []int             `json:"version"`
-		Include        string            `json:"include"`
-		ExtSuffix      string            `json:"ext_suffix"`
 		FreeThreaded   bool              `json:"free_threaded"`
 		Monitoring     bool              `json:"monitoring"`
 		Implementation string            `json:"implementation"`
@@ -129,7 +124,7 @@ func probe(path string) (*Interpreter, error) {
 	}
 	i := &Interpreter{
 		Path: path, Executable: facts.Executable, Version: [3]int(facts.Version),
-		Include: facts.Include, ExtSuffix: facts.ExtSuffix, FreeThreaded: facts.FreeThreaded,
+		FreeThreaded:  facts.FreeThreaded,
 		HasMonitoring: facts.Monitoring, Implementation: facts.Implementation,
 	}
 	if shim && facts.Environ != nil && filepath.IsAbs(facts.Executable) {

@@ -8,15 +8,16 @@
  * store of the write position. Everything that can be done once per code
  * object or per callable is done on first sight and sent as a definition.
  *
- * Built by pyprof against the target interpreter's own headers; needs the
- * GIL (free-threaded builds use the pure-Python twin).
+ * Built without Python.h, against pyabi.h's declarations, so that one
+ * shared object serves every CPython from 3.12 on; layout.c checks at load
+ * time that this interpreter is one it can serve (the GIL, the object
+ * layouts it reads), and the agent refuses to load where it is not.
  *
  * With record --subprocesses, a child process records into rings of its
  * own, registered with pyprof (wire.h, child processes): a forked child
  * from forked(), a new interpreter from init_child().
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#define _GNU_SOURCE /* memfd flags and seals */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -37,11 +38,26 @@
 #define PYPROF_HAVE_TSC 1
 #endif
 
+#include "layout.h"
+#include "pyabi.h"
 #include "wire.h"
 
-#ifdef Py_GIL_DISABLED
-#error "the C agent relies on the GIL; pyprof uses the Python twin on free-threaded builds"
+/* None is immortal (pyabi.h): returned as is, with no count to keep. */
+#define RETURN_NONE return Py_None
+
+/* The prebuilt agent binds to the oldest versions of the glibc symbols that
+ * moved into libc proper in 2.34, so that it also loads with older C
+ * libraries (manylinux2014's 2.17). */
+#if defined(__x86_64__)
+__asm__(".symver pthread_key_create,pthread_key_create@GLIBC_2.2.5");
+__asm__(".symver pthread_setspecific,pthread_setspecific@GLIBC_2.2.5");
+#elif defined(__aarch64__)
+__asm__(".symver pthread_key_create,pthread_key_create@GLIBC_2.17");
+__asm__(".symver pthread_setspecific,pthread_setspecific@GLIBC_2.17");
 #endif
+
+/* fstat through the system call: glibc's own symbol is 2.33+. */
+static int stat_fd(int fd, struct stat *st) { return (int)syscall(SYS_fstat, fd, st); }
 
 #define U64(base, off) ((volatile uint64_t *)((base) + (off)))
 #define U32(base, off) ((volatile uint32_t *)((base) + (off)))
@@ -129,7 +145,7 @@ static int call_orphan_handler(void *unused)
         PyObject *r = PyObject_CallNoArgs(orphan_handler);
         if (!r)
             PyErr_WriteUnraisable(orphan_handler);
-        Py_XDECREF(r);
+        Py_DecRef(r);
     }
     return 0;
 }
@@ -421,67 +437,74 @@ static void line_table(buffer *b, PyObject *code)
     PyObject *item;
     while (it && (item = PyIter_Next(it)) != NULL) {
         long start = -1, line = -1;
-        if (PyTuple_Check(item) && PyTuple_GET_SIZE(item) == 3) {
-            start = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
-            PyObject *l = PyTuple_GET_ITEM(item, 2);
+        if (PyTuple_Check(item) && PyTuple_Size(item) == 3) {
+            start = PyLong_AsLong(PyTuple_GetItem(item, 0));
+            PyObject *l = PyTuple_GetItem(item, 2);
             line = l == Py_None ? -1 : PyLong_AsLong(l);
         }
-        Py_DECREF(item);
+        Py_DecRef(item);
         if (start < 0 || n >= 65536)
             continue;
         buf_u32(b, (uint32_t)(start / 2));
         buf_u32(b, (uint32_t)(int32_t)line);
         n++;
     }
-    Py_XDECREF(it);
+    Py_DecRef(it);
     PyErr_Clear();
     if (!b->failed)
         memcpy(b->p + count_at, &n, 4);
 }
 
-static uint32_t define_code(thread_state *t, PyCodeObject *co)
+/* define_code runs once per code object: its fields are read through the
+ * public attributes, which no release has moved. */
+static uint32_t define_code(thread_state *t, PyObject *code)
 {
     uint32_t id = next_code_id++;
-    if (PyUnstable_Code_SetExtra((PyObject *)co, extra_index, (void *)(uintptr_t)id) < 0)
+    if (PyUnstable_Code_SetExtra(code, extra_index, (void *)(uintptr_t)id) < 0)
         PyErr_Clear();
-    int hidden = hidden_files && PySet_Contains(hidden_files, co->co_filename) == 1;
+    PyObject *filename = PyObject_GetAttrString(code, "co_filename");
+    PyObject *qualname = PyObject_GetAttrString(code, "co_qualname");
+    PyObject *first = PyObject_GetAttrString(code, "co_firstlineno");
+    long firstline = first ? PyLong_AsLong(first) : 0;
+    PyErr_Clear();
+    int hidden = hidden_files && filename && PySet_Contains(hidden_files, filename) == 1;
     PyErr_Clear();
     buffer b = {0};
     buf_u32(&b, id);
-    buf_u32(&b, (uint32_t)co->co_firstlineno);
+    buf_u32(&b, (uint32_t)firstline);
     buf_u32(&b, hidden ? PYPROF_CODE_HIDDEN : 0);
-    buf_str(&b, co->co_qualname);
-    buf_str(&b, co->co_filename);
-    line_table(&b, (PyObject *)co);
+    buf_str(&b, qualname);
+    buf_str(&b, filename);
+    line_table(&b, code);
     if (!b.failed)
         put_ext(t, PYPROF_X_CODE, b.p, b.len);
     PyMem_Free(b.p);
+    Py_DecRef(filename);
+    Py_DecRef(qualname);
+    Py_DecRef(first);
     return id;
 }
 
-/* code_extra mirrors CPython's _PyCodeObjectExtra (Include/internal/
- * pycore_code.h, unchanged since 3.6): reading co_extra here saves a call
- * into libpython per event; PyUnstable_Code_SetExtra still does the writes. */
-typedef struct {
-    Py_ssize_t ce_size;
-    void *ce_extras[1];
-} code_extra;
-
+/* code_id reads the id stored in the code object's extra slot inline, at
+ * the offset layout.c found: no call into libpython per event.
+ * PyUnstable_Code_SetExtra still does the writes. */
 static inline uint32_t code_id(thread_state *t, PyObject *code)
 {
-    if (!PyCode_Check(code))
+    if (Py_TYPE(code) != &PyCode_Type)
         return 0;
-    code_extra *extra = ((PyCodeObject *)code)->co_extra;
+    code_extra *extra = *(code_extra **)((uint8_t *)code + pyprof_layout.co_extra);
     if (extra && extra_index < extra->ce_size && extra->ce_extras[extra_index])
         return (uint32_t)(uintptr_t)extra->ce_extras[extra_index];
-    return define_code(t, (PyCodeObject *)code);
+    return define_code(t, code);
 }
 
 static inline uint32_t site_of(PyObject *offset)
 {
-    /* Offsets are small ints: read them inline (3.12+), without a call. */
-    if (PyLong_CheckExact(offset) && PyUnstable_Long_IsCompact((PyLongObject *)offset)) {
-        Py_ssize_t v = PyUnstable_Long_CompactValue((PyLongObject *)offset);
+    /* Offsets are small ints: read them inline (pyabi.h's layout, checked
+     * at load), without a call. */
+    PyLongObject *l = (PyLongObject *)offset;
+    if (Py_TYPE(offset) == &PyLong_Type && l->lv_tag < (2 << 3)) {
+        long v = (long)(1 - (long)(l->lv_tag & 3)) * (long)l->ob_digit[0];
         return v < 0 ? PYPROF_SITE_NONE : (uint32_t)(v / 2);
     }
     long off = PyLong_AsLong(offset);
@@ -515,31 +538,41 @@ static PyObject *qualified(PyTypeObject *tp, const char *suffix)
     PyObject *name = PyUnicode_FromFormat("%s%s%S%s", mod && PyUnicode_Check(mod) ? PyUnicode_AsUTF8(mod) : "",
                                           mod && PyUnicode_Check(mod) ? "." : "", qual ? qual : Py_None, suffix);
     PyErr_Clear();
-    Py_XDECREF(mod);
-    Py_XDECREF(qual);
+    Py_DecRef(mod);
+    Py_DecRef(qual);
     return name;
+}
+
+static inline int is_builtin(PyObject *c)
+{
+    return Py_TYPE(c) == &PyCFunction_Type || PyType_IsSubtype(Py_TYPE(c), &PyCFunction_Type);
+}
+
+static inline int is_module(PyObject *o)
+{
+    return Py_TYPE(o) == &PyModule_Type || PyType_IsSubtype(Py_TYPE(o), &PyModule_Type);
 }
 
 static PyObject *callable_name(PyObject *c)
 {
-    if (PyCFunction_Check(c)) {
+    if (is_builtin(c)) {
         PyCFunctionObject *f = (PyCFunctionObject *)c;
-        if (f->m_self && !PyModule_Check(f->m_self)) {
+        if (f->m_self && !is_module(f->m_self)) {
             PyObject *qual = PyType_GetQualName(Py_TYPE(f->m_self));
             PyObject *name = PyUnicode_FromFormat("%S.%s", qual ? qual : Py_None, f->m_ml->ml_name);
-            Py_XDECREF(qual);
+            Py_DecRef(qual);
             return name;
         }
         if (f->m_module && PyUnicode_Check(f->m_module))
             return PyUnicode_FromFormat("%U.%s", f->m_module, f->m_ml->ml_name);
         return PyUnicode_FromFormat("builtins.%s", f->m_ml->ml_name);
     }
-    if (Py_IS_TYPE(c, &PyMethodDescr_Type) || Py_IS_TYPE(c, &PyClassMethodDescr_Type) ||
-        Py_IS_TYPE(c, &PyWrapperDescr_Type)) {
+    if (Py_TYPE(c) == &PyMethodDescr_Type || Py_TYPE(c) == &PyClassMethodDescr_Type ||
+        Py_TYPE(c) == &PyWrapperDescr_Type) {
         PyDescrObject *d = (PyDescrObject *)c;
         PyObject *qual = PyType_GetQualName(d->d_type);
         PyObject *name = PyUnicode_FromFormat("%S.%S", qual ? qual : Py_None, d->d_name);
-        Py_XDECREF(qual);
+        Py_DecRef(qual);
         return name;
     }
     if (PyType_Check(c))
@@ -550,15 +583,14 @@ static PyObject *callable_name(PyObject *c)
 static void *callable_key(PyObject *c, PyObject **keep)
 {
     *keep = NULL;
-    /* Exact types first: PyCFunction_Check walks the MRO of a method
-     * descriptor's type (a call into libpython on every `s.join(...)`). */
-    if (Py_IS_TYPE(c, &PyCFunction_Type) || Py_IS_TYPE(c, &PyCMethod_Type))
+    /* Exact types first: is_builtin walks the MRO of a method descriptor's
+     * type (a call into libpython on every `s.join(...)`). */
+    PyTypeObject *tp = Py_TYPE(c);
+    if (tp == &PyCFunction_Type || tp == &PyCMethod_Type)
         return ((PyCFunctionObject *)c)->m_ml;
-    if (Py_IS_TYPE(c, &PyMethodDescr_Type) || Py_IS_TYPE(c, &PyClassMethodDescr_Type))
-        return ((PyMethodDescrObject *)c)->d_method;
-    if (Py_IS_TYPE(c, &PyWrapperDescr_Type))
-        return ((PyWrapperDescrObject *)c)->d_base;
-    if (PyCFunction_Check(c))
+    if (tp == &PyMethodDescr_Type || tp == &PyClassMethodDescr_Type || tp == &PyWrapperDescr_Type)
+        return ((PyDescrObject *)c)->d_def;
+    if (is_builtin(c))
         return ((PyCFunctionObject *)c)->m_ml;
     if (PyType_Check(c)) {
         *keep = c;
@@ -591,7 +623,7 @@ static int table_grow(void)
 static uint32_t define_callable(thread_state *t, PyObject *c, void *key, PyObject *keep, size_t slot)
 {
     uint32_t id = next_callable_id++;
-    Py_XINCREF(keep);
+    Py_IncRef(keep);
     table[slot].key = key;
     table[slot].id = id;
     table_len++;
@@ -600,7 +632,7 @@ static uint32_t define_callable(thread_state *t, PyObject *c, void *key, PyObjec
     buffer b = {0};
     buf_u32(&b, id);
     buf_str(&b, name);
-    Py_XDECREF(name);
+    Py_DecRef(name);
     if (!b.failed)
         put_ext(t, PYPROF_X_CALLABLE, b.p, b.len);
     PyMem_Free(b.p);
@@ -627,30 +659,43 @@ static inline uint32_t callable_id(thread_state *t, PyObject *c)
 /* ---- call sites from frames (record --native-calls=false) ------------------ */
 
 /* Without CALL events, a call's site is read at PY_START from the caller's
- * frame: the instruction it is suspended at. _PyInterpreterFrame is
- * internal (pycore_frame.h); its fields sit at the same offsets in 3.12 and
- * 3.13 (f_code / f_executable, previous, prev_instr / instr_ptr, owner), and
- * frame_sites checks them against the public frame API before they are
- * used. Anything else: no sites, as before. */
-enum { FRAME_CODE = 0, FRAME_PREVIOUS = 8, FRAME_INSTR = 56, FRAME_OWNER = 70, FRAME_OWNED_BY_CSTACK = 3 };
+ * frame: the instruction it is suspended at. Frames are internal
+ * (_PyInterpreterFrame); layout.c finds their fields (a table for 3.12, the
+ * interpreter's _Py_DebugOffsets from 3.13 on) and frame_sites checks them
+ * against the public frame API before they are used. Anything else: no
+ * sites, as before. */
 static int frame_sites_on;
+
+/* The thread state, through whichever accessor this release exports. */
+static PyThreadState *(*get_tstate)(void);
+
+static inline const uint8_t *field_ptr(const uint8_t *base, size_t off)
+{
+    return *(const uint8_t *const *)(base + off);
+}
 
 static inline const uint8_t *current_frame(void)
 {
-#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
-    PyThreadState *ts = PyThreadState_GetUnchecked();
-    return ts ? (const uint8_t *)ts->current_frame : NULL;
-#elif PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
-    PyThreadState *ts = _PyThreadState_UncheckedGet();
-    return ts && ts->cframe ? (const uint8_t *)ts->cframe->current_frame : NULL;
-#else
-    return NULL;
-#endif
+    const uint8_t *ts = get_tstate ? (const uint8_t *)get_tstate() : NULL;
+    if (!ts)
+        return NULL;
+    const uint8_t *f = field_ptr(ts, pyprof_layout.ts_frame);
+    if (pyprof_layout.via_cframe)
+        f = f ? field_ptr(f, 0) : NULL;
+    return f;
 }
 
 static inline const uint8_t *frame_previous(const uint8_t *f)
 {
-    return *(const uint8_t *const *)(f + FRAME_PREVIOUS);
+    return field_ptr(f, pyprof_layout.fr_previous);
+}
+
+/* frame_code is the object a frame runs. From 3.14 on the field is a
+ * tagged reference whose low bits are flags; objects are aligned to at
+ * least 8 bytes, so clearing three bits is right in every release. */
+static inline PyObject *frame_code(const uint8_t *f)
+{
+    return (PyObject *)((uintptr_t)field_ptr(f, pyprof_layout.fr_code) & ~(uintptr_t)7);
 }
 
 /* python_caller skips the entry frames C code pushes when it calls Python:
@@ -659,7 +704,7 @@ static inline const uint8_t *frame_previous(const uint8_t *f)
 static inline const uint8_t *python_caller(const uint8_t *f)
 {
     const uint8_t *c = frame_previous(f);
-    while (c && c[FRAME_OWNER] == FRAME_OWNED_BY_CSTACK)
+    while (c && c[pyprof_layout.fr_owner] >= PYPROF_FRAME_OWNED_BY_INTERPRETER)
         c = frame_previous(c);
     return c;
 }
@@ -668,11 +713,11 @@ static inline const uint8_t *python_caller(const uint8_t *f)
  * code (its code field holds something else). */
 static inline Py_ssize_t frame_unit(const uint8_t *f, PyObject **code)
 {
-    *code = *(PyObject *const *)(f + FRAME_CODE);
-    if (!*code || !PyCode_Check(*code))
+    *code = frame_code(f);
+    if (!*code || Py_TYPE(*code) != &PyCode_Type)
         return -1;
-    const uint16_t *instr = *(const uint16_t *const *)(f + FRAME_INSTR);
-    Py_ssize_t unit = instr - (const uint16_t *)((PyCodeObject *)*code)->co_code_adaptive;
+    const uint16_t *instr = (const uint16_t *)field_ptr(f, pyprof_layout.fr_instr);
+    Py_ssize_t unit = instr - (const uint16_t *)((const uint8_t *)*code + pyprof_layout.co_code);
     return unit >= 0 && unit < Py_SIZE(*code) ? unit : -1;
 }
 
@@ -680,7 +725,7 @@ static inline Py_ssize_t frame_unit(const uint8_t *f, PyObject **code)
 static inline uint32_t frame_site(PyObject *code)
 {
     const uint8_t *f = current_frame();
-    if (!f || *(PyObject *const *)(f + FRAME_CODE) != code)
+    if (!f || frame_code(f) != code)
         return PYPROF_SITE_NONE;
     const uint8_t *caller = python_caller(f);
     PyObject *caller_code;
@@ -693,26 +738,28 @@ static inline uint32_t frame_site(PyObject *code)
  * the Python frame calling us and of its caller. */
 static int layout_checks(void)
 {
+    if (!pyprof_layout.frames)
+        return 0;
     PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
     const uint8_t *fr = current_frame();
-    if (!f || !fr || fr[FRAME_OWNER] == FRAME_OWNED_BY_CSTACK)
+    if (!f || !fr || fr[pyprof_layout.fr_owner] >= PYPROF_FRAME_OWNED_BY_INTERPRETER)
         return 0;
-    PyCodeObject *code = PyFrame_GetCode(f);
+    PyObject *code = PyFrame_GetCode(f);
     PyObject *seen;
-    int ok = frame_unit(fr, &seen) * 2 == PyFrame_GetLasti(f) && seen == (PyObject *)code;
-    Py_DECREF(code);
+    int ok = frame_unit(fr, &seen) * 2 == PyFrame_GetLasti(f) && seen == code;
+    Py_DecRef(code);
     if (!ok)
         return 0; /* before following a previous pointer we cannot trust */
     PyFrameObject *back = PyFrame_GetBack(f);
     const uint8_t *caller = python_caller(fr);
     if (ok && back && caller) {
-        PyCodeObject *back_code = PyFrame_GetCode(back);
-        ok = frame_unit(caller, &seen) * 2 == PyFrame_GetLasti(back) && seen == (PyObject *)back_code;
-        Py_DECREF(back_code);
+        PyObject *back_code = PyFrame_GetCode(back);
+        ok = frame_unit(caller, &seen) * 2 == PyFrame_GetLasti(back) && seen == back_code;
+        Py_DecRef(back_code);
     } else if (back || caller) {
         ok = 0;
     }
-    Py_XDECREF(back);
+    Py_DecRef((PyObject *)back);
     return ok;
 }
 
@@ -744,7 +791,7 @@ static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
         }
         put_hot(t, PYPROF_K_PY_START, code_id(t, args[0]), site);
     }
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 #define CODE_EVENT(fn, kind)                                                   \
@@ -754,7 +801,7 @@ static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
         thread_state *t = &T;                                                  \
         if (n >= 2 && ready(t))                                                \
             put_hot(t, kind, code_id(t, args[0]), 0);                          \
-        Py_RETURN_NONE;                                                        \
+        RETURN_NONE;                                                        \
     }
 
 CODE_EVENT(on_py_resume, PYPROF_K_PY_RESUME)
@@ -767,7 +814,7 @@ CODE_EVENT(on_py_unwind, PYPROF_K_PY_UNWIND)
  * a Python function runs as a Python frame (no C_RETURN follows). */
 static inline PyObject *unwrap(PyObject *c)
 {
-    return PyMethod_Check(c) ? PyMethod_GET_FUNCTION(c) : c;
+    return Py_TYPE(c) == &PyMethod_Type ? ((PyMethodObject *)c)->im_func : c;
 }
 
 static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
@@ -775,17 +822,17 @@ static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
     (void)m;
     thread_state *t = &T;
     if (n < 3 || !ready(t))
-        Py_RETURN_NONE;
+        RETURN_NONE;
     PyObject *c = unwrap(args[2]);
-    if (PyFunction_Check(c)) {
+    if (Py_TYPE(c) == &PyFunction_Type) {
         /* Remember the call site for the PY_START that follows. */
-        t->pending_code = PyFunction_GET_CODE(c);
+        t->pending_code = *(PyObject **)((uint8_t *)c + pyprof_layout.func_code);
         t->pending_site = site_of(args[1]);
-        Py_RETURN_NONE;
+        RETURN_NONE;
     }
     t->pending_code = NULL;
     put_hot(t, PYPROF_K_C_CALL, callable_id(t, c), site_of(args[1]));
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 #define C_EVENT(fn, kind)                                                      \
@@ -795,9 +842,9 @@ static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
         thread_state *t = &T;                                                  \
         /* f(*args, **kw) raises C_RETURN for a Python function too; its      \
          * CALL was taken as a Python call, so this one is skipped as well. */ \
-        if (n >= 3 && !PyFunction_Check(unwrap(args[2])) && ready(t))          \
+        if (n >= 3 && Py_TYPE(unwrap(args[2])) != &PyFunction_Type && ready(t)) \
             put_hot(t, kind, callable_id(t, unwrap(args[2])), 0);              \
-        Py_RETURN_NONE;                                                        \
+        RETURN_NONE;                                                        \
     }
 
 C_EVENT(on_c_return, PYPROF_K_C_RETURN)
@@ -808,7 +855,7 @@ C_EVENT(on_c_raise, PYPROF_K_C_RAISE)
 static PyObject *on_null(PyObject *m, PyObject *const *args, Py_ssize_t n)
 {
     (void)m, (void)args, (void)n;
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 /* ---- control --------------------------------------------------------------- */
@@ -824,7 +871,7 @@ static void after_fork_child(void)
      * open would delay. Only if it still is ours: a daemon may have closed
      * every descriptor and opened a file under that number since. */
     struct stat st;
-    if (follow_sock >= 0 && fstat(follow_sock, &st) == 0 && st.st_dev == follow_dev && st.st_ino == follow_ino)
+    if (follow_sock >= 0 && stat_fd(follow_sock, &st) == 0 && st.st_dev == follow_dev && st.st_ino == follow_ino)
         close(follow_sock);
     follow_sock = -1;
 }
@@ -897,7 +944,7 @@ static int register_rings(int memfd)
         return -1;
     }
     struct stat st;
-    if (fstat(s, &st) == 0) {
+    if (stat_fd(s, &st) == 0) {
         follow_dev = st.st_dev;
         follow_ino = st.st_ino;
     }
@@ -912,7 +959,9 @@ static int own_rings(void)
 {
     slot_stride = PYPROF_SLOT_DATA + ring_bytes;
     size_t size = PYPROF_HDR_SIZE + (size_t)nslots * slot_stride;
-    int fd = memfd_create("pyprof-rings", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    /* The system call, not glibc's wrapper (2.27+), so that one build loads
+     * on older C libraries too. */
+    int fd = (int)syscall(SYS_memfd_create, "pyprof-rings", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return -1;
     uint8_t *mem = MAP_FAILED;
@@ -996,7 +1045,7 @@ static PyObject *map_rings(int fd)
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     *U64(shm, PYPROF_HDR_AGENT_PID) = (uint64_t)getpid();
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 /* setup does what every agent needs once per process, whoever made the rings. */
@@ -1006,14 +1055,11 @@ static int setup(PyObject *hidden)
         PyErr_Format(PyExc_RuntimeError, "agent already initialised");
         return -1;
     }
-    Py_XSETREF(hidden_files, PyFrozenSet_New(hidden));
+    PyObject *old = hidden_files;
+    hidden_files = PyFrozenSet_New(hidden);
+    Py_DecRef(old);
     if (!hidden_files)
         return -1;
-    extra_index = PyUnstable_Eval_RequestCodeExtraIndex(NULL);
-    if (extra_index < 0) {
-        PyErr_Format(PyExc_RuntimeError, "no code extra index left");
-        return -1;
-    }
     if (pthread_key_create(&exit_key, on_thread_exit) != 0 || pthread_atfork(NULL, NULL, after_fork_child) != 0) {
         PyErr_Format(PyExc_RuntimeError, "cannot register thread and fork hooks");
         return -1;
@@ -1060,7 +1106,7 @@ static PyObject *agent_init_child(PyObject *m, PyObject *args)
     consumer_is_parent = consumer_pid == getppid();
     if (own_rings() < 0)
         return PyErr_SetFromErrno(PyExc_OSError);
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 static PyObject *agent_start(PyObject *m, PyObject *unused)
@@ -1070,7 +1116,7 @@ static PyObject *agent_start(PyObject *m, PyObject *unused)
         return PyErr_Format(PyExc_RuntimeError, "agent not initialised");
     recording = 1;
     __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 static PyObject *agent_follow(PyObject *m, PyObject *args)
@@ -1079,7 +1125,7 @@ static PyObject *agent_follow(PyObject *m, PyObject *args)
     const char *name;
     if (!PyArg_ParseTuple(args, "s:follow", &name) || set_follow_name(name) < 0)
         return NULL;
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 static PyObject *agent_set_thread_name(PyObject *m, PyObject *name);
@@ -1096,7 +1142,7 @@ static PyObject *agent_forked(PyObject *m, PyObject *args)
     if (!PyArg_ParseTuple(args, "|O:forked", &name))
         return NULL;
     if (!shm || !follow_name[0])
-        Py_RETURN_FALSE;
+        return PyBool_FromLong(0);
     if (renumber() < 0)
         return PyErr_Format(PyExc_RuntimeError, "no code extra index left");
     consumer_is_parent = consumer_pid == getppid();
@@ -1106,18 +1152,18 @@ static PyObject *agent_forked(PyObject *m, PyObject *args)
     __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
     if (name && name != Py_None) {
         PyObject *r = agent_set_thread_name(m, name);
-        Py_XDECREF(r);
+        Py_DecRef(r);
         if (!r)
             return NULL;
     }
-    Py_RETURN_TRUE;
+    return PyBool_FromLong(1);
 }
 
 static PyObject *agent_stop(PyObject *m, PyObject *unused)
 {
     (void)m, (void)unused;
     recording = 0;
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 static PyObject *agent_set_thread_name(PyObject *m, PyObject *name)
@@ -1131,14 +1177,17 @@ static PyObject *agent_set_thread_name(PyObject *m, PyObject *name)
             put_ext(t, PYPROF_X_THREAD_NAME, b.p, b.len);
         PyMem_Free(b.p);
     }
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 static PyObject *agent_on_orphan(PyObject *m, PyObject *handler)
 {
     (void)m;
-    Py_XSETREF(orphan_handler, Py_NewRef(handler));
-    Py_RETURN_NONE;
+    PyObject *old = orphan_handler;
+    Py_IncRef(handler);
+    orphan_handler = handler;
+    Py_DecRef(old);
+    RETURN_NONE;
 }
 
 static PyObject *agent_fail(PyObject *m, PyObject *args)
@@ -1152,7 +1201,7 @@ static PyObject *agent_fail(PyObject *m, PyObject *args)
         strncpy((char *)shm + PYPROF_HDR_ERROR, msg, PYPROF_HDR_ERROR_LEN - 1);
         __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), status, __ATOMIC_RELEASE);
     }
-    Py_RETURN_NONE;
+    RETURN_NONE;
 }
 
 #define FASTCALL(name, fn) {name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}
@@ -1188,10 +1237,20 @@ static struct PyModuleDef agent_module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__pyprof_agent(void)
+/* The module's one exported symbol (the rest is hidden at build time). */
+__attribute__((visibility("default"))) PyObject *PyInit__pyprof_agent(void)
 {
-    PyObject *mod = PyModule_Create(&agent_module);
-    if (mod && PyModule_AddIntConstant(mod, "WIRE_VERSION", PYPROF_WIRE_VERSION) < 0)
-        Py_CLEAR(mod);
+    extra_index = PyUnstable_Eval_RequestCodeExtraIndex(NULL);
+    if (extra_index < 0)
+        return PyErr_Format(PyExc_ImportError, "pyprof's C agent: no code extra index left");
+    const char *why = check_layout(extra_index);
+    if (why)
+        return PyErr_Format(PyExc_ImportError, "pyprof's C agent cannot run in this interpreter: %s", why);
+    get_tstate = PyThreadState_GetUnchecked ? PyThreadState_GetUnchecked : _PyThreadState_UncheckedGet;
+    PyObject *mod = PyModule_Create2(&agent_module, PYTHON_ABI_VERSION);
+    if (mod && PyModule_AddIntConstant(mod, "WIRE_VERSION", PYPROF_WIRE_VERSION) < 0) {
+        Py_DecRef(mod);
+        mod = NULL;
+    }
     return mod;
 }

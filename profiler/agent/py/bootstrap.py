@@ -186,17 +186,16 @@ def _follow_children(agent, tool_id, site):
 
 
 def _child_agent(config):
-    """The agent for this interpreter: pyprof's C agent when it was built for
-    this very Python (the same version, an extension suffix this Python
-    loads), else the twin, which runs on any 3.12+."""
-    import importlib.machinery
-
+    """The agent for this interpreter and its path: pyprof's C agent, which
+    serves every CPython 3.12+ with the GIL and refuses to load (ImportError)
+    where it cannot, else the twin, which runs on any 3.12+."""
     path = config["agent"]
-    if path.endswith(".py"):
-        return path
-    if config["python"] == "%d.%d.%d" % sys.version_info[:3] and path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
-        return path
-    return config["twin"]
+    if not path.endswith(".py"):
+        try:
+            return path, _load_agent(path)
+        except ImportError:
+            pass
+    return config["twin"], _load_agent(config["twin"])
 
 
 def follow_exec(config, site_file):
@@ -212,8 +211,7 @@ def follow_exec(config, site_file):
             file=sys.stderr,
         )
         return
-    path = _child_agent(config)
-    agent = _load_agent(path)
+    path, agent = _child_agent(config)
     # runpy, frozen or not, without importing it for the program.
     hidden = {_BOOTSTRAP_FILE, path, site_file, "<frozen runpy>", os.path.join(os.path.dirname(os.__file__), "runpy.py")}
     agent.init_child(

@@ -544,6 +544,28 @@ def _register(fd):
     _follow_sock, _follow_id = s, (st.st_dev, st.st_ino)
 
 
+# Linux's values, for Pythons built without the names (builds made for old C
+# libraries lack os.memfd_create and fcntl's seal constants). Lower case:
+# upper-case names in this module are wire.h's, and a test holds them to it.
+_mfd_cloexec, _mfd_allow_sealing = 1, 2
+_f_add_seals, _f_seal_seal, _f_seal_shrink, _f_seal_grow = 1033, 1, 2, 4
+
+
+def _memfd():
+    """A memfd that can be sealed, through the C library where this Python
+    has no os.memfd_create."""
+    flags = _mfd_cloexec | _mfd_allow_sealing
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("pyprof-rings", flags)
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.memfd_create(b"pyprof-rings", flags)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "memfd_create failed")
+    return fd
+
+
 def _own_rings():
     """Makes shared memory of the current geometry for this process alone,
     registers it with pyprof, and writes there from now on."""
@@ -553,11 +575,11 @@ def _own_rings():
     old = _mem
     _stride = SLOT_DATA + _ring_bytes
     size = HDR_SIZE + _nslots * _stride
-    fd = os.memfd_create("pyprof-rings", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    fd = _memfd()
     try:
         os.ftruncate(fd, size)
         # Sealed: pyprof maps what we send and must never fault on it.
-        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+        fcntl.fcntl(fd, _f_add_seals, _f_seal_shrink | _f_seal_grow | _f_seal_seal)
         _map(fd, size)
         _write_header()
         _register(fd)

@@ -80,6 +80,20 @@ load_agent = bootstrap._load_agent
 # ---- the consumer's side of the shared memory ---------------------------------------
 
 
+# Linux's values, for Pythons whose fcntl module lacks the names (builds for
+# old C libraries).
+_F_GET_SEALS, _F_SEAL_SHRINK = 1034, 2
+
+
+def _anonymous_file():
+    """A file with no name for the rings: a memfd where this Python has
+    os.memfd_create (some builds for old C libraries lack it), else an
+    unnamed file in /dev/shm."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("pyprof-test-rings")
+    return os.open("/dev/shm", os.O_TMPFILE | os.O_RDWR, 0o600)
+
+
 class Rings:
     """Shared memory laid out as wire.h says, created here as pyprof creates it."""
 
@@ -87,7 +101,7 @@ class Rings:
         self.nslots, self.ring_bytes = nslots, ring_bytes
         self.stride = W.SLOT_DATA + ring_bytes
         self.size = W.HDR_SIZE + nslots * self.stride
-        self.fd = os.memfd_create("pyprof-test-rings")
+        self.fd = _anonymous_file()
         os.ftruncate(self.fd, self.size)
         self.mem = mmap.mmap(self.fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         # Aligned 8- and 4-byte loads and stores, as the agents use.
@@ -1039,7 +1053,7 @@ class ChildTest(unittest.TestCase):
         self.assertEqual(len(got["fds"]), 1)
         fd = got["fds"][0]
         try:
-            self.assertTrue(fcntl.fcntl(fd, fcntl.F_GET_SEALS) & fcntl.F_SEAL_SHRINK, "not sealed against shrinking")
+            self.assertTrue(fcntl.fcntl(fd, _F_GET_SEALS) & _F_SEAL_SHRINK, "not sealed against shrinking")
             child = Rings.adopt(fd)
             # The header as pyprof writes it, with the child as the agent.
             self.assertEqual(child.get64(W.HDR_MAGIC), W.WIRE_MAGIC)

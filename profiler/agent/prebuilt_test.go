@@ -1,0 +1,120 @@
+package agent_test
+
+import (
+	"bytes"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pyprof/pyprof/profiler/agent"
+)
+
+// prebuiltObject reads a committed agent straight from the repository.
+func prebuiltObject(t *testing.T, platform string) []byte {
+	t.Helper()
+	so, err := os.ReadFile(filepath.Join("prebuilt", platform+".so"))
+	if err != nil {
+		t.Fatalf("no prebuilt agent for %s: %v", platform, err)
+	}
+	return so
+}
+
+// TestPrebuiltMatchesSources fails when the C agent's sources changed but
+// the committed agents were not made again.
+func TestPrebuiltMatchesSources(t *testing.T) {
+	info, err := agent.ReadBuildInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Sources != agent.SourceHash() {
+		t.Fatalf("the C agent's sources changed since the prebuilt agents were built: run `go generate ./profiler/agent` and commit profiler/agent/prebuilt")
+	}
+	for _, platform := range slices.Sorted(maps.Keys(agent.PrebuiltPlatforms)) {
+		if got, want := agent.ObjectHash(prebuiltObject(t, platform)), info.Objects[platform]; got != want {
+			t.Errorf("%s.so has sha256 %s, BUILDINFO says %s", platform, got, want)
+		}
+		goos, goarch, _ := strings.Cut(platform, "-")
+		if _, ok := agent.Prebuilt(goos, goarch); !ok {
+			t.Errorf("the %s agent is committed but not served", platform)
+		}
+	}
+}
+
+// TestPrebuiltRebuildsTheSame builds each platform's agent again with the
+// compiler BUILDINFO names and compares the bytes: what is committed is
+// what the sources make. It needs that very compiler (CI installs both).
+func TestPrebuiltRebuildsTheSame(t *testing.T) {
+	info, err := agent.ReadBuildInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, platform := range slices.Sorted(maps.Keys(agent.PrebuiltPlatforms)) {
+		t.Run(platform, func(t *testing.T) {
+			cc := agent.PrebuiltPlatforms[platform]
+			out, err := exec.Command(cc, "--version").Output()
+			if err != nil {
+				t.Skipf("no %s here (Debian: apt-get install %s)", cc, debianPackage(cc))
+			}
+			ident, _, _ := strings.Cut(string(out), "\n")
+			if want := info.Compilers[platform]; cc+": "+strings.TrimSpace(ident) != want {
+				t.Skipf("%s is %q, the agent was built with %q: bytes may differ", cc, ident, want)
+			}
+			so, err := agent.Compile(cc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(so, prebuiltObject(t, platform)) {
+				t.Fatalf("rebuilding with %s gives other bytes (sha256 %s) than the committed %s.so: run `go generate ./profiler/agent`", cc, agent.ObjectHash(so), platform)
+			}
+		})
+	}
+}
+
+func debianPackage(cc string) string {
+	return "gcc-" + strings.ReplaceAll(strings.TrimSuffix(cc, "-gcc"), "_", "-")
+}
+
+// TestAgentBuildsWithoutWarnings builds the agent with warnings as errors
+// for every platform whose compiler is here.
+func TestAgentBuildsWithoutWarnings(t *testing.T) {
+	compilers := []string{"cc"}
+	for _, platform := range slices.Sorted(maps.Keys(agent.PrebuiltPlatforms)) {
+		compilers = append(compilers, agent.PrebuiltPlatforms[platform])
+	}
+	for _, cc := range compilers {
+		t.Run(cc, func(t *testing.T) {
+			if _, err := exec.LookPath(cc); err != nil {
+				t.Skipf("no %s here", cc)
+			}
+			if _, err := agent.Compile(cc, "-Werror"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestCompiledAgentFromPython runs the agent's Python suite against an
+// agent compiled here, as pyprof does on platforms it carries none for.
+func TestCompiledAgentFromPython(t *testing.T) {
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Skip("no C compiler here")
+	}
+	dir := filepath.Join(t.TempDir(), "cache")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CC", "")
+	path, built, err := agent.BuildC(dir)
+	if err != nil || built == 0 {
+		t.Fatalf("BuildC = %s, %v, %v; want a fresh build", path, built, err)
+	}
+	if again, built, err := agent.BuildC(dir); err != nil || again != path || built != 0 {
+		t.Fatalf("second BuildC = %s, %v, %v; want the cached %s", again, built, err, path)
+	}
+	i := allInterpreters(t)[0]
+	runPythonSuite(t, i, path, filepath.Join(t.TempDir(), "crosscheck.ring"))
+}
