@@ -8,13 +8,18 @@
 // module version that embeds it, so that a newer build never mixes with an
 // older one. This is a module of its own so that the ~150 MB interpreter is
 // downloaded only by those who run it, never by users of pyprof's module.
-// A second run prints the path at once: the extraction writes a marker
-// file last, and a folder with the marker is complete.
+// The standard library comes without bytecode, so it is compiled once
+// after the extraction: without it every start of 3.14 compiles what it
+// imports (multiprocessing's spawn took 0.5-0.8 s instead of 0.15 s) when
+// PYTHONDONTWRITEBYTECODE is set, as it is here. A second run prints the
+// path at once: the extraction writes a marker file last, and a folder
+// with the marker is complete.
 package main
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 
@@ -62,10 +67,23 @@ func ensure(cache string) (string, error) {
 	if _, err := os.Stat(exe); err != nil {
 		return "", fmt.Errorf("extracted into %s, but: %w", dir, err)
 	}
+	if err := compileStdlib(exe, dir); err != nil {
+		return "", err
+	}
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		return "", fmt.Errorf("marking %s complete: %w", dir, err)
 	}
 	return exe, nil
+}
+
+// compileStdlib writes the bytecode of the standard library under dir.
+func compileStdlib(exe, dir string) error {
+	lib := filepath.Join(dir, "lib", "python3.14")
+	cmd := exec.Command(exe, "-m", "compileall", "-q", "-j", "0", lib)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("compiling the standard library in %s: %w: %s", lib, err, out)
+	}
+	return nil
 }
 
 // embedVersion returns the version of go-embed-python built in, which
