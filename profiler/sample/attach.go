@@ -44,8 +44,9 @@ func (p *Process) Close() error {
 // Attach finds the CPython runtime of process pid and prepares to sample
 // it. It reads memory only (process_vm_readv): the target never stops.
 // Errors: ErrProcessExited, ErrNotPython (nothing that looks like CPython
-// is mapped, maybe not yet), *UnsupportedVersionError (older than 3.12, or
-// a layout this build does not know), *PermissionError.
+// is mapped, maybe not yet), *UnsupportedVersionError (older than 3.12, a
+// free-threaded 3.14+, or a later version whose layout this build cannot
+// read), *PermissionError.
 func Attach(pid int) (*Process, error) {
 	maps, err := readMaps(pid)
 	if errors.Is(err, os.ErrNotExist) {
@@ -122,7 +123,7 @@ func findRuntime(pid int, maps []mapping) (string, *elfImage, uint64, error) {
 const tooOld = "sample mode needs CPython 3.12 or newer"
 
 // readVersion reads Py_Version (PY_VERSION_HEX, exported since 3.11) and
-// refuses versions this build cannot walk.
+// refuses versions older than 3.12; readLayout judges newer ones.
 func (p *Process) readVersion(img *elfImage, bias uint64, path string) error {
 	if img.syms.version == 0 {
 		v, _ := versionFromName(path)
@@ -133,35 +134,101 @@ func (p *Process) readVersion(img *elfImage, bias uint64, path string) error {
 		return fmt.Errorf("attaching to pid %d: reading Py_Version: %w", p.pid, err)
 	}
 	p.version = versionFromHex(endian.Uint32(b[:]))
-	switch {
-	case !p.version.atLeast(3, 12):
+	if !p.version.atLeast(3, 12) {
 		return &UnsupportedVersionError{PID: p.pid, Version: p.version, Reason: tooOld}
-	case p.version.atLeast(3, 14):
-		return &UnsupportedVersionError{PID: p.pid, Version: p.version,
-			Reason: "this pyprof build knows the debug offsets of 3.12 and 3.13 only"}
 	}
 	return nil
 }
 
-// readLayout picks the 3.12 table or reads the 3.13 debug offsets.
+// newestKnown is the newest minor version whose layout this build
+// mirrors; later ones are read through its mirror when they fit it.
+const newestKnown = 14
+
+// readLayout picks the 3.12 table or reads the debug offsets of 3.13 or
+// 3.14+.
 func (p *Process) readLayout() error {
-	if p.version.Minor == 12 {
+	switch {
+	case p.version.Major == 3 && p.version.Minor == 12:
 		p.lay = layout312
 		return nil
+	case p.version.Major == 3 && p.version.Minor == 13:
+		return p.readLayout313()
 	}
-	raw := make([]byte, debugOffsets313Size)
+	return p.readLayout314()
+}
+
+// readDebugOffsets reads the first n bytes of _PyRuntime.
+func (p *Process) readDebugOffsets(n int) ([]byte, error) {
+	raw := make([]byte, n)
 	if err := p.mem.read(p.runtime, raw); err != nil {
-		return fmt.Errorf("attaching to pid %d: reading debug offsets: %w", p.pid, err)
+		return nil, fmt.Errorf("attaching to pid %d: reading debug offsets: %w", p.pid, err)
+	}
+	return raw, nil
+}
+
+// checkDebugVersion checks that the debug offsets were written by the
+// version Py_Version names.
+func (p *Process) checkDebugVersion(hex uint64) error {
+	if got := versionFromHex(uint32(hex)); got.Major != p.version.Major || got.Minor != p.version.Minor {
+		return fmt.Errorf("attaching to pid %d: debug offsets are for %s, Py_Version says %s", p.pid, got, p.version)
+	}
+	return nil
+}
+
+func (p *Process) readLayout313() error {
+	raw, err := p.readDebugOffsets(debugOffsets313Size)
+	if err != nil {
+		return err
 	}
 	d, err := parseDebugOffsets313(raw)
 	if err != nil {
 		return fmt.Errorf("attaching to pid %d: %w", p.pid, err)
 	}
-	if got := versionFromHex(uint32(d.Version)); got.Major != 3 || got.Minor != 13 {
-		return fmt.Errorf("attaching to pid %d: debug offsets are for %s, Py_Version says %s", p.pid, got, p.version)
+	if err := p.checkDebugVersion(d.Version); err != nil {
+		return err
 	}
 	p.lay = d.layout()
 	p.freeThreaded = d.FreeThreaded != 0
+	return nil
+}
+
+// readLayout314 reads 3.14's debug offsets, or a later version's through
+// the 3.14 mirror: that version is sampled when its table has the same
+// cookie, names the version Py_Version does and passes check, and refused
+// otherwise. Free-threaded builds are refused: from 3.14 on each thread
+// runs its own copy of the bytecode (co_tlbc), which this build does not
+// read.
+func (p *Process) readLayout314() error {
+	raw, err := p.readDebugOffsets(debugOffsets314Size)
+	if err != nil {
+		return err
+	}
+	return p.useDebugOffsets314(raw)
+}
+
+// useDebugOffsets314 takes the layout from raw, the start of _PyRuntime,
+// or refuses the version (see readLayout314).
+func (p *Process) useDebugOffsets314(raw []byte) error {
+	d, err := parseDebugOffsets314(raw)
+	if err == nil {
+		err = p.checkDebugVersion(d.Version)
+	}
+	if err == nil {
+		err = d.check()
+	}
+	if err != nil {
+		if p.version.Major == 3 && p.version.Minor == newestKnown {
+			return fmt.Errorf("attaching to pid %d: %w", p.pid, err)
+		}
+		return &UnsupportedVersionError{PID: p.pid, Version: p.version, Reason: fmt.Sprintf(
+			"its layout does not fit that of 3.%d, the newest this pyprof build knows (%v); a newer pyprof may read it",
+			newestKnown, err)}
+	}
+	if d.FreeThreaded != 0 {
+		return &UnsupportedVersionError{PID: p.pid, Version: p.version, Reason: "a free-threaded build, " +
+			"whose threads run copies of the bytecode this pyprof build does not read; sample a build with the GIL"}
+	}
+	p.lay = d.layout()
 	return nil
 }
 

@@ -134,10 +134,10 @@ func (p *Process) frameUnchanged(i int, running bool) bool {
 	l := &p.lay
 	f := &p.scratch.raw[i]
 	b := p.scratch.checkBuf[f.checkOff : f.checkOff+int(l.frameHeaderSize())]
-	if ptr(b, l.frCode) != f.code || ptr(b, l.frPrevious) != f.previous || b[l.frOwner] != f.owner {
+	if ptr(b, l.frCode)&^Addr(l.execTagBits) != f.code || ptr(b, l.frPrevious) != f.previous || b[l.frOwner] != f.owner {
 		return false
 	}
-	return running || ptr(b, l.frInstr) == f.instr && int32(u32(b, l.frStackTop)) == f.stackTop
+	return running || ptr(b, l.frInstr) == f.instr && l.stackTop(b) == f.stackTop
 }
 
 // stableFrames counts the oldest frames of the chain whose second read
@@ -155,8 +155,10 @@ func (p *Process) stableFrames() int {
 // frame, pushed by this frame's own instruction (frames called from C have
 // an entry frame of the C stack in between), that has run past its RESUME.
 // Such a frame must be suspended in a call: its stack pointer saved
-// (stacktop is -1 while a frame runs, pycore_frame.h) and its instruction
-// pointer at a call site. The caller of a frame still being entered is
+// (stacktop is -1 while a frame runs, pycore_frame.h; 3.14 keeps a stack
+// pointer instead, which only debug builds clear, so a release build is
+// checked by its call site alone) and its instruction pointer at a call
+// site. The caller of a frame still being entered is
 // not checked: 3.12 was seen (up to once in a thousand samples of
 // churn.py, in all three reads of a sample) with the new frame current
 // but its caller still at the start of the call, stack pointer unsaved.
@@ -170,8 +172,8 @@ func (p *Process) stableFrames() int {
 // same mix. TestNoImpossibleStacks met a few such stacks per million
 // samples of churn.py (one run in six failed); in every one the running
 // frame (stacktop -1, not at a call) had dead frames above it.
-func checkCaller(f rawFrame, ci *Code, lasti int64) error {
-	if f.stackTop < 0 {
+func checkCaller(l *layout, f rawFrame, ci *Code, lasti int64) error {
+	if l.running(f.stackTop) {
 		return fmt.Errorf("%w: a running frame has a callee", ErrInconsistent)
 	}
 	if !ci.calls.has(lasti) {

@@ -10,22 +10,32 @@
 // ELF symbols and adds the load bias. Memory is read with
 // process_vm_readv, which needs ptrace access (a *PermissionError says so).
 // Interpreters older than 3.12 are refused with an *UnsupportedVersionError,
-// as are versions whose layout this build does not know (3.14+).
+// as are free-threaded builds of 3.14 and later (each thread runs its own
+// copy of the bytecode) and later versions whose layout this build cannot
+// read; the error names the version.
 //
-// Layouts: 3.13 carries _Py_DebugOffsets at the start of _PyRuntime and
-// the walker takes its offsets from there (plus a few derived ones); 3.12
-// has no such table and uses a built-in one. TestLayoutMatchesHeaders
-// checks both against offsetof() computed by gcc from each installed
-// interpreter's internal headers.
+// Layouts: 3.13+ carries _Py_DebugOffsets at the start of _PyRuntime and
+// the walker takes its offsets from there (plus a few derived ones); the
+// struct changes with each minor version, and this build mirrors those of
+// 3.13 and 3.14. 3.12 has no such table and uses a built-in one. A version
+// after 3.14 is read through the 3.14 mirror when its table fits it (same
+// cookie, its own version, every offset inside its struct, the fixed
+// object heads where C puts them), without call-site checks, since its
+// opcodes are unknown (opcodesUnknown). TestLayoutMatchesHeaders checks
+// the layouts against offsetof() computed by gcc from each installed
+// interpreter's internal headers; TestWalkMatchesInterpreter compares
+// what the walker reads with what the interpreter itself reports, which
+// also checks 3.14, whose headers are not installed here.
 //
 // # Walking
 //
 // A sample walks interpreters, their thread states and each thread's
 // frame chain, skipping frames owned by the C stack and frames that have
-// not started (as _PyFrame_IsIncomplete does). Each frame's line comes
+// not started (as _PyFrame_IsIncomplete does). From 3.14 on a frame's code
+// is a tagged _PyStackRef, whose tag bits are cleared. Each frame's line comes
 // from its instruction pointer and the code object's location table
-// (DecodeLineTable, checked against co_lines() and co_positions() of both
-// interpreters). Code objects are decoded once and cached by address,
+// (DecodeLineTable, checked against co_lines() and co_positions() of each
+// interpreter). Code objects are decoded once and cached by address,
 // validated on every sample by their header (type, name and table
 // pointers, size, first line), since addresses are reused after free.
 //

@@ -29,7 +29,8 @@ func (v Version) atLeast(major, minor int) bool {
 
 // layout holds every offset the walker uses, whatever its source: the
 // built-in 3.12 table or the _Py_DebugOffsets that 3.13+ carries at the start
-// of _PyRuntime. All offsets are in bytes from the start of the struct.
+// of _PyRuntime. All offsets are in bytes from the start of the struct; the
+// few other fields say how to read what is there.
 type layout struct {
 	// _PyRuntimeState
 	runtimeInterpHead uint64
@@ -55,11 +56,19 @@ type layout struct {
 	cframe bool
 
 	// _PyInterpreterFrame
-	frCode     uint64 // f_code (3.12) or f_executable (3.13)
-	frPrevious uint64
-	frInstr    uint64 // prev_instr (3.12) or instr_ptr (3.13)
-	frStackTop uint64 // stacktop: int, -1 while the frame runs
-	frOwner    uint64
+	frCode uint64 // f_code (3.12) or f_executable (3.13+)
+	// execTagBits are the tag bits of f_executable, a _PyStackRef from
+	// 3.14 on, cleared to get the code object's address.
+	execTagBits uint64
+	frPrevious  uint64
+	frInstr     uint64 // prev_instr (3.12) or instr_ptr (3.13+)
+	// frStackTop is stacktop, an int that is -1 while the frame runs
+	// (3.12, 3.13), or stackpointer (3.14+; stackPointer set), a pointer
+	// that only debug builds clear while the frame runs.
+	frStackTop   uint64
+	stackPointer bool
+	frOwner      uint64
+	maxOwner     uint64 // the highest value of enum _frameowner
 
 	// PyObject, PyVarObject (ob_size of a code object counts its code
 	// units), PyCodeObject
@@ -94,13 +103,24 @@ const (
 	chunkData     = 24
 )
 
-// frame owners (enum _frameowner in pycore_frame.h, 3.12 and 3.13).
+// frame owners (enum _frameowner in pycore_frame.h, 3.12 and 3.13). Frames
+// owned by ownedByCStack or above are no Python code: the entry frames of
+// _PyEval_EvalFrameDefault, which live on the C stack. 3.14 calls that
+// value FRAME_OWNED_BY_INTERPRETER and adds FRAME_OWNED_BY_CSTACK, 4, which
+// it never sets (pycore_interpframe_structs.h).
 const (
 	ownedByThread      = 0
 	ownedByGenerator   = 1
 	ownedByFrameObject = 2
 	ownedByCStack      = 3
+	ownedByCStack314   = 4
 )
+
+// stackRefTagBits are the low bits of a _PyStackRef that tag it rather
+// than address the object (Py_TAG_BITS in pycore_stackref.h, 3.14): a
+// reference to an immortal object, a code object's among them, has bit 0
+// set; bit 1 marks small ints, never a frame's code.
+const stackRefTagBits = 3
 
 // unicode state bits (PyASCIIObject.state in cpython/unicodeobject.h,
 // 3.12 and 3.13): interned:2, kind:3, compact:1, ascii:1.
@@ -134,6 +154,7 @@ var layout312 = layout{
 	frInstr:           56,
 	frStackTop:        64,
 	frOwner:           70,
+	maxOwner:          ownedByCStack,
 	obType:            8,
 	varSize:           16,
 	coFirstLine:       68,
@@ -154,7 +175,34 @@ var layout312 = layout{
 // frameHeaderSize is how much of a frame the walker reads: up to and
 // including owner.
 func (l *layout) frameHeaderSize() uint64 {
-	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frStackTop+4, l.frOwner+1)
+	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frStackTop+l.stackTopSize(), l.frOwner+1)
+}
+
+// stackTopSize is the size of the frame's stacktop or stackpointer field.
+func (l *layout) stackTopSize() uint64 {
+	if l.stackPointer {
+		return 8
+	}
+	return 4
+}
+
+// stackTop reads a frame's stacktop, sign-extended, or its stack pointer,
+// from its header fh.
+func (l *layout) stackTop(fh []byte) int64 {
+	if l.stackPointer {
+		return int64(u64(fh, l.frStackTop))
+	}
+	return int64(int32(u32(fh, l.frStackTop)))
+}
+
+// running reports whether a frame's stackTop says that it runs: stacktop
+// -1, or a stack pointer cleared (3.14+, debug builds only; a release
+// build leaves the last one saved).
+func (l *layout) running(stackTop int64) bool {
+	if l.stackPointer {
+		return stackTop == 0
+	}
+	return stackTop < 0
 }
 
 // threadStateSize is how much of a PyThreadState the walker reads.

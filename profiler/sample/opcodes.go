@@ -27,7 +27,7 @@ type opFamily struct {
 type opcodeTable struct {
 	// callerAtLastUnit is where a caller's instruction pointer rests: the
 	// last unit of the call instruction (3.12's prev_instr, set past the
-	// inline caches when the callee is pushed), or its first unit (3.13's
+	// inline caches when the callee is pushed), or its first unit (3.13+'s
 	// instr_ptr, set as each instruction starts).
 	callerAtLastUnit bool
 	caches           [256]uint8
@@ -51,10 +51,10 @@ func newOpcodeTable(callerAtLastUnit bool, unsized []uint8, families []opFamily)
 	return t
 }
 
-// families312 and families313 list the families that have inline caches
-// or push frames; every other opcode has neither. Numbers are from
-// Include/opcode.h (3.12) and Include/opcode_ids.h (3.13); the families
-// that push frames are those with an instruction that ends in
+// families312, families313 and families314 list the families that have
+// inline caches or push frames; every other opcode has neither. Numbers
+// are from Include/opcode.h (3.12) and Include/opcode_ids.h (3.13, 3.14);
+// the families that push frames are those with an instruction that ends in
 // DISPATCH_INLINED or _PUSH_FRAME in Python/bytecodes.c. TestOpcodeTables
 // checks the numbers against the dis and opcode modules of each
 // interpreter, TestFindCallSites the decoding against dis, and
@@ -101,19 +101,68 @@ var families313 = []opFamily{
 	{"LOAD_GLOBAL", 4, false, []uint8{91, 203, 204}},
 }
 
-// opcodes312 and opcodes313 are the tables; the unsized opcodes are
-// INSTRUMENTED_INSTRUCTION and INSTRUMENTED_LINE.
+// families314: 3.14 merged BINARY_SUBSCR into BINARY_OP, whose
+// BINARY_OP_SUBSCR_GETITEM pushes __getitem__, so the whole family pushes;
+// CALL_KW grew inline caches; `with` calls __enter__ through LOAD_SPECIAL
+// and a plain CALL.
+var families314 = []opFamily{
+	{"CALL", 3, true, []uint8{52, 143, 144, 145, 146, 147, 148, 149, 150, 154, 155, 156, 157, 158, 159, 160,
+		161, 162, 163, 164, 165, 250}},
+	{"CALL_KW", 3, true, []uint8{55, 151, 152, 153, 251}},
+	{"CALL_FUNCTION_EX", 0, true, []uint8{4, 252}},
+	{"SEND", 1, true, []uint8{106, 197}},
+	{"FOR_ITER", 1, true, []uint8{70, 171, 172, 173, 174, 237}},
+	{"BINARY_OP", 5, true, []uint8{44, 3, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142}},
+	{"LOAD_ATTR", 9, true, []uint8{80, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189}},
+	{"COMPARE_OP", 1, false, []uint8{56, 166, 167, 168}},
+	{"CONTAINS_OP", 1, false, []uint8{57, 169, 170}},
+	{"STORE_SUBSCR", 1, false, []uint8{38, 201, 202}},
+	{"TO_BOOL", 3, false, []uint8{39, 203, 204, 205, 206, 207, 208}},
+	// ENTER_EXECUTOR (255) takes the place of a JUMP_BACKWARD.
+	{"JUMP_BACKWARD", 1, false, []uint8{75, 175, 176, 253, 255}},
+	{"POP_JUMP_IF_FALSE", 1, false, []uint8{100, 242}},
+	{"POP_JUMP_IF_NONE", 1, false, []uint8{101, 243}},
+	{"POP_JUMP_IF_NOT_NONE", 1, false, []uint8{102, 244}},
+	{"POP_JUMP_IF_TRUE", 1, false, []uint8{103, 241}},
+	{"LOAD_SUPER_ATTR", 1, false, []uint8{96, 194, 195, 249}},
+	{"UNPACK_SEQUENCE", 1, false, []uint8{119, 209, 210, 211}},
+	{"STORE_ATTR", 4, false, []uint8{110, 198, 199, 200}},
+	{"LOAD_GLOBAL", 4, false, []uint8{92, 192, 193}},
+}
+
+// opcodes312, opcodes313 and opcodes314 are the tables; the unsized
+// opcodes are INSTRUMENTED_INSTRUCTION and INSTRUMENTED_LINE.
 var (
 	opcodes312 = newOpcodeTable(true, []uint8{253, 254}, families312)
 	opcodes313 = newOpcodeTable(false, []uint8{247, 254}, families313)
+	opcodes314 = newOpcodeTable(false, []uint8{238, 254}, families314)
 )
 
-// opcodesFor returns the table of a supported version.
-func opcodesFor(v Version) *opcodeTable {
-	if v.Minor == 12 {
-		return opcodes312
+// opcodesUnknown stands in for the table of a version newer than this
+// build knows, whose opcodes are numbered anew: no instruction can be
+// sized, so every unit may be a call site and callers are not checked
+// (checkCaller) beyond what comparing two reads finds.
+var opcodesUnknown = newOpcodeTable(false, allOpcodes(), nil)
+
+func allOpcodes() []uint8 {
+	ops := make([]uint8, 256)
+	for i := range ops {
+		ops[i] = uint8(i)
 	}
-	return opcodes313
+	return ops
+}
+
+// opcodesFor returns the table of a version.
+func opcodesFor(v Version) *opcodeTable {
+	switch {
+	case v.Major == 3 && v.Minor == 12:
+		return opcodes312
+	case v.Major == 3 && v.Minor == 13:
+		return opcodes313
+	case v.Major == 3 && v.Minor == 14:
+		return opcodes314
+	}
+	return opcodesUnknown
 }
 
 // callSites marks the code units of one code object where a caller's

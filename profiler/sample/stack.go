@@ -17,14 +17,18 @@ type rawFrame struct {
 	addr                  Addr
 	region                int // index in walkScratch.regions, or lone
 	code, previous, instr Addr
-	stackTop              int32
+	stackTop              int64 // see layout.stackTop
 	owner                 uint8
-	codeIdx               int // index of code in walkScratch.codes
+	codeIdx               int // index of code in walkScratch.codes, noCode if none
 	checkOff              int // offset of its second read in checkBuf
 }
 
 // lone marks a frame read on its own, not from a copied chunk.
 const lone = -1
+
+// noCode is the codeIdx of a frame whose code is not read: an entry frame,
+// or a frame with a null f_executable.
+const noCode = -1
 
 // walkScratch holds buffers reused from one walk to the next.
 type walkScratch struct {
@@ -132,9 +136,9 @@ func chunkReadSize(used int) int {
 }
 
 // collectFrames follows previous links from top and records the chain.
-// Frames owned by the C stack are kept for the second read but are not
-// Python code: they are the entry frames of _PyEval_EvalFrameDefault
-// (pycore_frame.h).
+// Frames owned by the C stack (ownedByCStack and above) are kept for the
+// second read but are not Python code: they are the entry frames of
+// _PyEval_EvalFrameDefault (pycore_frame.h).
 func (p *Process) collectFrames(top Addr) error {
 	s := &p.scratch
 	s.raw = s.raw[:0]
@@ -147,9 +151,9 @@ func (p *Process) collectFrames(top Addr) error {
 		if err != nil {
 			return err
 		}
-		rf := rawFrame{addr: f, region: region, code: ptr(fh, l.frCode), previous: ptr(fh, l.frPrevious),
-			instr: ptr(fh, l.frInstr), stackTop: int32(u32(fh, l.frStackTop)), owner: fh[l.frOwner]}
-		if rf.owner > ownedByCStack {
+		rf := rawFrame{addr: f, region: region, code: ptr(fh, l.frCode) &^ Addr(l.execTagBits),
+			previous: ptr(fh, l.frPrevious), instr: ptr(fh, l.frInstr), stackTop: l.stackTop(fh), owner: fh[l.frOwner]}
+		if uint64(rf.owner) > l.maxOwner {
 			return fmt.Errorf("%w: frame %#x has owner %d", ErrInconsistent, f, rf.owner)
 		}
 		s.raw = append(s.raw, rf)
@@ -225,19 +229,43 @@ func grow(b []byte, n int) []byte {
 // distinctCodes lists the distinct code objects of the raw frames in
 // address order, so that code objects allocated together (a module's,
 // unmarshalled in one go) are read together (memReader.merge).
+//
+// A Python frame with a null f_executable is left out: 3.14 clears it as a
+// frame returns (PyStackRef_CLEAR in _PyFrame_ClearExceptCode), so a copy
+// of the stack taken after the thread state was read can show the frames
+// that returned meanwhile that way. Reading address 0 would fail the whole
+// second read of the chain, which must go on to find the outer frames that
+// stood still (outerFrames); framesOf rejects such a stack.
 func (p *Process) distinctCodes() {
 	s := &p.scratch
 	s.codes = s.codes[:0]
 	for _, f := range s.raw {
-		if f.owner != ownedByCStack {
+		if hasCode(f) {
 			s.codes = append(s.codes, f.code)
 		}
 	}
 	slices.Sort(s.codes)
 	s.codes = slices.Compact(s.codes)
 	for i := range s.raw {
-		s.raw[i].codeIdx, _ = slices.BinarySearch(s.codes, s.raw[i].code)
+		s.raw[i].codeIdx = noCode
+		if hasCode(s.raw[i]) {
+			s.raw[i].codeIdx, _ = slices.BinarySearch(s.codes, s.raw[i].code)
+		}
 	}
+}
+
+// hasCode reports whether raw frame f is Python code with a code object.
+func hasCode(f rawFrame) bool {
+	return f.owner < ownedByCStack && f.code != 0
+}
+
+// codeOf returns the decoding of raw frame f's code, nil when it has none
+// or it did not decode (decodeCodes).
+func (p *Process) codeOf(f rawFrame) *Code {
+	if f.codeIdx == noCode {
+		return nil
+	}
+	return p.scratch.infos[f.codeIdx]
 }
 
 // buildFrames decodes the raw frames, newest first, into Frames root
@@ -273,7 +301,8 @@ func (p *Process) decodeCodes() error {
 // the same in both of its reads, when the walk failed its check because
 // newer frames changed (scratch.stable; nil otherwise). The program was
 // inside each of them at both moments: a caller resuming would have
-// changed (its stack top is reset to -1 as it runs on, pycore_frame.h), so
+// changed (its instruction pointer moves on; before 3.14 its stack top is
+// also reset to -1, pycore_frame.h), so
 // a sample can still be charged to them while the frames it was really in
 // are unknown. The newest frame read is never among them: frames above it
 // may have come and gone unseen.
@@ -312,10 +341,10 @@ func (p *Process) outerFrames() []Frame {
 // frame of the C stack (native code called back into Python; the Python
 // frame beneath it called native code, from whatever instruction).
 func (p *Process) mayHaveCallee(f rawFrame) bool {
-	if f.owner == ownedByCStack {
+	if f.owner >= ownedByCStack {
 		return true
 	}
-	ci := p.scratch.infos[f.codeIdx]
+	ci := p.codeOf(f)
 	return ci != nil && ci.calls.has(p.lasti(f))
 }
 
@@ -328,17 +357,19 @@ func (p *Process) lasti(f rawFrame) int64 {
 // framesOf decodes raw frames, newest first, into Frames root first; see
 // buildFrames. scratch.infos must hold the decoded codes (decodeCodes).
 func (p *Process) framesOf(raw []rawFrame) ([]Frame, error) {
-	s := &p.scratch
 	// Raw frames are newest first; frames are written root first.
 	frames := make([]Frame, len(raw))
 	n := len(frames)
 	calleeStarted := false // the newer frame is Python code past its RESUME
 	for i, f := range raw {
-		if f.owner == ownedByCStack {
+		if f.owner >= ownedByCStack {
 			calleeStarted = false
 			continue
 		}
-		ci := s.infos[f.codeIdx]
+		if f.code == 0 {
+			return nil, fmt.Errorf("%w: frame %d of %d has no code: it returned", ErrInconsistent, i, len(raw))
+		}
+		ci := p.codeOf(f)
 		if ci == nil {
 			return nil, fmt.Errorf("%w: frame %d of %d: its code did not decode", ErrInconsistent, i, len(raw))
 		}
@@ -352,7 +383,7 @@ func (p *Process) framesOf(raw []rawFrame) ([]Frame, error) {
 			continue
 		}
 		if inCall {
-			if err := checkCaller(f, ci, lasti); err != nil {
+			if err := checkCaller(&p.lay, f, ci, lasti); err != nil {
 				return nil, fmt.Errorf("frame %d of %d: %w", i, len(raw), err)
 			}
 		}

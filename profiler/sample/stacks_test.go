@@ -479,7 +479,9 @@ func TestMayHaveCallee(t *testing.T) {
 		{"past the units sized", rawFrame{code: code, instr: at(120)}, true},
 		{"not started", rawFrame{code: code, instr: at(-1)}, false},
 		{"code unknown", rawFrame{code: code, instr: at(5), codeIdx: 1}, false},
-		{"entry frame of the C stack", rawFrame{owner: ownedByCStack}, true},
+		{"returned, code cleared (3.14)", rawFrame{instr: at(5), codeIdx: noCode}, false},
+		{"entry frame of the C stack", rawFrame{owner: ownedByCStack, codeIdx: noCode}, true},
+		{"owned by the C stack (3.14)", rawFrame{owner: ownedByCStack314, codeIdx: noCode}, true},
 	}
 	for _, tt := range tests {
 		if got := p.mayHaveCallee(tt.f); got != tt.want {

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pyprof/pyprof/internal/testpython"
 )
 
 // python is an interpreter found on this machine.
@@ -28,13 +30,17 @@ func (p python) name() string { return fmt.Sprintf("py%d.%d", p.major, p.minor) 
 var (
 	pythonsOnce sync.Once
 	pythons     []python // every working CPython 3.x found, one per minor
+	// no314 says why there is no CPython 3.14, when there is none.
+	no314 error
 )
 
 // findPythons lists working interpreters of 3.11 and newer (3.11 to test
 // the refusal) from pyenv's versions, then PATH for minors still missing.
-// A pyenv shim that is not selected fails to run and is left out.
+// A pyenv shim that is not selected fails to run and is left out. When no
+// 3.14 is installed, one is extracted and put on PATH first (testpython).
 func findPythons() []python {
 	pythonsOnce.Do(func() {
+		_, no314 = testpython.Provide314()
 		var cands []string
 		home, _ := os.UserHomeDir()
 		for _, root := range []string{os.Getenv("PYENV_ROOT"), filepath.Join(home, ".pyenv"), "/root/.pyenv"} {
@@ -101,31 +107,35 @@ func probePython(c string) (python, bool) {
 	return python{path: c, major: major, minor: minor}, true
 }
 
-// supportedPythons returns the interpreters of 3.12 and newer that this
-// build supports; the test fails when there is none, since then nothing
-// would be tested.
+// supportedPythons returns the interpreters of 3.12 up to the newest
+// version this build knows; the test fails when there is none, since then
+// nothing would be tested.
 func supportedPythons(t testing.TB) []python {
 	t.Helper()
 	var out []python
 	for _, p := range findPythons() {
-		if p.major == 3 && p.minor >= 12 && p.minor <= 13 {
+		if p.major == 3 && p.minor >= 12 && p.minor <= newestKnown {
 			out = append(out, p)
 		}
 	}
 	if len(out) == 0 {
-		t.Fatal("no Python 3.12 or 3.13 found under ~/.pyenv/versions or on PATH")
+		t.Fatalf("no Python 3.12 to 3.%d found under ~/.pyenv/versions or on PATH", newestKnown)
 	}
 	return out
 }
 
 // forEachPython runs fn as a subtest per supported interpreter, and notes
-// the expected ones that are absent.
+// the expected ones that are absent, and why.
 func forEachPython(t *testing.T, fn func(t *testing.T, py python)) {
 	t.Helper()
 	pys := supportedPythons(t)
-	for _, minor := range []int{12, 13} {
+	for minor := 12; minor <= newestKnown; minor++ {
 		if !slices.ContainsFunc(pys, func(p python) bool { return p.minor == minor }) {
-			t.Run(fmt.Sprintf("py3.%d", minor), func(t *testing.T) { t.Skipf("python3.%d not found", minor) })
+			why := fmt.Sprintf("python3.%d not found", minor)
+			if minor == testpython.Minor && no314 != nil {
+				why = no314.Error()
+			}
+			t.Run(fmt.Sprintf("py3.%d", minor), func(t *testing.T) { t.Skip(why) })
 		}
 	}
 	for _, py := range pys {

@@ -1,7 +1,7 @@
 /* Prints the offsets pyprof's sampler uses, computed by the compiler from
  * the interpreter's own internal headers. offsets_test.go compiles it with
  * gcc against each installed CPython and compares with the layout the
- * sampler uses for that version (the built-in 3.12 table, or the 3.13 debug
+ * sampler uses for that version (the built-in 3.12 table, or the 3.13+ debug
  * offsets plus what is derived from them). One "name value" per line; names
  * are the fields of the Go struct layout. */
 #define Py_BUILD_CORE 1
@@ -12,8 +12,26 @@
 #include "internal/pycore_runtime.h"
 #include "internal/pycore_interp.h"
 #include "internal/pycore_frame.h"
+#if PY_VERSION_HEX >= 0x030E0000
+#include "internal/pycore_interpframe.h"
+#endif
 
 #define P(name, expr) printf("%s %zu\n", name, (size_t)(expr))
+
+/* 3.14 made f_executable a tagged _PyStackRef and replaced the int
+ * stacktop with a stack pointer; FRAME_OWNED_BY_CSTACK (3) was renamed
+ * FRAME_OWNED_BY_INTERPRETER, and a new FRAME_OWNED_BY_CSTACK is 4. */
+#if PY_VERSION_HEX >= 0x030E0000
+#define EXEC_TAG_BITS Py_TAG_BITS
+#define FR_STACKTOP stackpointer
+#define STACK_POINTER 1
+#define OWNED_BY_ENTRY FRAME_OWNED_BY_INTERPRETER
+#else
+#define EXEC_TAG_BITS 0
+#define FR_STACKTOP stacktop
+#define STACK_POINTER 0
+#define OWNED_BY_ENTRY FRAME_OWNED_BY_CSTACK
+#endif
 
 #if PY_VERSION_HEX >= 0x030D0000
 #define TS_FRAME current_frame
@@ -51,10 +69,13 @@ int main(void)
     P("tsTop", offsetof(PyThreadState, datastack_top));
     P("cframe", CFRAME);
     P("frCode", offsetof(_PyInterpreterFrame, FR_CODE));
+    P("execTagBits", EXEC_TAG_BITS);
     P("frPrevious", offsetof(_PyInterpreterFrame, previous));
     P("frInstr", offsetof(_PyInterpreterFrame, FR_INSTR));
-    P("frStackTop", offsetof(_PyInterpreterFrame, stacktop));
+    P("frStackTop", offsetof(_PyInterpreterFrame, FR_STACKTOP));
+    P("stackPointer", STACK_POINTER);
     P("frOwner", offsetof(_PyInterpreterFrame, owner));
+    P("maxOwner", FRAME_OWNED_BY_CSTACK);
     P("obType", offsetof(PyObject, ob_type));
     P("varSize", offsetof(PyVarObject, ob_size));
     P("coFirstLine", offsetof(PyCodeObject, co_firstlineno));
@@ -78,7 +99,7 @@ int main(void)
     P("owner.thread", FRAME_OWNED_BY_THREAD);
     P("owner.generator", FRAME_OWNED_BY_GENERATOR);
     P("owner.frame_object", FRAME_OWNED_BY_FRAME_OBJECT);
-    P("owner.cstack", FRAME_OWNED_BY_CSTACK);
+    P("owner.cstack", OWNED_BY_ENTRY);
     STATE_BITS(kind, 7);
     STATE_BITS(compact, 1);
     STATE_BITS(ascii, 1);
