@@ -528,6 +528,8 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 }
 
 func (r *resolver) convertTimeline(tl *timeline, o FinishOptions) {
+	// Empty, not nil, when no call lasted long enough: the timeline was asked for.
+	r.p.Timeline = make([]Span, 0, len(tl.spans))
 	for _, s := range tl.spans {
 		i, ok := r.threadIndex[s.thread]
 		if !ok {

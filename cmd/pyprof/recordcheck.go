@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// checkApplicable refuses flags that could not apply to this recording,
+// before the program starts: a run that ends in an error after the
+// program's whole run, or a flag silently doing nothing, wastes the run.
+func (f *recordFlags) checkApplicable() error {
+	if f.timeline != "" && f.mode == "sample" {
+		return usagef("--timeline lists calls, which sample mode does not see: use --mode trace or hybrid")
+	}
+	if f.timelineMinSet && f.timeline == "" {
+		return usagef("--timeline-min is the shortest call --timeline keeps: give --timeline FILE too")
+	}
+	if f.duration != 0 && f.pid == 0 {
+		return usagef("--duration bounds sampling a running process (--pid PID); a program pyprof starts is recorded until it exits")
+	}
+	return f.checkDistinctOutputs()
+}
+
+// namedOutput is an output file and the flag that named it.
+type namedOutput struct{ flag, path string }
+
+// checkDistinctOutputs refuses one file named for two outputs: the second
+// written would replace the first.
+func (f *recordFlags) checkDistinctOutputs() error {
+	var outs []namedOutput
+	for _, path := range f.outputs {
+		outs = append(outs, namedOutput{"-o", path})
+	}
+	if f.timeline != "" {
+		outs = append(outs, namedOutput{"--timeline", f.timeline})
+	}
+	if f.selfProfile != "" {
+		outs = append(outs, namedOutput{"--self-profile", f.selfProfile})
+	}
+	for i, a := range outs {
+		for _, b := range outs[i+1:] {
+			if samePath(a.path, b.path) {
+				return usagef("%s %s and %s %s are the same file: give each output its own", a.flag, a.path, b.flag, b.path)
+			}
+		}
+	}
+	return nil
+}
+
+// samePath reports whether a and b name one file: the same path once made
+// absolute, or, for files that exist, the same file under two names (a
+// link). "-" is standard output, not a file.
+func samePath(a, b string) bool {
+	if a == "-" || b == "-" {
+		return false
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	x, errA := os.Stat(a)
+	y, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(x, y)
+}
