@@ -15,7 +15,10 @@ import (
 // parses the wait line, and a reader of `go tool pprof -comments` the rest.
 func TestComments(t *testing.T) {
 	py := &agent.Interpreter{Version: [3]int{3, 12, 1}, Executable: "/usr/bin/python3.12"}
-	trace := &profiler.Result{Interpreter: py, Stats: profiler.Stats{Events: 4250, Lost: 2, ProducerWait: 1500 * time.Microsecond}}
+	trace := &profiler.Result{Interpreter: py, Agent: &agent.Prepared{Kind: agent.C},
+		Stats: profiler.Stats{Events: 4250, Lost: 2, ProducerWait: 1500 * time.Microsecond}}
+	twin := &profiler.Result{Interpreter: py, Agent: &agent.Prepared{Kind: agent.Python}}
+	null := &profiler.Result{Interpreter: py, Agent: &agent.Prepared{Kind: agent.C, Null: true}}
 	sampled := &profiler.Result{Interpreter: py}
 	sst := &profiler.SampleStats{Samples: 300, Missed: 1, Dropped: 2, Elapsed: 3 * time.Second}
 	for _, tc := range []struct {
@@ -26,8 +29,14 @@ func TestComments(t *testing.T) {
 		want  []string
 	}{
 		{"trace", recordFlags{mode: "trace"}, trace, nil, []string{
-			"pyprof devel, trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "events: 4250, lost: 2",
+			"pyprof devel, trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: c", "events: 4250, lost: 2",
 			"program waited for pyprof: 1.5ms"}},
+		{"twin", recordFlags{mode: "trace"}, twin, nil, []string{
+			"pyprof devel, trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: python", "events: 0, lost: 0",
+			"program waited for pyprof: 0s"}},
+		{"null", recordFlags{mode: "trace"}, null, nil, []string{
+			"pyprof devel, trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: null", "events: 0, lost: 0",
+			"program waited for pyprof: 0s"}},
 		{"sample", recordFlags{mode: "sample"}, sampled, sst, []string{
 			"pyprof devel, sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
 		{"attached", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, sst, []string{

@@ -42,9 +42,6 @@ type recordFlags struct {
 	idle        bool
 	subprocs    bool
 	native      bool
-
-	// timelineMinSet is true when --timeline-min was given.
-	timelineMinSet bool
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -75,7 +72,6 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
 	}
-	f.timelineMinSet = fs.Changed("timeline-min")
 	if len(f.outputs) == 0 {
 		f.outputs = []string{"pyprof.pb.gz"}
 	}
@@ -207,6 +203,9 @@ func (f *recordFlags) comments(res *profiler.Result, sst *profiler.SampleStats) 
 	if i := res.Interpreter; i != nil {
 		out = append(out, fmt.Sprintf("python: %s (%s)", i.VersionString(), i.Executable))
 	}
+	if res.Agent != nil {
+		out = append(out, "agent: "+agentName(res.Agent))
+	}
 	st := res.Stats
 	if sst != nil {
 		out = append(out, fmt.Sprintf("samples: %d at %.0f Hz, %d missed, %d dropped", sst.Samples, sst.Rate(), sst.Missed, sst.Dropped))
@@ -270,7 +269,7 @@ func (f *recordFlags) checkMode(words []string) error {
 	if !f.native && f.mode == "sample" {
 		return usagef("--native-calls=false is for trace and hybrid modes (--mode sample)")
 	}
-	return f.checkApplicable()
+	return nil
 }
 
 // options checks everything that can be checked before the program runs,
@@ -437,7 +436,18 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	if res.Signaled != 0 {
 		line += fmt.Sprintf("; the program was killed by %v", res.Signaled)
 	}
+	if a := res.Agent; a != nil && agentName(a) != "c" {
+		line += "; agent: " + agentName(a)
+	}
 	fmt.Fprintln(s.w, line)
+}
+
+// agentName is what recorded the events: c, python (the twin) or null.
+func agentName(a *agent.Prepared) string {
+	if a.Null {
+		return "null"
+	}
+	return string(a.Kind)
 }
 
 // whyNoSamples says why a sampled run has no sample.

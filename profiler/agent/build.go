@@ -176,7 +176,7 @@ func buildC(dir string) (string, time.Duration, error) {
 // hash matches the one recorded when it was built, and no one else could
 // have written either.
 func verified(path string) bool {
-	if privateDir(filepath.Dir(path)) != nil || privateFile(path) != nil || privateFile(path+".sha256") != nil {
+	if existingPrivate(filepath.Dir(path), true) != nil || privateFile(path) != nil || privateFile(path+".sha256") != nil {
 		return false
 	}
 	want, err := os.ReadFile(path + ".sha256")

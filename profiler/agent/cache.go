@@ -126,12 +126,16 @@ func privateDir(path string) error {
 }
 
 // privateFile checks a file pyprof is about to hand to the program.
-func privateFile(path string) error {
+func privateFile(path string) error { return existingPrivate(path, false) }
+
+// existingPrivate checks, without creating anything, that path is a private
+// folder (dir) or file of the user's.
+func existingPrivate(path string, dir bool) error {
 	info, err := os.Lstat(path)
 	if err != nil {
 		return err
 	}
-	return checkPrivate(path, info, false)
+	return checkPrivate(path, info, dir)
 }
 
 func checkPrivate(path string, info fs.FileInfo, dir bool) error {

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"bytes"
+	"errors"
 	"maps"
 	"os"
 	"os/exec"
@@ -117,4 +118,30 @@ func TestCompiledAgentFromPython(t *testing.T) {
 	}
 	i := allInterpreters(t)[0]
 	runPythonSuite(t, i, path, filepath.Join(t.TempDir(), "crosscheck.ring"))
+}
+
+// TestBuildCWithoutCompiler: where pyprof carries no prebuilt agent and no
+// compiler works, the error says so and what to do; nothing is left behind.
+func TestBuildCWithoutCompiler(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "badcc")
+	if err := os.WriteFile(bad, []byte("#!/bin/sh\n[ \"$1\" = --version ] && { echo badcc 1.0; exit 0; }\necho 'badcc: error: nothing works' >&2\nexit 1\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cc, want string }{
+		{filepath.Join(t.TempDir(), "nowhere"), "no C compiler"},
+		{bad, "badcc: error: nothing works"},
+	} {
+		dir := filepath.Join(t.TempDir(), "cache")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("CC", tc.cc)
+		_, _, err := agent.BuildC(dir)
+		if !errors.Is(err, agent.ErrBuild) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CC=%s: BuildC = %v, want ErrBuild saying %q", tc.cc, err, tc.want)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("CC=%s left %d entries in the cache", tc.cc, len(entries))
+		}
+	}
 }
