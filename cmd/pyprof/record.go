@@ -42,6 +42,9 @@ type recordFlags struct {
 	idle        bool
 	subprocs    bool
 	native      bool
+
+	// timelineMinSet is true when --timeline-min was given.
+	timelineMinSet bool
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -72,6 +75,7 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
 	}
+	f.timelineMinSet = fs.Changed("timeline-min")
 	if len(f.outputs) == 0 {
 		f.outputs = []string{"pyprof.pb.gz"}
 	}
@@ -269,7 +273,7 @@ func (f *recordFlags) checkMode(words []string) error {
 	if !f.native && f.mode == "sample" {
 		return usagef("--native-calls=false is for trace and hybrid modes (--mode sample)")
 	}
-	return nil
+	return f.checkApplicable()
 }
 
 // options checks everything that can be checked before the program runs,
