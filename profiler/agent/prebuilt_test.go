@@ -145,3 +145,63 @@ func TestBuildCWithoutCompiler(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepareRefusesWhatTheAgentCannotServe: on a free-threaded build, or a
+// release the agent is not tested on whose load-time checks fail, auto
+// falls back to the twin with one line that says why, and --agent c fails.
+func TestPrepareRefusesWhatTheAgentCannotServe(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", privateCache(t))
+	real := allInterpreters(t)[0]
+	old, err := exec.LookPath("python3.11")
+	if err != nil {
+		old = ""
+	}
+	tests := []struct {
+		name string
+		i    *agent.Interpreter
+		want string
+	}{
+		{"free-threaded", &agent.Interpreter{Path: real.Path, Version: real.Version, FreeThreaded: true},
+			"the C agent cannot run on " + real.Path + ", a free-threaded build"},
+		// An older Python posing as an untested release: its load check runs,
+		// and the import's error is the reason given.
+		{"load check fails", &agent.Interpreter{Path: old, Version: [3]int{3, 15, 0}},
+			"the C agent cannot run on Python 3.15.0: ImportError: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.i.Path == "" {
+				t.Skip("no python3.11 here to pose as an unknown release")
+			}
+			p, err := agent.Prepare(tt.i, agent.Auto)
+			if err != nil || p.Kind != agent.Python || !strings.HasPrefix(p.Warning, tt.want) ||
+				!strings.HasSuffix(p.Warning, "; using the slower pure-Python agent") || strings.Contains(p.Warning, "\n") {
+				t.Errorf("Prepare(auto) = %+v, %v; want the twin with the warning %q", p, err, tt.want)
+			}
+			if _, err := agent.Prepare(tt.i, agent.C); !errors.Is(err, agent.ErrUnsupported) {
+				t.Errorf("Prepare(c) = %v, want ErrUnsupported", err)
+			}
+		})
+	}
+}
+
+// An untested release whose load-time checks pass gets the C agent.
+func TestPrepareLoadsOnAnUntestedRelease(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", privateCache(t))
+	real := allInterpreters(t)[0]
+	posing := *real
+	posing.Version = [3]int{3, 15, 0}
+	p, err := agent.Prepare(&posing, agent.Auto)
+	if err != nil || p.Kind != agent.C || p.Warning != "" {
+		t.Fatalf("Prepare = %+v, %v; want the C agent", p, err)
+	}
+}
+
+func privateCache(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "cache")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
