@@ -31,7 +31,7 @@ func generate(dir string) error {
 		cc := agent.PrebuiltPlatforms[platform]
 		ident, err := compilerIdentity(cc)
 		if err != nil {
-			return fmt.Errorf("%s: %w (Debian: apt-get install gcc-x86-64-linux-gnu gcc-aarch64-linux-gnu)", platform, err)
+			return fmt.Errorf("%s: %w (Debian on amd64: apt-get install gcc gcc-aarch64-linux-gnu)", platform, err)
 		}
 		so, err := agent.Compile(cc)
 		if err != nil {
