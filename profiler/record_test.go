@@ -33,6 +33,9 @@ func forEachSetup(t *testing.T, fn func(t *testing.T, i *agent.Interpreter, k ag
 	if len(interpreters) == 0 {
 		t.Fatal("no Python 3.12+ found: install one (pyenv install 3.12) or put python3.12 on PATH")
 	}
+	if no314 != nil {
+		t.Run("3.14", func(t *testing.T) { t.Skip(no314) })
+	}
 	for _, i := range interpreters {
 		for _, k := range []agent.Kind{agent.C, agent.Python} {
 			t.Run(fmt.Sprintf("%s/%s", i.VersionString(), k), func(t *testing.T) { fn(t, i, k) })

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/pyprof/pyprof/internal/testpython"
 	"github.com/pyprof/pyprof/profiler/agent"
 )
 
@@ -25,6 +26,12 @@ func TestMain(m *testing.M) {
 // $PYTHON is the newest Python 3.12+ found; $PYTHONS lists all of them;
 // $OLDPYTHON is an older Python when one exists here.
 func TestScripts(t *testing.T) {
+	// A CPython 3.14 on PATH first, extracted when none is installed, so
+	// that the scripts run on it too; not in TestMain, which also runs
+	// every pyprof command the scripts start.
+	if _, err := testpython.Provide314(); err != nil {
+		t.Logf("the scripts run without 3.14: %v", err)
+	}
 	pythons := agent.All()
 	if len(pythons) == 0 {
 		t.Fatal("no Python 3.12+ found: the record scripts would prove nothing")
@@ -34,7 +41,7 @@ func TestScripts(t *testing.T) {
 
 // everyPythonScripts compare a program run under pyprof with the same
 // program run by python itself, which differs between Python versions.
-var everyPythonScripts = []string{"testdata/script/pythonlike.txtar", "testdata/script/signals.txtar"}
+var everyPythonScripts = []string{"testdata/script/pythonlike.txtar", "testdata/script/signals.txtar", "testdata/script/monitoring.txtar"}
 
 // TestScriptsOnOlderPythons runs everyPythonScripts with $PYTHON set to
 // each Python 3.12+ older than the one TestScripts uses.
