@@ -118,12 +118,15 @@ const (
 
 // stackRefTagBits are the low bits of a _PyStackRef that tag it rather
 // than address the object (Py_TAG_BITS in pycore_stackref.h, 3.14): a
-// reference to an immortal object, a code object's among them, has bit 0
-// set; bit 1 marks small ints, never a frame's code.
+// reference to an immortal object has bit 0 set, as the f_executable of
+// the shim frame under an __init__ called by a specialised CALL has; both
+// bits set mark small ints, never a frame's code.
 const stackRefTagBits = 3
 
 // unicode state bits (PyASCIIObject.state in cpython/unicodeobject.h,
-// 3.12 and 3.13): interned:2, kind:3, compact:1, ascii:1.
+// 3.12 to 3.14): interned:2, kind:3, compact:1, ascii:1. A free-threaded
+// 3.14 keeps interned in a whole byte, which moves the others; it is not
+// read (readLayout314).
 const (
 	stateKindShift = 2
 	stateKindMask  = 7
