@@ -378,9 +378,12 @@ func TestNoImpossibleStacks(t *testing.T) {
 		t.Logf("%d samples, %d dropped (%d with outer frames kept, %.1f frames on average), %d deeper than 20 frames",
 			n, dropped, outer, float64(outerDepth)/float64(max(outer, 1)), deep)
 		// <module> and churn never move: a stack that moved above them
-		// keeps them at least, unless it moved while they were read too.
-		if dropped >= 100 && outer*2 < dropped {
-			t.Errorf("%d of %d dropped stacks kept their outer frames, want most", outer, dropped)
+		// keeps them at least, unless it moved while they were read too,
+		// which is rare. (3.14 clears the code of each frame that returns;
+		// reading such a code object failed the second read of the stack,
+		// so that 40% of its dropped stacks lost their outer frames.)
+		if dropped >= 100 && outer*10 < dropped*9 {
+			t.Errorf("%d of %d dropped stacks kept their outer frames, want 90%% or more", outer, dropped)
 		}
 		if n < 100 || deep == 0 {
 			t.Errorf("%d samples, %d deep: the test saw too little", n, deep)
