@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pyprof/pyprof/export/report"
 	"github.com/pyprof/pyprof/profiler"
 	"github.com/pyprof/pyprof/profiler/sample"
 )
@@ -67,7 +68,7 @@ func writeDump(w io.Writer, d *profiler.Dump) {
 			if f.Line > 0 {
 				line = strconv.Itoa(f.Line)
 			}
-			fmt.Fprintf(w, "  File %q, line %s, in %s\n", f.Code.Filename, line, f.Code.Qualname)
+			fmt.Fprintf(w, "  File \"%s\", line %s, in %s\n", report.Printable(f.Code.Filename), line, report.Printable(f.Code.Qualname))
 		}
 		if t.Dropped {
 			fmt.Fprintln(w, "  ... newer frames kept changing while read")
@@ -79,7 +80,7 @@ func nameSuffix(name string) string {
 	if name == "" {
 		return ""
 	}
-	return " " + name
+	return " " + report.Printable(name)
 }
 
 // threadState says whether the thread was running and held the GIL.

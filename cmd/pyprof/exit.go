@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pyprof/pyprof/export/report"
 	"github.com/pyprof/pyprof/profiler"
 )
 
@@ -29,12 +30,13 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// exitCode maps an error to an exit status and prints it as one line.
+// exitCode maps an error to an exit status and prints it as one line,
+// escaped: errors quote names from profiles, processes and the command line.
 func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "pyprof: %v\n", err)
+	fmt.Fprintf(stderr, "pyprof: %s\n", report.Printable(err.Error()))
 	var u usageError
 	switch {
 	case errors.As(err, &u), errors.Is(err, profiler.ErrUsage):

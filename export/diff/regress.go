@@ -54,7 +54,7 @@ func (g Regression) Percent() float64 {
 func (g Regression) String() string {
 	what := "total"
 	if g.Func.Name != "" {
-		what = fmt.Sprintf("%s (%s) %s", g.Func.Name, location(g.Func), g.Measure)
+		what = fmt.Sprintf("%s (%s) %s", report.Printable(g.Func.Name), location(g.Func), g.Measure)
 	}
 	return fmt.Sprintf("%s %s: %s -> %s (%s, %s; noise %s)", what, g.Value.Info().Type,
 		report.Human(g.Value, g.Base), report.Human(g.Value, g.New),

@@ -58,7 +58,7 @@ func (r *Result) writeTable(w io.Writer, funcs []Func) {
 	v := r.Value
 	width := len([]rune("function"))
 	for _, f := range funcs {
-		width = max(width, len([]rune(f.Func.Name)))
+		width = max(width, len([]rune(report.Printable(f.Func.Name))))
 	}
 	pad := func(s string) string { return s + strings.Repeat(" ", width-len([]rune(s))) }
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -68,7 +68,7 @@ func (r *Result) writeTable(w io.Writer, funcs []Func) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t  %s  %s\n",
 			report.HumanDelta(v, d.Flat), percent(f.Base.Flat, f.New.Flat),
 			report.HumanDelta(v, d.Cum), percent(f.Base.Cum, f.New.Cum), r.calls(d.Calls),
-			report.Human(v, f.New.Flat), report.Human(v, f.New.Cum), pad(f.Func.Name), location(f.Func))
+			report.Human(v, f.New.Flat), report.Human(v, f.New.Cum), pad(report.Printable(f.Func.Name)), location(f.Func))
 	}
 	tw.Flush()
 }
@@ -92,12 +92,13 @@ func percent(base, new int64) string {
 	return fmt.Sprintf("%+.1f%%", 100*float64(new-base)/float64(base))
 }
 
+// location says where f is defined, escaped for a terminal.
 func location(f callgraph.Func) string {
 	switch {
 	case f.Filename == "":
 		return "-"
 	case f.StartLine == 0:
-		return f.Filename
+		return report.Printable(f.Filename)
 	}
-	return f.Filename + ":" + strconv.Itoa(f.StartLine)
+	return report.Printable(f.Filename) + ":" + strconv.Itoa(f.StartLine)
 }

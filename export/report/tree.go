@@ -168,14 +168,14 @@ func (t *treeWriter) line(lead string, n *callgraph.Node) {
 	}
 	where := ""
 	if f.Filename != "" {
-		where = "  " + location(f)
+		where = "  " + Printable(location(f))
 	}
 	if len(n.Children) == 0 && n.SelfLine != 0 && n.SelfLine != int32(f.StartLine) {
 		// A sampled leaf: the line it was executing.
 		where += fmt.Sprintf(" at line %d", n.SelfLine)
 	}
 	fmt.Fprintf(t.w, "%s%s %s  %s%s%s\n", lead, Human(t.v, t.incl[n]), sharePercent(t.incl[n], t.total),
-		f.Name, calls, where)
+		Printable(f.Name), calls, where)
 }
 
 func threadTitle(th *callgraph.Thread) string {
@@ -183,7 +183,7 @@ func threadTitle(th *callgraph.Thread) string {
 	if name == "" {
 		name = "thread"
 	}
-	s := fmt.Sprintf("%s (%d", name, th.ID)
+	s := fmt.Sprintf("%s (%d", Printable(name), th.ID)
 	if th.PID != 0 {
 		s += fmt.Sprintf(", pid %d", th.PID)
 	}

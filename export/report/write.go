@@ -77,7 +77,7 @@ func threadNote(thread string) string {
 	if thread == "" {
 		return ""
 	}
-	return fmt.Sprintf(" in thread %q", thread)
+	return ` in thread "` + Printable(thread) + `"`
 }
 
 // alignedCells formats rows for people. The location is the last cell so
@@ -97,7 +97,7 @@ func alignedCells(t *Table, rows []Row, hasCalls bool) [][]string {
 		out = append(out, []string{
 			Human(t.Value, r.Flat), sharePercent(r.Flat, t.Total), sharePercent(sum, t.Total),
 			Human(t.Value, r.Cum), sharePercent(r.Cum, t.Total), calls, per,
-			r.Func.Name, location(r.Func),
+			Printable(r.Func.Name), Printable(location(r.Func)),
 		})
 	}
 	return out
@@ -187,7 +187,8 @@ func rawPercent(part, whole int64) string {
 	return raw(100 * float64(part) / float64(whole))
 }
 
-// tsvField keeps a name on its line and in its column.
+// tsvField keeps a name on its line and in its column, and the terminal
+// it may end up on out of it.
 func tsvField(s string) string {
-	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+	return Printable(s)
 }
