@@ -6,61 +6,78 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
-	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
-// WriteFileAtomic writes path through write, all or nothing: the bytes go to
-// a temporary file in the same directory, which replaces path only once
-// write succeeded and the data is on disk. On any error the temporary file
-// is removed and path is left as it was, so an interrupted or failed export
-// never leaves half a profile behind.
-func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
-	// Same directory: a rename across file systems is not atomic.
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+// ErrNotWritable marks an output file that exists but may not be written:
+// read-only, or the user lacks permission. The CLI reports it as an output
+// failure rather than a usage error.
+var ErrNotWritable = errors.New("output may not be written")
+
+// notWritable is an ErrNotWritable that says why in its own words.
+type notWritable struct{ error }
+
+func (notWritable) Is(target error) bool { return target == ErrNotWritable }
+
+// WriteFile writes the output path through write the way any tool writes
+// to what it is told to, without ever replacing something that is not a
+// regular file:
+//
+//   - a symlink is followed as open(2) follows it, and its target written;
+//     the link stays a link;
+//   - a regular file, or a new one, is written all or nothing: the bytes go
+//     to a temporary file in the same directory, which replaces the file
+//     only once write succeeded and the data is on disk, with the replaced
+//     file's permission bits (and owner, when running as root); a new file
+//     gets 0666 less the umask;
+//   - anything else (a character device such as /dev/null, a FIFO,
+//     /dev/stdout) is opened and written in place.
+//
+// A regular file with no write permission bit at all is refused, for root
+// too: that is how a file is marked read-only on purpose. Otherwise a file
+// the user may not write, by access(2), is refused; both are ErrNotWritable.
+// On any error a temporary file is removed and a replaced file left as it
+// was, so a failed export never leaves half a profile behind.
+func WriteFile(path string, write func(io.Writer) error) error {
+	t, err := resolve(path)
+	if err == nil {
+		err = t.check()
+	}
+	if err == nil && t.inPlace {
+		err = t.writeInPlace(write)
+	} else if err == nil {
+		err = t.replace(write)
+	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := finish(f); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }
 
-// finish makes the temporary file readable like any output file (CreateTemp
-// makes it 0600), syncs and closes it. Without the sync, a crash soon after
-// the rename can leave an empty file under the final name.
-func finish(f *os.File) error {
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// CheckWritable reports, before a long recording starts, whether path could
-// be written: its directory exists and takes new files, and path is not a
-// directory. It creates and removes a temporary file to find out.
+// CheckWritable reports, before a long recording starts, whether WriteFile
+// could write path, by the same rules and access(2), creating and opening
+// nothing: opening a FIFO would wait for a reader, and a file created to
+// find out could be left behind. A file written in place is checked by its
+// type and access; otherwise the directory must exist and take new files.
 func CheckWritable(path string) error {
-	dir := filepath.Dir(path)
+	t, err := resolve(path)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := t.check(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if t.inPlace {
+		return nil
+	}
+	dir := dirOf(t.path)
 	info, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -70,16 +87,236 @@ func CheckWritable(path string) error {
 	case !info.IsDir():
 		return fmt.Errorf("cannot write %s: %s is not a directory: choose another output path", path, dir)
 	}
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return fmt.Errorf("cannot write %s: it is a directory: name a file inside it instead", path)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w: choose a directory you can write to", path, err)
-	}
-	f.Close()
-	if err := os.Remove(f.Name()); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
+	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("cannot write %s: directory %s: %w: choose a directory you can write to", path, dir, err)
 	}
 	return nil
+}
+
+// target is what an output path names once its symlinks are followed.
+type target struct {
+	// path is the file to write: the end of the path's symlinks.
+	path string
+	// info describes it; nil when it does not exist yet.
+	info fs.FileInfo
+	// inPlace says to open and write path itself rather than replace it.
+	inPlace bool
+}
+
+// maxSymlinks is how many symlinks Linux follows before it gives up.
+const maxSymlinks = 40
+
+// resolve follows path's symlinks as open(2) would, to the file it names.
+// A symlink in /proc (such as /dev/stdout's /proc/self/fd/1) names an open
+// file rather than a path, so it is written in place, where open(2) reaches
+// what it stands for.
+func resolve(path string) (target, error) {
+	p := path
+	for range maxSymlinks {
+		info, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			// A new file: CheckWritable says what is wrong with its
+			// directory, and creating it fails if anything is.
+			return target{path: p}, nil
+		case err != nil:
+			return target{}, err
+		case info.Mode()&fs.ModeSymlink == 0:
+			return target{path: p, info: info, inPlace: !info.Mode().IsRegular()}, nil
+		case onProcFS(dirOf(p)):
+			info, err := os.Stat(p)
+			if err != nil {
+				return target{}, err
+			}
+			return target{path: p, info: info, inPlace: true}, nil
+		}
+		link, err := os.Readlink(p)
+		if err != nil {
+			return target{}, err
+		}
+		p = linkTarget(p, link)
+	}
+	return target{}, &fs.PathError{Op: "open", Path: path, Err: syscall.ELOOP}
+}
+
+// linkTarget is where the symlink p pointing to link leads. It joins the
+// two without cleaning, since ".." after a symlinked directory means what
+// the kernel says, not what the text says.
+func linkTarget(p, link string) string {
+	if strings.HasPrefix(link, "/") {
+		return link
+	}
+	return p[:strings.LastIndexByte(p, '/')+1] + link
+}
+
+// dirOf is the directory holding path, uncleaned for the same reason.
+func dirOf(path string) string {
+	i := strings.LastIndexByte(path, '/')
+	switch {
+	case i < 0:
+		return "."
+	case i == 0:
+		return "/"
+	}
+	return path[:i]
+}
+
+func onProcFS(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
+}
+
+// check refuses what WriteFile must not or cannot write.
+func (t target) check() error {
+	if t.info == nil {
+		return nil // a new file: its directory decides
+	}
+	mode := t.info.Mode()
+	switch {
+	case mode.IsDir():
+		return errors.New("it is a directory: name a file inside it instead")
+	case mode&fs.ModeSocket != 0:
+		return errors.New("it is a socket: name a file, a FIFO or a device")
+	case mode.IsRegular() && mode.Perm()&0o222 == 0:
+		return notWritable{errors.New("it is read-only (no write permission): make it writable or choose another output path")}
+	}
+	if err := unix.Access(t.path, unix.W_OK); err != nil {
+		return notWritable{fmt.Errorf("%w: choose a file you may write", err)}
+	}
+	return nil
+}
+
+// writeInPlace writes a device, a FIFO or an open file as it is.
+func (t target) writeInPlace(write func(io.Writer) error) error {
+	// O_TRUNC matters only when /dev/stdout leads to a regular file.
+	f, err := os.OpenFile(t.path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// replace writes a regular file, or a new one, through a temporary file
+// renamed over it.
+func (t target) replace(write func(io.Writer) error) (err error) {
+	f, err := createTemp(t.path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			removeTemp(f.Name())
+		}
+	}()
+	if t.info != nil {
+		if err := keepAttributes(f, t.info); err != nil {
+			return err
+		}
+	}
+	bw := bufio.NewWriter(f)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	// Without the sync, a crash soon after the rename can leave an empty
+	// file under the final name.
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return renameTemp(f.Name(), t.path)
+}
+
+// keepAttributes gives the temporary file the permission bits of the file
+// it replaces, and its owner when running as root (who alone may give a
+// file away), so that replacing a file does not change who may read it.
+func keepAttributes(f *os.File, old fs.FileInfo) error {
+	if st, ok := old.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+		if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
+			return err
+		}
+	}
+	return f.Chmod(old.Mode().Perm())
+}
+
+// temporaries tracks the temporary files being written, so that a signal
+// handler can remove them before the process exits.
+var temporaries = struct {
+	sync.Mutex
+	paths map[string]bool
+	// closed is set once they were removed: the process is exiting and
+	// no new one may start.
+	closed bool
+}{paths: map[string]bool{}}
+
+var errExiting = errors.New("pyprof is exiting")
+
+// createTemp creates a temporary file next to path, named after it, with
+// mode 0666 less the umask, as the file it becomes would have been.
+func createTemp(path string) (*os.File, error) {
+	temporaries.Lock()
+	defer temporaries.Unlock()
+	if temporaries.closed {
+		return nil, errExiting
+	}
+	dir, base := dirOf(path), path[strings.LastIndexByte(path, '/')+1:]
+	for range 100 {
+		name := dir + "/." + base + "." + strconv.FormatUint(uint64(rand.Uint32()), 10) + ".tmp"
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		temporaries.paths[name] = true
+		return f, nil
+	}
+	return nil, fmt.Errorf("no free temporary name next to %s", path)
+}
+
+func removeTemp(name string) error {
+	temporaries.Lock()
+	defer temporaries.Unlock()
+	delete(temporaries.paths, name)
+	return os.Remove(name)
+}
+
+// renameTemp moves a finished temporary file into place, unless the
+// process is exiting and the file is already gone.
+func renameTemp(name, path string) error {
+	temporaries.Lock()
+	defer temporaries.Unlock()
+	if temporaries.closed {
+		return errExiting
+	}
+	delete(temporaries.paths, name)
+	return os.Rename(name, path)
+}
+
+// RemoveTemporaries removes the temporary files of the outputs being
+// written and fails any write that would start or finish after it. A
+// signal handler calls it just before the process exits, so that an
+// interrupted export leaves nothing behind.
+func RemoveTemporaries() {
+	temporaries.Lock()
+	defer temporaries.Unlock()
+	temporaries.closed = true
+	for name := range temporaries.paths {
+		os.Remove(name)
+		delete(temporaries.paths, name)
+	}
 }

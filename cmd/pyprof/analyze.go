@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
@@ -88,17 +89,33 @@ func sampleType(p *callgraph.Profile, name, file string) (callgraph.Value, error
 	return 0, usagef("--sample-type %s: %s has %s", name, file, strings.Join(have, ", "))
 }
 
+// Bounds of numeric flags. A flame graph wider than maxWidth pixels
+// would draw frames no screen shows, and be slow to open.
+const (
+	minWidth = 100
+	maxWidth = 100_000
+)
+
 func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("flamegraph")
 	out := fs.StringP("output", "o", "", "")
 	title := fs.String("title", "", "")
-	width := fs.Int("width", 0, "")
-	minWidth := fs.Float64("min-width", 0, "")
+	width := fs.Int("width", flamegraph.DefaultWidth, "")
+	narrowest := fs.Float64("min-width", flamegraph.DefaultMinWidth, "")
 	inverted := fs.Bool("inverted", false, "")
 	typ := fs.String("sample-type", "", "")
 	pos, err := parseArgs(fs, args, "PROFILE")
-	if err == nil && *out == "" {
+	switch {
+	case err != nil:
+	case *out == "":
 		err = usagef("flamegraph: -o FILE.svg is required")
+	case *width < minWidth || *width > maxWidth:
+		err = usagef("flamegraph: --width %d: want %d to %d pixels", *width, minWidth, maxWidth)
+	default:
+		err = inRange("flamegraph", "min-width", *narrowest, 0, float64(*width), "0 to --width pixels")
+	}
+	if err == nil {
+		err = checkOutput(*out)
 	}
 	if err != nil {
 		return exitCode(stderr, err)
@@ -107,19 +124,37 @@ func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	opts := flamegraph.Options{Title: *title, Width: *width, MinWidth: *minWidth, Inverted: *inverted, Value: &v}
-	return exitCode(stderr, writeFile(*out, func(w io.Writer) error { return flamegraph.Write(w, p, opts) }))
+	if *narrowest == 0 {
+		*narrowest = -1 // every frame: Options reads 0 as the default
+	}
+	opts := flamegraph.Options{Title: *title, Width: *width, MinWidth: *narrowest, Inverted: *inverted, Value: &v}
+	return exitCode(stderr, writeFile(*out, stdout, func(w io.Writer) error { return flamegraph.Write(w, p, opts) }))
 }
 
-// writeFile writes an output atomically; failures are output errors.
-func writeFile(path string, write func(io.Writer) error) error {
-	if err := export.CheckWritable(path); err != nil {
-		return usageError{err}
-	}
-	if err := export.WriteFileAtomic(path, write); err != nil {
-		return fmt.Errorf("%w: writing %s: %v", errOutput, path, err)
+// inRange refuses a float flag that is NaN or outside [lo, hi], which
+// also refuses infinities when the bounds are finite.
+func inRange(cmd, flag string, x, lo, hi float64, want string) error {
+	if math.IsNaN(x) || x < lo || x > hi {
+		return usagef("%s: --%s %g: want %s", cmd, flag, x, want)
 	}
 	return nil
+}
+
+// checkTop refuses a negative --top; 0 asks for every row.
+func checkTop(cmd string, top int) error {
+	if top < 0 {
+		return usagef("%s: --top %d: want a number of rows, or 0 for all", cmd, top)
+	}
+	return nil
+}
+
+// reportTop turns --top into report.Options.Top, which reads 0 as the
+// default and a negative number as every row.
+func reportTop(top int) int {
+	if top == 0 {
+		return -1
+	}
+	return top
 }
 
 func reportCommand(args []string, stdout, stderr io.Writer) int {
@@ -131,10 +166,14 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	tree := fs.Bool("tree", false, "")
 	minShare := fs.Float64("min-share", report.DefaultMinShare, "")
 	pos, err := parseArgs(fs, args, "PROFILE")
+	if err == nil {
+		err = inRange("report", "min-share", *minShare, 0, 100, "a percentage from 0 to 100")
+	}
+	if err == nil {
+		err = checkTop("report", *top)
+	}
 	switch {
 	case err != nil:
-	case *minShare < 0 || *minShare > 100:
-		err = usagef("report: --min-share %g: want a percentage from 0 to 100", *minShare)
 	case !*tree && fs.Changed("min-share"):
 		err = usagef("report: --min-share folds the call tree: add --tree")
 	case *tree && (fs.Changed("top") || fs.Changed("sort")):
@@ -150,7 +189,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	if *tree {
 		err = report.WriteTree(stdout, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare})
 	} else {
-		opts := report.Options{Top: *top, Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout)}
+		opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout)}
 		err = report.Write(stdout, p, opts)
 	}
 	if err != nil {
@@ -171,6 +210,20 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	top := fs.Int("top", 10, "")
 	typ := fs.String("sample-type", "", "")
 	pos, err := parseArgs(fs, args, "BASE", "NEW")
+	switch {
+	case err != nil:
+	case fs.Changed("fail-above"):
+		err = inRange("diff", "fail-above", *failAbove, 0, math.MaxFloat64, "a percentage of 0 or more")
+	}
+	if err == nil {
+		err = checkTop("diff", *top)
+	}
+	if err == nil && *out == stdoutName {
+		err = usagef("diff: -o -: the text summary goes to standard output: name a file for the SVG")
+	}
+	if err == nil && *out != "" {
+		err = checkOutput(*out)
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -191,7 +244,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	if *out != "" {
 		opts := flamegraph.Options{Value: &v}
-		if err := writeFile(*out, func(w io.Writer) error { return diff.FlameGraph(w, base, next, opts) }); err != nil {
+		if err := writeFile(*out, stdout, func(w io.Writer) error { return diff.FlameGraph(w, base, next, opts) }); err != nil {
 			return exitCode(stderr, err)
 		}
 	}
@@ -229,10 +282,19 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	if err == nil && *out == "" {
 		err = usagef("convert: -o OUT is required")
 	}
+	if err == nil && *out == stdoutName {
+		err = stdoutFormat(*format)
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
 	f, err := outputFormat(*out, *format)
+	if err == nil {
+		err = checkStdout(*out, f, stdout)
+	}
+	if err == nil {
+		err = checkOutput(*out)
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -240,7 +302,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	return exitCode(stderr, writeFile(*out, func(w io.Writer) error {
+	return exitCode(stderr, writeFile(*out, stdout, func(w io.Writer) error {
 		return writers[f](w, p, export.Options{})
 	}))
 }

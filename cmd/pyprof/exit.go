@@ -22,6 +22,13 @@ const (
 // errOutput marks a failure to write a profile.
 var errOutput = errors.New("output")
 
+// outputError is an errOutput that says what went wrong in its own words.
+type outputError struct{ err error }
+
+func (o outputError) Error() string      { return o.err.Error() }
+func (o outputError) Unwrap() error      { return o.err }
+func (outputError) Is(target error) bool { return target == errOutput }
+
 // usageError marks an error in what the user asked for.
 type usageError struct{ err error }
 

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,19 +94,45 @@ type output struct {
 	format export.Format
 }
 
-func (f *recordFlags) resolveOutputs() ([]output, error) {
+func (f *recordFlags) resolveOutputs(stdout io.Writer) ([]output, error) {
+	if err := f.checkStdoutOnce(); err != nil {
+		return nil, err
+	}
 	var outs []output
 	for _, path := range f.outputs {
+		if path == stdoutName {
+			if err := stdoutFormat(f.format); err != nil {
+				return nil, err
+			}
+		}
 		format, err := outputFormat(path, f.format)
+		if err == nil {
+			err = checkStdout(path, format, stdout)
+		}
+		if err == nil {
+			err = checkOutput(path)
+		}
 		if err != nil {
 			return nil, err
-		}
-		if err := export.CheckWritable(path); err != nil {
-			return nil, usageError{err}
 		}
 		outs = append(outs, output{path, format})
 	}
 	return outs, nil
+}
+
+// checkStdoutOnce refuses to send two outputs to standard output, where
+// they would run into each other.
+func (f *recordFlags) checkStdoutOnce() error {
+	n := 0
+	for _, path := range append([]string{f.timeline, f.selfProfile}, f.outputs...) {
+		if path == stdoutName {
+			n++
+		}
+	}
+	if n > 1 {
+		return usagef("record: %d outputs are - (standard output): one at most", n)
+	}
+	return nil
 }
 
 // outputFormat picks the format of one output: --format, else the extension.
@@ -131,16 +159,21 @@ func parseSize(s string) (uint64, error) {
 		suffix string
 		mult   uint64
 	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
-	mult := uint64(1)
+	digits, mult := s, uint64(1)
 	for _, u := range units {
 		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			digits, mult = strings.TrimSuffix(s, u.suffix), u.mult
 			break
 		}
 	}
-	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	n, err := strconv.ParseUint(strings.TrimSpace(digits), 10, 64)
+	// A count that overflows when multiplied could wrap around to a size
+	// that looks right: bound it first.
+	if err != nil || n > (1<<30)/mult {
+		return 0, usagef("--buffer-size %s: want a power of two from 4KiB to 1GiB, such as 8MiB", s)
+	}
 	size := n * mult
-	if err != nil || size < 4096 || size&(size-1) != 0 || size > 1<<30 {
+	if size < 4096 || size&(size-1) != 0 {
 		return 0, usagef("--buffer-size %s: want a power of two from 4KiB to 1GiB, such as 8MiB", s)
 	}
 	return size, nil
@@ -151,18 +184,18 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	opts, outs, err := f.options(words)
+	opts, outs, err := f.options(words, stdout)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
 	if f.selfProfile != "" {
-		stopSelf, err := startSelfProfile(f.selfProfile)
+		stopSelf, err := startSelfProfile(f.selfProfile, stdout)
 		if err != nil {
 			return exitCode(stderr, err)
 		}
 		defer func() {
 			if err := stopSelf(); err != nil {
-				fmt.Fprintf(stderr, "pyprof: writing --self-profile %s: %v\n", f.selfProfile, err)
+				fmt.Fprintf(stderr, "pyprof: --self-profile: %v\n", err)
 			}
 		}()
 	}
@@ -179,14 +212,16 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	res.Profile.Comments = f.comments(res, sst)
+	// The program is done: a signal now means stop writing.
+	exitOnSignal()
 	for _, o := range outs {
-		if err := writeProfile(o, res.Profile, f.maxDepth); err != nil {
+		if err := writeProfile(o, res.Profile, f.maxDepth, stdout); err != nil {
 			return exitCode(stderr, err)
 		}
 	}
 	if f.timeline != "" {
 		outs = append(outs, output{path: f.timeline})
-		if err := writeFile(f.timeline, func(w io.Writer) error { return timeline.Write(w, res.Profile) }); err != nil {
+		if err := writeFile(f.timeline, stdout, func(w io.Writer) error { return timeline.Write(w, res.Profile) }); err != nil {
 			return exitCode(stderr, err)
 		}
 	}
@@ -278,7 +313,7 @@ func (f *recordFlags) checkMode(words []string) error {
 
 // options checks everything that can be checked before the program runs,
 // so that it never runs for nothing.
-func (f *recordFlags) options(words []string) (profiler.Options, []output, error) {
+func (f *recordFlags) options(words []string, stdout io.Writer) (profiler.Options, []output, error) {
 	var o profiler.Options
 	if err := f.checkMode(words); err != nil {
 		return o, nil, err
@@ -306,14 +341,19 @@ func (f *recordFlags) options(words []string) (profiler.Options, []output, error
 			return o, nil, usageError{err}
 		}
 	}
-	outs, err := f.resolveOutputs()
+	outs, err := f.resolveOutputs(stdout)
 	if err != nil {
 		return o, nil, err
 	}
+	if f.selfProfile != "" {
+		if err := checkOutput(f.selfProfile); err != nil {
+			return o, nil, err
+		}
+	}
 	var timelineMin time.Duration
 	if f.timeline != "" {
-		if err := export.CheckWritable(f.timeline); err != nil {
-			return o, nil, usageError{err}
+		if err := checkOutput(f.timeline); err != nil {
+			return o, nil, err
 		}
 		if f.timelineMin <= 0 {
 			return o, nil, usagef("--timeline-min %v: want a positive duration such as 100us", f.timelineMin)
@@ -324,8 +364,18 @@ func (f *recordFlags) options(words []string) (profiler.Options, []output, error
 		TimelineMin: timelineMin, TimelineMax: maxTimelineSpans, CPURate: f.rate,
 		Target: target, Python: f.python, Agent: kind, ToolID: f.toolID,
 		RingBytes: size, Slots: 256, Poll: time.Millisecond, Subprocesses: f.subprocs, SkipNative: !f.native,
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Stdin: os.Stdin, Stdout: f.programStdout(), Stderr: os.Stderr,
 	}, outs, nil
+}
+
+// programStdout is where the program's standard output goes: pyprof's,
+// unless a profile goes there, which the program's output would corrupt;
+// then to standard error.
+func (f *recordFlags) programStdout() *os.File {
+	if f.timeline == stdoutName || f.selfProfile == stdoutName || slices.Contains(f.outputs, stdoutName) {
+		return os.Stderr
+	}
+	return os.Stdout
 }
 
 // maxTimelineSpans bounds --timeline on long runs (about 100 bytes of JSON
@@ -340,9 +390,9 @@ var writers = map[export.Format]func(io.Writer, *callgraph.Profile, export.Optio
 	},
 }
 
-func writeProfile(o output, p *callgraph.Profile, maxDepth int) error {
+func writeProfile(o output, p *callgraph.Profile, maxDepth int, stdout io.Writer) error {
 	write := writers[o.format]
-	return writeFile(o.path, func(w io.Writer) error {
+	return writeFile(o.path, stdout, func(w io.Writer) error {
 		return write(w, p, export.Options{MaxDepth: maxDepth})
 	})
 }
@@ -401,6 +451,10 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	}
 	var paths []string
 	for _, o := range outs {
+		if o.path == stdoutName {
+			paths = append(paths, "standard output")
+			continue
+		}
 		paths = append(paths, o.path)
 	}
 	what := count(st.Events) + " events"
@@ -483,21 +537,21 @@ func count(n int64) string {
 
 // startSelfProfile profiles pyprof's own Go side with fgprof, which sees
 // wall-clock time on and off CPU: where the consumer waits matters as much
-// as where it computes.
-func startSelfProfile(path string) (func() error, error) {
-	if err := export.CheckWritable(path); err != nil {
-		return nil, usageError{err}
+// as where it computes. fgprof writes the profile when stopped; it goes to
+// memory first, so that path is written like every other output.
+func startSelfProfile(path string, stdout io.Writer) (func() error, error) {
+	if err := checkOutput(path); err != nil {
+		return nil, err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("--self-profile: %w", err)}
-	}
-	stop := fgprof.Start(f, fgprof.FormatPprof)
+	var buf bytes.Buffer
+	stop := fgprof.Start(&buf, fgprof.FormatPprof)
 	return func() error {
-		err := stop()
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		if err := stop(); err != nil {
+			return err
 		}
-		return err
+		return writeFile(path, stdout, func(w io.Writer) error {
+			_, err := buf.WriteTo(w)
+			return err
+		})
 	}, nil
 }

@@ -78,6 +78,8 @@ func (f *topFlags) target(words []string) (int, error) {
 			f.interval, max(10*time.Millisecond, 2*time.Second/time.Duration(f.rate)), f.rate)
 	case f.duration < 0:
 		return 0, usagef("top: --duration %v: want a positive duration", f.duration)
+	case f.top < 0:
+		return 0, checkTop("top", f.top)
 	case !slices.Contains(report.SortOrders, f.sortBy):
 		return 0, usagef("top: --sort %s: use one of %v", f.sortBy, report.SortOrders)
 	}
@@ -104,5 +106,5 @@ func (f *topFlags) show(w io.Writer, pid int, iv profiler.Interval, screen bool)
 		_, err := fmt.Fprintf(w, "(%s in this interval)\n", what)
 		return err
 	}
-	return report.Write(w, iv.Profile, report.Options{Top: f.top, Sort: f.sortBy, Aligned: true})
+	return report.Write(w, iv.Profile, report.Options{Top: reportTop(f.top), Sort: f.sortBy, Aligned: true})
 }
