@@ -182,6 +182,12 @@ type Profile struct {
 	// stacks weigh by.
 	Values  []Value
 	Default Value
+	// SourceTypes names, for a profile read from another tool's file, the
+	// sample type ("type/unit") each Value was read from when that is not
+	// the Value itself, such as a heap profile's alloc_space/bytes read as
+	// Samples; empty otherwise. Profiles whose entries differ measured
+	// different things and cannot be compared.
+	SourceTypes [NumValues]string
 	// Start is when recording began; Duration how long it ran.
 	Start    time.Time
 	Duration time.Duration

@@ -3,6 +3,7 @@ package export
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -24,18 +25,26 @@ const maxFoldedLine = 64 << 20
 // (file.py:12)" stays as it is. Blank lines are skipped. A folded file has no
 // threads, so the profile has one thread "all"; it knows no files either, so
 // frames are Python functions, or markers when bracketed. It returns
-// ErrEmpty when there is no stack.
+// ErrEmpty when there is no stack, and ErrTooLarge past MaxProfileBytes or
+// MaxTreeNodes. Counts that add up past an int64 are refused.
 func ReadFolded(r io.Reader, v callgraph.Value) (*callgraph.Profile, error) {
 	fr := newFoldedReader(v)
-	sc := bufio.NewScanner(r)
+	in := &boundedReader{r: r, left: maxProfileBytes}
+	sc := bufio.NewScanner(in)
 	sc.Buffer(nil, maxFoldedLine)
 	for lineNo := 1; sc.Scan(); lineNo++ {
 		if err := fr.addLine(sc.Bytes()); err != nil {
+			if in.over { // the line was cut at the bound
+				return nil, tooLarge("the folded file")
+			}
 			return nil, fmt.Errorf("line %d: %w", lineNo, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading folded stacks: %w", err)
+	}
+	if in.over {
+		return nil, tooLarge("the folded file")
 	}
 	if fr.stacks == 0 {
 		return nil, ErrEmpty
@@ -50,6 +59,7 @@ type foldedReader struct {
 	funcs  map[string]callgraph.FuncID
 	path   []Frame
 	stacks int
+	sums   valueSums
 }
 
 func newFoldedReader(v callgraph.Value) *foldedReader {
@@ -77,9 +87,32 @@ func (fr *foldedReader) addLine(line []byte) error {
 	}
 	var self [callgraph.NumValues]int64
 	self[fr.value] = count
+	if err := fr.sums.add(&self); err != nil {
+		return err
+	}
 	fr.tree.addStack(fr.thread, fr.path, &self)
 	fr.stacks++
-	return nil
+	return checkNodes(fr.tree)
+}
+
+// boundedReader reads at most left bytes of r, then reports EOF and
+// whether there was more.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a file of exactly the bound from a longer one.
+		n, _ := b.r.Read(make([]byte, 1))
+		b.over = n > 0
+		return 0, io.EOF
+	}
+	n, err := b.r.Read(p[:min(int64(len(p)), b.left)])
+	b.left -= int64(n)
+	return n, err
 }
 
 // splitFoldedLine splits "stack count" at the last space or tab.
@@ -89,6 +122,9 @@ func splitFoldedLine(line string) (stack string, count int64, err error) {
 		return "", 0, fmt.Errorf("no count after the stack in %q", abbreviate(line))
 	}
 	count, err = strconv.ParseInt(line[i+1:], 10, 64)
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(line[i+1:], "-") {
+		return "", 0, fmt.Errorf("count %s is past what an int64 holds", abbreviate(line[i+1:]))
+	}
 	if err != nil || count < 0 {
 		return "", 0, fmt.Errorf("count %q is not a whole number", abbreviate(line[i+1:]))
 	}

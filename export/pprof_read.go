@@ -19,27 +19,39 @@ import (
 // threads by their "thread" and "thread_id" labels, or into one thread "all"
 // when they have neither. Each sample's values are its leaf's self values; a
 // node reached by samples at several leaf lines (Go CPU profiles) keeps the
-// first as its SelfLine, since the model has one. It returns ErrEmpty for a
-// profile without samples.
+// first as its SelfLine, since the model has one.
+//
+// A profile with sample types but no sample (sampling that read nothing)
+// is a profile of nothing, with no thread; one without even sample types,
+// or no data at all, is ErrEmpty. Input past MaxProfileBytes, gunzipped or
+// not, is ErrTooLarge, and so are values that add up past an int64.
 func ReadPprof(r io.Reader) (*callgraph.Profile, error) {
-	data, err := io.ReadAll(r)
+	data, err := readAllBounded(r, "the pprof")
 	if err != nil {
 		return nil, fmt.Errorf("reading pprof: %w", err)
 	}
 	if len(data) == 0 {
 		return nil, ErrEmpty
 	}
+	if data, err = gunzipBounded(data); err != nil {
+		return nil, err
+	}
+	if err := checkPprofRecords(data); err != nil {
+		return nil, err
+	}
 	in, err := profile.ParseData(data)
 	if err != nil {
 		return nil, err // already says "parsing profile: ..."
 	}
-	if len(in.Sample) == 0 {
+	cols := valueColumns(in.SampleType)
+	if len(cols) == 0 {
 		return nil, ErrEmpty
 	}
-	cols := valueColumns(in.SampleType)
 	rd := newPprofReader(in, cols)
 	for _, s := range in.Sample {
-		rd.addSample(s)
+		if err := rd.addSample(s); err != nil {
+			return nil, err
+		}
 	}
 	return rd.tree.prof, nil
 }
@@ -49,6 +61,9 @@ type valueColumn struct {
 	index int
 	value callgraph.Value
 	scale int64 // to the Value's unit
+	// source is the sample type as "type/unit" when it is not the Value
+	// itself (a heap profile's alloc_space/bytes read as samples).
+	source string
 }
 
 // valueColumns maps the sample types it knows, the first of each Value
@@ -66,12 +81,21 @@ func valueColumns(types []*profile.ValueType) []valueColumn {
 			continue
 		}
 		seen[v] = true
-		cols = append(cols, valueColumn{i, v, scale})
+		cols = append(cols, valueColumn{i, v, scale, countSource(v, st)})
 	}
 	if len(cols) == 0 && len(types) > 0 {
-		cols = append(cols, valueColumn{0, callgraph.Samples, 1})
+		cols = append(cols, valueColumn{0, callgraph.Samples, 1, types[0].Type + "/" + types[0].Unit})
 	}
 	return cols
+}
+
+// countSource names a count read under its own name but in another unit
+// (samples/bytes), which is not what pyprof counts; times convert.
+func countSource(v callgraph.Value, st *profile.ValueType) string {
+	if v.Info().Unit != "count" || st.Unit == "count" || st.Unit == "" {
+		return ""
+	}
+	return st.Type + "/" + st.Unit
 }
 
 // unitScale returns the factor from unit to v's own unit. Counts are counts
@@ -102,6 +126,7 @@ type pprofReader struct {
 	funcs   map[*profile.Function]callgraph.FuncID
 	addrs   map[*profile.Location]callgraph.FuncID // locations without lines
 	path    []Frame
+	sums    valueSums
 }
 
 // threadKey tells the threads of a pprof apart by their labels.
@@ -116,6 +141,9 @@ func newPprofReader(in *profile.Profile, cols []valueColumn) *pprofReader {
 		values[i] = c.value
 	}
 	tree := newTreeBuilder(values, defaultValue(in, cols))
+	for _, c := range cols {
+		tree.prof.SourceTypes[c.value] = c.source
+	}
 	tree.prof.Duration = time.Duration(in.DurationNanos)
 	tree.prof.Comments = in.Comments
 	if in.TimeNanos != 0 {
@@ -145,16 +173,25 @@ func defaultValue(in *profile.Profile, cols []valueColumn) callgraph.Value {
 	return cols[len(cols)-1].value
 }
 
-func (rd *pprofReader) addSample(s *profile.Sample) {
+func (rd *pprofReader) addSample(s *profile.Sample) error {
 	var self [callgraph.NumValues]int64
 	for _, c := range rd.cols {
-		self[c.value] = s.Value[c.index] * c.scale
+		x := s.Value[c.index]
+		if x*c.scale/c.scale != x {
+			st := rd.in.SampleType[c.index]
+			return fmt.Errorf("%s value %d %s overflows an int64 in nanoseconds", st.Type, x, st.Unit)
+		}
+		self[c.value] = x * c.scale
+	}
+	if err := rd.sums.add(&self); err != nil {
+		return err
 	}
 	rd.path = rd.path[:0]
 	for i := len(s.Location) - 1; i >= 0; i-- {
 		rd.addLocation(s.Location[i])
 	}
 	rd.tree.addStack(rd.thread(s), rd.path, &self)
+	return nil
 }
 
 // addLocation appends the frames of loc, root first: a location with

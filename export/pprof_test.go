@@ -215,7 +215,7 @@ func TestReadPprofForeign(t *testing.T) {
 
 func TestReadPprofErrors(t *testing.T) {
 	var empty bytes.Buffer
-	if err := (&profile.Profile{SampleType: []*profile.ValueType{{Type: "cpu", Unit: "nanoseconds"}}}).Write(&empty); err != nil {
+	if err := (&profile.Profile{Comments: []string{"no sample types"}}).Write(&empty); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -223,7 +223,7 @@ func TestReadPprofErrors(t *testing.T) {
 		data []byte
 		want error
 	}{
-		{"no samples", empty.Bytes(), ErrEmpty},
+		{"no sample types", empty.Bytes(), ErrEmpty},
 		{"nothing at all", nil, ErrEmpty},
 		{"garbage", []byte("\x1f\x8bnot really gzip"), nil},
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -15,6 +17,77 @@ import (
 // ErrEmpty reports a profile without samples or stacks; the CLI turns it into
 // its own exit status, since nothing went wrong but there is nothing to show.
 var ErrEmpty = errors.New("profile has no samples")
+
+// ErrTooLarge reports a profile past what the readers take in: see
+// MaxProfileBytes and MaxTreeNodes.
+var ErrTooLarge = errors.New("profile too large")
+
+// MaxProfileBytes bounds what a reader takes in: a profile file, and a pprof
+// once gunzipped. A gzip file can hold a thousand times its size, and
+// reading it whole before parsing would take the machine's memory; past the
+// bound, reading stops and the profile is refused.
+const MaxProfileBytes = 256 << 20
+
+// MaxTreeNodes bounds the calling contexts a reader builds, about 150 bytes
+// each: folded lines of distinct frames make one per frame.
+const MaxTreeNodes = 4_000_000
+
+// The bounds in force; tests lower them.
+var (
+	maxProfileBytes int64 = MaxProfileBytes
+	maxTreeNodes          = MaxTreeNodes
+)
+
+// readAllBounded reads r to its end, refusing more than maxProfileBytes.
+func readAllBounded(r io.Reader, what string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > maxProfileBytes {
+		return nil, tooLarge(what)
+	}
+	return data, nil
+}
+
+func tooLarge(what string) error {
+	size := strconv.FormatInt(maxProfileBytes, 10) + " bytes"
+	if maxProfileBytes%(1<<20) == 0 {
+		size = strconv.FormatInt(maxProfileBytes>>20, 10) + " MiB"
+	}
+	return fmt.Errorf("%w: %s holds more than %s, more than pyprof reads", ErrTooLarge, what, size)
+}
+
+// checkNodes refuses a tree grown past maxTreeNodes.
+func checkNodes(b *treeBuilder) error {
+	if len(b.children) > maxTreeNodes {
+		return fmt.Errorf("%w: more than %d calling contexts, more than pyprof reads", ErrTooLarge, maxTreeNodes)
+	}
+	return nil
+}
+
+// valueSums adds up the magnitudes of every value a reader puts in a tree.
+// Every total the tree and the reports compute from it (a node's, a
+// function's, a thread's) is a sum of some of them, so while this one fits
+// in an int64 none of them overflows into a negative share.
+type valueSums [callgraph.NumValues]int64
+
+func (s *valueSums) add(self *[callgraph.NumValues]int64) error {
+	for v, x := range self {
+		if x == math.MinInt64 || s[v] > math.MaxInt64-abs(x) {
+			return fmt.Errorf("%s values add up past %d, which pyprof cannot count", callgraph.Value(v).Info().Type, int64(math.MaxInt64))
+		}
+		s[v] += abs(x)
+	}
+	return nil
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
 
 // A Reader reads one format into call trees.
 type Reader func(io.Reader) (*callgraph.Profile, error)
@@ -62,9 +135,9 @@ func readable() string {
 // with Sniff. Folded counts are read as Samples. Errors say which file, and
 // an empty profile is ErrEmpty.
 func ReadFile(path string) (*callgraph.Profile, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFileBounded(path)
 	if err != nil {
-		return nil, err // already "open path: ..."
+		return nil, err
 	}
 	f, err := Sniff(data)
 	if errors.Is(err, ErrEmpty) {
@@ -82,4 +155,22 @@ func ReadFile(path string) (*callgraph.Profile, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return p, nil
+}
+
+// readFileBounded reads a whole file of at most maxProfileBytes; a larger
+// regular file is refused before reading, others (a pipe) past the bound.
+func readFileBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // already "open path: ..."
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() && info.Size() > maxProfileBytes {
+		return nil, fmt.Errorf("reading %s: %w", path, tooLarge("the file"))
+	}
+	data, err := readAllBounded(f, "the file")
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return data, nil
 }

@@ -24,7 +24,9 @@
 //	-o, --output FILE      write the profile to FILE; repeatable. The format
 //	                       comes from the extension: .pb.gz .pprof (pprof),
 //	                       .folded .txt (folded stacks), .svg (flame graph),
-//	                       .speedscope.json (speedscope). Default pyprof.pb.gz
+//	                       .speedscope.json (speedscope). Default pyprof.pb.gz;
+//	                       - is standard output (with --format), where the
+//	                       program's own output then goes to standard error
 //	    --format NAME      pprof, folded, svg or speedscope, overriding the
 //	                       extensions
 //	    --mode MODE        trace (default): every call, exact, through the agent;
@@ -107,10 +109,11 @@
 // flamegraph writes a self-contained interactive SVG: click to zoom,
 // Ctrl-F or the search box to highlight, hover for details.
 //
-//	-o, --output FILE      the SVG to write (required)
+//	-o, --output FILE      the SVG to write (required; - for standard output)
 //	    --title TEXT       the title
-//	    --width PX         image width (default 1200)
-//	    --min-width PX     merge frames narrower than this (default 0.33)
+//	    --width PX         image width, 100 to 100000 (default 1200)
+//	    --min-width PX     merge frames narrower than this, 0 to --width
+//	                       (default 0.33; 0 draws every frame)
 //	    --inverted         an icicle graph: roots at the top
 //	    --sample-type T    calls, wall, cpu, samples or gil (default: the
 //	                       profile's)
@@ -119,7 +122,7 @@
 // calls, value per call, file:line. Aligned for a terminal, tab-separated
 // when piped.
 //
-//	--top N            rows (default 20)
+//	--top N            rows (default 20; 0 for all)
 //	--sort KEY         flat, cum, calls or name (default flat)
 //	--thread NAME      only this thread
 //	--sample-type T    as for flamegraph
@@ -135,8 +138,10 @@
 //
 //	-o, --output FILE      the differential SVG
 //	    --fail-above PCT   exit 1 when the total or any function regressed by
-//	                       more than PCT percent and by more than the noise of
-//	                       the sample type: a CI gate
+//	                       more than PCT percent (0 or more) and by more than
+//	                       the noise of the sample type: a CI gate. Profiles
+//	                       that measure unlike things (CPU samples, a heap
+//	                       profile's bytes) are refused
 //	    --top N            functions shown and regressions named (default
 //	                       10; 0 for all); every function is checked
 //	    --sample-type T    as for flamegraph
@@ -158,18 +163,40 @@
 //	--subprocesses     sample its Python descendants too
 //
 // convert rewrites a profile in another format, chosen by -o's extension or
-// --format.
+// --format; -o - writes standard output.
+//
+// Outputs are written the way any tool writes what it is told to. A
+// regular file, or a new one, is written whole or not at all: a temporary
+// file beside it replaces it once complete, keeping the replaced file's
+// permission bits (and owner, as root); a new file gets 0666 less the
+// umask. Anything else (a device, a FIFO, /dev/stdout) is written in place,
+// never replaced, and a symlink is followed and stays a symlink. A file
+// with no write permission bit is refused, even for root, as read-only on
+// purpose; so is one the user may not write. A SIGINT, SIGTERM or SIGHUP
+// while writing removes the temporary files and exits with 128+N.
+//
+// Profiles read are bounded, so that a crafted file cannot take the
+// machine's memory: 256 MiB of data (a pprof once gunzipped), 2,000,000
+// pprof records (samples, locations, functions, strings) and 4,000,000
+// calling contexts. Values that add up past an int64 are refused. A pprof
+// with sample types but no sample is a profile of nothing: reports say
+// nothing was recorded.
+//
+// Names from profiles and processes are printed with control characters
+// escaped (\x1b), so that none can drive the terminal.
 //
 // Exit status of pyprof's own failures (a line starting "pyprof:" says why):
 //
-//	2  usage: a bad flag, a missing script, an unknown format, an output
-//	   folder that does not exist or cannot be written, a profile that is
-//	   missing, truncated, empty or not a profile, a --pid, dump or top
+//	2  usage: a bad flag or one out of range, a missing script, an unknown
+//	   format, an output folder that does not exist or cannot be written, a
+//	   profile that is missing, truncated, empty, too large or not a
+//	   profile, profiles of unlike things to diff, a --pid, dump or top
 //	   process that does not exist
 //	3  environment: no Python 3.12+, the tool id is taken, the C agent
 //	   cannot be built with --agent c, a process that may not be read
 //	   (ptrace rules) or is not Python 3.12+
-//	4  the profile could not be written
+//	4  the profile could not be written: an output file that may not be
+//	   written (read-only, not permitted) or a write that failed
 //	1  diff --fail-above: a regression beyond the threshold
 //
 // Otherwise record exits with the program's own status.

@@ -41,6 +41,9 @@ type Result struct {
 // Compare compares the functions of base and new for v. Both profiles must
 // have measured v.
 func Compare(base, new *callgraph.Profile, v callgraph.Value) (*Result, error) {
+	if err := sameMeasure(base, new, v); err != nil {
+		return nil, err
+	}
 	bt, err := report.Functions(base, v, "")
 	if err != nil {
 		return nil, fmt.Errorf("diff: base: %w", err)
@@ -59,6 +62,29 @@ func Compare(base, new *callgraph.Profile, v callgraph.Value) (*Result, error) {
 }
 
 func stat(r report.Row) Stat { return Stat{r.Flat, r.Cum, r.Calls} }
+
+// sameMeasure refuses to compare profiles whose values v were read from
+// unlike sample types, such as a CPU profile's samples and a heap
+// profile's allocations read as samples: the numbers would compare, the
+// comparison would mean nothing.
+func sameMeasure(base, new *callgraph.Profile, v callgraph.Value) error {
+	b, n := measure(base, v), measure(new, v)
+	if b != n {
+		return fmt.Errorf("diff: base measured %s, new %s: compare profiles of the same kind", b, n)
+	}
+	return nil
+}
+
+// measure names what p's values v stand for, as a pprof sample type.
+func measure(p *callgraph.Profile, v callgraph.Value) string {
+	if v < 0 || v >= callgraph.NumValues {
+		return ""
+	}
+	if s := p.SourceTypes[v]; s != "" {
+		return s
+	}
+	return v.Info().Type + "/" + v.Info().Unit
+}
 
 type exactKey struct {
 	name, file string

@@ -66,6 +66,11 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	if opts.Aligned {
 		fmt.Fprintf(bw, "Showing %d of %d functions by %s; %s total %s%s\n",
 			len(shown), len(t.Rows), by, valueName(t.Value), Human(t.Value, t.Total), threadNote(opts.Thread))
+		if len(t.Rows) == 0 {
+			// A sampled run that read nothing writes a profile of nothing.
+			fmt.Fprintf(bw, "\nno %s was recorded\n", valueName(t.Value))
+			return flush(bw)
+		}
 		writeColumns(bw, alignedCells(t, shown, hasCalls), []bool{true, true, true, true, true, true, true, false})
 	} else {
 		writeTSV(bw, t, shown, hasCalls)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
 )
 
 // Read parses a speedscope file. Every profile in it becomes a thread.
@@ -18,9 +19,20 @@ import (
 // else wall time for time units and samples for "none". Evented profiles
 // give calls and wall time: each open event is a call, and the time
 // between a frame's open and close events is its inclusive wall time.
+//
+// A file past export.MaxProfileBytes is export.ErrTooLarge, and values that
+// add up past an int64, in nanoseconds or counts, are refused.
 func Read(r io.Reader) (*callgraph.Profile, error) {
 	var f file
-	if err := json.NewDecoder(r).Decode(&f); err != nil {
+	in := &io.LimitedReader{R: r, N: export.MaxProfileBytes + 1}
+	err := json.NewDecoder(in).Decode(&f)
+	if in.N <= 0 {
+		return nil, fmt.Errorf("reading speedscope: %w: the file holds more than %d MiB, more than pyprof reads", export.ErrTooLarge, export.MaxProfileBytes>>20)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading speedscope: %w", err)
+	}
+	if err := checkTotals(&f); err != nil {
 		return nil, fmt.Errorf("reading speedscope: %w", err)
 	}
 	p, err := convert(&f)
@@ -114,6 +126,75 @@ func kindOf(fr frame) callgraph.FuncKind {
 		return callgraph.KindMarker
 	}
 	return callgraph.KindNative
+}
+
+// checkTotals refuses a file whose values, converted as scale converts
+// them, add up past an int64: every total the profile holds or a report
+// computes (a frame's, a function's, a thread's) is a sum of some of them.
+// A profile's duration must fit too.
+func checkTotals(f *file) error {
+	var sum int64
+	add := func(unit string, x float64) bool {
+		n, ok := scaledMagnitude(unit, x)
+		if !ok || sum > math.MaxInt64-n {
+			return false
+		}
+		sum += n
+		return true
+	}
+	for i, prof := range f.Profiles {
+		_, ok := scaledMagnitude(prof.Unit, prof.EndValue-prof.StartValue)
+		if prof.Type == typeEvented {
+			ok = ok && forEachSpan(prof, func(d float64) bool { return add(prof.Unit, d) })
+		}
+		for _, w := range prof.Weights {
+			ok = ok && add(prof.Unit, w)
+		}
+		if !ok {
+			return fmt.Errorf("profile %d (%s): values add up past %d, which pyprof cannot count", i, prof.Name, int64(math.MaxInt64))
+		}
+	}
+	return nil
+}
+
+// scaledMagnitude is |x| as scale converts it, and whether that fits in
+// an int64.
+func scaledMagnitude(unit string, x float64) (int64, bool) {
+	if s, ok := unitScale[unit]; ok {
+		x *= s
+	}
+	x = math.Round(math.Abs(x))
+	if !(x < math.MaxInt64) { // 2^63 as a float64; NaN fails too
+		return 0, false
+	}
+	return int64(x), true
+}
+
+// forEachSpan calls span with the length of every span between an open
+// event and its close, frames still open closing at the end as addEvents
+// closes them, until span returns false. Events addEvents refuses are
+// skipped: it says what is wrong with them.
+func forEachSpan(prof *profile, span func(float64) bool) bool {
+	var opened []float64
+	last := math.Inf(-1)
+	for _, e := range prof.Events {
+		last = max(last, e.At)
+		switch {
+		case e.Type == eventOpen:
+			opened = append(opened, e.At)
+		case e.Type == eventClose && len(opened) > 0:
+			if !span(e.At - opened[len(opened)-1]) {
+				return false
+			}
+			opened = opened[:len(opened)-1]
+		}
+	}
+	for _, at := range opened {
+		if !span(max(prof.EndValue, last) - at) {
+			return false
+		}
+	}
+	return true
 }
 
 // scale converts a profile's numbers to the model's: nanoseconds for
