@@ -285,6 +285,8 @@ type session struct {
 	// busiest is the most bytes one ring held in the drains since the
 	// pacer last looked.
 	busiest uint64
+	// notes carries what the bootstrap tells of the program.
+	notes *programNotes
 }
 
 // procRings is the shared memory of one process, the program or a child,
@@ -337,7 +339,7 @@ func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd 
 		native = "0"
 	}
 	config := []string{"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode,
-		"python=" + i.VersionString(), "native=" + native}
+		"python=" + i.VersionString(), "native=" + native, "notes=" + strconv.Itoa(notesFD)}
 	cmd.Env = i.Environ()
 	if s.listener != nil {
 		config = append(config, "site="+s.children.Site)
@@ -350,7 +352,7 @@ func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd 
 			"clock=" + strconv.Itoa(int(s.clk)), "consumer=" + strconv.Itoa(os.Getpid())}, ";"))
 	}
 	cmd.Env = append(cmd.Env, "PYPROF_AGENT="+strings.Join(config, ";"))
-	cmd.ExtraFiles = []*os.File{s.main.shm.File()}
+	cmd.ExtraFiles = []*os.File{s.main.shm.File(), s.notes.w}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.o.Stdin, s.o.Stdout, s.o.Stderr
 	return cmd
 }
@@ -362,10 +364,18 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	if s.o.TimelineMin > 0 {
 		s.builder.RecordTimeline(timelineTicks(s.clk, s.o.TimelineMin), s.o.TimelineMax)
 	}
+	notes, err := newProgramNotes()
+	if err != nil {
+		return nil, environment(err)
+	}
+	s.notes = notes
 	cmd := s.command(i, prep)
 	if err := cmd.Start(); err != nil {
+		notes.r.Close()
+		notes.w.Close()
 		return nil, environment(fmt.Errorf("starting %s: %w", i.Path, err))
 	}
+	notes.read()
 	if s.o.OnStart != nil {
 		s.o.OnStart(cmd.Process.Pid)
 	}
@@ -385,8 +395,12 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	cal.Stop()
 	s.drainAll()
 	s.stats.Elapsed = time.Since(started)
+	programNotes := notes.finish()
 	if err := s.agentFailure(i); err != nil {
 		return nil, err
+	}
+	for _, msg := range explainNotes(programNotes, startNanos, s.o.ToolID) {
+		s.o.notice(msg)
 	}
 	res := &Result{Stats: s.finishStats()}
 	res.Stats.ChildrenRunning = len(s.followed)

@@ -133,6 +133,119 @@ def _explain_taken_id(tool_id):
     monitoring.use_tool_id = checked_use_tool_id
 
 
+def _keep_tool_id(tool_id, note=None):
+    """Keeps the program from changing pyprof's events and callbacks, which
+    would stop the recording or lose its returns: on pyprof's tool id, the
+    program's calls do what they do on an id it never claimed
+    (set_events and set_local_events raise ValueError; register_callback
+    and free_tool_id change nothing pyprof uses). pyprof's own calls, from
+    this file, pass. note, when given, tells pyprof of the first of each."""
+    monitoring = sys.monitoring
+    get_tool = monitoring.get_tool
+    callbacks = {}  # the program's own, kept as Python keeps them for an unused id
+
+    def refuse(*_):
+        raise ValueError(
+            f"sys.monitoring tool id {tool_id} is pyprof's: "
+            f"run pyprof with --tool-id N (a free id from 0 to 5) to leave it to the program"
+        )
+
+    def register(event, func):
+        previous = callbacks.get(event)
+        callbacks[event] = func
+        return previous
+
+    def free(*_):
+        callbacks.clear()
+
+    def guard(name, instead):
+        original = getattr(monitoring, name)
+        noted = False
+
+        def guarded(tool, *args):
+            nonlocal noted
+            if tool != tool_id or get_tool(tool_id) != "pyprof" or sys._getframe(1).f_code.co_filename == _BOOTSTRAP_FILE:
+                return original(tool, *args)
+            if note and not noted:
+                noted = True
+                note(f"monitoring {name}")
+            return instead(*args)
+
+        setattr(monitoring, name, guarded)
+
+    guard("set_events", refuse)
+    guard("set_local_events", refuse)
+    guard("register_callback", register)
+    guard("free_tool_id", free)
+    if hasattr(monitoring, "clear_tool_id"):  # 3.14
+        guard("clear_tool_id", free)
+
+
+def _notes_to_pyprof(config):
+    """Returns a function that tells pyprof, on the pipe it passed as fd
+    config["notes"], one line of what the program did that the profile
+    cannot show, or None without that pipe. The pipe closes on exec and
+    never blocks the program; a note is dropped from a forked child, or
+    once the fd is no longer that pipe (a program that closed its fds and
+    opened another file under the number)."""
+    if "notes" not in config:
+        return None
+    import time
+
+    fd = int(config["notes"])
+    os.set_inheritable(fd, False)
+    os.set_blocking(fd, False)
+    pipe = os.fstat(fd)
+    program = os.getpid()
+
+    def note(text):
+        if os.getpid() != program:
+            return
+        try:
+            now = os.fstat(fd)
+            if (now.st_dev, now.st_ino) == (pipe.st_dev, pipe.st_ino):
+                os.write(fd, f"{time.monotonic_ns()} {text}\n".encode())
+        except OSError:
+            pass
+
+    return note
+
+
+def _note_exec(note):
+    """Tells pyprof when the program replaces itself by another program
+    (os.execv or os.execve, which every os.exec* calls): the recording ends
+    there. An exec that fails is taken back."""
+    for name in ("execv", "execve"):
+        original = getattr(os, name)
+
+        def exec_(*args, _original=original, _name=name):
+            note(f"exec os.{_name}")
+            try:
+                return _original(*args)
+            except BaseException:
+                note("exec-failed")
+                raise
+
+        exec_.__name__ = exec_.__qualname__ = name
+        if original in os.supports_fd:
+            os.supports_fd.add(exec_)
+        setattr(os, name, exec_)
+
+
+def _guard_program(tool_id, config):
+    """Keeps pyprof's tool id from the program and, without --subprocesses
+    (which follows a Python the program becomes), says when it execs.
+    Returns sys.monitoring.set_events as it was, for turning pyprof's events
+    on: a frame of the guard's would be open as they start, its return
+    left without a matching call."""
+    set_events = sys.monitoring.set_events
+    note = _notes_to_pyprof(config)
+    _keep_tool_id(tool_id, note)
+    if note and "site" not in config:
+        _note_exec(note)
+    return set_events
+
+
 def _name_threads(agent):
     """Records each thread's Python name when it starts and when it ends
     (a thread may rename itself); threading knows the name, the agent does not."""
@@ -226,6 +339,7 @@ def follow_exec(config, site_file):
     try:
         agent.on_orphan(lambda: _release(tool_id))
         _explain_taken_id(tool_id)
+        _keep_tool_id(tool_id)
         threading = _name_threads(agent)
         _follow_forks(agent, tool_id)
         agent.start()
@@ -455,6 +569,7 @@ def _main():
         events = _claim(agent, tool_id, config["mode"] == "null", config.get("native") != "0")
         agent.on_orphan(lambda: _release(tool_id))
         _explain_taken_id(tool_id)
+        set_events = _guard_program(tool_id, config)
         _name_threads(agent)
         if "site" in config:
             _follow_children(agent, tool_id, config["site"])
@@ -476,7 +591,7 @@ def _main():
 
     agent.start()
     agent.set_thread_name(threading.current_thread().name)
-    sys.monitoring.set_events(tool_id, events)
+    set_events(tool_id, events)
     try:
         run()
     except SystemExit:
