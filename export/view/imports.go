@@ -1,0 +1,206 @@
+package view
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// ImportPrefix starts the name of every frame FoldImports makes: no Python
+// function can be named so, since a space is not part of a dotted name.
+const ImportPrefix = "import "
+
+// Names of the frames that stand for import machinery without a module of
+// their own: a run that imported nothing (importlib.util.find_spec), and
+// an import whose module ran no Python code (an extension, a cached
+// failure).
+const (
+	machineryName = "importlib (machinery)"
+	extensionName = ImportPrefix + "(extension module)"
+	unknownName   = ImportPrefix + "(no Python code)"
+)
+
+// maxNamedModules bounds the modules an import frame names; more (one
+// `import a, b, c, d` statement) are counted.
+const maxNamedModules = 3
+
+// machineryPrefixes name the modules of CPython's import system, frozen
+// or read from source.
+var machineryPrefixes = []string{
+	"importlib._bootstrap.", "importlib._bootstrap_external.",
+	"_frozen_importlib.", "_frozen_importlib_external.",
+}
+
+// IsMachinery reports whether f is a function of the interpreter's import
+// system (importlib._bootstrap and _bootstrap_external).
+func IsMachinery(f callgraph.Func) bool {
+	switch f.Filename {
+	case "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>":
+		return true
+	}
+	for _, p := range machineryPrefixes {
+		if strings.HasPrefix(f.Name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// isFindAndLoad reports whether f starts the import of one module: every
+// import that finds or loads a module passes through _find_and_load once.
+func isFindAndLoad(f callgraph.Func) bool {
+	return IsMachinery(f) && strings.HasSuffix(f.Name, "._find_and_load")
+}
+
+// moduleOf returns the module whose top-level code f is, or "".
+func moduleOf(f callgraph.Func) string {
+	if f.Kind != callgraph.KindPython {
+		return ""
+	}
+	name, ok := strings.CutSuffix(f.Name, ".<module>")
+	if !ok {
+		return ""
+	}
+	return name
+}
+
+// FoldImports replaces every run of import machinery frames with one frame
+// per import, named for the modules imported ("import json"), holding the
+// run's time and calls (the imports made) and, as children, the modules'
+// top-level code and the imports nested in the run (a package's parent
+// first). Native callables the machinery calls (stat, marshal.loads, exec)
+// are folded into the import frame too; their Python callees stay. The
+// calling contexts merged by call line stay merged: one statement
+// `import a, b` is one frame that names both.
+func FoldImports(p *callgraph.Profile) {
+	if !hasMachinery(p) {
+		return
+	}
+	f := &folder{p: p, ids: map[string]callgraph.FuncID{}, tree: newTree()}
+	for _, th := range p.Threads {
+		root := &callgraph.Node{Total: th.Root.Total, SelfLine: th.Root.SelfLine}
+		f.copyChildren(root, th.Root)
+		th.Root = root
+	}
+}
+
+func hasMachinery(p *callgraph.Profile) bool {
+	for _, fn := range p.Funcs {
+		if IsMachinery(fn) {
+			return true
+		}
+	}
+	return false
+}
+
+type folder struct {
+	p    *callgraph.Profile
+	ids  map[string]callgraph.FuncID
+	tree *tree
+}
+
+// copyChildren copies src's children under dst, folding import runs.
+func (f *folder) copyChildren(dst, src *callgraph.Node) {
+	for _, c := range src.Children {
+		if IsMachinery(f.p.Funcs[c.Func]) {
+			f.tree.attach(dst, f.importNode(c))
+			continue
+		}
+		n := &callgraph.Node{Func: c.Func, CallLine: c.CallLine, SelfLine: c.SelfLine, Total: c.Total}
+		f.copyChildren(n, c)
+		f.tree.attach(dst, n)
+	}
+}
+
+// importRun gathers what one import frame holds while its run is read.
+type importRun struct {
+	node    *callgraph.Node
+	modules []string
+	file    string
+	native  bool // the run called _imp.create_dynamic: an extension module
+	claimed bool // a _find_and_load is in the run
+}
+
+// importNode folds the machinery run starting at top into one frame.
+func (f *folder) importNode(top *callgraph.Node) *callgraph.Node {
+	run := &importRun{node: &callgraph.Node{CallLine: top.CallLine, Total: top.Total}}
+	run.node.Total[callgraph.Calls] = 0
+	f.absorb(run, top)
+	run.node.Func = f.funcFor(run)
+	return run.node
+}
+
+// absorb folds src, a frame of run's machinery, into run's frame.
+func (f *folder) absorb(run *importRun, src *callgraph.Node) {
+	fn := f.p.Funcs[src.Func]
+	if isFindAndLoad(fn) {
+		run.claimed = true
+		run.node.Total[callgraph.Calls] += src.Total[callgraph.Calls]
+	}
+	if fn.Name == "_imp.create_dynamic" {
+		run.native = true
+	}
+	for _, c := range src.Children {
+		cf := f.p.Funcs[c.Func]
+		switch {
+		case isFindAndLoad(cf) && run.claimed:
+			// Another module imported within this one's import: the
+			// parent package, or a module the loader needs.
+			f.tree.attach(run.node, f.importNode(c))
+		case IsMachinery(cf) || cf.Kind == callgraph.KindNative:
+			f.absorb(run, c)
+		default:
+			if m := moduleOf(cf); m != "" {
+				run.addModule(m, cf.Filename)
+			}
+			n := &callgraph.Node{Func: c.Func, CallLine: c.CallLine, SelfLine: c.SelfLine, Total: c.Total}
+			f.copyChildren(n, c)
+			f.tree.attach(run.node, n)
+		}
+	}
+}
+
+func (r *importRun) addModule(m, file string) {
+	for _, x := range r.modules {
+		if x == m {
+			return
+		}
+	}
+	if len(r.modules) == 0 {
+		r.file = file
+	}
+	r.modules = append(r.modules, m)
+}
+
+// funcFor interns the function an import frame stands for. Its file is
+// the first module's, so that reports say where the module lives.
+func (f *folder) funcFor(run *importRun) callgraph.FuncID {
+	name := run.name()
+	key := name + "\x00" + run.file
+	if id, ok := f.ids[key]; ok {
+		return id
+	}
+	kind := callgraph.KindPython
+	if run.file == "" {
+		kind = callgraph.KindNative
+	}
+	id := f.p.AddFunc(callgraph.Func{Name: name, Filename: run.file, Kind: kind})
+	f.ids[key] = id
+	return id
+}
+
+func (r *importRun) name() string {
+	switch {
+	case len(r.modules) > maxNamedModules:
+		return ImportPrefix + strings.Join(r.modules[:maxNamedModules], ", ") + ", " +
+			strconv.Itoa(len(r.modules)-maxNamedModules) + " more"
+	case len(r.modules) > 0:
+		return ImportPrefix + strings.Join(r.modules, ", ")
+	case !r.claimed:
+		return machineryName
+	case r.native:
+		return extensionName
+	}
+	return unknownName
+}
