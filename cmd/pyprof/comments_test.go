@@ -29,18 +29,18 @@ func TestComments(t *testing.T) {
 		want  []string
 	}{
 		{"trace", recordFlags{mode: "trace"}, trace, nil, []string{
-			"pyprof devel, trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: c", "events: 4250, lost: 2",
+			"pyprof " + version + ", trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: c", "events: 4250, lost: 2",
 			"program waited for pyprof: 1.5ms"}},
 		{"twin", recordFlags{mode: "trace"}, twin, nil, []string{
-			"pyprof devel, trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: python", "events: 0, lost: 0",
+			"pyprof " + version + ", trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: python", "events: 0, lost: 0",
 			"program waited for pyprof: 0s"}},
 		{"null", recordFlags{mode: "trace"}, null, nil, []string{
-			"pyprof devel, trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: null", "events: 0, lost: 0",
+			"pyprof " + version + ", trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: null", "events: 0, lost: 0",
 			"program waited for pyprof: 0s"}},
 		{"sample", recordFlags{mode: "sample"}, sampled, sst, []string{
-			"pyprof devel, sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
+			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
 		{"attached", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, sst, []string{
-			"pyprof devel, sample mode, attached to pid 42", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
+			"pyprof " + version + ", sample mode, attached to pid 42", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
 	} {
 		if got := tc.flags.comments(tc.res, tc.sst); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: comments\n%q\nwant\n%q", tc.name, got, tc.want)

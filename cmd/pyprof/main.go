@@ -6,14 +6,16 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	buildversion "github.com/pyprof/pyprof/internal/version"
 )
 
 //go:embed doc.go
 var docSource string
 
-// version is set at build time with -ldflags "-X main.version=..."; the
-// default names a development build.
-var version = "devel"
+// version is pyprof's version, from the build (internal/version): the
+// release, and the commit of a build from a Git checkout.
+var version = buildversion.Current()
 
 // manual returns doc.go's package comment: one text for godoc and --help.
 func manual() string {
