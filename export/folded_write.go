@@ -21,7 +21,8 @@ import (
 // program, and the same function called on several threads is one tower.
 //
 // Lines come in depth-first order of the merged name tree, siblings in the
-// order the walk first met them, threads in profile order. That is the order
+// order the walk first met them (a path cut at Options.MaxDepth only when
+// it carries weight), threads in profile order. That is the order
 // in which ReadFolded's tree is walked again, so writing what it read gives
 // the same bytes.
 func WriteFolded(w io.Writer, p *callgraph.Profile, v callgraph.Value, opts Options) error {
@@ -50,6 +51,10 @@ type foldedWriter struct {
 	names   []string         // sanitized names by name id, the trie's symbols
 	ids     map[string]int32 // name id by sanitized name
 	byFunc  []int32          // name id + 1 by FuncID, 0 until first seen
+	// whole holds the trie node of each whole path from the root down to
+	// the node being added: a depth-first walk visits a node's ancestors
+	// before it and their other descendants before its own.
+	whole []int32
 }
 
 func newFoldedWriter(w *Walker, v callgraph.Value) *foldedWriter {
@@ -57,14 +62,45 @@ func newFoldedWriter(w *Walker, v callgraph.Value) *foldedWriter {
 }
 
 // add merges the path of n into the trie and adds n's self value to it.
-func (fw *foldedWriter) add(_ *callgraph.Thread, n *callgraph.Node, path []Frame) {
-	fw.trie.start(0, len(path))
-	for i, f := range path {
+// A whole path extends its parent's by one name, so it takes one step
+// from the parent's trie node. A cut path shares no trie node with its
+// parent's and is merged frame by frame, but only when it carries weight:
+// merging the cut paths of every node below the cut took the depth times
+// the cut's frames, and a path without weight prints nothing.
+func (fw *foldedWriter) add(_ *callgraph.Thread, n *callgraph.Node, path Path) {
+	self := n.Self(fw.value)
+	var node int32
+	switch {
+	case !path.Cut():
+		node = fw.extend(path)
+	case self == 0:
+		return
+	default:
+		node = fw.merge(path.Frames())
+	}
+	fw.weights = growTo(fw.weights, int(node)+1)
+	fw.weights[node] += self
+}
+
+// extend returns the trie node of a whole path, one step below its
+// parent's, and remembers it for the node's children.
+func (fw *foldedWriter) extend(path Path) int32 {
+	parent := int32(0)
+	if d := path.Depth(); d > 0 {
+		parent = fw.whole[d-1]
+	}
+	node := fw.trie.child(parent, fw.nameID(path.Leaf().Func))
+	fw.whole = append(fw.whole[:path.Depth()], node)
+	return node
+}
+
+// merge returns the trie node of a cut path, merging it from the root.
+func (fw *foldedWriter) merge(frames []Frame) int32 {
+	fw.trie.start(0, len(frames))
+	for i, f := range frames {
 		fw.trie.step(i, fw.nameID(f.Func))
 	}
-	node := fw.trie.node()
-	fw.weights = growTo(fw.weights, int(node)+1)
-	fw.weights[node] += n.Self(fw.value)
+	return fw.trie.node()
 }
 
 func (fw *foldedWriter) nameID(f callgraph.FuncID) int32 {

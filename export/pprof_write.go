@@ -95,7 +95,7 @@ func buildPprof(p *callgraph.Profile, opts Options) (*profile.Profile, error) {
 	b.mapping = &profile.Mapping{ID: 1, HasFunctions: true, HasFilenames: true, HasLineNumbers: true}
 	b.out.Mapping = []*profile.Mapping{b.mapping}
 	var labels threadLabels
-	err := b.walker.Walk(func(t *callgraph.Thread, n *callgraph.Node, path []Frame) {
+	err := b.walker.Walk(func(t *callgraph.Thread, n *callgraph.Node, path Path) {
 		if labels.thread != t {
 			labels = newThreadLabels(t, b.stacks.newRoot())
 		}
@@ -163,12 +163,14 @@ func newThreadLabels(t *callgraph.Thread, root int32) threadLabels {
 // all zero. Nodes share a stack only when a cut leaves their innermost frames
 // alike (or siblings differ only by an unknown call line); pprof would merge
 // such samples in every view anyway, and a deep recursion shrinks to a
-// single sample for all its cut paths.
-func (b *pprofBuilder) addSample(n *callgraph.Node, path []Frame, labels threadLabels) {
+// single sample for all its cut paths. The path is built only for a
+// sample: building every cut path takes the depth times the cut's frames.
+func (b *pprofBuilder) addSample(n *callgraph.Node, path Path, labels threadLabels) {
 	if !b.selfValues(n) {
 		return
 	}
-	node := b.stackNode(path, labels.root)
+	frames := path.Frames()
+	node := b.stackNode(frames, labels.root)
 	b.samples = growTo(b.samples, int(node)+1)
 	if s := b.samples[node]; s != nil {
 		for i, x := range b.values {
@@ -176,7 +178,7 @@ func (b *pprofBuilder) addSample(n *callgraph.Node, path []Frame, labels threadL
 		}
 		return
 	}
-	b.samples[node] = b.newSample(len(path), labels)
+	b.samples[node] = b.newSample(len(frames), labels)
 }
 
 // selfValues puts n's self values in b.values and reports whether any is

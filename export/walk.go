@@ -51,8 +51,34 @@ func CutMarkerName(maxDepth int) string {
 }
 
 // Visit is called by Walker.Walk for every node with the node's thread and its
-// root-first path. The path is reused between calls: copy it to keep it.
-type Visit func(t *callgraph.Thread, n *callgraph.Node, path []Frame)
+// root-first path, valid only during the call.
+type Visit func(t *callgraph.Thread, n *callgraph.Node, path Path)
+
+// Path is the root-first path of the node being visited. Building a cut
+// path copies its maxDepth innermost frames, and every node below the cut
+// has a path of its own: building them all would take the depth times
+// maxDepth, 16 million frames for a 10,000-deep chain. So a path is built
+// only when Frames asks for it, and exporters ask only for the nodes they
+// write; Depth, Cut and Leaf cost nothing.
+type Path struct {
+	w     *Walker
+	depth int
+}
+
+// Depth is the node's depth in its thread's tree, 0 for an entry frame.
+func (p Path) Depth() int { return p.depth }
+
+// Cut reports whether the path is cut: Frames then starts with the marker,
+// and no longer extends the path of the node's parent.
+func (p Path) Cut() bool { return p.w.isCut(p.depth) }
+
+// Leaf returns the node's own frame, the last of Frames.
+func (p Path) Leaf() Frame { return p.w.full[p.depth] }
+
+// Frames returns the path, cut to its innermost frames under a marker
+// when it is too deep. The slice is reused between calls: copy it to keep
+// it.
+func (p Path) Frames() []Frame { return p.w.path(p.depth) }
 
 // Walker turns every node of a profile into its root-first path of frames.
 // Every exporter walks through it, so all of them show the same lines and the
@@ -117,7 +143,7 @@ func (w *Walker) walkThread(t *callgraph.Thread, fn Visit) error {
 		if err := w.enter(top.node, top.depth); err != nil {
 			return err
 		}
-		fn(t, top.node, w.path(top.depth))
+		fn(t, top.node, Path{w, top.depth})
 		w.pending = pushChildren(w.pending, top.node, top.depth+1)
 	}
 	return nil
@@ -161,12 +187,18 @@ func (w *Walker) lineOr(line int32, f callgraph.FuncID) int32 {
 // longer, so cutting twice changes nothing.
 func (w *Walker) path(depth int) []Frame {
 	full := w.full[:depth+1]
-	if len(full) <= w.maxDepth || len(full) == w.maxDepth+1 && w.isMarker(full[0].Func) {
+	if !w.isCut(depth) {
 		return full
 	}
 	w.view = append(w.view[:0], Frame{Func: w.cutMarker()})
 	w.view = append(w.view, full[len(full)-w.maxDepth:]...)
 	return w.view
+}
+
+// isCut reports whether the path of the node at depth is cut.
+func (w *Walker) isCut(depth int) bool {
+	n := depth + 1
+	return n > w.maxDepth && !(n == w.maxDepth+1 && w.isMarker(w.full[0].Func))
 }
 
 func (w *Walker) isMarker(f callgraph.FuncID) bool {

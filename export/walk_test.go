@@ -13,9 +13,10 @@ func walkPaths(t *testing.T, p *callgraph.Profile, opts Options) []string {
 	t.Helper()
 	w := NewWalker(p, opts)
 	var got []string
-	err := w.Walk(func(_ *callgraph.Thread, _ *callgraph.Node, path []Frame) {
-		parts := make([]string, len(path))
-		for i, f := range path {
+	err := w.Walk(func(_ *callgraph.Thread, _ *callgraph.Node, path Path) {
+		frames := path.Frames()
+		parts := make([]string, len(frames))
+		for i, f := range frames {
 			parts[i] = fmt.Sprintf("%s:%d", w.Func(f.Func).Name, f.Line)
 		}
 		got = append(got, strings.Join(parts, ";"))
@@ -117,7 +118,7 @@ func TestWalkLeavesProfileAlone(t *testing.T) {
 	p := chainProfile(50, 1)
 	before := len(p.Funcs)
 	w := NewWalker(p, Options{MaxDepth: 10})
-	if err := w.Walk(func(*callgraph.Thread, *callgraph.Node, []Frame) {}); err != nil {
+	if err := w.Walk(func(_ *callgraph.Thread, _ *callgraph.Node, path Path) { path.Frames() }); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.Funcs) != before {
@@ -131,7 +132,7 @@ func TestWalkLeavesProfileAlone(t *testing.T) {
 func TestWalkRejectsUnknownFunc(t *testing.T) {
 	p := chainProfile(2, 1)
 	p.Threads[0].Root.Children[0].Func = 99
-	err := NewWalker(p, Options{}).Walk(func(*callgraph.Thread, *callgraph.Node, []Frame) {})
+	err := NewWalker(p, Options{}).Walk(func(*callgraph.Thread, *callgraph.Node, Path) {})
 	if err == nil || !strings.Contains(err.Error(), "function 99 of 2") {
 		t.Errorf("Walk = %v, want an error naming function 99", err)
 	}
@@ -145,7 +146,7 @@ func TestWalkAllocatesPerWalkNotPerNode(t *testing.T) {
 	for _, p := range []*callgraph.Profile{p, deep} {
 		w := NewWalker(p, Options{MaxDepth: 100})
 		allocs := testing.AllocsPerRun(5, func() {
-			w.Walk(func(*callgraph.Thread, *callgraph.Node, []Frame) {})
+			w.Walk(func(*callgraph.Thread, *callgraph.Node, Path) {})
 		})
 		if allocs > 1 {
 			t.Errorf("a walk over %d funcs allocates %v times", len(p.Funcs), allocs)

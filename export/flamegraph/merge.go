@@ -146,16 +146,44 @@ func (m *merger) top(t *callgraph.Thread) *frame {
 // summed bottom-up afterwards, which keeps them consistent with cut paths
 // and with clamped self times. Paths come from the shared export walker, so
 // the graph cuts deep recursion exactly where the other formats do.
+//
+// A whole path goes one frame below its parent's. A cut path is placed from
+// the top, frame by frame, so placing every node below the cut took the
+// depth times the cut's frames, in time and in frames (2.5 GB for a
+// 10,000-deep chain of distinct functions). A cut path is placed only when
+// it weighs something: one that weighs nothing is never drawn and only
+// adds its calls to a frame that weighed paths made, which a second walk
+// finds without making frames.
 func (m *merger) add(p *callgraph.Profile, v callgraph.Value, opts export.Options, base bool) error {
 	pl := &placer{m: m, w: export.NewWalker(p, opts)}
-	return pl.w.Walk(func(t *callgraph.Thread, n *callgraph.Node, path []export.Frame) {
-		fr := pl.place(t, n, path)
-		a := &fr.cur
+	amountsOf := func(fr *frame) *amounts {
 		if base {
-			a = &fr.base
+			return &fr.base
 		}
-		a.self += n.Self(v)
-		a.calls += n.Total[callgraph.Calls]
+		return &fr.cur
+	}
+	weightless := 0 // cut paths that weigh nothing but made calls
+	err := pl.w.Walk(func(t *callgraph.Thread, n *callgraph.Node, path export.Path) {
+		self, calls := n.Self(v), n.Total[callgraph.Calls]
+		if path.Cut() && self == 0 {
+			if calls != 0 {
+				weightless++
+			}
+			return
+		}
+		a := amountsOf(pl.place(t, path))
+		a.self += self
+		a.calls += calls
+	})
+	if err != nil || weightless == 0 {
+		return err
+	}
+	return pl.w.Walk(func(t *callgraph.Thread, n *callgraph.Node, path export.Path) {
+		if calls := n.Total[callgraph.Calls]; calls != 0 && path.Cut() && n.Self(v) == 0 {
+			if fr := pl.find(t, path.Frames()); fr != nil {
+				amountsOf(fr).calls += calls
+			}
+		}
 	})
 }
 
@@ -163,43 +191,53 @@ func (m *merger) add(p *callgraph.Profile, v callgraph.Value, opts export.Option
 type placer struct {
 	m     *merger
 	w     *export.Walker
-	canon []int32    // walker function id -> merger index, -1 until met
-	stack []ancestor // the ancestors of the node being placed
+	canon []int32 // walker function id -> merger index, -1 until met
+	// whole holds the frame of each whole path from the thread's top down
+	// to the node being placed: a depth-first walk visits a node's
+	// ancestors before it and their other descendants before its own.
+	whole []*frame
 	t     *callgraph.Thread
 	top   *frame // the frame t's entry frames go under
 }
 
-// ancestor is a node on the current path with the frame it went to.
-type ancestor struct {
-	node *callgraph.Node
-	fr   *frame
-}
-
-// place returns n's frame. The walk is depth first, so n's parent is on the
-// stack and n's frame is a child of the parent's, unless the walker cut
-// n's path under a marker: then the path is placed from the top.
-func (pl *placer) place(t *callgraph.Thread, n *callgraph.Node, path []export.Frame) *frame {
-	if t != pl.t {
-		pl.t, pl.top, pl.stack = t, pl.m.top(t), pl.stack[:0]
-	}
-	for len(pl.stack) > 0 && pl.stack[len(pl.stack)-1].node != n.Parent {
-		pl.stack = pl.stack[:len(pl.stack)-1]
-	}
-	var fr *frame
-	if len(path) == len(pl.stack)+1 {
-		parent := pl.top
-		if len(pl.stack) > 0 {
-			parent = pl.stack[len(pl.stack)-1].fr
-		}
-		fr = pl.m.child(parent, pl.fn(path[len(path)-1].Func))
-	} else {
-		fr = pl.top
-		for _, f := range path {
+// place returns the frame of the node at path, making it on first use.
+// A whole path's frame is a child of its parent's; a cut path is placed
+// from the top.
+func (pl *placer) place(t *callgraph.Thread, path export.Path) *frame {
+	pl.enterThread(t)
+	if path.Cut() {
+		fr := pl.top
+		for _, f := range path.Frames() {
 			fr = pl.m.child(fr, pl.fn(f.Func))
 		}
+		return fr
 	}
-	pl.stack = append(pl.stack, ancestor{n, fr})
+	parent := pl.top
+	if d := path.Depth(); d > 0 {
+		parent = pl.whole[d-1]
+	}
+	fr := pl.m.child(parent, pl.fn(path.Leaf().Func))
+	pl.whole = append(pl.whole[:path.Depth()], fr)
 	return fr
+}
+
+// find returns the frame of frames below t's top, or nil when no path
+// made it.
+func (pl *placer) find(t *callgraph.Thread, frames []export.Frame) *frame {
+	pl.enterThread(t)
+	fr := pl.top
+	for _, f := range frames {
+		if fr = fr.child(pl.fn(f.Func)); fr == nil {
+			return nil
+		}
+	}
+	return fr
+}
+
+func (pl *placer) enterThread(t *callgraph.Thread) {
+	if t != pl.t {
+		pl.t, pl.top, pl.whole = t, pl.m.top(t), pl.whole[:0]
+	}
 }
 
 func (pl *placer) fn(id callgraph.FuncID) int32 {

@@ -67,7 +67,9 @@ func build(p *callgraph.Profile, v callgraph.Value) (*file, error) {
 	return b.out, nil
 }
 
-func (b *builder) visit(t *callgraph.Thread, n *callgraph.Node, path []export.Frame) {
+// visit adds n's sample. Only then is its path built: building every cut
+// path takes the depth times the cut's frames.
+func (b *builder) visit(t *callgraph.Thread, n *callgraph.Node, path export.Path) {
 	weight := n.Self(b.v)
 	if weight == 0 {
 		return
@@ -75,8 +77,9 @@ func (b *builder) visit(t *callgraph.Thread, n *callgraph.Node, path []export.Fr
 	if t != b.curT {
 		b.startThread(t)
 	}
-	stack := make([]int, len(path))
-	for i, fr := range path {
+	frames := path.Frames()
+	stack := make([]int, len(frames))
+	for i, fr := range frames {
 		stack[i] = b.frame(fr)
 	}
 	b.cur.Samples = append(b.cur.Samples, stack)
