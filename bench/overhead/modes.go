@@ -63,8 +63,8 @@ func (m mode) agentFlags() []string {
 	case pyOnlyMode:
 		return []string{"--native-calls=false"}
 	case sampleMode:
-		// Issue 5's yardstick: sampling at 100 Hz slows the target by 1%
-		// at most.
+		// The sampling mode's yardstick: at 100 Hz it slows the target
+		// by 1% at most.
 		return []string{"--mode", "sample", "--rate", "100"}
 	}
 	return nil

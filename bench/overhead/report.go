@@ -270,9 +270,9 @@ func (t *table) memoryGrid() grid {
 // mib prints a size in KiB as MiB.
 func mib(kib int64) string { return fmt.Sprintf("%.1f", float64(kib)/1024) }
 
-// writeFooter prints issue 3's targets and pyprof's notices.
+// writeFooter prints the overhead targets and pyprof's notices.
 func (t *table) writeFooter(w io.Writer, md bool) {
-	writeVerdicts(w, md, "Issue 3 targets, Python "+t.Version, t.targets(), t.Notices)
+	writeVerdicts(w, md, "Overhead targets, Python "+t.Version, t.targets(), t.Notices)
 }
 
 // writeVerdicts prints targets, met or not, under title, then notices.

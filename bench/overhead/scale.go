@@ -13,7 +13,8 @@ import (
 )
 
 // scaleResult compares pyprof's peak memory on one workload at two sizes:
-// issue 3 wants the run 10x longer to use less than 1.2x the memory.
+// the memory target wants the run 10x longer to use less than 1.2x the
+// memory.
 type scaleResult struct {
 	Python   string       `json:"python"`
 	Version  string       `json:"version"`
@@ -187,5 +188,5 @@ func (s *scaleResult) write(w io.Writer, md bool) {
 	if s.PyprofRatio >= 1.2 || s.TreeRatio >= 1.2 {
 		verdict = "NOT MET"
 	}
-	fmt.Fprintf(w, "\nIssue 3 target, peak RSS of the longer run < 1.2x: %s\n", verdict)
+	fmt.Fprintf(w, "\nOverhead target, peak RSS of the longer run < 1.2x: %s\n", verdict)
 }

@@ -69,7 +69,7 @@ type comparison struct{ num, den mode }
 
 func (c comparison) String() string { return c.num.label() + "/" + c.den.label() }
 
-// comparisons are the ratios issue 3 sets targets for.
+// comparisons are the ratios the overhead targets are set on.
 var comparisons = []comparison{{pyprofMode, cprofile}, {pyprofMode, nullMode}, {pyOnlyMode, cprofile}}
 
 // comparisonsFor keeps the comparisons whose modes both ran.
@@ -209,14 +209,14 @@ func geomeanOf(xs []float64) float64 {
 	return math.Exp(sum / float64(n))
 }
 
-// verdict is one of issue 3's targets, met or not.
+// verdict is one of the overhead targets, met or not.
 type verdict struct {
 	Target string `json:"target"`
 	Met    bool   `json:"met"`
 	Detail string `json:"detail"`
 }
 
-// targets checks issue 3's goals against the table.
+// targets checks the overhead targets against the table.
 func (t *table) targets() []verdict {
 	out := ratioTargets(t.Rows, t.Geomean.Compared, "pyprof never slower than cProfile")
 	if v, ok := t.neverWaited(); ok {
@@ -246,7 +246,7 @@ func (t *table) neverWaited() (v verdict, ok bool) {
 	return v, ok
 }
 
-// ratioTargets checks issue 3's ratio targets on rows' comparisons and
+// ratioTargets checks the overhead ratio targets on rows' comparisons and
 // their geometric means; never names the last one in the table's unit.
 func ratioTargets(rows []*row, geomean map[string]float64, never string) []verdict {
 	var out []verdict
