@@ -283,7 +283,7 @@ type Builder struct {
 
 // Process holds the definitions of one process. Each agent numbers its
 // code objects and callables on its own, so a child process's ids mean
-// something else than the same ids of its parent (issue 5).
+// something else than the same ids of its parent.
 type Process struct {
 	pid   int64
 	b     *Builder

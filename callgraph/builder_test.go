@@ -316,7 +316,7 @@ func BenchmarkBuilderFib(b *testing.B) {
 
 // TestTreeSizeIsContextsNotCalls: fib's two recursive calls sit on one
 // line at different offsets; the tree must hold one node per depth, not
-// one per call, or memory grows with the run (issue: flat memory).
+// one per call, or memory grows with the run instead of staying flat.
 func TestTreeSizeIsContextsNotCalls(t *testing.T) {
 	b := NewBuilder()
 	b.DefineCode(1, &Code{Qualname: "fib", Filename: "fib.py", FirstLine: 5,

@@ -8,7 +8,8 @@ import (
 // PythonFuncName names a Python function for display: its module, a dot,
 // and its qualname ("json.encoder.JSONEncoder.encode", "app.main.<locals>.<lambda>").
 // The qualname alone would not tell apart the many __init__s and <lambda>s
-// of a program (NOTES.md, output formats).
+// of a program, and viewers such as pprof's show a function by its name
+// alone.
 func PythonFuncName(filename, qualname string) string {
 	if m := ModuleName(filename); m != "" {
 		return m + "." + qualname
