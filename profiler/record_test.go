@@ -553,12 +553,13 @@ func TestSampleIdle(t *testing.T) {
 }
 
 // TestRecordWorkloadsExactly checks exact call counts on the yardstick
-// workloads in ../shared/workloads (beside the repository, as on every
-// machine of this project), at small sizes.
+// workloads, at small sizes. They are an input from outside the module: the
+// folder shared/workloads beside the repository's root; without it the test
+// is skipped.
 func TestRecordWorkloadsExactly(t *testing.T) {
 	dir, _ := filepath.Abs(filepath.Join("..", "..", "shared", "workloads"))
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("no shared workloads at %s", dir)
+		t.Skipf("yardstick workloads not found at %s: this test needs the folder shared/workloads beside the repository", dir)
 	}
 	sizes := map[string]string{"fib.py": "18", "cfuncs.py": "2000", "generators.py": "20000", "async_tasks.py": "200",
 		"threads.py": "20000", "exceptions.py": "1000", "stdlib_mix.py": "300"}
@@ -580,11 +581,11 @@ func TestRecordWorkloadsExactly(t *testing.T) {
 	})
 }
 
-// TestRecordSubprocesses follows the children of a program (issues 5 and
-// 6): a forked child, multiprocessing pools of each start method, and a
-// new interpreter. The children's calls are exact and only in threads
-// labelled with the pid of a child that made them; the program's own
-// threads have PID 0.
+// TestRecordSubprocesses follows the children of a program: a forked
+// child, multiprocessing pools of each start method, and a new
+// interpreter. The children's calls are exact and only in threads labelled
+// with the pid of a child that made them; the program's own threads have
+// PID 0.
 func TestRecordSubprocesses(t *testing.T) {
 	file := program("children.py")
 	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {

@@ -32,7 +32,8 @@ type childKey struct {
 
 // droppedName is the marker function that dropped stacks are charged to,
 // under the outer frames that stood still while they were read (or the
-// root), so that loss shows in every view (STYLE: runtime/pprof).
+// root), so that loss shows in every view, as Go's runtime/pprof charges
+// its lost samples to a visible function.
 const droppedName = "<pyprof: stack changed while read>"
 
 // Builder aggregates snapshots into a *callgraph.Profile with values

@@ -3,10 +3,10 @@ package sample
 import "fmt"
 
 // codeKey is the part of a code object's header that identifies its
-// decoding. Code objects are freed and their addresses reused (NOTES), so a
-// cached decoding is only used while the header still matches: a new code
-// object at the same address would need the same type, the same filename,
-// qualname and line table objects and the same first line to pass.
+// decoding. Code objects are freed and their addresses reused by new ones,
+// so a cached decoding is only used while the header still matches: a new
+// code object at the same address would need the same type, the same
+// filename, qualname and line table objects and the same first line to pass.
 type codeKey struct {
 	typ, filename, qualname, linetable Addr
 	units                              int64 // Py_SIZE: code units

@@ -46,8 +46,8 @@ func openELF(pid int, path string) (*elf.File, error) {
 }
 
 // readELFImage reads the symbols and load segments of path. _PyRuntime is
-// in .dynsym of libpython for shared builds (NOTES); static builds may have
-// it only in .symtab.
+// in .dynsym of libpython for shared builds (the executable links it but
+// does not export it); static builds may have it only in .symtab.
 func readELFImage(pid int, path string) (*elfImage, error) {
 	f, err := openELF(pid, path)
 	if err != nil {

@@ -135,7 +135,7 @@ const (
 )
 
 // layout312 is CPython 3.12's layout on 64-bit Linux, which has no debug
-// offsets. Measured for 3.12.1 (NOTES) and checked against the installed
+// offsets. Measured on 3.12.1 and checked against the installed
 // internal headers by TestLayout312MatchesHeaders; internal structs keep
 // their layout within a minor release.
 var layout312 = layout{

@@ -69,7 +69,8 @@ var (
 
 // pythonCandidates returns the mapped files that may hold _PyRuntime, in the
 // order to try them: libpython first (shared builds export _PyRuntime there,
-// not in the executable: NOTES), then the python executable (static builds).
+// not in the executable that links it), then the python executable (static
+// builds).
 func pythonCandidates(maps []mapping) []string {
 	var libs, exes []string
 	seen := map[string]bool{}

@@ -18,7 +18,7 @@ type Addr uint64
 var endian = binary.NativeEndian
 
 // memReader reads the target's memory with process_vm_readv: no ptrace stop,
-// no agent. NOTES measured 250-434 ns a call; BenchmarkReadCosts measures
+// no agent. A call once measured 250-434 ns; BenchmarkReadCosts measures
 // 2.6-3.4 us a call on the loaded 2-core VM of today, plus ~0.85 us per
 // further iovec, while a call's size hardly matters up to a few KiB. So
 // callers batch whole structs and stack chunks, and the reader saves both

@@ -6,7 +6,7 @@ package sample
 // send, a property getter, __getitem__, __getattribute__). Its instruction
 // pointer rests there until the callee returns. A stack read while the
 // target moved can put a dead frame (stopped at its return) or a running
-// one above it: the walk checks every caller against this (issue 5).
+// one above it: the walk checks every caller against this.
 //
 // Finding where instructions start needs the number of inline cache units
 // each opcode is followed by, in this version's numbering, specialised and
