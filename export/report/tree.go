@@ -81,13 +81,23 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 			continue
 		}
 		fmt.Fprintf(bw, "\n%s: %s\n", threadTitle(th), Human(v, t.incl[th.Root]))
-		t.children(th.Root, "")
+		t.children(th.Root, "", 1)
 	}
 	if folded > 0 {
 		fmt.Fprintf(bw, "\n%s folded (%s)\n", plural(folded, "smaller thread"), Human(v, foldedSum))
 	}
+	if t.deepest > maxIndent {
+		fmt.Fprintf(bw, "\nindentation stops at depth %d; deeper contexts, down to depth %d, are marked [depth N]\n",
+			maxIndent, t.deepest)
+	}
 	return flush(bw)
 }
+
+// maxIndent is the deepest level indented. Each level indents its lines
+// by three columns, so a chain of 10,000 calls printed 150 MB, the square
+// of its depth; past this level lines keep the same indentation and say
+// their depth, so the output grows with the number of contexts alone.
+const maxIndent = 32
 
 func flush(bw *bufio.Writer) error {
 	if err := bw.Flush(); err != nil {
@@ -108,6 +118,7 @@ type treeWriter struct {
 	// was asked for: a threshold that rounds to 0 still means "not these".
 	foldZero bool
 	incl     map[*callgraph.Node]int64
+	deepest  int // the depth of the deepest line written
 }
 
 // folds reports whether a context of weight w is folded away.
@@ -132,9 +143,9 @@ func (t *treeWriter) inclusive(n *callgraph.Node) int64 {
 	return sum
 }
 
-// children writes n's children heaviest first, each under prefix, and one
-// line for those lighter than the threshold.
-func (t *treeWriter) children(n *callgraph.Node, prefix string) {
+// children writes n's children, at depth, heaviest first, each under
+// prefix, and one line for those lighter than the threshold.
+func (t *treeWriter) children(n *callgraph.Node, prefix string, depth int) {
 	kids := slices.Clone(n.Children)
 	slices.SortStableFunc(kids, func(a, b *callgraph.Node) int { return cmp.Compare(t.incl[b], t.incl[a]) })
 	shown := len(kids)
@@ -151,12 +162,26 @@ func (t *treeWriter) children(n *callgraph.Node, prefix string) {
 		if last {
 			branch, indent = "└─ ", "   "
 		}
-		t.line(prefix+branch, k)
-		t.children(k, prefix+indent)
+		t.line(prefix+branch+t.depthTag(depth), k)
+		next := prefix
+		if depth < maxIndent {
+			next += indent
+		}
+		t.children(k, next, depth+1)
 	}
 	if folded := len(kids) - shown; folded > 0 {
-		fmt.Fprintf(t.w, "%s└─ … %d smaller (%s)\n", prefix, folded, Human(t.v, foldedSum))
+		fmt.Fprintf(t.w, "%s└─ %s… %d smaller (%s)\n", prefix, t.depthTag(depth), folded, Human(t.v, foldedSum))
 	}
+}
+
+// depthTag names the depth of lines past maxIndent, which no longer show
+// it by their indentation.
+func (t *treeWriter) depthTag(depth int) string {
+	if depth <= maxIndent {
+		return ""
+	}
+	t.deepest = max(t.deepest, depth)
+	return fmt.Sprintf("[depth %d] ", depth)
 }
 
 // line writes one calling context.
