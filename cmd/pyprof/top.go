@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"slices"
 	"syscall"
@@ -45,7 +46,7 @@ func topCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := stopOnSignal(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	so := profiler.SampleOptions{Rate: f.rate, Idle: f.idle, Duration: f.duration, Subprocesses: f.subprocesses}
 	screen := isTerminal(stdout)
@@ -62,6 +63,19 @@ func topCommand(args []string, stdout, stderr io.Writer) int {
 		err = showErr
 	}
 	return exitCode(stderr, err)
+}
+
+// stopOnSignal returns a context cancelled by any of sigs but those
+// ignored when pyprof started: asking to be notified of a signal stops
+// ignoring it, and top started under nohup would end at the hangup nohup
+// was meant to survive. With nothing to watch it asks for nothing, since
+// signal.NotifyContext of no signal watches every signal.
+func stopOnSignal(sigs ...os.Signal) (context.Context, context.CancelFunc) {
+	watched := notIgnored(sigs...)
+	if len(watched) == 0 {
+		return context.WithCancel(context.Background())
+	}
+	return signal.NotifyContext(context.Background(), watched...)
 }
 
 // target checks the flags and returns the process to watch, given as
