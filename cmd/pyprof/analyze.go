@@ -45,7 +45,7 @@ func newFlags(name string) *pflag.FlagSet {
 // parseArgs parses flags and checks the number of positional arguments.
 func parseArgs(fs *pflag.FlagSet, args []string, names ...string) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%s: %v (see `pyprof help`)", fs.Name(), err)
+		return nil, flagError(fs, err)
 	}
 	if fs.NArg() != len(names) {
 		return nil, usagef("%s: want %s, got %d arguments (see `pyprof help`)", fs.Name(), strings.Join(names, " "), fs.NArg())
@@ -104,7 +104,11 @@ func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	narrowest := fs.Float64("min-width", flamegraph.DefaultMinWidth, "")
 	inverted := fs.Bool("inverted", false, "")
 	typ := fs.String("sample-type", "", "")
+	views := addViewFlags(fs, true)
 	pos, err := parseArgs(fs, args, "PROFILE")
+	if err == nil {
+		_, err = views.options()
+	}
 	switch {
 	case err != nil:
 	case *out == "":
@@ -121,6 +125,9 @@ func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	p, v, err := readWithType(pos[0], *typ)
+	if err == nil {
+		err = views.apply(p)
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -165,7 +172,11 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	typ := fs.String("sample-type", "", "")
 	tree := fs.Bool("tree", false, "")
 	minShare := fs.Float64("min-share", report.DefaultMinShare, "")
+	views := addViewFlags(fs, true)
 	pos, err := parseArgs(fs, args, "PROFILE")
+	if err == nil {
+		_, err = views.options()
+	}
 	if err == nil {
 		err = inRange("report", "min-share", *minShare, 0, 100, "a percentage from 0 to 100")
 	}
@@ -183,6 +194,9 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	p, v, err := readWithType(pos[0], *typ)
+	if err == nil {
+		err = views.apply(p)
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -209,6 +223,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	failAbove := fs.Float64("fail-above", -1, "")
 	top := fs.Int("top", 10, "")
 	typ := fs.String("sample-type", "", "")
+	views := addViewFlags(fs, false)
 	pos, err := parseArgs(fs, args, "BASE", "NEW")
 	switch {
 	case err != nil:
@@ -232,6 +247,9 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	next, v, err := readWithType(pos[1], *typ)
+	if err == nil {
+		err = views.apply(base, next)
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -278,7 +296,11 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("convert")
 	out := fs.StringP("output", "o", "", "")
 	format := fs.String("format", "", "")
+	views := addViewFlags(fs, true)
 	pos, err := parseArgs(fs, args, "IN")
+	if err == nil {
+		_, err = views.options()
+	}
 	if err == nil && *out == "" {
 		err = usagef("convert: -o OUT is required")
 	}
@@ -299,6 +321,9 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	p, err := readProfile(pos[0])
+	if err == nil {
+		err = views.apply(p)
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}

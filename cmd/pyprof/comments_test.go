@@ -37,6 +37,9 @@ func TestComments(t *testing.T) {
 		{"null", recordFlags{mode: "trace"}, null, nil, []string{
 			"pyprof " + version + ", trace mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: null", "events: 0, lost: 0",
 			"program waited for pyprof: 0s"}},
+		{"command line", recordFlags{mode: "trace", commandLine: []string{"python3.12", "-m", "json.tool", "it's.json"}}, twin, nil, []string{
+			"pyprof " + version + ", trace mode", `command: python3.12 -m json.tool 'it'\''s.json'`, "python: 3.12.1 (/usr/bin/python3.12)", "agent: python", "events: 0, lost: 0",
+			"program waited for pyprof: 0s"}},
 		{"sample", recordFlags{mode: "sample"}, sampled, sst, []string{
 			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
 		{"attached", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, sst, []string{

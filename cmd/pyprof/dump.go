@@ -18,7 +18,7 @@ func dumpCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("dump")
 	pidFlag := fs.String("pid", "", "") // as record spells it, and py-spy dump
 	if err := fs.Parse(args); err != nil {
-		return exitCode(stderr, usagef("dump: %v (see `pyprof help`)", err))
+		return exitCode(stderr, flagError(fs, err))
 	}
 	pid, err := pidArg("dump", *pidFlag, fs.Args())
 	if err != nil {

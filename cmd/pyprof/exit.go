@@ -43,6 +43,11 @@ func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
+	var h helpRequest
+	if errors.As(err, &h) {
+		fmt.Fprint(helpOut, commandHelp(h.cmd))
+		return exitOK
+	}
 	fmt.Fprintf(stderr, "pyprof: %s\n", report.Printable(err.Error()))
 	var u usageError
 	switch {

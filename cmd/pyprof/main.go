@@ -44,8 +44,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, manual())
 		return exitUsage
 	}
+	helpOut = stdout
 	switch args[0] {
 	case "help", "-h", "--help":
+		if len(args) > 1 && commands[args[1]] != nil {
+			fmt.Fprint(stdout, commandHelp(args[1]))
+			return exitOK
+		}
 		fmt.Fprint(stdout, manual())
 		return exitOK
 	case "version", "--version":
@@ -54,6 +59,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
+		if s := suggest(args[0]); s != "" {
+			return exitCode(stderr, usagef("unknown command %q: did you mean `pyprof %s`? (`pyprof help` lists them)", args[0], s))
+		}
 		return exitCode(stderr, usagef("unknown command %q: run `pyprof help`", args[0]))
 	}
 	return cmd(args[1:], stdout, stderr)

@@ -47,6 +47,12 @@ type recordFlags struct {
 
 	// timelineMinSet is true when --timeline-min was given.
 	timelineMinSet bool
+	// report prints the call tree at exit; reportSet is true when
+	// --report was given, which then holds off a terminal too.
+	report, reportSet bool
+	views             *viewFlags
+	// commandLine is what was run, for the profile's comments.
+	commandLine []string
 }
 
 func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, error) {
@@ -74,10 +80,15 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.BoolVar(&f.subprocs, "subprocesses", false, "")
 	fs.BoolVar(&f.native, "native-calls", true, "")
 	fs.DurationVar(&f.timelineMin, "timeline-min", 100*time.Microsecond, "")
+	fs.BoolVar(&f.report, "report", true, "")
+	f.views = addViewFlags(fs, false)
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, usagef("record: %v (see `pyprof help`)", err)
+		return nil, nil, flagError(fs, err)
 	}
 	f.timelineMinSet = fs.Changed("timeline-min")
+	f.reportSet = fs.Changed("report")
+	f.commandLine = fs.Args()
+	programFlagNotice(fs, fs.Args(), stderr)
 	if len(f.outputs) == 0 {
 		f.outputs = []string{"pyprof.pb.gz"}
 	}
@@ -212,6 +223,9 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	res.Profile.Comments = f.comments(res, sst)
+	if err := f.views.apply(res.Profile); err != nil {
+		return exitCode(stderr, err)
+	}
 	// The program is done: a signal now means stop writing.
 	exitOnSignal()
 	for _, o := range outs {
@@ -225,7 +239,13 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, err)
 		}
 	}
+	if f.wantsTree(stderr) {
+		writeExitTree(stderr, res.Profile)
+	}
 	status.summary(res, sst, outs)
+	if f.wantsTree(stderr) {
+		writeLookFurther(stderr, outs)
+	}
 	return res.ExitCode
 }
 
@@ -239,6 +259,9 @@ func (f *recordFlags) comments(res *profiler.Result, sst *profiler.SampleStats) 
 		mode = fmt.Sprintf("sample mode, attached to pid %d", f.pid)
 	}
 	out := []string{fmt.Sprintf("pyprof %s, %s", version, mode)}
+	if len(f.commandLine) > 0 {
+		out = append(out, "command: "+shellQuote(f.commandLine))
+	}
 	if i := res.Interpreter; i != nil {
 		out = append(out, fmt.Sprintf("python: %s (%s)", i.VersionString(), i.Executable))
 	}

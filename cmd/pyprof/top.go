@@ -40,7 +40,7 @@ func topCommand(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.idle, "idle", false, "")
 	fs.BoolVar(&f.subprocesses, "subprocesses", false, "")
 	if err := fs.Parse(args); err != nil {
-		return exitCode(stderr, usagef("top: %v (see `pyprof help`)", err))
+		return exitCode(stderr, flagError(fs, err))
 	}
 	pid, err := f.target(fs.Args())
 	if err != nil {

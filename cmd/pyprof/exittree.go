@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/report"
+)
+
+// wantsTree reports whether record ends with the call tree: on a terminal
+// unless -q or --report=false, anywhere with --report.
+func (f *recordFlags) wantsTree(stderr io.Writer) bool {
+	if f.quiet || !f.report {
+		return false
+	}
+	return f.reportSet || isTerminal(stderr)
+}
+
+// writeExitTree prints where the time went, sized to the terminal.
+func writeExitTree(w io.Writer, p *callgraph.Profile) {
+	opts := report.BriefOptions{}
+	if file, ok := w.(*os.File); ok {
+		if cols, rows, err := term.GetSize(int(file.Fd())); err == nil {
+			opts.Width = cols
+			// Room for the header, the summary and the hints.
+			opts.Lines = max(8, min(report.DefaultBriefLines, rows-6))
+		}
+	}
+	if err := report.WriteBrief(w, p, opts); err != nil {
+		fmt.Fprintf(w, "pyprof: %v\n", err)
+	}
+}
+
+// writeLookFurther names the command to read each profile written.
+func writeLookFurther(w io.Writer, outs []output) {
+	for _, o := range outs {
+		if o.path == stdoutName {
+			continue
+		}
+		switch o.format {
+		case export.Pprof:
+			fmt.Fprintf(w, "pyprof: look further: pyprof report %s   or   go tool pprof -http=: %s\n", shellQuote([]string{o.path}), shellQuote([]string{o.path}))
+			return
+		case export.SVG:
+			fmt.Fprintf(w, "pyprof: look further: open %s in a browser\n", shellQuote([]string{o.path}))
+			return
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"regexp"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/view"
+)
+
+// viewFlags are the flags that reshape a profile before it is shown or
+// written: --raw-imports, --hide and --focus.
+type viewFlags struct {
+	cmd         string
+	rawImports  bool
+	hide, focus string
+}
+
+// addViewFlags adds --raw-imports to fs, and --hide and --focus when
+// filters is true.
+func addViewFlags(fs *pflag.FlagSet, filters bool) *viewFlags {
+	v := &viewFlags{cmd: fs.Name()}
+	fs.BoolVar(&v.rawImports, "raw-imports", false, "")
+	if filters {
+		fs.StringVar(&v.hide, "hide", "", "")
+		fs.StringVar(&v.focus, "focus", "", "")
+	}
+	return v
+}
+
+// options compiles the flags; a bad regexp is a usage error.
+func (v *viewFlags) options() (view.Options, error) {
+	opts := view.Options{RawImports: v.rawImports}
+	var err error
+	if opts.Hide, err = v.compile("hide", v.hide); err != nil {
+		return opts, err
+	}
+	opts.Focus, err = v.compile("focus", v.focus)
+	return opts, err
+}
+
+func (v *viewFlags) compile(flag, expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, usagef("%s: --%s %q: %v", v.cmd, flag, expr, err)
+	}
+	return re, nil
+}
+
+// apply reshapes the profiles as the flags ask.
+func (v *viewFlags) apply(ps ...*callgraph.Profile) error {
+	opts, err := v.options()
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		view.Apply(p, opts)
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package report
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// Defaults of BriefOptions.
+const (
+	DefaultBriefLines    = 24
+	DefaultBriefMinShare = 2.0
+	DefaultBriefWidth    = 100
+)
+
+// BriefOptions shape the call tree WriteBrief prints.
+type BriefOptions struct {
+	// Lines bounds the tree's lines; 0 means DefaultBriefLines.
+	Lines int
+	// MinShare hides, in percent of the total, the lighter contexts; 0
+	// means DefaultBriefMinShare.
+	MinShare float64
+	// Width is the terminal's width in columns; 0 means DefaultBriefWidth.
+	Width int
+}
+
+// WriteBrief writes the call tree to read at a glance, the one record
+// prints at exit: each thread's heaviest calling contexts by the profile's
+// default value with exact calls, library frames that only lead somewhere
+// folded into a note on the line they lead to (the program's own code,
+// native calls, imports and where library code spends its own time stay),
+// one screen at most.
+func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
+	b := &brief{p: p, v: p.Default, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}, opts: opts.withDefaults()}
+	threads := slices.Clone(p.Threads)
+	for _, th := range threads {
+		if th.Root != nil {
+			b.total += b.inclusive(th.Root)
+		}
+	}
+	slices.SortStableFunc(threads, func(x, y *callgraph.Thread) int { return cmp.Compare(b.incl[y.Root], b.incl[x.Root]) })
+	bw := bufio.NewWriter(w)
+	b.w = bw
+	b.min = int64(b.opts.MinShare / 100 * float64(b.total))
+	fmt.Fprintf(bw, "Where the time went: %s %s in %s", Human(b.v, b.total), valueName(b.v), plural(int64(len(threads)), "thread"))
+	if b.calls {
+		fmt.Fprintf(bw, ", calls exact")
+	}
+	fmt.Fprintf(bw, " (under %s%% not shown)\n", raw(b.opts.MinShare))
+	if b.total == 0 {
+		fmt.Fprintf(bw, "no %s was recorded\n", valueName(b.v))
+		return flush(bw)
+	}
+	var rest []*callgraph.Thread
+	for _, th := range threads {
+		if th.Root == nil || b.incl[th.Root] < b.min || b.lines >= b.opts.Lines-1 {
+			rest = append(rest, th)
+			continue
+		}
+		b.out(fmt.Sprintf("%s %s", threadTitle(th), Human(b.v, b.incl[th.Root])))
+		b.children(th.Root, "  ")
+	}
+	if len(rest) > 0 {
+		var sum int64
+		for _, th := range rest {
+			sum += b.incl[th.Root]
+		}
+		fmt.Fprintf(bw, "… %d more %s (%s)\n", len(rest), pluralWord(len(rest), "thread"), Human(b.v, sum))
+	}
+	if b.cut {
+		fmt.Fprintln(bw, "… more lines than a screen: the whole tree is in `pyprof report --tree`")
+	}
+	return flush(bw)
+}
+
+type brief struct {
+	w      *bufio.Writer
+	p      *callgraph.Profile
+	v      callgraph.Value
+	calls  bool
+	opts   BriefOptions
+	total  int64
+	min    int64
+	lines  int
+	cut    bool
+	incl   map[*callgraph.Node]int64
+	hidden []string // library frames folded on the way to the next line
+}
+
+func (o BriefOptions) withDefaults() BriefOptions {
+	if o.Lines <= 0 {
+		o.Lines = DefaultBriefLines
+	}
+	if o.MinShare <= 0 {
+		o.MinShare = DefaultBriefMinShare
+	}
+	if o.Width <= 0 {
+		o.Width = DefaultBriefWidth
+	}
+	return o
+}
+
+// inclusive is treeWriter.inclusive: calls summed over the subtree.
+func (b *brief) inclusive(n *callgraph.Node) int64 {
+	sum := n.Total[b.v]
+	var children int64
+	for _, c := range n.Children {
+		children += b.inclusive(c)
+	}
+	if b.v == callgraph.Calls || n.Parent == nil {
+		sum = n.Total[b.v] + children
+	}
+	b.incl[n] = sum
+	return sum
+}
+
+// heavy returns n's children over the threshold, heaviest first.
+func (b *brief) heavy(n *callgraph.Node) []*callgraph.Node {
+	var out []*callgraph.Node
+	for _, c := range n.Children {
+		if b.incl[c] >= b.min && b.incl[c] > 0 {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y *callgraph.Node) int { return cmp.Compare(b.incl[y], b.incl[x]) })
+	return out
+}
+
+func (b *brief) children(n *callgraph.Node, indent string) {
+	for _, c := range b.heavy(n) {
+		if b.lines >= b.opts.Lines {
+			b.cut = true
+			return
+		}
+		b.node(c, indent)
+	}
+}
+
+// node writes c, or folds it when it is a library frame leading to one
+// heavier context, which then carries the note.
+func (b *brief) node(c *callgraph.Node, indent string) {
+	next := b.heavy(c)
+	f := b.p.Funcs[c.Func]
+	if len(next) == 1 && isModuleBody(f, c, b.p) {
+		// An import's own module code: the import frame names it.
+		b.node(next[0], indent)
+		return
+	}
+	if len(next) == 1 && isLibrary(f) && b.self(c) < b.min {
+		b.hidden = append(b.hidden, f.Name)
+		b.node(next[0], indent)
+		return
+	}
+	b.line(c, f, indent)
+	b.children(c, indent+"  ")
+}
+
+func (b *brief) self(n *callgraph.Node) int64 {
+	s := b.incl[n]
+	for _, c := range n.Children {
+		s -= b.incl[c]
+	}
+	return s
+}
+
+// line writes one context: inclusive value, share, name, calls, where.
+func (b *brief) line(n *callgraph.Node, f callgraph.Func, indent string) {
+	var tail []string
+	if b.calls && n.Total[callgraph.Calls] > 0 {
+		tail = append(tail, "×"+Human(callgraph.Calls, n.Total[callgraph.Calls]))
+	}
+	if f.Filename != "" && !isLibrary(f) && !strings.HasPrefix(f.Name, "import ") {
+		tail = append(tail, filepath.Base(location(f)))
+	}
+	if len(b.hidden) > 0 {
+		tail = append(tail, fmt.Sprintf("[%s]", hiddenNote(b.hidden)))
+		b.hidden = b.hidden[:0]
+	}
+	head := fmt.Sprintf("%s%6s %5.1f%%  ", indent, Human(b.v, b.incl[n]), 100*float64(b.incl[n])/float64(b.total))
+	rest := strings.Join(tail, "  ")
+	room := b.opts.Width - len([]rune(head)) - len([]rune(rest)) - 2
+	name := Printable(f.Name)
+	if strings.HasPrefix(name, "import ") {
+		name = shortenRight(name, max(room, 16))
+	} else {
+		name = ShortenLeft(name, max(room, 16))
+	}
+	b.out(head + name + "  " + rest)
+}
+
+func (b *brief) out(s string) {
+	fmt.Fprintln(b.w, strings.TrimRight(s, " "))
+	b.lines++
+}
+
+// hiddenNote says which frames were folded: how many, and their modules.
+func hiddenNote(names []string) string {
+	var mods []string
+	for _, n := range names {
+		m, _, _ := strings.Cut(n, ".")
+		if !slices.Contains(mods, m) {
+			mods = append(mods, m)
+		}
+	}
+	return fmt.Sprintf("%s via %s", plural(int64(len(names)), "frame"), strings.Join(mods, ", "))
+}
+
+// isLibrary reports whether f is code the program did not write: native
+// callables, the standard library, installed packages, frozen modules.
+func isLibrary(f callgraph.Func) bool {
+	if f.Kind == callgraph.KindMarker || strings.HasPrefix(f.Name, "import ") {
+		return false
+	}
+	if f.Kind == callgraph.KindNative || f.Filename == "" {
+		return true
+	}
+	return strings.HasPrefix(f.Filename, "<frozen ") || strings.Contains(f.Filename, "/site-packages/") ||
+		strings.Contains(f.Filename, "/dist-packages/") || strings.Contains(f.Filename, "/lib/python3")
+}
+
+// ShortenLeft fits name into width runes by cutting the front of its
+// dotted module path, so that the function's own name stays readable:
+// "json.encoder.JSONEncoder.encode" becomes "..JSONEncoder.encode".
+func ShortenLeft(name string, width int) string {
+	r := []rune(name)
+	if len(r) <= width {
+		return name
+	}
+	if width <= 2 {
+		return string(r[len(r)-width:])
+	}
+	return ".." + string(r[len(r)-(width-2):])
+}
+
+// isModuleBody reports whether n is a module's top-level code run by the
+// import frame above it.
+func isModuleBody(f callgraph.Func, n *callgraph.Node, p *callgraph.Profile) bool {
+	return strings.HasSuffix(f.Name, ".<module>") && n.Parent != nil && n.Parent.Parent != nil &&
+		strings.HasPrefix(p.Funcs[n.Parent.Func].Name, "import ")
+}
+
+// shortenRight fits s into width runes by cutting its end.
+func shortenRight(s string, width int) string {
+	r := []rune(s)
+	if len(r) <= width {
+		return s
+	}
+	return string(r[:width-2]) + ".."
+}
+
+func pluralWord(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
