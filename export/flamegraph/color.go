@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strings"
+
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // fill returns a frame's colour. Colours come from a hash of the name, never
@@ -15,6 +18,12 @@ func fill(f *frame, diff bool) string {
 	}
 	h := nameHash(f.name)
 	a, b, c := int(h%256), int((h>>8)%256), int((h>>16)%256)
+	switch {
+	case isImport(f):
+		return rgb(95+a*40/255, 175+b*45/255, 80+c*30/255)
+	case isIdle(f):
+		return rgb(190+a*20/255, 190+a*20/255, 200+a*20/255)
+	}
 	switch f.kind {
 	case kindPython: // warm: reds, oranges, yellows
 		return rgb(205+a*50/255, b*230/255, c*55/255)
@@ -65,3 +74,29 @@ func mix(from, to [3]float64, t float64) string {
 }
 
 func rgb(r, g, b int) string { return fmt.Sprintf("#%02x%02x%02x", r, g, b) }
+
+// isImport reports whether f is an import folded into one frame.
+func isImport(f *frame) bool { return strings.HasPrefix(f.name, view.ImportPrefix) }
+
+// idleNames are the native calls in which a thread waits rather than
+// works: locks, sleeps, queues and selectors.
+var idleNames = map[string]bool{
+	"lock.acquire": true, "_thread.lock.acquire": true, "RLock.acquire": true, "time.sleep": true,
+	"SimpleQueue.get": true, "select.select": true, "poll.poll": true, "epoll.poll": true,
+	"select.poll.poll": true, "select.epoll.poll": true, "socket.accept": true, "socket.recv": true,
+	"posix.waitpid": true, "posix.read": true,
+}
+
+// isIdle reports whether f is a call in which a thread waits.
+func isIdle(f *frame) bool { return f.kind == kindNative && idleNames[f.name] }
+
+// legend lists what the colours stand for, each with a sample colour.
+func legend(diff bool) [][2]string {
+	if diff {
+		return [][2]string{{rgb(225, 45, 45), "slower (or new)"}, {rgb(45, 105, 225), "faster"}, {rgb(215, 215, 215), "unchanged"}}
+	}
+	return [][2]string{
+		{rgb(230, 120, 25), "Python"}, {rgb(80, 185, 220), "native"}, {rgb(115, 200, 95), "import"},
+		{rgb(200, 200, 210), "idle (waiting)"}, {rgb(190, 160, 230), "pyprof marker"},
+	}
+}

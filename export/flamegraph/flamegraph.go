@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/report"
 )
 
 // Defaults for Options fields left zero.
@@ -95,9 +97,13 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	boxes, depth := layout(root, g.scale(root.cur.total), opts.minWidth())
 	g.setDepth(depth)
 	bw := bufio.NewWriter(w)
+	if opts.Title == "" && opts.Diff == nil {
+		opts.Title = describe(p)
+	}
 	writeSVG(bw, &picture{
 		opts: opts, value: v, geo: g, boxes: boxes, lost: p.Lost,
 		threads: len(p.Threads), hasCalls: p.Has(callgraph.Calls),
+		subtitle: subtitle(v, root.cur.total, len(p.Threads)), total: root.cur.total,
 	})
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("flamegraph: %w", err)
@@ -138,4 +144,52 @@ func valueType(v callgraph.Value) string {
 		return fmt.Sprintf("value(%d)", int(v))
 	}
 	return v.Info().Type
+}
+
+// describe makes the default title from what the profile says of its
+// recording: the program run, pyprof's mode, the Python and the date, as
+// far as the profile knows them; DefaultTitle when it knows none.
+func describe(p *callgraph.Profile) string {
+	var program, mode, python string
+	for _, c := range p.Comments {
+		switch {
+		case strings.HasPrefix(c, "command: "):
+			program = strings.TrimPrefix(c, "command: ")
+		case strings.HasPrefix(c, "python: "):
+			python, _, _ = strings.Cut(strings.TrimPrefix(c, "python: "), " ")
+			python = "Python " + python
+		case strings.HasPrefix(c, "pyprof "):
+			if _, m, ok := strings.Cut(c, ", "); ok {
+				mode = m
+			}
+		}
+	}
+	var parts []string
+	for _, s := range []string{mode, python} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if !p.Start.IsZero() {
+		parts = append(parts, p.Start.Format("2006-01-02 15:04"))
+	}
+	switch {
+	case program != "" && len(parts) > 0:
+		return program + " (" + strings.Join(parts, ", ") + ")"
+	case program != "":
+		return program
+	case len(parts) > 0:
+		return DefaultTitle + " (" + strings.Join(parts, ", ") + ")"
+	}
+	return DefaultTitle
+}
+
+// subtitle names the sample type and the total, for viewers where the
+// script, which writes a livelier one, does not run.
+func subtitle(v callgraph.Value, total int64, threads int) string {
+	s := fmt.Sprintf("%s (%s), total %s", v.Info().Type, v.Info().Unit, report.Human(v, total))
+	if threads > 1 {
+		s += fmt.Sprintf(", %d threads", threads)
+	}
+	return s
 }

@@ -141,14 +141,15 @@
     }
   }
 
-  // fit mirrors fit in svg.go: whole code points, ".." when cut.
+  // fit mirrors fit in svg.go: whole code points, ".." in front when cut,
+  // so that the function's own name stays.
   function fit(name, w) {
     var n = Math.floor((w - 6) / CW);
     if (n < 3) return "";
     if (name.length <= n) return name;
     var cp = Array.from(name);
     if (cp.length <= n) return name;
-    return cp.slice(0, n - 2).join("") + "..";
+    return ".." + cp.slice(cp.length - (n - 2)).join("");
   }
 
   // search highlights the boxes whose function matches term, a regular

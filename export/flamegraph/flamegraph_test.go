@@ -227,10 +227,10 @@ func TestFit(t *testing.T) {
 		want  string
 	}{
 		{"fits", "app.main", 6 + 8*charWidth, "app.main"},
-		{"cut", "app.main", 6 + 7*charWidth, "app.m.."},
+		{"cut from the left, keeping the function", "json.encoder.JSONEncoder.encode", 6 + 20*charWidth, "..JSONEncoder.encode"},
 		{"too narrow", "app.main", 6 + 2.9*charWidth, ""},
-		{"cut before escaping", "a<b>&c", 6 + 4*charWidth, "a<.."},
-		{"whole code points", "функция", 6 + 5*charWidth, "фун.."},
+		{"cut before escaping", "a<b>&c", 6 + 4*charWidth, "..&c"},
+		{"whole code points", "функция", 6 + 5*charWidth, "..ция"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

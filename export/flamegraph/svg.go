@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/report"
 )
 
 //go:embed flamegraph.js
@@ -27,13 +29,45 @@ type picture struct {
 	lost     int64
 	threads  int
 	hasCalls bool
+	subtitle string
+	total    int64
+}
+
+// tooltip is the text a viewer shows over a frame when the script does
+// not run (an <img>, a code host): name, place, calls, self and total.
+func (pic *picture) tooltip(f *frame) string {
+	parts := []string{f.name}
+	if f.file != "" {
+		loc := f.file
+		if f.line > 0 {
+			loc += ":" + strconv.Itoa(f.line)
+		}
+		parts = append(parts, loc)
+	}
+	if pic.opts.Diff != nil {
+		parts = append(parts, "total "+report.Human(pic.value, f.base.total)+" → "+report.Human(pic.value, f.cur.total))
+		return strings.Join(parts, " | ")
+	}
+	if pic.hasCalls {
+		parts = append(parts, "calls "+strconv.FormatInt(f.cur.calls, 10))
+	}
+	parts = append(parts, "self "+report.Human(pic.value, f.cur.self)+" ("+share(f.cur.self, pic.total)+")",
+		"total "+report.Human(pic.value, f.cur.total)+" ("+share(f.cur.total, pic.total)+")")
+	return strings.Join(parts, " | ")
+}
+
+func share(x, whole int64) string {
+	if whole <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(x)/float64(whole), 'f', 2, 64) + "%"
 }
 
 // writeSVG writes the document. Errors stick in w and surface at Flush.
 func writeSVG(w *bufio.Writer, pic *picture) {
 	g := pic.geo
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
-<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">
+<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="100%%" viewBox="0 0 %.0f %.0f" data-width="%.0f" data-height="%.0f">
 <style><![CDATA[%s]]></style>
 <rect class="bg" x="0" y="0" width="100%%" height="100%%"/>
 `, g.width, g.height, g.width, g.height, style)
@@ -49,12 +83,35 @@ func writeControls(w *bufio.Writer, pic *picture) {
 	fmt.Fprintf(w, `<text id="title" class="title" x="%s" y="24">`, num(g.width/2))
 	escape(w, pic.opts.title())
 	fmt.Fprintf(w, `</text>
-<text id="subtitle" class="sub" x="%s" y="44"></text>
+<text id="subtitle" class="sub" x="%s" y="44">%s</text>
 <text id="reset" class="btn off" x="%d" y="24">Reset zoom</text>
 <foreignObject x="%s" y="8" width="260" height="26"><input xmlns="http://www.w3.org/1999/xhtml" id="search" type="search" placeholder="search regexp (Ctrl-F)"/></foreignObject>
 <text id="matched" class="sub end" x="%s" y="56"></text>
 <text id="details" x="%d" y="%s"></text>
-`, num(g.width/2), padX, num(g.width-padX-260), num(g.width-padX), padX, num(g.height-10))
+`, num(g.width/2), xmlText(pic.subtitle), padX, num(g.width-padX-260), num(g.width-padX), padX, num(g.height-10))
+	writeLegend(w, pic)
+}
+
+// writeLegend says what the colours mean, on the left under the title.
+func writeLegend(w *bufio.Writer, pic *picture) {
+	x := float64(padX)
+	// An svg of its own, not a g: readers of the picture take the g
+	// elements for frames and labels.
+	w.WriteString("<svg id=\"legend\">\n")
+	for _, item := range legend(pic.opts.Diff != nil) {
+		fmt.Fprintf(w, "<rect x=\"%s\" y=\"48\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%s\" y=\"57\">", num(x), item[0], num(x+13))
+		escape(w, item[1])
+		w.WriteString("</text>\n")
+		x += 13 + float64(len(item[1]))*charWidth + 14
+	}
+	w.WriteString("</svg>\n")
+}
+
+// xmlText returns s escaped as XML character data.
+func xmlText(s string) string {
+	var b strings.Builder
+	escape(&b, s)
+	return b.String()
 }
 
 func writeFrames(w *bufio.Writer, pic *picture) {
@@ -62,8 +119,10 @@ func writeFrames(w *bufio.Writer, pic *picture) {
 	diff := pic.opts.Diff != nil
 	w.WriteString("<g id=\"frames\">\n")
 	for _, b := range pic.boxes {
-		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"%s\" height=\"%d\" fill=\"%s\"/>\n",
+		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"%s\" height=\"%d\" fill=\"%s\"><title>",
 			num(g.x(b.start)), g.y(b.depth), num(g.w(b.fr.cur.total)), rectHeight, fill(b.fr, diff))
+		escape(w, pic.tooltip(b.fr))
+		w.WriteString("</title></rect>\n")
 	}
 	w.WriteString("</g>\n")
 }
@@ -88,7 +147,8 @@ func writeLabels(w *bufio.Writer, pic *picture) []int {
 	return labelled
 }
 
-// fit truncates name to the characters that fit a box w pixels wide, or
+// fit shortens name to the characters that fit a box w pixels wide, from
+// the left, or
 // returns "" when fewer than labelMin fit. It works on the raw name: cutting
 // after escaping could split an entity. The script does the same when
 // zooming.
@@ -101,7 +161,9 @@ func fit(name string, w float64) string {
 	if len(r) <= n {
 		return name
 	}
-	return string(r[:n-2]) + ".."
+	// Cut the front of the module path: the function's own name, at the
+	// end, is what tells frames apart.
+	return ".." + string(r[len(r)-(n-2):])
 }
 
 // escape writes s as XML character data. xml.EscapeText also replaces
