@@ -203,7 +203,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	if *tree {
 		err = report.WriteTree(stdout, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare})
 	} else {
-		opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout)}
+		opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout), Width: terminalWidth(stdout)}
 		err = report.Write(stdout, p, opts)
 	}
 	if err != nil {

@@ -52,3 +52,16 @@ func writeLookFurther(w io.Writer, outs []output) {
 		}
 	}
 }
+
+// terminalWidth is the width of the terminal w writes to, or 0.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return cols
+}

@@ -28,6 +28,10 @@ type Options struct {
 	// a summary line. Otherwise Write emits tab-separated raw numbers under
 	// a header line, for other tools.
 	Aligned bool
+	// Width, when positive, fits aligned rows into that many columns:
+	// files are shortened to the path components that tell them apart,
+	// then function names cut from the left.
+	Width int
 }
 
 func (o Options) value(p *callgraph.Profile) callgraph.Value {
@@ -71,7 +75,17 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 			fmt.Fprintf(bw, "\nno %s was recorded\n", valueName(t.Value))
 			return flush(bw)
 		}
-		writeColumns(bw, alignedCells(t, shown, hasCalls), []bool{true, true, true, true, true, true, true, false})
+		cells := alignedCells(t, shown, hasCalls)
+		if opts.Width > 0 {
+			cells = fitWidth(cells, opts.Width)
+		}
+		// Numbers right-aligned; the function left (the location, last,
+		// is not padded).
+		right := make([]bool, len(cells[0])-1)
+		for i := range right[:len(right)-1] {
+			right[i] = true
+		}
+		writeColumns(bw, cells, right)
 	} else {
 		writeTSV(bw, t, shown, hasCalls)
 	}

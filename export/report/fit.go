@@ -1,0 +1,123 @@
+package report
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// minName is the fewest columns a function name is cut to.
+const minName = 24
+
+// droppable are the columns of the aligned table a narrow terminal goes
+// without, first to last: the running sum and the value per call, which
+// the others imply.
+var droppable = []string{"sum%", "per call"}
+
+// fitWidth fits the aligned table into width columns where it can:
+// locations shortened to the path components that tell the files apart,
+// the columns of droppable left out while names would get fewer than
+// minName columns, then function names cut from the left so that their own
+// names stay.
+func fitWidth(lines [][]string, width int) [][]string {
+	if len(lines) < 2 {
+		return lines
+	}
+	shortenLocations(lines)
+	for _, col := range droppable {
+		if nameRoom(lines, width) >= minName {
+			break
+		}
+		lines = dropColumn(lines, col)
+	}
+	room := max(nameRoom(lines, width), minName)
+	fn := len(lines[0]) - 2
+	for _, l := range lines[1:] {
+		l[fn] = ShortenLeft(l[fn], room)
+	}
+	return lines
+}
+
+// shortenLocations rewrites the last column's files to what tells them
+// apart.
+func shortenLocations(lines [][]string) {
+	loc := len(lines[0]) - 1
+	var files []string
+	for _, l := range lines[1:] {
+		files = append(files, fileOf(l[loc]))
+	}
+	short := distinctSuffixes(files)
+	for _, l := range lines[1:] {
+		file := fileOf(l[loc])
+		l[loc] = short[file] + strings.TrimPrefix(l[loc], file)
+	}
+}
+
+// nameRoom is what width leaves for function names beside the other
+// columns and the longest location.
+func nameRoom(lines [][]string, width int) int {
+	loc, fn := len(lines[0])-1, len(lines[0])-2
+	cols := make([]int, fn)
+	locWidth := 0
+	for _, l := range lines {
+		for i, c := range l[:fn] {
+			cols[i] = max(cols[i], len([]rune(c)))
+		}
+		locWidth = max(locWidth, len([]rune(l[loc])))
+	}
+	lead := 0
+	for _, w := range cols {
+		lead += w + 2 // padded to the column, then two spaces
+	}
+	return width - lead - locWidth - 2
+}
+
+// dropColumn removes the column headed name.
+func dropColumn(lines [][]string, name string) [][]string {
+	i := slices.Index(lines[0], name)
+	if i < 0 {
+		return lines
+	}
+	for j, l := range lines {
+		lines[j] = slices.Delete(slices.Clone(l), i, i+1)
+	}
+	return lines
+}
+
+// fileOf returns the file part of a location "file:line".
+func fileOf(location string) string {
+	if i := strings.LastIndexByte(location, ':'); i > 0 && strings.Trim(location[i+1:], "0123456789") == "" {
+		return location[:i]
+	}
+	return location
+}
+
+// distinctSuffixes maps each path to its shortest tail of whole path
+// components that no other path of the set ends with, so that
+// /usr/lib/python3.12/json/__init__.py and .../logging/__init__.py become
+// json/__init__.py and logging/__init__.py.
+func distinctSuffixes(paths []string) map[string]string {
+	distinct := map[string][]string{}
+	ends := map[string]int{} // tail -> distinct paths ending with it
+	for _, p := range paths {
+		if _, ok := distinct[p]; ok {
+			continue
+		}
+		parts := strings.Split(filepath.ToSlash(p), "/")
+		distinct[p] = parts
+		for n := 1; n <= len(parts); n++ {
+			ends[strings.Join(parts[len(parts)-n:], "/")]++
+		}
+	}
+	out := map[string]string{}
+	for p, parts := range distinct {
+		out[p] = p
+		for n := 1; n < len(parts); n++ {
+			if tail := strings.Join(parts[len(parts)-n:], "/"); ends[tail] == 1 {
+				out[p] = tail
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,75 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+func TestDistinctSuffixes(t *testing.T) {
+	tests := []struct {
+		name  string
+		paths []string
+		want  map[string]string
+	}{
+		{"same base name", []string{"/usr/lib/python3.12/json/__init__.py", "/usr/lib/python3.12/logging/__init__.py"},
+			map[string]string{"/usr/lib/python3.12/json/__init__.py": "json/__init__.py", "/usr/lib/python3.12/logging/__init__.py": "logging/__init__.py"}},
+		{"unique base names", []string{"/srv/app/main.py", "/usr/lib/python3.12/threading.py"},
+			map[string]string{"/srv/app/main.py": "main.py", "/usr/lib/python3.12/threading.py": "threading.py"}},
+		{"one path ends another", []string{"/a/b/x.py", "/c/b/x.py", "b/x.py"},
+			map[string]string{"/a/b/x.py": "a/b/x.py", "/c/b/x.py": "c/b/x.py", "b/x.py": "b/x.py"}},
+		{"frozen names stay", []string{"<frozen importlib._bootstrap>"},
+			map[string]string{"<frozen importlib._bootstrap>": "<frozen importlib._bootstrap>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := distinctSuffixes(tt.paths)
+			for p, want := range tt.want {
+				if got[p] != want {
+					t.Errorf("%s: %q, want %q", p, got[p], want)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteFitsWidth checks that an aligned table with long interpreter
+// paths and names fits the terminal, keeping function names' ends and the
+// files told apart.
+func TestWriteFitsWidth(t *testing.T) {
+	lib := "/root/.pyenv/versions/3.12.1/lib/python3.12/"
+	p := &callgraph.Profile{Values: []callgraph.Value{callgraph.Calls, callgraph.Wall}, Default: callgraph.Wall}
+	root := &callgraph.Node{}
+	for i, f := range []callgraph.Func{
+		{Name: "json.encoder.JSONEncoder.iterencode.<locals>._iterencode_list", Filename: lib + "json/__init__.py", StartLine: 300},
+		{Name: "logging.Logger.callHandlers", Filename: lib + "logging/__init__.py", StartLine: 1690},
+		{Name: "concurrent.futures.thread._WorkItem.run", Filename: lib + "concurrent/futures/thread.py", StartLine: 53},
+	} {
+		id := p.AddFunc(f)
+		n := root.Child(id, 0)
+		n.Total[callgraph.Calls], n.Total[callgraph.Wall] = int64(i+1), int64(i+1)*1e6
+	}
+	p.Threads = []*callgraph.Thread{{ID: 1, Name: "MainThread", Root: root}}
+	for _, width := range []int{90, 100, 120} {
+		var out bytes.Buffer
+		if err := Write(&out, p, Options{Aligned: true, Width: width}); err != nil {
+			t.Fatal(err)
+		}
+		text := out.String()
+		for _, line := range strings.Split(strings.TrimSpace(text), "\n")[1:] {
+			if n := len([]rune(line)); n > width {
+				t.Errorf("width %d: a line of %d columns: %q", width, n, line)
+			}
+		}
+		for _, want := range []string{"json/__init__.py:300", "logging/__init__.py:1690", "thread.py:53", "_iterencode_list", "Logger.callHandlers"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("width %d: no %q in\n%s", width, want, text)
+			}
+		}
+		if strings.Contains(text, lib) {
+			t.Errorf("width %d: the interpreter's path is still there:\n%s", width, text)
+		}
+	}
+}
