@@ -101,7 +101,8 @@ def _register(agent, tool_id, null, native):
 
 def _release(tool_id):
     """Frees the tool id in the order that really frees it on 3.12 and 3.13:
-    free_tool_id alone leaves events and callbacks in place (NOTES.md)."""
+    free_tool_id alone leaves events and callbacks in place on 3.12 and 3.13,
+    so a later cProfile.enable() would succeed and silently lose its callbacks."""
     monitoring = sys.monitoring
     if monitoring.get_tool(tool_id) != "pyprof":
         return
@@ -265,7 +266,7 @@ def _name_threads(agent):
 
 
 def _follow_forks(agent, tool_id):
-    """Makes a forked child record into rings of its own (issue 6). The
+    """Makes a forked child record into rings of its own. The
     agent stops recording in the child before any Python code runs there
     (agent.c in a pthread_atfork handler, the twin in a hook registered
     before this one); agent.forked makes the rings, registers them with
