@@ -101,7 +101,7 @@ def _register(agent, tool_id, null, native):
 
 def _release(tool_id):
     """Frees the tool id in the order that really frees it on 3.12 and 3.13:
-    free_tool_id alone leaves events and callbacks in place on 3.12 and 3.13,
+    free_tool_id alone leaves events and callbacks in place there,
     so a later cProfile.enable() would succeed and silently lose its callbacks."""
     monitoring = sys.monitoring
     if monitoring.get_tool(tool_id) != "pyprof":
