@@ -65,14 +65,28 @@ func commandHelp(cmd string) string {
 		}
 	}
 	start, end := sectionBounds(cmd)
-	if i := strings.Index(text, start); i >= 0 {
-		section := text[i:]
-		if j := strings.Index(section, end); j >= 0 {
-			section = section[:j]
-		}
-		b.WriteString("\n" + strings.TrimRight(section, "\n") + "\n")
+	b.WriteString(section(text, start, end))
+	switch cmd {
+	case "record", "flamegraph", "report", "diff", "convert":
+		// What every reader does to the import machinery, and the flags
+		// that reshape a profile.
+		b.WriteString(section(text, "Imports are frames", "flamegraph writes"))
 	}
 	return b.String()
+}
+
+// section returns the manual's text from start up to end, after a blank
+// line; "" when start is not there.
+func section(text, start, end string) string {
+	i := strings.Index(text, start)
+	if i < 0 {
+		return ""
+	}
+	s := text[i:]
+	if j := strings.Index(s, end); j >= 0 {
+		s = s[:j]
+	}
+	return "\n" + strings.TrimRight(s, "\n") + "\n"
 }
 
 // sectionBounds names where each command's section of the manual starts

@@ -11,8 +11,10 @@
 //	pyprof report PROFILE [flags]
 //	pyprof diff BASE NEW [-o diff.svg] [--fail-above PCT] [flags]
 //	pyprof convert IN -o OUT [--format NAME]
-//	pyprof help
+//	pyprof help [COMMAND]
 //	pyprof version
+//
+// Every command prints its own help with --help.
 //
 // The program is a script, -m module or -c code, with its own arguments
 // passed on untouched. Without an interpreter, pyprof picks the newest
@@ -68,8 +70,15 @@
 //	                       every call that lasted at least --timeline-min
 //	    --timeline-min D   default 100us; on long runs the bound of 500,000
 //	                       calls raises it, keeping the longest
-//	-q, --quiet            no status line and no summary, unless events were
-//	                       lost or sampling took no sample
+//	-q, --quiet            no status line, no call tree and no summary, unless
+//	                       events were lost or sampling took no sample
+//	    --report=false     no call tree at exit. On a terminal, record ends
+//	                       with where the time went: each thread's heaviest
+//	                       calling contexts with exact calls, library frames
+//	                       that only lead elsewhere folded, one screen; then
+//	                       the command to look further. --report prints it
+//	                       off a terminal too
+//	    --raw-imports      keep the import machinery's own frames (see below)
 //	    --self-profile FILE  write a pprof of pyprof's own Go side (fgprof:
 //	                       wall-clock time, on and off CPU)
 //
@@ -106,8 +115,27 @@
 // commands below, which read pprof (pyprof's or any other tool's, such as
 // Go's CPU profiles), folded stacks and speedscope files alike.
 //
+// Imports are frames of their own in every output: the interpreter's
+// import machinery (importlib._bootstrap and _bootstrap_external, frozen
+// or not) is folded into one frame per import, named for the modules
+// imported ("import json"), with its time, the imports it made in turn and
+// the modules' top-level code. Imports that the tree merged, such as those
+// of one statement, share one frame naming each module. --raw-imports
+// keeps the machinery as it ran.
+//
+// flamegraph, report and convert take --hide REGEX (drop the frames whose
+// function matches, giving their callees to their callers) and --focus
+// REGEX (keep only the calling contexts through a matching frame); every
+// command that reads profiles takes --raw-imports.
+//
 // flamegraph writes a self-contained interactive SVG: click to zoom,
-// Ctrl-F or the search box to highlight, hover for details.
+// Ctrl-F or the search box to highlight, hover for details. The title
+// names the program, mode, Python and date the profile records, the
+// subtitle the sample type; a legend tells Python, native, import, waiting
+// and pyprof's marker frames apart (red and blue on a diff). Each frame
+// carries a <title>, so hover text works where scripts do not run (an
+// <img>, a code host's preview); labels cut the module path on the left so
+// the function's name stays; the picture takes the width of its window.
 //
 //	-o, --output FILE      the SVG to write (required; - for standard output)
 //	    --title TEXT       the title
@@ -119,8 +147,9 @@
 //	                       profile's)
 //
 // report prints the top functions: flat and cumulative value with shares,
-// calls, value per call, file:line. Aligned for a terminal, tab-separated
-// when piped.
+// calls, value per call, file:line. Aligned for a terminal and fitted to
+// its width (files shortened to the path components that tell them apart,
+// names cut on the left), tab-separated when piped.
 //
 //	--top N            rows (default 20; 0 for all)
 //	--sort KEY         flat, cum, calls or name (default flat)
