@@ -23,6 +23,10 @@
   var hidden = new Uint8Array(N), faded = new Uint8Array(N);
   var lab = new Array(N), labText = new Array(N), labX = new Array(N);
   var lit = new Uint8Array(N), fillOrig = new Array(N);
+  var depth = new Int32Array(N), maxDepth = 0;
+  var svg = document.documentElement;
+  var VB = (svg.getAttribute("viewBox") || "").split(" ").map(Number);
+  var detailsY = parseFloat(detailsEl.getAttribute("y"));
   var HINT = "click a frame to zoom, Ctrl-F to search";
 
   init();
@@ -37,6 +41,10 @@
     }
     for (i = N - 1; i > 0; i--) {
       if (end[i] > end[D.p[i]]) end[D.p[i]] = end[i];
+    }
+    for (i = 1; i < N; i++) {
+      depth[i] = depth[D.p[i]] + 1;
+      if (depth[i] > maxDepth) maxDepth = depth[i];
     }
     var texts = labelsG.children;
     for (i = 0; i < D.l.length; i++) {
@@ -83,7 +91,23 @@
       else if (anc[i]) show(i, PAD, GW, 1);
       else hide(i);
     }
+    crop(z, e);
     resetEl.setAttribute("class", z === 0 ? "btn off" : "btn");
+  }
+
+  // crop drops the rows no visible frame reaches, so that a zoomed view
+  // has no empty space above it (below it, inverted): the frames move to
+  // the head and the picture gets shorter.
+  function crop(z, e) {
+    if (VB.length !== 4) return;
+    var deepest = depth[z];
+    for (var i = z; i < e; i++) if (depth[i] > deepest) deepest = depth[i];
+    var cut = (maxDepth - deepest) * D.frameHeight;
+    var shift = D.inverted ? "" : "translate(0," + (-cut) + ")";
+    framesG.setAttribute("transform", shift);
+    labelsG.setAttribute("transform", shift);
+    svg.setAttribute("viewBox", VB[0] + " " + VB[1] + " " + VB[2] + " " + (VB[3] - cut));
+    detailsEl.setAttribute("y", (detailsY - cut).toFixed(2));
   }
 
   function show(i, x, w, fade) {

@@ -190,6 +190,8 @@ type graphData struct {
 	GraphWidth  float64 `json:"graphWidth"`
 	CharWidth   float64 `json:"charWidth"`
 	LabelOffset float64 `json:"labelOffset"`
+	FrameHeight int     `json:"frameHeight"`
+	Inverted    bool    `json:"inverted"`
 
 	Names []string `json:"names"` // function table: name,
 	Files []string `json:"files"` // file,
@@ -227,6 +229,7 @@ func newGraphData(pic *picture, labelled []int) *graphData {
 		Value: info.Type, Unit: info.Unit, HasCalls: pic.hasCalls, Diff: pic.opts.Diff != nil,
 		Threads: pic.threads, Lost: pic.lost,
 		Pad: padX, GraphWidth: pic.geo.graphWidth, CharWidth: charWidth, LabelOffset: labelBaseline,
+		FrameHeight: frameHeight, Inverted: pic.geo.inverted,
 		Labelled: labelled,
 	}
 	funcs := map[funcKey]int{}
