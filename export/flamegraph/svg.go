@@ -114,13 +114,24 @@ func xmlText(s string) string {
 	return b.String()
 }
 
+// titleMinWidth is the narrowest frame, in pixels, that carries a <title>:
+// narrower ones are hard to point at, and on large profiles they are most
+// of the frames, whose titles would double the file and its loading time.
+const titleMinWidth = 3
+
 func writeFrames(w *bufio.Writer, pic *picture) {
 	g := pic.geo
 	diff := pic.opts.Diff != nil
 	w.WriteString("<g id=\"frames\">\n")
 	for _, b := range pic.boxes {
-		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"%s\" height=\"%d\" fill=\"%s\"><title>",
-			num(g.x(b.start)), g.y(b.depth), num(g.w(b.fr.cur.total)), rectHeight, fill(b.fr, diff))
+		width := g.w(b.fr.cur.total)
+		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"%s\" height=\"%d\" fill=\"%s\"",
+			num(g.x(b.start)), g.y(b.depth), num(width), rectHeight, fill(b.fr, diff))
+		if width < titleMinWidth {
+			w.WriteString("/>\n")
+			continue
+		}
+		w.WriteString("><title>")
 		escape(w, pic.tooltip(b.fr))
 		w.WriteString("</title></rect>\n")
 	}
