@@ -233,7 +233,6 @@ func (r *Regions) finish(names map[int64]string) *Result {
 func (st Stats) since(base Stats) Stats {
 	st.Events -= base.Events
 	st.Lost -= base.Lost
-	st.LostNoMemory -= base.LostNoMemory
 	st.ProducerWait = max(st.ProducerWait-base.ProducerWait, 0)
 	st.Mismatched -= base.Mismatched
 	st.DecodeErrors -= base.DecodeErrors

@@ -1,0 +1,164 @@
+"""The pyprof process beside the program.
+
+Started on the first profile, it records regions into rings that the
+agent loaded in this process writes (trace mode), or samples this process
+from outside (sample mode), and writes the profiles. It runs the pyprof
+executable's `_consume` command, which detaches a copy of itself that no
+process waits for: the agent tells that pyprof lives from its pid, which
+an unreaped child of ours would keep after dying. Requests go over a
+SOCK_SEQPACKET socket pair, one JSON object a message; the copy ends when
+this process closes its end (exits).
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+
+from ._binary import MissingBinary, binary
+from ._errors import ProfilerError
+
+_MAX_REPLY = 1 << 16
+
+
+def package_files():
+    """This package's source files, whose frames profiles leave out."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return {os.path.join(here, name) for name in os.listdir(here) if name.endswith(".py")}
+
+
+class ConsumerGone(ProfilerError):
+    def __init__(self, pid):
+        self.pid = pid
+        super().__init__(f"pyprof's process (pid {pid}) has ended")
+
+
+class Consumer:
+    def __init__(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            _spawn(theirs.fileno())
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._sock = ours
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.pid = None
+        self.dead = False
+        self.agent = self.bootstrap = None
+        self.on_orphan = None
+        answer = self.request(
+            {
+                "op": "hello",
+                "pid": os.getpid(),
+                "python": "%d.%d.%d" % sys.version_info[:3],
+                "executable": sys.executable or "",
+                "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+            }
+        )
+        self.pid, self.version = answer["pid"], answer["version"]
+
+    def request(self, message, fds=False):
+        """Sends one request and returns the answer (and the descriptors
+        attached to it when fds). An answer left unread by an interrupted
+        request (Ctrl-C) is skipped by its number."""
+        with self._lock:
+            if self.dead:
+                raise ConsumerGone(self.pid)
+            self._seq += 1
+            message["seq"] = self._seq
+            try:
+                self._sock.send(json.dumps(message).encode())
+                while True:
+                    if fds:
+                        data, received, _, _ = socket.recv_fds(self._sock, _MAX_REPLY, 1)
+                    else:
+                        data, received = self._sock.recv(_MAX_REPLY), []
+                    if not data:
+                        break
+                    answer = json.loads(data)
+                    if answer.get("seq") == self._seq:
+                        break
+                    for fd in received:
+                        os.close(fd)
+            except OSError:
+                data = b""
+            if not data:
+                self.dead = True
+                raise ConsumerGone(self.pid)
+        if not answer.get("ok"):
+            for fd in received:
+                os.close(fd)
+            raise ProfilerError(answer.get("error") or "pyprof failed")
+        return (answer, received) if fds else answer
+
+    def load_agent(self):
+        """Loads the agent into this process, once, mapping the rings the
+        consumer made; returns it with the bootstrap module, whose code
+        claims and releases the tool id as `pyprof record` does."""
+        if self.agent is None:
+            answer, fds = self.request({"op": "agent"}, fds=True)
+            try:
+                if not fds:
+                    raise ProfilerError("pyprof's process sent no shared memory")
+                boot = _load_source("_pyprof_bootstrap", answer["bootstrap"])
+                agent = boot._load_agent(answer["agent"])
+                agent.init(fds[0], {answer["bootstrap"], answer["agent"], *package_files()})
+                # Threads started from now on tell the agent their names.
+                boot._name_threads(agent)
+            except ProfilerError:
+                raise
+            except Exception as e:
+                raise ProfilerError(f"pyprof cannot load its agent here: {type(e).__name__}: {e}") from e
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            agent.on_orphan(self._orphaned)
+            self.agent, self.bootstrap = agent, boot
+        return self.agent, self.bootstrap
+
+    def _orphaned(self):
+        # Called by the agent, in the main thread, when it found pyprof's
+        # process gone while recording: the program goes on untraced.
+        self.dead = True
+        if self.on_orphan:
+            self.on_orphan()
+
+    def forget(self):
+        """In a forked child: the socket is the parent's; close our copy."""
+        self.dead = True
+        self._lock = threading.Lock()
+        self._sock.close()
+
+
+def _spawn(fd):
+    try:
+        path = binary()
+    except MissingBinary as e:
+        raise ProfilerError(str(e)) from None
+    proc = subprocess.Popen(
+        [path, "_consume", "--fd", str(fd)],
+        pass_fds=(fd,),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    # It exits once its detached copy runs.
+    status = proc.wait()
+    if status != 0:
+        raise ProfilerError(f"pyprof's process could not start ({path} exited with status {status}; it said why on stderr)")
+
+
+def _load_source(name, path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,296 @@
+"""Profiler and profile(): regions of a running program."""
+
+import os
+import sys
+import threading
+import warnings
+
+from . import _consumer
+from ._errors import ProfilerError, ToolIdInUse
+
+_MODES = ("trace", "sample")
+_EXTENSIONS = (".pb.gz", ".pprof", ".folded", ".txt", ".svg", ".speedscope.json")
+
+# This package's files: their frames are pyprof's, never the region's.
+_OWN_FILES = frozenset(_consumer.package_files())
+
+_lock = threading.Lock()
+_recording = None  # the Profiler recording now
+_consumer_now = None  # pyprof's process, once started
+_no_trace = None  # why trace mode cannot start in this process, if it cannot
+
+
+def profile(*outputs, mode="trace", **options):
+    """Records the block of a with statement into outputs (files whose
+    extensions give the formats: .pb.gz or .pprof for pprof, .folded or
+    .txt for folded stacks, .svg for a flame graph, .speedscope.json).
+    Takes Profiler's options."""
+    if not outputs:
+        raise TypeError("profile() needs at least one output file, such as profile('out.svg')")
+    return Profiler(*outputs, mode=mode, **options)
+
+
+class Profiler:
+    """Records what the whole process does between start() and stop().
+
+    mode="trace" (the default) records every call of every thread, exact,
+    with the agent of `pyprof record`: the profile's root on the thread
+    that started is the function whose code called start() (or entered
+    the with block), counted once; on every thread, functions already
+    running when the region began are left out, and what they call during
+    it is at the root. mode="sample" reads the process's stacks from
+    outside rate times a second, leaving out the same frames.
+
+    outputs are written by stop(); write() writes the last region again.
+    One region records at a time in a process: starting a second one, nested
+    or from another thread, raises ProfilerError. tool_id is the
+    sys.monitoring tool id of trace mode (2, PROFILER_ID, by default);
+    another tool holding it raises ToolIdInUse. native_calls=False records
+    Python functions only, at half the cost on call-heavy code.
+
+    After stop(), stats holds what the profile counts: events, samples,
+    lost, threads, functions, seconds, wait_ns (how long the program waited
+    for pyprof) and wrote (the files written).
+    """
+
+    def __init__(self, *outputs, mode="trace", rate=100, native_calls=True, tool_id=None):
+        if mode not in _MODES:
+            raise ValueError(f"mode {mode!r}: use 'trace' or 'sample'")
+        if not isinstance(rate, int) or not 1 <= rate <= 10000:
+            raise ValueError(f"rate {rate!r}: want 1 to 10000 samples a second")
+        if tool_id is None:
+            tool_id = sys.monitoring.PROFILER_ID
+        if not isinstance(tool_id, int) or not 0 <= tool_id <= 5:
+            raise ValueError(f"tool_id {tool_id!r}: sys.monitoring tool ids run from 0 to 5")
+        self.outputs = [_output(o) for o in outputs]
+        self.mode, self.rate, self.native_calls, self.tool_id = mode, rate, native_calls, tool_id
+        self.stats = None
+        self._consumer = None
+        self._region = None
+        self._started_at = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        """Starts recording; returns the Profiler."""
+        global _recording
+        frame = _region_frame()
+        with _lock:
+            if _recording is not None:
+                raise ProfilerError(
+                    f"a pyprof profile is recording already (started at {_recording._started_at}): "
+                    f"pyprof records one region at a time in a process; stop that one first"
+                )
+            _recording = self
+        self._started_at = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        try:
+            if self.mode == "trace":
+                self._start_trace()
+            else:
+                self._start_sample()
+        except BaseException:
+            with _lock:
+                _recording = None
+            raise
+        return self
+
+    def stop(self):
+        """Stops recording and writes the outputs; returns stats, or None
+        when pyprof's process ended during the region (a RuntimeWarning
+        says so: the program itself runs on)."""
+        global _recording
+        with _lock:
+            if _recording is not self:
+                raise ProfilerError("this Profiler is not recording: call start() first")
+        try:
+            if self.mode == "trace":
+                self._stop_trace()
+            return self._finish()
+        finally:
+            with _lock:
+                _recording = None
+
+    def write(self, *paths):
+        """Writes the profile of the last region recorded to paths."""
+        if self._region is None:
+            raise ProfilerError("nothing to write yet: stop() a region first")
+        for path in paths:
+            self._consumer.request({"op": "write", "path": _output(path), "region": self._region})
+
+    def _start_trace(self):
+        c = _get_consumer(trace=True)
+        agent, boot = c.load_agent()
+        monitoring = sys.monitoring
+        owner = monitoring.get_tool(self.tool_id)
+        if owner is not None:
+            raise ToolIdInUse(self.tool_id, owner)
+        c.request({"op": "start", "mode": "trace", "outputs": self.outputs, "names": _thread_names()})
+        self._consumer = c
+        try:
+            monitoring.use_tool_id(self.tool_id, "pyprof")
+            events = boot._register(agent, self.tool_id, False, self.native_calls)
+            c.on_orphan = lambda: boot._release(self.tool_id)
+            agent.start()
+            # The region's frame and pyprof's own frames down to this one
+            # are entered as they run: their returns then match, and the
+            # region's frame is the root of this thread's tree.
+            for frame in _frames_down_from_region():
+                agent.py_start(frame.f_code, 0)
+            monitoring.set_events(self.tool_id, events)
+        except BaseException:
+            agent.stop()
+            boot._release(self.tool_id)
+            try:
+                c.request({"op": "abort"})
+            except ProfilerError:
+                pass
+            raise
+
+    def _stop_trace(self):
+        c = self._consumer
+        agent, boot = c.agent, c.bootstrap
+        if sys.monitoring.get_tool(self.tool_id) == "pyprof":
+            sys.monitoring.set_events(self.tool_id, 0)
+            # The region's frame ends here, with the pyprof frames above it.
+            agent.py_return(_region_frame().f_code, 0)
+        agent.stop()
+        c.on_orphan = None
+        boot._release(self.tool_id)
+
+    def _start_sample(self):
+        c = _get_consumer(trace=False)
+        _allow_reads_by(c.pid)
+        c.request(
+            {
+                "op": "start",
+                "mode": "sample",
+                "outputs": self.outputs,
+                "rate": self.rate,
+                "hidden": sorted(_OWN_FILES),
+                "running": _running_frames(),
+                "names": _thread_names(),
+            }
+        )
+        self._consumer = c
+
+    def _finish(self):
+        try:
+            answer = self._consumer.request({"op": "stop", "names": _thread_names()})
+        except _consumer.ConsumerGone as e:
+            warnings.warn(f"pyprof: {e} during the region: no profile was written", RuntimeWarning, stacklevel=3)
+            self.stats = self._region = None
+            return None
+        self.stats, self._region = answer["summary"], answer["summary"]["region"]
+        if self.stats["lost"]:
+            warnings.warn(f"pyprof: {self.stats['lost']} events were lost (a [lost] frame shows them)", RuntimeWarning, stacklevel=3)
+        return self.stats
+
+
+def _output(path):
+    path = os.fspath(path)
+    if not isinstance(path, str) or not path.endswith(_EXTENSIONS):
+        raise ValueError(f"output {path!r}: name a file ending in one of {', '.join(_EXTENSIONS)}")
+    # pyprof's process writes it, wherever this program's working folder is then.
+    return os.path.abspath(path)
+
+
+def _thread_names():
+    """The names of the threads alive now, by native id: those that end
+    during a region are named from the start's list."""
+    return {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+
+
+def _get_consumer(trace):
+    """pyprof's process, started on first use or again after it ended
+    (trace mode cannot go on after that: the agent is bound to it)."""
+    global _consumer_now, _no_trace
+    c = _consumer_now
+    if c is not None and c.dead and c.agent is not None:
+        _no_trace = (
+            f"pyprof's process (pid {c.pid}) ended while this program ran, and the agent it fed cannot be "
+            f"started again: trace mode is not available again in this process (mode='sample' is)"
+        )
+    if trace and _no_trace:
+        raise ProfilerError(_no_trace)
+    if c is None or c.dead:
+        c = _consumer_now = _consumer.Consumer()
+    return c
+
+
+def _region_frame():
+    """The innermost frame that is not pyprof's: the region's."""
+    f = sys._getframe(1)
+    while f.f_back is not None and f.f_code.co_filename in _OWN_FILES:
+        f = f.f_back
+    return f
+
+
+def _frames_down_from_region():
+    """The region's frame and the frames from it down to the caller of
+    this function, outermost first."""
+    frames = []
+    f = sys._getframe(1)
+    while f is not None:
+        frames.append(f)
+        if f.f_code.co_filename not in _OWN_FILES:
+            break
+        f = f.f_back
+    return frames[::-1]
+
+
+def _running_frames():
+    """The frames each thread is running now, by native id, outermost
+    first: sample mode leaves them out of the profile, as trace mode
+    never sees them. The region's own frame stays."""
+    natives = {t.ident: t.native_id for t in threading.enumerate()}
+    me = threading.get_ident()
+    running = {}
+    for ident, f in sys._current_frames().items():
+        if natives.get(ident) is None:
+            continue
+        if ident == me:
+            f = _region_frame().f_back
+        stack = []
+        while f is not None:
+            stack.append({"file": f.f_code.co_filename, "line": f.f_code.co_firstlineno})
+            f = f.f_back
+        running[natives[ident]] = stack[::-1]
+    return running
+
+
+def _allow_reads_by(pid):
+    """Lets pyprof's process read this one where Yama allows reading only
+    one's descendants (PR_SET_PTRACER); elsewhere this does nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(0x59616D61, pid, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _after_fork_in_child():
+    """A forked child starts with no region and no pyprof process: the
+    parent's socket is the parent's. The agent stopped recording at the
+    fork; it stays bound to the parent's rings."""
+    global _lock, _recording, _consumer_now, _no_trace
+    _lock = threading.Lock()
+    c, r = _consumer_now, _recording
+    if c is not None:
+        if c.agent is not None:
+            _no_trace = (
+                "this process was forked from one where pyprof traced already, whose agent it inherited: "
+                "trace mode is not available in it (mode='sample' is)"
+            )
+            if r is not None and r.mode == "trace":
+                c.bootstrap._release(r.tool_id)
+        c.forget()
+    _recording = _consumer_now = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,149 @@
+# What pyprof's Python API does besides recording, checked in one
+# process: prints "ok NAME" for each behaviour that holds, and fails with
+# a traceback on the first that does not. argv[1] is a folder for outputs.
+import cProfile
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+
+import pyprof
+from pyprof import _profiler
+
+out = sys.argv[1]
+
+
+def path(name):
+    return os.path.join(out, name)
+
+
+def leaf(n):
+    return n + 1
+
+
+def busy(seconds):
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:
+        n = leaf(n)
+    return n
+
+
+def nested():
+    with pyprof.profile(path("outer.folded")):
+        try:
+            with pyprof.profile(path("inner.folded")):
+                raise AssertionError("a nested profile started")
+        except pyprof.ProfilerError as e:
+            assert "recording already" in str(e) and "behaviours.py" in str(e), e
+        leaf(1)
+    assert not os.path.exists(path("inner.folded"))
+    assert "leaf" in open(path("outer.folded")).read()
+    print("ok nested")
+
+
+def concurrent():
+    errors = []
+
+    def other():
+        try:
+            pyprof.Profiler(path("other.folded")).start()
+        except pyprof.ProfilerError as e:
+            errors.append(e)
+
+    with pyprof.profile(path("first.folded")):
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+    assert len(errors) == 1 and "recording already" in str(errors[0]), errors
+    print("ok concurrent")
+
+
+def tool_taken():
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        with pyprof.profile(path("taken.folded")):
+            raise AssertionError("profiled while cProfile held the tool id")
+    except pyprof.ToolIdInUse as e:
+        assert e.owner == "cProfile" and "'cProfile'" in str(e), e
+    finally:
+        profile.disable()
+    assert sys.monitoring.get_tool(sys.monitoring.PROFILER_ID) is None
+    with pyprof.profile(path("after.folded")):
+        leaf(1)
+    print("ok tool id taken")
+
+
+def bad_output():
+    try:
+        pyprof.profile(path("out.png"))
+        raise AssertionError("an output pyprof cannot write was accepted")
+    except ValueError as e:
+        assert ".svg" in str(e), e
+    try:
+        with pyprof.profile(os.path.join(out, "missing", "x.folded")):
+            raise AssertionError("started with an output in a missing folder")
+    except pyprof.ProfilerError as e:
+        assert "missing" in str(e), e
+    assert sys.monitoring.get_tool(sys.monitoring.PROFILER_ID) is None
+    print("ok bad output")
+
+
+def write_again():
+    p = pyprof.Profiler()
+    p.start()
+    leaf(1)
+    p.stop()
+    p.write(path("again.svg"), path("again.folded"))
+    assert open(path("again.svg")).read().startswith("<?xml") or "<svg" in open(path("again.svg")).read()
+    with pyprof.profile(path("next.folded")):
+        pass
+    try:
+        p.write(path("late.folded"))
+        raise AssertionError("wrote a region whose profile is gone")
+    except pyprof.ProfilerError as e:
+        assert "last region" in str(e), e
+    print("ok write again")
+
+
+def sample_mode():
+    with pyprof.profile(path("sampled.folded"), mode="sample", rate=200) as p:
+        busy(0.5)
+    assert p.stats["samples"] > 0, p.stats
+    stacks = open(path("sampled.folded")).read()
+    assert "pyprof" not in stacks.replace("behaviours.", ""), stacks
+    roots = {line.split(";")[0].rsplit(" ", 1)[0] for line in stacks.splitlines()}
+    assert roots == {"behaviours.sample_mode"}, roots
+    print("ok sample mode")
+
+
+def consumer_dies():
+    # The last check: trace mode cannot start again in this process after.
+    consumer = _profiler._consumer_now
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = pyprof.Profiler(path("dead.folded")).start()
+        os.kill(consumer.pid, signal.SIGKILL)
+        busy(1.0)  # more than the agent needs to see its consumer gone
+        assert p.stop() is None
+    assert any("has ended" in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert not os.path.exists(path("dead.folded"))
+    assert sys.monitoring.get_tool(sys.monitoring.PROFILER_ID) is None
+    try:
+        pyprof.Profiler(path("again.folded")).start()
+        raise AssertionError("trace mode started again")
+    except pyprof.ProfilerError as e:
+        assert "not available again" in str(e), e
+    print("ok consumer dies")
+
+
+nested()
+concurrent()
+tool_taken()
+bad_output()
+write_again()
+sample_mode()
+consumer_dies()
