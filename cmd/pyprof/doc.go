@@ -157,7 +157,8 @@
 //	--sample-type T    as for flamegraph
 //	--tree             each thread's call tree instead: every calling
 //	                   context with its inclusive value, share and calls,
-//	                   heaviest first
+//	                   heaviest first; past depth 32 lines stop indenting
+//	                   and start with [depth N]
 //	--min-share PCT    with --tree, fold contexts under PCT percent of the
 //	                   total into one line per parent (default 1; 0 for all)
 //
