@@ -1,0 +1,66 @@
+package profiler
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pyprof/pyprof/callgraph"
+)
+
+// TestWithoutRunning leaves out of sampled stacks the frames that were
+// running when a region began, outermost first, as long as they match.
+func TestWithoutRunning(t *testing.T) {
+	p := &callgraph.Profile{}
+	funcs := map[string]callgraph.FuncID{}
+	for i, name := range []string{"module", "serve", "loop", "handle", "work", "wait", "other"} {
+		funcs[name] = p.AddFunc(callgraph.Func{Name: name, Filename: "/app/" + name + ".py", StartLine: i + 1})
+	}
+	frame := func(name string) RunningFrame { return RunningFrame{File: "/app/" + name + ".py", Line: int(funcs[name]) + 1} }
+	// tree builds a root from "a;b;c=N" paths of N samples each.
+	tree := func(paths ...string) *callgraph.Node {
+		root := &callgraph.Node{}
+		for _, spec := range paths {
+			stack, count, _ := strings.Cut(spec, "=")
+			var n int64
+			fmt.Sscan(count, &n)
+			node := root
+			for _, name := range strings.Split(stack, ";") {
+				node = node.Child(funcs[name], 0)
+				node.Total[callgraph.Samples] += n
+			}
+		}
+		return root
+	}
+	render := func(root *callgraph.Node) string {
+		var lines []string
+		root.Walk(func(path []*callgraph.Node) {
+			var names []string
+			for _, n := range path {
+				names = append(names, p.Funcs[n.Func].Name)
+			}
+			lines = append(lines, fmt.Sprintf("%s=%d", strings.Join(names, ";"), path[len(path)-1].Total[callgraph.Samples]))
+		})
+		return strings.Join(lines, " ")
+	}
+	for _, tc := range []struct {
+		name    string
+		paths   []string
+		running []RunningFrame
+		want    string
+	}{
+		{"nothing running", []string{"module;serve=3"}, nil, "module=3 module;serve=3"},
+		{"the region's frame becomes the root", []string{"module;serve;handle;work=5", "module;serve;handle=2"},
+			[]RunningFrame{frame("module"), frame("serve")}, "handle=7 handle;work=5"},
+		{"a path leaving the running stack keeps the rest", []string{"module;serve;handle=4", "module;loop;other=1"},
+			[]RunningFrame{frame("module"), frame("serve")}, "handle=4 loop=1 loop;other=1"},
+		{"another thread's waiting frames", []string{"loop;wait=9", "loop;work=2"},
+			[]RunningFrame{frame("loop"), frame("wait")}, "work=2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := render(withoutRunning(p, tree(tc.paths...), tc.running)); got != tc.want {
+				t.Errorf("got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
