@@ -16,7 +16,9 @@ func TestWithoutRunning(t *testing.T) {
 	for i, name := range []string{"module", "serve", "loop", "handle", "work", "wait", "other"} {
 		funcs[name] = p.AddFunc(callgraph.Func{Name: name, Filename: "/app/" + name + ".py", StartLine: i + 1})
 	}
-	frame := func(name string) RunningFrame { return RunningFrame{File: "/app/" + name + ".py", Line: int(funcs[name]) + 1} }
+	frame := func(name string) RunningFrame {
+		return RunningFrame{File: "/app/" + name + ".py", Line: int(funcs[name]) + 1}
+	}
 	// tree builds a root from "a;b;c=N" paths of N samples each.
 	tree := func(paths ...string) *callgraph.Node {
 		root := &callgraph.Node{}
