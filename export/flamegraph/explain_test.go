@@ -22,7 +22,7 @@ func TestTitleFromComments(t *testing.T) {
 		start    time.Time
 		want     string
 	}{
-		{"everything", []string{"pyprof 0.1.0, trace mode", "command: python3.12 app.py --fast", "python: 3.12.1 (/usr/bin/python3.12)"}, start,
+		{"everything", []string{"pyprof 0.1.0, trace mode", "command: /usr/bin/python3.12 app.py --fast", "python: 3.12.1 (/usr/bin/python3.12)"}, start,
 			"python3.12 app.py --fast (trace mode, Python 3.12.1, 2026-12-02 11:30)"},
 		{"no command", []string{"pyprof 0.1.0, sample mode, attached to pid 42"}, time.Time{},
 			"Flame Graph (sample mode, attached to pid 42)"},
@@ -35,8 +35,8 @@ func TestTitleFromComments(t *testing.T) {
 			if got := describe(p); got != tt.want {
 				t.Errorf("title %q, want %q", got, tt.want)
 			}
-			svg := write(t, p, Options{})
-			if !strings.Contains(svg, `<text id="title" class="title" x="600.00" y="24">`+xmlText(tt.want)+`</text>`) {
+			svg := write(t, p, Options{Width: 1600})
+			if !strings.Contains(svg, `<text id="title" class="title" x="800.00" y="24">`+xmlText(tt.want)+`</text>`) {
 				t.Errorf("the SVG does not carry the title %q", tt.want)
 			}
 		})
@@ -112,3 +112,14 @@ func write(t *testing.T, p *callgraph.Profile, opts Options) string {
 }
 
 func fmtSscanf(c string, r, g, b *int) (int, error) { return fmt.Sscanf(c, "#%02x%02x%02x", r, g, b) }
+
+// TestLongTitleLeavesTheSearchBox checks that a title too long for the
+// space between the controls is cut rather than run under the search box.
+func TestLongTitleLeavesTheSearchBox(t *testing.T) {
+	long := strings.Repeat("x", 200)
+	svg := write(t, singleThread(t), Options{Title: long})
+	want := strings.Repeat("x", titleRoom(DefaultWidth)-1) + "…</text>"
+	if !strings.Contains(svg, want) || titleRoom(DefaultWidth) >= 100 {
+		t.Errorf("a title of 200 characters was not cut to %d", titleRoom(DefaultWidth))
+	}
+}

@@ -154,7 +154,7 @@ func describe(p *callgraph.Profile) string {
 	for _, c := range p.Comments {
 		switch {
 		case strings.HasPrefix(c, "command: "):
-			program = strings.TrimPrefix(c, "command: ")
+			program = shortCommand(strings.TrimPrefix(c, "command: "))
 		case strings.HasPrefix(c, "python: "):
 			python, _, _ = strings.Cut(strings.TrimPrefix(c, "python: "), " ")
 			python = "Python " + python
@@ -192,4 +192,14 @@ func subtitle(v callgraph.Value, total int64, threads int) string {
 		s += fmt.Sprintf(", %d threads", threads)
 	}
 	return s
+}
+
+// shortCommand names the interpreter of a command line by its base name:
+// its directory tells nothing a title needs.
+func shortCommand(cmd string) string {
+	first, rest, _ := strings.Cut(cmd, " ")
+	if i := strings.LastIndexByte(first, '/'); i >= 0 && !strings.ContainsAny(first, "'\"") {
+		first = first[i+1:]
+	}
+	return strings.TrimSpace(first + " " + rest)
 }

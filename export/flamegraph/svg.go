@@ -81,7 +81,7 @@ func writeSVG(w *bufio.Writer, pic *picture) {
 func writeControls(w *bufio.Writer, pic *picture) {
 	g := pic.geo
 	fmt.Fprintf(w, `<text id="title" class="title" x="%s" y="24">`, num(g.width/2))
-	escape(w, pic.opts.title())
+	escape(w, shortenRight(pic.opts.title(), titleRoom(g.width)))
 	fmt.Fprintf(w, `</text>
 <text id="subtitle" class="sub" x="%s" y="44">%s</text>
 <text id="reset" class="btn off" x="%d" y="24">Reset zoom</text>
@@ -262,4 +262,20 @@ func newGraphData(pic *picture, labelled []int) *graphData {
 		}
 	}
 	return d
+}
+
+// titleRoom is how many characters of the title fit between the reset
+// control and the search box, which flank it.
+func titleRoom(width float64) int {
+	const titleCharWidth = 17 * 0.6 // the title's font size and advance
+	return max(12, int((width-2*(260+padX+10))/titleCharWidth))
+}
+
+// shortenRight cuts s to n characters, marking the cut.
+func shortenRight(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -147,9 +147,9 @@ func (b *brief) children(n *callgraph.Node, indent string) {
 func (b *brief) node(c *callgraph.Node, indent string) {
 	next := b.heavy(c)
 	f := b.p.Funcs[c.Func]
-	if len(next) == 1 && isModuleBody(f, c, b.p) {
+	if isModuleBody(f, c, b.p) {
 		// An import's own module code: the import frame names it.
-		b.node(next[0], indent)
+		b.children(c, indent)
 		return
 	}
 	if len(next) == 1 && isLibrary(f) && b.self(c) < b.min {

@@ -19,6 +19,9 @@ const (
 	machineryName = "importlib (machinery)"
 	extensionName = ImportPrefix + "(extension module)"
 	unknownName   = ImportPrefix + "(no Python code)"
+	// sharedPrefix starts the frame of what several merged imports
+	// shared; the modules follow.
+	sharedPrefix = ImportPrefix + "(finding and loading "
 )
 
 // maxNamedModules bounds the modules an import frame names; more (one
@@ -104,7 +107,9 @@ type folder struct {
 func (f *folder) copyChildren(dst, src *callgraph.Node) {
 	for _, c := range src.Children {
 		if IsMachinery(f.p.Funcs[c.Func]) {
-			f.tree.attach(dst, f.importNode(c))
+			for _, n := range f.importNodes(c) {
+				f.tree.attach(dst, n)
+			}
 			continue
 		}
 		n := &callgraph.Node{Func: c.Func, CallLine: c.CallLine, SelfLine: c.SelfLine, Total: c.Total}
@@ -122,13 +127,42 @@ type importRun struct {
 	claimed bool // a _find_and_load is in the run
 }
 
-// importNode folds the machinery run starting at top into one frame.
-func (f *folder) importNode(top *callgraph.Node) *callgraph.Node {
+// importNodes folds the machinery run starting at top into one frame per
+// import. A run that the tree merged from several imports (made from
+// native code, the machinery has no call line to tell them apart) gives
+// each module its frame, holding its top-level code, and one more frame
+// for what they shared: finding and loading them, and the imports made on
+// the way (parent packages), which cannot be told apart.
+func (f *folder) importNodes(top *callgraph.Node) []*callgraph.Node {
 	run := &importRun{node: &callgraph.Node{CallLine: top.CallLine, Total: top.Total}}
 	run.node.Total[callgraph.Calls] = 0
 	f.absorb(run, top)
-	run.node.Func = f.funcFor(run)
-	return run.node
+	if len(run.modules) < 2 {
+		run.node.Func = f.funcFor(run.name(), run.file)
+		return []*callgraph.Node{run.node}
+	}
+	var out []*callgraph.Node
+	var kept []*callgraph.Node
+	for _, c := range run.node.Children {
+		fn := f.p.Funcs[c.Func]
+		m := moduleOf(fn)
+		if m == "" {
+			kept = append(kept, c)
+			continue
+		}
+		f.tree.forget(run.node, c)
+		imp := &callgraph.Node{CallLine: top.CallLine, Total: c.Total, Func: f.funcFor(ImportPrefix+m, fn.Filename)}
+		f.tree.attach(imp, c)
+		for v := range run.node.Total {
+			if callgraph.Value(v) != callgraph.Calls {
+				run.node.Total[v] -= c.Total[v]
+			}
+		}
+		out = append(out, imp)
+	}
+	run.node.Children = kept
+	run.node.Func = f.funcFor(sharedPrefix+run.list()+")", "")
+	return append(out, run.node)
 }
 
 // absorb folds src, a frame of run's machinery, into run's frame.
@@ -147,7 +181,9 @@ func (f *folder) absorb(run *importRun, src *callgraph.Node) {
 		case isFindAndLoad(cf) && run.claimed:
 			// Another module imported within this one's import: the
 			// parent package, or a module the loader needs.
-			f.tree.attach(run.node, f.importNode(c))
+			for _, n := range f.importNodes(c) {
+				f.tree.attach(run.node, n)
+			}
 		case IsMachinery(cf) || cf.Kind == callgraph.KindNative:
 			f.absorb(run, c)
 		default:
@@ -174,29 +210,34 @@ func (r *importRun) addModule(m, file string) {
 }
 
 // funcFor interns the function an import frame stands for. Its file is
-// the first module's, so that reports say where the module lives.
-func (f *folder) funcFor(run *importRun) callgraph.FuncID {
-	name := run.name()
-	key := name + "\x00" + run.file
+// the module's, so that reports say where the module lives.
+func (f *folder) funcFor(name, file string) callgraph.FuncID {
+	key := name + "\x00" + file
 	if id, ok := f.ids[key]; ok {
 		return id
 	}
 	kind := callgraph.KindPython
-	if run.file == "" {
+	if file == "" {
 		kind = callgraph.KindNative
 	}
-	id := f.p.AddFunc(callgraph.Func{Name: name, Filename: run.file, Kind: kind})
+	id := f.p.AddFunc(callgraph.Func{Name: name, Filename: file, Kind: kind})
 	f.ids[key] = id
 	return id
 }
 
+// list names the run's modules, the first few of many.
+func (r *importRun) list() string {
+	if len(r.modules) > maxNamedModules {
+		return strings.Join(r.modules[:maxNamedModules], ", ") + ", " +
+			strconv.Itoa(len(r.modules)-maxNamedModules) + " more"
+	}
+	return strings.Join(r.modules, ", ")
+}
+
 func (r *importRun) name() string {
 	switch {
-	case len(r.modules) > maxNamedModules:
-		return ImportPrefix + strings.Join(r.modules[:maxNamedModules], ", ") + ", " +
-			strconv.Itoa(len(r.modules)-maxNamedModules) + " more"
 	case len(r.modules) > 0:
-		return ImportPrefix + strings.Join(r.modules, ", ")
+		return ImportPrefix + r.list()
 	case !r.claimed:
 		return machineryName
 	case r.native:

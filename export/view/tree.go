@@ -40,3 +40,10 @@ func (t *tree) merge(dst, src *callgraph.Node) {
 		t.attach(dst, c)
 	}
 }
+
+// forget drops c, which the caller takes from parent's children, from
+// the index.
+func (t *tree) forget(parent, c *callgraph.Node) {
+	delete(t.index, siblingKey{parent, c.Func, c.CallLine, c.SelfLine})
+	c.Parent = nil
+}

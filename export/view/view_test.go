@@ -106,7 +106,7 @@ func TestFoldImports(t *testing.T) {
 			want: "app.<module> 1 100\n  import email.mime 1 90\n    import email 1 30\n      email.<module> 1 25\n    email.mime.<module> 1 40\n",
 		},
 		{
-			name: "imports merged by the tree name each module",
+			name: "imports merged by the tree split into one per module and what they shared",
 			lines: []string{
 				"app.<module> 1 100",
 				"app.<module>;" + fl + " 2 90",
@@ -114,7 +114,7 @@ func TestFoldImports(t *testing.T) {
 				"app.<module>;" + load + ";a.<module> 1 30",
 				"app.<module>;" + load + ";b.<module> 1 40",
 			},
-			want: "app.<module> 1 100\n  import a, b 2 90\n    a.<module> 1 30\n    b.<module> 1 40\n",
+			want: "app.<module> 1 100\n  import a 1 30\n    a.<module> 1 30\n  import b 1 40\n    b.<module> 1 40\n  import (finding and loading a, b) 2 20\n",
 		},
 		{
 			name: "an extension module runs no Python code",
