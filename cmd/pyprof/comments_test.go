@@ -20,7 +20,8 @@ func TestComments(t *testing.T) {
 	twin := &profiler.Result{Interpreter: py, Agent: &agent.Prepared{Kind: agent.Python}}
 	null := &profiler.Result{Interpreter: py, Agent: &agent.Prepared{Kind: agent.C, Null: true}}
 	sampled := &profiler.Result{Interpreter: py}
-	sst := &profiler.SampleStats{Samples: 300, Missed: 1, Dropped: 2, Elapsed: 3 * time.Second}
+	sst := &profiler.SampleStats{Samples: 300, Dropped: 2, Elapsed: 3 * time.Second}
+	missed := profiler.SampleStats{Samples: 300, Missed: 40, Elapsed: 3 * time.Second, Period: 10 * time.Millisecond, Unobserved: 250 * time.Millisecond}
 	for _, tc := range []struct {
 		name  string
 		flags recordFlags
@@ -41,9 +42,12 @@ func TestComments(t *testing.T) {
 			"pyprof " + version + ", trace mode", `command: python3.12 -m json.tool 'it'\''s.json'`, "python: 3.12.1 (/usr/bin/python3.12)", "agent: python", "events: 0, lost: 0",
 			"program waited for pyprof: 0s"}},
 		{"sample", recordFlags{mode: "sample"}, sampled, sst, []string{
-			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
+			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 0 missed, 2 dropped"}},
+		{"ticks missed", recordFlags{mode: "sample"}, sampled, &missed, []string{
+			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 40 missed, 0 dropped",
+			"not observed: 400ms (ticks missed: 40), shared out by the threads' scheduler clocks among the stacks sampled, 250ms of it as [unobserved]"}},
 		{"attached", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, sst, []string{
-			"pyprof " + version + ", sample mode, attached to pid 42", "samples: 300 at 100 Hz, 1 missed, 2 dropped"}},
+			"pyprof " + version + ", sample mode, attached to pid 42", "samples: 300 at 100 Hz, 0 missed, 2 dropped"}},
 	} {
 		if got := tc.flags.comments(tc.res, tc.sst); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: comments\n%q\nwant\n%q", tc.name, got, tc.want)

@@ -271,6 +271,9 @@ func (f *recordFlags) comments(res *profiler.Result, sst *profiler.SampleStats) 
 	st := res.Stats
 	if sst != nil {
 		out = append(out, fmt.Sprintf("samples: %d at %.0f Hz, %d missed, %d dropped", sst.Samples, sst.Rate(), sst.Missed, sst.Dropped))
+		if c := sst.UnobservedComment(); c != "" {
+			out = append(out, c)
+		}
 	}
 	if sst == nil || st.Events > 0 {
 		out = append(out, fmt.Sprintf("events: %d, lost: %d", st.Events, st.Lost),

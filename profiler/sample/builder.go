@@ -2,6 +2,7 @@ package sample
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -36,30 +37,44 @@ type childKey struct {
 // its lost samples to a visible function.
 const droppedName = "<pyprof: stack changed while read>"
 
+// unobservedName is the marker function of wall time that no sample can
+// stand for: the part of a gap between two samples of a thread past
+// max(maxGapPeriods periods, minGapCap), when pyprof itself was stopped.
+const unobservedName = "[unobserved]"
+
 // Builder aggregates snapshots into a *callgraph.Profile with values
-// Samples, Wall, CPU and (when the interpreter has a GIL) GIL; each sampled
-// stack adds 1 sample, its wall time, its CPU time and, if the thread held
-// the GIL, its wall time again as GIL time to every node of its path.
+// Samples, Wall, CPU and (when the interpreter has a GIL) GIL.
 //
-// Wall time: the time since the previous snapshot of the same process,
-// which is one period when sampling keeps up. A tick that comes late
-// carries the ticks it missed (at most maxGapPeriods periods), so that
-// missed ticks do not bias the shares: they cluster while the target is
-// busy on a loaded machine, and counting one period per sample let a
-// sleeping function gain 4 points of wall share in TestAccuracy.
+// Wall time and samples: the wall time between two samples of a thread is
+// shared between the stacks of the two, and samples count it in ticks of
+// the period (rounded, the remainder carried per node), so that a tick the
+// sampler missed is counted for the stacks around it. Normally the gap is
+// one period, half of it to each end. A late tick makes a long gap; the
+// sampler is late when it gets no CPU, which on a busy machine happens
+// while the program runs, not while it sleeps, so late ticks end in sleeps
+// more than elsewhere: charging a whole gap to the sample at its end (or
+// counting one sample per tick taken) gave a sleeping function 37% of the
+// wall time where it had 30%, and busy ones less. The thread's scheduler
+// clocks say how much of the gap it wanted a CPU (ran or waited for one)
+// and how much it slept: when it was on CPU at one end and off at the
+// other, the running end gets the first and the sleeping end the rest;
+// when both ends agree the gap is halved. Past max(maxGapPeriods periods,
+// minGapCap) a gap is not shared at all: the excess goes to the
+// unobservedName marker. A GIL-holding end counts its share as GIL time.
+// A thread's first sample stands for one period.
 //
 // CPU time: the CPU time the thread used since its previous sample (from
 // ThreadStack.CPUTime, the scheduler's count), charged to the stack seen
-// now, as wall time is; except when the thread is off CPU now and was on
-// CPU then: it spent that time before it went to sleep, so the previous
-// stack gets it. A function that sleeps right after one that spins took
-// the spinner's CPU otherwise: busy.py's nap, which sleeps 5 ms after each
-// 5 ms spin, got 26-37% of the CPU at 500 Hz, now 0-11% (3 runs each).
-// Where that is unknown (the thread's first sample, no schedstat) a thread
-// on CPU is charged one period. Counting a period
-// per 'R' sample instead overstated the CPU share of short busy functions
-// by up to 10 points against the program's own thread_time() on this
-// loaded 2-core machine: 'R' includes waiting for a CPU.
+// now; except when the thread is off CPU now and was on CPU then: it spent
+// that time before it went to sleep, so the previous stack gets it. A
+// function that sleeps right after one that spins took the spinner's CPU
+// otherwise: busy.py's nap, which sleeps 5 ms after each 5 ms spin, got
+// 26-37% of the CPU at 500 Hz, now 0-11% (3 runs each). Where that is
+// unknown (the thread's first sample, no schedstat) a thread on CPU is
+// charged one period. Counting a period per 'R' sample instead overstated
+// the CPU share of short busy functions by up to 10 points against the
+// program's own thread_time() on this loaded 2-core machine: 'R' includes
+// waiting for a CPU.
 //
 // Nodes and lines: a frame that called the next one is an interior node
 // keyed, as callgraph.Node.Child keys it, by (function, CallLine), where
@@ -72,33 +87,47 @@ const droppedName = "<pyprof: stack changed while read>"
 // in sampled trees, no self time. Among siblings with the same (function,
 // CallLine) the interior node comes first, so Node.Child still finds it.
 type Builder struct {
-	opts     Options
-	period   time.Duration
-	prof     *callgraph.Profile
-	funcs    map[funcKey]callgraph.FuncID
-	byCode   map[*Code]callgraph.FuncID
-	threads  map[threadKey]*callgraph.Thread
-	children map[childKey]*callgraph.Node
-	dropped  callgraph.FuncID
-	hasDrop  bool
-	cpuSeen  map[threadKey]cpuMark
-	lastLeaf map[threadKey]leafMark
-	lastAt   map[int64]time.Time // previous snapshot per process
+	opts       Options
+	period     time.Duration
+	prof       *callgraph.Profile
+	funcs      map[funcKey]callgraph.FuncID
+	byCode     map[*Code]callgraph.FuncID
+	threads    map[threadKey]*callgraph.Thread
+	children   map[childKey]*callgraph.Node
+	markers    map[string]callgraph.FuncID
+	last       map[threadKey]mark
+	ticks      map[*callgraph.Node]float64 // ticks charged but not yet counted
+	unseen     map[threadKey]*unseen
+	unobserved time.Duration
 }
 
-// maxGapPeriods and minGapCap bound the wall time one sample can carry:
-// a longer gap (pyprof itself stopped) is not charged to whatever runs at
-// its end. The bound is never under minGapCap: on a loaded machine the
-// sampler is often tens of milliseconds late, and that time is real.
+// unseen is a thread's time that no sample saw: time it ran between two
+// samples that saw it sleep, and time it slept between two that saw it on
+// CPU, to be shared out in proportion to the stacks seen running and
+// sleeping (seen).
+type unseen struct {
+	run, sleep time.Duration
+	seen       [2]map[*callgraph.Node]time.Duration // [0] sleeping, [1] running
+}
+
+// maxGapPeriods and minGapCap bound the wall time a gap between two
+// samples can share out: a longer gap (pyprof itself stopped) is not
+// charged to the stacks around it. The bound is never under minGapCap: on
+// a loaded machine the sampler is often tens of milliseconds late, and the
+// thread's clocks still place that time.
 const (
 	maxGapPeriods = 10
 	minGapCap     = 250 * time.Millisecond
 )
 
-// cpuMark is a thread's CPU time at its previous sample.
-type cpuMark struct {
-	cpu time.Duration
-	at  time.Time
+// mark is what a Builder keeps of a thread's previous sample.
+type mark struct {
+	leaf      *callgraph.Node // nil when the sample was not recorded
+	root      *callgraph.Node
+	onCPU     bool
+	gil       bool
+	at        time.Time
+	cpu, wait time.Duration
 }
 
 // NewBuilder returns a Builder for samples taken with opts.
@@ -117,23 +146,27 @@ func NewBuilder(opts Options) *Builder {
 		byCode:   map[*Code]callgraph.FuncID{},
 		threads:  map[threadKey]*callgraph.Thread{},
 		children: map[childKey]*callgraph.Node{},
-		cpuSeen:  map[threadKey]cpuMark{},
-		lastLeaf: map[threadKey]leafMark{},
-		lastAt:   map[int64]time.Time{},
+		markers:  map[string]callgraph.FuncID{},
+		last:     map[threadKey]mark{},
+		ticks:    map[*callgraph.Node]float64{},
+		unseen:   map[threadKey]*unseen{},
 	}
 }
 
 // Add records every thread of s. pid labels the threads (Thread.PID): 0 for
 // the profiled program itself, the child's pid when following children.
 func (b *Builder) Add(pid int64, s *Snapshot) {
-	wall := b.wallSince(pid, s.Time)
 	if s.GIL {
 		b.declareGIL()
 	}
 	for i := range s.Threads {
-		b.addThread(pid, s.Time, wall, &s.Threads[i])
+		b.addThread(pid, s.Time, &s.Threads[i])
 	}
 }
+
+// Unobserved returns the wall time of gaps between samples that no stack
+// was charged, past the bound on a gap (the unobservedName marker's).
+func (b *Builder) Unobserved() time.Duration { return b.unobserved }
 
 // declareGIL adds the GIL value to the profile, once.
 func (b *Builder) declareGIL() {
@@ -142,38 +175,37 @@ func (b *Builder) declareGIL() {
 	}
 }
 
-// wallSince returns the wall time a snapshot of pid taken at at stands
-// for, in nanoseconds.
-func (b *Builder) wallSince(pid int64, at time.Time) int64 {
-	prev, ok := b.lastAt[pid]
-	b.lastAt[pid] = at
-	d := at.Sub(prev)
-	if !ok || at.IsZero() || d <= 0 {
-		return int64(b.period)
-	}
-	return int64(min(d, max(maxGapPeriods*b.period, minGapCap)))
-}
-
-func (b *Builder) addThread(pid int64, at time.Time, wall int64, st *ThreadStack) {
+func (b *Builder) addThread(pid int64, at time.Time, st *ThreadStack) {
 	k := threadKey{pid, st.TID}
-	cpu := b.cpuSince(k, at, st)
-	prev := b.lastLeaf[k]
-	delete(b.lastLeaf, k)
+	prev, seen := b.last[k]
+	delete(b.last, k)
+	now := mark{onCPU: st.OnCPU, gil: st.HasGIL, at: at, cpu: st.CPUTime, wait: st.WaitTime}
+	now.root, now.leaf = b.path(pid, st)
+	cpu := b.cpuSince(prev, seen, now)
 	if !st.OnCPU && prev.onCPU && prev.leaf != nil {
 		// Off CPU now and on CPU at the previous sample: the thread used
 		// its CPU time before it went to sleep, on the way out of the
 		// stack seen then, not in the one it sleeps in now.
-		chargeCPU(prev.leaf, cpu)
-		cpu = 0
+		addUp(prev.leaf, callgraph.CPU, cpu)
+	} else if now.leaf != nil {
+		addUp(now.leaf, callgraph.CPU, cpu)
 	}
+	b.chargeGap(k, prev, seen, now)
+	b.last[k] = now
+}
+
+// path finds or makes the nodes of st's stack and returns its thread's
+// root and its leaf; nil, nil when the stack is not recorded (an idle
+// thread without Options.Idle, or one running no Python code).
+func (b *Builder) path(pid int64, st *ThreadStack) (root, leaf *callgraph.Node) {
 	if !b.opts.Idle && !st.OnCPU {
-		return
+		return nil, nil
 	}
 	if !st.Dropped && len(st.Frames) == 0 {
-		return
+		return nil, nil
 	}
-	t := b.thread(pid, st)
-	n := t.Root
+	root = b.thread(pid, st).Root
+	n := root
 	last := len(st.Frames) - 1
 	for i := range st.Frames {
 		f := &st.Frames[i]
@@ -182,7 +214,6 @@ func (b *Builder) addThread(pid int64, at time.Time, wall int64, st *ThreadStack
 			callLine = int32(st.Frames[i-1].Line)
 		}
 		n = b.child(n, b.funcID(f.Code), callLine, int32(f.Line), i == last && !st.Dropped)
-		b.charge(n, wall, cpu, st.HasGIL)
 	}
 	if st.Dropped {
 		// What ran inside the frames that stood still is unknown: the
@@ -191,57 +222,148 @@ func (b *Builder) addThread(pid int64, at time.Time, wall int64, st *ThreadStack
 		if last >= 0 {
 			callLine = int32(st.Frames[last].Line)
 		}
-		n = b.child(n, b.droppedFunc(), callLine, 0, true)
-		b.charge(n, wall, cpu, st.HasGIL)
+		n = b.child(n, b.marker(droppedName), callLine, 0, true)
 	}
-	b.lastLeaf[k] = leafMark{leaf: n, onCPU: st.OnCPU}
+	return root, n
 }
 
-// leafMark is the leaf node of a thread's previous sample, and whether the
-// thread was on CPU then.
-type leafMark struct {
-	leaf  *callgraph.Node
-	onCPU bool
+// chargeGap shares the wall time between a thread's previous sample and
+// this one out between their stacks; see Builder.
+func (b *Builder) chargeGap(k threadKey, prev mark, seen bool, now mark) {
+	if !seen || prev.at.IsZero() || now.at.IsZero() || !now.at.After(prev.at) {
+		b.chargeSeen(k, now, b.period)
+		return
+	}
+	gap := now.at.Sub(prev.at)
+	if limit := max(maxGapPeriods*b.period, minGapCap); gap > limit {
+		b.chargeUnobserved(cmp.Or(now.root, prev.root), gap-limit)
+		gap = limit
+	}
+	wanted := min(max(now.cpu-prev.cpu+now.wait-prev.wait, 0), gap)
+	switch {
+	case now.cpu <= 0 || prev.cpu <= 0:
+		// No clocks: halves.
+		b.chargeSeen(k, prev, gap/2)
+		b.chargeSeen(k, now, gap-gap/2)
+	case prev.onCPU && !now.onCPU:
+		b.chargeSeen(k, prev, wanted)
+		b.chargeSeen(k, now, gap-wanted)
+	case !prev.onCPU && now.onCPU:
+		b.chargeSeen(k, prev, gap-wanted)
+		b.chargeSeen(k, now, wanted)
+	case prev.onCPU:
+		// Running at both ends: halves. (The clocks cannot tell whether
+		// it slept in between: the wait for a CPU in progress at a sample
+		// is counted only once the thread gets one.)
+		b.chargeSeen(k, prev, gap/2)
+		b.chargeSeen(k, now, gap-gap/2)
+	default:
+		slept := gap - wanted
+		b.chargeSeen(k, prev, slept/2)
+		b.chargeSeen(k, now, slept-slept/2)
+		b.unseenOf(k).run += wanted
+	}
 }
 
-// chargeCPU adds cpu to leaf and every node above it, up to the root.
-func chargeCPU(leaf *callgraph.Node, cpu int64) {
+func (b *Builder) unseenOf(k threadKey) *unseen {
+	u := b.unseen[k]
+	if u == nil {
+		u = &unseen{seen: [2]map[*callgraph.Node]time.Duration{{}, {}}}
+		b.unseen[k] = u
+	}
+	return u
+}
+
+// chargeSeen charges w to the stack of sample m and remembers it among the
+// thread's stacks seen running or sleeping.
+func (b *Builder) chargeSeen(k threadKey, m mark, w time.Duration) {
+	if m.leaf == nil || w <= 0 {
+		return
+	}
+	b.chargeSpan(m.leaf, w, m.gil)
+	state := 0
+	if m.onCPU {
+		state = 1
+	}
+	b.unseenOf(k).seen[state][m.leaf] += w
+}
+
+// shareUnseen shares each thread's unseen time out in proportion to the
+// stacks seen in the same state, or to the unobservedName marker when none
+// was.
+func (b *Builder) shareUnseen() {
+	for k, u := range b.unseen {
+		root := b.threads[k]
+		for state, w := range [2]time.Duration{u.sleep, u.run} {
+			if w <= 0 {
+				continue
+			}
+			var total time.Duration
+			for _, x := range u.seen[state] {
+				total += x
+			}
+			if total <= 0 {
+				if root != nil {
+					b.chargeUnobserved(root.Root, w)
+				}
+				continue
+			}
+			for leaf, x := range u.seen[state] {
+				b.chargeSpan(leaf, time.Duration(float64(w)*float64(x)/float64(total)), false)
+			}
+		}
+		u.run, u.sleep = 0, 0
+	}
+}
+
+// chargeSpan adds wall time w to leaf and every node above it, and the
+// ticks it makes to their samples.
+func (b *Builder) chargeSpan(leaf *callgraph.Node, w time.Duration, gil bool) {
+	if leaf == nil || w <= 0 {
+		return
+	}
+	f := b.ticks[leaf] + float64(w)/float64(b.period)
+	whole := math.Round(f)
+	b.ticks[leaf] = f - whole
+	addUp(leaf, callgraph.Samples, int64(whole))
+	addUp(leaf, callgraph.Wall, int64(w))
+	if gil {
+		addUp(leaf, callgraph.GIL, int64(w))
+	}
+}
+
+// chargeUnobserved charges w to the unobservedName marker under root.
+func (b *Builder) chargeUnobserved(root *callgraph.Node, w time.Duration) {
+	if root == nil || w <= 0 {
+		return
+	}
+	b.unobserved += w
+	b.chargeSpan(b.child(root, b.marker(unobservedName), 0, 0, true), w, false)
+}
+
+// addUp adds x to value v of leaf and every node above it, up to the root.
+func addUp(leaf *callgraph.Node, v callgraph.Value, x int64) {
 	for n := leaf; n != nil && n.Parent != nil; n = n.Parent {
-		n.Total[callgraph.CPU] += cpu
+		n.Total[v] += x
 	}
 }
 
-// cpuSince returns the CPU time, in nanoseconds, that thread k used since
-// its previous sample, at most the wall time between the two.
-func (b *Builder) cpuSince(k threadKey, at time.Time, st *ThreadStack) int64 {
+// cpuSince returns the CPU time, in nanoseconds, that the thread used
+// between its previous sample and now, at most the wall time between the
+// two; one period for a thread on CPU when that is unknown.
+func (b *Builder) cpuSince(prev mark, seen bool, now mark) int64 {
 	guess := int64(0)
-	if st.OnCPU {
+	if now.onCPU {
 		guess = int64(b.period)
 	}
-	if st.CPUTime <= 0 {
+	if now.cpu <= 0 || !seen || prev.cpu <= 0 {
 		return guess
 	}
-	prev, ok := b.cpuSeen[k]
-	b.cpuSeen[k] = cpuMark{st.CPUTime, at}
-	if !ok {
-		return guess
-	}
-	d := max(st.CPUTime-prev.cpu, 0)
-	if wall := at.Sub(prev.at); wall > 0 && d > wall {
+	d := max(now.cpu-prev.cpu, 0)
+	if wall := now.at.Sub(prev.at); wall > 0 && d > wall {
 		d = wall
 	}
 	return int64(d)
-}
-
-// charge adds one sample to n; its wall time counts as GIL time too when
-// the thread held the GIL.
-func (b *Builder) charge(n *callgraph.Node, wall, cpu int64, gil bool) {
-	n.Total[callgraph.Samples]++
-	n.Total[callgraph.Wall] += wall
-	n.Total[callgraph.CPU] += cpu
-	if gil {
-		n.Total[callgraph.GIL] += wall
-	}
 }
 
 func (b *Builder) thread(pid int64, st *ThreadStack) *callgraph.Thread {
@@ -306,18 +428,21 @@ func (b *Builder) funcID(c *Code) callgraph.FuncID {
 	return id
 }
 
-func (b *Builder) droppedFunc() callgraph.FuncID {
-	if !b.hasDrop {
-		b.dropped = b.prof.AddFunc(callgraph.Func{Name: droppedName, Kind: callgraph.KindMarker})
-		b.hasDrop = true
+// marker interns the marker function name.
+func (b *Builder) marker(name string) callgraph.FuncID {
+	id, ok := b.markers[name]
+	if !ok {
+		id = b.prof.AddFunc(callgraph.Func{Name: name, Kind: callgraph.KindMarker})
+		b.markers[name] = id
 	}
-	return b.dropped
+	return id
 }
 
 // Profile returns the profile built so far, threads sorted by process and
 // thread id. Start, Duration and Lost are left to the caller (Run fills
 // them).
 func (b *Builder) Profile() *callgraph.Profile {
+	b.shareUnseen()
 	slices.SortFunc(b.prof.Threads, func(x, y *callgraph.Thread) int {
 		return cmp.Or(cmp.Compare(x.PID, y.PID), cmp.Compare(x.ID, y.ID))
 	})

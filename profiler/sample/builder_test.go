@@ -246,3 +246,50 @@ func TestBuilderOuterFrames(t *testing.T) {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestBuilderGapShares checks how the wall time of late ticks is shared
+// out: by the thread's scheduler clocks between a stack seen running and
+// one seen asleep, in halves between two of the same state, and past the
+// gap bound to the [unobserved] marker, never wholly to the sample that
+// ends the gap.
+func TestBuilderGapShares(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := time.Millisecond
+	b := NewBuilder(Options{Rate: 100, Idle: true}) // 10 ms period
+	for _, s := range []struct {
+		name          string
+		at, cpu, wait time.Duration
+		onCPU         bool
+		leaf          string
+	}{
+		{"first sample: one period", 0, 100 * ms, 0, true, "spin"},
+		{"three ticks missed: 10 ms ran or waited, then asleep", 40 * ms, 105 * ms, 5 * ms, false, "nap"},
+		{"asleep at both ends: halves", 50 * ms, 105 * ms, 5 * ms, false, "nap"},
+		{"woke up: 2 ms running, the rest asleep", 60 * ms, 107 * ms, 5 * ms, true, "spin"},
+		{"600 ms gap: 250 ms shared in halves, the rest unobserved", 660 * ms, 357 * ms, 5 * ms, true, "spin"},
+	} {
+		b.Add(0, &Snapshot{Time: t0.Add(s.at), Threads: []ThreadStack{
+			{TID: 1, OnCPU: s.onCPU, CPUTime: s.cpu, WaitTime: s.wait, Frames: []Frame{fr("main", 3), fr(s.leaf, 1)}},
+		}})
+	}
+	p := b.Profile()
+	got := map[string]time.Duration{}
+	for _, n := range p.Threads[0].Root.Children {
+		got[p.Funcs[n.Func].Name] = time.Duration(n.Total[callgraph.Wall])
+		for _, c := range n.Children {
+			got[p.Funcs[c.Func].Name] += time.Duration(c.Total[callgraph.Wall])
+		}
+	}
+	want := map[string]time.Duration{
+		"mod.main":     (10 + 40 + 10 + 10 + 250) * ms,
+		"mod.spin":     (10 + 10 + 2 + 250) * ms,
+		"mod.nap":      (30 + 10 + 8) * ms,
+		unobservedName: 350 * ms,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("wall %v, want %v\n%s", got, want, dump(p))
+	}
+	if u := b.Unobserved(); u != 350*ms {
+		t.Errorf("Unobserved() = %v, want 350ms", u)
+	}
+}

@@ -68,7 +68,10 @@
 // # Profiles
 //
 // Run samples at Options.Rate on a drift-free grid, counting missed ticks,
-// and returns a profile whose values are samples, wall and CPU time. See
+// and returns a profile whose values are samples, wall and CPU time. The
+// time of missed ticks is shared out between the samples around each gap
+// by the threads' scheduler clocks (Builder), since a sampler that gets
+// no CPU tends to wake when the program sleeps. See
 // Builder for how nodes are keyed: callers are keyed by (function, call
 // line), and the newest frame by (function, call line, executing line) so
 // that a function sampled at several lines keeps them apart (Node.SelfLine).

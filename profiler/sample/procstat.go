@@ -35,21 +35,38 @@ func NewTaskStates(pid int) *TaskStates {
 // time so far, 0 when unknown. A thread that cannot be read (it just ended)
 // is reported idle.
 func (t *TaskStates) Read(tid int64) (onCPU bool, cpu time.Duration) {
+	c := t.ReadClocks(tid)
+	return c.OnCPU, c.CPU
+}
+
+// TaskClocks is what the kernel says of one thread at one moment.
+type TaskClocks struct {
+	// OnCPU is set when the thread is running or runnable ('R').
+	OnCPU bool
+	// CPU is the time the thread has run since it started; Wait the time
+	// it has waited, runnable, for a CPU. Both 0 when unknown.
+	CPU, Wait time.Duration
+}
+
+// ReadClocks is Read with the time the thread waited for a CPU (the second
+// field of schedstat) as well: running plus waiting is the time the thread
+// wanted a CPU, the rest of the wall time it slept.
+func (t *TaskStates) ReadClocks(tid int64) TaskClocks {
 	f, err := t.open(tid)
 	if err != nil {
-		return false, 0
+		return TaskClocks{}
 	}
 	n, err := f.stat.ReadAt(t.buf[:], 0)
 	if n == 0 && err != nil {
 		t.Forget(tid)
-		return false, 0
+		return TaskClocks{}
 	}
-	onCPU = statState(t.buf[:n]) == 'R'
+	c := TaskClocks{OnCPU: statState(t.buf[:n]) == 'R'}
 	if f.sched != nil {
 		n, _ = f.sched.ReadAt(t.buf[:], 0)
-		cpu = schedRunTime(t.buf[:n])
+		c.CPU, c.Wait = schedTimes(t.buf[:n])
 	}
-	return onCPU, cpu
+	return c
 }
 
 func (t *TaskStates) open(tid int64) (taskFiles, error) {
@@ -107,13 +124,20 @@ func statState(line []byte) byte {
 	return line[i+2]
 }
 
-// schedRunTime parses the run time, in nanoseconds, that starts a
-// schedstat line "run_ns wait_ns timeslices".
-func schedRunTime(line []byte) time.Duration {
-	f, _, _ := bytes.Cut(line, []byte{' '})
-	ns, err := strconv.ParseInt(string(f), 10, 64)
-	if err != nil {
-		return 0
+// schedTimes parses the run and wait times, in nanoseconds, that start a
+// schedstat line "run_ns wait_ns timeslices"; 0 for what does not parse.
+func schedTimes(line []byte) (run, wait time.Duration) {
+	fields := bytes.Fields(line)
+	if len(fields) < 2 {
+		return 0, 0
 	}
-	return time.Duration(ns)
+	r, err := strconv.ParseInt(string(fields[0]), 10, 64)
+	if err != nil {
+		return 0, 0
+	}
+	w, err := strconv.ParseInt(string(fields[1]), 10, 64)
+	if err != nil {
+		return time.Duration(r), 0
+	}
+	return time.Duration(r), time.Duration(w)
 }

@@ -58,6 +58,23 @@ type Stats struct {
 	Reads int64
 	// Elapsed is the wall time from the first tick to the end.
 	Elapsed time.Duration
+	// Unobserved is the wall time of gaps between samples too long to be
+	// shared out between the stacks around them (Builder), charged to an
+	// "[unobserved]" marker frame instead.
+	Unobserved time.Duration
+	// Period is the sampling period.
+	Period time.Duration
+}
+
+// UnobservedComment says, for a profile's comments, how much time no
+// sample saw (the missed ticks) and where it went; "" when none was missed.
+func (s Stats) UnobservedComment() string {
+	if s.Missed == 0 {
+		return ""
+	}
+	missed := time.Duration(s.Missed) * s.Period
+	return fmt.Sprintf("not observed: %v (ticks missed: %d), shared out by the threads' scheduler clocks among the stacks sampled, %v of it as %s",
+		missed, s.Missed, s.Unobserved, unobservedName)
 }
 
 // Rate returns the achieved sampling rate in Hz.
@@ -71,9 +88,10 @@ func (s Stats) Rate() float64 {
 // Run samples p at opts.Rate until ctx is done, opts.Duration has passed or
 // the process exits, and returns the aggregated profile: Values Samples,
 // Wall, CPU (and GIL), Default Wall, Period 1/Rate. Its Lost stays 0: a
-// missed tick's time goes to the next sample (Builder), and a stack that
-// changed while read to its outer frames or the marker, so nothing is
-// lost; Stats counts both for the summary.
+// missed tick's time is shared out between the samples around it by the
+// threads' scheduler clocks, or shown as an "[unobserved]" frame (Builder),
+// and a stack that changed while read goes to its outer frames or the
+// marker, so nothing is lost; Stats counts both for the summary.
 // When the process exits, Run returns the profile so far and an error
 // matching ErrProcessExited. A cancelled ctx is a normal end (nil error).
 func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Stats, error) {
@@ -85,11 +103,13 @@ func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Sta
 		b.declareGIL()
 	}
 	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow)}
+	r.stats.Period = b.period
 	defer r.fam.close()
 	err := r.loop(ctx, opts.Duration)
 	prof := b.Profile()
 	prof.Start = r.start
 	prof.Duration = r.stats.Elapsed
+	r.stats.Unobserved = b.Unobserved()
 	return prof, r.stats, err
 }
 

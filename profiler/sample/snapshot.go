@@ -27,6 +27,9 @@ type ThreadStack struct {
 	// CPUTime is the CPU time the thread has used since it started, from
 	// /proc/PID/task/TID/schedstat; 0 when unknown.
 	CPUTime time.Duration
+	// WaitTime is the time the thread has waited for a CPU while runnable,
+	// since it started (schedstat's second field); 0 when unknown.
+	WaitTime time.Duration
 	// Frames lists the Python frames, root first. Empty for a thread that
 	// runs no Python code (or whose stack was dropped).
 	Frames []Frame

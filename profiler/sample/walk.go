@@ -112,7 +112,8 @@ func (p *Process) sampleInterp(interp Addr, snap *Snapshot, live map[int64]bool)
 			return 0, err
 		}
 		st.HasGIL = ts == holder
-		st.OnCPU, st.CPUTime = p.tasks.Read(st.TID)
+		clocks := p.tasks.ReadClocks(st.TID)
+		st.OnCPU, st.CPUTime, st.WaitTime = clocks.OnCPU, clocks.CPU, clocks.Wait
 		live[st.TID] = true
 		snap.Threads = append(snap.Threads, st)
 		ts = ptr(hdr, p.lay.tsNext)

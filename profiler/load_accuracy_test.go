@@ -1,0 +1,121 @@
+//go:build !race
+
+package profiler
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/profiler/agent"
+)
+
+// hogNice is the priority of the CPU hogs: above the program's and the
+// sampler's (0), as other work on a busy machine may be.
+const hogNice = -10
+
+// hogLimit bounds a hog's life should the test die without stopping it.
+const hogLimit = 60 * time.Second
+
+// startHogs starts one busy loop per CPU at priority hogNice and stops
+// them at the end of the test. It skips the test when priorities cannot
+// be raised (not root, no CAP_SYS_NICE).
+func startHogs(t *testing.T, python string) {
+	t.Helper()
+	loop := fmt.Sprintf("import time\nend = time.monotonic() + %d\nwhile time.monotonic() < end: pass\n", int(hogLimit.Seconds()))
+	for range runtime.NumCPU() {
+		cmd := exec.Command(python, "-c", loop)
+		// The hog dies with the test process, however that ends.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting a CPU hog: %v", err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+		// A single-threaded process: its pid is its only thread's id, the
+		// unit Linux sets priorities for.
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, hogNice); err != nil {
+			t.Skipf("raising a CPU hog's priority to %d needs root or CAP_SYS_NICE: %v", hogNice, err)
+		}
+	}
+}
+
+// loadShares are the shares of busy_a, busy_b and asleep in one value.
+type loadShares map[string]float64
+
+var loadFuncs = []string{"busy_a", "busy_b", "asleep"}
+
+// sharesOf returns each of loadFuncs' share of v, summed over every node of
+// the function (traced and sampled nodes of one function are siblings).
+func sharesOf(p *callgraph.Profile, v callgraph.Value) loadShares {
+	sums := loadShares{}
+	var total float64
+	for _, th := range p.Threads {
+		th.Root.Walk(func(path []*callgraph.Node) {
+			n := path[len(path)-1]
+			name, ok := strings.CutPrefix(p.Funcs[n.Func].Name, "loadsplit.")
+			if !ok || !isLoadFunc(name) {
+				return
+			}
+			sums[name] += float64(n.Total[v])
+			total += float64(n.Total[v])
+		})
+	}
+	for name := range sums {
+		sums[name] /= total
+	}
+	return sums
+}
+
+func isLoadFunc(name string) bool {
+	for _, f := range loadFuncs {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestHybridUnderLoadAccuracy records loadsplit.py in hybrid mode while a
+// busy loop of higher priority runs on every CPU, and checks that each
+// function's share of the samples is within 3 points of its share of the
+// traced wall time of the same run.
+func TestHybridUnderLoadAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of CPU hogs")
+	}
+	interpretersOnce.Do(func() { interpreters = agent.All() })
+	if len(interpreters) == 0 {
+		t.Fatal("no Python 3.12+ found")
+	}
+	i := interpreters[0]
+	startHogs(t, i.Path)
+	target, err := ParseTarget([]string{program("loadsplit.py"), "16"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Target: target, Python: i.Path, Agent: agent.C, ToolID: 2, RingBytes: 1 << 20, Slots: 4,
+		Poll: time.Millisecond, Stdout: io.Discard, Stderr: io.Discard}
+	res, st, err := RecordHybrid(context.Background(), o, SampleOptions{Rate: 200, Idle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d samples, %d missed", st.Samples, st.Missed)
+	sampled, traced := sharesOf(res.Profile, callgraph.Samples), sharesOf(res.Profile, callgraph.Wall)
+	for _, name := range loadFuncs {
+		t.Logf("%s: sampled %.3f, traced %.3f", name, sampled[name], traced[name])
+		if d := sampled[name] - traced[name]; math.Abs(d) > 0.03 {
+			t.Errorf("%s: sampled share %.3f, traced wall share %.3f", name, sampled[name], traced[name])
+		}
+	}
+}
