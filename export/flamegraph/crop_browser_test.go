@@ -51,3 +51,15 @@ return best;`)
 		t.Errorf("after reset %+v, want %+v", reset, before)
 	}
 }
+
+// TestBrowserShowsSearchBox checks that the script shows the search box
+// the file hides for viewers that run no script.
+func TestBrowserShowsSearchBox(t *testing.T) {
+	b := startBrowser(t)
+	b.open(writeSVGFile(t, sample(t), Options{}))
+	var visibility string
+	b.run(&visibility, `return document.getElementById("searchbox").getAttribute("visibility");`)
+	if visibility != "visible" {
+		t.Errorf("search box visibility %q after the script ran, want visible", visibility)
+	}
+}

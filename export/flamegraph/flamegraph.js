@@ -65,6 +65,9 @@
     input.addEventListener("input", function () { search(input.value); });
     document.addEventListener("keydown", onKey);
     document.getElementById("subtitle").textContent = subtitle();
+    // Hidden in the file: where scripts do not run (an <img>) it would be
+    // a search box that does nothing.
+    document.getElementById("searchbox").setAttribute("visibility", "visible");
     detailsEl.textContent = HINT;
   }
 

@@ -85,7 +85,7 @@ func writeControls(w *bufio.Writer, pic *picture) {
 	fmt.Fprintf(w, `</text>
 <text id="subtitle" class="sub" x="%s" y="44">%s</text>
 <text id="reset" class="btn off" x="%d" y="24">Reset zoom</text>
-<foreignObject x="%s" y="8" width="260" height="26"><input xmlns="http://www.w3.org/1999/xhtml" id="search" type="search" placeholder="search regexp (Ctrl-F)"/></foreignObject>
+<foreignObject id="searchbox" visibility="hidden" x="%s" y="8" width="260" height="26"><input xmlns="http://www.w3.org/1999/xhtml" id="search" type="search" placeholder="search regexp (Ctrl-F)"/></foreignObject>
 <text id="matched" class="sub end" x="%s" y="56"></text>
 <text id="details" x="%d" y="%s"></text>
 `, num(g.width/2), xmlText(pic.subtitle), padX, num(g.width-padX-260), num(g.width-padX), padX, num(g.height-10))
