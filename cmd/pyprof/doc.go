@@ -39,7 +39,8 @@
 //	                       and lines, in one profile
 //	    --pid PID          sample a running process (sample mode, implied), no
 //	                       restart, until --duration ends, Ctrl-C, or it exits
-//	    --duration D       stop sampling after D (such as 30s)
+//	    --duration D       stop sampling after D: 30s, 1m, or seconds as py-spy
+//	                       takes them (30, 0.5)
 //	    --idle=false       sample mode: drop the stacks of threads not running
 //	    --subprocesses     follow the program's child processes, forked ones and
 //	                       the Python 3.12+ interpreters it starts (subprocess,
@@ -185,8 +186,8 @@
 // spends its time now. On a terminal each table replaces the last.
 //
 //	--interval D       how often to print (default 1s)
-//	--duration D       stop after D (default: until Ctrl-C or the process
-//	                   exits)
+//	--duration D       stop after D, such as 30s or, as in py-spy, 30
+//	                   (seconds) (default: until Ctrl-C or the process exits)
 //	--rate HZ          samples a second (default 100)
 //	--top N, --sort K  as for report
 //	--idle             count threads that are not running too (default off)

@@ -75,7 +75,7 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.StringVar(&f.timeline, "timeline", "", "")
 	fs.IntVar(&f.rate, "rate", 100, "")
 	fs.IntVar(&f.pid, "pid", 0, "")
-	fs.DurationVar(&f.duration, "duration", 0, "")
+	secondsVar(fs, &f.duration, "duration", 0)
 	fs.BoolVar(&f.idle, "idle", true, "")
 	fs.BoolVar(&f.subprocs, "subprocesses", false, "")
 	fs.BoolVar(&f.native, "native-calls", true, "")
