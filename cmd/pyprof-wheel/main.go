@@ -8,6 +8,10 @@
 // (`python -m pyprof`, and the API that profiles a region of a running
 // program); and its metadata. The version is the executable's own
 // (internal/version). No network and no Python packaging tool is needed.
+//
+// It exits with status 2 for a bad command line, 3 when the executable
+// cannot be built (no go command, a build that fails) and 4 when a wheel
+// cannot be written, as pyprof itself does.
 package main
 
 import (

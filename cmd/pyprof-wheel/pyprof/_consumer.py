@@ -52,6 +52,8 @@ class Consumer:
         self.pid = None
         self.dead = False
         self.agent = self.bootstrap = None
+        # The agent's and the bootstrap's files, once loaded: pyprof's too.
+        self.agent_files = set()
         self.on_orphan = None
         answer = self.request(
             {
@@ -121,6 +123,7 @@ class Consumer:
                     os.close(fd)
             agent.on_orphan(self._orphaned)
             self.agent, self.bootstrap = agent, boot
+            self.agent_files = {answer["bootstrap"], answer["agent"]}
         return self.agent, self.bootstrap
 
     def _orphaned(self):

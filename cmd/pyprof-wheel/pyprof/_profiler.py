@@ -171,7 +171,7 @@ class Profiler:
                 "mode": "sample",
                 "outputs": self.outputs,
                 "rate": self.rate,
-                "hidden": sorted(_OWN_FILES),
+                "hidden": sorted(_OWN_FILES | c.agent_files),
                 "running": _running_frames(),
                 "names": _thread_names(),
             }
