@@ -10,6 +10,7 @@ SOCK_SEQPACKET socket pair, one JSON object a message; the copy ends when
 this process closes its end (exits).
 """
 
+import errno
 import json
 import os
 import socket
@@ -75,9 +76,15 @@ class Consumer:
                 raise ConsumerGone(self.pid)
             self._seq += 1
             message["seq"] = self._seq
+            data = json.dumps(message).encode()
             try:
-                self._sock.send(json.dumps(message).encode())
-                while True:
+                self._sock.send(data)
+            except OSError as e:
+                if e.errno == errno.EMSGSIZE:
+                    raise ProfilerError(f"a request of {len(data)} bytes is too large for pyprof's socket") from None
+                data = b""
+            try:
+                while data:
                     if fds:
                         data, received, _, _ = socket.recv_fds(self._sock, _MAX_REPLY, 1)
                     else:

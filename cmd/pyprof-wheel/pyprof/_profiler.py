@@ -243,10 +243,18 @@ def _frames_down_from_region():
     return frames[::-1]
 
 
+# How many bytes of running frames a start request may carry: a
+# SOCK_SEQPACKET message must fit the socket's send buffer (~200 KiB).
+_RUNNING_BUDGET = 100_000
+
+
 def _running_frames():
     """The frames each thread is running now, by native id, outermost
     first: sample mode leaves them out of the profile, as trace mode
-    never sees them. The region's own frame stays."""
+    never sees them. The region's own frame stays. When they would not
+    fit one request, only the region's thread's are sent."""
+    import json
+
     natives = {t.ident: t.native_id for t in threading.enumerate()}
     me = threading.get_ident()
     running = {}
@@ -260,6 +268,9 @@ def _running_frames():
             stack.append({"file": f.f_code.co_filename, "line": f.f_code.co_firstlineno})
             f = f.f_back
         running[natives[ident]] = stack[::-1]
+    if len(json.dumps(running)) > _RUNNING_BUDGET:
+        mine = natives[me]
+        running = {mine: running.get(mine, [])[:200]}
     return running
 
 

@@ -120,6 +120,29 @@ def sample_mode():
     print("ok sample mode")
 
 
+def deep(depth, event):
+    if depth:
+        return deep(depth - 1, event)
+    event.wait()
+
+
+def sample_many_threads():
+    # Their running frames are more than one request carries.
+    event = threading.Event()
+    threads = [threading.Thread(target=deep, args=(40, event)) for _ in range(200)]
+    for t in threads:
+        t.start()
+    try:
+        with pyprof.profile(path("many.folded"), mode="sample") as p:
+            busy(0.2)
+    finally:
+        event.set()
+        for t in threads:
+            t.join()
+    assert p.stats["samples"] > 0, p.stats
+    print("ok sample mode with many threads")
+
+
 def consumer_dies():
     # The last check: trace mode cannot start again in this process after.
     consumer = _profiler._consumer_now
@@ -146,4 +169,5 @@ tool_taken()
 bad_output()
 write_again()
 sample_mode()
+sample_many_threads()
 consumer_dies()
