@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -49,12 +48,6 @@ func consumeCommand(args []string, stdout, stderr io.Writer) int {
 	if !*detached {
 		return exitCode(stderr, detach(conn))
 	}
-	// One thread runs the consumer: a request then passes from the
-	// goroutine reading the socket to the one draining the rings on the
-	// same thread, where waking another thread to run it took 0.5 ms of a
-	// region's start and stop on a loaded machine; and the program keeps
-	// the other cores.
-	runtime.GOMAXPROCS(1)
 	server := &regionServer{conn: conn}
 	defer server.close()
 	return exitCode(stderr, server.serve())
