@@ -80,14 +80,14 @@ class Profiler:
         """Starts recording; returns the Profiler."""
         global _recording
         frame = _region_frame()
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         with _lock:
             if _recording is not None:
                 raise ProfilerError(
                     f"a pyprof profile is recording already (started at {_recording._started_at}): "
                     f"pyprof records one region at a time in a process; stop that one first"
                 )
-            _recording = self
-        self._started_at = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+            self._started_at, _recording = where, self
         try:
             if self.mode == "trace":
                 self._start_trace()
