@@ -140,7 +140,7 @@ func (fr *foldedReader) function(name string) callgraph.FuncID {
 		return id
 	}
 	kind := callgraph.KindPython
-	if strings.HasPrefix(name, "[") {
+	if MarkerName(name) {
 		kind = callgraph.KindMarker
 	}
 	id := fr.tree.prof.AddFunc(callgraph.Func{Name: name, Kind: kind})

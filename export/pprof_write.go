@@ -254,6 +254,14 @@ func (b *pprofBuilder) function(id callgraph.FuncID) *profile.Function {
 		Filename:   f.Filename,
 		StartLine:  int64(f.StartLine),
 	}
+	if f.Kind == callgraph.KindMarker {
+		// A marker is no symbol. pprof demangles a function whose name
+		// equals its system name, and takes a name with <...> for C++ to
+		// strip of its template arguments: <pyprof: ...> came out empty,
+		// shown as <unknown>. A name that differs from the system name
+		// counts as demangled already and is shown as it is.
+		fn.SystemName = ""
+	}
 	b.out.Function = append(b.out.Function, fn)
 	b.funcs[id] = fn
 	return fn

@@ -88,7 +88,7 @@ func (b *treeBuilder) child(parent *callgraph.Node, f callgraph.FuncID, callLine
 // markers are bracketed, and only Python code has a file name.
 func funcKind(name, filename string) callgraph.FuncKind {
 	switch {
-	case len(name) > 0 && name[0] == '[':
+	case MarkerName(name):
 		return callgraph.KindMarker
 	case filename == "":
 		return callgraph.KindNative

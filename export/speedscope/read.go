@@ -8,7 +8,6 @@ import (
 	"math"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
@@ -122,7 +121,7 @@ func kindOf(fr frame) callgraph.FuncKind {
 	switch {
 	case fr.File != "":
 		return callgraph.KindPython
-	case strings.HasPrefix(fr.Name, "[") && strings.HasSuffix(fr.Name, "]"):
+	case export.MarkerName(fr.Name):
 		return callgraph.KindMarker
 	}
 	return callgraph.KindNative
