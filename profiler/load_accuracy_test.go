@@ -89,7 +89,12 @@ func isLoadFunc(name string) bool {
 // TestHybridUnderLoadAccuracy records loadsplit.py in hybrid mode while a
 // busy loop of higher priority runs on every CPU, and checks that each
 // function's share of the samples is within 3 points of its share of the
-// traced wall time of the same run.
+// traced wall time of the same run. The sampler then misses most ticks,
+// and wakes more often while the program sleeps than while it runs:
+// charging each gap to the sample that ends it gave the sleeping function
+// up to 10 points too many. Under such load a run's samples can still
+// miss a whole 100 ms phase, so a run is repeated once before the test
+// fails: a bias fails both.
 func TestHybridUnderLoadAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seconds of CPU hogs")
@@ -100,6 +105,20 @@ func TestHybridUnderLoadAccuracy(t *testing.T) {
 	}
 	i := interpreters[0]
 	startHogs(t, i.Path)
+	var problems []string
+	for attempt := 1; attempt <= 2; attempt++ {
+		if problems = loadSharesOff(t, i); len(problems) == 0 {
+			return
+		}
+		t.Logf("attempt %d: %s", attempt, strings.Join(problems, "; "))
+	}
+	t.Error(strings.Join(problems, "\n"))
+}
+
+// loadSharesOff records loadsplit.py once in hybrid mode and lists the
+// functions whose sampled and traced shares differ by more than 3 points.
+func loadSharesOff(t *testing.T, i *agent.Interpreter) []string {
+	t.Helper()
 	target, err := ParseTarget([]string{program("loadsplit.py"), "16"}, true)
 	if err != nil {
 		t.Fatal(err)
@@ -110,12 +129,14 @@ func TestHybridUnderLoadAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d samples, %d missed", st.Samples, st.Missed)
+	t.Logf("%d samples, %d missed, %v unobserved", st.Samples, st.Missed, st.Unobserved)
 	sampled, traced := sharesOf(res.Profile, callgraph.Samples), sharesOf(res.Profile, callgraph.Wall)
+	var problems []string
 	for _, name := range loadFuncs {
 		t.Logf("%s: sampled %.3f, traced %.3f", name, sampled[name], traced[name])
 		if d := sampled[name] - traced[name]; math.Abs(d) > 0.03 {
-			t.Errorf("%s: sampled share %.3f, traced wall share %.3f", name, sampled[name], traced[name])
+			problems = append(problems, fmt.Sprintf("%s: sampled share %.3f, traced wall share %.3f", name, sampled[name], traced[name]))
 		}
 	}
+	return problems
 }
