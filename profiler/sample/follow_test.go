@@ -16,7 +16,9 @@ func TestFollowChildren(t *testing.T) {
 		for _, follow := range []bool{true, false} {
 			tg := startTarget(t, py, "children.py")
 			p := attach(t, tg)
-			prof, _, err := Run(context.Background(), p, Options{Rate: 100, Idle: true, Follow: follow, Duration: 900 * time.Millisecond})
+			// Long enough for the spawned child too, a new interpreter that
+			// may take a good part of a second to start.
+			prof, _, err := Run(context.Background(), p, Options{Rate: 100, Idle: true, Follow: follow, Duration: 2 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
