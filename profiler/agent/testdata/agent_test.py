@@ -413,7 +413,8 @@ def claim(agent, tool):
 
 
 def release(tool):
-    """Frees the tool id in the order that really frees it (NOTES.md)."""
+    """Frees the tool id in the order that really frees it on 3.12 and 3.13:
+    events off, callbacks unregistered, then free_tool_id."""
     sys.monitoring.set_events(tool, 0)
     register(tool, lambda name: None)
     sys.monitoring.free_tool_id(tool)
