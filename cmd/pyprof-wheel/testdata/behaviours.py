@@ -114,7 +114,9 @@ def sample_mode():
         busy(0.5)
     assert p.stats["samples"] > 0, p.stats
     stacks = open(path("sampled.folded")).read()
-    assert "pyprof" not in stacks.replace("behaviours.", ""), stacks
+    # pyprof's own frames stay out; its marker for a stack that moved while
+    # read is not a frame of pyprof's code and may appear.
+    assert "pyprof" not in stacks.replace("behaviours.", "").replace("<pyprof: stack changed while read>", ""), stacks
     roots = {line.split(";")[0].rsplit(" ", 1)[0] for line in stacks.splitlines()}
     assert roots == {"behaviours.sample_mode"}, roots
     print("ok sample mode")
