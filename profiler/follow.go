@@ -118,6 +118,7 @@ func (s *session) childExited(pr *procRings) {
 	st := pr.stats()
 	s.retired.Events += st.Events
 	s.retired.Lost += st.Lost
+	s.retired.LostNoMemory += st.LostNoMemory
 	s.retired.ProducerWait += st.ProducerWait
 	pr.close()
 	delete(s.followed, pr.pid)

@@ -74,8 +74,9 @@ type Stats struct {
 	Elapsed time.Duration
 	Events  int64
 	Threads int
-	// Lost counts events that never reached the profile.
-	Lost int64
+	// Lost counts events that never reached the profile; LostNoMemory
+	// those of them the program had no address space to map a ring for.
+	Lost, LostNoMemory int64
 	// ProducerWait is how long the program's threads waited for room in
 	// their rings: the consumer falling behind shows here. pyprof record
 	// writes it into the profile as a comment starting WaitComment.
@@ -403,6 +404,9 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 		s.o.notice(msg)
 	}
 	res := &Result{Stats: s.finishStats()}
+	if n := res.Stats.LostNoMemory; n > 0 {
+		s.o.notice(fmt.Sprintf("%d events lost: the program had no address space left to map rings in (ulimit -v): raise the limit", n))
+	}
 	res.Stats.ChildrenRunning = len(s.followed)
 	s.builder.AddLost(res.Stats.Lost)
 	res.ExitCode, res.Signaled = exitStatus(waitErr)
@@ -509,13 +513,15 @@ func (s *session) procs(fn func(*procRings)) {
 // sampleCPU reads each recording thread's CPU clock, brings its tree up to
 // that moment by draining its ring, and charges the CPU time used since the
 // last reading to the path running now (or, for a thread that went to sleep
-// since, to the path running then: see ThreadBuilder.ChargeCPU).
+// since, to the path running then: see ThreadBuilder.ChargeCPU). Threads
+// that sleep on the same path are read less often (cpuClocks.due).
 func (s *session) sampleCPU() {
 	s.procs(func(pr *procRings) {
 		if pr.cpu == nil {
 			return
 		}
-		for k, slot := range pr.shm.Slots() {
+		pr.cpu.nextRound()
+		for k, slot := range pr.shm.Active() {
 			if slot.State() != wire.SlotOwned {
 				continue
 			}
@@ -529,7 +535,11 @@ func (s *session) sampleCPU() {
 			if pr.decoders[k].Thread() != t {
 				continue // the thread ended meanwhile
 			}
-			if ns, onCPU, ok := pr.cpu.delta(t.ID); ok {
+			events := pr.decoders[k].Events
+			if !pr.cpu.due(t.ID, events) {
+				continue
+			}
+			if ns, onCPU, ok := pr.cpu.delta(t.ID, events); ok {
 				t.ChargeCPU(ns, onCPU)
 			}
 		}
@@ -543,7 +553,7 @@ func (s *session) drainAll() {
 }
 
 func (s *session) drainProc(pr *procRings) {
-	for k, slot := range pr.shm.Slots() {
+	for k, slot := range pr.shm.Active() {
 		if state := slot.State(); state != wire.SlotFree {
 			s.drainSlot(pr, k, slot, state)
 		}
@@ -594,24 +604,26 @@ func (pr *procRings) stats() Stats {
 	for _, d := range pr.decoders {
 		st.Events += d.Events
 	}
-	for _, slot := range pr.shm.Slots() {
+	for _, slot := range pr.shm.Active() {
 		if slot.State() != wire.SlotFree {
 			st.ProducerWait += time.Duration(slot.WaitNanos())
 		}
 	}
-	noSlot, noConsumer := pr.shm.Lost()
-	st.Lost = int64(noSlot + noConsumer)
+	noSlot, noConsumer, noMemory := pr.shm.Lost()
+	st.Lost = int64(noSlot + noConsumer + noMemory)
+	st.LostNoMemory = int64(noMemory)
 	return st
 }
 
 func (s *session) finishStats() Stats {
 	st := s.stats
-	st.Events, st.Lost = s.retired.Events, s.retired.Lost
+	st.Events, st.Lost, st.LostNoMemory = s.retired.Events, s.retired.Lost, s.retired.LostNoMemory
 	st.ProducerWait += s.retired.ProducerWait
 	s.procs(func(pr *procRings) {
 		ps := pr.stats()
 		st.Events += ps.Events
 		st.Lost += ps.Lost
+		st.LostNoMemory += ps.LostNoMemory
 		st.ProducerWait += ps.ProducerWait
 	})
 	st.Threads = s.builder.Threads()

@@ -389,7 +389,7 @@ func (f *recordFlags) options(words []string, stdout io.Writer) (profiler.Option
 	return profiler.Options{
 		TimelineMin: timelineMin, TimelineMax: maxTimelineSpans, CPURate: f.rate,
 		Target: target, Python: f.python, Agent: kind, ToolID: f.toolID,
-		RingBytes: size, Slots: 256, Poll: time.Millisecond, Subprocesses: f.subprocs, SkipNative: !f.native,
+		RingBytes: size, Slots: profiler.DefaultSlots, Poll: time.Millisecond, Subprocesses: f.subprocs, SkipNative: !f.native,
 		Stdin: os.Stdin, Stdout: f.programStdout(), Stderr: os.Stderr,
 	}, outs, nil
 }

@@ -12,9 +12,9 @@ import (
 func newTestSlot(t *testing.T, ringBytes uint64) *Slot {
 	t.Helper()
 	// A []uint64 backing array guarantees the 8-byte alignment atomics need.
-	words := make([]uint64, (wire.SlotData+ringBytes)/8)
+	words := make([]uint64, (wire.SlotCtrlSize+ringBytes)/8)
 	mem := unsafeBytes(words)
-	return NewSlot(mem, ringBytes)
+	return NewSlot(mem[:wire.SlotCtrlSize], mem[wire.SlotCtrlSize:])
 }
 
 // record makes a record of n words whose words carry seq, so the consumer
@@ -77,27 +77,29 @@ func TestDrainSeesEveryRecordInOrder(t *testing.T) {
 	}
 }
 
+// wireRecord is record seq in the wire format: hot when seq%3 == 0, else an
+// extended record of 1 to 9 payload words that all carry seq.
+func wireRecord(seq uint64) []uint64 {
+	if seq%3 == 0 {
+		return []uint64{uint64(wire.KPyStart)<<wire.KindShift | seq}
+	}
+	n := 1 + seq%9
+	words := []uint64{uint64(wire.XCode)<<wire.SubShift | 8*n<<wire.LenShift}
+	for range n {
+		words = append(words, seq)
+	}
+	return words
+}
+
 // TestDrainHandsOverWholeRecords writes records in the wire format, hot
 // ones and extended ones of 1 to 9 payload words, over a ring that wraps
 // often, and checks that every buffer the consumer gets holds whole
-// records, in order, and that only a record straddling the end is copied.
+// records, in order.
 func TestDrainHandsOverWholeRecords(t *testing.T) {
 	const ringBytes, records = 4096, 20000
 	s := newTestSlot(t, ringBytes)
 	p := NewProducer(s)
-	// rec is record seq: hot when seq%3 == 0, else an extended record
-	// whose payload words all carry seq.
-	rec := func(seq uint64) []uint64 {
-		if seq%3 == 0 {
-			return []uint64{uint64(wire.KPyStart)<<wire.KindShift | seq}
-		}
-		n := 1 + seq%9
-		words := []uint64{uint64(wire.XCode)<<wire.SubShift | 8*n<<wire.LenShift}
-		for range n {
-			words = append(words, seq)
-		}
-		return words
-	}
+	rec := wireRecord
 	go func() {
 		for seq := range uint64(records) {
 			for !p.TryWrite(rec(seq)...) {
@@ -127,8 +129,46 @@ func TestDrainHandsOverWholeRecords(t *testing.T) {
 			t.Fatalf("word %d: got %#x, want %#x", i, got[i], want[i])
 		}
 	}
-	if c := cap(s.scratch); c > 2*8*10 {
-		t.Errorf("scratch grew to %d bytes: more than the largest record was copied", c)
+}
+
+// TestDrainReadsAChunkAtATime: a ring far behind its producer is read a
+// chunk at a time, records cut by a chunk's end passed whole with the
+// next, so that pyprof holds a chunk of a ring at once, not the ring.
+func TestDrainReadsAChunkAtATime(t *testing.T) {
+	const ringBytes = 4 * drainChunk
+	s := newTestSlot(t, ringBytes)
+	p := NewProducer(s)
+	var want []uint64
+	for seq := uint64(0); p.TryWrite(wireRecord(seq)...); seq++ {
+		want = append(want, wireRecord(seq)...)
+	}
+	var got []uint64
+	calls := 0
+	if _, err := s.Drain(func(b []byte) error {
+		calls++
+		if n := wire.WholeRecords(b); n != len(b) {
+			t.Fatalf("a buffer of %d bytes holds %d bytes of whole records", len(b), n)
+		}
+		if len(b) > drainChunk+8*10 {
+			t.Fatalf("a buffer of %d bytes, more than a chunk and a record", len(b))
+		}
+		for i := 0; i < len(b); i += 8 {
+			got = append(got, binary.LittleEndian.Uint64(b[i:]))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if calls < 4 || len(got) != len(want) {
+		t.Fatalf("%d words in %d buffers, want %d words in at least 4", len(got), calls, len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("word %d: got %#x, want %#x", i, got[i], want[i])
+		}
+	}
+	if c := cap(*s.buf); c > drainChunk+bufStep {
+		t.Errorf("the drain's buffer grew to %d bytes: more than a chunk and a step", c)
 	}
 }
 
@@ -181,7 +221,7 @@ func TestSharedHeader(t *testing.T) {
 	defer sh.Close()
 	le := binary.LittleEndian
 	if le.Uint64(sh.mem[wire.HdrMagic:]) != wire.WireMagic || le.Uint32(sh.mem[wire.HdrNslots:]) != 3 ||
-		le.Uint64(sh.mem[wire.HdrSlotStride:]) != wire.SlotData+1<<16 || len(sh.Slots()) != 3 {
+		le.Uint64(sh.mem[wire.HdrDataStart:]) != wire.DataStart(3) || len(sh.Slots()) != 3 {
 		t.Fatal("header does not describe the layout")
 	}
 	if sh.Status() != wire.StatusStarting || sh.ErrorMessage() != "" {

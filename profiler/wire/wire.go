@@ -6,14 +6,14 @@ import "encoding/binary"
 // (PYPROF_HDR_SIZE is HdrSize); TestConstantsMatchHeader keeps them honest.
 const (
 	WireMagic   = 0x3146525059505950
-	WireVersion = 1
+	WireVersion = 2
 
 	HdrSize           = 4096
 	HdrMagic          = 0
 	HdrVersion        = 8
 	HdrNslots         = 12
 	HdrRingBytes      = 16
-	HdrSlotStride     = 24
+	HdrDataStart      = 24
 	HdrClock          = 32
 	HdrStatus         = 36
 	HdrConsumerPid    = 40
@@ -21,6 +21,8 @@ const (
 	HdrLostNoSlot     = 56
 	HdrLostNoConsumer = 64
 	HdrHeartbeat      = 72
+	HdrLostNoMemory   = 80
+	HdrSlotsUsed      = 88
 	HdrError          = 1024
 	HdrErrorLen       = 1024
 
@@ -40,7 +42,9 @@ const (
 	SlotGeneration = 12
 	SlotWaitNs     = 16
 	SlotReadPos    = 64
-	SlotData       = 4096
+	SlotCtrlSize   = 128
+
+	DataAlign = 4096
 
 	SlotFree   = 0
 	SlotOwned  = 1
@@ -84,6 +88,13 @@ const (
 	RegPid     = 16
 	RegOk      = 1
 )
+
+// DataStart is where slot 0's ring begins in shared memory of nslots
+// slots: after the header and the control blocks, on a DataAlign boundary
+// (wire.h's PYPROF_DATA_START).
+func DataStart(nslots int) uint64 {
+	return HdrSize + (uint64(nslots)*SlotCtrlSize+DataAlign-1)&^(DataAlign-1)
+}
 
 // RecordSize returns the size in bytes of the record whose first word is
 // w: 8 for a hot record, 8 plus the payload padded to 8 for an extended

@@ -89,7 +89,7 @@ func TestConstantsMatchHeader(t *testing.T) {
 }
 
 // TestHeaderCompiles makes sure the header the agent includes is valid C
-// with the values this package expects.
+// with the values this package expects, its layout macro included.
 func TestHeaderCompiles(t *testing.T) {
 	cc, err := exec.LookPath("cc")
 	if err != nil {
@@ -99,7 +99,8 @@ func TestHeaderCompiles(t *testing.T) {
 	src := filepath.Join(dir, "probe.c")
 	prog := `#include "wire.h"
 #include <stdio.h>
-int main(void){printf("%llu %d %d\n",(unsigned long long)PYPROF_WIRE_MAGIC,PYPROF_SLOT_DATA,PYPROF_K_C_RAISE);return 0;}`
+int main(void){printf("%llu %d %d",(unsigned long long)PYPROF_WIRE_MAGIC,PYPROF_SLOT_CTRL_SIZE,PYPROF_K_C_RAISE);
+unsigned n[]={1,31,32,33,4096,65536};for(int i=0;i<6;i++)printf(" %llu",PYPROF_DATA_START(n[i]));printf("\n");return 0;}`
 	if err := os.WriteFile(src, []byte(prog), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,11 @@ int main(void){printf("%llu %d %d\n",(unsigned long long)PYPROF_WIRE_MAGIC,PYPRO
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strconv.FormatUint(WireMagic, 10) + " " + strconv.Itoa(SlotData) + " " + strconv.Itoa(KCRaise) + "\n"
+	want := strconv.FormatUint(WireMagic, 10) + " " + strconv.Itoa(SlotCtrlSize) + " " + strconv.Itoa(KCRaise)
+	for _, n := range []int{1, 31, 32, 33, 4096, 65536} {
+		want += " " + strconv.FormatUint(DataStart(n), 10)
+	}
+	want += "\n"
 	if string(out) != want {
 		t.Fatalf("C sees %q, Go %q", out, want)
 	}

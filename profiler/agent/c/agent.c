@@ -64,10 +64,10 @@ static int stat_fd(int fd, struct stat *st) { return (int)syscall(SYS_fstat, fd,
 
 /* ---- process-wide state (guarded by the GIL) ---------------------------- */
 
-static uint8_t *shm;          /* the mapped header and slots */
+static uint8_t *shm;          /* the mapped header and control blocks */
 static size_t shm_size;
 static uint32_t nslots;
-static uint64_t ring_bytes, slot_stride;
+static uint64_t ring_bytes, data_start;
 static int use_tsc;
 static pid_t consumer_pid;
 static int consumer_is_parent; /* pyprof started us: its death reparents us */
@@ -87,8 +87,9 @@ static ino_t follow_ino;      /* every descriptor and reuse the number */
 /* ---- per-thread state ---------------------------------------------------- */
 
 typedef struct {
-    uint8_t *slot;      /* NULL until the thread's first event */
-    uint8_t *data;
+    uint8_t *slot;      /* its control block; NULL until the thread's first event */
+    uint8_t *data;      /* its ring, mapped from the start for `mapped` bytes */
+    uint64_t mapped;
     uint64_t wpos;      /* our copy of the slot's write position */
     uint64_t limit;     /* wpos may grow to this without re-reading read_pos */
     uint64_t last;      /* ticks of the previous record */
@@ -96,7 +97,8 @@ typedef struct {
     uint32_t pending_site;
     void *last_key;         /* the callable identity last looked up, and its id: */
     uint32_t last_id;       /* a C call's CALL and C_RETURN look up the same one */
-    uint32_t lost_tries;    /* events since a slot was last looked for */
+    uint32_t lost_tries;    /* events lost since a slot, or more of the ring, was last looked for */
+    uint32_t lost_why;      /* the header counter events without a slot are lost to */
 } thread_state;
 
 /* initial-exec: one %fs-relative address instead of a __tls_get_addr call
@@ -125,6 +127,144 @@ static inline uint64_t ticks(void)
 static void drop(uint64_t events, uint32_t off)
 {
     __atomic_fetch_add(U64(shm, off), events, __ATOMIC_RELAXED);
+}
+
+/* ---- ring mappings ------------------------------------------------------------
+ * The memfd holds a ring for every slot, but a ring is mapped only once a
+ * thread takes its slot, FIRST_MAP bytes of it at first, doubling as the
+ * thread writes on (a thread that writes little never maps its whole ring),
+ * and shrunk back when the thread ends: the address space the program uses
+ * follows its threads, not the slots there could be. A slot's mapping is
+ * kept for its next thread. New ones come from shm_fd, our descriptor of
+ * the memfd, checked by identity first: a program may close every
+ * descriptor it did not open (a daemon does), and then from the header's
+ * mapping instead (map_range). */
+
+enum { FIRST_MAP = 64 << 10 };
+
+typedef struct {
+    uint8_t *base;  /* the mapping, skew bytes before the ring where pages are larger than the rings' alignment */
+    uint64_t skew;
+    uint64_t len;   /* of the ring mapped */
+} ring_map;
+
+static ring_map *ring_maps; /* one per slot */
+static int shm_fd = -1;     /* our own descriptor of the memfd */
+static dev_t shm_dev;
+static ino_t shm_ino;
+
+static inline uint8_t *ctrl_of(uint32_t i)
+{
+    return shm + PYPROF_HDR_SIZE + (uint64_t)i * PYPROF_SLOT_CTRL_SIZE;
+}
+
+static inline uint32_t index_of(const uint8_t *ctrl)
+{
+    return (uint32_t)((uint64_t)(ctrl - shm - PYPROF_HDR_SIZE) / PYPROF_SLOT_CTRL_SIZE);
+}
+
+/* keep_fd makes fd, or a copy of it, the descriptor rings are mapped from. */
+static int keep_fd(int fd, int copy)
+{
+    struct stat st;
+    int own = copy ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : fd;
+    if (own < 0 || stat_fd(own, &st) != 0) {
+        if (own >= 0 && copy)
+            close(own);
+        return -1;
+    }
+    shm_fd = own;
+    shm_dev = st.st_dev;
+    shm_ino = st.st_ino;
+    return 0;
+}
+
+/* forget_rings unmaps every ring and lets the descriptor go, when this
+ * process stops writing into that memfd (a forked child making its own). */
+static void forget_rings(void)
+{
+    for (uint32_t i = 0; ring_maps && i < nslots; i++)
+        if (ring_maps[i].base)
+            munmap(ring_maps[i].base, ring_maps[i].skew + ring_maps[i].len);
+    PyMem_Free(ring_maps);
+    ring_maps = NULL;
+    struct stat st;
+    if (shm_fd >= 0 && stat_fd(shm_fd, &st) == 0 && st.st_dev == shm_dev && st.st_ino == shm_ino)
+        close(shm_fd);
+    shm_fd = -1;
+}
+
+/* map_range maps len bytes of the memfd from off, a multiple of the page
+ * size. Without our descriptor, mremap makes a second mapping of the
+ * header's file from its start up to the range's end, all but the range
+ * let go at once: no descriptor needed, but as much address space as the
+ * range's end for a moment, which a limit (ulimit -v) may refuse. */
+static uint8_t *map_range(uint64_t off, uint64_t len)
+{
+    struct stat st;
+    if (shm_fd >= 0 && stat_fd(shm_fd, &st) == 0 && st.st_dev == shm_dev && st.st_ino == shm_ino)
+        return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, shm_fd, (off_t)off);
+    uint8_t *p = mremap(shm, 0, off + len, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED || off == 0)
+        return p;
+    munmap(p, off);
+    return p + off;
+}
+
+/* map_ring makes sure slot i's ring is mapped; 0 when it cannot be. */
+static int map_ring(uint32_t i)
+{
+    ring_map *m = &ring_maps[i];
+    if (m->base)
+        return 1;
+    uint64_t off = data_start + (uint64_t)i * ring_bytes, page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t skew = off % page, len = ring_bytes < FIRST_MAP ? ring_bytes : FIRST_MAP;
+    uint8_t *p = map_range(off - skew, skew + len);
+    if (p == MAP_FAILED)
+        return 0;
+    m->base = p;
+    m->skew = skew;
+    m->len = len;
+    return 1;
+}
+
+/* map_more maps enough of the thread's ring for the write position to
+ * reach `need`; 0 when the address space is not there (ulimit -v). */
+static int map_more(thread_state *t, uint64_t need)
+{
+    ring_map *m = &ring_maps[index_of(t->slot)];
+    uint64_t len = m->len;
+    while (len < need)
+        len *= 2;
+    if (len > ring_bytes)
+        len = ring_bytes;
+    void *p = mremap(m->base, m->skew + m->len, m->skew + len, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        return 0;
+    m->base = p;
+    m->len = len;
+    t->data = m->base + m->skew;
+    t->mapped = len;
+    return 1;
+}
+
+/* shrink_ring gives back the address space of a ring whose thread ended,
+ * keeping FIRST_MAP bytes of it for the slot's next thread. In place: a
+ * smaller mapping never needs to move. */
+static void shrink_ring(uint32_t i)
+{
+    ring_map *m = &ring_maps[i];
+    uint64_t len = ring_bytes < FIRST_MAP ? ring_bytes : FIRST_MAP;
+    if (m->base && m->len > len && mremap(m->base, m->skew + m->len, m->skew + len, 0) != MAP_FAILED)
+        m->len = len;
+}
+
+/* room_limit is how far the write position may go with the read position
+ * at rpos: to the end of what is mapped until the whole ring is, then one
+ * ring past rpos. */
+static inline uint64_t room_limit(thread_state *t, uint64_t rpos)
+{
+    return t->mapped < ring_bytes ? t->mapped : rpos + ring_bytes;
 }
 
 /* consumer_alive tells whether pyprof still drains the rings. When it
@@ -188,14 +328,14 @@ static void check_consumer(void)
 static int wait_for_room(thread_state *t, uint64_t n)
 {
     uint64_t rpos = __atomic_load_n(U64(t->slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
-    t->limit = rpos + ring_bytes;
+    t->limit = room_limit(t, rpos);
     if (t->wpos + n <= t->limit)
         return 1;
     uint64_t started = mono_ns(), checked = started;
     struct timespec pause = {0, 50000};
     for (;;) {
         rpos = __atomic_load_n(U64(t->slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
-        t->limit = rpos + ring_bytes;
+        t->limit = room_limit(t, rpos);
         if (t->wpos + n <= t->limit) {
             *U64(t->slot, PYPROF_SLOT_WAIT_NS) += mono_ns() - started;
             return 1;
@@ -217,6 +357,20 @@ static int wait_for_room(thread_state *t, uint64_t n)
     }
 }
 
+/* make_room makes room for n more bytes, mapping more of the ring first
+ * when the write position nears the end of what is mapped. Returns 0, or
+ * the header counter of the events lost when there is no room: the
+ * consumer is gone, or the address space to map the ring is not there
+ * (tried again every 1024 events, not for each). */
+static uint32_t make_room(thread_state *t, uint64_t n)
+{
+    if (t->wpos + n > t->mapped && t->mapped < ring_bytes &&
+        (t->lost_tries++ % 1024 != 0 || !map_more(t, t->wpos + n)))
+        return PYPROF_HDR_LOST_NO_MEMORY;
+    t->lost_tries = 0;
+    return wait_for_room(t, n) ? 0 : PYPROF_HDR_LOST_NO_CONSUMER;
+}
+
 static inline void publish(thread_state *t)
 {
     __atomic_store_n(U64(t->slot, PYPROF_SLOT_WRITE_POS), t->wpos, __ATOMIC_RELEASE);
@@ -224,8 +378,9 @@ static inline void publish(thread_state *t)
 
 static inline int put_word(thread_state *t, uint64_t w)
 {
-    if (t->wpos + 8 > t->limit && !wait_for_room(t, 8)) {
-        drop(1, PYPROF_HDR_LOST_NO_CONSUMER);
+    uint32_t lost;
+    if (t->wpos + 8 > t->limit && (lost = make_room(t, 8)) != 0) {
+        drop(1, lost);
         return 0;
     }
     *(uint64_t *)(t->data + (t->wpos & (ring_bytes - 1))) = w;
@@ -240,8 +395,9 @@ static void put_ext(thread_state *t, uint32_t sub, const uint8_t *buf, uint64_t 
     uint64_t padded = (len + 7) & ~(uint64_t)7, total = 8 + padded;
     if (total > ring_bytes / 2)
         return; /* cannot happen for the payloads we build: they are capped */
-    if (t->wpos + total > t->limit && !wait_for_room(t, total)) {
-        drop(1, PYPROF_HDR_LOST_NO_CONSUMER);
+    uint32_t lost;
+    if (t->wpos + total > t->limit && (lost = make_room(t, total)) != 0) {
+        drop(1, lost);
         return;
     }
     uint64_t mask = ring_bytes - 1;
@@ -305,25 +461,40 @@ static void buf_str(buffer *b, PyObject *s)
 
 /* ---- threads --------------------------------------------------------------- */
 
+/* on_thread_exit closes the slot of a thread that ended, its ring shrunk
+ * first: once CLOSED, the slot is the consumer's to free and the next
+ * thread's to take. Runs without the GIL, but nothing else touches the
+ * slot's mapping until then. */
 static void on_thread_exit(void *slot)
 {
+    shrink_ring(index_of(slot));
     __atomic_store_n(U32((uint8_t *)slot, PYPROF_SLOT_STATE), PYPROF_SLOT_CLOSED, __ATOMIC_RELEASE);
 }
 
-/* take_slot gives this thread a ring; the GIL serialises producers, and only
- * the consumer turns a CLOSED slot back to FREE. */
+/* take_slot gives this thread a ring: the lowest free slot, whose ring it
+ * maps. The GIL serialises producers, and only the consumer turns a CLOSED
+ * slot back to FREE. Returns 0 with t->lost_why set when it cannot. */
 static int take_slot(thread_state *t)
 {
+    t->lost_why = PYPROF_HDR_LOST_NO_SLOT;
     for (uint32_t i = 0; i < nslots; i++) {
-        uint8_t *slot = shm + PYPROF_HDR_SIZE + (uint64_t)i * slot_stride;
+        uint8_t *slot = ctrl_of(i);
         if (__atomic_load_n(U32(slot, PYPROF_SLOT_STATE), __ATOMIC_ACQUIRE) != PYPROF_SLOT_FREE)
             continue;
+        if (!map_ring(i)) {
+            t->lost_why = PYPROF_HDR_LOST_NO_MEMORY;
+            return 0;
+        }
         *U32(slot, PYPROF_SLOT_GENERATION) += 1;
         __atomic_store_n(U32(slot, PYPROF_SLOT_STATE), PYPROF_SLOT_OWNED, __ATOMIC_RELEASE);
+        if (__atomic_load_n(U32(shm, PYPROF_HDR_SLOTS_USED), __ATOMIC_RELAXED) <= i)
+            __atomic_store_n(U32(shm, PYPROF_HDR_SLOTS_USED), i + 1, __ATOMIC_RELEASE);
         t->slot = slot;
-        t->data = slot + PYPROF_SLOT_DATA;
+        t->data = ring_maps[i].base + ring_maps[i].skew;
+        t->mapped = ring_maps[i].len;
+        t->lost_tries = 0;
         t->wpos = __atomic_load_n(U64(slot, PYPROF_SLOT_WRITE_POS), __ATOMIC_ACQUIRE);
-        t->limit = __atomic_load_n(U64(slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE) + ring_bytes;
+        t->limit = room_limit(t, __atomic_load_n(U64(slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE));
         pthread_setspecific(exit_key, slot);
         buffer b = {0};
         t->last = ticks();
@@ -356,17 +527,18 @@ static int wait_for_slot(thread_state *t)
 
 /* ready makes sure the calling thread has a ring. A thread that finds no
  * free slot waits a little for one; if more threads live at once than
- * there are slots, its events are counted as lost (and shown), and it
- * looks again now and then. */
+ * there are slots, or its ring cannot be mapped, its events are counted
+ * as lost (and shown), and it looks again now and then. */
 static inline int ready(thread_state *t)
 {
     if (!recording)
         return 0;
     if (t->slot)
         return 1;
-    if (t->lost_tries++ % 1024 == 0 && (take_slot(t) || (t->lost_tries == 1 && wait_for_slot(t))))
+    if (t->lost_tries++ % 1024 == 0 &&
+        (take_slot(t) || (t->lost_tries == 1 && t->lost_why == PYPROF_HDR_LOST_NO_SLOT && wait_for_slot(t))))
         return 1;
-    drop(1, PYPROF_HDR_LOST_NO_SLOT);
+    drop(1, t->lost_why ? t->lost_why : PYPROF_HDR_LOST_NO_SLOT);
     return 0;
 }
 
@@ -886,7 +1058,7 @@ static void write_header(uint8_t *h)
     *U32(h, PYPROF_HDR_VERSION) = PYPROF_WIRE_VERSION;
     *U32(h, PYPROF_HDR_NSLOTS) = nslots;
     *U64(h, PYPROF_HDR_RING_BYTES) = ring_bytes;
-    *U64(h, PYPROF_HDR_SLOT_STRIDE) = slot_stride;
+    *U64(h, PYPROF_HDR_DATA_START) = data_start;
     *U32(h, PYPROF_HDR_CLOCK) = use_tsc ? PYPROF_CLOCK_TSC : PYPROF_CLOCK_MONOTONIC;
     *U64(h, PYPROF_HDR_CONSUMER_PID) = (uint64_t)consumer_pid;
     *U64(h, PYPROF_HDR_AGENT_PID) = (uint64_t)getpid();
@@ -957,35 +1129,44 @@ static int register_rings(int memfd)
  * or -1 with errno set (the old rings, if any, stay mapped, unused). */
 static int own_rings(void)
 {
-    slot_stride = PYPROF_SLOT_DATA + ring_bytes;
-    size_t size = PYPROF_HDR_SIZE + (size_t)nslots * slot_stride;
+    data_start = PYPROF_DATA_START(nslots);
+    uint64_t size = data_start + (uint64_t)nslots * ring_bytes; /* sparse: pages come as rings are written */
     /* The system call, not glibc's wrapper (2.27+), so that one build loads
      * on older C libraries too. */
     int fd = (int)syscall(SYS_memfd_create, "pyprof-rings", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return -1;
     uint8_t *mem = MAP_FAILED;
+    ring_map *maps = PyMem_Calloc(nslots, sizeof *maps);
     int registered = -1;
+    errno = ENOMEM;
     /* Sealed: pyprof maps what we send and must never fault on it. */
-    if (ftruncate(fd, (off_t)size) == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0 &&
-        (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED) {
+    if (maps && ftruncate(fd, (off_t)size) == 0 &&
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0 &&
+        (mem = mmap(NULL, data_start, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) != MAP_FAILED) {
         write_header(mem);
         Py_BEGIN_ALLOW_THREADS
         registered = register_rings(fd);
         Py_END_ALLOW_THREADS
     }
-    int e = errno;
-    close(fd); /* the mapping keeps the memory; pyprof has its own descriptor */
     if (registered < 0) {
+        int e = errno;
         if (mem != MAP_FAILED)
-            munmap(mem, size);
+            munmap(mem, data_start);
+        PyMem_Free(maps);
+        close(fd);
         errno = e;
         return -1;
     }
+    forget_rings(); /* the parent's, in a forked child */
     if (shm)
         munmap(shm, shm_size);
     shm = mem;
-    shm_size = size;
+    shm_size = data_start;
+    ring_maps = maps;
+    /* Kept, to map rings as threads come (pyprof has its own descriptor). */
+    if (keep_fd(fd, 0) < 0)
+        close(fd);
     return 0;
 }
 
@@ -1026,23 +1207,36 @@ static PyObject *map_rings(int fd)
              *U32(hdr, PYPROF_HDR_VERSION) == PYPROF_WIRE_VERSION;
     nslots = *U32(hdr, PYPROF_HDR_NSLOTS);
     ring_bytes = *U64(hdr, PYPROF_HDR_RING_BYTES);
-    slot_stride = *U64(hdr, PYPROF_HDR_SLOT_STRIDE);
+    data_start = *U64(hdr, PYPROF_HDR_DATA_START);
     use_tsc = *U32(hdr, PYPROF_HDR_CLOCK) == PYPROF_CLOCK_TSC;
     consumer_pid = (pid_t)*U64(hdr, PYPROF_HDR_CONSUMER_PID);
     consumer_is_parent = consumer_pid == getppid();
     munmap(hdr, PYPROF_HDR_SIZE);
-    if (!ok || ring_bytes < 4096 || (ring_bytes & (ring_bytes - 1)))
+    if (!ok || ring_bytes < 4096 || (ring_bytes & (ring_bytes - 1)) || nslots < 1 ||
+        data_start != PYPROF_DATA_START(nslots))
         return PyErr_Format(PyExc_ValueError, "shared memory does not hold pyprof wire format %d",
                             PYPROF_WIRE_VERSION);
 #ifndef PYPROF_HAVE_TSC
     if (use_tsc)
         return PyErr_Format(PyExc_ValueError, "no TSC on this machine");
 #endif
-    shm_size = PYPROF_HDR_SIZE + (size_t)nslots * slot_stride;
-    shm = mmap(NULL, shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (shm == MAP_FAILED) {
-        shm = NULL;
+    ring_maps = PyMem_Calloc(nslots, sizeof *ring_maps);
+    if (!ring_maps) {
+        errno = ENOMEM;
         return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    /* The header and the control blocks; rings are mapped as threads come,
+     * from a descriptor of our own: the bootstrap closes the one it passed. */
+    shm_size = data_start;
+    shm = mmap(NULL, shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (shm == MAP_FAILED || keep_fd(fd, 1) < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        if (shm != MAP_FAILED)
+            munmap(shm, shm_size);
+        shm = NULL;
+        PyMem_Free(ring_maps);
+        ring_maps = NULL;
+        return NULL;
     }
     *U64(shm, PYPROF_HDR_AGENT_PID) = (uint64_t)getpid();
     RETURN_NONE;

@@ -5,16 +5,27 @@
  * tests on every side say what else must follow.
  *
  * Shared memory is one memfd that pyprof (the consumer) creates and the
- * target inherits: a header page, then PYPROF_NSLOTS(hdr) slots, each a
+ * target inherits: a header page, then the control blocks of
+ * PYPROF_HDR_NSLOTS slots, then their rings. A slot is a
  * single-producer/single-consumer ring owned by one Python thread at a time.
  * A followed child process makes its own (see the end of this file).
  * All integers are little-endian.
+ *
+ * The memfd is sized for every slot but costs only what is written: the
+ * control blocks are dense, so that the consumer scans a few pages, not a
+ * page per slot; the agent maps a slot's ring only once a thread takes it,
+ * a little of it at first and more as the write position grows (a thread
+ * that writes little never maps its whole ring), and pyprof reads rings
+ * with pread, mapping none; before pyprof frees a slot, it gives the pages
+ * its thread wrote back to the system (a hole punched in the memfd), but
+ * for the first 64 KiB, which the agent keeps mapped for the slot's next
+ * thread.
  */
 #ifndef PYPROF_WIRE_H
 #define PYPROF_WIRE_H
 
 #define PYPROF_WIRE_MAGIC 0x3146525059505950ULL /* "PYPYPRF1" */
-#define PYPROF_WIRE_VERSION 1
+#define PYPROF_WIRE_VERSION 2
 
 /* ---- header (the first page) -------------------------------------------- */
 
@@ -23,7 +34,7 @@
 #define PYPROF_HDR_VERSION 8          /* u32 PYPROF_WIRE_VERSION */
 #define PYPROF_HDR_NSLOTS 12          /* u32 number of ring slots */
 #define PYPROF_HDR_RING_BYTES 16      /* u64 data bytes per ring, a power of two */
-#define PYPROF_HDR_SLOT_STRIDE 24     /* u64 bytes from one slot to the next */
+#define PYPROF_HDR_DATA_START 24      /* u64 offset of slot 0's ring: PYPROF_DATA_START(nslots) */
 #define PYPROF_HDR_CLOCK 32           /* u32 PYPROF_CLOCK_*: chosen by the consumer */
 #define PYPROF_HDR_STATUS 36          /* u32 PYPROF_STATUS_*: written by the agent */
 #define PYPROF_HDR_CONSUMER_PID 40    /* u64 pid of pyprof, checked by a waiting producer */
@@ -31,6 +42,9 @@
 #define PYPROF_HDR_LOST_NO_SLOT 56    /* u64 events dropped: no free slot for a thread */
 #define PYPROF_HDR_LOST_NO_CONSUMER 64 /* u64 events dropped: the consumer died */
 #define PYPROF_HDR_HEARTBEAT 72       /* u64 consumer's CLOCK_MONOTONIC ns, refreshed while it drains */
+#define PYPROF_HDR_LOST_NO_MEMORY 80  /* u64 events dropped: no address space to map a ring (ulimit -v) */
+#define PYPROF_HDR_SLOTS_USED 88      /* u32 one more than the highest slot ever taken: the consumer
+                                       * scans no further; producers raise it with release */
 #define PYPROF_HDR_ERROR 1024         /* char[PYPROF_HDR_ERROR_LEN], NUL-terminated, for PYPROF_STATUS_ERROR */
 #define PYPROF_HDR_ERROR_LEN 1024
 
@@ -44,7 +58,15 @@
 #define PYPROF_STATUS_BAD_PROGRAM 4 /* the program does not compile; the message says where */
 #define PYPROF_STATUS_WRONG_PYTHON 5 /* the interpreter is not the one pyprof probed */
 
-/* ---- a slot: ring control, then data ------------------------------------ */
+/* ---- a slot: its control block, and its ring ----------------------------
+ * Slot i's control block is at PYPROF_HDR_SIZE + i * PYPROF_SLOT_CTRL_SIZE;
+ * its ring of PYPROF_HDR_RING_BYTES at PYPROF_HDR_DATA_START + i * ring
+ * bytes, the rings starting on the first page boundary after the last
+ * control block. */
+#define PYPROF_DATA_ALIGN 4096 /* the rings start on a boundary of this many bytes */
+#define PYPROF_DATA_START(nslots)                                                                  \
+    (PYPROF_HDR_SIZE + (((unsigned long long)(nslots) * PYPROF_SLOT_CTRL_SIZE + PYPROF_DATA_ALIGN - 1) & \
+                        ~(unsigned long long)(PYPROF_DATA_ALIGN - 1)))
 
 /* Producer and consumer positions sit on separate cache lines so that the
  * consumer's polling never steals the producer's line. */
@@ -53,7 +75,7 @@
 #define PYPROF_SLOT_GENERATION 12 /* u32 incremented each time a thread takes the slot */
 #define PYPROF_SLOT_WAIT_NS 16    /* u64 ns the producer waited for room */
 #define PYPROF_SLOT_READ_POS 64   /* u64 bytes ever consumed; consumer stores with release */
-#define PYPROF_SLOT_DATA 4096     /* data starts on its own page */
+#define PYPROF_SLOT_CTRL_SIZE 128 /* bytes of one control block */
 
 #define PYPROF_SLOT_FREE 0   /* the consumer reset it; a producer may take it */
 #define PYPROF_SLOT_OWNED 1  /* a live thread writes into it */

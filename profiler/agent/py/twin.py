@@ -15,14 +15,14 @@ import time
 import types
 
 WIRE_MAGIC = 0x3146525059505950
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 
 HDR_SIZE = 4096
 HDR_MAGIC = 0
 HDR_VERSION = 8
 HDR_NSLOTS = 12
 HDR_RING_BYTES = 16
-HDR_SLOT_STRIDE = 24
+HDR_DATA_START = 24
 HDR_CLOCK = 32
 HDR_STATUS = 36
 HDR_CONSUMER_PID = 40
@@ -30,6 +30,8 @@ HDR_AGENT_PID = 48
 HDR_LOST_NO_SLOT = 56
 HDR_LOST_NO_CONSUMER = 64
 HDR_HEARTBEAT = 72
+HDR_LOST_NO_MEMORY = 80
+HDR_SLOTS_USED = 88
 HDR_ERROR = 1024
 HDR_ERROR_LEN = 1024
 
@@ -42,7 +44,8 @@ SLOT_STATE = 8
 SLOT_GENERATION = 12
 SLOT_WAIT_NS = 16
 SLOT_READ_POS = 64
-SLOT_DATA = 4096
+SLOT_CTRL_SIZE = 128
+DATA_ALIGN = 4096
 SLOT_FREE = 0
 SLOT_OWNED = 1
 SLOT_CLOSED = 2
@@ -87,7 +90,7 @@ _u64 = struct.Struct("<Q")
 _u32 = struct.Struct("<I")
 _ticks = time.monotonic_ns
 
-_mem = None
+_mem = None  # the header and the control blocks
 # Words are read and written through memoryviews of native unsigned ints:
 # an item store is one aligned store, so pyprof never sees a position half
 # written (struct.pack_into stores byte by byte).
@@ -96,7 +99,15 @@ _halves = None  # 32-bit words, indexed by byte offset // 4
 _ring_bytes = 0
 _mask = 0
 _nslots = 0
-_stride = 0
+_data_start = 0
+# Rings are mapped as threads take their slots (agent.c, ring mappings):
+# _maps holds, per slot, the mapping of its ring, kept for the slot's next
+# thread; new ones are made from _fd, our own descriptor of the memfd,
+# checked by identity (_fd_id) since the program may close it.
+_maps = []
+_fd = -1
+_fd_id = None
+_first_map = 64 << 10
 _consumer_pid = 0
 _consumer_is_parent = False  # pyprof started us: its death reparents us
 _orphan_handler = None
@@ -116,24 +127,101 @@ _follow_sock = None  # our registration, open while we live
 _follow_id = None  # and its (st_dev, st_ino): the program may close every fd
 
 
+def _data_start_for(nslots):
+    """Where slot 0's ring begins (wire.h, PYPROF_DATA_START)."""
+    return HDR_SIZE + ((nslots * SLOT_CTRL_SIZE + DATA_ALIGN - 1) & ~(DATA_ALIGN - 1))
+
+
+def _ctrl(index):
+    return HDR_SIZE + index * SLOT_CTRL_SIZE
+
+
 class _Ring:
     """One thread's view of its slot. Dropping it (the thread ended) closes
     the slot so pyprof can drain and recycle it."""
 
-    __slots__ = ("slot", "data", "wpos", "limit", "last", "pending_code", "pending_site", "__weakref__")
+    __slots__ = (
+        "slot", "index", "words", "mapped", "wpos", "limit", "last", "pending_code", "pending_site", "grow_tries",
+        "__weakref__",
+    )  # fmt: skip
 
-    def __init__(self, slot):
-        self.slot = slot
-        self.data = slot + SLOT_DATA
-        self.wpos = _words[(slot + SLOT_WRITE_POS) >> 3]
-        self.limit = _words[(slot + SLOT_READ_POS) >> 3] + _ring_bytes
+    def __init__(self, index):
+        self.index = index
+        self.slot = _ctrl(index)
+        _, self.words, self.mapped = _maps[index]
+        self.wpos = _words[(self.slot + SLOT_WRITE_POS) >> 3]
+        self.limit = _room_limit(self, _words[(self.slot + SLOT_READ_POS) >> 3])
         self.last = _ticks()
         self.pending_code = None
         self.pending_site = SITE_NONE
+        self.grow_tries = 0
 
     def __del__(self):
         if _halves is not None and _recording_pid == os.getpid():
+            self.words = None
+            _shrink(self.index)
             _halves[(self.slot + SLOT_STATE) >> 2] = SLOT_CLOSED
+
+
+def _map_ring(index, size):
+    """Maps size bytes of slot index's ring: (mmap, words, size), or None
+    when it cannot (no address space, or our descriptor is gone)."""
+    try:
+        st = os.fstat(_fd)
+        if (st.st_dev, st.st_ino) != _fd_id:
+            return None
+        off = _data_start + index * _ring_bytes
+        skew = off % mmap.ALLOCATIONGRANULARITY
+        m = mmap.mmap(_fd, skew + size, mmap.MAP_SHARED, offset=off - skew)
+    except (OSError, ValueError):
+        return None
+    return m, memoryview(m)[skew:].cast("Q"), size
+
+
+def _unmap(mapping):
+    m, words, _ = mapping
+    words.release()
+    try:
+        m.close()
+    except BufferError:
+        pass  # a view of it is still alive somewhere; it goes with the process
+
+
+def _remap(index, size):
+    """Maps size bytes of slot index's ring in place of what was mapped."""
+    new = _map_ring(index, size)
+    if new is None:
+        return False
+    old, _maps[index] = _maps[index], new
+    if old is not None:
+        _unmap(old)
+    return True
+
+
+def _grow(r, need):
+    """Maps more of r's ring, enough for the write position to reach need."""
+    size = r.mapped
+    while size < need:
+        size *= 2
+    if not _remap(r.index, min(size, _ring_bytes)):
+        return False
+    _, r.words, r.mapped = _maps[r.index]
+    return True
+
+
+def _shrink(index):
+    """Gives back the address space of a ring whose thread ended, keeping
+    _first_map bytes of it for the slot's next thread."""
+    mapping = _maps[index] if index < len(_maps) else None
+    if mapping is not None and mapping[2] > _first_map:
+        _remap(index, _first_map)
+
+
+def _room_limit(r, rpos):
+    """How far the write position may go with the read position at rpos:
+    to the end of what is mapped until the whole ring is, then one ring
+    past rpos."""
+    return r.mapped if r.mapped < _ring_bytes else rpos + _ring_bytes
 
 
 _recording_pid = 0
@@ -159,12 +247,12 @@ def _wait_for_room(r, n):
     """Blocks until n bytes fit: nothing is dropped while pyprof lives.
     Only a ring really full counts as waiting (agent.c, wait_for_room)."""
     global _recording
-    r.limit = _words[(r.slot + SLOT_READ_POS) >> 3] + _ring_bytes
+    r.limit = _room_limit(r, _words[(r.slot + SLOT_READ_POS) >> 3])
     if r.wpos + n <= r.limit:
         return True
     started = checked = time.monotonic_ns()
     while True:
-        r.limit = _words[(r.slot + SLOT_READ_POS) >> 3] + _ring_bytes
+        r.limit = _room_limit(r, _words[(r.slot + SLOT_READ_POS) >> 3])
         if r.wpos + n <= r.limit:
             _add(r.slot + SLOT_WAIT_NS, time.monotonic_ns() - started)
             return True
@@ -177,14 +265,28 @@ def _wait_for_room(r, n):
                 return False
 
 
+def _make_room(r, n):
+    """Makes room for n more bytes, mapping more of the ring first when the
+    write position nears the end of what is mapped. Returns 0, or the
+    header counter of the events lost (agent.c, make_room)."""
+    if r.wpos + n > r.mapped and r.mapped < _ring_bytes:
+        tries, r.grow_tries = r.grow_tries, r.grow_tries + 1
+        if tries % 1024 or not _grow(r, r.wpos + n):
+            return HDR_LOST_NO_MEMORY
+    r.grow_tries = 0
+    return 0 if _wait_for_room(r, n) else HDR_LOST_NO_CONSUMER
+
+
 def _put_words(r, words):
     n = 8 * len(words)
-    if r.wpos + n > r.limit and not _wait_for_room(r, n):
-        _add(HDR_LOST_NO_CONSUMER, 1)
-        return
-    base = r.data >> 3
+    if r.wpos + n > r.limit:
+        lost = _make_room(r, n)
+        if lost:
+            _add(lost, 1)
+            return
+    view = r.words
     for w in words:
-        _words[base + ((r.wpos & _mask) >> 3)] = w
+        view[(r.wpos & _mask) >> 3] = w
         r.wpos += 8
     _words[(r.slot + SLOT_WRITE_POS) >> 3] = r.wpos
 
@@ -235,16 +337,24 @@ def _unrecorded():
 
 
 def _take_slot():
+    """The lowest free slot, its ring mapped: (ring, 0), or (None, the
+    header counter the thread's events are lost to)."""
     with _lock:
         for i in range(_nslots):
-            slot = HDR_SIZE + i * _stride
+            slot = _ctrl(i)
             if _halves[(slot + SLOT_STATE) >> 2] != SLOT_FREE:
                 continue
+            if _maps[i] is None:
+                _maps[i] = _map_ring(i, min(_first_map, _ring_bytes))
+                if _maps[i] is None:
+                    return None, HDR_LOST_NO_MEMORY
             gen = _halves[(slot + SLOT_GENERATION) >> 2]
             _halves[(slot + SLOT_GENERATION) >> 2] = (gen + 1) & 0xFFFFFFFF
             _halves[(slot + SLOT_STATE) >> 2] = SLOT_OWNED
-            return _Ring(slot)
-    return None
+            if _halves[HDR_SLOTS_USED >> 2] <= i:
+                _halves[HDR_SLOTS_USED >> 2] = i + 1
+            return _Ring(i), 0
+    return None, HDR_LOST_NO_SLOT
 
 
 def _wait_for_slot():
@@ -253,7 +363,7 @@ def _wait_for_slot():
         if not _consumer_alive():
             break
         time.sleep(0.0001)
-        r = _take_slot()
+        r, _ = _take_slot()
         if r is not None:
             return r
     return None
@@ -266,18 +376,34 @@ def _ring():
     r = getattr(_local, "ring", None)
     if r is not None:
         return r
-    if _unrecorded():
+    if getattr(_local, "looking", False) or _unrecorded():
         return None
-    r = _take_slot()
-    if r is None and not getattr(_local, "waited", False):
+    # Called from code that is not a callback (set_thread_name, for a
+    # thread that found no slot at first), the calls below raise events
+    # of their own, and their callbacks come back here: they record
+    # nothing rather than look for a slot too (_lock is not reentrant: a
+    # thread waited on itself for ever) or write before X_THREAD.
+    _local.looking = True
+    try:
+        return _take_ring()
+    finally:
+        _local.looking = False
+
+
+def _take_ring():
+    r = getattr(_local, "ring", None)  # a callback of the calls in _ring may have taken one
+    if r is not None:
+        return r
+    r, lost = _take_slot()
+    if r is None and lost == HDR_LOST_NO_SLOT and not getattr(_local, "waited", False):
         _local.waited = True
         r = _wait_for_slot()
     if r is None:
-        _add(HDR_LOST_NO_SLOT, 1)
+        _add(lost, 1)
         return None
-    _local.ring = r
     payload = struct.pack("<QQQ", threading.get_native_id(), threading.get_ident(), r.last)
     _put_ext(r, X_THREAD, payload)
+    _local.ring = r
     return r
 
 
@@ -447,23 +573,40 @@ def _map(fd, size):
     _words, _halves = memoryview(_mem).cast("Q"), memoryview(_mem).cast("I")
 
 
+def _keep_fd(fd):
+    """Makes fd the descriptor rings are mapped from, and a fresh _maps."""
+    global _fd, _fd_id, _maps
+    st = os.fstat(fd)
+    _fd, _fd_id, _maps = fd, (st.st_dev, st.st_ino), [None] * _nslots
+
+
 def init(fd, hidden):
-    global _ring_bytes, _mask, _nslots, _stride, _consumer_pid, _hidden
+    global _ring_bytes, _mask, _nslots, _data_start, _consumer_pid, _hidden
     head = mmap.mmap(fd, HDR_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
-    magic, version, nslots, ring_bytes, stride, clock = struct.unpack_from("<QIIQQI", head, 0)
+    magic, version, nslots, ring_bytes, data_start, clock = struct.unpack_from("<QIIQQI", head, 0)
     consumer = _u64.unpack_from(head, HDR_CONSUMER_PID)[0]
     head.close()
-    if magic != WIRE_MAGIC or version != WIRE_VERSION or ring_bytes < 4096 or ring_bytes & (ring_bytes - 1):
+    if (
+        magic != WIRE_MAGIC
+        or version != WIRE_VERSION
+        or ring_bytes < 4096
+        or ring_bytes & (ring_bytes - 1)
+        or nslots < 1
+        or data_start != _data_start_for(nslots)
+    ):
         raise ValueError(f"shared memory does not hold pyprof wire format {WIRE_VERSION}")
     if clock != CLOCK_MONOTONIC:
         raise ValueError("the Python agent records CLOCK_MONOTONIC time only")
     global _consumer_is_parent
-    _nslots, _ring_bytes, _stride, _consumer_pid = nslots, ring_bytes, stride, consumer
+    _nslots, _ring_bytes, _data_start, _consumer_pid = nslots, ring_bytes, data_start, consumer
     _consumer_is_parent = consumer == os.getppid()
     _mask = ring_bytes - 1
     if sys.byteorder != "little":
         raise ValueError("the wire format is little-endian")
-    _map(fd, HDR_SIZE + nslots * stride)
+    # The header and the control blocks; rings are mapped as threads come,
+    # from a descriptor of our own: the bootstrap closes the one it passed.
+    _map(fd, data_start)
+    _keep_fd(os.dup(fd))
     _words[HDR_AGENT_PID >> 3] = os.getpid()
     _setup(hidden)
 
@@ -513,7 +656,7 @@ def _write_header():
     _halves[HDR_VERSION >> 2] = WIRE_VERSION
     _halves[HDR_NSLOTS >> 2] = _nslots
     _words[HDR_RING_BYTES >> 3] = _ring_bytes
-    _words[HDR_SLOT_STRIDE >> 3] = _stride
+    _words[HDR_DATA_START >> 3] = _data_start
     _halves[HDR_CLOCK >> 2] = CLOCK_MONOTONIC
     _words[HDR_CONSUMER_PID >> 3] = _consumer_pid
     _words[HDR_AGENT_PID >> 3] = os.getpid()
@@ -571,25 +714,43 @@ def _own_rings():
     registers it with pyprof, and writes there from now on."""
     import fcntl
 
-    global _stride
-    old = _mem
-    _stride = SLOT_DATA + _ring_bytes
-    size = HDR_SIZE + _nslots * _stride
+    global _data_start
+    old, old_maps, old_fd, old_fd_id = _mem, _maps, _fd, _fd_id
+    _data_start = _data_start_for(_nslots)
+    size = _data_start + _nslots * _ring_bytes  # sparse: pages come as rings are written
     fd = _memfd()
     try:
         os.ftruncate(fd, size)
         # Sealed: pyprof maps what we send and must never fault on it.
         fcntl.fcntl(fd, _f_add_seals, _f_seal_shrink | _f_seal_grow | _f_seal_seal)
-        _map(fd, size)
+        _map(fd, _data_start)
         _write_header()
         _register(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    # Kept, to map rings as threads come: pyprof has its own descriptor.
+    _keep_fd(fd)
+    for mapping in old_maps:
+        if mapping is not None:
+            _unmap(mapping)
+    _close_if_ours(old_fd, old_fd_id)
     if old is not None:
         try:
             old.close()
         except BufferError:
             pass  # a view of it is still alive somewhere; it goes with the process
+
+
+def _close_if_ours(fd, ident):
+    """Closes fd if it is still the file it was: the program may have
+    closed it and opened another under its number."""
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return
+    if (st.st_dev, st.st_ino) == ident:
+        os.close(fd)
 
 
 def follow(socket_name):

@@ -94,13 +94,19 @@ def _anonymous_file():
     return os.open("/dev/shm", os.O_TMPFILE | os.O_RDWR, 0o600)
 
 
+def data_start(nslots):
+    """Where slot 0's ring begins: wire.h's PYPROF_DATA_START."""
+    return W.HDR_SIZE + ((nslots * W.SLOT_CTRL_SIZE + W.DATA_ALIGN - 1) & ~(W.DATA_ALIGN - 1))
+
+
 class Rings:
-    """Shared memory laid out as wire.h says, created here as pyprof creates it."""
+    """Shared memory laid out as wire.h says, created here as pyprof creates it.
+    The test maps all of it; the agents map a ring once a thread takes its slot."""
 
     def __init__(self, nslots, ring_bytes, consumer_pid=None, magic=None, version=None):
         self.nslots, self.ring_bytes = nslots, ring_bytes
-        self.stride = W.SLOT_DATA + ring_bytes
-        self.size = W.HDR_SIZE + nslots * self.stride
+        self.data_start = data_start(nslots)
+        self.size = self.data_start + nslots * ring_bytes
         self.fd = _anonymous_file()
         os.ftruncate(self.fd, self.size)
         self.mem = mmap.mmap(self.fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
@@ -110,7 +116,7 @@ class Rings:
         self.set32(W.HDR_VERSION, W.WIRE_VERSION if version is None else version)
         self.set32(W.HDR_NSLOTS, nslots)
         self.set64(W.HDR_RING_BYTES, ring_bytes)
-        self.set64(W.HDR_SLOT_STRIDE, self.stride)
+        self.set64(W.HDR_DATA_START, self.data_start)
         self.set32(W.HDR_CLOCK, W.CLOCK_MONOTONIC)
         self.set64(W.HDR_CONSUMER_PID, os.getpid() if consumer_pid is None else consumer_pid)
         self.set64(W.HDR_MAGIC, W.WIRE_MAGIC if magic is None else magic)
@@ -122,9 +128,9 @@ class Rings:
         self = cls.__new__(cls)
         head = mmap.mmap(fd, W.HDR_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
         self.nslots = struct.unpack_from("<I", head, W.HDR_NSLOTS)[0]
-        self.ring_bytes, self.stride = struct.unpack_from("<QQ", head, W.HDR_RING_BYTES)
+        self.ring_bytes, self.data_start = struct.unpack_from("<QQ", head, W.HDR_RING_BYTES)
         head.close()
-        self.fd, self.size = fd, W.HDR_SIZE + self.nslots * self.stride
+        self.fd, self.size = fd, self.data_start + self.nslots * self.ring_bytes
         self.mem = mmap.mmap(fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self.q = memoryview(self.mem).cast("Q")
         self.i = memoryview(self.mem).cast("I")
@@ -143,7 +149,12 @@ class Rings:
         self.i[off >> 2] = v
 
     def slot(self, n):
-        return W.HDR_SIZE + n * self.stride
+        """The offset of slot n's control block."""
+        return W.HDR_SIZE + n * W.SLOT_CTRL_SIZE
+
+    def ring(self, n):
+        """The offset of slot n's ring."""
+        return self.data_start + n * self.ring_bytes
 
     def state(self, n):
         return self.get32(self.slot(n) + W.SLOT_STATE)
@@ -174,7 +185,7 @@ class Rings:
             raise AssertionError(f"slot {n}: producer overran the consumer ({write - read} bytes pending)")
         if write == read:
             return b""
-        data = base + W.SLOT_DATA
+        data = self.ring(n)
         start, count = read % self.ring_bytes, write - read
         if start + count <= self.ring_bytes:
             buf = bytes(self.mem[data + start : data + start + count])
@@ -413,8 +424,7 @@ def claim(agent, tool):
 
 
 def release(tool):
-    """Frees the tool id in the order that really frees it on 3.12 and 3.13:
-    events off, callbacks unregistered, then free_tool_id."""
+    """Frees the tool id in the order that really frees it (NOTES.md)."""
     sys.monitoring.set_events(tool, 0)
     register(tool, lambda name: None)
     sys.monitoring.free_tool_id(tool)
@@ -1060,7 +1070,7 @@ class ChildTest(unittest.TestCase):
             self.assertEqual(child.get64(W.HDR_MAGIC), W.WIRE_MAGIC)
             self.assertEqual(child.get32(W.HDR_VERSION), W.WIRE_VERSION)
             self.assertEqual((child.nslots, child.ring_bytes), (S.rings.nslots, S.rings.ring_bytes))
-            self.assertEqual(child.stride, W.SLOT_DATA + child.ring_bytes)
+            self.assertEqual(child.data_start, data_start(child.nslots))
             self.assertEqual(os.fstat(fd).st_size, child.size)
             self.assertEqual(child.get32(W.HDR_CLOCK), W.CLOCK_MONOTONIC)
             self.assertEqual(child.get64(W.HDR_CONSUMER_PID), os.getpid())
@@ -1110,7 +1120,7 @@ class ChildTest(unittest.TestCase):
         self.assertEqual(len(fds), 1)
         try:
             child = Rings.adopt(fds[0])
-            self.assertEqual((child.nslots, child.ring_bytes, child.stride), (2, 4096, W.SLOT_DATA + 4096))
+            self.assertEqual((child.nslots, child.ring_bytes, child.data_start), (2, 4096, data_start(2)))
             self.assertEqual(child.get64(W.HDR_CONSUMER_PID), os.getpid())
             self.assertEqual(child.get64(W.HDR_AGENT_PID), proc.pid)
             self.assertEqual(child.get32(W.HDR_CLOCK), W.CLOCK_MONOTONIC if IS_TWIN else result["clock"])
@@ -1251,6 +1261,38 @@ class FullRingTest(unittest.TestCase):
         self.assertLessEqual(out["written"], out["ring_bytes"])
         self.assertEqual(out["written_later"], out["written"], "the agent kept writing after giving up")
         self.assertTrue(out["decoded"])
+
+
+class RingMappingTest(unittest.TestCase):
+    """The agent maps a ring only once a thread takes its slot, as far as
+    the thread writes, and gives the address space back when it ends."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.out = run_scenario("ring_mappings")
+
+    def test_rings_are_mapped_as_written(self):
+        out = self.out
+        first = 64 << 10
+        self.assertEqual(out["before_threads"], {"0": first}, "rings mapped before their threads came")
+        # 350 KiB written: 512 KiB mapped of a 1 MiB ring.
+        self.assertEqual(out["busy_running"], 512 << 10)
+        self.assertEqual(out["busy_ended"], first, "the ring of a thread that ended was not shrunk")
+        self.assertEqual(out["idle"], first)
+        self.assertEqual(out["slots_used"], 3)
+        self.assertEqual(out["lost_no_slot"], 0)
+
+    def test_rings_without_the_agents_descriptor(self):
+        """A program that closes every descriptor it did not open (a daemon)
+        closes the agent's too: the C agent maps new rings from the
+        header's mapping, the twin cannot and counts the events lost."""
+        out = self.out
+        if IS_TWIN:
+            self.assertFalse(out["daemon_recorded"])
+            self.assertGreater(out["lost_no_memory"], 0)
+        else:
+            self.assertTrue(out["daemon_recorded"])
+            self.assertEqual(out["lost_no_memory"], 0)
 
 
 class CrossCheckTest(unittest.TestCase):
@@ -1409,6 +1451,72 @@ def scenario_init_child():
     tool = free_tool_id(2)
     run_monitored(tool, claim(agent, tool), lambda: fib(5))
     return {"clock": clock}
+
+
+def ring_mappings(rings):
+    """The agent's mappings of each slot's ring, from /proc/self/maps, as
+    slot -> bytes of the ring mapped."""
+    out = {}
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) < 6 or not fields[5].startswith("/memfd:pyprof-test-rings"):
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            offset = int(fields[2], 16)
+            if offset == 0:
+                continue  # the header's, or the test's mapping of it all
+            slot = -(-(offset - rings.data_start) // rings.ring_bytes)  # the mapping may start a page early
+            skew = rings.ring(slot) - offset
+            out[str(slot)] = out.get(str(slot), 0) + end - start - skew
+    return out
+
+
+def wait_closed(rings, slot):
+    deadline = time.monotonic() + 5
+    while rings.state(slot) != W.SLOT_CLOSED and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def scenario_ring_mappings():
+    """Threads in turn with 1 MiB rings: a busy one, an idle one, then one
+    after the program closed the agent's descriptor (a daemon)."""
+    rings = Rings(nslots=8, ring_bytes=1 << 20)
+    agent, tool, events = start_agent(rings)
+    out = {"before_threads": ring_mappings(rings)}
+    sys.monitoring.set_events(tool, events)
+
+    def busy():
+        fib(20)  # about 350 KiB of records
+        out["busy_running"] = ring_mappings(rings)["1"]
+
+    def run(target):
+        t = threading.Thread(target=target)
+        t.start()
+        t.join()
+
+    run(busy)
+    wait_closed(rings, 1)
+    run(lambda: fib(2))
+    wait_closed(rings, 2)
+    sys.monitoring.set_events(tool, 0)
+    mapped = ring_mappings(rings)
+    out.update(busy_ended=mapped["1"], idle=mapped["2"], slots_used=rings.get32(W.HDR_SLOTS_USED))
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            ours = fd != rings.fd and os.readlink(f"/proc/self/fd/{name}").startswith("/memfd:pyprof-test-rings")
+        except OSError:
+            continue
+        if ours:
+            os.close(fd)
+    sys.monitoring.set_events(tool, events)
+    run(lambda: fib(2))  # slots 1 and 2 are not freed: it takes slot 3, never mapped
+    sys.monitoring.set_events(tool, 0)
+    out["daemon_recorded"] = len(rings.take(3)) > 0
+    out["lost_no_memory"] = rings.get64(W.HDR_LOST_NO_MEMORY)
+    out["lost_no_slot"] = rings.get64(W.HDR_LOST_NO_SLOT)
+    return out
 
 
 def scenario_crosscheck():
