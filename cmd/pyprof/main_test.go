@@ -70,6 +70,7 @@ func scriptParams(python *agent.Interpreter, pythons []*agent.Interpreter, p tes
 		}
 		env.Setenv("PYTHONS", strings.Join(all, " "))
 		env.Setenv("OLDPYTHON", oldPython())
+		env.Setenv("ADDRESS_SPACE", strconv.Itoa(scriptAddressSpaceKiB))
 		env.Setenv("XDG_CACHE_HOME", os.Getenv("XDG_CACHE_HOME"))
 		env.Setenv("HOME", os.Getenv("HOME"))
 		return nil
@@ -82,6 +83,9 @@ func scriptParams(python *agent.Interpreter, pythons []*agent.Interpreter, p tes
 	p.Condition = func(cond string) (bool, error) {
 		if cond == "oldpython" {
 			return oldPython() != "", nil
+		}
+		if cond == "cgo" {
+			return addressSpaceCheckedInC, nil
 		}
 		return false, errors.New("unknown condition " + cond)
 	}

@@ -1,0 +1,10 @@
+//go:build !cgo
+
+package main
+
+// Without cgo there is no C check (addrspace_cgo.go).
+const (
+	addressSpaceCheckedInC = false
+	cAddressSpaceKiB       = 0
+	cAddressSpaceExit      = 0
+)
