@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,10 @@ const (
 )
 
 var formats = []Format{Pprof, Folded, SVG, Speedscope}
+
+// Formats lists every format pyprof knows, whether or not the package that
+// writes it is linked in (see WriterFor).
+func Formats() []Format { return slices.Clone(formats) }
 
 // extensions maps file name endings to formats, longest first where one
 // ends another (".speedscope.json" before anything ending ".json").
@@ -72,9 +77,13 @@ func Sniff(data []byte) (Format, error) {
 		return "", ErrEmpty
 	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
 		return Pprof, nil
+	case bytes.Contains(data[:min(len(data), 1<<16)], []byte(speedscopeSchema)) && (text[0] == '{' || text[0] == '['):
+		return Speedscope, nil
 	case text[0] == '{' || text[0] == '[':
-		if bytes.Contains(data[:min(len(data), 1<<16)], []byte(speedscopeSchema)) {
-			return Speedscope, nil
+		// A folded line may start with a marker frame such as
+		// "[outer frames cut, 2000 kept]".
+		if looksFolded(text) {
+			return Folded, nil
 		}
 		return "", errors.New("json without the speedscope schema")
 	case looksLikeProtobuf(data):

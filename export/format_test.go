@@ -74,6 +74,7 @@ func TestSniff(t *testing.T) {
 		{name: "uncompressed pprof", data: raw.Bytes(), want: Pprof},
 		{name: "folded", data: []byte("a;b 1\n"), want: Folded},
 		{name: "folded after blank lines", data: []byte("\n\r\n<module> (x.py:1);f (x.py:2) 10\n"), want: Folded},
+		{name: "folded led by a marker frame", data: []byte("[outer frames cut, 2 kept];f (x.py:2);g (x.py:3) 1\n"), want: Folded},
 		{name: "speedscope", data: []byte(`{"$schema": "https://www.speedscope.app/file-format-schema.json", "profiles": []}`), want: Speedscope},
 		{name: "other json", data: []byte(`  {"traceEvents": []}`), wantErr: "json without the speedscope schema"},
 		{name: "prose", data: []byte("hello world\n"), wantErr: `starts with "hello world"`},
@@ -122,7 +123,7 @@ func TestReadFile(t *testing.T) {
 	tests := []struct {
 		name, path, want string
 	}{
-		{"garbage", garbage, "reading " + garbage + `: not a pprof or folded profile: starts with "hello world"`},
+		{"garbage", garbage, "reading " + garbage + `: not a pprof, folded or speedscope profile: starts with "hello world"`},
 		{"empty", empty, "reading " + empty + ": profile has no samples"},
 		{"missing", filepath.Join(dir, "nope"), "open " + filepath.Join(dir, "nope") + ": no such file or directory"},
 	}
@@ -144,16 +145,22 @@ func TestRegisterReader(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"$schema": "`+speedscopeSchema+`"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// This test binary links the speedscope package, which registers its
+	// reader: take it out for the test and put it back after.
+	readersMu.Lock()
+	linked := readers[Speedscope]
+	delete(readers, Speedscope)
+	readersMu.Unlock()
+	t.Cleanup(func() {
+		readersMu.Lock()
+		readers[Speedscope] = linked
+		readersMu.Unlock()
+	})
 	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "reading speedscope profiles is not supported") {
 		t.Errorf("ReadFile before registering = %v", err)
 	}
 	want := basicProfile()
 	RegisterReader(Speedscope, func(io.Reader) (*callgraph.Profile, error) { return want, nil })
-	t.Cleanup(func() {
-		readersMu.Lock()
-		delete(readers, Speedscope)
-		readersMu.Unlock()
-	})
 	if got, err := ReadFile(path); err != nil || got != want {
 		t.Errorf("ReadFile after registering = %v, %v", got, err)
 	}

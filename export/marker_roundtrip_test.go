@@ -54,21 +54,23 @@ func TestMarkersRoundTrip(t *testing.T) {
 		name  string
 		write func(*bytes.Buffer, *callgraph.Profile) error
 		read  func(*bytes.Buffer) (*callgraph.Profile, error)
-		cut   bool // the writer takes a depth, so the cut-frames marker is written
 	}{
 		{"pprof",
 			func(b *bytes.Buffer, p *callgraph.Profile) error {
 				return export.WritePprof(b, p, export.Options{MaxDepth: markerDepth})
 			},
-			func(b *bytes.Buffer) (*callgraph.Profile, error) { return export.ReadPprof(b) }, true},
+			func(b *bytes.Buffer) (*callgraph.Profile, error) { return export.ReadPprof(b) }},
 		{"folded",
 			func(b *bytes.Buffer, p *callgraph.Profile) error {
 				return export.WriteFolded(b, p, callgraph.Wall, export.Options{MaxDepth: markerDepth})
 			},
-			func(b *bytes.Buffer) (*callgraph.Profile, error) { return export.ReadFolded(b, callgraph.Wall) }, true},
+			func(b *bytes.Buffer) (*callgraph.Profile, error) { return export.ReadFolded(b, callgraph.Wall) }},
 		{"speedscope",
-			func(b *bytes.Buffer, p *callgraph.Profile) error { return speedscope.Write(b, p, callgraph.Wall) },
-			func(b *bytes.Buffer) (*callgraph.Profile, error) { return speedscope.Read(b) }, false},
+			func(b *bytes.Buffer, p *callgraph.Profile) error {
+				wall := callgraph.Wall
+				return speedscope.Write(b, p, export.Options{MaxDepth: markerDepth, Value: &wall})
+			},
+			func(b *bytes.Buffer) (*callgraph.Profile, error) { return speedscope.Read(b) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -79,13 +81,13 @@ func TestMarkersRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkMarkerKinds(t, p, tc.cut)
+			checkMarkerKinds(t, p)
 		})
 	}
 }
 
 // checkMarkerKinds checks the kinds of markerProfile's functions read back.
-func checkMarkerKinds(t *testing.T, p *callgraph.Profile, wantCut bool) {
+func checkMarkerKinds(t *testing.T, p *callgraph.Profile) {
 	t.Helper()
 	kinds := kindsByName(p)
 	cut := false
@@ -97,7 +99,7 @@ func checkMarkerKinds(t *testing.T, p *callgraph.Profile, wantCut bool) {
 			}
 		}
 	}
-	if wantCut && !cut {
+	if !cut {
 		t.Errorf("no cut-frames marker read back among %v", kinds)
 	}
 	for _, name := range markerNames {

@@ -22,6 +22,17 @@ type Options struct {
 	// cut shows. 0 means DefaultMaxDepth; a negative value keeps every path
 	// whole, which is quadratic in the depth.
 	MaxDepth int
+	// Value is the quantity that formats showing one quantity (folded
+	// stacks, flame graphs, speedscope) are weighed by; nil means the
+	// profile's Default. pprof carries every quantity and ignores it.
+	Value *callgraph.Value
+}
+
+func (o Options) value(p *callgraph.Profile) callgraph.Value {
+	if o.Value != nil {
+		return *o.Value
+	}
+	return p.Default
 }
 
 func (o Options) maxDepth() int {

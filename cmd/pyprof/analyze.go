@@ -15,7 +15,6 @@ import (
 	"github.com/pyprof/pyprof/export/diff"
 	"github.com/pyprof/pyprof/export/flamegraph"
 	"github.com/pyprof/pyprof/export/report"
-	"github.com/pyprof/pyprof/export/speedscope"
 )
 
 func init() {
@@ -23,15 +22,6 @@ func init() {
 	commands["report"] = reportCommand
 	commands["diff"] = diffCommand
 	commands["convert"] = convertCommand
-	// export cannot import speedscope (speedscope uses export's walker), so
-	// the reader is registered here.
-	export.RegisterReader(export.Speedscope, speedscope.Read)
-	writers[export.SVG] = func(w io.Writer, p *callgraph.Profile, o export.Options) error {
-		return flamegraph.Write(w, p, flamegraph.Options{MaxDepth: o.MaxDepth})
-	}
-	writers[export.Speedscope] = func(w io.Writer, p *callgraph.Profile, o export.Options) error {
-		return speedscope.Write(w, p, p.Default)
-	}
 }
 
 // newFlags returns a flag set for a subcommand; errors are reported by
@@ -328,6 +318,6 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	return exitCode(stderr, writeFile(*out, stdout, func(w io.Writer) error {
-		return writers[f](w, p, export.Options{})
+		return export.WriterFor(f)(w, p, export.Options{})
 	}))
 }

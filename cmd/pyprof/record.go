@@ -158,7 +158,7 @@ func outputFormat(path, override string) (export.Format, error) {
 	if err != nil {
 		return "", usageError{err}
 	}
-	if writers[format] == nil {
+	if export.WriterFor(format) == nil {
 		return "", usagef("%s: pyprof cannot write %s files yet", path, format)
 	}
 	return format, nil
@@ -408,16 +408,8 @@ func (f *recordFlags) programStdout() *os.File {
 // each): past it, the shortest calls are dropped and the threshold rises.
 const maxTimelineSpans = 500_000
 
-// writers maps each format pyprof can write to its exporter.
-var writers = map[export.Format]func(io.Writer, *callgraph.Profile, export.Options) error{
-	export.Pprof: export.WritePprof,
-	export.Folded: func(w io.Writer, p *callgraph.Profile, o export.Options) error {
-		return export.WriteFolded(w, p, p.Default, o)
-	},
-}
-
 func writeProfile(o output, p *callgraph.Profile, maxDepth int, stdout io.Writer) error {
-	write := writers[o.format]
+	write := export.WriterFor(o.format)
 	return writeFile(o.path, stdout, func(w io.Writer) error {
 		return write(w, p, export.Options{MaxDepth: maxDepth})
 	})

@@ -86,6 +86,15 @@ func (o Options) minWidth() float64 {
 	return o.MinWidth
 }
 
+// Flame graphs register as the SVG format with export, which cannot import
+// this package (it uses export's walker).
+func init() { export.RegisterWriter(export.SVG, writeExported) }
+
+// writeExported is Write for the options every format takes.
+func writeExported(w io.Writer, p *callgraph.Profile, o export.Options) error {
+	return Write(w, p, Options{MaxDepth: o.MaxDepth, Value: o.Value})
+}
+
 // Write writes p as an SVG flame graph.
 func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	v := opts.value(p)

@@ -22,7 +22,7 @@ func BenchmarkDeepSpeedscope(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := Write(io.Discard, p, callgraph.Samples); err != nil {
+				if err := Write(io.Discard, p, valueOpts(callgraph.Samples)); err != nil {
 					b.Fatal(err)
 				}
 			}

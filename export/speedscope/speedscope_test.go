@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
 	"github.com/pyprof/pyprof/export/internal/exporttest"
 )
 
@@ -58,7 +59,7 @@ func TestWriteGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := Write(&out, tt.p, tt.v); err != nil {
+			if err := Write(&out, tt.p, valueOpts(tt.v)); err != nil {
 				t.Fatal(err)
 			}
 			// Every file written is read back.
@@ -109,7 +110,7 @@ func TestRoundTrip(t *testing.T) {
 func write(t *testing.T, p *callgraph.Profile, v callgraph.Value) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	if err := Write(&out, p, v); err != nil {
+	if err := Write(&out, p, valueOpts(v)); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()
@@ -222,7 +223,7 @@ func TestReadErrors(t *testing.T) {
 }
 
 func TestWriteUnmeasuredValue(t *testing.T) {
-	err := Write(&bytes.Buffer{}, samplesOnly(t), callgraph.Wall)
+	err := Write(&bytes.Buffer{}, samplesOnly(t), valueOpts(callgraph.Wall))
 	if err == nil || err.Error() != "writing speedscope: profile has no wall values" {
 		t.Fatalf("error = %v", err)
 	}
@@ -244,7 +245,7 @@ func FuzzRead(f *testing.F) {
 			return
 		}
 		var out bytes.Buffer
-		if err := Write(&out, p, p.Default); err != nil {
+		if err := Write(&out, p, export.Options{}); err != nil {
 			t.Fatalf("writing what was read: %v", err)
 		}
 		if _, err := Read(&out); err != nil {
@@ -252,3 +253,5 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func valueOpts(v callgraph.Value) export.Options { return export.Options{Value: &v} }

@@ -9,12 +9,25 @@ import (
 	"github.com/pyprof/pyprof/export"
 )
 
-// Write writes p weighed by v as a speedscope file.
-func Write(w io.Writer, p *callgraph.Profile, v callgraph.Value) error {
+// The formats register themselves: export cannot import this package,
+// which uses export's walker.
+func init() {
+	export.RegisterWriter(export.Speedscope, Write)
+	export.RegisterReader(export.Speedscope, Read)
+}
+
+// Write writes p as a speedscope file, weighed by opts.Value (the
+// profile's default quantity when nil), paths cut at opts.MaxDepth as in
+// every format.
+func Write(w io.Writer, p *callgraph.Profile, opts export.Options) error {
+	v := p.Default
+	if opts.Value != nil {
+		v = *opts.Value
+	}
 	if v < 0 || v >= callgraph.NumValues || !p.Has(v) {
 		return fmt.Errorf("writing speedscope: profile has no %s values", valueType(v))
 	}
-	f, err := build(p, v)
+	f, err := build(p, v, opts)
 	if err != nil {
 		return fmt.Errorf("writing speedscope: %w", err)
 	}
@@ -51,10 +64,10 @@ type builder struct {
 	curT   *callgraph.Thread
 }
 
-func build(p *callgraph.Profile, v callgraph.Value) (*file, error) {
+func build(p *callgraph.Profile, v callgraph.Value, opts export.Options) (*file, error) {
 	b := &builder{
 		v:      v,
-		walker: export.NewWalker(p, export.Options{}),
+		walker: export.NewWalker(p, opts),
 		out:    &file{Schema: Schema, Name: fileName(v), Exporter: "pyprof", Shared: shared{Frames: []frame{}}},
 		frames: map[frameKey]int{},
 	}
