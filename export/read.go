@@ -14,8 +14,11 @@ import (
 	"github.com/pyprof/pyprof/callgraph"
 )
 
-// ErrEmpty reports a profile without samples or stacks; the CLI turns it into
-// its own exit status, since nothing went wrong but there is nothing to show.
+// ErrEmpty reports input with nothing to read: an empty or blank file, a
+// folded file without a stack, a pprof without sample types. A pprof with
+// sample types but no sample is not empty: it is a profile of nothing, as
+// sampling writes when it read no stack. The CLI exits with its usage
+// status for it, as for any input it cannot read.
 var ErrEmpty = errors.New("profile has no samples")
 
 // ErrTooLarge reports a profile past what the readers take in: see
