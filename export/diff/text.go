@@ -32,10 +32,14 @@ func (r *Result) WriteText(w io.Writer, top int) error {
 }
 
 func (r *Result) noiseNote() string {
-	if n := r.Noise(r.Base, r.New); n > 0 {
-		return "noise below " + report.Human(r.Value, n)
+	runs := ""
+	if r.BaseRuns > 1 || r.NewRuns > 1 {
+		runs = fmt.Sprintf("medians of %d base and %d new runs; ", r.BaseRuns, r.NewRuns)
 	}
-	return "exact, no noise"
+	if n := r.Noise(r.Base, r.New, r.BaseSpread+r.NewSpread); n > 0 {
+		return runs + "noise below " + report.Human(r.Value, n)
+	}
+	return runs + "exact, no noise"
 }
 
 // changed returns the first top functions that changed at all.
