@@ -44,7 +44,7 @@ func TestScreenshots(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	for _, prog := range []string{"imports.py", "pool.py"} {
+	for _, prog := range []string{"imports.py", "pool.py", "crawler.py"} {
 		copyFile(t, filepath.Join("testdata", "screenshots", prog), filepath.Join(dir, prog))
 	}
 	py := pictured(pythons).Executable
@@ -79,17 +79,24 @@ func TestScreenshots(t *testing.T) {
 			t.Errorf("a report line of %d columns on a %d-column terminal: %q", n, termCols, line)
 		}
 	}
-	for _, want := range []string{"pool.handle", "pool.fetch", "pool.py:16"} {
+	for _, want := range []string{"pool.handle", "pool.fetch", "pool.py:28"} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("the report lacks %s:\n%s", want, rep)
 		}
 	}
+	diffText := term.run(t, fmt.Sprintf("POOL_REGRESSION=1 pyprof record -q -o pool-slow.pb.gz -- %s pool.py >/dev/null; "+
+		"pyprof diff --sample-type calls pool.pb.gz pool-slow.pb.gz -o diff.svg", py))
+	checkDiffPicture(t, diffText, filepath.Join(dir, "diff.svg"))
+	term.run(t, fmt.Sprintf("pyprof record -q -o crawler.svg -- %s crawler.py", py))
+	checkCrawlerPicture(t, filepath.Join(dir, "crawler.svg"))
 
 	shots := map[string]string{
 		"exit-tree.png":          terminalPicture(t, dir, "exit-tree", exitTree),
 		"report.png":             terminalPicture(t, dir, "report", rep),
 		"flamegraph-imports.png": svgPicture(t, filepath.Join(dir, "imports.svg")),
 		"flamegraph-pool.png":    svgPicture(t, filepath.Join(dir, "pool.svg")),
+		"flamegraph-crawler.png": svgPicture(t, filepath.Join(dir, "crawler.svg")),
+		"flamegraph-diff.png":    svgPicture(t, filepath.Join(dir, "diff.svg")),
 	}
 	if os.Getenv("PYPROF_UPDATE_SCREENSHOTS") == "" {
 		return
@@ -100,6 +107,41 @@ func TestScreenshots(t *testing.T) {
 	}
 	for name, png := range shots {
 		copyFile(t, png, filepath.Join(out, name))
+	}
+}
+
+// checkDiffPicture checks the diff of the thread pool against its planted
+// regression, a function called once more per row: the diff names it
+// first, and the differential flame graph draws it.
+func checkDiffPicture(t *testing.T, text, svg string) {
+	t.Helper()
+	first := regexp.MustCompile(`(?m)^\s+\+\S+.*$`).FindString(text)
+	if !strings.Contains(first, "copy_row") {
+		t.Errorf("the diff's first function is not copy_row, the planted regression:\n%s", text)
+	}
+	data, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatalf("the diff wrote no flame graph: %v\n%s", err, text)
+	}
+	for _, want := range []string{"Differential", "copy_row"} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("the differential flame graph lacks %q", want)
+		}
+	}
+}
+
+// checkCrawlerPicture checks the asyncio crawler's flame graph shows its
+// coroutines.
+func checkCrawlerPicture(t *testing.T, svg string) {
+	t.Helper()
+	data, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatalf("the crawler's record wrote no flame graph: %v", err)
+	}
+	for _, want := range []string{"crawl", "fetch", "parse"} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("the crawler's flame graph lacks %q", want)
+		}
 	}
 }
 
