@@ -50,7 +50,7 @@ func (c *capture) code(id uint32, qualname string, line uint32) {
 	p := binary.LittleEndian.AppendUint32(nil, id)
 	p = binary.LittleEndian.AppendUint32(p, line-1)
 	p = binary.LittleEndian.AppendUint32(p, 0)
-	p = appendString(appendString(p, qualname), "fib.py")
+	p = appendString(appendString(appendString(p, qualname), "fib.py"), "fib")
 	p = binary.LittleEndian.AppendUint32(p, 1)
 	p = binary.LittleEndian.AppendUint32(p, 0)
 	c.ext(wire.XCode, binary.LittleEndian.AppendUint32(p, line))

@@ -16,8 +16,12 @@ const SiteNone = ^uint32(0)
 
 // Code describes a code object once; events refer to it by CodeID.
 type Code struct {
-	Qualname  string
-	Filename  string
+	Qualname string
+	Filename string
+	// Module is the __name__ of the module the code was defined in, as the
+	// agent read it from the globals of the code's first frame; "" when it
+	// could not (FuncName then guesses it from Filename).
+	Module    string
 	FirstLine int
 	// Lines maps instruction offsets (in code units) to lines: each entry
 	// covers offsets from its Start up to the next entry's Start.
@@ -600,7 +604,7 @@ func (r *resolver) funcOf(k frameKey) FuncID {
 	if c == nil {
 		return r.intern(funcKey{name: "[unknown code]", kind: KindMarker})
 	}
-	return r.intern(funcKey{name: PythonFuncName(c.Filename, c.Qualname), file: c.Filename, line: c.FirstLine, kind: KindPython})
+	return r.intern(funcKey{name: FuncName(c.Module, c.Filename, c.Qualname), file: c.Filename, line: c.FirstLine, kind: KindPython})
 }
 
 // convertChildren adds the children of bn under n and returns the CPU time

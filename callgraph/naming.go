@@ -1,15 +1,51 @@
 package callgraph
 
 import (
-	"path/filepath"
+	"path"
+	"regexp"
 	"strings"
 )
 
-// PythonFuncName names a Python function for display: its module, a dot,
-// and its qualname ("json.encoder.JSONEncoder.encode", "app.main.<locals>.<lambda>").
-// The qualname alone would not tell apart the many __init__s and <lambda>s
-// of a program, and viewers such as pprof's show a function by its name
-// alone.
+// FuncName names a Python function the way Python does: the __name__ of the
+// module that defined it, a dot, and its qualname ("alpha.utils.helper",
+// "app.setup" for a function of app/__init__.py, "__main__.main" for the
+// script, "pkg.mod.<module>" for a module's top-level code). The qualname
+// alone would not tell apart the many __init__s and <lambda>s of a program,
+// and viewers such as pprof's show a function by its name alone.
+//
+// module is what the agent or the sampler learnt from the running program;
+// it is "" only when they could not learn it (code run with globals that
+// have no __name__, a function object the sampler could not read). Only
+// then is the module guessed from the file name (ModuleName), which cannot
+// tell alpha/utils.py from beta/utils.py outside an import root.
+func FuncName(module, filename, qualname string) string {
+	if module == "" {
+		return PythonFuncName(filename, qualname)
+	}
+	return canonicalModule(module) + "." + qualname
+}
+
+// renamedModules maps the names a module's functions were made under to
+// the name the module has for good. The import system's two frozen modules
+// run as _frozen_importlib and _frozen_importlib_external; importing
+// importlib renames them importlib._bootstrap and _bootstrap_external (the
+// same module objects, the old names kept in sys.modules too). A function's
+// __module__ keeps the first name, its module's globals say the second, so
+// the agent (globals) and the sampler (the function) would name them apart.
+var renamedModules = map[string]string{
+	"_frozen_importlib":          "importlib._bootstrap",
+	"_frozen_importlib_external": "importlib._bootstrap_external",
+}
+
+func canonicalModule(module string) string {
+	if m, ok := renamedModules[module]; ok {
+		return m
+	}
+	return module
+}
+
+// PythonFuncName names a function whose module is unknown: its module as
+// guessed from its file name (ModuleName), a dot, and its qualname.
 func PythonFuncName(filename, qualname string) string {
 	if m := ModuleName(filename); m != "" {
 		return m + "." + qualname
@@ -17,36 +53,64 @@ func PythonFuncName(filename, qualname string) string {
 	return qualname
 }
 
-// ModuleName derives a dotted module name from a code object's filename:
-// "<frozen importlib._bootstrap>" is importlib._bootstrap; a file below a
-// lib/pythonX.Y or site-packages folder is named by its path from there
-// (".../lib/python3.12/json/encoder.py" is json.encoder); any other file by
-// its stem, or its folder's name for an __init__.py. Pseudo-files such as
-// "<string>" keep their name.
+// libPython finds a standard library directory in a path (3.12's, or a
+// free-threaded 3.13t's).
+var libPython = regexp.MustCompile(`/lib/python3\.\d+t?/`)
+
+// ModuleName guesses a dotted module name from a code object's filename,
+// without asking the program for sys.path or sys.modules; it is only a
+// fallback for when the module's __name__ is unknown (FuncName):
+//
+//   - "<frozen importlib._bootstrap>" is importlib._bootstrap;
+//   - other names in angle brackets ("<string>", "<stdin>") stay as they are;
+//   - a file under site-packages or dist-packages is named by its path
+//     relative to that directory ("…/site-packages/requests/api.py" is
+//     requests.api), and a file under lib/python3.X/ likewise
+//     ("…/lib/python3.12/json/encoder.py" is json.encoder);
+//   - anything else, a script or a file of the user's project, is named by
+//     its file stem ("/home/me/app/main.py" is main).
+//
+// A package's __init__.py is named by the package. The result only labels
+// functions; it is never used to find a file.
 func ModuleName(filename string) string {
-	if strings.HasPrefix(filename, "<frozen ") && strings.HasSuffix(filename, ">") {
-		return filename[len("<frozen ") : len(filename)-1]
-	}
-	if strings.HasPrefix(filename, "<") {
+	if strings.HasPrefix(filename, "<") && strings.HasSuffix(filename, ">") {
+		if mod, ok := strings.CutPrefix(filename, "<frozen "); ok {
+			return strings.TrimSuffix(mod, ">")
+		}
 		return filename
 	}
-	path := filepath.ToSlash(filename)
-	rel := ""
-	if i := strings.LastIndex(path, "/site-packages/"); i >= 0 {
-		rel = path[i+len("/site-packages/"):]
-	} else if i := strings.LastIndex(path, "/lib/python3."); i >= 0 {
-		rest := path[i+len("/lib/python3."):]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			rel = rest[j+1:]
+	p := strings.ReplaceAll(filename, "\\", "/")
+	rel, ok := underImportRoot(p)
+	if !ok {
+		rel = path.Base(p)
+		if trimPySuffix(rel) == "__init__" {
+			rel = path.Base(path.Dir(p)) + "/" + rel
 		}
 	}
-	if rel == "" {
-		rel = filepath.Base(path)
-		if stem := strings.TrimSuffix(rel, filepath.Ext(rel)); stem == "__init__" {
-			rel = filepath.Base(filepath.Dir(path)) + "/" + rel
-		}
-	}
-	rel = strings.TrimSuffix(rel, filepath.Ext(rel))
+	rel = trimPySuffix(rel)
 	rel = strings.TrimSuffix(rel, "/__init__")
 	return strings.ReplaceAll(rel, "/", ".")
+}
+
+// underImportRoot returns filename relative to the innermost import root
+// it lies under: site-packages, dist-packages or the standard library.
+func underImportRoot(filename string) (string, bool) {
+	for _, root := range []string{"/site-packages/", "/dist-packages/"} {
+		if i := strings.LastIndex(filename, root); i >= 0 {
+			return filename[i+len(root):], true
+		}
+	}
+	if loc := libPython.FindAllStringIndex(filename, -1); loc != nil {
+		return filename[loc[len(loc)-1][1]:], true
+	}
+	return "", false
+}
+
+func trimPySuffix(name string) string {
+	for _, ext := range []string{".py", ".pyc", ".pyw"} {
+		if s, ok := strings.CutSuffix(name, ext); ok {
+			return s
+		}
+	}
+	return name
 }

@@ -2,6 +2,31 @@ package callgraph
 
 import "testing"
 
+func TestFuncName(t *testing.T) {
+	for _, tc := range []struct {
+		name, module, file, qual, want string
+	}{
+		{"two packages' same file name", "alpha.utils", "/src/alpha/utils.py", "helper", "alpha.utils.helper"},
+		{"the other package", "beta.utils", "/src/beta/utils.py", "helper", "beta.utils.helper"},
+		{"package init", "app", "/src/app/__init__.py", "setup", "app.setup"},
+		{"script", "__main__", "/src/main.py", "main", "__main__.main"},
+		{"module code", "pkg.mod", "/src/pkg/mod.py", "<module>", "pkg.mod.<module>"},
+		{"frozen import system", "_frozen_importlib", "<frozen importlib._bootstrap>", "_find_and_load",
+			"importlib._bootstrap._find_and_load"},
+		{"frozen import system, renamed", "importlib._bootstrap", "<frozen importlib._bootstrap>", "_find_and_load",
+			"importlib._bootstrap._find_and_load"},
+		{"external import system", "_frozen_importlib_external", "<frozen importlib._bootstrap_external>",
+			"FileLoader.get_data", "importlib._bootstrap_external.FileLoader.get_data"},
+		{"unknown module: from the file", "", "/src/alpha/utils.py", "helper", "utils.helper"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := FuncName(tc.module, tc.file, tc.qual); got != tc.want {
+				t.Errorf("FuncName(%q, %q, %q) = %q, want %q", tc.module, tc.file, tc.qual, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestPythonFuncName(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, qual, want string
@@ -18,6 +43,29 @@ func TestPythonFuncName(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := PythonFuncName(tc.file, tc.qual); got != tc.want {
 				t.Errorf("PythonFuncName(%q, %q) = %q, want %q", tc.file, tc.qual, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestModuleName(t *testing.T) {
+	for _, tc := range []struct{ name, filename, want string }{
+		{"script", "/home/me/app/main.py", "main"},
+		{"relative", "main.py", "main"},
+		{"stdlib package module", "/root/.pyenv/versions/3.12.1/lib/python3.12/json/encoder.py", "json.encoder"},
+		{"stdlib module", "/root/.pyenv/versions/3.12.1/lib/python3.12/threading.py", "threading"},
+		{"stdlib package", "/usr/lib/python3.13/json/__init__.py", "json"},
+		{"site-packages", "/venv/lib/python3.12/site-packages/requests/api.py", "requests.api"},
+		{"dist-packages", "/usr/lib/python3/dist-packages/yaml/__init__.py", "yaml"},
+		{"free-threaded, compiled", "/opt/lib/python3.13t/site-packages/pkg/mod.pyc", "pkg.mod"},
+		{"frozen", "<frozen importlib._bootstrap>", "importlib._bootstrap"},
+		{"pseudo-file", "<string>", "<string>"},
+		{"unicode", "/tmp/unicode_🐍_名前.py", "unicode_🐍_名前"},
+		{"no extension", "/tmp/noext", "noext"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ModuleName(tc.filename); got != tc.want {
+				t.Errorf("ModuleName(%q) = %q, want %q", tc.filename, got, tc.want)
 			}
 		})
 	}

@@ -50,7 +50,7 @@ func (a *fakeAgent) code(id uint32, qualname string) {
 	p := binary.LittleEndian.AppendUint32(nil, id)
 	p = binary.LittleEndian.AppendUint32(p, 1) // first line
 	p = binary.LittleEndian.AppendUint32(p, 0) // flags
-	for _, s := range []string{qualname, "/app/work.py"} {
+	for _, s := range []string{qualname, "/app/work.py", "work"} {
 		p = append(binary.LittleEndian.AppendUint32(p, uint32(len(s))), s...)
 	}
 	a.ext(wire.XCode, binary.LittleEndian.AppendUint32(p, 0)) // no line table

@@ -76,6 +76,9 @@ func Attach(pid int) (*Process, error) {
 	obj := &objectReader{mem: p.mem, lay: &p.lay,
 		unicodeType: Addr(img.syms.unicodeType + bias), bytesType: Addr(img.syms.bytesType + bias)}
 	p.codes = newCodeCache(&p.lay, opcodesFor(p.version), obj, Addr(img.syms.codeType+bias))
+	if img.syms.funcType != 0 {
+		p.codes.funcType = Addr(img.syms.funcType + bias)
+	}
 	p.tasks = NewTaskStates(pid)
 	return p, nil
 }

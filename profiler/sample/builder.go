@@ -12,8 +12,8 @@ import (
 // funcKey identifies a function across code objects: the same function's
 // code may be recreated (a reloaded module) at another address.
 type funcKey struct {
-	filename, qualname string
-	firstLine          int
+	module, filename, qualname string
+	firstLine                  int
 }
 
 // threadKey identifies a thread across processes.
@@ -407,17 +407,17 @@ func (b *Builder) child(parent *callgraph.Node, fn callgraph.FuncID, callLine, s
 	return n
 }
 
-// funcID interns the function of c by (filename, qualname, first line),
-// through the *Code first: that lookup hashes a pointer.
+// funcID interns the function of c by (module, filename, qualname, first
+// line), through the *Code first: that lookup hashes a pointer.
 func (b *Builder) funcID(c *Code) callgraph.FuncID {
 	if id, ok := b.byCode[c]; ok {
 		return id
 	}
-	k := funcKey{c.Filename, c.Qualname, c.FirstLine}
+	k := funcKey{c.Module, c.Filename, c.Qualname, c.FirstLine}
 	id, ok := b.funcs[k]
 	if !ok {
 		id = b.prof.AddFunc(callgraph.Func{
-			Name:      funcName(c.Filename, c.Qualname),
+			Name:      callgraph.FuncName(c.Module, c.Filename, c.Qualname),
 			Filename:  c.Filename,
 			StartLine: c.FirstLine,
 			Kind:      callgraph.KindPython,

@@ -21,6 +21,11 @@ type Code struct {
 	Filename string
 	// Qualname is co_qualname.
 	Qualname string
+	// Module is the __name__ of the module the code was defined in, read
+	// from the function object of the first frame seen running it
+	// (func_module); "" when that could not be read, and the name is then
+	// guessed from Filename (callgraph.FuncName).
+	Module string
 	// FirstLine is co_firstlineno, the def line.
 	FirstLine int
 
@@ -39,6 +44,7 @@ type codeCache struct {
 	ops      *opcodeTable
 	obj      *objectReader
 	codeType Addr // &PyCode_Type
+	funcType Addr // &PyFunction_Type; 0: modules are not read
 	byAddr   map[Addr]*Code
 	decoded  int64 // decodings made, for tests and benchmarks
 }
@@ -62,8 +68,9 @@ func (c *codeCache) keyOf(hdr []byte) codeKey {
 }
 
 // get returns the decoding of the code object at addr whose header, read
-// in this sample, is hdr.
-func (c *codeCache) get(addr Addr, hdr []byte) (*Code, error) {
+// in this sample, is hdr; funcobj is the function of a frame running it
+// (0 if unknown), which names its module when the code is first decoded.
+func (c *codeCache) get(addr Addr, hdr []byte, funcobj Addr) (*Code, error) {
 	key := c.keyOf(hdr)
 	if key.typ != c.codeType {
 		return nil, fmt.Errorf("%w: frame code %#x has type %#x, not code", ErrInconsistent, addr, key.typ)
@@ -75,6 +82,7 @@ func (c *codeCache) get(addr Addr, hdr []byte) (*Code, error) {
 	if err != nil {
 		return nil, err
 	}
+	ci.Module = c.moduleOf(addr, funcobj)
 	if len(c.byAddr) >= maxCodeCache {
 		clear(c.byAddr)
 	}
@@ -114,4 +122,30 @@ func (c *codeCache) decode(addr Addr, key codeKey) (*Code, error) {
 	c.decoded++
 	return &Code{Filename: filename, Qualname: qualname, FirstLine: int(key.firstLine), key: key, lines: lines,
 		calls: c.ops.findCallSites(code)}, nil
+}
+
+// moduleOf reads func_module of the function object at funcobj, which a
+// frame running the code object at code points to: the __name__ of the
+// code's module, read once per code object as its names are. It returns ""
+// (module unknown: named from the file) when there is no function, when
+// the object is not a function of that code (the frame was reused while
+// read, or the function's __code__ was replaced), or when its module is
+// not a str.
+func (c *codeCache) moduleOf(code, funcobj Addr) string {
+	l := c.lay
+	if funcobj == 0 || c.funcType == 0 || l.funcModule == 0 {
+		return ""
+	}
+	buf := make([]byte, max(l.obType, l.funcCode, l.funcModule)+8)
+	if err := c.obj.mem.read(funcobj, buf); err != nil {
+		return ""
+	}
+	if ptr(buf, l.obType) != c.funcType || ptr(buf, l.funcCode) != code {
+		return ""
+	}
+	module, err := c.obj.readString(ptr(buf, l.funcModule))
+	if err != nil {
+		return ""
+	}
+	return module
 }

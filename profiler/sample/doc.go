@@ -75,8 +75,11 @@
 // Builder for how nodes are keyed: callers are keyed by (function, call
 // line), and the newest frame by (function, call line, executing line) so
 // that a function sampled at several lines keeps them apart (Node.SelfLine).
-// Functions are interned by (filename, qualname, first line) and named
-// "<module>.<qualname>", the module derived from the file name (moduleName).
+// Functions are interned by (module, filename, qualname, first line) and
+// named "<module>.<qualname>" (callgraph.FuncName), the module being the
+// __name__ its function object recorded when it was made (func_module,
+// read once per code object from the function of a frame running it), or
+// guessed from the file name when that cannot be read.
 //
 // Typical use, as `pyprof record --mode sample` does:
 //

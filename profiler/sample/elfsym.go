@@ -15,16 +15,18 @@ type symbols struct {
 	codeType    uint64 // PyCode_Type
 	unicodeType uint64 // PyUnicode_Type
 	bytesType   uint64 // PyBytes_Type
+	funcType    uint64 // PyFunction_Type: 0 leaves modules unknown
 }
 
 // wanted maps symbol names to the field they fill.
 func (s *symbols) wanted() map[string]*uint64 {
 	return map[string]*uint64{
-		"_PyRuntime":     &s.runtime,
-		"Py_Version":     &s.version,
-		"PyCode_Type":    &s.codeType,
-		"PyUnicode_Type": &s.unicodeType,
-		"PyBytes_Type":   &s.bytesType,
+		"_PyRuntime":      &s.runtime,
+		"Py_Version":      &s.version,
+		"PyCode_Type":     &s.codeType,
+		"PyUnicode_Type":  &s.unicodeType,
+		"PyBytes_Type":    &s.bytesType,
+		"PyFunction_Type": &s.funcType,
 	}
 }
 

@@ -69,6 +69,17 @@ type layout struct {
 	stackPointer bool
 	frOwner      uint64
 	maxOwner     uint64 // the highest value of enum _frameowner
+	// frFuncobj is f_funcobj, the function object the frame runs (a
+	// _PyStackRef from 3.14 on, tagged as f_executable is); 0 where it is
+	// not known to be there, and modules are then left unknown.
+	frFuncobj uint64
+
+	// PyFunctionObject (cpython/funcobject.h): func_code, to check that a
+	// frame's function is the one running its code, and func_module, the
+	// __name__ of its module's globals when the function was made (module
+	// code run by the interpreter gets a function object too).
+	funcCode   uint64
+	funcModule uint64
 
 	// PyObject, PyVarObject (ob_size of a code object counts its code
 	// units), PyCodeObject
@@ -158,6 +169,9 @@ var layout312 = layout{
 	frStackTop:        64,
 	frOwner:           70,
 	maxOwner:          ownedByCStack,
+	frFuncobj:         16,
+	funcCode:          funcCodeOffset,
+	funcModule:        funcModuleOffset,
 	obType:            8,
 	varSize:           16,
 	coFirstLine:       68,
@@ -175,10 +189,33 @@ var layout312 = layout{
 	strDataPtr:        56,
 }
 
+// The fields of PyFunctionObject that the sampler reads sit at the same
+// offsets in 3.12, 3.13 and 3.14 (cpython/funcobject.h of each: the object
+// header, eight common fields from func_globals to func_closure, then
+// func_doc, func_dict, func_weakreflist and func_module; 3.14 adds
+// func_annotate after func_module). TestLayoutMatchesHeaders checks them
+// against the installed headers, TestFunctionOffsetsLive against a running
+// interpreter.
+const (
+	funcCodeOffset   = 48
+	funcModuleOffset = 104
+)
+
+// funcobjAfter derives the offset of f_funcobj from the debug offsets of
+// 3.13+, which do not carry it: it follows f_executable (0) and previous
+// (8) in 3.12, 3.13 and 3.14 (pycore_frame.h, pycore_interpframe_structs.h).
+// A layout that does not start that way gets 0: modules unknown.
+func funcobjAfter(executable, previous uint64) uint64 {
+	if executable == 0 && previous == 8 {
+		return 16
+	}
+	return 0
+}
+
 // frameHeaderSize is how much of a frame the walker reads: up to and
 // including owner.
 func (l *layout) frameHeaderSize() uint64 {
-	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frStackTop+l.stackTopSize(), l.frOwner+1)
+	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frStackTop+l.stackTopSize(), l.frOwner+1, l.frFuncobj+8)
 }
 
 // stackTopSize is the size of the frame's stacktop or stackpointer field.

@@ -61,13 +61,13 @@ func TestRunBusy(t *testing.T) {
 			t.Errorf("period %v duration %v", prof.Period, prof.Duration)
 		}
 		th := threadByID(t, prof, int64(tg.pid))
-		leaf := inclusive(prof, th, "busy.leaf", callgraph.Samples)
+		leaf := inclusive(prof, th, "__main__.leaf", callgraph.Samples)
 		if leaf < st.Samples*9/10 {
-			t.Errorf("busy.leaf in %d of %d samples", leaf, st.Samples)
+			t.Errorf("__main__.leaf in %d of %d samples", leaf, st.Samples)
 		}
 		// Wall time adds up to the time sampled: about one period per
 		// sample, late ticks carrying the ones they missed.
-		if w := time.Duration(inclusive(prof, th, "busy.leaf", callgraph.Wall)); w < st.Elapsed*8/10 || w > st.Elapsed+prof.Period {
+		if w := time.Duration(inclusive(prof, th, "__main__.leaf", callgraph.Wall)); w < st.Elapsed*8/10 || w > st.Elapsed+prof.Period {
 			t.Errorf("wall %v in busy.leaf, want about %v", w, st.Elapsed)
 		}
 	})
@@ -191,7 +191,7 @@ func offShares(t *testing.T, prof *callgraph.Profile, th *callgraph.Thread, trut
 		var sampled, real = map[string]float64{}, map[string]float64{}
 		var sampledSum, realSum float64
 		for _, fn := range []string{"a", "b", "c"} {
-			sampled[fn] = float64(inclusive(prof, th, "accuracy."+fn, v))
+			sampled[fn] = float64(inclusive(prof, th, "__main__."+fn, v))
 			real[fn] = truth[fn].Wall
 			if v == callgraph.CPU {
 				real[fn] = truth[fn].CPU
@@ -222,8 +222,8 @@ func TestRunProcessExits(t *testing.T) {
 		if !errors.Is(err, ErrProcessExited) {
 			t.Fatalf("Run: %v, want ErrProcessExited", err)
 		}
-		if w := inclusive(prof, threadByID(t, prof, int64(tg.pid)), "exits.work", callgraph.Samples); w < 10 {
-			t.Errorf("exits.work in %d samples (stats %+v), want the ones taken before the exit", w, st)
+		if w := inclusive(prof, threadByID(t, prof, int64(tg.pid)), "__main__.work", callgraph.Samples); w < 10 {
+			t.Errorf("__main__.work in %d samples (stats %+v), want the ones taken before the exit", w, st)
 		}
 	})
 }

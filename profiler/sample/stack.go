@@ -17,6 +17,7 @@ type rawFrame struct {
 	addr                  Addr
 	region                int // index in walkScratch.regions, or lone
 	code, previous, instr Addr
+	funcobj               Addr  // f_funcobj, 0 when unknown
 	stackTop              int64 // see layout.stackTop
 	owner                 uint8
 	codeIdx               int // index of code in walkScratch.codes, noCode if none
@@ -42,6 +43,7 @@ type walkScratch struct {
 	frameBuf []byte     // one frame read on its own
 	raw      []rawFrame // the chain, newest first, C stack frames included
 	codes    []Addr     // distinct code objects of the stack, ascending
+	funcobjs []Addr     // for each of codes, the function of a frame running it, or 0
 	codeHdrs []byte     // their headers, codeHeaderSize each
 	infos    []*Code    // their decodings
 	reqs     []readReq
@@ -153,6 +155,9 @@ func (p *Process) collectFrames(top Addr) error {
 		}
 		rf := rawFrame{addr: f, region: region, code: ptr(fh, l.frCode) &^ Addr(l.execTagBits),
 			previous: ptr(fh, l.frPrevious), instr: ptr(fh, l.frInstr), stackTop: l.stackTop(fh), owner: fh[l.frOwner]}
+		if l.frFuncobj != 0 {
+			rf.funcobj = ptr(fh, l.frFuncobj) &^ Addr(l.execTagBits)
+		}
 		if uint64(rf.owner) > l.maxOwner {
 			return fmt.Errorf("%w: frame %#x has owner %d", ErrInconsistent, f, rf.owner)
 		}
@@ -246,10 +251,14 @@ func (p *Process) distinctCodes() {
 	}
 	slices.Sort(s.codes)
 	s.codes = slices.Compact(s.codes)
+	s.funcobjs = append(s.funcobjs[:0], make([]Addr, len(s.codes))...)
 	for i := range s.raw {
 		s.raw[i].codeIdx = noCode
 		if hasCode(s.raw[i]) {
 			s.raw[i].codeIdx, _ = slices.BinarySearch(s.codes, s.raw[i].code)
+			if s.funcobjs[s.raw[i].codeIdx] == 0 {
+				s.funcobjs[s.raw[i].codeIdx] = s.raw[i].funcobj
+			}
 		}
 	}
 }
@@ -288,7 +297,7 @@ func (p *Process) decodeCodes() error {
 	s.infos = s.infos[:0]
 	var first error
 	for i, c := range s.codes {
-		ci, err := p.codes.get(c, s.codeHdrs[i*hsz:(i+1)*hsz])
+		ci, err := p.codes.get(c, s.codeHdrs[i*hsz:(i+1)*hsz], s.funcobjs[i])
 		if err != nil && first == nil {
 			first = err
 		}

@@ -113,7 +113,9 @@ func (d *Decoder) hot(kind, w uint64) error {
 		t.EnterPython(callgraph.CodeID(id), site, true, d.now)
 	case KPyResume, KPyThrow:
 		t.EnterPython(callgraph.CodeID(id), callgraph.SiteNone, false, d.now)
-	case KPyReturn, KPyYield, KPyUnwind:
+	case KPyYield:
+		t.YieldPython(callgraph.CodeID(id), d.now)
+	case KPyReturn, KPyUnwind:
 		t.LeavePython(callgraph.CodeID(id), d.now)
 	case KCCall:
 		t.EnterNative(callgraph.NativeID(id), site, d.now)
@@ -171,7 +173,7 @@ const maxID = 1 << 24
 func (d *Decoder) code(r *reader) error {
 	id, first, flags := r.u32(), r.u32(), r.u32()
 	c := &callgraph.Code{FirstLine: int(int32(first)), Hidden: flags&CodeHidden != 0}
-	c.Qualname, c.Filename = r.str(), r.str()
+	c.Qualname, c.Filename, c.Module = r.str(), r.str(), r.str()
 	n := r.u32()
 	if r.err == nil && int(n) > len(r.p)/8 {
 		return fmt.Errorf("code %d: line table of %d rows does not fit its record", id, n)

@@ -107,7 +107,7 @@ func TestDecodeErrors(t *testing.T) {
 	p := binary.LittleEndian.AppendUint32(nil, 1)
 	p = binary.LittleEndian.AppendUint32(p, 1)
 	p = binary.LittleEndian.AppendUint32(p, 0)
-	p = str(str(p, "q"), "f")
+	p = str(str(str(p, "q"), "f"), "m")
 	p = binary.LittleEndian.AppendUint32(p, 1<<30)
 	lines.ext(XCode, p)
 	for _, tc := range []struct {
@@ -195,4 +195,32 @@ func BenchmarkDecodeAndBuild(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mevents/s")
+}
+
+// TestDecodeModules checks that a code definition's module names its
+// function: two files of the same name in two packages stay two functions,
+// and only a code object of unknown module is named from its file.
+func TestDecodeModules(t *testing.T) {
+	var e encoder
+	e.thread(1, 0)
+	e.codeIn(1, 1, "<module>", "/src/main.py", "__main__", nil)
+	e.codeIn(2, 1, "helper", "/src/alpha/utils.py", "alpha.utils", nil)
+	e.codeIn(3, 1, "helper", "/src/beta/utils.py", "beta.utils", nil)
+	e.codeIn(4, 1, "setup", "/src/app/__init__.py", "app", nil)
+	e.code(5, 1, "anonymous", "/src/gamma/utils.py", nil)
+	e.hot(KPyStart, 1, SiteNone, 1)
+	for id := uint32(2); id <= 5; id++ {
+		e.hot(KPyStart, id, SiteNone, uint64(2*id))
+		e.hot(KPyReturn, id, 0, uint64(2*id+1))
+	}
+	e.hot(KPyReturn, 1, 0, 20)
+	p, _ := decodeAll(t, e.buf)
+	want := "__main__.<module>:0 1 19\n" +
+		" alpha.utils.helper:0 1 1\n" +
+		" beta.utils.helper:0 1 1\n" +
+		" app.setup:0 1 1\n" +
+		" utils.anonymous:0 1 1\n"
+	if got := tree(p); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
 }

@@ -42,10 +42,15 @@ func str(p []byte, s string) []byte {
 }
 
 func (e *encoder) code(id, first uint32, qual, file string, lines [][2]int32) {
+	e.codeIn(id, first, qual, file, "", lines)
+}
+
+// codeIn defines a code object of a known module.
+func (e *encoder) codeIn(id, first uint32, qual, file, module string, lines [][2]int32) {
 	p := binary.LittleEndian.AppendUint32(nil, id)
 	p = binary.LittleEndian.AppendUint32(p, first)
 	p = binary.LittleEndian.AppendUint32(p, 0)
-	p = str(str(p, qual), file)
+	p = str(str(str(p, qual), file), module)
 	p = binary.LittleEndian.AppendUint32(p, uint32(len(lines)))
 	for _, l := range lines {
 		p = binary.LittleEndian.AppendUint32(p, uint32(l[0]))

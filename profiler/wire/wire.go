@@ -6,7 +6,7 @@ import "encoding/binary"
 // (PYPROF_HDR_SIZE is HdrSize); TestConstantsMatchHeader keeps them honest.
 const (
 	WireMagic   = 0x3146525059505950
-	WireVersion = 2
+	WireVersion = 3
 
 	HdrSize           = 4096
 	HdrMagic          = 0

@@ -459,6 +459,15 @@ static void buf_str(buffer *b, PyObject *s)
     buf_bytes(b, utf8, (size_t)n);
 }
 
+/* buf_str_or_empty writes s, or an empty string for NULL: "unknown". */
+static void buf_str_or_empty(buffer *b, PyObject *s)
+{
+    if (s)
+        buf_str(b, s);
+    else
+        buf_u32(b, 0);
+}
+
 /* ---- threads --------------------------------------------------------------- */
 
 /* on_thread_exit closes the slot of a thread that ended, its ring shrunk
@@ -627,8 +636,36 @@ static void line_table(buffer *b, PyObject *code)
         memcpy(b->p + count_at, &n, 4);
 }
 
+/* module_of returns (a new reference to) the __name__ of the module that
+ * code was defined in: the one in the globals of the frame running it. Every
+ * code event (PY_START, PY_RESUME, PY_RETURN, ...) is raised in the frame of
+ * its code object, which is the current frame; it is checked all the same,
+ * and NULL (module unknown, named from the file by pyprof) returned when it
+ * is not, or when the globals have no str __name__ (exec with a bare dict).
+ * Only define_code calls this: once per code object, never per event. */
+static PyObject *module_of(PyObject *code)
+{
+    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
+    if (!f)
+        return NULL;
+    PyObject *running = PyFrame_GetCode(f);
+    Py_DecRef(running);
+    if (running != code)
+        return NULL;
+    PyObject *globals = PyFrame_GetGlobals(f);
+    PyObject *name = globals ? PyDict_GetItemString(globals, "__name__") : NULL; /* borrowed */
+    if (name && PyUnicode_Check(name))
+        Py_IncRef(name);
+    else
+        name = NULL;
+    Py_DecRef(globals);
+    PyErr_Clear();
+    return name;
+}
+
 /* define_code runs once per code object: its fields are read through the
- * public attributes, which no release has moved. */
+ * public attributes, which no release has moved, and its module from the
+ * frame running it (module_of). */
 static uint32_t define_code(thread_state *t, PyObject *code)
 {
     uint32_t id = next_code_id++;
@@ -637,6 +674,7 @@ static uint32_t define_code(thread_state *t, PyObject *code)
     PyObject *filename = PyObject_GetAttrString(code, "co_filename");
     PyObject *qualname = PyObject_GetAttrString(code, "co_qualname");
     PyObject *first = PyObject_GetAttrString(code, "co_firstlineno");
+    PyObject *module = module_of(code);
     long firstline = first ? PyLong_AsLong(first) : 0;
     PyErr_Clear();
     int hidden = hidden_files && filename && PySet_Contains(hidden_files, filename) == 1;
@@ -647,6 +685,7 @@ static uint32_t define_code(thread_state *t, PyObject *code)
     buf_u32(&b, hidden ? PYPROF_CODE_HIDDEN : 0);
     buf_str(&b, qualname);
     buf_str(&b, filename);
+    buf_str_or_empty(&b, module);
     line_table(&b, code);
     if (!b.failed)
         put_ext(t, PYPROF_X_CODE, b.p, b.len);
@@ -654,6 +693,7 @@ static uint32_t define_code(thread_state *t, PyObject *code)
     Py_DecRef(filename);
     Py_DecRef(qualname);
     Py_DecRef(first);
+    Py_DecRef(module);
     return id;
 }
 
@@ -715,6 +755,33 @@ static PyObject *qualified(PyTypeObject *tp, const char *suffix)
     return name;
 }
 
+/* type_name names a type the way Python's repr of its methods does: its
+ * module, a dot, its qualname ("_csv.writer", "_thread.lock"), the module
+ * left out for the builtins ("list"). */
+static PyObject *type_name(PyTypeObject *tp)
+{
+    PyObject *mod = PyObject_GetAttrString((PyObject *)tp, "__module__");
+    PyObject *qual = PyType_GetQualName(tp);
+    PyErr_Clear();
+    const char *m = mod && PyUnicode_Check(mod) ? PyUnicode_AsUTF8(mod) : NULL;
+    PyErr_Clear();
+    PyObject *name = m && strcmp(m, "builtins") != 0 ? PyUnicode_FromFormat("%s.%S", m, qual ? qual : Py_None)
+                                                    : PyUnicode_FromFormat("%S", qual ? qual : Py_None);
+    Py_DecRef(mod);
+    Py_DecRef(qual);
+    return name;
+}
+
+/* method_name names a method of a type implemented in C by its type
+ * (type_name) and its own name: "_csv.writer.writerow", "list.append". */
+static PyObject *method_name(PyTypeObject *tp, PyObject *method)
+{
+    PyObject *owner = type_name(tp);
+    PyObject *name = PyUnicode_FromFormat("%S.%S", owner ? owner : Py_None, method);
+    Py_DecRef(owner);
+    return name;
+}
+
 static inline int is_builtin(PyObject *c)
 {
     return Py_TYPE(c) == &PyCFunction_Type || PyType_IsSubtype(Py_TYPE(c), &PyCFunction_Type);
@@ -730,9 +797,9 @@ static PyObject *callable_name(PyObject *c)
     if (is_builtin(c)) {
         PyCFunctionObject *f = (PyCFunctionObject *)c;
         if (f->m_self && !is_module(f->m_self)) {
-            PyObject *qual = PyType_GetQualName(Py_TYPE(f->m_self));
-            PyObject *name = PyUnicode_FromFormat("%S.%s", qual ? qual : Py_None, f->m_ml->ml_name);
-            Py_DecRef(qual);
+            PyObject *method = PyUnicode_FromFormat("%s", f->m_ml->ml_name);
+            PyObject *name = method_name(Py_TYPE(f->m_self), method);
+            Py_DecRef(method);
             return name;
         }
         if (f->m_module && PyUnicode_Check(f->m_module))
@@ -742,10 +809,7 @@ static PyObject *callable_name(PyObject *c)
     if (Py_TYPE(c) == &PyMethodDescr_Type || Py_TYPE(c) == &PyClassMethodDescr_Type ||
         Py_TYPE(c) == &PyWrapperDescr_Type) {
         PyDescrObject *d = (PyDescrObject *)c;
-        PyObject *qual = PyType_GetQualName(d->d_type);
-        PyObject *name = PyUnicode_FromFormat("%S.%S", qual ? qual : Py_None, d->d_name);
-        Py_DecRef(qual);
-        return name;
+        return method_name(d->d_type, d->d_name);
     }
     if (PyType_Check(c))
         return qualified((PyTypeObject *)c, "");

@@ -195,6 +195,8 @@ PyFrameObject *PyEval_GetFrame(void);
 PyObject *PyFrame_GetCode(PyFrameObject *);
 PyFrameObject *PyFrame_GetBack(PyFrameObject *);
 int PyFrame_GetLasti(PyFrameObject *);
+PyObject *PyFrame_GetGlobals(PyFrameObject *);
+PyObject *PyDict_GetItemString(PyObject *, const char *);
 PyThreadState *PyThreadState_GetUnchecked(void) __attribute__((weak));  /* 3.13 on */
 PyThreadState *_PyThreadState_UncheckedGet(void) __attribute__((weak)); /* 3.12 */
 extern const unsigned long Py_Version;

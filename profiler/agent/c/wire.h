@@ -25,7 +25,7 @@
 #define PYPROF_WIRE_H
 
 #define PYPROF_WIRE_MAGIC 0x3146525059505950ULL /* "PYPYPRF1" */
-#define PYPROF_WIRE_VERSION 2
+#define PYPROF_WIRE_VERSION 3
 
 /* ---- header (the first page) -------------------------------------------- */
 
@@ -125,7 +125,9 @@
 #define PYPROF_X_THREAD 1     /* u64 native tid, u64 thread ident, u64 absolute ticks; first in a ring */
 #define PYPROF_X_THREAD_NAME 2 /* string */
 #define PYPROF_X_CODE 3       /* u32 id, u32 first line, u32 flags, string qualname, string filename,
-                               * u32 n, n x (u32 start code unit, i32 line or -1) */
+                               * string module, u32 n, n x (u32 start code unit, i32 line or -1);
+                               * module is the __name__ in the globals of the code's first frame,
+                               * empty when unknown */
 #define PYPROF_X_CALLABLE 4   /* u32 id, string name */
 #define PYPROF_X_TIME 5       /* u64 absolute ticks */
 #define PYPROF_X_BIG_ID 6     /* u32 id for the next hot record */

@@ -15,7 +15,7 @@ import time
 import types
 
 WIRE_MAGIC = 0x3146525059505950
-WIRE_VERSION = 2
+WIRE_VERSION = 3
 
 HDR_SIZE = 4096
 HDR_MAGIC = 0
@@ -116,7 +116,11 @@ _recording = False
 # ever in the child; see init.
 _fork_pause = set()
 _hidden = frozenset()
-_code_ids = {}  # code object -> id; holding the code keeps its id unique
+# id(code) -> (code, its id). Keyed by identity: code objects compare equal
+# when only their file or module differs (the same def in alpha/utils.py
+# and beta/utils.py), and each is a function of its own. Holding the code
+# keeps its address, and so its id, unique.
+_code_ids = {}
 _callable_ids = {}  # name -> id
 _local = threading.local()
 _lock = threading.Lock()
@@ -416,18 +420,43 @@ def _line_table(code):
     return _u32.pack(len(rows)) + b"".join(rows)
 
 
+def _module_of(code):
+    """The __name__ of the module code was defined in, from the globals of
+    the frame running it, or "" (unknown: pyprof names it from the file).
+    Every code event is raised in its code's frame, which called the
+    callback that called _code_id, which called this; checked all the same
+    (agent.c, module_of). Runs once per code object, never per event."""
+    frame = sys._getframe(3)
+    if frame.f_code is not code:
+        return ""
+    name = frame.f_globals.get("__name__")
+    return name if type(name) is str else ""
+
+
 def _code_id(r, code):
-    ident = _code_ids.get(code)
-    if ident is None:
-        ident = _code_ids[code] = len(_code_ids) + 1
-        flags = CODE_HIDDEN if code.co_filename in _hidden else 0
-        payload = struct.pack("<III", ident, code.co_firstlineno, flags)
-        payload += _string(code.co_qualname) + _string(code.co_filename) + _line_table(code)
-        _put_ext(r, X_CODE, payload)
+    entry = _code_ids.get(id(code))
+    if entry is not None:
+        return entry[1]
+    ident = len(_code_ids) + 1
+    _code_ids[id(code)] = (code, ident)
+    flags = CODE_HIDDEN if code.co_filename in _hidden else 0
+    payload = struct.pack("<III", ident, code.co_firstlineno, flags)
+    payload += _string(code.co_qualname) + _string(code.co_filename) + _string(_module_of(code))
+    payload += _line_table(code)
+    _put_ext(r, X_CODE, payload)
     return ident
 
 
 _METHOD_DESCRIPTORS = (types.MethodDescriptorType, types.ClassMethodDescriptorType, types.WrapperDescriptorType)
+
+
+def _type_name(t):
+    """A type named as the repr of its methods names it: "_csv.writer",
+    "_thread.lock", and "list" for the builtins (agent.c, type_name)."""
+    module = getattr(t, "__module__", None)
+    if type(module) is str and module != "builtins":
+        return f"{module}.{t.__qualname__}"
+    return t.__qualname__
 
 
 def _callable_name(c):
@@ -436,9 +465,9 @@ def _callable_name(c):
         owner = c.__self__
         if owner is None or isinstance(owner, types.ModuleType):
             return f"{c.__module__ or 'builtins'}.{c.__name__}"
-        return f"{type(owner).__qualname__}.{c.__name__}"
+        return f"{_type_name(type(owner))}.{c.__name__}"
     if t in _METHOD_DESCRIPTORS:
-        return f"{c.__objclass__.__qualname__}.{c.__name__}"
+        return f"{_type_name(c.__objclass__)}.{c.__name__}"
     if isinstance(c, type):
         return f"{c.__module__}.{c.__qualname__}"
     return f"{t.__module__}.{t.__qualname__}.__call__"

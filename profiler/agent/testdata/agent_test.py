@@ -208,7 +208,7 @@ class Rings:
 
 
 Rec = collections.namedtuple("Rec", "kind id site t info")
-Code = collections.namedtuple("Code", "id qualname filename first_line flags lines")
+Code = collections.namedtuple("Code", "id qualname filename module first_line flags lines")
 
 
 class DecodeError(Exception):
@@ -369,9 +369,9 @@ class Stream:
 
     def code(self, p):
         ident, first, flags = p.u32(), p.u32(), p.u32()
-        qualname, filename = p.string(), p.string()
+        qualname, filename, module = p.string(), p.string(), p.string()
         lines = [(p.u32(), p.i32()) for _ in range(p.u32())]
-        code = Code(ident, qualname, filename, first, flags, lines)
+        code = Code(ident, qualname, filename, module, first, flags, lines)
         if ident in self.defs.codes:
             raise DecodeError(f"code {ident} defined twice")
         self.defs.codes[ident] = code
@@ -759,6 +759,24 @@ class EventTest(unittest.TestCase):
         self.assertEqual([r.site for r in calls[-1:]], cap.sites(scenario, int))
         self.assertEqual([r.site for r in ev if r.kind in ("C_RETURN", "C_RAISE")], [0] * 5)
 
+    def test_native_methods_named_with_their_types_module(self):
+        import _csv
+        import _thread
+        import io
+
+        writer = _csv.writer(io.StringIO())
+        lock = _thread.allocate_lock()
+
+        def scenario():
+            writer.writerow([1])
+            lock.acquire()
+            lock.release()
+            [].append(1)
+
+        cap = S.record(scenario, calls=True)
+        names = [name for kind, name in cap.seq(cap.span(scenario)) if kind == "C_CALL"]
+        self.assertEqual(names, ["_csv.writer.writerow", "_thread.lock.acquire", "_thread.lock.release", "list.append"])
+
     def test_c_calls_back_into_python(self):
         def scenario():
             return sorted([3, 1, 2], key=lambda v: -v)
@@ -858,6 +876,40 @@ class DefinitionTest(unittest.TestCase):
         code = S.defs.code_of(twice)
         self.assertEqual(code.flags, 0)
         self.assertEqual(code.lines, [(start // 2, -1 if line is None else line) for start, _, line in co.co_lines()])
+
+    def test_module_is_the_defining_modules_name(self):
+        # Two modules whose files have the same name, as alpha/utils.py and
+        # beta/utils.py have, a package's __init__.py, and code run in
+        # globals with no __name__ (module unknown: sent empty).
+        made = {}
+        for module, filename in [
+            ("alpha.utils", "/src/alpha/utils.py"),
+            ("beta.utils", "/src/beta/utils.py"),
+            ("app", "/src/app/__init__.py"),
+            (None, "/src/anonymous.py"),
+        ]:
+            ns = {} if module is None else {"__name__": module}
+            exec(compile("def helper():\n    return 1\n", filename, "exec"), ns)
+            made[module] = ns["helper"]
+
+        def scenario():
+            for helper in made.values():
+                helper()
+
+        S.record(scenario)
+        for module, helper in made.items():
+            self.assertEqual(S.defs.code_of(helper).module, module or "", helper.__code__.co_filename)
+        self.assertEqual(S.defs.code_of(scenario).module, __name__)
+
+    def test_module_of_code_first_seen_resumed(self):
+        # A generator started before recording is first seen at PY_RESUME,
+        # in its own frame: its module is learnt there.
+        ns = {"__name__": "gen.mod"}
+        exec(compile("def gen():\n    yield 1\n    yield 2\n", "/src/gen/mod.py", "exec"), ns)
+        g = ns["gen"]()
+        next(g)
+        S.record(lambda: next(g))
+        self.assertEqual(S.defs.code_of(ns["gen"]).module, "gen.mod")
 
     def test_hidden_files_flagged(self):
         ns = {}

@@ -76,6 +76,9 @@ int main(void)
     P("stackPointer", STACK_POINTER);
     P("frOwner", offsetof(_PyInterpreterFrame, owner));
     P("maxOwner", FRAME_OWNED_BY_CSTACK);
+    P("frFuncobj", offsetof(_PyInterpreterFrame, f_funcobj));
+    P("funcCode", offsetof(PyFunctionObject, func_code));
+    P("funcModule", offsetof(PyFunctionObject, func_module));
     P("obType", offsetof(PyObject, ob_type));
     P("varSize", offsetof(PyVarObject, ob_size));
     P("coFirstLine", offsetof(PyCodeObject, co_firstlineno));
