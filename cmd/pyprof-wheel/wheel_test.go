@@ -301,6 +301,7 @@ func TestInstalledWheel(t *testing.T) {
 			env.install(t, whl)
 			t.Run("record", func(t *testing.T) { env.checkRecord(t, env.bin("pyprof")) })
 			t.Run("python -m pyprof record", func(t *testing.T) { env.checkRecord(t, env.bin("python"), "-m", "pyprof") })
+			t.Run("python -m pyprof record picks its Python", env.checkOwnPython)
 			t.Run("profile()", env.checkRegion)
 			t.Run("API behaviours", env.checkBehaviours)
 			t.Run("uninstall", env.checkUninstall)
@@ -439,6 +440,31 @@ func (v *venv) checkRecord(t *testing.T, pyprof ...string) {
 			t.Errorf("%s: %d calls, want %d", name, calls[name], want)
 		}
 	}
+}
+
+// checkOwnPython: python -m pyprof record, with no interpreter named,
+// records the program under the Python that ran it, the environment's, even
+// with the environment's bin folder off PATH (where pyprof would otherwise
+// find the newest Python on the machine).
+func (v *venv) checkOwnPython(t *testing.T) {
+	out := filepath.Join(v.work, "own.pb.gz")
+	cmd := exec.Command(v.bin("python"), "-m", "pyprof", "record", "-q", "-o", out, v.testdata(t, "calls.py"))
+	cmd.Dir = v.work
+	cmd.Env = append(slices.DeleteFunc(slices.Clone(v.env), func(kv string) bool { return strings.HasPrefix(kv, "PATH=") }),
+		"PATH="+os.Getenv("PATH"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, b)
+	}
+	want := "(" + v.bin("python") + ")"
+	for _, c := range readProfile(t, out).Comments {
+		if strings.HasPrefix(c, "python: ") {
+			if !strings.Contains(c, want) {
+				t.Errorf("recorded with %q, want the environment's Python %s", c, want)
+			}
+			return
+		}
+	}
+	t.Error("the profile names no Python")
 }
 
 func (v *venv) checkRegion(t *testing.T) {

@@ -244,8 +244,32 @@ func Find(name string) (*Interpreter, error) {
 // ErrNoPython is returned by Discover when no usable interpreter exists.
 var ErrNoPython = errors.New("no Python 3.12 or newer found (tried python3.N on PATH and pyenv's versions); install one or pass --python PATH")
 
-// Discover returns the newest working CPython 3.12+ it can find.
+// PythonEnv names the interpreter Discover returns before any other:
+// `python -m pyprof` sets it to the Python that runs it, so that a virtual
+// environment's Python records the program even where that environment is
+// not on PATH.
+const PythonEnv = "PYPROF_PYTHON"
+
+// Discover returns the interpreter to run a program with when the command
+// names none, as typing `python app.py` would: the one $PYPROF_PYTHON
+// names; else `python3` or `python` on PATH when it is CPython 3.12+ (an
+// active virtual environment's); else the newest working CPython 3.12+ it
+// can find.
 func Discover() (*Interpreter, error) {
+	if named := os.Getenv(PythonEnv); named != "" {
+		i, err := Probe(named)
+		if err != nil || !i.Supported() {
+			return nil, fmt.Errorf("$%s=%s is not a CPython 3.12 or newer: unset it or pass --python PATH", PythonEnv, named)
+		}
+		return i, nil
+	}
+	for _, name := range []string{"python3", "python"} {
+		if p, err := exec.LookPath(name); err == nil {
+			if i, err := Probe(p); err == nil && i.Supported() {
+				return i, nil
+			}
+		}
+	}
 	for _, c := range candidates() {
 		if i, err := Probe(c); err == nil && i.Supported() {
 			return i, nil
