@@ -2,6 +2,7 @@ package callgraph
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -70,10 +71,16 @@ func (k frameKey) line() int32  { return int32(uint32(k)) }
 
 // bnode is a tree node while building.
 type bnode struct {
-	key      frameKey
-	calls    int64
-	ticks    int64
-	cpu      int64 // self on-CPU nanoseconds charged by ChargeCPU
+	key   frameKey
+	calls int64
+	ticks int64
+	cpu   int64 // self on-CPU nanoseconds charged by ChargeCPU
+	// await is the self ticks spent suspended in an await (see suspend.go).
+	await int64
+	// ran is the ticks this node ran as the thread's innermost frame since
+	// the thread's last CPU reading; ChargeCPU shares the CPU time read out
+	// by these.
+	ran      int64
 	children []*bnode
 	index    map[frameKey]*bnode // for nodes with many children
 }
@@ -111,8 +118,23 @@ type frame struct {
 	node  *bnode
 	key   frameKey // what was entered; id only (site cleared) for matching leaves
 	start int64
+	// lent is the time frames above this one ran while their nodes hang
+	// elsewhere in the tree (see lendFrom): it is not this frame's wall.
+	lent int64
+	// lendFrom is the index of the first frame below this one on the
+	// stack that is not its caller in the tree: a task's coroutine, which
+	// the tree places under the code that started the event loop, not
+	// under the loop's frames that run it; a generator resumed by a callee
+	// of the frame that started it. The frames from lendFrom up to this
+	// one lend it their time. It is this frame's own index otherwise.
+	lendFrom int32
 	// transparent frames (hidden code, native calls from it) add no node.
 	transparent bool
+	// task marks the outermost coroutine of an asyncio task; awaited a
+	// frame resumed after awaiting; hasKids a frame on which generators
+	// or coroutines are suspended, kept in ThreadBuilder.kids (see
+	// suspend.go): one pointer a frame keeps frames small and fast to push.
+	task, awaited, hasKids bool
 }
 
 // ThreadBuilder builds one thread's tree from its events in time order.
@@ -130,10 +152,19 @@ type ThreadBuilder struct {
 	// Mismatched counts leave events that matched no open frame (frames
 	// entered before monitoring began, or sys.monitoring's own quirks).
 	Mismatched int64
-	// cpuLast is the node ChargeCPU saw running, cpuWasOn whether the
-	// thread was on CPU then.
-	cpuLast  *bnode
-	cpuWasOn bool
+	// ran lists the nodes whose ran field is set: the nodes that ran since
+	// the last CPU reading, which was at cpuTick (cpuNanos on the
+	// monotonic clock).
+	ran               []*bnode
+	cpuTick, cpuNanos int64
+	// orphans are suspended generators and coroutines whose frame below
+	// has ended, by key; yielded is the suspension the previous event
+	// made, if it was a PY_YIELD (see suspend.go).
+	orphans map[frameKey]*orphanQueue
+	yielded *suspension
+	// kids holds, by stack index, the suspensions made on frames with
+	// hasKids set, newest last.
+	kids map[int]*[]*suspension
 }
 
 func (t *ThreadBuilder) top() *frame {
@@ -150,35 +181,65 @@ func (t *ThreadBuilder) parentNode() *bnode {
 	return &t.root
 }
 
+// advance brings the thread's clock to ts, the time of an event or a CPU
+// reading: the frame running until then (the innermost) ran the time since
+// the previous one, which ChargeCPU needs to share CPU time out. Events
+// drained after a reading may be older than it; they ran nothing new.
+func (t *ThreadBuilder) advance(ts int64) {
+	if d := ts - t.last; d > 0 {
+		// Before the thread's first event (last 0) nothing ran.
+		if t.b.cpu && t.last != 0 {
+			n := t.parentNode()
+			if n.ran == 0 {
+				t.ran = append(t.ran, n)
+			}
+			n.ran += d
+		}
+		t.last = ts
+	}
+}
+
 // EnterPython records PY_START (call true) or PY_RESUME/PY_THROW (call
-// false: a resumption is not a call). site is the call-site offset in the
-// caller, or SiteNone.
+// false). site is the call-site offset in the caller, or SiteNone. A
+// resumption continues the frame that suspended (see resume): only PY_START
+// counts a call, except for a frame resumed that was never seen to start
+// (it started before recording did), which counts once, where first seen.
 func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) {
-	t.last = ts
+	t.advance(ts)
+	t.yielded = nil
+	if !call && t.resume(pythonKey(c, 0), ts) {
+		return
+	}
 	parent := &t.root
 	line := int32(0)
-	if d := len(t.stack); d > 0 {
+	d := len(t.stack)
+	if d > 0 {
 		parent = t.stack[d-1].node
 		if !t.stack[d-1].transparent {
 			line = t.p.callLine(t.stack[d-1].key, site)
 		}
 	}
 	if int(c) < len(t.p.hiddenCode) && t.p.hiddenCode[c] {
-		t.stack = append(t.stack, frame{node: parent, key: pythonKey(c, 0), transparent: true})
+		t.stack = append(t.stack, frame{node: parent, key: pythonKey(c, 0), transparent: true, lendFrom: int32(d)})
 		return
 	}
-	n := parent.child(pythonKey(c, line))
-	if call {
-		n.calls++
+	f := frame{key: pythonKey(c, 0), start: ts, lendFrom: int32(d)}
+	if a, ok := t.taskAnchor(c); ok {
+		parent, line = t.anchorPlace(a)
+		f.lendFrom, f.task = int32(a+1), true
 	}
-	t.stack = append(t.stack, frame{node: n, key: pythonKey(c, 0), start: ts})
+	f.node = parent.child(pythonKey(c, line))
+	f.node.calls++
+	t.stack = append(t.stack, f)
 }
 
 // EnterNative records a call of a native callable from the current frame.
 func (t *ThreadBuilder) EnterNative(id NativeID, site uint32, ts int64) {
-	t.last = ts
+	t.advance(ts)
+	t.yielded = nil
+	d := int32(len(t.stack))
 	if f := t.top(); f != nil && f.transparent {
-		t.stack = append(t.stack, frame{node: f.node, key: nativeKey(id, 0), transparent: true})
+		t.stack = append(t.stack, frame{node: f.node, key: nativeKey(id, 0), transparent: true, lendFrom: d})
 		return
 	}
 	var line int32
@@ -187,17 +248,18 @@ func (t *ThreadBuilder) EnterNative(id NativeID, site uint32, ts int64) {
 	}
 	n := t.parentNode().child(nativeKey(id, line))
 	n.calls++
-	t.stack = append(t.stack, frame{node: n, key: nativeKey(id, 0), start: ts})
+	t.stack = append(t.stack, frame{node: n, key: nativeKey(id, 0), start: ts, lendFrom: d})
 }
 
-// LeavePython records PY_RETURN, PY_YIELD or PY_UNWIND of code c. Native
-// frames still open above c are closed with it: sys.monitoring does not
-// always pair CALL with C_RETURN (gh-122029).
+// LeavePython records PY_RETURN or PY_UNWIND of code c. Native frames still
+// open above c are closed with it: sys.monitoring does not always pair CALL
+// with C_RETURN (gh-122029).
 func (t *ThreadBuilder) LeavePython(c CodeID, ts int64) {
+	t.advance(ts)
+	t.yielded = nil
 	// Fast path: the frame leaving is the top one, as it nearly always is.
 	if d := len(t.stack) - 1; d >= 0 && t.stack[d].key == pythonKey(c, 0) {
-		t.last = ts
-		t.close(&t.stack[d], ts)
+		t.close(d, ts)
 		t.stack = t.stack[:d]
 		return
 	}
@@ -207,6 +269,8 @@ func (t *ThreadBuilder) LeavePython(c CodeID, ts int64) {
 // LeaveNative records C_RETURN or C_RAISE. It only closes native frames:
 // a C_RETURN with no open CALL beneath the top Python frame is ignored.
 func (t *ThreadBuilder) LeaveNative(id NativeID, ts int64) {
+	t.advance(ts)
+	t.yielded = nil
 	t.leave(nativeKey(id, 0), ts, nativeBit)
 }
 
@@ -214,7 +278,6 @@ func (t *ThreadBuilder) LeaveNative(id NativeID, ts int64) {
 // above it. Only frames whose key has the bits in through set are passed
 // over on the way down.
 func (t *ThreadBuilder) leave(key frameKey, ts int64, through frameKey) {
-	t.last = ts
 	i := len(t.stack) - 1
 	for ; i >= 0; i-- {
 		if t.stack[i].key == key {
@@ -230,44 +293,39 @@ func (t *ThreadBuilder) leave(key frameKey, ts int64, through frameKey) {
 		return
 	}
 	for j := len(t.stack) - 1; j >= i; j-- {
-		t.close(&t.stack[j], ts)
+		t.close(j, ts)
 	}
 	t.stack = t.stack[:i]
 }
 
-func (t *ThreadBuilder) close(f *frame, ts int64) {
+// close ends the frame at index i of the stack for good (it returned or
+// unwound): the generators and coroutines suspended on it are orphans now.
+func (t *ThreadBuilder) close(i int, ts int64) {
+	f := &t.stack[i]
+	t.endRun(i, ts)
+	if f.hasKids {
+		for _, s := range *t.takeKids(i) {
+			t.addOrphan(s)
+		}
+	}
+}
+
+// endRun adds the time frame i has been on the stack since it was entered
+// or resumed to its node, less what it lent to frames above it, and lends
+// it to the frames between it and its caller in the tree.
+func (t *ThreadBuilder) endRun(i int, ts int64) {
+	f := &t.stack[i]
 	if f.transparent {
 		return
 	}
 	d := ts - f.start
-	f.node.ticks += d
+	f.node.ticks += d - f.lent
+	for j := int(f.lendFrom); j < i; j++ {
+		t.stack[j].lent += d
+	}
 	if t.b.timeline != nil && d >= t.b.timeline.min {
 		t.b.timeline.add(t, f.key, f.start, d)
 	}
-}
-
-// ChargeCPU charges ns nanoseconds of on-CPU time, used since the previous
-// call, to the frame running now: the caller measured the thread's CPU
-// clock and brought this thread's events up to the same moment, so, as in
-// a CPU sampler, the time of the period goes to the path seen at its end.
-// Except when the thread is off CPU now (onCPU false) and was on CPU at
-// the previous call: it spent that time before it went to sleep, so the
-// frame running then gets it. Otherwise a sleep right after a busy loop
-// took the loop's CPU: time.sleep after a 5 ms spin (busy.py) got 20-46%
-// of the CPU at --rate 500, now 0-8% (3 runs each).
-func (t *ThreadBuilder) ChargeCPU(ns int64, onCPU bool) {
-	n := &t.root
-	if f := t.top(); f != nil {
-		n = f.node
-	}
-	to := n
-	// The root holds no time of its own (Finish drops it): a thread seen
-	// with no frame open keeps the old rule.
-	if !onCPU && t.cpuWasOn && t.cpuLast != nil && t.cpuLast != &t.root {
-		to = t.cpuLast
-	}
-	to.cpu += max(ns, 0)
-	t.cpuLast, t.cpuWasOn = n, onCPU
 }
 
 // Depth is the number of open frames.
@@ -283,6 +341,11 @@ type Builder struct {
 	timeline *timeline
 	// cpu is set when on-CPU time is charged: the profile measures CPU.
 	cpu bool
+	// awaits is set once await time is charged: the profile has it.
+	awaits bool
+	// cpuUnplaced counts the nanoseconds of CPU time that no call could
+	// take (see ChargeCPU).
+	cpuUnplaced int64
 }
 
 // Process holds the definitions of one process. Each agent numbers its
@@ -295,6 +358,8 @@ type Process struct {
 	// hiddenCode mirrors codes[i].Hidden where the hot path can read it
 	// without a pointer chase.
 	hiddenCode []bool
+	// asyncioCode holds, by CodeID, loopCode and dispatchCode bits.
+	asyncioCode []uint8
 	// lines[c][offset] is the line of code c's instruction at offset.
 	lines   [][]int32
 	natives []string // by NativeID
@@ -396,10 +461,45 @@ func (p *Process) DefineCode(id CodeID, c *Code) {
 		p.hiddenCode = append(p.hiddenCode, false)
 	}
 	p.hiddenCode[id] = c.Hidden
+	for int(id) >= len(p.asyncioCode) {
+		p.asyncioCode = append(p.asyncioCode, 0)
+	}
+	p.asyncioCode[id] = asyncioFlags(c)
 	for int(id) >= len(p.lines) {
 		p.lines = append(p.lines, nil)
 	}
 	p.lines[id] = c.lineTable()
+}
+
+// Bits of Process.asyncioCode.
+const (
+	// loopCode is asyncio's own code: its event loop, futures and tasks.
+	loopCode uint8 = 1 << iota
+	// dispatchCode is the function through which asyncio's event loop
+	// runs every callback and task step.
+	dispatchCode
+)
+
+func asyncioFlags(c *Code) uint8 {
+	m := c.Module
+	if m == "" {
+		m = ModuleName(c.Filename)
+	}
+	if m != "asyncio" && !strings.HasPrefix(m, "asyncio.") {
+		return 0
+	}
+	if m == "asyncio.events" && c.Qualname == "Handle._run" {
+		return loopCode | dispatchCode
+	}
+	return loopCode
+}
+
+// asyncio returns the asyncio bits of code id.
+func (p *Process) asyncio(id uint32) uint8 {
+	if int(id) < len(p.asyncioCode) {
+		return p.asyncioCode[id]
+	}
+	return 0
 }
 
 // maxLineTable bounds the direct line table of one code object; offsets
@@ -502,6 +602,7 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 	if b.cpu {
 		p.Values = append(p.Values, CPU)
 	}
+
 	r := resolver{b: b, p: p, funcs: map[funcKey]FuncID{}, threadIndex: map[*ThreadBuilder]int{}}
 	for _, t := range b.threads {
 		var end int64
@@ -511,9 +612,10 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 			end = t.last
 		}
 		for j := len(t.stack) - 1; j >= 0; j-- {
-			t.close(&t.stack[j], end)
+			t.close(j, end)
 		}
 		t.stack = nil
+		t.chargePendingAwaits(end)
 		if len(t.root.children) == 0 {
 			continue
 		}
@@ -522,6 +624,10 @@ func (b *Builder) Finish(o FinishOptions) *Profile {
 		r.threadIndex[t] = len(p.Threads)
 		p.Threads = append(p.Threads, &Thread{ID: t.ID, Name: t.Name, PID: t.p.pid, Root: root})
 	}
+	if b.awaits {
+		p.Values = append(p.Values, Await)
+	}
+	p.CPUUnplaced = time.Duration(b.cpuUnplaced + r.cpuUnplaced)
 	if b.lost > 0 && len(p.Threads) > 0 {
 		r.addLostMarker(p.Threads[0].Root)
 	}
@@ -571,6 +677,8 @@ type resolver struct {
 	funcs map[funcKey]FuncID
 	// threadIndex maps a thread to its index in p.Threads.
 	threadIndex map[*ThreadBuilder]int
+	// cpuUnplaced counts the CPU time selfCPU left out.
+	cpuUnplaced int64
 }
 
 func (r *resolver) intern(k funcKey) FuncID {
@@ -607,19 +715,45 @@ func (r *resolver) funcOf(k frameKey) FuncID {
 	return r.intern(funcKey{name: FuncName(c.Module, c.Filename, c.Qualname), file: c.Filename, line: c.FirstLine, kind: KindPython})
 }
 
-// convertChildren adds the children of bn under n and returns the CPU time
-// of bn's subtree. Children whose code objects are the same function merge.
-func (r *resolver) convertChildren(bn *bnode, n *Node) int64 {
-	cpu := bn.cpu
+// convertChildren adds the children of bn under n and returns the CPU and
+// await time of bn's subtree, which are charged to nodes as self time and
+// summed here. Children whose code objects are the same function merge.
+func (r *resolver) convertChildren(bn *bnode, n *Node) (cpu, await int64) {
+	cpu, await = r.selfCPU(bn), int64(float64(bn.await)*r.scale)
 	for _, bc := range bn.children {
 		c := n.Child(r.funcOf(bc.key), bc.key.line())
 		c.Total[Calls] += bc.calls
 		c.Total[Wall] += int64(float64(bc.ticks) * r.scale)
-		sub := r.convertChildren(bc, c)
-		c.Total[CPU] += sub
-		cpu += sub
+		subCPU, subAwait := r.convertChildren(bc, c)
+		c.Total[CPU] += subCPU
+		c.Total[Await] += subAwait
+		cpu += subCPU
+		await += subAwait
 	}
-	return cpu
+	return cpu, await
+}
+
+// selfCPU returns bn's CPU time, at most its self wall time. ChargeCPU
+// gives no node more than it ran between two readings, as the thread's
+// clock measured the time between them; the two clocks (/proc's and the
+// ticks') still disagree by a little, and the CPU time over a node's own
+// wall, which it did not run, is left out and counted as unplaced. The
+// root has no time of its own: the little CPU time a thread uses outside
+// any frame is left out too.
+func (r *resolver) selfCPU(bn *bnode) int64 {
+	if bn.cpu <= 0 {
+		return 0
+	}
+	self := bn.ticks
+	for _, c := range bn.children {
+		self -= c.ticks
+	}
+	wall := max(int64(float64(self)*r.scale), 0)
+	if bn.cpu > wall {
+		r.cpuUnplaced += bn.cpu - wall
+		return wall
+	}
+	return bn.cpu
 }
 
 func (r *resolver) addLostMarker(root *Node) {

@@ -33,7 +33,7 @@ func newFixture(t *testing.T) *fixture {
 		f.b.DefineCode(id, c)
 		f.codes[name] = id
 	}
-	for i, name := range []string{"builtins.len", "builtins.sorted", "int"} {
+	for i, name := range []string{"builtins.len", "builtins.sorted", "int", "time.sleep"} {
 		f.b.DefineNative(NativeID(i+1), name)
 		f.natives[name] = NativeID(i + 1)
 	}
@@ -43,6 +43,13 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) run(t *testing.T, tid int64, s script) *ThreadBuilder {
 	t.Helper()
 	tb := f.b.NewThread(tid)
+	f.runOn(t, tb, s)
+	return tb
+}
+
+// runOn plays s on tb.
+func (f *fixture) runOn(t *testing.T, tb *ThreadBuilder, s script) {
+	t.Helper()
 	for _, step := range s {
 		var kind, name string
 		var site uint32 = SiteNone
@@ -61,7 +68,9 @@ func (f *fixture) run(t *testing.T, tid int64, s script) *ThreadBuilder {
 			tb.EnterPython(f.codes[name], site, true, at)
 		case "resume":
 			tb.EnterPython(f.codes[name], SiteNone, false, at)
-		case "return", "yield", "unwind":
+		case "yield":
+			tb.YieldPython(f.codes[name], at)
+		case "return", "unwind":
 			tb.LeavePython(f.codes[name], at)
 		case "call":
 			tb.EnterNative(f.natives[name], site, at)
@@ -71,7 +80,6 @@ func (f *fixture) run(t *testing.T, tid int64, s script) *ThreadBuilder {
 			t.Fatalf("bad step %q", step)
 		}
 	}
-	return tb
 }
 
 // render prints a thread's tree: one line per node, indented by depth,
@@ -113,12 +121,11 @@ func TestBuilder(t *testing.T) {
 `,
 		},
 		{
-			name: "generator resumptions are not calls",
+			name: "a generator resumed goes on in the node it started in",
 			events: script{"start main @0", "start gen 3 @0", "yield gen @1", "resume gen @2", "yield gen @3",
 				"resume gen @4", "return gen @5", "return main @6"},
 			want: `m.main:0 calls=1 wall=6
-  m.gen:10 calls=1 wall=1
-  m.gen:0 calls=0 wall=2
+  m.gen:10 calls=1 wall=3
 `,
 		},
 		{
@@ -126,12 +133,12 @@ func TestBuilder(t *testing.T) {
 			events: script{"start main @0", "start outer 1 @0", "start inner 2 @0", "yield inner @1", "yield outer @1",
 				"start f 8 @2", "resume outer @2", "resume inner @2", "return inner @3", "return outer @3",
 				"return f @4", "return main @5"},
+			// f resumed what main started: outer's second run is main's
+			// child's, and not f's time.
 			want: `m.main:0 calls=1 wall=5
-  m.outer:10 calls=1 wall=1
-    m.inner:50 calls=1 wall=1
-  m.f:10 calls=1 wall=2
-    m.outer:0 calls=0 wall=1
-      m.inner:0 calls=0 wall=1
+  m.outer:10 calls=1 wall=2
+    m.inner:50 calls=1 wall=2
+  m.f:10 calls=1 wall=1
 `,
 		},
 		{
@@ -426,53 +433,104 @@ func TestProcessClocks(t *testing.T) {
 	}
 }
 
-// TestChargeCPUBeforeSleep checks where ChargeCPU puts CPU time: on the
-// frame running at the reading, except when the thread has gone to sleep
-// since a reading that found it on CPU: then on the frame running at that
-// reading, which used the time (a spin, then time.sleep).
-func TestChargeCPUBeforeSleep(t *testing.T) {
-	b := NewBuilder()
-	b.MeasureCPU()
-	b.DefineCode(1, &Code{Qualname: "spin", Filename: "x.py", FirstLine: 1})
-	b.DefineNative(1, "time.sleep")
-	tb := b.NewThread(1)
-	tb.EnterPython(1, SiteNone, true, 0)
-	tb.ChargeCPU(0, true) // baseline, in spin
-	tb.LeavePython(1, 5)
-	tb.EnterNative(1, SiteNone, 6)
-	tb.ChargeCPU(5, false) // asleep now: spin used these 5
-	tb.ChargeCPU(0, false) // asleep throughout
-	tb.LeaveNative(1, 12)
-	tb.EnterPython(1, SiteNone, true, 12)
-	tb.ChargeCPU(3, true) // woke and spun: spin's own
-	tb.LeavePython(1, 20)
-	tb.EnterNative(1, SiteNone, 20)
-	tb.ChargeCPU(4, true) // on CPU in sleep's call (waking): now's
-	tb.LeaveNative(1, 25)
-	p := b.Finish(FinishOptions{NanosPerTick: 1})
-	got := map[string]int64{}
-	p.Threads[0].Root.Walk(func(path []*Node) {
-		n := path[len(path)-1]
-		got[p.Funcs[n.Func].Name] += n.Total[CPU]
-	})
-	if got["x.spin"] != 8 || got["time.sleep"] != 4 {
-		t.Errorf("cpu %v, want spin 8 and time.sleep 4", got)
+// cpuStep is one step of a CPU test: an event ("start spin @5"), or a
+// reading of the thread's CPU clock ("cpu 5 on @10", "cpu 5 off @10").
+type cpuStep = string
+
+// runCPU plays steps on one thread whose ticks are nanoseconds and returns
+// each function's CPU and wall time and the profile.
+func runCPU(t *testing.T, steps []cpuStep) (cpu, wall map[string]int64, p *Profile) {
+	t.Helper()
+	f := newFixture(t)
+	f.b.MeasureCPU()
+	tb := f.b.NewThread(1)
+	for _, step := range steps {
+		var ns, at int64
+		var state string
+		if n, _ := fmt.Sscanf(step, "cpu %d %s @%d", &ns, &state, &at); n == 3 {
+			tb.ChargeCPU(ns, state == "on", at, 1000+at)
+			continue
+		}
+		f.runOn(t, tb, script{step})
 	}
+	p = f.b.Finish(FinishOptions{NanosPerTick: 1})
+	cpu, wall = map[string]int64{}, map[string]int64{}
+	for _, th := range p.Threads {
+		th.Root.Walk(func(path []*Node) {
+			n := path[len(path)-1]
+			cpu[p.Funcs[n.Func].Name] += n.Self(CPU)
+			wall[p.Funcs[n.Func].Name] += n.Self(Wall)
+		})
+	}
+	return cpu, wall, p
 }
 
-// TestChargeCPUFromTheRoot checks that CPU read when the previous reading
-// found no frame open is not moved to the root, which keeps no time.
-func TestChargeCPUFromTheRoot(t *testing.T) {
-	b := NewBuilder()
-	b.MeasureCPU()
-	b.DefineNative(1, "time.sleep")
-	tb := b.NewThread(1)
-	tb.ChargeCPU(0, true) // no frame open yet
-	tb.EnterNative(1, SiteNone, 1)
-	tb.ChargeCPU(7, false)
-	tb.LeaveNative(1, 9)
-	p := b.Finish(FinishOptions{NanosPerTick: 1})
-	if got := p.Total(CPU); got != 7 {
-		t.Errorf("cpu total %d, want the 7 charged", got)
+// TestChargeCPU checks where ChargeCPU puts the CPU time of a period: no
+// function more than it ran in the period; the frame running at the
+// reading first when the thread is on CPU, last when it sleeps; what no
+// frame ran counted as unplaced.
+func TestChargeCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		steps    []cpuStep
+		want     map[string]int64
+		unplaced int64
+	}{
+		{
+			name: "a short call running at the reading gets only what it ran",
+			steps: []cpuStep{"start main @1", "cpu 0 on @1", "start f 5 @90", "cpu 100 on @100",
+				"return f @100", "return main @100"},
+			want: map[string]int64{"m.main": 89, "m.f": 10},
+			// the tick before main started: no frame ran it
+			unplaced: 1,
+		},
+		{
+			name: "a sleep after a spin: the spin used the CPU",
+			steps: []cpuStep{"start main @1", "cpu 0 on @1", "start f 5 @1", "return f @50",
+				"call time.sleep 9 @50", "cpu 49 off @100", "creturn time.sleep @120", "return main @120"},
+			want: map[string]int64{"m.main": 0, "m.f": 49, "time.sleep": 0},
+		},
+		{
+			name: "a spin after a sleep, on CPU at the reading: the spin first",
+			steps: []cpuStep{"start main @1", "cpu 0 on @1", "call time.sleep 9 @1", "creturn time.sleep @50",
+				"start f 5 @50", "cpu 49 on @99", "return f @99", "return main @99"},
+			want: map[string]int64{"m.main": 0, "m.f": 49, "time.sleep": 0},
+		},
+		{
+			name: "the rest shared by the time each ran",
+			steps: []cpuStep{"start main @1", "cpu 0 on @1", "start f 5 @1", "return f @31",
+				"start g 5 @31", "return g @41", "start key 7 @41", "cpu 92 on @101", "return key @101",
+				"return main @101"},
+			want: map[string]int64{"m.main": 0, "m.f": 24, "m.g": 8, "m.key": 60},
+		},
+		{
+			name: "native code running without events runs to the reading",
+			steps: []cpuStep{"start main @1", "cpu 0 on @1", "call builtins.sorted 5 @1", "cpu 100 on @101",
+				"cpu 100 on @201", "creturn builtins.sorted @201", "return main @201"},
+			want: map[string]int64{"m.main": 0, "builtins.sorted": 200},
+		},
+		{
+			name:     "more CPU than time between the readings is unplaced",
+			steps:    []cpuStep{"start main @1", "cpu 0 on @1", "cpu 130 on @101", "return main @101"},
+			want:     map[string]int64{"m.main": 100},
+			unplaced: 30,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cpu, wall, p := runCPU(t, tc.steps)
+			for name, want := range tc.want {
+				if cpu[name] != want {
+					t.Errorf("%s: cpu %d, want %d (all: %v)", name, cpu[name], want, cpu)
+				}
+			}
+			for name := range cpu {
+				if cpu[name] > wall[name] {
+					t.Errorf("%s: self cpu %d over its self wall %d", name, cpu[name], wall[name])
+				}
+			}
+			if got := p.CPUUnplaced.Nanoseconds(); got != tc.unplaced {
+				t.Errorf("unplaced %d, want %d", got, tc.unplaced)
+			}
+		})
 	}
 }

@@ -12,7 +12,7 @@ func renderAll(p *Profile) string {
 		fmt.Fprintf(&b, "thread %d %s\n", th.ID, th.Name)
 		th.Root.Walk(func(path []*Node) {
 			n := path[len(path)-1]
-			fmt.Fprintf(&b, "%s%s:%d/%d %v\n", strings.Repeat("  ", len(path)), p.Funcs[n.Func].Name, n.CallLine, n.SelfLine, n.Total)
+			fmt.Fprintf(&b, "%s%s:%d/%d %v\n", strings.Repeat("  ", len(path)), p.Funcs[n.Func].Name, n.CallLine, n.SelfLine, n.Total[:Await])
 		})
 	}
 	return b.String()

@@ -62,6 +62,17 @@ const (
 	// held the GIL: next to Wall it tells a thread that runs Python from
 	// one that waits for the lock (or runs native code that released it).
 	GIL
+	// Await is inclusive time in nanoseconds that asyncio tasks spent
+	// suspended in await, from the PY_YIELD that suspended a task's
+	// coroutines to the PY_RESUME that went on with them. It is charged to
+	// the innermost coroutine of the chain (the one that awaited a future,
+	// a sleep, a lock) and, being inclusive, counts for each coroutine
+	// awaiting it. It is not wall time, which counts only the time a frame
+	// is on the thread's stack: a coroutine's wall plus its await is the
+	// time from its start to its return. The await time of tasks waiting at
+	// once adds up, so a frame holding several tasks can show more await
+	// than its wall.
+	Await
 	// NumValues is the number of Value kinds.
 	NumValues
 )
@@ -78,6 +89,7 @@ var valueInfo = [NumValues]ValueInfo{
 	CPU:     {"cpu", "nanoseconds"},
 	Samples: {"samples", "count"},
 	GIL:     {"gil", "nanoseconds"},
+	Await:   {"await", "nanoseconds"},
 }
 
 // Info returns the pprof name and unit of v.
@@ -196,6 +208,11 @@ type Profile struct {
 	// Lost counts events or samples that never reached the profile; a
 	// marker frame makes them visible too.
 	Lost int64
+	// CPUUnplaced is CPU time measured that no function could be charged
+	// without getting more CPU than wall time: read from the thread's
+	// clock over more time than the calls that ran in between took, or
+	// used outside any frame. It is left out of the CPU values.
+	CPUUnplaced time.Duration
 	// Timeline holds the calls that lasted at least TimelineMin, when a
 	// timeline was asked for, ordered by thread and start.
 	Timeline    []Span

@@ -14,7 +14,8 @@ func (b *Builder) NextRegion(live []*ThreadBuilder) {
 		if t == nil || t.b != b {
 			continue
 		}
-		*t = ThreadBuilder{ID: t.ID, Name: t.Name, b: t.b, p: t.p}
+		// The CPU clock's last reading stays: the next one measures from it.
+		*t = ThreadBuilder{ID: t.ID, Name: t.Name, b: t.b, p: t.p, cpuTick: t.cpuTick, cpuNanos: t.cpuNanos}
 		b.threads = append(b.threads, t)
 	}
 	b.lost = 0

@@ -540,7 +540,7 @@ func (s *session) sampleCPU() {
 				continue
 			}
 			if ns, onCPU, ok := pr.cpu.delta(t.ID, events); ok {
-				t.ChargeCPU(ns, onCPU)
+				t.ChargeCPU(ns, onCPU, s.now(pr), clock.MonotonicNanos())
 			}
 		}
 	})

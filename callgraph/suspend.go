@@ -1,0 +1,331 @@
+package callgraph
+
+// Generators and coroutines suspend and resume: PY_YIELD takes such a
+// frame off the stack without ending it, and PY_RESUME (or PY_THROW) puts
+// it back, maybe elsewhere. The builder keeps a suspended frame as a
+// suspension and, when the code resumes, finds it again, so that the frame
+// goes on in the node it started in: a resumption is never a new call.
+//
+// The events name the code, not the frame, so a resumption is matched by
+// code, in this order:
+//
+//  1. a suspension made on the frame running now: a generator resumed by
+//     the loop that iterates it, or an awaited coroutine resumed by the
+//     coroutine awaiting it (its SEND), both of which suspended on top of
+//     the frame now resuming them;
+//  2. when the event loop resumes it (see taskAnchor), the oldest orphan
+//     of an asyncio task: the outermost coroutine of a task, which
+//     suspended on the loop's frames that ran one step of it, since ended;
+//  3. a suspension made on a frame further down: a generator passed to a
+//     function its creator called;
+//  4. any orphan, oldest first.
+//
+// Tasks: asyncio runs a task one step at a time from its loop
+// (BaseEventLoop._run_once, Handle._run, Context.run, the task's step).
+// The tree places a task's outermost coroutine, instead, under the frame
+// that started the loop (the caller of asyncio.run or run_until_complete),
+// at the line of that call: each task has its own root there, and the
+// frames it awaits stack under it. The loop's frames that ran the step do
+// not count the step's time as theirs.
+//
+// Await time: a coroutine chain suspends from the inside out (the coroutine
+// that awaits a future yields, then the one awaiting it, up to the task's
+// outermost), one PY_YIELD after the other; those frames form a chain. When
+// a task's chain resumes, the time from its suspension to its resumption is
+// await time, charged to the innermost frame of the chain (the one that
+// awaited something other than a coroutine), and inclusive like CPU time,
+// so each coroutine of the chain holds it.
+
+// suspension is a generator or coroutine frame that yielded.
+type suspension struct {
+	node *bnode
+	key  frameKey
+	at   int64 // when it suspended
+	kids *[]*suspension
+	// task marks the outermost coroutine of an asyncio task.
+	task bool
+	// chained: the frame below it yielded right after it, as awaits do.
+	// leaf: no frame above it yielded just before it; the innermost
+	// frame of its chain.
+	chained, leaf bool
+}
+
+// maxKids bounds the suspensions kept on one frame, and maxOrphans the
+// orphans of one code that are not tasks: a generator left unfinished
+// (any() stopping early, next() taken once) stays suspended for good, and
+// a loop making such generators would otherwise grow the lists without
+// end. The oldest go first; one of them resumed afterwards counts as a
+// frame first seen there.
+const (
+	maxKids    = 64
+	maxOrphans = 64
+)
+
+// YieldPython records PY_YIELD of code c: the frame on top suspends.
+func (t *ThreadBuilder) YieldPython(c CodeID, ts int64) {
+	prev := t.yielded
+	t.advance(ts)
+	t.yielded = nil
+	d := len(t.stack) - 1
+	if d < 0 || t.stack[d].key != pythonKey(c, 0) {
+		t.leave(pythonKey(c, 0), ts, 0)
+		return
+	}
+	f := &t.stack[d]
+	if f.transparent {
+		t.stack = t.stack[:d]
+		return
+	}
+	t.endRun(d, ts)
+	s := &suspension{node: f.node, key: f.key, at: ts, task: f.task, leaf: true}
+	if f.hasKids {
+		s.kids = t.takeKids(d)
+		if k := *s.kids; prev != nil && k[len(k)-1] == prev {
+			prev.chained, s.leaf = true, false
+		}
+	}
+	t.stack = t.stack[:d]
+	if d > 0 {
+		t.addKid(d-1, s)
+	} else {
+		t.addOrphan(s)
+	}
+	t.yielded = s
+}
+
+// resume puts back the suspended frame of key (see the order above) and
+// reports whether it found one.
+func (t *ThreadBuilder) resume(key frameKey, ts int64) bool {
+	d := len(t.stack)
+	if d > 0 {
+		if s := t.takeKid(d-1, key); s != nil {
+			t.push(s, ts, d, s.chained && t.stack[d-1].awaited)
+			return true
+		}
+	}
+	if a, ok := t.loopAnchor(); ok {
+		if s := t.takeOrphan(key, true); s != nil {
+			t.push(s, ts, a+1, true)
+			return true
+		}
+	}
+	for j := d - 2; j >= 0; j-- {
+		if s := t.takeKid(j, key); s != nil {
+			t.push(s, ts, j+1, false)
+			return true
+		}
+	}
+	if s := t.takeOrphan(key, false); s != nil {
+		t.push(s, ts, d, s.task)
+		return true
+	}
+	return false
+}
+
+// push puts suspension s back on the stack, its caller in the tree at
+// index lendFrom-1. awaited says that it suspended in an await of a task,
+// whose time the innermost frame of its chain is charged.
+func (t *ThreadBuilder) push(s *suspension, ts int64, lendFrom int, awaited bool) {
+	if awaited && s.leaf && ts > s.at {
+		s.node.await += ts - s.at
+		t.b.awaits = true
+	}
+	t.stack = append(t.stack, frame{node: s.node, key: s.key, start: ts,
+		lendFrom: int32(lendFrom), task: s.task, awaited: awaited})
+	if s.kids != nil && len(*s.kids) > 0 {
+		t.setKids(len(t.stack)-1, s.kids)
+	}
+}
+
+// takeKid removes and returns the newest suspension of key made on the
+// frame at index i.
+func (t *ThreadBuilder) takeKid(i int, key frameKey) *suspension {
+	if !t.stack[i].hasKids {
+		return nil
+	}
+	kids := t.kids[i]
+	for j := len(*kids) - 1; j >= 0; j-- {
+		if s := (*kids)[j]; s.key == key {
+			*kids = append((*kids)[:j], (*kids)[j+1:]...)
+			if len(*kids) == 0 {
+				t.takeKids(i)
+			}
+			return s
+		}
+	}
+	return nil
+}
+
+// addKid records s, suspended on the frame at index i.
+func (t *ThreadBuilder) addKid(i int, s *suspension) {
+	if !t.stack[i].hasKids {
+		t.setKids(i, &[]*suspension{s})
+		return
+	}
+	kids := t.kids[i]
+	if len(*kids) >= maxKids {
+		*kids = append((*kids)[:0], (*kids)[1:]...)
+	}
+	*kids = append(*kids, s)
+}
+
+func (t *ThreadBuilder) setKids(i int, kids *[]*suspension) {
+	if t.kids == nil {
+		t.kids = map[int]*[]*suspension{}
+	}
+	t.kids[i] = kids
+	t.stack[i].hasKids = true
+}
+
+// takeKids removes and returns the suspensions made on the frame at
+// index i, which has some.
+func (t *ThreadBuilder) takeKids(i int) *[]*suspension {
+	kids := t.kids[i]
+	delete(t.kids, i)
+	t.stack[i].hasKids = false
+	return kids
+}
+
+// loopAnchor tells whether the event loop is running Python code now:
+// the frames on top are asyncio's and native ones, among them
+// Handle._run, which runs every callback and task step. It returns the
+// index of the frame below them, which started the loop (-1: none did,
+// the loop runs from the thread's root).
+func (t *ThreadBuilder) loopAnchor() (int, bool) {
+	dispatch := false
+	i := len(t.stack) - 1
+	for ; i >= 0; i-- {
+		k := t.stack[i].key
+		if k.native() {
+			continue
+		}
+		flags := t.p.asyncio(k.id())
+		if flags&loopCode == 0 {
+			break
+		}
+		if flags&dispatchCode != 0 {
+			dispatch = true
+		}
+	}
+	return i, dispatch
+}
+
+// taskAnchor tells whether code c, starting now, is a task's coroutine or
+// a callback that the event loop runs (code of the program, not asyncio's
+// own), and if so the index of the frame that started the loop.
+func (t *ThreadBuilder) taskAnchor(c CodeID) (int, bool) {
+	d := len(t.stack)
+	if d == 0 || t.p.asyncio(uint32(c))&loopCode != 0 {
+		return 0, false
+	}
+	// Only code called from the loop's frames can be: one table lookup
+	// for nearly every call.
+	if k := t.stack[d-1].key; !k.native() && t.p.asyncio(k.id())&loopCode == 0 {
+		return 0, false
+	}
+	return t.loopAnchor()
+}
+
+// anchorPlace returns the node under which a task started by the loop
+// that the frame at index a started goes, and its call line: that of the
+// call that started the loop.
+func (t *ThreadBuilder) anchorPlace(a int) (*bnode, int32) {
+	parent := &t.root
+	if a >= 0 {
+		parent = t.stack[a].node
+	}
+	line := int32(0)
+	if f := &t.stack[a+1]; !f.transparent {
+		line = f.node.key.line()
+	}
+	return parent, line
+}
+
+// orphanQueue holds the orphans of one key, oldest first from head.
+type orphanQueue struct {
+	items []*suspension
+	head  int
+	// others counts the orphans that are not tasks.
+	others int
+}
+
+func (t *ThreadBuilder) addOrphan(s *suspension) {
+	if t.orphans == nil {
+		t.orphans = map[frameKey]*orphanQueue{}
+	}
+	q := t.orphans[s.key]
+	if q == nil {
+		q = &orphanQueue{}
+		t.orphans[s.key] = q
+	}
+	if !s.task && q.others >= maxOrphans {
+		q.take(func(o *suspension) bool { return !o.task })
+	}
+	q.items = append(q.items, s)
+	if !s.task {
+		q.others++
+	}
+}
+
+// takeOrphan removes and returns the oldest orphan of key, of a task only
+// when tasks is set.
+func (t *ThreadBuilder) takeOrphan(key frameKey, tasks bool) *suspension {
+	q := t.orphans[key]
+	if q == nil {
+		return nil
+	}
+	return q.take(func(o *suspension) bool { return o.task || !tasks })
+}
+
+// take removes and returns the oldest item for which ok holds.
+func (q *orphanQueue) take(ok func(*suspension) bool) *suspension {
+	for i := q.head; i < len(q.items); i++ {
+		s := q.items[i]
+		if !ok(s) {
+			continue
+		}
+		if i == q.head {
+			q.items[i] = nil
+			q.head++
+		} else {
+			q.items = append(q.items[:i], q.items[i+1:]...)
+		}
+		if q.head > len(q.items)/2 {
+			q.items = append(q.items[:0], q.items[q.head:]...)
+			q.head = 0
+		}
+		if !s.task {
+			q.others--
+		}
+		return s
+	}
+	return nil
+}
+
+// chargePendingAwaits charges the tasks still suspended when the thread's
+// recording ends the await time until then.
+func (t *ThreadBuilder) chargePendingAwaits(end int64) {
+	var charge func(s *suspension)
+	charge = func(s *suspension) {
+		if s.leaf && end > s.at {
+			s.node.await += end - s.at
+			t.b.awaits = true
+		}
+		if s.kids == nil {
+			return
+		}
+		for _, k := range *s.kids {
+			if k.chained {
+				charge(k)
+			}
+		}
+	}
+	for _, q := range t.orphans {
+		for _, s := range q.items[q.head:] {
+			if s.task {
+				charge(s)
+			}
+		}
+	}
+	t.orphans = nil
+}

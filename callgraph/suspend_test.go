@@ -1,0 +1,206 @@
+package callgraph
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// newAsyncFixture defines asyncio's loop frames, the crawler's coroutines
+// and the natives between them, the way CPython 3.12 names them.
+func newAsyncFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{b: NewBuilder(), codes: map[string]CodeID{}, natives: map[string]NativeID{}}
+	const lib = "/usr/lib/python3.12/asyncio/"
+	for i, c := range []struct{ name, file, qualname string }{
+		{"module", "/app/crawler.py", "<module>"},
+		{"run", lib + "runners.py", "run"},
+		{"run_once", lib + "base_events.py", "BaseEventLoop._run_once"},
+		{"handle_run", lib + "events.py", "Handle._run"},
+		{"sleep", lib + "tasks.py", "sleep"},
+		{"main", "/app/crawler.py", "main"},
+		{"fetch", "/app/crawler.py", "fetch"},
+		{"parse", "/app/crawler.py", "parse"},
+		{"gen", "/app/crawler.py", "gen"},
+	} {
+		id := CodeID(i + 1)
+		first := 10 * (i + 1)
+		code := &Code{Qualname: c.qualname, Filename: c.file, FirstLine: first}
+		for off := uint32(0); off < 100; off += 10 {
+			code.Lines = append(code.Lines, LineRange{Start: off, Line: int32(first + int(off)/10)})
+		}
+		f.b.DefineCode(id, code)
+		f.codes[c.name] = id
+	}
+	for i, name := range []string{"Context.run", "select.epoll.poll"} {
+		f.b.DefineNative(NativeID(i+1), name)
+		f.natives[name] = NativeID(i + 1)
+	}
+	return f
+}
+
+// step runs one task step the way asyncio's loop does: Handle._run calls
+// Context.run, which (in C) resumes the task's coroutine.
+func step(at int, body ...string) []string {
+	s := []string{fmt.Sprintf("start handle_run @%d", at), fmt.Sprintf("call Context.run @%d", at)}
+	s = append(s, body...)
+	end := at
+	if len(body) > 0 {
+		fmt.Sscanf(body[len(body)-1][strings.LastIndex(body[len(body)-1], "@")+1:], "%d", &end)
+	}
+	return append(s, fmt.Sprintf("creturn Context.run @%d", end), fmt.Sprintf("return handle_run @%d", end))
+}
+
+// renderAwait prints a thread's tree with calls, wall and await time.
+func renderAwait(p *Profile, th *Thread) string {
+	var b strings.Builder
+	th.Root.Walk(func(path []*Node) {
+		n := path[len(path)-1]
+		fmt.Fprintf(&b, "%s%s:%d calls=%d wall=%d await=%d\n", strings.Repeat("  ", len(path)-1),
+			p.Funcs[n.Func].Name, n.CallLine, n.Total[Calls], n.Total[Wall], n.Total[Await])
+	})
+	return b.String()
+}
+
+func TestBuilderAsyncio(t *testing.T) {
+	// crawler.py: asyncio.run(main()) at line 11 of the module; main
+	// makes two fetch tasks and awaits them; each fetch awaits
+	// asyncio.sleep, then parses.
+	var events script
+	add := func(s ...string) { events = append(events, s...) }
+	add("start module @0", "start run 12 @1", "start run_once @2")
+	add(step(3, "start main @4", "yield main @6")...) // main awaits gather()
+	add(step(7, "start fetch @8", "start sleep 3 @9", "yield sleep @10", "yield fetch @10")...)
+	add(step(11, "start fetch @12", "start sleep 3 @13", "yield sleep @14", "yield fetch @14")...)
+	add("return run_once @15", "start run_once @15", "call select.epoll.poll @16", "creturn select.epoll.poll @100")
+	add(step(101, "resume fetch @102", "resume sleep @102", "return sleep @103", "start parse 5 @103",
+		"return parse @104", "return fetch @105")...)
+	add(step(106, "resume fetch @107", "resume sleep @107", "return sleep @108", "start parse 5 @108",
+		"return parse @109", "return fetch @110")...)
+	add(step(111, "resume main @112", "return main @113")...)
+	add("return run_once @114", "return run @115", "return module @116")
+
+	f := newAsyncFixture(t)
+	f.run(t, 1, events)
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	// The tasks stand under the line that started the loop, not under
+	// the loop's frames; each fetch counts once; the sleeps' awaits
+	// (102-10, 107-14) are theirs and their fetches', main's (112-6) its
+	// own, and the module's all of theirs; the loop's frames do not count
+	// the tasks' steps (run: 114 ticks less main's 3 and the fetches' 10).
+	want := `crawler.<module>:0 calls=1 wall=116 await=291
+  asyncio.runners.run:11 calls=1 wall=101 await=0
+    asyncio.base_events.BaseEventLoop._run_once:0 calls=2 wall=99 await=0
+      asyncio.events.Handle._run:0 calls=6 wall=6 await=0
+        Context.run:0 calls=6 wall=6 await=0
+      select.epoll.poll:0 calls=1 wall=84 await=0
+  crawler.main:11 calls=1 wall=3 await=106
+  crawler.fetch:11 calls=2 wall=10 await=185
+    asyncio.tasks.sleep:70 calls=2 wall=4 await=185
+    crawler.parse:70 calls=2 wall=2 await=0
+`
+	if got := renderAwait(p, p.Threads[0]); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	if !p.Has(Await) {
+		t.Errorf("values %v lack await", p.Values)
+	}
+}
+
+// TestBuilderResumptions checks that a resumed frame is never a call of
+// its own, however it comes back.
+func TestBuilderResumptions(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		events script
+		want   string
+	}{
+		{
+			name: "a generator iterated by a native call",
+			events: script{"start main @0", "call Context.run 3 @1", "start gen @1", "yield gen @2",
+				"resume gen @3", "yield gen @4", "resume gen @5", "return gen @6", "creturn Context.run @6",
+				"return main @7"},
+			want: `crawler.main:0 calls=1 wall=7 await=0
+  Context.run:60 calls=1 wall=5 await=0
+    crawler.gen:0 calls=1 wall=3 await=0
+`,
+		},
+		{
+			name: "a generator handed up to its caller's caller",
+			events: script{"start main @0", "start fetch 3 @0", "start gen 4 @1", "yield gen @2", "return fetch @3",
+				"resume gen @5", "return gen @6", "return main @8"},
+			want: `crawler.main:0 calls=1 wall=8 await=0
+  crawler.fetch:60 calls=1 wall=3 await=0
+    crawler.gen:70 calls=1 wall=2 await=0
+`,
+		},
+		{
+			name:   "a frame first seen resuming counts once",
+			events: script{"start main @0", "resume gen @1", "yield gen @2", "resume gen @3", "return gen @4", "return main @5"},
+			want: `crawler.main:0 calls=1 wall=5 await=0
+  crawler.gen:0 calls=1 wall=2 await=0
+`,
+		},
+		{
+			name: "a task cancelled while it sleeps",
+			events: append(append(append(script{"start module @0", "start run 12 @1", "start run_once @2"},
+				step(3, "start fetch @4", "start sleep 3 @5", "yield sleep @6", "yield fetch @6")...),
+				step(20, "resume fetch @21", "resume sleep @21", "unwind sleep @22", "unwind fetch @23")...),
+				"return run_once @24", "return run @25", "return module @26"),
+			want: `crawler.<module>:0 calls=1 wall=26 await=15
+  asyncio.runners.run:11 calls=1 wall=20 await=0
+    asyncio.base_events.BaseEventLoop._run_once:0 calls=1 wall=18 await=0
+      asyncio.events.Handle._run:0 calls=2 wall=2 await=0
+        Context.run:0 calls=2 wall=2 await=0
+  crawler.fetch:11 calls=1 wall=4 await=15
+    asyncio.tasks.sleep:70 calls=1 wall=2 await=15
+`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newAsyncFixture(t)
+			f.run(t, 1, tc.events)
+			p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+			if got := renderAwait(p, p.Threads[0]); got != tc.want {
+				t.Errorf("tree:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestBuilderUnfinishedGenerators: generators left suspended for good
+// (any() stopping early) are kept within a bound, on the frame that runs
+// and among the orphans, and an iterated generator is still found.
+func TestBuilderUnfinishedGenerators(t *testing.T) {
+	f := newAsyncFixture(t)
+	tb := f.b.NewThread(1)
+	main, fetch, gen := f.codes["main"], f.codes["fetch"], f.codes["gen"]
+	tb.EnterPython(main, SiteNone, true, 1)
+	ts := int64(2)
+	const n = 10 * maxKids
+	for i := 0; i < n; i++ {
+		tb.EnterPython(gen, 5, true, ts) // left on main
+		tb.YieldPython(gen, ts+1)
+		tb.EnterPython(fetch, 5, true, ts+1) // left on fetch, which ends
+		tb.EnterPython(gen, 5, true, ts+1)
+		tb.YieldPython(gen, ts+2)
+		tb.LeavePython(fetch, ts+2)
+		ts += 2
+	}
+	if k := len(*tb.kids[0]); k != maxKids {
+		t.Errorf("%d suspensions kept on main, want %d", k, maxKids)
+	}
+	if o := tb.orphans[pythonKey(gen, 0)].others; o != maxOrphans {
+		t.Errorf("%d orphans kept, want %d", o, maxOrphans)
+	}
+	tb.EnterPython(gen, SiteNone, false, ts) // main's newest, iterated
+	tb.LeavePython(gen, ts+1)
+	tb.LeavePython(main, ts+2)
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	want := fmt.Sprintf("crawler.main:0 calls=1 wall=%d await=0\n  crawler.gen:60 calls=%d wall=%d await=0\n"+
+		"  crawler.fetch:60 calls=%d wall=%d await=0\n    crawler.gen:70 calls=%d wall=%d await=0\n",
+		ts+1, n, n+1, n, n, n, n)
+	if got := renderAwait(p, p.Threads[0]); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
