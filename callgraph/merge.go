@@ -74,28 +74,36 @@ func mergeChildren(dst, src *Node, mapFunc func(FuncID) FuncID) {
 func (p *Profile) Elide(hide func(Func) bool) {
 	for _, th := range p.Threads {
 		root := &Node{Total: th.Root.Total}
-		elide(p, root, th.Root, hide)
+		elide(p, root, th.Root, hide, false)
 		th.Root = root
 	}
 }
 
-// elide copies src's children under dst, splicing out hidden ones.
-func elide(p *Profile, dst, src *Node, hide func(Func) bool) {
+// elide copies src's children under dst, splicing out hidden ones. A frame
+// called from a hidden one loses its call line, a line of code no profile
+// shows, as the trace gives it none (a call from a transparent frame): so
+// the script's <module>, run by pyprof's start-up code, is one node in a
+// hybrid profile, not a traced one and a sampled one.
+func elide(p *Profile, dst, src *Node, hide func(Func) bool, fromHidden bool) {
 	for _, c := range src.Children {
 		if hide(p.Funcs[c.Func]) {
-			elide(p, dst, c, hide)
+			elide(p, dst, c, hide, true)
 			continue
+		}
+		line := c.CallLine
+		if fromHidden {
+			line = 0
 		}
 		var d *Node
 		if c.SelfLine != 0 {
-			d = &Node{Func: c.Func, CallLine: c.CallLine, SelfLine: c.SelfLine, Parent: dst}
+			d = &Node{Func: c.Func, CallLine: line, SelfLine: c.SelfLine, Parent: dst}
 			dst.Children = append(dst.Children, d)
 		} else {
-			d = dst.Child(c.Func, c.CallLine)
+			d = dst.Child(c.Func, line)
 		}
 		for v := range d.Total {
 			d.Total[v] += c.Total[v]
 		}
-		elide(p, d, c, hide)
+		elide(p, d, c, hide, false)
 	}
 }
