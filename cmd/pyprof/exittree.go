@@ -31,9 +31,30 @@ func writeExitTree(w io.Writer, p *callgraph.Profile) {
 			opts.Lines = max(8, min(report.DefaultBriefLines, rows-6))
 		}
 	}
-	if err := report.WriteBrief(w, p, opts); err != nil {
+	if err := report.WriteBrief(w, printableNames(p), opts); err != nil {
 		fmt.Fprintf(w, "pyprof: %v\n", err)
 	}
+}
+
+// printableNames returns a copy of p, sharing its trees, whose function,
+// module, file and thread names are escaped as every line pyprof prints
+// for people is: the program chose them, and one holding an escape
+// sequence would drive the terminal. (Escaping twice changes nothing.)
+func printableNames(p *callgraph.Profile) *callgraph.Profile {
+	out := *p
+	out.Funcs = make([]callgraph.Func, len(p.Funcs))
+	for i, f := range p.Funcs {
+		f.Name = report.Printable(f.Name)
+		f.Filename = report.Printable(f.Filename)
+		out.Funcs[i] = f
+	}
+	out.Threads = make([]*callgraph.Thread, len(p.Threads))
+	for i, th := range p.Threads {
+		t := *th
+		t.Name = report.Printable(th.Name)
+		out.Threads[i] = &t
+	}
+	return &out
 }
 
 // writeLookFurther names the command to read each profile written.
