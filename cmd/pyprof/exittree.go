@@ -65,13 +65,19 @@ func writeLookFurther(w io.Writer, outs []output) {
 		}
 		switch o.format {
 		case export.Pprof:
-			fmt.Fprintf(w, "pyprof: look further: pyprof report %s   or   go tool pprof -http=: %s\n", shellQuote([]string{o.path}), shellQuote([]string{o.path}))
+			fmt.Fprintf(w, "pyprof: look further: pyprof report %s   or   go tool pprof -http=: %s\n", printableWord(o.path), printableWord(o.path))
 			return
 		case export.SVG:
-			fmt.Fprintf(w, "pyprof: look further: open %s in a browser\n", shellQuote([]string{o.path}))
+			fmt.Fprintf(w, "pyprof: look further: open %s in a browser\n", printableWord(o.path))
 			return
 		}
 	}
+}
+
+// printableWord quotes a path for the shell and escapes what a terminal
+// would act on.
+func printableWord(path string) string {
+	return report.Printable(shellQuote([]string{path}))
 }
 
 // terminalWidth is the width of the terminal w writes to, or 0.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/report"
 	"github.com/pyprof/pyprof/export/timeline"
 	"github.com/pyprof/pyprof/profiler"
 	"github.com/pyprof/pyprof/profiler/agent"
@@ -473,7 +474,7 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 			paths = append(paths, "standard output")
 			continue
 		}
-		paths = append(paths, o.path)
+		paths = append(paths, report.Printable(o.path))
 	}
 	what := count(st.Events) + " events"
 	if sst != nil {
