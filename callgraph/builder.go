@@ -83,6 +83,7 @@ type bnode struct {
 	ran      int64
 	children []*bnode
 	index    map[frameKey]*bnode // for nodes with many children
+	parent   *bnode
 }
 
 // manyChildren is where a linear scan of children gives way to a map.
@@ -100,7 +101,7 @@ func (n *bnode) child(k frameKey) *bnode {
 			}
 		}
 	}
-	c := &bnode{key: k}
+	c := &bnode{key: k, parent: n}
 	n.children = append(n.children, c)
 	if n.index != nil {
 		n.index[k] = c
@@ -131,10 +132,10 @@ type frame struct {
 	// transparent frames (hidden code, native calls from it) add no node.
 	transparent bool
 	// task marks the outermost coroutine of an asyncio task; awaited a
-	// frame resumed after awaiting; hasKids a frame on which generators
-	// or coroutines are suspended, kept in ThreadBuilder.kids (see
-	// suspend.go): one pointer a frame keeps frames small and fast to push.
-	task, awaited, hasKids bool
+	// frame resumed after awaiting; hasSide a frame with a sideInfo in
+	// ThreadBuilder.side (see suspend.go), which few frames need: one
+	// pointer a frame keeps frames small and fast to push.
+	task, awaited, hasSide bool
 }
 
 // ThreadBuilder builds one thread's tree from its events in time order.
@@ -162,9 +163,8 @@ type ThreadBuilder struct {
 	// made, if it was a PY_YIELD (see suspend.go).
 	orphans map[frameKey]*orphanQueue
 	yielded *suspension
-	// kids holds, by stack index, the suspensions made on frames with
-	// hasKids set, newest last.
-	kids map[int]*[]*suspension
+	// side holds, by stack index, the sideInfo of frames with hasSide.
+	side map[int]*sideInfo
 }
 
 func (t *ThreadBuilder) top() *frame {
@@ -303,8 +303,8 @@ func (t *ThreadBuilder) leave(key frameKey, ts int64, through frameKey) {
 func (t *ThreadBuilder) close(i int, ts int64) {
 	f := &t.stack[i]
 	t.endRun(i, ts)
-	if f.hasKids {
-		for _, s := range *t.takeKids(i) {
+	if f.hasSide {
+		for _, s := range t.takeKids(i) {
 			t.addOrphan(s)
 		}
 	}
@@ -322,6 +322,9 @@ func (t *ThreadBuilder) endRun(i int, ts int64) {
 	f.node.ticks += d - f.lent
 	for j := int(f.lendFrom); j < i; j++ {
 		t.stack[j].lent += d
+	}
+	if f.hasSide {
+		t.endPhantoms(i, d)
 	}
 	if t.b.timeline != nil && d >= t.b.timeline.min {
 		t.b.timeline.add(t, f.key, f.start, d)

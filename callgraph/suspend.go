@@ -41,7 +41,7 @@ type suspension struct {
 	node *bnode
 	key  frameKey
 	at   int64 // when it suspended
-	kids *[]*suspension
+	kids []*suspension
 	// task marks the outermost coroutine of an asyncio task.
 	task bool
 	// chained: the frame below it yielded right after it, as awaits do.
@@ -78,9 +78,9 @@ func (t *ThreadBuilder) YieldPython(c CodeID, ts int64) {
 	}
 	t.endRun(d, ts)
 	s := &suspension{node: f.node, key: f.key, at: ts, task: f.task, leaf: true}
-	if f.hasKids {
+	if f.hasSide {
 		s.kids = t.takeKids(d)
-		if k := *s.kids; prev != nil && k[len(k)-1] == prev {
+		if k := s.kids; prev != nil && len(k) > 0 && k[len(k)-1] == prev {
 			prev.chained, s.leaf = true, false
 		}
 	}
@@ -130,26 +130,86 @@ func (t *ThreadBuilder) push(s *suspension, ts int64, lendFrom int, awaited bool
 		s.node.await += ts - s.at
 		t.b.awaits = true
 	}
+	var phantoms []*bnode
+	if caller := t.nodeAt(lendFrom - 1); s.node.parent != caller {
+		lendFrom, phantoms = t.liveAncestor(s.node)
+	}
 	t.stack = append(t.stack, frame{node: s.node, key: s.key, start: ts,
 		lendFrom: int32(lendFrom), task: s.task, awaited: awaited})
-	if s.kids != nil && len(*s.kids) > 0 {
-		t.setKids(len(t.stack)-1, s.kids)
+	if len(s.kids) > 0 || len(phantoms) > 0 {
+		si := t.sideOf(len(t.stack) - 1)
+		si.kids, si.phantoms = s.kids, phantoms
+	}
+}
+
+// nodeAt returns the node of the frame at index i, the root for -1.
+func (t *ThreadBuilder) nodeAt(i int) *bnode {
+	if i < 0 {
+		return &t.root
+	}
+	return t.stack[i].node
+}
+
+// liveAncestor finds, for a frame resumed in node n whose caller in the
+// tree is not running (a generator resumed after the function that
+// started it returned, a cleanup run when it is dropped), the innermost
+// frame on the stack whose node is an ancestor of n, and returns the
+// index above it and the ancestors in between: phantoms, whose wall the
+// resumed frame's time extends, so that no node holds more than its
+// parent.
+func (t *ThreadBuilder) liveAncestor(n *bnode) (int, []*bnode) {
+	var phantoms []*bnode
+	for a := n.parent; a != nil && a != &t.root; a = a.parent {
+		for i := len(t.stack) - 1; i >= 0; i-- {
+			if t.stack[i].node == a {
+				return i + 1, phantoms
+			}
+		}
+		phantoms = append(phantoms, a)
+	}
+	return 0, phantoms
+}
+
+// sideInfo holds what few frames have: the suspensions made on them,
+// newest last, and their phantoms (see liveAncestor).
+type sideInfo struct {
+	kids     []*suspension
+	phantoms []*bnode
+}
+
+// sideOf returns the sideInfo of the frame at index i, making it.
+func (t *ThreadBuilder) sideOf(i int) *sideInfo {
+	if t.stack[i].hasSide {
+		return t.side[i]
+	}
+	if t.side == nil {
+		t.side = map[int]*sideInfo{}
+	}
+	si := &sideInfo{}
+	t.side[i] = si
+	t.stack[i].hasSide = true
+	return si
+}
+
+// dropSide forgets the sideInfo of frame i once it holds nothing.
+func (t *ThreadBuilder) dropSide(i int) {
+	if si := t.side[i]; len(si.kids) == 0 && len(si.phantoms) == 0 {
+		delete(t.side, i)
+		t.stack[i].hasSide = false
 	}
 }
 
 // takeKid removes and returns the newest suspension of key made on the
 // frame at index i.
 func (t *ThreadBuilder) takeKid(i int, key frameKey) *suspension {
-	if !t.stack[i].hasKids {
+	if !t.stack[i].hasSide {
 		return nil
 	}
-	kids := t.kids[i]
-	for j := len(*kids) - 1; j >= 0; j-- {
-		if s := (*kids)[j]; s.key == key {
-			*kids = append((*kids)[:j], (*kids)[j+1:]...)
-			if len(*kids) == 0 {
-				t.takeKids(i)
-			}
+	si := t.side[i]
+	for j := len(si.kids) - 1; j >= 0; j-- {
+		if s := si.kids[j]; s.key == key {
+			si.kids = append(si.kids[:j], si.kids[j+1:]...)
+			t.dropSide(i)
 			return s
 		}
 	}
@@ -158,32 +218,32 @@ func (t *ThreadBuilder) takeKid(i int, key frameKey) *suspension {
 
 // addKid records s, suspended on the frame at index i.
 func (t *ThreadBuilder) addKid(i int, s *suspension) {
-	if !t.stack[i].hasKids {
-		t.setKids(i, &[]*suspension{s})
-		return
+	si := t.sideOf(i)
+	if len(si.kids) >= maxKids {
+		si.kids = append(si.kids[:0], si.kids[1:]...)
 	}
-	kids := t.kids[i]
-	if len(*kids) >= maxKids {
-		*kids = append((*kids)[:0], (*kids)[1:]...)
-	}
-	*kids = append(*kids, s)
-}
-
-func (t *ThreadBuilder) setKids(i int, kids *[]*suspension) {
-	if t.kids == nil {
-		t.kids = map[int]*[]*suspension{}
-	}
-	t.kids[i] = kids
-	t.stack[i].hasKids = true
+	si.kids = append(si.kids, s)
 }
 
 // takeKids removes and returns the suspensions made on the frame at
-// index i, which has some.
-func (t *ThreadBuilder) takeKids(i int) *[]*suspension {
-	kids := t.kids[i]
-	delete(t.kids, i)
-	t.stack[i].hasKids = false
+// index i, which has a sideInfo.
+func (t *ThreadBuilder) takeKids(i int) []*suspension {
+	si := t.side[i]
+	kids := si.kids
+	si.kids = nil
+	t.dropSide(i)
 	return kids
+}
+
+// endPhantoms extends the wall of frame i's phantoms by d, the time it
+// ran, as it leaves the stack.
+func (t *ThreadBuilder) endPhantoms(i int, d int64) {
+	si := t.side[i]
+	for _, n := range si.phantoms {
+		n.ticks += d
+	}
+	si.phantoms = nil
+	t.dropSide(i)
 }
 
 // loopAnchor tells whether the event loop is running Python code now:
@@ -311,10 +371,7 @@ func (t *ThreadBuilder) chargePendingAwaits(end int64) {
 			s.node.await += end - s.at
 			t.b.awaits = true
 		}
-		if s.kids == nil {
-			return
-		}
-		for _, k := range *s.kids {
+		for _, k := range s.kids {
 			if k.chained {
 				charge(k)
 			}

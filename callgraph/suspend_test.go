@@ -129,9 +129,20 @@ func TestBuilderResumptions(t *testing.T) {
 			name: "a generator handed up to its caller's caller",
 			events: script{"start main @0", "start fetch 3 @0", "start gen 4 @1", "yield gen @2", "return fetch @3",
 				"resume gen @5", "return gen @6", "return main @8"},
+			// fetch ended at 3: its wall takes gen's later run too, so
+			// that no node holds more than its parent.
 			want: `crawler.main:0 calls=1 wall=8 await=0
-  crawler.fetch:60 calls=1 wall=3 await=0
+  crawler.fetch:60 calls=1 wall=4 await=0
     crawler.gen:70 calls=1 wall=2 await=0
+`,
+		},
+		{
+			name: "a generator a native call left unfinished, closed when dropped",
+			events: script{"start main @0", "call Context.run 3 @1", "start gen @1", "yield gen @2",
+				"creturn Context.run @3", "resume gen @4", "unwind gen @6", "return main @9"},
+			want: `crawler.main:0 calls=1 wall=9 await=0
+  Context.run:60 calls=1 wall=4 await=0
+    crawler.gen:0 calls=1 wall=3 await=0
 `,
 		},
 		{
@@ -187,7 +198,7 @@ func TestBuilderUnfinishedGenerators(t *testing.T) {
 		tb.LeavePython(fetch, ts+2)
 		ts += 2
 	}
-	if k := len(*tb.kids[0]); k != maxKids {
+	if k := len(tb.side[0].kids); k != maxKids {
 		t.Errorf("%d suspensions kept on main, want %d", k, maxKids)
 	}
 	if o := tb.orphans[pythonKey(gen, 0)].others; o != maxOrphans {
