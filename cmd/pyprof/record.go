@@ -52,6 +52,8 @@ type recordFlags struct {
 	// --report was given, which then holds off a terminal too.
 	report, reportSet bool
 	views             *viewFlags
+	// set holds the flags given on the command line, by name.
+	set map[string]bool
 	// commandLine is what was run, for the profile's comments.
 	commandLine []string
 }
@@ -87,6 +89,8 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 		return nil, nil, flagError(fs, err)
 	}
 	f.timelineMinSet = fs.Changed("timeline-min")
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *pflag.Flag) { f.set[fl.Name] = true })
 	f.reportSet = fs.Changed("report")
 	f.commandLine = fs.Args()
 	programFlagNotice(fs, fs.Args(), stderr)

@@ -15,10 +15,30 @@ func (f *recordFlags) checkApplicable() error {
 	if f.timelineMinSet && f.timeline == "" {
 		return usagef("--timeline-min is the shortest call --timeline keeps: give --timeline FILE too")
 	}
-	if f.duration != 0 && f.pid == 0 {
+	if f.set["duration"] && f.pid == 0 {
 		return usagef("--duration bounds sampling a running process (--pid PID); a program pyprof starts is recorded until it exits")
 	}
+	if err := f.checkModeFlags(); err != nil {
+		return err
+	}
 	return f.checkDistinctOutputs()
+}
+
+// checkModeFlags refuses, when given, the flags of a mode not used: the
+// agent's in sample mode, which loads no agent, and the sampler's in
+// trace mode, which takes no samples.
+func (f *recordFlags) checkModeFlags() error {
+	if f.mode == "sample" {
+		for _, name := range []string{"agent", "tool-id", "buffer-size"} {
+			if f.set[name] {
+				return usagef("--%s sets up the tracing agent, which sample mode does not load: drop it, or use --mode trace or hybrid", name)
+			}
+		}
+	}
+	if f.mode == "trace" && f.set["idle"] {
+		return usagef("--idle chooses which samples to keep, and trace mode takes none: drop it, or use --mode sample or hybrid")
+	}
+	return nil
 }
 
 // namedOutput is an output file and the flag that named it.
