@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -214,7 +215,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	top := fs.Int("top", 10, "")
 	typ := fs.String("sample-type", "", "")
 	views := addViewFlags(fs, false)
-	pos, err := parseArgs(fs, args, "BASE", "NEW")
+	basePaths, newPaths, err := diffArgs(fs, args)
 	switch {
 	case err != nil:
 	case fs.Changed("fail-above"):
@@ -232,31 +233,68 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	base, err := readProfile(pos[0])
+	base, err := readProfiles(basePaths)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	next, v, err := readWithType(pos[1], *typ)
+	next, err := readProfiles(newPaths)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	v, err := sampleType(next[0], *typ, newPaths[0])
 	if err == nil {
-		err = views.apply(base, next)
+		err = views.apply(append(slices.Clone(base), next...)...)
 	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	res, err := diff.Compare(base, next, v)
+	res, err := diff.CompareRuns(base, next, v)
 	if err != nil {
-		return exitCode(stderr, usageError{fmt.Errorf("diff %s %s: %w", pos[0], pos[1], err)})
+		return exitCode(stderr, usageError{fmt.Errorf("diff %s %s: %w", basePaths[0], newPaths[0], err)})
 	}
 	if err := res.WriteText(stdout, *top); err != nil {
 		return exitCode(stderr, err)
 	}
 	if *out != "" {
+		// One run a side draws the graph: widths are NEW's own, and a
+		// median of call trees is no call tree.
 		opts := flamegraph.Options{Value: &v}
-		if err := writeFile(*out, stdout, func(w io.Writer) error { return diff.FlameGraph(w, base, next, opts) }); err != nil {
+		if err := writeFile(*out, stdout, func(w io.Writer) error { return diff.FlameGraph(w, base[0], next[0], opts) }); err != nil {
 			return exitCode(stderr, err)
 		}
 	}
 	return gate(res, *failAbove, *top, stderr)
+}
+
+// diffArgs parses diff's flags and splits its profiles into the two sides:
+// BASE NEW, or several runs a side as BASE... -- NEW....
+func diffArgs(fs *pflag.FlagSet, args []string) (base, new []string, err error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, flagError(fs, err)
+	}
+	pos, dash := fs.Args(), fs.ArgsLenAtDash()
+	switch {
+	case dash < 0 && len(pos) == 2:
+		return pos[:1], pos[1:], nil
+	case dash < 0:
+		return nil, nil, usagef("diff: want BASE NEW, or runs as BASE... -- NEW..., got %d arguments (see `pyprof help`)", len(pos))
+	case dash == 0 || dash == len(pos):
+		return nil, nil, usagef("diff: BASE... -- NEW...: want at least one profile each side of --, got %d and %d", dash, len(pos)-dash)
+	}
+	return pos[:dash], pos[dash:], nil
+}
+
+// readProfiles reads every profile of one side of a diff.
+func readProfiles(paths []string) ([]*callgraph.Profile, error) {
+	var out []*callgraph.Profile
+	for _, path := range paths {
+		p, err := readProfile(path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // gate implements --fail-above: exit 1 and name what regressed, the top

@@ -9,7 +9,7 @@
 //	pyprof top [--pid] PID [--interval 1s] [--duration D] [flags]
 //	pyprof flamegraph PROFILE -o out.svg [flags]
 //	pyprof report PROFILE [flags]
-//	pyprof diff BASE NEW [-o diff.svg] [--fail-above PCT] [flags]
+//	pyprof diff [flags] BASE NEW, or BASE... -- NEW... (several runs a side)
 //	pyprof convert IN -o OUT [--format NAME]
 //	pyprof help [COMMAND]
 //	pyprof version
@@ -165,14 +165,20 @@
 //
 // diff compares two profiles: a text summary of the functions that changed
 // most, and with -o a differential flame graph (widths from NEW, red slower,
-// blue faster).
+// blue faster). With several runs a side (BASE... -- NEW..., flags first),
+// each function's values are the medians of its side's runs, and the gate
+// allows for how far the runs lay apart; the graph is drawn from the first
+// run of each side.
 //
 //	-o, --output FILE      the differential SVG
 //	    --fail-above PCT   exit 1 when the total or any function regressed by
 //	                       more than PCT percent (0 or more) and by more than
-//	                       the noise of the sample type: a CI gate. Profiles
-//	                       that measure unlike things (CPU samples, a heap
-//	                       profile's bytes) are refused
+//	                       the noise of the sample type and the runs' spread:
+//	                       a CI gate. It names the functions that changed
+//	                       (their own work per call, or their calls per call
+//	                       of another) before those that moved with them, the
+//	                       total last. Profiles that measure unlike things
+//	                       (CPU samples, a heap profile's bytes) are refused
 //	    --top N            functions shown and regressions named (default
 //	                       10; 0 for all); every function is checked
 //	    --sample-type T    as for flamegraph
