@@ -2,7 +2,12 @@ package flamegraph
 
 import (
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/internal/exporttest"
 )
 
 // cropState is where the topmost shown frame sits, in picture units, and
@@ -61,5 +66,30 @@ func TestBrowserShowsSearchBox(t *testing.T) {
 	b.run(&visibility, `return document.getElementById("searchbox").getAttribute("visibility");`)
 	if visibility != "visible" {
 		t.Errorf("search box visibility %q after the script ran, want visible", visibility)
+	}
+}
+
+// TestBrowserDeepGraphKeepsItsScale opens a graph taller than the window:
+// the browser must draw it at the scale its width gives and let the window
+// scroll, not shrink it to the window's height, where a 150-frame stack's
+// labels are a few pixels high.
+func TestBrowserDeepGraphKeepsItsScale(t *testing.T) {
+	p, err := export.ReadFolded(strings.NewReader(exporttest.DeepFolded(150)), callgraph.Samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t)
+	b.open(writeSVGFile(t, p, Options{}))
+	var got struct{ Scale, Want, Page, View float64 }
+	b.run(&got, `var box = document.getElementById("frames").children[0];
+var vb = document.documentElement.getAttribute("viewBox").split(" ").map(Number);
+return {Scale: box.getBoundingClientRect().height / parseFloat(box.getAttribute("height")),
+  Want: window.innerWidth / vb[2],
+  Page: document.documentElement.getBoundingClientRect().height, View: window.innerHeight};`)
+	if math.Abs(got.Scale-got.Want) > 0.02*got.Want {
+		t.Errorf("frames drawn at %.3fx, want the width's scale %.3fx", got.Scale, got.Want)
+	}
+	if got.Page <= got.View {
+		t.Errorf("the picture is %.0f px tall in a %.0f px window: a 150-frame graph should scroll", got.Page, got.View)
 	}
 }

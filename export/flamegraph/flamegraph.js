@@ -64,6 +64,8 @@
     resetEl.addEventListener("click", function () { zoom(0); });
     input.addEventListener("input", function () { search(input.value); });
     document.addEventListener("keydown", onKey);
+    window.addEventListener("resize", fitHeight);
+    fitHeight();
     document.getElementById("subtitle").textContent = subtitle();
     // Hidden in the file: where scripts do not run (an <img>) it would be
     // a search box that does nothing.
@@ -111,6 +113,19 @@
     labelsG.setAttribute("transform", shift);
     svg.setAttribute("viewBox", VB[0] + " " + VB[1] + " " + VB[2] + " " + (VB[3] - cut));
     detailsEl.setAttribute("y", (detailsY - cut).toFixed(2));
+    fitHeight();
+  }
+
+  // fitHeight gives the picture the height its width calls for. The file says
+  // only width="100%": an <img> then takes its height from the viewBox,
+  // but a browser showing the file itself gives it the window's height and
+  // shrinks a deep graph to fit, so that its labels cannot be read. With a
+  // height in pixels it keeps its scale and the window scrolls.
+  function fitHeight() {
+    var vb = (svg.getAttribute("viewBox") || "").split(" ").map(Number);
+    var width = window.innerWidth;
+    if (vb.length !== 4 || !(vb[2] > 0) || !(width > 0)) return;
+    svg.setAttribute("height", Math.ceil(vb[3] * width / vb[2]));
   }
 
   function show(i, x, w, fade) {
