@@ -372,6 +372,9 @@ func (f *recordFlags) options(words []string, stdout io.Writer) (profiler.Option
 			return o, nil, usageError{err}
 		}
 	}
+	if err := f.checkNotScript(target); err != nil {
+		return o, nil, err
+	}
 	outs, err := f.resolveOutputs(stdout)
 	if err != nil {
 		return o, nil, err

@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/pyprof/pyprof/profiler"
 )
 
 // checkApplicable refuses flags that could not apply to this recording,
@@ -47,6 +49,19 @@ type namedOutput struct{ flag, path string }
 // checkDistinctOutputs refuses one file named for two outputs: the second
 // written would replace the first.
 func (f *recordFlags) checkDistinctOutputs() error {
+	outs := f.namedOutputs()
+	for i, a := range outs {
+		for _, b := range outs[i+1:] {
+			if samePath(a.path, b.path) {
+				return usagef("%s %s and %s %s are the same file: give each output its own", a.flag, a.path, b.flag, b.path)
+			}
+		}
+	}
+	return nil
+}
+
+// namedOutputs lists every file record writes, with the flag naming it.
+func (f *recordFlags) namedOutputs() []namedOutput {
 	var outs []namedOutput
 	for _, path := range f.outputs {
 		outs = append(outs, namedOutput{"-o", path})
@@ -57,11 +72,18 @@ func (f *recordFlags) checkDistinctOutputs() error {
 	if f.selfProfile != "" {
 		outs = append(outs, namedOutput{"--self-profile", f.selfProfile})
 	}
-	for i, a := range outs {
-		for _, b := range outs[i+1:] {
-			if samePath(a.path, b.path) {
-				return usagef("%s %s and %s %s are the same file: give each output its own", a.flag, a.path, b.flag, b.path)
-			}
+	return outs
+}
+
+// checkNotScript refuses an output that is the program's own script,
+// which writing the profile would replace.
+func (f *recordFlags) checkNotScript(target profiler.Target) error {
+	if target.Kind != profiler.Script {
+		return nil
+	}
+	for _, out := range f.namedOutputs() {
+		if samePath(out.path, target.Name) {
+			return usagef("%s %s is the program's own script, which the profile would replace: name another file", out.flag, out.path)
 		}
 	}
 	return nil
