@@ -43,6 +43,8 @@ func MergeSamples(trace, sampled *Profile) {
 	}
 	trace.Period = sampled.Period
 	trace.Lost += sampled.Lost
+	trace.CPUUnplaced += sampled.CPUUnplaced
+	trace.fitSamplesToTrace()
 }
 
 // mergeChildren adds the CPU and sample totals of src's children under

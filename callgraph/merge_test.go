@@ -53,10 +53,14 @@ func TestMergeSamples(t *testing.T) {
     app.work:4/11 [0 0 50 6 60]
     app.work:4/12 [0 0 10 2 10]
 thread 8 Thread 8
-  other.thing:0/0 [0 0 10 1 0]
+  other.thing:0/0 [0 0 0 1 0]
 `
 	if got := renderAll(trace); got != want {
 		t.Errorf("merged:\n%s\nwant:\n%s", got, want)
+	}
+	// The thread the trace did not have ran no traced call to charge.
+	if trace.CPUUnplaced != 10 {
+		t.Errorf("unplaced cpu %v, want 10ns", trace.CPUUnplaced)
 	}
 	if fmt.Sprint(trace.Values) != fmt.Sprint([]Value{Calls, Wall, CPU, Samples, GIL}) {
 		t.Errorf("values %v", trace.Values)

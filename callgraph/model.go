@@ -213,6 +213,10 @@ type Profile struct {
 	// clock over more time than the calls that ran in between took, or
 	// used outside any frame. It is left out of the CPU values.
 	CPUUnplaced time.Duration
+	// GILUnplaced is GIL time sampled that no traced call could be charged
+	// without getting more GIL than wall time (hybrid mode: sampled
+	// outside any traced call). It is left out of the GIL values.
+	GILUnplaced time.Duration
 	// Timeline holds the calls that lasted at least TimelineMin, when a
 	// timeline was asked for, ordered by thread and start.
 	Timeline    []Span

@@ -63,18 +63,21 @@ const unobservedName = "[unobserved]"
 // unobservedName marker. A GIL-holding end counts its share as GIL time.
 // A thread's first sample stands for one period.
 //
-// CPU time: the CPU time the thread used since its previous sample (from
-// ThreadStack.CPUTime, the scheduler's count), charged to the stack seen
-// now; except when the thread is off CPU now and was on CPU then: it spent
-// that time before it went to sleep, so the previous stack gets it. A
-// function that sleeps right after one that spins took the spinner's CPU
-// otherwise: busy.py's nap, which sleeps 5 ms after each 5 ms spin, got
-// 26-37% of the CPU at 500 Hz, now 0-11% (3 runs each). Where that is
-// unknown (the thread's first sample, no schedstat) a thread on CPU is
-// charged one period. Counting a period per 'R' sample instead overstated
-// the CPU share of short busy functions by up to 10 points against the
-// program's own thread_time() on this loaded 2-core machine: 'R' includes
-// waiting for a CPU.
+// CPU time: the CPU time the thread used between two samples (from
+// ThreadStack.CPUTime, the scheduler's count) goes where the wall time of
+// the gap goes, to the ends that were running: all of it to the running
+// end when one end ran and the other slept (a function that sleeps right
+// after one that spins took the spinner's CPU otherwise: busy.py's nap,
+// which sleeps 5 ms after each 5 ms spin, got 26-37% of the CPU at 500 Hz,
+// now 0-11%, 3 runs each), halves when both ran, with the time the thread
+// ran unseen when both slept. No end gets more CPU than the wall time it
+// is charged, so no function shows more CPU than wall time: charging the
+// whole gap's CPU to the newer sample, whose stack got half the gap's
+// wall, did. Where the clocks are unknown (the thread's first sample, no
+// schedstat) a running end's CPU is its wall. Counting a period per 'R'
+// sample instead overstated the CPU share of short busy functions by up to
+// 10 points against the program's own thread_time() on this loaded 2-core
+// machine: 'R' includes waiting for a CPU.
 //
 // Nodes and lines: a frame that called the next one is an interior node
 // keyed, as callgraph.Node.Child keys it, by (function, CallLine), where
@@ -99,6 +102,9 @@ type Builder struct {
 	ticks      map[*callgraph.Node]float64 // ticks charged but not yet counted
 	unseen     map[threadKey]*unseen
 	unobserved time.Duration
+	// cpuUnplaced is CPU time read that no stack could take without
+	// getting more CPU than wall time (see chargeGap).
+	cpuUnplaced time.Duration
 }
 
 // unseen is a thread's time that no sample saw: time it ran between two
@@ -107,7 +113,10 @@ type Builder struct {
 // sleeping (seen).
 type unseen struct {
 	run, sleep time.Duration
-	seen       [2]map[*callgraph.Node]time.Duration // [0] sleeping, [1] running
+	// runCPU is the CPU time the thread used while it ran unseen, at
+	// most run: it goes where run goes.
+	runCPU time.Duration
+	seen   [2]map[*callgraph.Node]time.Duration // [0] sleeping, [1] running
 }
 
 // maxGapPeriods and minGapCap bound the wall time a gap between two
@@ -181,15 +190,6 @@ func (b *Builder) addThread(pid int64, at time.Time, st *ThreadStack) {
 	delete(b.last, k)
 	now := mark{onCPU: st.OnCPU, gil: st.HasGIL, at: at, cpu: st.CPUTime, wait: st.WaitTime}
 	now.root, now.leaf = b.path(pid, st)
-	cpu := b.cpuSince(prev, seen, now)
-	if !st.OnCPU && prev.onCPU && prev.leaf != nil {
-		// Off CPU now and on CPU at the previous sample: the thread used
-		// its CPU time before it went to sleep, on the way out of the
-		// stack seen then, not in the one it sleeps in now.
-		addUp(prev.leaf, callgraph.CPU, cpu)
-	} else if now.leaf != nil {
-		addUp(now.leaf, callgraph.CPU, cpu)
-	}
 	b.chargeGap(k, prev, seen, now)
 	b.last[k] = now
 }
@@ -227,42 +227,69 @@ func (b *Builder) path(pid int64, st *ThreadStack) (root, leaf *callgraph.Node) 
 	return root, n
 }
 
-// chargeGap shares the wall time between a thread's previous sample and
-// this one out between their stacks; see Builder.
+// chargeGap shares the wall and CPU time between a thread's previous
+// sample and this one out between their stacks; see Builder.
 func (b *Builder) chargeGap(k threadKey, prev mark, seen bool, now mark) {
 	if !seen || prev.at.IsZero() || now.at.IsZero() || !now.at.After(prev.at) {
-		b.chargeSeen(k, now, b.period)
+		// The first sample stands for a period, run or slept.
+		b.chargeSeen(k, now, b.period, runningWall(now, b.period))
 		return
 	}
 	gap := now.at.Sub(prev.at)
+	var over time.Duration
 	if limit := max(maxGapPeriods*b.period, minGapCap); gap > limit {
-		b.chargeUnobserved(cmp.Or(now.root, prev.root), gap-limit)
+		over = gap - limit
 		gap = limit
 	}
-	wanted := min(max(now.cpu-prev.cpu+now.wait-prev.wait, 0), gap)
+	if now.cpu <= 0 || prev.cpu <= 0 {
+		// No clocks: halves, a running end's CPU its wall.
+		b.chargeSeen(k, prev, gap/2, runningWall(prev, gap/2))
+		b.chargeSeen(k, now, gap-gap/2, runningWall(now, gap-gap/2))
+		b.chargeUnobserved(cmp.Or(now.root, prev.root), over, 0)
+		return
+	}
+	cpu := max(now.cpu-prev.cpu, 0)
+	wanted := min(max(cpu+now.wait-prev.wait, 0), gap)
+	left := cpu
 	switch {
-	case now.cpu <= 0 || prev.cpu <= 0:
-		// No clocks: halves.
-		b.chargeSeen(k, prev, gap/2)
-		b.chargeSeen(k, now, gap-gap/2)
 	case prev.onCPU && !now.onCPU:
-		b.chargeSeen(k, prev, wanted)
-		b.chargeSeen(k, now, gap-wanted)
+		left = b.chargeSeen(k, prev, wanted, left)
+		b.chargeSeen(k, now, gap-wanted, 0)
 	case !prev.onCPU && now.onCPU:
-		b.chargeSeen(k, prev, gap-wanted)
-		b.chargeSeen(k, now, wanted)
+		b.chargeSeen(k, prev, gap-wanted, 0)
+		left = b.chargeSeen(k, now, wanted, left)
 	case prev.onCPU:
 		// Running at both ends: halves. (The clocks cannot tell whether
 		// it slept in between: the wait for a CPU in progress at a sample
 		// is counted only once the thread gets one.)
-		b.chargeSeen(k, prev, gap/2)
-		b.chargeSeen(k, now, gap-gap/2)
+		half := left / 2
+		left -= half - b.chargeSeen(k, prev, gap/2, half)
+		left = b.chargeSeen(k, now, gap-gap/2, left)
 	default:
 		slept := gap - wanted
-		b.chargeSeen(k, prev, slept/2)
-		b.chargeSeen(k, now, slept-slept/2)
-		b.unseenOf(k).run += wanted
+		b.chargeSeen(k, prev, slept/2, 0)
+		b.chargeSeen(k, now, slept-slept/2, 0)
+		u := b.unseenOf(k)
+		u.run += wanted
+		placed := min(left, wanted)
+		u.runCPU += placed
+		left -= placed
 	}
+	// CPU time the shares above could not take, the thread's clock having
+	// run over the gap they cover, goes with the gap's excess when there
+	// is one; otherwise the two clocks disagree and it is left out.
+	placed := min(left, over)
+	b.chargeUnobserved(cmp.Or(now.root, prev.root), over, placed)
+	b.cpuUnplaced += left - placed
+}
+
+// runningWall is the CPU time of w charged to sample m without clocks:
+// all of it when m ran, none when it slept.
+func runningWall(m mark, w time.Duration) time.Duration {
+	if m.onCPU {
+		return w
+	}
+	return 0
 }
 
 func (b *Builder) unseenOf(k threadKey) *unseen {
@@ -274,18 +301,22 @@ func (b *Builder) unseenOf(k threadKey) *unseen {
 	return u
 }
 
-// chargeSeen charges w to the stack of sample m and remembers it among the
-// thread's stacks seen running or sleeping.
-func (b *Builder) chargeSeen(k threadKey, m mark, w time.Duration) {
+// chargeSeen charges wall time w and CPU time cpu, at most w, to the stack
+// of sample m, and remembers it among the thread's stacks seen running or
+// sleeping. It returns the CPU time it did not charge.
+func (b *Builder) chargeSeen(k threadKey, m mark, w, cpu time.Duration) time.Duration {
 	if m.leaf == nil || w <= 0 {
-		return
+		return cpu
 	}
 	b.chargeSpan(m.leaf, w, m.gil)
+	placed := min(max(cpu, 0), w)
+	addUp(m.leaf, callgraph.CPU, int64(placed))
 	state := 0
 	if m.onCPU {
 		state = 1
 	}
 	b.unseenOf(k).seen[state][m.leaf] += w
+	return cpu - placed
 }
 
 // shareUnseen shares each thread's unseen time out in proportion to the
@@ -294,7 +325,13 @@ func (b *Builder) chargeSeen(k threadKey, m mark, w time.Duration) {
 func (b *Builder) shareUnseen() {
 	for k, u := range b.unseen {
 		root := b.threads[k]
+		// The CPU time of the run goes with it, at most its wall there
+		// as runCPU is at most run.
 		for state, w := range [2]time.Duration{u.sleep, u.run} {
+			cpu := time.Duration(0)
+			if state == 1 {
+				cpu = u.runCPU
+			}
 			if w <= 0 {
 				continue
 			}
@@ -303,16 +340,20 @@ func (b *Builder) shareUnseen() {
 				total += x
 			}
 			if total <= 0 {
+				var r *callgraph.Node
 				if root != nil {
-					b.chargeUnobserved(root.Root, w)
+					r = root.Root
 				}
+				b.chargeUnobserved(r, w, cpu)
 				continue
 			}
 			for leaf, x := range u.seen[state] {
-				b.chargeSpan(leaf, time.Duration(float64(w)*float64(x)/float64(total)), false)
+				share := float64(x) / float64(total)
+				b.chargeSpan(leaf, time.Duration(float64(w)*share), false)
+				addUp(leaf, callgraph.CPU, int64(float64(cpu)*share))
 			}
 		}
-		u.run, u.sleep = 0, 0
+		u.run, u.sleep, u.runCPU = 0, 0, 0
 	}
 }
 
@@ -332,13 +373,17 @@ func (b *Builder) chargeSpan(leaf *callgraph.Node, w time.Duration, gil bool) {
 	}
 }
 
-// chargeUnobserved charges w to the unobservedName marker under root.
-func (b *Builder) chargeUnobserved(root *callgraph.Node, w time.Duration) {
+// chargeUnobserved charges wall time w and CPU time cpu, at most w, to
+// the unobservedName marker under root.
+func (b *Builder) chargeUnobserved(root *callgraph.Node, w, cpu time.Duration) {
 	if root == nil || w <= 0 {
+		b.cpuUnplaced += cpu
 		return
 	}
 	b.unobserved += w
-	b.chargeSpan(b.child(root, b.marker(unobservedName), 0, 0, true), w, false)
+	marker := b.child(root, b.marker(unobservedName), 0, 0, true)
+	b.chargeSpan(marker, w, false)
+	addUp(marker, callgraph.CPU, int64(cpu))
 }
 
 // addUp adds x to value v of leaf and every node above it, up to the root.
@@ -346,24 +391,6 @@ func addUp(leaf *callgraph.Node, v callgraph.Value, x int64) {
 	for n := leaf; n != nil && n.Parent != nil; n = n.Parent {
 		n.Total[v] += x
 	}
-}
-
-// cpuSince returns the CPU time, in nanoseconds, that the thread used
-// between its previous sample and now, at most the wall time between the
-// two; one period for a thread on CPU when that is unknown.
-func (b *Builder) cpuSince(prev mark, seen bool, now mark) int64 {
-	guess := int64(0)
-	if now.onCPU {
-		guess = int64(b.period)
-	}
-	if now.cpu <= 0 || !seen || prev.cpu <= 0 {
-		return guess
-	}
-	d := max(now.cpu-prev.cpu, 0)
-	if wall := now.at.Sub(prev.at); wall > 0 && d > wall {
-		d = wall
-	}
-	return int64(d)
 }
 
 func (b *Builder) thread(pid int64, st *ThreadStack) *callgraph.Thread {
@@ -443,6 +470,7 @@ func (b *Builder) marker(name string) callgraph.FuncID {
 // them).
 func (b *Builder) Profile() *callgraph.Profile {
 	b.shareUnseen()
+	b.prof.CPUUnplaced = b.cpuUnplaced
 	slices.SortFunc(b.prof.Threads, func(x, y *callgraph.Thread) int {
 		return cmp.Or(cmp.Compare(x.PID, y.PID), cmp.Compare(x.ID, y.ID))
 	})

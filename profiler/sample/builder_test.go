@@ -113,7 +113,8 @@ func TestBuilderInternsFunctions(t *testing.T) {
 
 // TestBuilderTimes checks the wall and CPU time each snapshot carries: the
 // time since the previous snapshot (late ticks carry the missed ones, up to
-// max(maxGapPeriods periods, minGapCap)), and the thread's CPU time since its previous sample.
+// max(maxGapPeriods periods, minGapCap)), and the thread's CPU time since
+// its previous sample, never more than the wall time it goes with.
 func TestBuilderTimes(t *testing.T) {
 	b := NewBuilder(Options{Rate: 100, Idle: true}) // 10 ms period
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -128,7 +129,9 @@ func TestBuilderTimes(t *testing.T) {
 		{0, 5 * ms, true, 10 * ms, 10 * ms},            // first sample: one period, on CPU
 		{10 * ms, 12 * ms, true, 10 * ms, 7 * ms},      // on schedule
 		{40 * ms, 14 * ms, false, 30 * ms, 2 * ms},     // two ticks missed
-		{540 * ms, 900 * ms, true, 250 * ms, 500 * ms}, // gap capped at minGapCap; CPU capped at the real gap
+		// The gap capped at minGapCap, the CPU at the wall it goes with:
+		// the excess of both goes to the unobserved marker.
+		{540 * ms, 900 * ms, true, 250 * ms, 250 * ms},
 	}
 	var wall, cpu time.Duration
 	for i, s := range steps {
@@ -291,5 +294,71 @@ func TestBuilderGapShares(t *testing.T) {
 	}
 	if u := b.Unobserved(); u != 350*ms {
 		t.Errorf("Unobserved() = %v, want 350ms", u)
+	}
+}
+
+// TestBuilderCPUWithinWall checks that no node gets more CPU time than
+// wall time, whichever ends of the gaps between samples ran.
+func TestBuilderCPUWithinWall(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := time.Millisecond
+	type sample struct {
+		at, cpu time.Duration
+		onCPU   bool
+		leaf    string
+	}
+	for _, tc := range []struct {
+		name    string
+		samples []sample
+		want    map[string]time.Duration // CPU time by function
+	}{
+		{
+			name: "a function seen once between two others, all running",
+			samples: []sample{{0, 100 * ms, true, "a"}, {10 * ms, 110 * ms, true, "a"},
+				{20 * ms, 120 * ms, true, "short"}, {30 * ms, 130 * ms, true, "b"}},
+			want: map[string]time.Duration{"mod.a": 25 * ms, "mod.short": 10 * ms, "mod.b": 5 * ms},
+		},
+		{
+			name:    "the last sample",
+			samples: []sample{{0, 100 * ms, true, "a"}, {10 * ms, 110 * ms, true, "b"}},
+			want:    map[string]time.Duration{"mod.a": 15 * ms, "mod.b": 5 * ms},
+		},
+		{
+			// 4 ms run unseen between two sleeps go where the thread was
+			// seen running: spin's 6 + 5 + 4.
+			name: "a run between two sleeps",
+			samples: []sample{{0, 100 * ms, false, "nap"}, {10 * ms, 104 * ms, false, "nap"},
+				{20 * ms, 110 * ms, true, "spin"}, {30 * ms, 115 * ms, true, "spin"}},
+			want: map[string]time.Duration{"mod.nap": 0, "mod.spin": 15 * ms},
+		},
+		{
+			name:    "no clocks",
+			samples: []sample{{0, 0, true, "a"}, {10 * ms, 0, true, "b"}, {20 * ms, 0, false, "nap"}},
+			want:    map[string]time.Duration{"mod.a": 15 * ms, "mod.b": 10 * ms, "mod.nap": 0},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBuilder(Options{Rate: 100, Idle: true}) // 10 ms period
+			for _, s := range tc.samples {
+				b.Add(0, &Snapshot{Time: t0.Add(s.at), Threads: []ThreadStack{
+					{TID: 1, OnCPU: s.onCPU, CPUTime: s.cpu, Frames: []Frame{fr("main", 3), fr(s.leaf, 1)}},
+				}})
+			}
+			p := b.Profile()
+			got := map[string]time.Duration{}
+			p.Threads[0].Root.Walk(func(path []*callgraph.Node) {
+				n := path[len(path)-1]
+				if n.Total[callgraph.CPU] > n.Total[callgraph.Wall] {
+					t.Errorf("%s: cpu %v over wall %v", p.Funcs[n.Func].Name,
+						time.Duration(n.Total[callgraph.CPU]), time.Duration(n.Total[callgraph.Wall]))
+				}
+				if len(path) == 2 {
+					got[p.Funcs[n.Func].Name] += time.Duration(n.Total[callgraph.CPU])
+				}
+			})
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("cpu %v, want %v\n%s", got, tc.want, dump(p))
+			}
+		})
 	}
 }
