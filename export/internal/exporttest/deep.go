@@ -44,14 +44,20 @@ func AllocatedBytes(run func()) uint64 {
 // quadratic step takes the machine's memory at the next depth.
 func CheckLinear(t *testing.T, what string, measure func(depth int) uint64) {
 	t.Helper()
-	prev := measure(DeepDepths[0])
-	for i := 1; i < len(DeepDepths); i++ {
-		got := measure(DeepDepths[i])
+	CheckLinearAt(t, what, DeepDepths, measure)
+}
+
+// CheckLinearAt is CheckLinear at the given depths, shallowest first.
+func CheckLinearAt(t *testing.T, what string, depths []int, measure func(depth int) uint64) {
+	t.Helper()
+	prev := measure(depths[0])
+	for i := 1; i < len(depths); i++ {
+		got := measure(depths[i])
 		ratio := float64(got) / float64(max(prev, 1))
-		linear := float64(DeepDepths[i]) / float64(DeepDepths[i-1])
+		linear := float64(depths[i]) / float64(depths[i-1])
 		if ratio > 1.25*linear {
 			t.Fatalf("%s: %d at %d frames, %d at %d frames: %.1f times for %.0f times the frames",
-				what, prev, DeepDepths[i-1], got, DeepDepths[i], ratio, linear)
+				what, prev, depths[i-1], got, depths[i], ratio, linear)
 		}
 		prev = got
 	}
