@@ -28,6 +28,9 @@ type BriefOptions struct {
 	MinShare float64
 	// Width is the terminal's width in columns; 0 means DefaultBriefWidth.
 	Width int
+	// Idle keeps the idle waiting of pools and event loops where it
+	// happened, as Options.Idle does.
+	Idle bool
 }
 
 // WriteBrief writes the call tree to read at a glance, the one record
@@ -37,6 +40,7 @@ type BriefOptions struct {
 // native calls, imports and where library code spends its own time stay),
 // one screen at most.
 func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
+	p = apart(p, p.Default, opts.Idle)
 	b := &brief{p: p, v: p.Default, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}, opts: opts.withDefaults()}
 	threads := slices.Clone(p.Threads)
 	for _, th := range threads {
@@ -48,11 +52,14 @@ func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 	bw := bufio.NewWriter(w)
 	b.w = bw
 	b.min = int64(b.opts.MinShare / 100 * float64(b.total))
-	fmt.Fprintf(bw, "Where the time went: %s %s in %s", Human(b.v, b.total), valueName(b.v), plural(int64(len(threads)), "thread"))
+	fmt.Fprintf(bw, "Where the time went: %s %s in %s", Human(b.v, b.total), timeName(b.v, opts.Idle), plural(int64(len(threads)), "thread"))
 	if b.calls {
 		fmt.Fprintf(bw, ", calls exact")
 	}
 	fmt.Fprintf(bw, " (under %s%% not shown)\n", raw(b.opts.MinShare))
+	if note := idleNote(b.v, idleKinds(p, threads, b.v)); note != "" {
+		fmt.Fprintln(bw, note)
+	}
 	if b.total == 0 {
 		fmt.Fprintf(bw, "no %s was recorded\n", valueName(b.v))
 		return flush(bw)
@@ -115,6 +122,9 @@ func (b *brief) inclusive(n *callgraph.Node) int64 {
 	}
 	if b.v == callgraph.Calls || n.Parent == nil {
 		sum = n.Total[b.v] + children
+	}
+	if isIdleFrame(b.p, n) {
+		sum = 0 // apart: the header says how much
 	}
 	b.incl[n] = sum
 	return sum

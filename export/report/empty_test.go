@@ -15,7 +15,7 @@ func TestWriteNothingRecorded(t *testing.T) {
 	if err := Write(&b, p, Options{Aligned: true}); err != nil {
 		t.Fatal(err)
 	}
-	if want := "Showing 0 of 0 functions by flat; wall total 0ns\n\nno wall was recorded\n"; b.String() != want {
+	if want := "Showing 0 of 0 functions by flat; wall total 0ns (idle apart)\n\nno wall was recorded\n"; b.String() != want {
 		t.Errorf("report:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

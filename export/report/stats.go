@@ -33,6 +33,9 @@ type Table struct {
 	// Rows lists every function met on the selected threads, in the
 	// order first met until Sort orders them.
 	Rows []Row
+	// Idle holds, for a time value, the idle waiting that view.FoldIdle
+	// put apart: in no row and not in Total.
+	Idle []IdleKind
 }
 
 // rowKey identifies a row: two Funcs with the same key are one function.
@@ -62,10 +65,18 @@ func Functions(p *callgraph.Profile, v callgraph.Value, thread string) (*Table, 
 			if err := c.check(n); err != nil {
 				return nil, fmt.Errorf("report: thread %d (%s): %w", t.ID, t.Name, err)
 			}
+			if isIdleFrame(p, n) {
+				c.total += c.idleFrame(n)
+				continue
+			}
 			c.total += c.walk(n)
 		}
 	}
-	return &Table{Value: v, Total: c.total, Rows: c.rows}, nil
+	tab := &Table{Value: v, Total: c.total, Rows: c.rows}
+	if v != callgraph.Calls {
+		tab.Idle = idleKinds(p, threads, v)
+	}
+	return tab, nil
 }
 
 func valueName(v callgraph.Value) string {
@@ -155,6 +166,20 @@ func (c *collector) walk(n *callgraph.Node) int64 {
 		r.PrimCalls += n.Total[callgraph.Calls]
 	}
 	return incl
+}
+
+// idleFrame adds an idle frame's calls, which are calls made, to the rows
+// of a table of calls, and leaves out its time, which is apart; it returns
+// what it added to the total.
+func (c *collector) idleFrame(n *callgraph.Node) int64 {
+	if c.v != callgraph.Calls {
+		return 0
+	}
+	var sum int64
+	for _, ch := range n.Children {
+		sum += c.walk(ch)
+	}
+	return sum
 }
 
 // row returns the index of f's row, adding the row on first sight.

@@ -23,6 +23,9 @@ type TreeOptions struct {
 	// MinShare folds away, in percent of the total, the calling contexts
 	// (and threads) that weigh less; 0 shows every one.
 	MinShare float64
+	// Idle keeps the idle waiting of pools and event loops where it
+	// happened, as Options.Idle does.
+	Idle bool
 }
 
 // WriteTree writes each thread's call tree, heaviest calling context first,
@@ -39,6 +42,7 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 	if v < 0 || v >= callgraph.NumValues || !p.Has(v) {
 		return fmt.Errorf("report: profile has no %s values (has %s)", valueName(v), valueNames(p))
 	}
+	p = apart(p, v, opts.Idle)
 	threads, err := selectThreads(p, opts.Thread)
 	if err != nil {
 		return err
@@ -64,7 +68,10 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 	if opts.MinShare > 0 {
 		fold = fmt.Sprintf("contexts under %s%% (%s) folded", raw(opts.MinShare), Human(v, t.min))
 	}
-	fmt.Fprintf(bw, "Call tree by %s; total %s%s; %s\n", valueName(v), Human(v, t.total), threadNote(opts.Thread), fold)
+	fmt.Fprintf(bw, "Call tree by %s; total %s%s; %s\n", timeName(v, opts.Idle), Human(v, t.total), threadNote(opts.Thread), fold)
+	if note := idleNote(v, idleKinds(p, threads, v)); note != "" {
+		fmt.Fprintln(bw, note)
+	}
 	if t.total == 0 {
 		// A hybrid run whose sampler read nothing has cpu values, all 0.
 		fmt.Fprintf(bw, "\nno %s was recorded\n", valueName(v))
@@ -139,6 +146,9 @@ func (t *treeWriter) inclusive(n *callgraph.Node) int64 {
 		// entry frames do.
 		sum = n.Total[t.v] + children
 	}
+	if isIdleFrame(t.p, n) {
+		sum = 0 // apart: the header says how much
+	}
 	t.incl[n] = sum
 	return sum
 }
@@ -146,7 +156,7 @@ func (t *treeWriter) inclusive(n *callgraph.Node) int64 {
 // children writes n's children, at depth, heaviest first, each under
 // prefix, and one line for those lighter than the threshold.
 func (t *treeWriter) children(n *callgraph.Node, prefix string, depth int) {
-	kids := slices.Clone(n.Children)
+	kids := slices.DeleteFunc(slices.Clone(n.Children), func(c *callgraph.Node) bool { return isIdleFrame(t.p, c) })
 	slices.SortStableFunc(kids, func(a, b *callgraph.Node) int { return cmp.Compare(t.incl[b], t.incl[a]) })
 	shown := len(kids)
 	for shown > 0 && t.folds(t.incl[kids[shown-1]]) {

@@ -32,6 +32,10 @@ type Options struct {
 	// files are shortened to the path components that tell them apart,
 	// then function names cut from the left.
 	Width int
+	// Idle keeps the time pools and event loops spend waiting for work
+	// where it happened; by default it is apart (view.FoldIdle), in no
+	// row and not in the total, and the summary says how much.
+	Idle bool
 }
 
 func (o Options) value(p *callgraph.Profile) callgraph.Value {
@@ -53,6 +57,7 @@ func (o Options) top(n int) int {
 
 // Write writes the top functions of p as a table.
 func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
+	p = apart(p, opts.value(p), opts.Idle)
 	t, err := Functions(p, opts.value(p), opts.Thread)
 	if err != nil {
 		return err
@@ -68,8 +73,11 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	hasCalls := p.Has(callgraph.Calls)
 	bw := bufio.NewWriter(w)
 	if opts.Aligned {
-		fmt.Fprintf(bw, "Showing %d of %d functions by %s; %s total %s%s\n",
-			len(shown), len(t.Rows), by, valueName(t.Value), Human(t.Value, t.Total), threadNote(opts.Thread))
+		fmt.Fprintf(bw, "Showing %d of %d functions by %s; %s total %s%s%s\n",
+			len(shown), len(t.Rows), by, valueName(t.Value), Human(t.Value, t.Total), idleSuffix(t.Value, opts.Idle), threadNote(opts.Thread))
+		if note := idleNote(t.Value, t.Idle); note != "" {
+			fmt.Fprintln(bw, note)
+		}
 		if len(t.Rows) == 0 {
 			// A sampled run that read nothing writes a profile of nothing.
 			fmt.Fprintf(bw, "\nno %s was recorded\n", valueName(t.Value))
