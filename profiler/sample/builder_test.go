@@ -126,9 +126,9 @@ func TestBuilderTimes(t *testing.T) {
 		wantWall time.Duration
 		wantCPU  time.Duration
 	}{
-		{0, 5 * ms, true, 10 * ms, 10 * ms},            // first sample: one period, on CPU
-		{10 * ms, 12 * ms, true, 10 * ms, 7 * ms},      // on schedule
-		{40 * ms, 14 * ms, false, 30 * ms, 2 * ms},     // two ticks missed
+		{0, 5 * ms, true, 10 * ms, 10 * ms},        // first sample: one period, on CPU
+		{10 * ms, 12 * ms, true, 10 * ms, 7 * ms},  // on schedule
+		{40 * ms, 14 * ms, false, 30 * ms, 2 * ms}, // two ticks missed
 		// The gap capped at minGapCap, the CPU at the wall it goes with:
 		// the excess of both goes to the unobserved marker.
 		{540 * ms, 900 * ms, true, 250 * ms, 250 * ms},
