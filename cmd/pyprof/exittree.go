@@ -60,7 +60,7 @@ func printableNames(p *callgraph.Profile) *callgraph.Profile {
 // writeLookFurther names the command to read each profile written.
 func writeLookFurther(w io.Writer, outs []output) {
 	for _, o := range outs {
-		if o.path == stdoutName {
+		if isStdout(o.path) {
 			continue
 		}
 		switch o.format {

@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pyprof/pyprof/export"
 )
@@ -16,11 +19,21 @@ import (
 // stdoutName is the output path that means standard output.
 const stdoutName = "-"
 
+// stdoutAliases are the paths that lead to standard output too. Opening
+// one would truncate the file standard output appends to, and send the
+// program's own output into the profile: they are written as "-" is.
+var stdoutAliases = []string{"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"}
+
+// isStdout reports whether path means standard output.
+func isStdout(path string) bool {
+	return path == stdoutName || slices.Contains(stdoutAliases, path)
+}
+
 // checkOutput checks, before any work, that path can be written: a usage
 // error for a directory that does not exist or takes no file, an output
 // error for a file the user may not write. Standard output always can.
 func checkOutput(path string) error {
-	if path == stdoutName {
+	if isStdout(path) {
 		return nil
 	}
 	err := export.CheckWritable(path)
@@ -36,13 +49,13 @@ func checkOutput(path string) error {
 // writeFile writes one output: to stdout for "-", else to the file as
 // export.WriteFile writes it. Failures are output errors.
 func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error {
-	if path != stdoutName {
+	if !isStdout(path) {
 		exitOnSignal()
 	}
 	if err := checkOutput(path); err != nil {
 		return err
 	}
-	if path == stdoutName {
+	if isStdout(path) {
 		bw := bufio.NewWriter(stdout)
 		err := write(bw)
 		if err == nil {
@@ -63,10 +76,26 @@ func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error
 // cannot be what the user wants: pprof is gzipped binary, which a
 // terminal would show as garbage.
 func checkStdout(path string, format export.Format, stdout io.Writer) error {
-	if path == stdoutName && format == export.Pprof && isTerminal(stdout) {
-		return usagef("-o -: pprof is binary and standard output is a terminal: redirect it, or name a file")
+	if isStdout(path) && format == export.Pprof && isTerminal(stdout) {
+		return usagef("-o %s: pprof is binary and standard output is a terminal: redirect it, or name a file", path)
 	}
 	return nil
+}
+
+// checkStdoutOpen refuses standard output when pyprof started with it
+// closed: the Go runtime then opens /dev/null read-write in its place, and
+// the profile would be lost without a word. A shell's >/dev/null opens it
+// write-only, which is the user's choice and stays allowed.
+func checkStdoutOpen(path string) error {
+	var out, null unix.Stat_t
+	if unix.Fstat(1, &out) != nil || unix.Stat(os.DevNull, &null) != nil {
+		return nil
+	}
+	flags, err := unix.FcntlInt(1, unix.F_GETFL, 0)
+	if err != nil || flags&unix.O_ACCMODE != unix.O_RDWR || out.Dev != null.Dev || out.Ino != null.Ino {
+		return nil
+	}
+	return outputError{fmt.Errorf("-o %s: standard output is closed, and the profile would be lost: open it (a file or a pipe), or name a file", path)}
 }
 
 // stdoutFormat explains that "-" has no extension to take a format from.

@@ -137,16 +137,20 @@ func (f *recordFlags) resolveOutputs(stdout io.Writer) ([]output, error) {
 }
 
 // checkStdoutOnce refuses to send two outputs to standard output, where
-// they would run into each other.
+// they would run into each other, and one to a standard output that was
+// closed.
 func (f *recordFlags) checkStdoutOnce() error {
-	n := 0
+	var to []string
 	for _, path := range append([]string{f.timeline, f.selfProfile}, f.outputs...) {
-		if path == stdoutName {
-			n++
+		if isStdout(path) {
+			to = append(to, path)
 		}
 	}
-	if n > 1 {
-		return usagef("record: %d outputs are - (standard output): one at most", n)
+	switch {
+	case len(to) > 1:
+		return usagef("record: %d outputs are - (standard output): one at most", len(to))
+	case len(to) == 1:
+		return checkStdoutOpen(to[0])
 	}
 	return nil
 }
@@ -406,7 +410,7 @@ func (f *recordFlags) options(words []string, stdout io.Writer) (profiler.Option
 // unless a profile goes there, which the program's output would corrupt;
 // then to standard error.
 func (f *recordFlags) programStdout() *os.File {
-	if f.timeline == stdoutName || f.selfProfile == stdoutName || slices.Contains(f.outputs, stdoutName) {
+	if isStdout(f.timeline) || isStdout(f.selfProfile) || slices.ContainsFunc(f.outputs, isStdout) {
 		return os.Stderr
 	}
 	return os.Stdout
@@ -477,7 +481,7 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	}
 	var paths []string
 	for _, o := range outs {
-		if o.path == stdoutName {
+		if isStdout(o.path) {
 			paths = append(paths, "standard output")
 			continue
 		}

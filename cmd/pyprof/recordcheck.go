@@ -91,9 +91,9 @@ func (f *recordFlags) checkNotScript(target profiler.Target) error {
 
 // samePath reports whether a and b name one file: the same path once made
 // absolute, or, for files that exist, the same file under two names (a
-// link). "-" is standard output, not a file.
+// link). Standard output ("-" and its aliases) is not a file.
 func samePath(a, b string) bool {
-	if a == "-" || b == "-" {
+	if isStdout(a) || isStdout(b) {
 		return false
 	}
 	absA, errA := filepath.Abs(a)
