@@ -9,34 +9,57 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// forwardSignals passes SIGTERM and SIGHUP to the program. A Ctrl-C at a
-// terminal already reaches the program (it shares pyprof's process
-// group), so SIGINT is forwarded only when it cannot have come from the
-// terminal; a second SIGINT stops the program at once. When attached to a
-// process (--pid), a signal only ends the sampling.
+// forwarded are the signals pyprof passes to the program it runs. SIGINT
+// and SIGQUIT are typed at a terminal (Ctrl-C, Ctrl-\) and reach the
+// program from there when it shares the terminal's foreground process
+// group; the others are sent to pyprof alone.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM}
+
+// fromTerminal are the signals a terminal sends to its foreground group.
+func fromTerminal(sig os.Signal) bool { return sig == syscall.SIGINT || sig == syscall.SIGQUIT }
+
+// ends are the signals that end sampling a process pyprof attached to
+// (--pid): it runs no program to pass them to.
+func ends(sig os.Signal) bool {
+	return sig == syscall.SIGINT || sig == syscall.SIGTERM || sig == syscall.SIGHUP || sig == syscall.SIGQUIT
+}
+
+// forwardSignals passes the forwarded signals to the program: a second
+// SIGINT or SIGQUIT stops it at once. Unhandled, SIGQUIT would make Go's
+// runtime print every goroutine's stack and exit, leaving the program
+// running and its profile unwritten. When attached to a process (--pid),
+// a signal that would end a program ends the sampling.
 //
 // A signal ignored when pyprof started stays ignored, for pyprof and for
 // the program, as the shell that started pyprof meant (nohup, a job in the
-// background of a script, trap "" INT): asking to be notified of it would
-// install a handler, and a program started from a process with a handler
-// begins with the signal at its default.
+// background of a script, trap "" TERM): signal.Ignore sets it ignored
+// again where Go's runtime had put its own handler, and the program
+// inherits that.
 func forwardSignals(attached bool) (context.Context, <-chan os.Signal, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := make(chan os.Signal, 4)
 	out := make(chan os.Signal, 4)
-	if watched := notIgnored(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP); len(watched) > 0 {
+	for _, sig := range forwarded {
+		if ignoredAtStart(sig) {
+			signal.Ignore(sig)
+		}
+	}
+	if watched := notIgnored(forwarded...); len(watched) > 0 {
 		signal.Notify(in, watched...)
 	}
 	go func() {
-		interrupts := 0
+		typed := map[os.Signal]int{}
 		for sig := range in {
 			if attached {
-				cancel()
+				if ends(sig) {
+					cancel()
+				}
 				continue
 			}
-			if sig == syscall.SIGINT {
-				interrupts++
-				if interrupts > 1 {
+			if fromTerminal(sig) {
+				typed[sig]++
+				if typed[sig] > 1 {
 					cancel()
 					continue
 				}
@@ -50,13 +73,12 @@ func forwardSignals(attached bool) (context.Context, <-chan os.Signal, func()) {
 	return ctx, out, func() { signal.Stop(in); cancel() }
 }
 
-// notIgnored returns the signals of sigs that are not ignored now. Go's
-// runtime leaves SIGHUP and SIGINT ignored when pyprof starts with them
-// ignored, until signal.Notify asks for them.
+// notIgnored returns the signals of sigs that were not ignored when pyprof
+// started.
 func notIgnored(sigs ...os.Signal) []os.Signal {
 	var out []os.Signal
 	for _, sig := range sigs {
-		if !signal.Ignored(sig) {
+		if !ignoredAtStart(sig) {
 			out = append(out, sig)
 		}
 	}
