@@ -130,6 +130,9 @@ func resolve(path string) (target, error) {
 			}
 			return target{path: p, info: info, inPlace: true}, nil
 		}
+		if err := checkPlanted(p, info); err != nil {
+			return target{}, err
+		}
 		link, err := os.Readlink(p)
 		if err != nil {
 			return target{}, err
@@ -137,6 +140,32 @@ func resolve(path string) (target, error) {
 		p = linkTarget(p, link)
 	}
 	return target{}, &fs.PathError{Op: "open", Path: path, Err: syscall.ELOOP}
+}
+
+// checkPlanted refuses to follow a symlink that another user may have
+// planted to turn pyprof's write onto a file of pyprof's user: one in a
+// sticky folder that everyone may write (/tmp), owned by neither that user
+// nor the folder's owner. The kernel refuses to follow such links where
+// fs.protected_symlinks is on, as most systems have it; pyprof reads links
+// itself, to replace their target whole, and would bypass that guard.
+func checkPlanted(link string, info fs.FileInfo) error {
+	linkSt, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	dir := dirOf(link)
+	dirInfo, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	dirSt, ok := dirInfo.Sys().(*syscall.Stat_t)
+	shared := dirInfo.Mode()&fs.ModeSticky != 0 && dirInfo.Mode().Perm()&0o002 != 0
+	if !ok || !shared || linkSt.Uid == uint32(os.Geteuid()) || linkSt.Uid == dirSt.Uid {
+		return nil
+	}
+	return &fs.PathError{Op: "open", Path: link, Err: fmt.Errorf(
+		"a symlink of user %d in the shared folder %s, which another user may have planted: pyprof does not follow it; remove it or write elsewhere",
+		linkSt.Uid, dir)}
 }
 
 // linkTarget is where the symlink p pointing to link leads. It joins the

@@ -167,6 +167,49 @@ func TestWriteFileSymlinks(t *testing.T) {
 	}
 }
 
+// TestWriteFileRefusesPlantedSymlink: in a sticky folder everyone may
+// write, a symlink of another user (neither pyprof's nor the folder's
+// owner) is not followed, so that it cannot turn root's output onto a file
+// of root's; pyprof's own links there are followed as before.
+func TestWriteFileRefusesPlantedSymlink(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root may give a symlink to another user")
+	}
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, "secret")
+	if err := os.WriteFile(victim, []byte("root's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(shared, "out.folded")
+	if err := os.Symlink(victim, planted); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(planted, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFile(planted, writeString("new"))
+	if err == nil || !strings.Contains(err.Error(), "another user may have planted") {
+		t.Errorf("WriteFile through another user's symlink in a shared folder = %v, want it refused", err)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "root's" {
+		t.Errorf("the link's target holds %q, want it untouched", data)
+	}
+	own := filepath.Join(shared, "own.folded")
+	if err := os.Symlink(victim, own); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(own, writeString("mine")); err != nil {
+		t.Errorf("WriteFile through pyprof's user's own symlink: %v", err)
+	}
+}
+
 func TestWriteFileFIFO(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fifo")
 	if err := unix.Mkfifo(path, 0o600); err != nil {
