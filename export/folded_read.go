@@ -81,6 +81,9 @@ func (fr *foldedReader) addLine(line []byte) error {
 	if err != nil {
 		return err
 	}
+	if err := CheckStackDepth(strings.Count(stack, ";") + 1); err != nil {
+		return err
+	}
 	fr.path = fr.path[:0]
 	for frame := range strings.SplitSeq(stack, ";") {
 		fr.path = append(fr.path, Frame{Func: fr.function(frame)})

@@ -187,8 +187,14 @@ func (rd *pprofReader) addSample(s *profile.Sample) error {
 		return err
 	}
 	rd.path = rd.path[:0]
+	if err := CheckStackDepth(len(s.Location)); err != nil {
+		return err
+	}
 	for i := len(s.Location) - 1; i >= 0; i-- {
 		rd.addLocation(s.Location[i])
+	}
+	if err := CheckStackDepth(len(rd.path)); err != nil {
+		return err // inlined lines made it deeper
 	}
 	rd.tree.addStack(rd.thread(s), rd.path, &self)
 	return nil

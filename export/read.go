@@ -35,11 +35,27 @@ const MaxProfileBytes = 256 << 20
 // each: folded lines of distinct frames make one per frame.
 const MaxTreeNodes = 4_000_000
 
+// MaxStackDepth bounds the frames of one stack a reader takes in. Python
+// stacks stop at the recursion limit (1,000 unless a program raises it),
+// and pyprof writes at most --max-depth frames of one; a file of deeper
+// stacks, millions of frames on one line, would take minutes and
+// gigabytes to read.
+const MaxStackDepth = 100_000
+
 // The bounds in force; tests lower them.
 var (
 	maxProfileBytes int64 = MaxProfileBytes
 	maxTreeNodes          = MaxTreeNodes
+	maxStackDepth         = MaxStackDepth
 )
+
+// CheckStackDepth refuses a stack of more than MaxStackDepth frames.
+func CheckStackDepth(frames int) error {
+	if frames > maxStackDepth {
+		return fmt.Errorf("%w: a stack of %d frames, deeper than the %d pyprof reads", ErrTooLarge, frames, maxStackDepth)
+	}
+	return nil
+}
 
 // readAllBounded reads r to its end, refusing more than maxProfileBytes.
 func readAllBounded(r io.Reader, what string) ([]byte, error) {

@@ -130,12 +130,14 @@ func TestReadFoldedBounds(t *testing.T) {
 		{"a count past an int64", "a 99999999999999999999\n", 0, "line 1: count 99999999999999999999 is past what an int64 holds"},
 		{"too many calling contexts", distinct.String(), 10, "line 11: profile too large: more than 10 calling contexts, more than pyprof reads"},
 		{"too many bytes", strings.Repeat("abc;", 100) + "x 1\n", 0, "profile too large: the folded file holds more than 100 bytes, more than pyprof reads"},
+		{"too deep a stack", "a;b 1\n" + strings.Repeat("f;", 12) + "g 1\n", 0, "line 2: profile too large: a stack of 13 frames, deeper than the 12 pyprof reads"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.nodes > 0 {
 				lower(t, &maxTreeNodes, tt.nodes)
 			}
+			lower(t, &maxStackDepth, 12)
 			if tt.name == "too many bytes" {
 				lower(t, &maxProfileBytes, 100)
 			}
@@ -181,5 +183,28 @@ func TestReadPprofSourceTypes(t *testing.T) {
 				t.Errorf("SourceTypes %q, want %q", p.SourceTypes, tt.want)
 			}
 		})
+	}
+}
+
+// TestReadPprofDeepStack: a sample deeper than the stacks pyprof reads is
+// refused, like a folded line of as many frames.
+func TestReadPprofDeepStack(t *testing.T) {
+	lower(t, &maxStackDepth, 12)
+	fn := &profile.Function{ID: 1, Name: "f"}
+	p := &profile.Profile{SampleType: []*profile.ValueType{wallType}, Function: []*profile.Function{fn}}
+	var stack []*profile.Location
+	for i := range 13 {
+		loc := &profile.Location{ID: uint64(i + 1), Line: []profile.Line{{Function: fn, Line: 1}}}
+		p.Location = append(p.Location, loc)
+		stack = append(stack, loc)
+	}
+	p.Sample = []*profile.Sample{{Location: stack, Value: []int64{1}}}
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadPprof(&buf)
+	if want := "profile too large: a stack of 13 frames, deeper than the 12 pyprof reads"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ReadPprof = %v, want %q", err, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
 )
 
 // funcKey merges frames into functions: speedscope frames of one function
@@ -68,6 +69,9 @@ func (c *converter) addSamples(t *callgraph.Thread, prof *profile) error {
 	}
 	path := []*callgraph.Node{}
 	for i, stack := range prof.Samples {
+		if err := export.CheckStackDepth(len(stack)); err != nil {
+			return fmt.Errorf("sample %d: %w", i, err)
+		}
 		path = path[:0]
 		n := t.Root
 		var callLine int32

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
 )
 
 // opened is a frame of an evented profile that is open.
@@ -29,7 +30,9 @@ func (c *converter) addEvents(t *callgraph.Thread, prof *profile) error {
 		var err error
 		switch e.Type {
 		case eventOpen:
-			stack, err = c.open(t, stack, e)
+			if err = export.CheckStackDepth(len(stack) + 1); err == nil {
+				stack, err = c.open(t, stack, e)
+			}
 		case eventClose:
 			stack, err = c.close(stack, e, prof.Unit)
 		default:
