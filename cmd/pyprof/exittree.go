@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
 	"github.com/pyprof/pyprof/export/report"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // wantsTree reports whether record ends with the call tree: on a terminal
@@ -21,7 +23,8 @@ func (f *recordFlags) wantsTree(stderr io.Writer) bool {
 	return f.reportSet || isTerminal(stderr)
 }
 
-// writeExitTree prints where the time went, sized to the terminal.
+// writeExitTree prints where the time went, sized to the terminal, the
+// threads that run the same code grouped (groupThreads).
 func writeExitTree(w io.Writer, p *callgraph.Profile) {
 	opts := report.BriefOptions{}
 	if file, ok := w.(*os.File); ok {
@@ -31,7 +34,17 @@ func writeExitTree(w io.Writer, p *callgraph.Profile) {
 			opts.Lines = max(8, min(report.DefaultBriefLines, rows-6))
 		}
 	}
-	if err := report.WriteBrief(w, printableNames(p), opts); err != nil {
+	if !opts.Idle && p.Default != callgraph.Calls {
+		// Folded before threads are grouped, so that each thread's idle
+		// waiting stays its own (the report folds it the same way, and
+		// folding twice changes nothing).
+		p = view.FoldIdle(p)
+	}
+	tree, err := groupedBrief(printableNames(p), func(b *bytes.Buffer, p *callgraph.Profile) error {
+		return report.WriteBrief(b, p, opts)
+	})
+	w.Write(tree)
+	if err != nil {
 		fmt.Fprintf(w, "pyprof: %v\n", err)
 	}
 }
