@@ -33,7 +33,7 @@ func fitChildren(n *Node) (removed [NumValues]int64) {
 	for _, c := range n.Children {
 		fitChildren(c)
 	}
-	for i, c := range n.Children {
+	for _, c := range n.Children {
 		if c.SelfLine != 0 && findTraced(n, c) != nil {
 			continue // fitted with its traced sibling
 		}
@@ -46,7 +46,7 @@ func fitChildren(n *Node) (removed [NumValues]int64) {
 			continue
 		}
 		group := []*Node{c}
-		for _, s := range n.Children[i+1:] {
+		for _, s := range n.Children {
 			if s.SelfLine != 0 && s.Func == c.Func && s.CallLine == c.CallLine {
 				group = append(group, s)
 			}
