@@ -26,7 +26,7 @@ func dumpCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	d, err := profiler.DumpStacks(pid)
 	if err != nil {
-		return exitCode(stderr, err)
+		return exitCode(stderr, explainNotPython(pid, err))
 	}
 	w := bufio.NewWriter(stdout)
 	writeDump(w, d)

@@ -299,7 +299,7 @@ func (f *recordFlags) run(ctx context.Context, opts profiler.Options) (*profiler
 	case f.pid != 0:
 		prof, st, err := profiler.AttachSampled(ctx, f.pid, so)
 		if prof == nil {
-			return nil, nil, err
+			return nil, nil, explainNotPython(f.pid, err)
 		}
 		res := &profiler.Result{Profile: prof, Stats: profiler.Stats{Elapsed: st.Elapsed, Threads: len(prof.Threads), Lost: prof.Lost}}
 		if err != nil { // the process exited: what was sampled is kept

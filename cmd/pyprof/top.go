@@ -62,7 +62,7 @@ func topCommand(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = showErr
 	}
-	return exitCode(stderr, err)
+	return exitCode(stderr, explainNotPython(pid, err))
 }
 
 // stopOnSignal returns a context cancelled by any of sigs but those
