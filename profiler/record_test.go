@@ -101,13 +101,16 @@ type funcKey struct {
 	line           int
 }
 
+// refcountScript is testdata/refcount.py, found before a test changes
+// the working folder.
+var refcountScript, _ = filepath.Abs(filepath.Join("..", "testdata", "refcount.py"))
+
 // referenceCounts runs program under testdata/refcount.py: PY_START events
 // per code object, counted by sys.monitoring with nothing of pyprof loaded.
 func referenceCounts(t *testing.T, i *agent.Interpreter, words ...string) map[funcKey]int64 {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "counts.json")
-	ref, _ := filepath.Abs(filepath.Join("..", "testdata", "refcount.py"))
-	cmd := exec.Command(i.Path, append([]string{ref, out}, words...)...)
+	cmd := exec.Command(i.Path, append([]string{refcountScript, out}, words...)...)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("reference run: %v\n%s", err, msg)
 	}
@@ -121,7 +124,7 @@ func referenceCounts(t *testing.T, i *agent.Interpreter, words ...string) map[fu
 	}
 	counts := map[funcKey]int64{}
 	for _, r := range rows {
-		counts[funcKey{r[0].(string), r[1].(string), int(r[2].(float64))}] = int64(r[3].(float64))
+		counts[funcKey{r[0].(string), r[1].(string), int(r[2].(float64))}] += int64(r[3].(float64))
 	}
 	return counts
 }

@@ -9,6 +9,15 @@ marked hidden so profiles start at the program's <module>.
 Configuration comes in the environment variable PYPROF_AGENT (removed before
 the program runs, so the program and its children never see it).
 
+The program must start as cold as it would without pyprof: at its first line
+sys.modules holds what the interpreter imported for it (and, for -m or a
+folder, runpy, which the interpreter imports to run it) plus the agent, and
+no cache the program's calls use is warmer. So this file imports nothing
+that is not imported already at start-up (sys, posix, _io, _thread, the
+frozen importlib) and patches nothing the program can see: threads are
+named from an audit hook and a sys.monitoring event on pyprof's own tool id,
+execs are noted from the audit hook.
+
 With record --subprocesses (PYPROF_AGENT has site=DIR), children are
 followed: a forked child gets rings of its own (_follow_forks), and a new
 interpreter finds pyprof's sitecustomize.py first on PYTHONPATH, which calls
@@ -16,10 +25,14 @@ follow_exec below with the recording described in PYPROF_CHILD. Both
 variables stay in the environment, so grandchildren are followed too.
 """
 
-import os
+import _io
+import _thread
+import posix
 import sys
 
 _BOOTSTRAP_FILE = __file__
+_IMPORTLIB = sys.modules["_frozen_importlib"]
+_IMPORTLIB_EXTERNAL = sys.modules["_frozen_importlib_external"]
 _TOOL_TAKEN = 3  # PYPROF_STATUS_TOOL_TAKEN in wire.h
 _ERROR = 2  # PYPROF_STATUS_ERROR
 _BAD_PROGRAM = 4  # PYPROF_STATUS_BAD_PROGRAM
@@ -31,26 +44,64 @@ _HDR_ERROR = 1024
 _EXIT_AGENT_FAILED = 121  # seen by pyprof only; it reports the header's message
 
 
+# The interpreter's own spelling of paths and environment bytes.
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
+
+
 def _fields(value):
     return dict(kv.split("=", 1) for kv in value.split(";") if kv)
 
 
+def _getenv(name):
+    value = posix.environ.get(name.encode(_FS_ENCODING, _FS_ERRORS))
+    return None if value is None else value.decode(_FS_ENCODING, _FS_ERRORS)
+
+
+def _setenv(name, value):
+    # os.environ, once imported, keeps posix.environ as its own data: one
+    # change serves both, and the program's children see it.
+    posix.putenv(name, value)
+    posix.environ[name.encode(_FS_ENCODING, _FS_ERRORS)] = value.encode(_FS_ENCODING, _FS_ERRORS)
+
+
+def _unsetenv(name):
+    posix.unsetenv(name)
+    posix.environ.pop(name.encode(_FS_ENCODING, _FS_ERRORS), None)
+
+
 def _config():
-    return _fields(os.environ.pop("PYPROF_AGENT"))
+    config = _fields(_getenv("PYPROF_AGENT"))
+    _unsetenv("PYPROF_AGENT")
+    return config
 
 
 def _load_agent(path):
-    import importlib.machinery
-    import importlib.util
-
+    """Loads the agent with the frozen importlib the interpreter started
+    with: importlib.machinery and importlib.util would be imported for it."""
     if path.endswith(".py"):
-        loader = importlib.machinery.SourceFileLoader("_pyprof_agent", path)
+        loader = _IMPORTLIB_EXTERNAL.SourceFileLoader("_pyprof_agent", path)
     else:
-        loader = importlib.machinery.ExtensionFileLoader("_pyprof_agent", path)
-    spec = importlib.util.spec_from_file_location("_pyprof_agent", path, loader=loader)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+        loader = _IMPORTLIB_EXTERNAL.ExtensionFileLoader("_pyprof_agent", path)
+    spec = _IMPORTLIB_EXTERNAL.spec_from_file_location("_pyprof_agent", path, loader=loader)
+    module = _IMPORTLIB.module_from_spec(spec)
+    loader.exec_module(module)
     return module
+
+
+def _runpy_files():
+    """runpy's file names, frozen (3.12+) or not, without importing it."""
+    return {"<frozen runpy>", _join(sys._stdlib_dir, "runpy.py")}
+
+
+def _join(folder, name):
+    return folder + name if folder.endswith("/") else folder + "/" + name
+
+
+def _dirname(path):
+    """posixpath.dirname, which may not be imported yet."""
+    head = path[: path.rfind("/") + 1]
+    return head.rstrip("/") or head
 
 
 _EVENTS = (
@@ -77,7 +128,7 @@ def _claim(agent, tool_id, null, native):
     owner = monitoring.get_tool(tool_id)
     if owner is not None:
         agent.fail(_TOOL_TAKEN, f"sys.monitoring tool id {tool_id} is already used by {owner!r}")
-        os._exit(_EXIT_AGENT_FAILED)
+        posix._exit(_EXIT_AGENT_FAILED)
     monitoring.use_tool_id(tool_id, "pyprof")
     return _register(agent, tool_id, null, native)
 
@@ -107,7 +158,9 @@ def _release(tool_id):
     if monitoring.get_tool(tool_id) != "pyprof":
         return
     monitoring.set_events(tool_id, 0)
-    for event_name, _ in _EVENTS:
+    for code in _THREAD_CODES:
+        monitoring.set_local_events(tool_id, code, 0)
+    for event_name in [name for name, _ in _EVENTS] + ["LINE"]:
         monitoring.register_callback(tool_id, getattr(monitoring.events, event_name), None)
     monitoring.free_tool_id(tool_id)
 
@@ -191,78 +244,141 @@ def _notes_to_pyprof(config):
     opened another file under the number)."""
     if "notes" not in config:
         return None
-    import time
+    import time  # built in, imported at start-up
 
     fd = int(config["notes"])
-    os.set_inheritable(fd, False)
-    os.set_blocking(fd, False)
-    pipe = os.fstat(fd)
-    program = os.getpid()
+    posix.set_inheritable(fd, False)
+    posix.set_blocking(fd, False)
+    pipe = posix.fstat(fd)
+    program = posix.getpid()
 
     def note(text):
-        if os.getpid() != program:
+        if posix.getpid() != program:
             return
         try:
-            now = os.fstat(fd)
+            now = posix.fstat(fd)
             if (now.st_dev, now.st_ino) == (pipe.st_dev, pipe.st_ino):
-                os.write(fd, f"{time.monotonic_ns()} {text}\n".encode())
+                posix.write(fd, f"{time.monotonic_ns()} {text}\n".encode())
         except OSError:
             pass
 
     return note
 
 
-def _note_exec(note):
-    """Tells pyprof when the program replaces itself by another program
-    (os.execv or os.execve, which every os.exec* calls): the recording ends
-    there. An exec that fails is taken back."""
-    for name in ("execv", "execve"):
-        original = getattr(os, name)
+# The audit events of a thread about to start: their first argument is
+# the function it will run, a Thread's bound _bootstrap for threading's.
+_THREAD_START_EVENTS = ("_thread.start_new_thread", "_thread.start_joinable_thread")
 
-        def exec_(*args, _original=original, _name=name):
-            note(f"exec os.{_name}")
+# The code objects of Thread._bootstrap_inner (a subclass may have its
+# own) whose LINE events pyprof watches to name threads.
+_THREAD_CODES = set()
+
+
+def _name_threads(agent, tool_id):
+    """Records each threading.Thread's name in its own thread as it
+    starts; threading knows the name, the agent does not. threading is
+    neither imported nor patched for it: once the program starts a Thread
+    (watched from an audit hook), LINE events of its _bootstrap_inner are
+    turned on, on pyprof's tool id only; the first line of each frame names
+    its thread, and every other line disables itself. Returns the audit
+    handler of thread starts."""
+    monitoring = sys.monitoring
+    first_lines = {}
+
+    def on_line(code, line):
+        # A monitoring callback: no events of its own reach the agent.
+        if first_lines.setdefault(code, line) != line:
+            return monitoring.DISABLE
+        # The attribute, not the name property: a property is a call.
+        name = getattr(sys._getframe(1).f_locals.get("self"), "_name", None)
+        if isinstance(name, str):
+            agent.set_thread_name(name)
+
+    def thread_starting(args):
+        threading = sys.modules.get("threading")
+        thread = getattr(args[0], "__self__", None)
+        if threading is None or not isinstance(thread, threading.Thread):
+            return
+        code = getattr(type(thread)._bootstrap_inner, "__code__", None)
+        if code is None or code in _THREAD_CODES or monitoring.get_tool(tool_id) != "pyprof":
+            return
+        _THREAD_CODES.add(code)
+        monitoring.set_local_events(tool_id, code, monitoring.events.LINE)
+
+    monitoring.register_callback(tool_id, monitoring.events.LINE, on_line)
+    return thread_starting
+
+
+def _note_execs(note):
+    """Returns the audit handler that tells pyprof when the program
+    replaces itself by another program (os.execv and os.execve, which
+    every os.exec* calls, raise the os.exec event): the recording ends
+    there. An exec that failed is taken back at the next audit event or
+    when the program ends, whichever comes first; see _watch_program."""
+
+    def exec_starting(args):
+        note("exec os.execv" if args[2] is None else "exec os.execve")
+
+    return exec_starting
+
+
+class _ProgramWatch:
+    """What pyprof learns from the program's audit events: one hook,
+    in this (hidden) file, that costs a lookup for other events."""
+
+    def __init__(self, handlers, note):
+        self.handlers = handlers
+        self.note = note
+        self.exec_pending = False
+
+    def hook(self, event, args):
+        if self.exec_pending:
+            self.exec_failed()
+        if event in self.handlers:
             try:
-                return _original(*args)
-            except BaseException:
-                note("exec-failed")
-                raise
+                self.handlers[event](args)
+                if event == "os.exec":
+                    self.exec_pending = True
+            except Exception:
+                pass  # an audit hook that raises would fail the program's call
 
-        exec_.__name__ = exec_.__qualname__ = name
-        if original in os.supports_fd:
-            os.supports_fd.add(exec_)
-        setattr(os, name, exec_)
+    def exec_failed(self):
+        # Still running after an exec: it failed.
+        if self.exec_pending:
+            self.exec_pending = False
+            self.note("exec-failed")
+
+
+def _watch_program(agent, tool_id, note=None):
+    """Installs the audit hook that names threads and, given note, says
+    when the program execs; returns the watch, whose exec_failed is called
+    once the program is done."""
+    handlers = dict.fromkeys(_THREAD_START_EVENTS, _name_threads(agent, tool_id))
+    if note:
+        handlers["os.exec"] = _note_execs(note)
+    watch = _ProgramWatch(handlers, note)
+    sys.addaudithook(watch.hook)
+    return watch
 
 
 def _guard_program(tool_id, config):
-    """Keeps pyprof's tool id from the program and, without --subprocesses
-    (which follows a Python the program becomes), says when it execs.
-    Returns sys.monitoring.set_events as it was, for turning pyprof's events
+    """Keeps pyprof's tool id from the program. Returns
+    sys.monitoring.set_events as it was, for turning pyprof's events
     on: a frame of the guard's would be open as they start, its return
-    left without a matching call."""
+    left without a matching call, and the notes function (or None)."""
     set_events = sys.monitoring.set_events
     note = _notes_to_pyprof(config)
     _keep_tool_id(tool_id, note)
-    if note and "site" not in config:
-        _note_exec(note)
-    return set_events
+    return set_events, note
 
 
-def _name_threads(agent):
-    """Records each thread's Python name when it starts and when it ends
-    (a thread may rename itself); threading knows the name, the agent does not."""
-    import threading
-
-    original = threading.Thread._bootstrap_inner
-
-    def _bootstrap_inner(self):
-        agent.set_thread_name(self.name)
-        try:
-            original(self)
-        finally:
-            agent.set_thread_name(self.name)
-
-    threading.Thread._bootstrap_inner = _bootstrap_inner
-    return threading
+def _thread_name_after_fork(main_ident):
+    """The forking thread's name, read without importing threading (a
+    program that never imported it forked from its main thread)."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        return threading.current_thread().name
+    return "MainThread" if _thread.get_ident() == main_ident else None
 
 
 def _follow_forks(agent, tool_id):
@@ -272,31 +388,31 @@ def _follow_forks(agent, tool_id):
     before this one); agent.forked makes the rings, registers them with
     pyprof and records again. A child that cannot be followed gives the
     tool id back and runs unprofiled, as without --subprocesses."""
-    import threading
+    main_ident = _thread.get_ident()
 
     def after_fork_in_child():
         try:
             # The name first: once forked returns, this frame's own events
             # are recorded, and it is hidden.
-            if agent.forked(threading.current_thread().name):
+            if agent.forked(_thread_name_after_fork(main_ident)):
                 return
         except ConnectionRefusedError:
             pass  # the recording is over, or pyprof refused and said why
         except Exception as e:
-            print(f"pyprof: not following process {os.getpid()}: {type(e).__name__}: {e}", file=sys.stderr)
+            print(f"pyprof: not following process {posix.getpid()}: {type(e).__name__}: {e}", file=sys.stderr)
         _release(tool_id)
 
-    os.register_at_fork(after_in_child=after_fork_in_child)
+    posix.register_at_fork(after_in_child=after_fork_in_child)
 
 
 def _follow_children(agent, tool_id, site):
     """Follows the program's children: forked ones (_follow_forks) and new
     interpreters, which find pyprof's sitecustomize.py in site first on
     PYTHONPATH. PYPROF_CHILD, set by pyprof, describes the recording."""
-    agent.follow(_fields(os.environ["PYPROF_CHILD"])["socket"])
+    agent.follow(_fields(_getenv("PYPROF_CHILD"))["socket"])
     _follow_forks(agent, tool_id)
-    path = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = site + os.pathsep + path if path else site
+    path = _getenv("PYTHONPATH")
+    _setenv("PYTHONPATH", site + ":" + path if path else site)
 
 
 def _child_agent(config):
@@ -321,13 +437,12 @@ def follow_exec(config, site_file):
     owner = sys.monitoring.get_tool(tool_id)
     if owner is not None:
         print(
-            f"pyprof: not following process {os.getpid()}: sys.monitoring tool id {tool_id} is already used by {owner!r}",
+            f"pyprof: not following process {posix.getpid()}: sys.monitoring tool id {tool_id} is already used by {owner!r}",
             file=sys.stderr,
         )
         return
     path, agent = _child_agent(config)
-    # runpy, frozen or not, without importing it for the program.
-    hidden = {_BOOTSTRAP_FILE, path, site_file, "<frozen runpy>", os.path.join(os.path.dirname(os.__file__), "runpy.py")}
+    hidden = {_BOOTSTRAP_FILE, path, site_file, *_runpy_files()}
     agent.init_child(
         hidden,
         int(config["slots"]),
@@ -341,10 +456,10 @@ def follow_exec(config, site_file):
         agent.on_orphan(lambda: _release(tool_id))
         _explain_taken_id(tool_id)
         _keep_tool_id(tool_id)
-        threading = _name_threads(agent)
+        _watch_program(agent, tool_id)
         _follow_forks(agent, tool_id)
         agent.start()
-        agent.set_thread_name(threading.current_thread().name)
+        agent.set_thread_name("MainThread")
         _record_from_program(agent, tool_id, hidden, config["mode"] == "null", config.get("native") != "0")
     except BaseException:
         agent.stop()
@@ -391,12 +506,9 @@ def _record_from_program(agent, tool_id, hidden, null, native):
 def _fresh_main():
     """A new __main__ module for the program, as the interpreter makes it
     before running one (this file runs in the interpreter's own)."""
-    import importlib.machinery
-    import types
-
-    main = types.ModuleType("__main__")
+    main = type(sys)("__main__")
     namespace = main.__dict__
-    namespace["__loader__"] = importlib.machinery.BuiltinImporter
+    namespace["__loader__"] = _IMPORTLIB.BuiltinImporter
     if "__annotations__" in globals():  # 3.12 and 3.13 start __main__ with one
         namespace["__annotations__"] = {}
     namespace["__builtins__"] = __builtins__
@@ -406,7 +518,7 @@ def _fresh_main():
 
 def _put_path0(entry):
     # The interpreter put this file's folder first; the program expects its own.
-    if sys.path and sys.path[0] == os.path.dirname(_BOOTSTRAP_FILE):
+    if sys.path and sys.path[0] == _dirname(_BOOTSTRAP_FILE):
         sys.path[0] = entry
     else:
         sys.path.insert(0, entry)
@@ -421,10 +533,10 @@ def _script_path(target):
     """The script's file name as the interpreter makes it for __file__ and
     the code (3.9+): joined to the working directory, not normalized;
     sys.argv[0] keeps it as typed."""
-    if os.path.isabs(target):
+    if target.startswith("/"):
         return target
     try:
-        return os.path.join(os.getcwd(), target)
+        return _join(posix.getcwd(), target)
     except OSError:  # the working directory is gone: the interpreter keeps it
         return target
 
@@ -441,45 +553,75 @@ def _program_orig_argv(kind, target, args):
 def _prepare(kind, target, args):
     """Sets argv, sys.path and __main__; returns a function that runs the program."""
     sys.orig_argv = _program_orig_argv(kind, target, args)
+    # The interpreter asked the path hooks about this file, as it asks them
+    # about a script (a folder or zip archive runs as one); not about -c or -m.
+    sys.path_importer_cache.pop(_BOOTSTRAP_FILE, None)
     if kind == "code":
-        sys.argv = ["-c", *args]
-        _set_path0("")
-        code = compile(target, "<string>", "exec")
-        namespace = _fresh_main()
-        return lambda: exec(code, namespace)
+        return _prepare_code(target, args)
     if kind == "module":
-        import runpy
+        return _prepare_module(target, args)
+    return _prepare_script(target, args)
 
-        sys.argv = ["-m", *args]
-        _set_path0(os.getcwd())
-        # Find the module (importing its parent packages) before events are
-        # on, as the interpreter does before the module runs, so that the
-        # profile starts at the module's <module>. These are runpy's own
-        # steps of _run_module_as_main.
-        try:
-            _, spec, code = runpy._get_module_details(target, runpy._Error)
-        except runpy._Error as e:
-            print(f"{sys.executable}: {e}", file=sys.stderr)
-            sys.exit(1)
-        sys.argv[0] = spec.origin
-        namespace = _fresh_main()
-        namespace.update(__file__=spec.origin, __cached__=spec.cached, __loader__=spec.loader, __package__=spec.parent, __spec__=spec)
-        return lambda: exec(code, namespace)
+
+def _prepare_code(target, args):
+    sys.argv = ["-c", *args]
+    _set_path0("")
+    code = compile(target, "<string>", "exec")
+    # 3.13+ keep -c's source for tracebacks, importing linecache for it,
+    # between compiling and running the code.
+    if sys.version_info >= (3, 13):
+        import linecache
+
+        linecache._register_code(code, target, "<string>")
+    return _module_code_runner(code, _fresh_main())
+
+
+def _module_code_runner(code, namespace):
+    """Returns a function that runs the program's module code in namespace,
+    called from Python: as a function of its own, whose call the
+    interpreter makes without entering C, where exec(code, namespace)
+    would take C stack levels the interpreter does not take when it runs
+    the program itself (a program that recurses until the C recursion
+    limit would stop sooner). Module code is not optimized: its names live
+    in namespace, as under exec."""
+    return type(_fields)(code, namespace)
+
+
+def _prepare_module(target, args):
+    """-m runs as the interpreter runs it: runpy, imported first, finds the
+    module, importing its parent packages, and runs it. That import is the
+    program's, as under python -m and cProfile -m: it is recorded."""
+    import runpy
+
+    sys.argv = ["-m", *args]
+    _set_path0(posix.getcwd())
+    _fresh_main()
+    return lambda: runpy._run_module_as_main(target, True)
+
+
+def _prepare_script(target, args):
     sys.argv = [target, *args]
     filename = _script_path(target)
-    if os.path.isdir(target) or not target.endswith((".py", ".pyw")) and _is_zip(target):
+    if _IMPORTLIB_EXTERNAL.PathFinder._path_importer_cache(filename) is not None:
         return _prepare_main_of(filename)
-    _set_path0(os.path.dirname(os.path.realpath(target)))
-    import io
-
-    with io.open_code(filename) as f:
+    with _io.open_code(filename) as f:
         source = f.read()
+        folder = _real_folder(f.fileno(), filename)
+    _set_path0(folder)
     code = compile(source, filename, "exec")
     namespace = _fresh_main()
-    import importlib.machinery
+    namespace.update(__loader__=_IMPORTLIB_EXTERNAL.SourceFileLoader("__main__", filename), __file__=filename, __cached__=None)
+    return _module_code_runner(code, namespace)
 
-    namespace.update(__loader__=importlib.machinery.SourceFileLoader("__main__", filename), __file__=filename, __cached__=None)
-    return lambda: exec(code, namespace)
+
+def _real_folder(fd, filename):
+    """The folder of the script with every symlink resolved, as the
+    interpreter puts it first on sys.path (realpath): the kernel's name of
+    the open file, where posixpath may not be imported."""
+    try:
+        return _dirname(posix.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return _dirname(filename)
 
 
 def _prepare_main_of(path):
@@ -491,12 +633,6 @@ def _prepare_main_of(path):
     _put_path0(path)
     _fresh_main()
     return lambda: runpy._run_module_as_main("__main__", False)
-
-
-def _is_zip(path):
-    import zipfile
-
-    return zipfile.is_zipfile(path)
 
 
 def _program_traceback(tb, hidden):
@@ -517,7 +653,7 @@ def _exit_like_python(exc, hidden):
         sys.stdout.flush()
         sys.stderr.flush()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        posix.kill(posix.getpid(), signal.SIGINT)
     sys.exit(1)
 
 
@@ -537,7 +673,7 @@ def _fail_early(fd, status, message):
         data = message.encode("utf-8", "replace")[:1000] + b"\0"
         header[_HDR_ERROR : _HDR_ERROR + len(data)] = data
         struct.pack_into("<I", header, _HDR_STATUS, status)
-    os._exit(_EXIT_AGENT_FAILED)
+    posix._exit(_EXIT_AGENT_FAILED)
 
 
 def _check_interpreter(config):
@@ -559,23 +695,21 @@ def _main():
     tool_id = int(config["tool"])
     _check_interpreter(config)
     agent = _load_agent(config["path"])
-    hidden = {_BOOTSTRAP_FILE, config["path"]}
+    hidden = {_BOOTSTRAP_FILE, config["path"], *_runpy_files()}
     try:
-        import runpy
-
-        # runpy is frozen in 3.12+: its code says "<frozen runpy>", not __file__.
-        hidden.update({runpy.__file__, runpy._run_code.__code__.co_filename})
         agent.init(int(config["fd"]), hidden)
-        os.close(int(config["fd"]))  # the mapping stays; children need not inherit it
+        posix.close(int(config["fd"]))  # the mapping stays; children need not inherit it
         events = _claim(agent, tool_id, config["mode"] == "null", config.get("native") != "0")
         agent.on_orphan(lambda: _release(tool_id))
         _explain_taken_id(tool_id)
-        set_events = _guard_program(tool_id, config)
-        _name_threads(agent)
+        set_events, note = _guard_program(tool_id, config)
+        # Without --subprocesses, which follows a Python the program
+        # becomes, pyprof is told when it execs.
+        watch = _watch_program(agent, tool_id, note if "site" not in config else None)
         if "site" in config:
             _follow_children(agent, tool_id, config["site"])
         else:
-            os.register_at_fork(after_in_child=lambda: _release(tool_id))
+            posix.register_at_fork(after_in_child=lambda: _release(tool_id))
         run = _prepare(kind, target, args)
     except SyntaxError as e:
         # The program does not compile: the interpreter's traceback, its status.
@@ -583,15 +717,13 @@ def _main():
     except OSError as e:
         if e.filename != _script_path(target):
             agent.fail(_ERROR, f"{type(e).__name__}: {e}")
-            os._exit(_EXIT_AGENT_FAILED)
+            posix._exit(_EXIT_AGENT_FAILED)
         _exit_unopened(e)
     except Exception as e:
         agent.fail(_ERROR, f"{type(e).__name__}: {e}")
-        os._exit(_EXIT_AGENT_FAILED)
-    import threading
-
+        posix._exit(_EXIT_AGENT_FAILED)
     agent.start()
-    agent.set_thread_name(threading.current_thread().name)
+    agent.set_thread_name("MainThread")
     set_events(tool_id, events)
     try:
         run()
@@ -599,6 +731,8 @@ def _main():
         raise
     except BaseException as e:
         _exit_like_python(e, hidden)
+    finally:
+        watch.exec_failed()
 
 
 # Run as a script by pyprof; imported as a module by sitecustomize.py.

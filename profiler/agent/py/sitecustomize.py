@@ -12,14 +12,23 @@ import os
 import sys
 
 
+def _pyprof_importlib():
+    """The frozen importlib the interpreter started with (3.5+), which
+    serves as importlib.machinery and importlib.util without importing
+    them for the program, or None."""
+    boot = sys.modules.get("_frozen_importlib")
+    external = sys.modules.get("_frozen_importlib_external")
+    if boot is None or external is None:
+        return None
+    return boot, external
+
+
 def _pyprof_run_next_sitecustomize(here):
     """Takes this folder out of sys.path and runs the next sitecustomize on
     it, as the interpreter would have without pyprof."""
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
-    try:
-        from importlib.machinery import PathFinder
-        from importlib.util import module_from_spec
-    except ImportError:  # Python 2
+    importlib = _pyprof_importlib()
+    if importlib is None:  # Python 2 and the oldest 3
         import imp
 
         try:
@@ -28,10 +37,11 @@ def _pyprof_run_next_sitecustomize(here):
             return
         imp.load_module("sitecustomize", *found)
         return
-    spec = PathFinder.find_spec("sitecustomize", sys.path)
+    boot, external = importlib
+    spec = external.PathFinder.find_spec("sitecustomize", sys.path)
     if spec is None:
         return
-    module = module_from_spec(spec)
+    module = boot.module_from_spec(spec)
     # The import of this file returns what sys.modules holds at its end.
     sys.modules["sitecustomize"] = module
     spec.loader.exec_module(module)
@@ -43,14 +53,12 @@ def _pyprof_follow():
     if sys.version_info < (3, 12) or not config or "PYPROF_AGENT" in os.environ:
         return
     try:
-        import importlib.machinery
-        import importlib.util
-
+        boot, external = _pyprof_importlib()
         fields = dict(kv.split("=", 1) for kv in config.split(";") if kv)
-        loader = importlib.machinery.SourceFileLoader("_pyprof_bootstrap", fields["boot"])
-        spec = importlib.util.spec_from_file_location("_pyprof_bootstrap", fields["boot"], loader=loader)
-        bootstrap = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bootstrap)
+        loader = external.SourceFileLoader("_pyprof_bootstrap", fields["boot"])
+        spec = external.spec_from_file_location("_pyprof_bootstrap", fields["boot"], loader=loader)
+        bootstrap = boot.module_from_spec(spec)
+        loader.exec_module(bootstrap)
         bootstrap.follow_exec(fields, os.path.abspath(__file__))
     except ConnectionRefusedError:
         pass  # the recording is over (a child started as the program ended), or pyprof refused and said why

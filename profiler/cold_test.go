@@ -1,0 +1,250 @@
+package profiler
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/profiler/agent"
+)
+
+// firstLineModules is what the cold programs print at their first line:
+// one line "modules NAME..." of sys.modules, sorted. The package's
+// __init__ prints it too, as -m's first line is its parent package's.
+const firstLineModules = "import sys; print('modules', *sorted(sys.modules))\n"
+
+// writeColdPrograms makes a script and a package with a module in dir,
+// each printing sys.modules at its first line.
+func writeColdPrograms(t *testing.T, dir string) {
+	t.Helper()
+	files := map[string]string{
+		"first.py":            firstLineModules,
+		"coldpkg/__init__.py": firstLineModules,
+		"coldpkg/first.py":    firstLineModules,
+	}
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// moduleLines returns the "modules" lines a program printed.
+func moduleLines(out string) []string {
+	var lines []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "modules ") {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// withoutAgent drops pyprof's extension module from a modules line: the
+// one module pyprof may add.
+func withoutAgent(line string) string {
+	return strings.Join(slices.DeleteFunc(strings.Fields(line), func(m string) bool { return m == "_pyprof_agent" }), " ")
+}
+
+// TestProgramStartsCold: at the program's first line sys.modules is the
+// same with and without pyprof, but for pyprof's extension module, in
+// trace and hybrid modes, for a script, -c and -m (whose parent package's
+// first line is the program's first).
+func TestProgramStartsCold(t *testing.T) {
+	interpretersOnce.Do(func() { interpreters = agent.All() })
+	if len(interpreters) == 0 {
+		t.Fatal("no Python 3.12+ found")
+	}
+	dir := t.TempDir()
+	writeColdPrograms(t, dir)
+	t.Chdir(dir)
+	forms := []struct {
+		name  string
+		words []string
+	}{
+		{"script", []string{"first.py"}},
+		{"-c", []string{"-c", firstLineModules}},
+		{"-m", []string{"-m", "coldpkg.first"}},
+	}
+	for _, i := range interpreters {
+		for _, form := range forms {
+			t.Run(i.VersionString()+"/"+form.name, func(t *testing.T) {
+				plain, err := exec.Command(i.Path, form.words...).Output()
+				if err != nil {
+					t.Fatalf("%s %v: %v", i.Path, form.words, err)
+				}
+				want := moduleLines(string(plain))
+				if len(want) == 0 {
+					t.Fatalf("the program printed no modules line:\n%s", plain)
+				}
+				for _, mode := range []string{"trace", "hybrid"} {
+					got := moduleLines(recordMode(t, i, mode, form.words))
+					if len(got) != len(want) {
+						t.Errorf("%s: %d modules lines under pyprof, %d without", mode, len(got), len(want))
+						continue
+					}
+					for k := range want {
+						assertSameModules(t, mode, want[k], got[k])
+					}
+				}
+			})
+		}
+	}
+}
+
+// assertSameModules compares one modules line under pyprof with the one
+// printed without it.
+func assertSameModules(t *testing.T, mode, plain, profiled string) {
+	t.Helper()
+	want, got := strings.Fields(plain)[1:], strings.Fields(withoutAgent(profiled))[1:]
+	var extra, missing []string
+	for _, m := range got {
+		if !slices.Contains(want, m) {
+			extra = append(extra, m)
+		}
+	}
+	for _, m := range want {
+		if !slices.Contains(got, m) {
+			missing = append(missing, m)
+		}
+	}
+	if len(extra)+len(missing) > 0 {
+		t.Errorf("%s: at the first line pyprof had imported %v more and %v less than the interpreter alone", mode, extra, missing)
+	}
+}
+
+// recordMode records words with the C agent in mode (trace or hybrid) and
+// returns what the program printed.
+func recordMode(t *testing.T, i *agent.Interpreter, mode string, words []string) string {
+	t.Helper()
+	if mode == "trace" {
+		return recordWith(t, i, agent.C, words, func(*Options) {}).stdout
+	}
+	target, err := ParseTarget(words, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	o := Options{Target: target, Python: i.Path, Agent: agent.C, ToolID: 2, RingBytes: 1 << 20, Slots: 16,
+		Poll: time.Millisecond, Stdout: &out, Stderr: &errb}
+	if _, _, err := RecordHybrid(context.Background(), o, SampleOptions{Rate: 100}); err != nil {
+		t.Fatalf("hybrid recording of %v: %v\nstderr: %s", words, err, errb.String())
+	}
+	return out.String()
+}
+
+// TestRecordStdlibSuitesExactly records the standard library's own
+// unittest suites as programs (python -m unittest test.test_json): every
+// function's calls, the standard library's and the import machinery's
+// included, equal the PY_START events a cold counter saw, which only holds
+// when pyprof's start-up imported and warmed nothing the program uses.
+// random is seeded (and hashes fixed) so that both runs do the same work.
+func TestRecordStdlibSuitesExactly(t *testing.T) {
+	interpretersOnce.Do(func() { interpreters = agent.All() })
+	if len(interpreters) == 0 {
+		t.Fatal("no Python 3.12+ found")
+	}
+	seeded := t.TempDir()
+	seed := "import random\nrandom.seed(20261202)\n"
+	if err := os.WriteFile(filepath.Join(seeded, "sitecustomize.py"), []byte(seed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHONHASHSEED", "0")
+	t.Chdir(t.TempDir())
+	for _, i := range interpreters {
+		for _, suite := range []struct{ module, path string }{{"test.test_json", ""}, {"test.test_heapq", seeded}} {
+			t.Run(i.VersionString()+"/"+suite.module, func(t *testing.T) {
+				if err := exec.Command(i.Path, "-c", "import "+suite.module).Run(); err != nil {
+					t.Skipf("Python %s has no %s (no test package installed)", i.VersionString(), suite.module)
+				}
+				t.Setenv("PYTHONPATH", suite.path)
+				words := []string{"-m", "unittest", suite.module}
+				p := recordWith(t, i, agent.C, words, func(*Options) {}).res.Profile
+				assertAllCountsExact(t, p, referenceCounts(t, i, words...), func() map[funcKey]int64 {
+					return referenceCounts(t, i, append([]string{"--deeper"}, words...)...)
+				})
+			})
+		}
+	}
+}
+
+// assertAllCountsExact checks every function the reference counted, in
+// any file, against the profile's calls of it. Where they differ, the
+// reference runs again, with the program's stack starting deeper: a
+// function whose count differs between the two reference runs too is
+// left out, logged. Its count depends on timing (test_json waits for a
+// child's output in a select loop) or on how deep the stack is (test_json
+// recurses until the C recursion limit, where the reference's callback, a
+// Python frame, takes one level more than pyprof's C callback).
+func assertAllCountsExact(t *testing.T, p *callgraph.Profile, ref map[funcKey]int64, deeper func() map[funcKey]int64) {
+	t.Helper()
+	if len(ref) < 100 {
+		t.Fatalf("only %d functions in the reference counts: the suite did not run", len(ref))
+	}
+	have := profileCounts(p)
+	var wrong []funcKey
+	for key, want := range ref {
+		if have(key) != want {
+			wrong = append(wrong, key)
+		}
+	}
+	var again map[funcKey]int64
+	if len(wrong) > 0 {
+		again = deeper()
+	}
+	failed := 0
+	for _, key := range wrong {
+		if again[key] != ref[key] {
+			t.Logf("timing- or depth-dependent, left out: %s (%s:%d): %d and %d calls in two reference runs, %d under pyprof",
+				key.qualname, key.file, key.line, ref[key], again[key], have(key))
+			continue
+		}
+		if failed++; failed <= 30 {
+			t.Errorf("%s (%s:%d): pyprof counted %d calls, sys.monitoring raised %d PY_START", key.qualname, key.file, key.line, have(key), ref[key])
+		}
+	}
+	if failed > 30 {
+		t.Errorf("and %d more functions counted wrong", failed-30)
+	}
+	t.Logf("%d functions counted exactly as the reference", len(ref)-len(wrong))
+}
+
+// profileCounts returns a function giving the profile's calls of the
+// function the reference names by qualname, file and first line; a
+// display name is the qualname after the module's name.
+func profileCounts(p *callgraph.Profile) func(funcKey) int64 {
+	type place struct {
+		file string
+		line int
+	}
+	named := map[place]map[string]int64{}
+	for id, n := range calls(p) {
+		if f := p.Funcs[id]; f.Kind == callgraph.KindPython {
+			at := place{f.Filename, f.StartLine}
+			if named[at] == nil {
+				named[at] = map[string]int64{}
+			}
+			named[at][f.Name] += n
+		}
+	}
+	return func(key funcKey) int64 {
+		var got int64
+		for name, n := range named[place{key.file, key.line}] {
+			if name == key.qualname || strings.HasSuffix(name, "."+key.qualname) {
+				got += n
+			}
+		}
+		return got
+	}
+}
