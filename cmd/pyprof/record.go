@@ -334,7 +334,7 @@ func (f *recordFlags) checkMode(words []string) error {
 		return usagef("--pid %d: want a process id", f.pid)
 	}
 	if f.mode != "trace" && f.rate == 0 {
-		return usagef("--rate 0: sample mode needs a rate, such as 100")
+		return usagef("--rate 0: %s mode samples stacks and needs a rate, such as 100", f.mode)
 	}
 	if f.duration < 0 {
 		return usagef("--duration %v: want a positive duration", f.duration)
