@@ -15,7 +15,9 @@ package callgraph
 //     the frame now resuming them;
 //  2. when the event loop resumes it (see taskAnchor), the oldest orphan
 //     of an asyncio task: the outermost coroutine of a task, which
-//     suspended on the loop's frames that ran one step of it, since ended;
+//     suspended on the loop's frames that ran one step of it, since ended
+//     (or, failing that, any orphan: an eager task's first step ran in
+//     create_task, outside the loop);
 //  3. a suspension made on a frame further down: a generator passed to a
 //     function its creator called;
 //  4. any orphan, oldest first.
@@ -104,7 +106,17 @@ func (t *ThreadBuilder) resume(key frameKey, ts int64) bool {
 		}
 	}
 	if a, ok := t.loopAnchor(); ok {
-		if s := t.takeOrphan(key, true); s != nil {
+		s := t.takeOrphan(key, true)
+		if s == nil {
+			// A coroutine that started outside the loop and that the loop
+			// runs now is a task all the same: an eager task, whose first
+			// step ran in create_task, or a coroutine wrapped in a task
+			// after it started. It goes on where it started.
+			if s = t.takeOrphan(key, false); s != nil {
+				s.task = true
+			}
+		}
+		if s != nil {
 			t.push(s, ts, a+1, true)
 			return true
 		}

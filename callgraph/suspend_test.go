@@ -32,7 +32,7 @@ func newAsyncFixture(t *testing.T) *fixture {
 		f.b.DefineCode(id, code)
 		f.codes[c.name] = id
 	}
-	for i, name := range []string{"Context.run", "select.epoll.poll"} {
+	for i, name := range []string{"Context.run", "select.epoll.poll", "_asyncio.Task"} {
 		f.b.DefineNative(NativeID(i+1), name)
 		f.natives[name] = NativeID(i + 1)
 	}
@@ -165,6 +165,28 @@ func TestBuilderResumptions(t *testing.T) {
         Context.run:0 calls=2 wall=2 await=0
   crawler.fetch:11 calls=1 wall=4 await=15
     asyncio.tasks.sleep:70 calls=1 wall=2 await=15
+`,
+		},
+		{
+			// main makes an eager task, whose first step runs in the
+			// task's creation; the loop runs its next step. fetch's second
+			// run extends main's and the creation's wall, which hold it.
+			name: "an eager task",
+			events: append(append(append(script{"start module @0", "start run 12 @1", "start run_once @2"},
+				step(3, "start main @4", "call _asyncio.Task 5 @5", "start fetch @6", "start sleep 3 @7",
+					"yield sleep @8", "yield fetch @8", "creturn _asyncio.Task @9", "yield main @10")...),
+				step(20, "resume fetch @21", "resume sleep @21", "return sleep @22", "return fetch @23")...),
+				append(step(30, "resume main @31", "return main @32"),
+					"return run_once @33", "return run @34", "return module @35")...),
+			want: `crawler.<module>:0 calls=1 wall=35 await=34
+  asyncio.runners.run:11 calls=1 wall=24 await=0
+    asyncio.base_events.BaseEventLoop._run_once:0 calls=1 wall=22 await=0
+      asyncio.events.Handle._run:0 calls=3 wall=3 await=0
+        Context.run:0 calls=3 wall=3 await=0
+  crawler.main:11 calls=1 wall=9 await=34
+    _asyncio.Task:60 calls=1 wall=6 await=13
+      crawler.fetch:0 calls=1 wall=4 await=13
+        asyncio.tasks.sleep:70 calls=1 wall=2 await=13
 `,
 		},
 	} {
