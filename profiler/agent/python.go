@@ -68,14 +68,29 @@ func (i *Interpreter) Supported() bool {
 	return i.HasMonitoring && (i.Version[0] > 3 || i.Version[0] == 3 && i.Version[1] >= 12)
 }
 
-// probeScript must run on any Python 3 so that an old interpreter can be
-// named and refused, not crash. With the argument "environ" it also tells
-// the environment it was started with.
-const probeScript = `import json, os, sys, sysconfig
-print(json.dumps({"executable": sys.executable, "version": list(sys.version_info[:3]),
- "environ": dict(os.environ) if sys.argv[1:] == ["environ"] else None,
- "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
- "monitoring": hasattr(sys, "monitoring"), "implementation": sys.implementation.name}))`
+// probeScript must run on any Python so that an old interpreter can be
+// named and refused, not crash. It runs with -I -S and imports nothing:
+// on a first run, with nothing cached, its start is part of pyprof's own
+// (json and sysconfig took longer than the interpreter's start). It
+// writes NUL-terminated KEY=VALUE fields; with the argument "environ",
+// one env=NAME=VALUE field per variable it was started with. A
+// free-threaded build (Py_GIL_DISABLED) has "t" in its ABI flags.
+const probeScript = `import sys
+out = getattr(sys.stdout, "buffer", sys.stdout)
+def put(key, value):
+    if not isinstance(value, bytes):
+        value = value.encode("utf-8", "surrogateescape")
+    out.write(key.encode("ascii") + b"=" + value + b"\0")
+put("executable", sys.executable or "")
+put("version", "%d.%d.%d" % tuple(sys.version_info[:3]))
+put("free_threaded", str(int("t" in getattr(sys, "abiflags", ""))))
+put("monitoring", str(int(hasattr(sys, "monitoring"))))
+put("implementation", getattr(getattr(sys, "implementation", None), "name", "cpython"))
+if sys.argv[1:] == ["environ"]:
+    import posix
+    for name, value in posix.environ.items():
+        put("env", name + b"=" + value)
+`
 
 // ErrNotPython is returned by Probe for a program that is not a working
 // Python interpreter.
@@ -101,7 +116,7 @@ func probe(path string) (*Interpreter, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	shim := isPyenvShim(path)
-	args := []string{"-I", "-c", probeScript}
+	args := []string{"-I", "-S", "-c", probeScript}
 	if shim {
 		args = append(args, "environ")
 	}
@@ -111,26 +126,82 @@ func probe(path string) (*Interpreter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
 	}
-	var facts struct {
-		Executable     string            `json:"executable"`
-		Version        []int             `json:"version"`
-		FreeThreaded   bool              `json:"free_threaded"`
-		Monitoring     bool              `json:"monitoring"`
-		Implementation string            `json:"implementation"`
-		Environ        map[string]string `json:"environ"`
-	}
-	if err := json.Unmarshal(out, &facts); err != nil || len(facts.Version) != 3 {
+	facts, ok := parseProbe(out)
+	if !ok {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
 	}
 	i := &Interpreter{
-		Path: path, Executable: facts.Executable, Version: [3]int(facts.Version),
-		FreeThreaded:  facts.FreeThreaded,
-		HasMonitoring: facts.Monitoring, Implementation: facts.Implementation,
+		Path: path, Executable: facts.executable, Version: facts.version,
+		FreeThreaded:  facts.freeThreaded,
+		HasMonitoring: facts.monitoring, Implementation: facts.implementation,
 	}
-	if shim && facts.Environ != nil && filepath.IsAbs(facts.Executable) {
-		i.Launch = &Launch{Path: facts.Executable, Env: environList(facts.Environ)}
+	if shim && facts.environ != nil && filepath.IsAbs(facts.executable) {
+		i.Launch = &Launch{Path: facts.executable, Env: facts.environ}
 	}
 	return i, nil
+}
+
+// probeFacts is what probeScript writes.
+type probeFacts struct {
+	executable, implementation string
+	version                    [3]int
+	freeThreaded, monitoring   bool
+	// environ holds the env fields, sorted so that runs are reproducible;
+	// nil when there were none.
+	environ []string
+}
+
+// parseProbe reads probeScript's fields; ok is false unless every one of
+// them came, well formed.
+func parseProbe(out []byte) (probeFacts, bool) {
+	var f probeFacts
+	seen := map[string]bool{}
+	for _, field := range strings.Split(string(out), "\x00") {
+		key, value, found := strings.Cut(field, "=")
+		if !found {
+			continue
+		}
+		seen[key] = true
+		switch key {
+		case "executable":
+			f.executable = value
+		case "implementation":
+			f.implementation = value
+		case "free_threaded":
+			f.freeThreaded = value == "1"
+		case "monitoring":
+			f.monitoring = value == "1"
+		case "env":
+			f.environ = append(f.environ, value)
+		case "version":
+			if !parseVersion(value, &f.version) {
+				return f, false
+			}
+		}
+	}
+	sort.Strings(f.environ)
+	for _, key := range []string{"executable", "version", "free_threaded", "monitoring", "implementation"} {
+		if !seen[key] {
+			return f, false
+		}
+	}
+	return f, true
+}
+
+// parseVersion reads "3.12.1".
+func parseVersion(s string, v *[3]int) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for k, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return false
+		}
+		v[k] = n
+	}
+	return true
 }
 
 // isPyenvShim reports whether path is one of pyenv's shims: a bash script
@@ -156,17 +227,6 @@ func isPyenvShim(path string) bool {
 	head = head[:n]
 	return bytes.HasPrefix(head, []byte("#!")) && bytes.Contains(head, []byte(`exec "$program"`)) &&
 		bytes.Contains(head, []byte("pyenv"))
-}
-
-// environList turns the probe's environment back into KEY=value entries,
-// sorted so that runs are reproducible.
-func environList(env map[string]string) []string {
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // candidates lists the interpreters Discover tries, newest minor version
