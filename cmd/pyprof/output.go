@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -62,14 +63,28 @@ func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error
 			err = bw.Flush()
 		}
 		if err != nil {
-			return outputError{fmt.Errorf("writing standard output: %w", err)}
+			return outputError{fmt.Errorf("writing standard output: %w", systemCause(err, os.Stdout.Name()))}
 		}
 		return nil
 	}
 	if err := export.WriteFile(path, write); err != nil {
+		if cause := systemCause(err, path); cause != err {
+			return outputError{fmt.Errorf("writing %s: %w", path, cause)}
+		}
 		return outputError{err}
 	}
 	return nil
+}
+
+// systemCause is the system's own reason for err ("no space left on
+// device") when err is an operation on the file named, which the message
+// already names: "write /dev/full" would say it a second time.
+func systemCause(err error, name string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == name {
+		return pe.Err
+	}
+	return err
 }
 
 // checkStdout refuses to write format to standard output where that
