@@ -96,6 +96,7 @@ func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	inverted := fs.Bool("inverted", false, "")
 	typ := fs.String("sample-type", "", "")
 	views := addViewFlags(fs, true)
+	views.addIdleFlag(fs, true)
 	pos, err := parseArgs(fs, args, "PROFILE")
 	if err == nil {
 		_, err = views.options()
@@ -164,6 +165,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	tree := fs.Bool("tree", false, "")
 	minShare := fs.Float64("min-share", report.DefaultMinShare, "")
 	views := addViewFlags(fs, true)
+	views.addIdleFlag(fs, false)
 	pos, err := parseArgs(fs, args, "PROFILE")
 	if err == nil {
 		_, err = views.options()
@@ -192,9 +194,9 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	if *tree {
-		err = report.WriteTree(stdout, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare})
+		err = report.WriteTree(stdout, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare, Idle: views.idle})
 	} else {
-		opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout), Width: terminalWidth(stdout)}
+		opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout), Width: terminalWidth(stdout), Idle: views.idle}
 		err = report.Write(stdout, p, opts)
 	}
 	if err != nil {
@@ -215,6 +217,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	top := fs.Int("top", 10, "")
 	typ := fs.String("sample-type", "", "")
 	views := addViewFlags(fs, false)
+	views.addIdleFlag(fs, true)
 	basePaths, newPaths, err := diffArgs(fs, args)
 	switch {
 	case err != nil:

@@ -10,11 +10,14 @@ import (
 )
 
 // viewFlags are the flags that reshape a profile before it is shown or
-// written: --raw-imports, --hide and --focus.
+// written: --raw-imports, --hide, --focus and --idle.
 type viewFlags struct {
 	cmd         string
 	rawImports  bool
 	hide, focus string
+	// idle keeps the idle waiting of pools and event loops where it
+	// happened; without it, apply folds it apart when foldIdle is set.
+	idle, foldIdle bool
 }
 
 // addViewFlags adds --raw-imports to fs, and --hide and --focus when
@@ -51,6 +54,14 @@ func (v *viewFlags) compile(flag, expr string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// addIdleFlag adds --idle to fs. With fold, apply puts the idle waiting
+// of pools and event loops apart unless --idle is given; without, the
+// command's view does that itself.
+func (v *viewFlags) addIdleFlag(fs *pflag.FlagSet, fold bool) {
+	fs.BoolVar(&v.idle, "idle", false, "")
+	v.foldIdle = fold
+}
+
 // apply reshapes the profiles as the flags ask.
 func (v *viewFlags) apply(ps ...*callgraph.Profile) error {
 	opts, err := v.options()
@@ -58,6 +69,11 @@ func (v *viewFlags) apply(ps ...*callgraph.Profile) error {
 		return err
 	}
 	for _, p := range ps {
+		if v.foldIdle && !v.idle {
+			// The idle waiting is folded before --hide and --focus, which
+			// would otherwise hide the loops it is recognized by.
+			*p = *view.FoldIdle(p)
+		}
 		view.Apply(p, opts)
 	}
 	return nil

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
 	"github.com/pyprof/pyprof/export/report"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // Defaults for Options fields left zero.
@@ -90,9 +92,10 @@ func (o Options) minWidth() float64 {
 // this package (it uses export's walker).
 func init() { export.RegisterWriter(export.SVG, writeExported) }
 
-// writeExported is Write for the options every format takes.
+// writeExported is Write for the options every format takes. A flame
+// graph is a view, so pools' idle waiting goes apart as in every view.
 func writeExported(w io.Writer, p *callgraph.Profile, o export.Options) error {
-	return Write(w, p, Options{MaxDepth: o.MaxDepth, Value: o.Value})
+	return Write(w, view.FoldIdle(p), Options{MaxDepth: o.MaxDepth, Value: o.Value})
 }
 
 // Write writes p as an SVG flame graph.
@@ -112,7 +115,7 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	writeSVG(bw, &picture{
 		opts: opts, value: v, geo: g, boxes: boxes, lost: p.Lost,
 		threads: len(p.Threads), hasCalls: p.Has(callgraph.Calls),
-		subtitle: subtitle(v, root.cur.total, len(p.Threads)), total: root.cur.total,
+		subtitle: subtitle(v, root.cur.total, len(p.Threads)) + idleNote(p, v), idle: idleNote(p, v), total: root.cur.total,
 	})
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("flamegraph: %w", err)
@@ -201,6 +204,15 @@ func subtitle(v callgraph.Value, total int64, threads int) string {
 		s += fmt.Sprintf(", %d threads", threads)
 	}
 	return s
+}
+
+// idleNote says where the idle waiting of pools and event loops is, when
+// view.FoldIdle put it apart.
+func idleNote(p *callgraph.Profile, v callgraph.Value) string {
+	if v == callgraph.Calls || !slices.ContainsFunc(p.Funcs, view.IsIdle) {
+		return ""
+	}
+	return "; pools' idle waiting apart, in [idle: …] frames"
 }
 
 // shortCommand names the interpreter of a command line by its base name:

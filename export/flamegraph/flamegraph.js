@@ -257,6 +257,7 @@
     if (D.diff) s = D.value + ", base " + fmt(D.bt[0]) + " → new " + fmt(D.t[0]) + " (" + change(D.bt[0], D.t[0]) + ")";
     if (D.threads > 1) s += ", " + D.threads + " threads";
     if (D.lost) s += ", " + D.lost + " lost";
+    if (D.idle) s += D.idle;
     return s;
   }
 

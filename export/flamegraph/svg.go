@@ -30,6 +30,7 @@ type picture struct {
 	threads  int
 	hasCalls bool
 	subtitle string
+	idle     string // where pools' idle waiting is, when it is apart
 	total    int64
 }
 
@@ -192,6 +193,7 @@ func num(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
 // parse.
 type graphData struct {
 	Value       string  `json:"value"`
+	Idle        string  `json:"idle,omitempty"`
 	Unit        string  `json:"unit"`
 	HasCalls    bool    `json:"hasCalls"`
 	Diff        bool    `json:"diff"`
@@ -237,7 +239,7 @@ func writeData(w *bufio.Writer, pic *picture, labelled []int) {
 func newGraphData(pic *picture, labelled []int) *graphData {
 	info := pic.value.Info()
 	d := &graphData{
-		Value: info.Type, Unit: info.Unit, HasCalls: pic.hasCalls, Diff: pic.opts.Diff != nil,
+		Value: info.Type, Unit: info.Unit, Idle: pic.idle, HasCalls: pic.hasCalls, Diff: pic.opts.Diff != nil,
 		Threads: pic.threads, Lost: pic.lost,
 		Pad: padX, GraphWidth: pic.geo.graphWidth, CharWidth: charWidth, LabelOffset: labelBaseline,
 		FrameHeight: frameHeight, Inverted: pic.geo.inverted,

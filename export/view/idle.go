@@ -43,7 +43,9 @@ var idleRules = []idleRule{
 		kind: "process pool's manager thread waiting"},
 	{loop: "multiprocessing.pool.worker", wait: suffix(".get"),
 		kind: "process pool workers waiting for tasks"},
-	{loop: "multiprocessing.pool.Pool._handle_tasks", wait: suffix(".get"),
+	// It gets its tasks by iterating over the queue's get, which calls it
+	// from C: trace mode sees no call, and the wait is its own time.
+	{loop: "multiprocessing.pool.Pool._handle_tasks", wait: suffix(".get"), ownTime: true,
 		kind: "process pool's handler threads waiting"},
 	{loop: "multiprocessing.pool.Pool._handle_results", wait: func(n string) bool { return strings.HasSuffix(n, ".recv") || strings.HasSuffix(n, ".get") },
 		kind: "process pool's handler threads waiting"},

@@ -56,6 +56,20 @@ func TestFoldIdle(t *testing.T) {
 `,
 		},
 		{
+			"a process pool's task handler, which waits in its own time",
+			[]string{
+				"threading.Thread.run 1 1000",
+				"threading.Thread.run;multiprocessing.pool.Pool._handle_tasks 1 990",
+				"threading.Thread.run;multiprocessing.pool.Pool._handle_tasks;multiprocessing.connection._ConnectionBase.send 40 90",
+			},
+			`threading.Thread.run 1 100
+  multiprocessing.pool.Pool._handle_tasks 1 90
+    multiprocessing.connection._ConnectionBase.send 40 90
+[idle: process pool's handler threads waiting] 0 900
+  multiprocessing.pool.Pool._handle_tasks 0 900
+`,
+		},
+		{
 			"no pool, nothing moves",
 			[]string{"app.main 1 100", "app.main;queue.Queue.get 1 90"},
 			"app.main 1 100\n  queue.Queue.get 1 90\n",
