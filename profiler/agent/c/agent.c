@@ -636,22 +636,10 @@ static void line_table(buffer *b, PyObject *code)
         memcpy(b->p + count_at, &n, 4);
 }
 
-/* module_of returns (a new reference to) the __name__ of the module that
- * code was defined in: the one in the globals of the frame running it. Every
- * code event (PY_START, PY_RESUME, PY_RETURN, ...) is raised in the frame of
- * its code object, which is the current frame; it is checked all the same,
- * and NULL (module unknown, named from the file by pyprof) returned when it
- * is not, or when the globals have no str __name__ (exec with a bare dict).
- * Only define_code calls this: once per code object, never per event. */
-static PyObject *module_of(PyObject *code)
+/* globals_name returns (a new reference to) the str __name__ in the
+ * globals of frame f, or NULL (exec with a bare dict has none). */
+static PyObject *globals_name(PyFrameObject *f)
 {
-    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
-    if (!f)
-        return NULL;
-    PyObject *running = PyFrame_GetCode(f);
-    Py_DecRef(running);
-    if (running != code)
-        return NULL;
     PyObject *globals = PyFrame_GetGlobals(f);
     PyObject *name = globals ? PyDict_GetItemString(globals, "__name__") : NULL; /* borrowed */
     if (name && PyUnicode_Check(name))
@@ -660,6 +648,38 @@ static PyObject *module_of(PyObject *code)
         name = NULL;
     Py_DecRef(globals);
     PyErr_Clear();
+    return name;
+}
+
+/* A code event is raised in the frame of its code object, the current one
+ * when sys.monitoring calls the agent; bootstrap.py's own PY_START callback
+ * (the program's first frame, in a child interpreter) calls py_start from a
+ * Python frame above it. module_of looks this far down for it. */
+#define MODULE_FRAME_HOPS 4
+
+/* module_of returns (a new reference to) the __name__ of the module that
+ * code was defined in: the one in the globals of the frame running it, the
+ * current frame or one a few below (MODULE_FRAME_HOPS). NULL when none
+ * runs it or its globals have no str __name__: the module is unknown, and
+ * pyprof names the code from its file. Only define_code calls this: once
+ * per code object, never per event. */
+static PyObject *module_of(PyObject *code)
+{
+    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
+    Py_IncRef((PyObject *)f);
+    PyObject *name = NULL;
+    for (int hops = 0; f && hops < MODULE_FRAME_HOPS; hops++) {
+        PyObject *running = PyFrame_GetCode(f);
+        Py_DecRef(running);
+        if (running == code) {
+            name = globals_name(f);
+            break;
+        }
+        PyFrameObject *back = PyFrame_GetBack(f);
+        Py_DecRef((PyObject *)f);
+        f = back;
+    }
+    Py_DecRef((PyObject *)f);
     return name;
 }
 

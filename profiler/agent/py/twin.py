@@ -423,14 +423,20 @@ def _line_table(code):
 def _module_of(code):
     """The __name__ of the module code was defined in, from the globals of
     the frame running it, or "" (unknown: pyprof names it from the file).
-    Every code event is raised in its code's frame, which called the
-    callback that called _code_id, which called this; checked all the same
-    (agent.c, module_of). Runs once per code object, never per event."""
-    frame = sys._getframe(3)
-    if frame.f_code is not code:
-        return ""
-    name = frame.f_globals.get("__name__")
-    return name if type(name) is str else ""
+    Runs once per code object, never per event. A code event is raised in
+    its code's frame, which called the callback that called _code_id;
+    bootstrap.py's own PY_START callback calls py_start from a Python frame
+    above it: four frames from the callback's are looked at, as agent.c's
+    MODULE_FRAME_HOPS."""
+    frame = sys._getframe(2)  # the callback's frame: past this and _code_id
+    for _ in range(4):
+        if frame is None:
+            return ""
+        if frame.f_code is code:
+            name = frame.f_globals.get("__name__")
+            return name if type(name) is str else ""
+        frame = frame.f_back
+    return ""
 
 
 def _code_id(r, code):

@@ -911,6 +911,21 @@ class DefinitionTest(unittest.TestCase):
         S.record(lambda: next(g))
         self.assertEqual(S.defs.code_of(ns["gen"]).module, "gen.mod")
 
+    def test_module_of_code_started_from_a_python_callback(self):
+        # bootstrap.py hands the agent a child's first <module> from a
+        # PY_START callback of its own, in Python: the module is read from
+        # the frame below that callback's.
+        filename = "/src/started/by/callback.py"
+        code = compile("x = 1\n", filename, "exec")
+        ns = {"__name__": "started.by.callback"}
+
+        def forward(*args):
+            if len(args) == 2:  # PY_START, PY_RESUME
+                AGENT.py_start(*args)
+
+        S.record(lambda: exec(code, ns), callbacks=forward)
+        self.assertEqual([c.module for c in S.defs.codes.values() if c.filename == filename], ["started.by.callback"])
+
     def test_hidden_files_flagged(self):
         ns = {}
         exec(compile("def hidden_fn():\n    return len('x')\n", HIDDEN_FILENAME, "exec"), ns)
