@@ -51,6 +51,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, commandHelp(args[1]))
 			return exitOK
 		}
+		if len(args) > 1 && args[1] != "help" && args[1] != "version" {
+			return exitCode(stderr, unknownCommand(args[1]))
+		}
 		fmt.Fprint(stdout, manual())
 		return exitOK
 	case "version", "--version":
@@ -59,10 +62,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		if s := suggest(args[0]); s != "" {
-			return exitCode(stderr, usagef("unknown command %q: did you mean `pyprof %s`? (`pyprof help` lists them)", args[0], s))
-		}
-		return exitCode(stderr, usagef("unknown command %q: run `pyprof help`", args[0]))
+		return exitCode(stderr, unknownCommand(args[0]))
 	}
 	return cmd(args[1:], stdout, stderr)
+}
+
+// unknownCommand refuses a command pyprof does not have, suggesting the
+// nearest one it has.
+func unknownCommand(name string) error {
+	if s := suggest(name); s != "" {
+		return usagef("unknown command %q: did you mean `pyprof %s`? (`pyprof help` lists them)", name, s)
+	}
+	return usagef("unknown command %q: run `pyprof help`", name)
 }
