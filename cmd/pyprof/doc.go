@@ -112,6 +112,16 @@
 // waiting for it or in native code that released it). Choose one with
 // `go tool pprof -sample_index=gil` or --sample-type.
 //
+// The files keep every value as recorded; wall is their default. pyprof's
+// views (report, report --tree, flamegraph and record's SVG, diff, top,
+// record's exit tree) weigh by the default too, with the time the standard
+// library's pools and event loops spend waiting for work put apart: a
+// concurrent.futures worker in its queue's get, a multiprocessing pool's
+// workers and handler threads, an asyncio loop's selector with nothing
+// ready. Their header says "(idle apart)" and a line how much was put
+// apart; a flame graph holds it in [idle: ...] frames. --idle keeps it
+// where it happened.
+//
 // Analyse the result with `go tool pprof -top pyprof.pb.gz`, or with the
 // commands below, which read pprof (pyprof's or any other tool's, such as
 // Go's CPU profiles), folded stacks and speedscope files alike.
@@ -146,6 +156,7 @@
 //	    --inverted         an icicle graph: roots at the top
 //	    --sample-type T    calls, wall, cpu, samples or gil (default: the
 //	                       profile's)
+//	    --idle             keep pools' idle waiting where it happened
 //
 // report prints the top functions: flat and cumulative value with shares,
 // calls, value per call, file:line. Aligned for a terminal and fitted to
@@ -156,6 +167,7 @@
 //	--sort KEY         flat, cum, calls or name (default flat)
 //	--thread NAME      only this thread
 //	--sample-type T    as for flamegraph
+//	--idle             as for flamegraph
 //	--tree             each thread's call tree instead: every calling
 //	                   context with its inclusive value, share and calls,
 //	                   heaviest first; past depth 32 lines stop indenting
@@ -182,6 +194,8 @@
 //	    --top N            functions shown and regressions named (default
 //	                       10; 0 for all); every function is checked
 //	    --sample-type T    as for flamegraph
+//	    --idle             as for flamegraph (by default the gate leaves
+//	                       pools' idle waiting out)
 //
 // dump prints every thread's Python stack in a running process, read once
 // from outside with no agent, as a traceback (most recent call last), with
