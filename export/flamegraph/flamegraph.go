@@ -21,7 +21,7 @@ const (
 	// cannot be seen or clicked. On the 100k-path test profile it keeps
 	// 5,946 frames (0.6 MB), which Chromium loads in 0.4-0.6 s on a busy
 	// 2-core machine; flamegraph.pl's 0.1 px keeps 27,011 (2.8 MB) and
-	// takes 1-2 s (TestBrowserLatency100k).
+	// takes 1-2 s (BenchmarkBrowser100k).
 	DefaultMinWidth = 0.33
 )
 

@@ -29,14 +29,14 @@ const (
 
 // browser is one WebDriver session on a chromedriver the test started.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	base   string // session URL
 	client *http.Client
 }
 
 // startBrowser starts chromedriver and a headless Chromium session, both
 // ended by t.Cleanup. It skips the test when either binary is missing.
-func startBrowser(t *testing.T) *browser {
+func startBrowser(t testing.TB) *browser {
 	t.Helper()
 	for _, p := range []string{chromiumPath, chromedriverPath} {
 		if _, err := os.Stat(p); err != nil {
@@ -61,7 +61,7 @@ func startBrowser(t *testing.T) *browser {
 	return b
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
