@@ -53,9 +53,12 @@
 //	                       the program, to charge CPU time to the paths running
 //	                       (default 100; 0 in trace mode for no cpu values)
 //	    --python PATH      the interpreter to run the program with
-//	    --agent KIND       auto (C agent, or the pure-Python one when no compiler
-//	                       or Python.h is found), c, python, or null (the same
-//	                       callbacks, nothing recorded: the overhead floor)
+//	    --agent KIND       auto: the C agent (prebuilt, or compiled once where
+//	                       pyprof carries none for the platform) when its checks
+//	                       at load pass, else the pure-Python one, with a line
+//	                       saying why (such as a free-threaded Python); c,
+//	                       python, or null (the same callbacks, nothing
+//	                       recorded: the overhead floor)
 //	    --native-calls=false  trace Python functions only: no CALL, C_RETURN
 //	                       and C_RAISE events, about half the overhead on
 //	                       call-heavy code. Time in builtins and other native
@@ -87,9 +90,8 @@
 // with the program's exit status (128+N when a signal N killed it). While it
 // runs, a status line on stderr shows elapsed time, events and threads when
 // stderr is a terminal the program's stdout does not share; at the end, one
-// summary line. Ctrl-C
-// reaches the program and the profile is still written; a second Ctrl-C
-// stops the program at once.
+// summary line. Ctrl-C reaches the program and the profile is still
+// written; a second Ctrl-C stops the program at once.
 //
 // With --subprocesses, a forked child records into shared memory of its own,
 // handed to pyprof over a Unix socket; a new interpreter finds pyprof's
