@@ -435,7 +435,7 @@ func (v *venv) checkRecord(t *testing.T, pyprof ...string) {
 	args := append(slices.Clone(pyprof), "record", "-q", "-o", out, "--", v.bin("python"), v.testdata(t, "calls.py"))
 	v.run(t, args...)
 	calls := functionCalls(readProfile(t, out))
-	for name, want := range map[string]int64{"calls.leaf": 45, "calls.mid": 10, "calls.main": 1} {
+	for name, want := range map[string]int64{"__main__.leaf": 45, "__main__.mid": 10, "__main__.main": 1} {
 		if calls[name] != want {
 			t.Errorf("%s: %d calls, want %d", name, calls[name], want)
 		}
@@ -472,7 +472,7 @@ func (v *venv) checkRegion(t *testing.T) {
 	v.run(t, v.bin("python"), v.testdata(t, "region.py"), out, filepath.Join(v.work, "region.svg"))
 	p := readProfile(t, out)
 	calls := functionCalls(p)
-	for name, want := range map[string]int64{"region.leaf": 107, "region.work": 2, "region.worker": 1, "region.handle": 1, "region.serve": 1, "region.outside": 0} {
+	for name, want := range map[string]int64{"__main__.leaf": 107, "__main__.work": 2, "__main__.worker": 1, "__main__.handle": 1, "__main__.serve": 1, "__main__.outside": 0} {
 		if calls[name] != want {
 			t.Errorf("%s: %d calls in the region, want %d", name, calls[name], want)
 		}
@@ -483,8 +483,8 @@ func (v *venv) checkRegion(t *testing.T) {
 			threads[th.Name] = append(threads[th.Name], p.Funcs[root.Func].Name)
 		}
 	}
-	if roots := threads["MainThread"]; !slices.Equal(roots, []string{"region.serve"}) {
-		t.Errorf("the main thread's roots are %v, want the function whose code began the region, region.serve", roots)
+	if roots := threads["MainThread"]; !slices.Equal(roots, []string{"__main__.serve"}) {
+		t.Errorf("the main thread's roots are %v, want the function whose code began the region, __main__.serve", roots)
 	}
 	if _, ok := threads["region-worker"]; !ok || len(threads) != 2 {
 		t.Errorf("threads %v: want MainThread and region-worker", threads)

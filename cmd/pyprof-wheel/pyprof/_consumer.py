@@ -56,6 +56,8 @@ class Consumer:
         # The agent's and the bootstrap's files, once loaded: pyprof's too.
         self.agent_files = set()
         self.on_orphan = None
+        # The bootstrap's handler of thread starts during a trace region.
+        self.thread_starting = None
         answer = self.request(
             {
                 "op": "hello",
@@ -119,8 +121,8 @@ class Consumer:
                 boot = _load_source("_pyprof_bootstrap", answer["bootstrap"])
                 agent = boot._load_agent(answer["agent"])
                 agent.init(fds[0], {answer["bootstrap"], answer["agent"], *package_files()})
-                # Threads started from now on tell the agent their names.
-                boot._name_threads(agent)
+                # Threads started from now on are watched, to be named.
+                sys.addaudithook(self._audit)
             except ProfilerError:
                 raise
             except Exception as e:
@@ -132,6 +134,17 @@ class Consumer:
             self.agent, self.bootstrap = agent, boot
             self.agent_files = {answer["bootstrap"], answer["agent"]}
         return self.agent, self.bootstrap
+
+    def _audit(self, event, args):
+        # An audit hook: it lives as long as the process, and passes thread
+        # starts to the region recording now, if any. Raising would fail
+        # the program's own call.
+        handler = self.thread_starting
+        if handler is not None and event in self.bootstrap._THREAD_START_EVENTS:
+            try:
+                handler(args)
+            except Exception:
+                pass
 
     def _orphaned(self):
         # Called by the agent, in the main thread, when it found pyprof's

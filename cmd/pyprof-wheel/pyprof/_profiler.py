@@ -134,6 +134,7 @@ class Profiler:
         try:
             monitoring.use_tool_id(self.tool_id, "pyprof")
             events = boot._register(agent, self.tool_id, False, self.native_calls)
+            _name_threads(c, boot, agent, self.tool_id)
             c.on_orphan = lambda: boot._release(self.tool_id)
             agent.start()
             # The region's frame and pyprof's own frames down to this one
@@ -159,7 +160,7 @@ class Profiler:
             # The region's frame ends here, with the pyprof frames above it.
             agent.py_return(_region_frame().f_code, 0)
         agent.stop()
-        c.on_orphan = None
+        c.on_orphan = c.thread_starting = None
         boot._release(self.tool_id)
 
     def _start_sample(self):
@@ -203,6 +204,16 @@ def _thread_names():
     """The names of the threads alive now, by native id: those that end
     during a region are named from the start's list."""
     return {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+
+
+def _name_threads(c, boot, agent, tool_id):
+    """Names the threads started during the region as record does: the
+    bootstrap turns LINE events of Thread._bootstrap_inner on for pyprof's
+    tool id once a thread starts; the code objects it saw in earlier
+    regions, released since, are watched again now."""
+    c.thread_starting = boot._name_threads(agent, tool_id)
+    for code in boot._THREAD_CODES:
+        sys.monitoring.set_local_events(tool_id, code, sys.monitoring.events.LINE)
 
 
 def _get_consumer(trace):

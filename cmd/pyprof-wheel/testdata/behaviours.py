@@ -116,9 +116,9 @@ def sample_mode():
     stacks = open(path("sampled.folded")).read()
     # pyprof's own frames stay out; its marker for a stack that moved while
     # read is not a frame of pyprof's code and may appear.
-    assert "pyprof" not in stacks.replace("behaviours.", "").replace("<pyprof: stack changed while read>", ""), stacks
+    assert "pyprof" not in stacks.replace("__main__.", "").replace("<pyprof: stack changed while read>", ""), stacks
     roots = {line.split(";")[0].rsplit(" ", 1)[0] for line in stacks.splitlines()}
-    assert roots == {"behaviours.sample_mode"}, roots
+    assert roots == {"__main__.sample_mode"}, roots
     print("ok sample mode")
 
 
