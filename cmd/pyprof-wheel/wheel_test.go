@@ -304,6 +304,7 @@ func TestInstalledWheel(t *testing.T) {
 			t.Run("python -m pyprof record picks its Python", env.checkOwnPython)
 			t.Run("profile()", env.checkRegion)
 			t.Run("API behaviours", env.checkBehaviours)
+			t.Run("README's middleware", env.checkMiddleware)
 			t.Run("uninstall", env.checkUninstall)
 		})
 	}
@@ -506,6 +507,41 @@ func (v *venv) checkBehaviours(t *testing.T) {
 			t.Errorf("behaviours.py did not say ok %s:\n%s", want, out)
 		}
 	}
+}
+
+// checkMiddleware serves requests through README's WSGI middleware, the
+// code as README shows it: only another region recording skips a
+// request's profile, an output folder that is missing is an error, the
+// app's response is closed, and a profile that cannot be written is
+// logged while the request is served.
+func (v *venv) checkMiddleware(t *testing.T) {
+	example := filepath.Join(t.TempDir(), "middleware_example.py")
+	if err := os.WriteFile(example, []byte(readmeExample(t, "class ProfileSomeRequests")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := v.run(t, v.bin("python"), v.testdata(t, "middleware.py"), example, t.TempDir())
+	for _, want := range []string{"profiled", "another recording", "missing folder", "write fails"} {
+		if !strings.Contains(out, "ok "+want+"\n") {
+			t.Errorf("middleware.py did not say ok %s:\n%s", want, out)
+		}
+	}
+}
+
+// readmeExample is the Python code block of README that holds marker.
+func readmeExample(t *testing.T, marker string) string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range strings.Split(string(readme), "```python\n")[1:] {
+		code, _, _ := strings.Cut(block, "```")
+		if strings.Contains(code, marker) {
+			return code
+		}
+	}
+	t.Fatalf("README has no Python example with %q", marker)
+	return ""
 }
 
 // checkUninstall removes the wheel and checks that every file the install

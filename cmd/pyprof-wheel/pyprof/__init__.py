@@ -16,10 +16,10 @@ and stopping by hand, and mode="sample" for sampling from outside.
 `python -m pyprof ...` and `pyprof ...` run that executable.
 """
 
-from ._errors import ProfilerError, ToolIdInUse
+from ._errors import AlreadyRecording, ProfilerError, ToolIdInUse
 from ._profiler import Profiler, profile
 
-__all__ = ["Profiler", "ProfilerError", "ToolIdInUse", "profile"]
+__all__ = ["AlreadyRecording", "Profiler", "ProfilerError", "ToolIdInUse", "profile"]
 
 
 def __getattr__(name):

@@ -6,6 +6,15 @@ class ProfilerError(Exception):
     and what to do."""
 
 
+class AlreadyRecording(ProfilerError):
+    """Another region records in this process already (pyprof records one
+    at a time): started nested, from another thread, or by another
+    request. The message names the file and line where it started. A
+    program that profiles some of its requests catches this one alone:
+    every other ProfilerError is a problem to fix (an output folder that
+    is missing, no writable cache folder, no pyprof executable)."""
+
+
 class ToolIdInUse(ProfilerError):
     """The sys.monitoring tool id pyprof traces with is another tool's
     (cProfile, a debugger, another profiler): owner names it."""

@@ -6,7 +6,7 @@ import threading
 import warnings
 
 from . import _consumer
-from ._errors import ProfilerError, ToolIdInUse
+from ._errors import AlreadyRecording, ProfilerError, ToolIdInUse
 
 _MODES = ("trace", "sample")
 _EXTENSIONS = (".pb.gz", ".pprof", ".folded", ".txt", ".svg", ".speedscope.json")
@@ -43,7 +43,7 @@ class Profiler:
 
     outputs are written by stop(); write() writes the last region again.
     One region records at a time in a process: starting a second one, nested
-    or from another thread, raises ProfilerError. tool_id is the
+    or from another thread, raises AlreadyRecording (a ProfilerError). tool_id is the
     sys.monitoring tool id of trace mode (2, PROFILER_ID, by default);
     another tool holding it raises ToolIdInUse. native_calls=False records
     Python functions only, at half the cost on call-heavy code.
@@ -83,7 +83,7 @@ class Profiler:
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         with _lock:
             if _recording is not None:
-                raise ProfilerError(
+                raise AlreadyRecording(
                     f"a pyprof profile is recording already (started at {_recording._started_at}): "
                     f"pyprof records one region at a time in a process; stop that one first"
                 )
