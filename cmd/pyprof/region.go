@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -257,7 +258,9 @@ func (s *regionServer) handle(req *regionRequest) (regionReply, []byte) {
 		err = fmt.Errorf("unknown request %q", req.Op)
 	}
 	if err != nil {
-		return regionReply{Error: err.Error()}, nil
+		// A stop that could not write keeps its summary: the region is
+		// recorded all the same.
+		return regionReply{Error: strings.ReplaceAll(err.Error(), "\n", "; "), Summary: reply.Summary}, nil
 	}
 	reply.OK = true
 	return reply, rights
@@ -384,6 +387,9 @@ func mergeNames(start, end map[int64]string) map[int64]string {
 	return merged
 }
 
+// stop ends the active region and writes its outputs. The profile is
+// kept, and its summary returned, even when an output cannot be written:
+// write can still save it elsewhere.
 func (s *regionServer) stop(names map[int64]string) (*regionSummary, error) {
 	if s.active == nil {
 		return nil, errors.New("no region is recording")
@@ -400,13 +406,15 @@ func (s *regionServer) stop(names map[int64]string) (*regionSummary, error) {
 	if sst != nil {
 		sum.Samples = sst.Samples
 	}
+	var failed []error
 	for _, o := range outs {
 		if err := writeProfile(o, res.Profile, defaultMaxDepth, io.Discard); err != nil {
-			return nil, err
+			failed = append(failed, err)
+			continue
 		}
 		sum.Wrote = append(sum.Wrote, o.path)
 	}
-	return sum, nil
+	return sum, errors.Join(failed...)
 }
 
 func (s *regionServer) abort() error {

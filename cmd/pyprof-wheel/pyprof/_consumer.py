@@ -106,7 +106,11 @@ class Consumer:
         if not answer.get("ok"):
             for fd in received:
                 os.close(fd)
-            raise ProfilerError(answer.get("error") or "pyprof failed")
+            e = ProfilerError(answer.get("error") or "pyprof failed")
+            # What the failed request did all the same (a stop that could
+            # not write recorded the region).
+            e._answer = answer
+            raise e
         return (answer, received) if fds else answer
 
     def load_agent(self):

@@ -72,8 +72,16 @@ class Profiler:
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.stop()
+            return False
+        # The block's own exception is what the program must see: a profile
+        # that cannot be written is a warning then.
+        try:
+            self.stop()
+        except ProfilerError as e:
+            _warn(f"pyprof: the profile was not written: {e}")
         return False
 
     def start(self):
@@ -186,10 +194,27 @@ class Profiler:
             warnings.warn(f"pyprof: {e} during the region: no profile was written", RuntimeWarning, stacklevel=3)
             self.stats = self._region = None
             return None
+        except ProfilerError as e:
+            # An output could not be written: the region is recorded and
+            # kept, for write() to save elsewhere.
+            summary = getattr(e, "_answer", {}).get("summary")
+            if summary:
+                self.stats, self._region = summary, summary["region"]
+                e.args = (f"{e}: the region's profile is kept: write(path) saves it elsewhere",)
+            raise
         self.stats, self._region = answer["summary"], answer["summary"]["region"]
         if self.stats["lost"]:
             warnings.warn(f"pyprof: {self.stats['lost']} events were lost (a [lost] frame shows them)", RuntimeWarning, stacklevel=3)
         return self.stats
+
+
+def _warn(message):
+    """Warns at the program's line that started or stopped the region, the
+    first one outside this package."""
+    warnings.warn(message, RuntimeWarning, skip_file_prefixes=(_PACKAGE_DIR,))
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _output(path):

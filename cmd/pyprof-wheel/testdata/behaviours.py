@@ -109,6 +109,35 @@ def write_again():
     print("ok write again")
 
 
+def failed_write():
+    # The body's own exception propagates, the failed write is a warning
+    # at the with statement.
+    folder = path("vanishing")
+    os.mkdir(folder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with pyprof.profile(os.path.join(folder, "x.folded")):
+                leaf(1)
+                os.rmdir(folder)
+                raise ValueError("the body's")
+        except ValueError as e:
+            assert str(e) == "the body's", e
+    assert [w.filename for w in caught if "not written" in str(w.message)] == [__file__], [(w.filename, str(w.message)) for w in caught]
+    # Without one, stop() raises; the region is kept for write().
+    os.mkdir(folder)
+    try:
+        with pyprof.profile(os.path.join(folder, "y.folded")) as p:
+            leaf(1)
+            os.rmdir(folder)
+        raise AssertionError("a profile that could not be written raised nothing")
+    except pyprof.ProfilerError as e:
+        assert folder in str(e), e
+    p.write(path("saved.folded"))
+    assert "leaf" in open(path("saved.folded")).read()
+    print("ok failed write")
+
+
 def sample_mode():
     with pyprof.profile(path("sampled.folded"), mode="sample", rate=200) as p:
         busy(0.5)
@@ -170,6 +199,7 @@ concurrent()
 tool_taken()
 bad_output()
 write_again()
+failed_write()
 sample_mode()
 sample_many_threads()
 consumer_dies()
