@@ -305,6 +305,7 @@ func TestInstalledWheel(t *testing.T) {
 			t.Run("profile()", env.checkRegion)
 			t.Run("API behaviours", env.checkBehaviours)
 			t.Run("README's middleware", env.checkMiddleware)
+			t.Run("profile() under pyprof record", env.checkUnderRecord)
 			t.Run("uninstall", env.checkUninstall)
 		})
 	}
@@ -542,6 +543,21 @@ func readmeExample(t *testing.T, marker string) string {
 	}
 	t.Fatalf("README has no Python example with %q", marker)
 	return ""
+}
+
+// checkUnderRecord runs a program that starts a region under pyprof
+// record, which traces the whole process already: the region is refused
+// with a message that says so, and the recording goes on.
+func (v *venv) checkUnderRecord(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.folded")
+	out := v.run(t, v.bin("pyprof"), "record", "-q", "-o", whole, "--", v.bin("python"), v.testdata(t, "recorded.py"), filepath.Join(dir, "region.folded"))
+	if !strings.Contains(out, "ok recorded\n") {
+		t.Errorf("recorded.py did not say ok recorded:\n%s", out)
+	}
+	if _, err := os.Stat(whole); err != nil {
+		t.Errorf("pyprof record wrote no profile: %v", err)
+	}
 }
 
 // checkUninstall removes the wheel and checks that every file the install

@@ -130,6 +130,12 @@ class Consumer:
             except ProfilerError:
                 raise
             except Exception as e:
+                if "already initialised" in str(e):
+                    # Only pyprof record loads the agent besides this package.
+                    raise ProfilerError(
+                        "this process is recorded by `pyprof record` already, and its whole run is in that profile: "
+                        "run the program without `pyprof record` to profile a region of it"
+                    ) from None
                 raise ProfilerError(f"pyprof cannot load its agent here: {type(e).__name__}: {e}") from e
             finally:
                 for fd in fds:

@@ -131,6 +131,8 @@ class Profiler:
             self._consumer.request({"op": "write", "path": _output(path), "region": self._region})
 
     def _start_trace(self):
+        if _traced_by_record():
+            raise ProfilerError(_UNDER_RECORD)
         c = _get_consumer(trace=True)
         agent, boot = c.load_agent()
         monitoring = sys.monitoring
@@ -229,6 +231,19 @@ def _thread_names():
     """The names of the threads alive now, by native id: those that end
     during a region are named from the start's list."""
     return {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+
+
+_UNDER_RECORD = (
+    "this process is recorded by `pyprof record` already, and its whole run is in that profile: "
+    "run the program without `pyprof record` to profile a region of it"
+)
+
+
+def _traced_by_record():
+    """Whether `pyprof record` traces this process: its agent holds a
+    tool id under pyprof's name for the whole run, where a region of
+    this package holds one only while it records."""
+    return any(sys.monitoring.get_tool(i) == "pyprof" for i in range(6))
 
 
 def _name_threads(c, boot, agent, tool_id):
