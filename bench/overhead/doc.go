@@ -90,8 +90,9 @@
 //
 // --measure startup times `pyprof record -q -- python -c pass` against
 // `python -c pass` (median of at least 10 interleaved runs, agent cached),
-// then once more with XDG_CACHE_HOME pointing at an empty folder: the
-// difference is the first-use cost of compiling the C agent.
+// and, interleaved with them, with XDG_CACHE_HOME pointing at an empty
+// folder each time: the difference is the first-use cost (probing the
+// interpreter, writing the agent, compiling it where none is prebuilt).
 //
 // --measure scale runs the scale workload under pyprof at its two sizes
 // (the second about 10 times longer) and prints the ratio of peak RSS: the
