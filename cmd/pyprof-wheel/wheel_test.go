@@ -306,6 +306,7 @@ func TestInstalledWheel(t *testing.T) {
 			t.Run("API behaviours", env.checkBehaviours)
 			t.Run("README's middleware", env.checkMiddleware)
 			t.Run("profile() under pyprof record", env.checkUnderRecord)
+			t.Run("pip install --target", func(t *testing.T) { env.checkTarget(t, whl) })
 			t.Run("uninstall", env.checkUninstall)
 		})
 	}
@@ -557,6 +558,70 @@ func (v *venv) checkUnderRecord(t *testing.T) {
 	}
 	if _, err := os.Stat(whole); err != nil {
 		t.Errorf("pyprof record wrote no profile: %v", err)
+	}
+}
+
+// checkTarget installs the wheel with pip install --target DIR, which
+// moves the scripts to DIR/bin after writing RECORD (whose path to the
+// executable then leads outside DIR), plants an executable where that
+// path leads, and checks that the package runs its own executable only,
+// and refuses one whose version is not the package's.
+func (v *venv) checkTarget(t *testing.T, whl string) {
+	root := t.TempDir()
+	target := filepath.Join(root, "a", "b", "site")
+	v.pipRun(t, "install", "--no-index", "--target", target, whl)
+	records, _ := filepath.Glob(filepath.Join(target, "pyprof-*.dist-info", "RECORD"))
+	if len(records) != 1 {
+		t.Fatalf("%d RECORDs in %s, want 1", len(records), target)
+	}
+	record, err := os.ReadFile(records[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded string
+	for _, line := range strings.Split(string(record), "\n") {
+		if name, _, _ := strings.Cut(line, ","); strings.HasSuffix(name, "bin/pyprof") {
+			recorded = name
+		}
+	}
+	planted := filepath.Join(target, recorded)
+	marker := filepath.Join(root, "planted-ran")
+	if recorded == "" || strings.HasPrefix(planted, target+string(filepath.Separator)) {
+		t.Fatalf("RECORD's executable %q leads to %s, inside the target: nothing to plant", recorded, planted)
+	}
+	if err := os.MkdirAll(filepath.Dir(planted), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planted, []byte("#!/bin/sh\ntouch "+marker+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	python := func(expect string) string {
+		t.Helper()
+		cmd := exec.Command(v.bin("python"), v.testdata(t, "target.py"), filepath.Join(root, expect+".folded"), expect)
+		cmd.Dir, cmd.Env = v.work, append(slices.Clone(v.env), "PYTHONPATH="+target)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("target.py %s: %v\n%s", expect, err, out)
+		}
+		return string(out)
+	}
+	if out := python("works"); !strings.Contains(out, "ok target\n") {
+		t.Errorf("target.py did not say ok target:\n%s", out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the executable planted at %s ran", planted)
+	}
+	metadata, _ := filepath.Glob(filepath.Join(target, "pyprof-*.dist-info", "METADATA"))
+	data, err := os.ReadFile(metadata[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := regexp.MustCompile(`(?m)^Version: .*$`).ReplaceAll(data, []byte("Version: 0.0.1"))
+	if err := os.WriteFile(metadata[0], other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := python("mismatch"); !strings.Contains(out, "ok version mismatch\n") {
+		t.Errorf("target.py did not say ok version mismatch:\n%s", out)
 	}
 }
 

@@ -19,7 +19,7 @@ import sys
 import sysconfig
 import threading
 
-from ._binary import MissingBinary, binary
+from ._binary import MissingBinary, installed
 from ._errors import ProfilerError
 
 _MAX_REPLY = 1 << 16
@@ -39,9 +39,13 @@ class ConsumerGone(ProfilerError):
 
 class Consumer:
     def __init__(self):
+        try:
+            path, installed_version = installed()
+        except MissingBinary as e:
+            raise ProfilerError(str(e)) from None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            _spawn(theirs.fileno())
+            _spawn(path, theirs.fileno())
         except BaseException:
             ours.close()
             raise
@@ -68,6 +72,13 @@ class Consumer:
             }
         )
         self.pid, self.version = answer["pid"], answer["version"]
+        if self.version != installed_version:
+            # The package speaks to its own executable only.
+            self.forget()
+            raise ProfilerError(
+                f"the pyprof executable {path} is version {self.version}, this pyprof package {installed_version}: "
+                f"they come from different installs; install pyprof again so that they are one"
+            )
 
     def request(self, message, fds=False):
         """Sends one request and returns the answer (and the descriptors
@@ -170,11 +181,7 @@ class Consumer:
         self._sock.close()
 
 
-def _spawn(fd):
-    try:
-        path = binary()
-    except MissingBinary as e:
-        raise ProfilerError(str(e)) from None
+def _spawn(path, fd):
     proc = subprocess.Popen(
         [path, "_consume", "--fd", str(fd)],
         pass_fds=(fd,),
