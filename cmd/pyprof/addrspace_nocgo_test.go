@@ -6,5 +6,6 @@ package main
 const (
 	addressSpaceCheckedInC = false
 	cAddressSpaceKiB       = 0
+	cStartAddressSpaceKiB  = 0
 	cAddressSpaceExit      = 0
 )

@@ -248,7 +248,8 @@
 //	3  environment: no Python 3.12+, the tool id is taken, the C agent
 //	   cannot be built with --agent c, a process that may not be read
 //	   (ptrace rules) or is not Python 3.12+, an address space limit
-//	   (ulimit -v) below the 2097152 KiB pyprof needs
+//	   (ulimit -v) below the 2097152 KiB record needs (1572864 KiB for
+//	   the other commands, enough for pyprof's Go runtime to start)
 //	4  the profile could not be written: an output file that may not be
 //	   written (read-only, not permitted) or a write that failed
 //	1  diff --fail-above: a regression beyond the threshold
