@@ -75,7 +75,7 @@ func traceAccuracyErrors(t *testing.T, i *agent.Interpreter, file string) []stri
 	}
 	var errs []string
 	for name, want := range truth {
-		n := findPath(t, p, "cpusplit.<module>", "cpusplit.main", "cpusplit."+name)
+		n := findPath(t, p, "__main__.<module>", "__main__.main", "__main__."+name)
 		gotWall := float64(n.Total[callgraph.Wall]) / 1e9
 		gotCPU := float64(n.Total[callgraph.CPU]) / 1e9
 		if diff := (gotWall - want.Wall) / totalWall; diff > 0.02 || diff < -0.02 {

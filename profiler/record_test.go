@@ -154,10 +154,10 @@ func assertExactCounts(t *testing.T, p *callgraph.Profile, ref map[funcKey]int64
 		}
 		checked++
 		var have int64
-		name := callgraph.PythonFuncName(key.file, key.qualname)
+		name := key.qualname
 		for id, n := range got {
 			f := p.Funcs[id]
-			if f.Name == name && f.Filename == key.file && f.StartLine == key.line {
+			if strings.HasSuffix(f.Name, "."+name) && f.Filename == key.file && f.StartLine == key.line {
 				have += n
 			}
 		}
@@ -225,24 +225,24 @@ func TestRecordCalls(t *testing.T) {
 		r := record(t, i, k, []string{file}, nil, nil)
 		p := r.res.Profile
 		assertExactCounts(t, p, referenceCounts(t, i, file), file)
-		m := "calls.<module>;calls.main;"
+		m := "__main__.<module>;__main__.main;"
 		assertPaths(t, paths(p, "MainThread"), map[string]int64{
-			"calls.<module>":          1,
-			m + "calls.fib":           1,
-			m + "calls.fib;calls.fib": 2,
+			"__main__.<module>":             1,
+			m + "__main__.fib":              1,
+			m + "__main__.fib;__main__.fib": 2,
 			// A class is called natively and named by its __module__.
-			m + "__main__.Point":                      10,
-			m + "__main__.Point;calls.Point.__init__": 10,
+			m + "__main__.Point":                         10,
+			m + "__main__.Point;__main__.Point.__init__": 10,
 			// sum() drives the generator: the first resumption is its start.
-			m + "builtins.sum;calls.delegate":           1,
-			m + "builtins.sum;calls.delegate;calls.gen": 1,
-			m + "calls.catch;calls.deep;calls.deep;calls.deep;calls.deep;calls.deep;calls.deep;builtins.ValueError": 3,
-			m + "calls.keyed;builtins.sorted;calls.keyed.<locals>.<lambda>":                                         20,
-			m + "calls.Point.norm": 4,
-			m + "builtins.sum;calls.main.<locals>.<genexpr>;calls.Point.norm": 10,
+			m + "builtins.sum;__main__.delegate":              1,
+			m + "builtins.sum;__main__.delegate;__main__.gen": 1,
+			m + "__main__.catch;__main__.deep;__main__.deep;__main__.deep;__main__.deep;__main__.deep;__main__.deep;builtins.ValueError": 3,
+			m + "__main__.keyed;builtins.sorted;__main__.keyed.<locals>.<lambda>":                                                        20,
+			m + "__main__.Point.norm": 4,
+			m + "builtins.sum;__main__.main.<locals>.<genexpr>;__main__.Point.norm": 10,
 		})
 		// The caller's frame carries the line it called from.
-		main := findPath(t, p, "calls.<module>", "calls.main", "calls.fib")
+		main := findPath(t, p, "__main__.<module>", "__main__.main", "__main__.fib")
 		if want := lineOf(t, file, "    fib(15)"); main.CallLine != want {
 			t.Errorf("main calls fib from line %d, want %d", main.CallLine, want)
 		}
@@ -271,11 +271,11 @@ func TestRecordPythonOnly(t *testing.T) {
 				t.Errorf("call %s not in the Python-only profile", e)
 			}
 		}
-		if want := lineOf(t, file, "    fib(15)"); findPath(t, p, "calls.<module>", "calls.main", "calls.fib").CallLine != want {
+		if want := lineOf(t, file, "    fib(15)"); findPath(t, p, "__main__.<module>", "__main__.main", "__main__.fib").CallLine != want {
 			t.Errorf("main calls fib from a line other than %d", want)
 		}
 		// Called by sorted, which is not recorded: the line of the sorted call.
-		lam := findPath(t, p, "calls.<module>", "calls.main", "calls.keyed", "calls.keyed.<locals>.<lambda>")
+		lam := findPath(t, p, "__main__.<module>", "__main__.main", "__main__.keyed", "__main__.keyed.<locals>.<lambda>")
 		if want := lineOf(t, file, "return sorted(items"); lam.CallLine != want {
 			t.Errorf("the key lambda is called from line %d, want %d", lam.CallLine, want)
 		}
@@ -386,9 +386,9 @@ func TestRecordCoroutines(t *testing.T) {
 		// resumed leaf sits under its middle, which sits under the loop.
 		var leafCalls, resumedUnderMiddle int64
 		for path, n := range paths(p, "") {
-			if strings.HasSuffix(path, "coroutines.leaf") {
+			if strings.HasSuffix(path, "__main__.leaf") {
 				leafCalls += n
-				if strings.HasSuffix(path, "coroutines.middle;coroutines.leaf") {
+				if strings.HasSuffix(path, "__main__.middle;__main__.leaf") {
 					resumedUnderMiddle++
 				}
 			}
@@ -411,7 +411,7 @@ func TestRecordEndings(t *testing.T) {
 				if r.res.ExitCode != tc.status {
 					t.Errorf("exit status %d, want %d", r.res.ExitCode, tc.status)
 				}
-				assertPaths(t, paths(r.res.Profile, "MainThread"), map[string]int64{"exits.<module>;exits.main;exits.f": 7})
+				assertPaths(t, paths(r.res.Profile, "MainThread"), map[string]int64{"__main__.<module>;__main__.main;__main__.f": 7})
 				if tc.how == "raise" && (!strings.Contains(r.stderr, "RuntimeError: uncaught on purpose") ||
 					strings.Contains(r.stderr, "bootstrap") || strings.Contains(r.stderr, "runpy")) {
 					t.Errorf("traceback should be the program's alone:\n%s", r.stderr)
@@ -444,7 +444,7 @@ func TestRecordSignalled(t *testing.T) {
 				if r.res.Signaled != sig || r.res.ExitCode != 128+int(sig) {
 					t.Errorf("ended with status %d signal %v, want %d and %v", r.res.ExitCode, r.res.Signaled, 128+int(sig), sig)
 				}
-				assertPaths(t, paths(r.res.Profile, "MainThread"), map[string]int64{"exits.<module>;exits.main;exits.f": 4})
+				assertPaths(t, paths(r.res.Profile, "MainThread"), map[string]int64{"__main__.<module>;__main__.main;__main__.f": 4})
 			})
 		}
 	})
@@ -489,7 +489,7 @@ func TestRecordScale(t *testing.T) {
 				}
 				var works int64
 				for path, n := range paths(p, "") {
-					if strings.HasSuffix(path, "scale.work") {
+					if strings.HasSuffix(path, "__main__.work") {
 						works += n
 					}
 				}
@@ -499,8 +499,8 @@ func TestRecordScale(t *testing.T) {
 			})
 			t.Run("recursion 50000 deep", func(t *testing.T) {
 				p := record(t, i, agent.C, []string{file, "deep", "50000"}, nil, nil).res.Profile
-				if got := calls(p); got[funcID(t, p, "scale.down")] != 50001 {
-					t.Errorf("down called %d times, want 50001", got[funcID(t, p, "scale.down")])
+				if got := calls(p); got[funcID(t, p, "__main__.down")] != 50001 {
+					t.Errorf("down called %d times, want 50001", got[funcID(t, p, "__main__.down")])
 				}
 			})
 			t.Run("100000 distinct functions", func(t *testing.T) {
@@ -548,7 +548,7 @@ func TestSampleIdle(t *testing.T) {
 		}
 		var n int64
 		for path := range paths(res.Profile, "") {
-			if strings.HasSuffix(path, "cpusplit.idle") {
+			if strings.HasSuffix(path, "__main__.idle") {
 				n += findPath(t, res.Profile, strings.Split(path, ";")...).Total[callgraph.Samples]
 			}
 		}
@@ -602,13 +602,17 @@ func TestRecordSubprocesses(t *testing.T) {
 			calls map[string]int64 // over every child
 		}{
 			// The child's own thread records in the child's rings too.
-			{"fork", map[string]int64{"children.child_work": 5, "children.thread_work": 1}},
-			{"pool-fork", map[string]int64{"children.square": 3}},
-			{"pool-spawn", map[string]int64{"children.square": 3}},
+			{"fork", map[string]int64{"__main__.child_work": 5, "__main__.thread_work": 1}},
+			{"pool-fork", map[string]int64{"__main__.square": 3}},
+			// A new interpreter runs the program as __mp_main__ to find
+			// square, whose module that is.
+			{"pool-spawn", map[string]int64{"__mp_main__.square": 3}},
 			// The workers are children of the fork server, itself a new
 			// interpreter: grandchildren are followed too.
-			{"pool-forkserver", map[string]int64{"children.square": 3}},
-			{"run", map[string]int64{"child.<module>": 1, "child.work": 1, "child.leaf": 4}},
+			{"pool-forkserver", map[string]int64{"__mp_main__.square": 3}},
+			// child.py, a script of its own, is __main__ too: its
+			// <module> is checked below, in the child only.
+			{"run", map[string]int64{"__main__.work": 1, "__main__.leaf": 4}},
 		} {
 			t.Run(tc.mode, func(t *testing.T) {
 				r := recordWith(t, i, k, []string{file, tc.mode}, func(o *Options) { o.Subprocesses = true })
@@ -623,7 +627,7 @@ func TestRecordSubprocesses(t *testing.T) {
 							}
 							got[name] += n
 						}
-						if name == "children.parent_work" && (th.PID != 0 || n != 3) {
+						if name == "__main__.parent_work" && (th.PID != 0 || n != 3) {
 							t.Errorf("parent_work called %d times in pid %d", n, th.PID)
 						}
 					}
@@ -641,7 +645,7 @@ func TestRecordSubprocesses(t *testing.T) {
 				}
 				assertNoStartupFrames(t, p)
 				if tc.mode == "run" {
-					assertChildStartsAtModule(t, p, children, "child.<module>")
+					assertChildStartsAtModule(t, p, children, "__main__.<module>")
 					assertChildWall(t, p, children)
 				}
 			})
@@ -670,10 +674,10 @@ func TestRecordSubprocessOnOtherPython(t *testing.T) {
 			}
 		}
 	}
-	if got["child.work"] != 1 || got["child.leaf"] != 4 {
+	if got["__main__.work"] != 1 || got["__main__.leaf"] != 4 {
 		t.Errorf("child calls %v, want work 1 and leaf 4", got)
 	}
-	assertChildStartsAtModule(t, p, children, "child.<module>")
+	assertChildStartsAtModule(t, p, children, "__main__.<module>")
 	assertChildWall(t, p, children)
 }
 
@@ -700,7 +704,7 @@ func TestRecordSubprocessOutlivingTheProgram(t *testing.T) {
 	var calls int64
 	for _, th := range r.res.Profile.Threads {
 		if children[th.PID] {
-			calls += threadCalls(r.res.Profile, th)["children.child_work"]
+			calls += threadCalls(r.res.Profile, th)["__main__.child_work"]
 		}
 	}
 	if calls != 2 {
@@ -729,13 +733,13 @@ func assertChildWall(t *testing.T, p *callgraph.Profile, pids map[int64]bool) {
 			continue
 		}
 		th.Root.Walk(func(path []*callgraph.Node) {
-			if n := path[len(path)-1]; p.Funcs[n.Func].Name == "child.work" {
+			if n := path[len(path)-1]; p.Funcs[n.Func].Name == "__main__.work" {
 				wall += n.Total[callgraph.Wall]
 			}
 		})
 	}
 	if wall < int64(50*time.Millisecond) || wall > int64(p.Duration) {
-		t.Errorf("child.work lasted %v, want 50ms or a little more (the recording took %v)", time.Duration(wall), p.Duration)
+		t.Errorf("__main__.work lasted %v, want 50ms or a little more (the recording took %v)", time.Duration(wall), p.Duration)
 	}
 }
 

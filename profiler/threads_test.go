@@ -33,7 +33,7 @@ func TestRecordThousandThreadsAliveAtOnce(t *testing.T) {
 		}
 		var works int64
 		for path, n := range paths(p, "") {
-			if strings.HasSuffix(path, "alive.worker;alive.work") {
+			if strings.HasSuffix(path, "__main__.worker;__main__.work") {
 				works += n
 			}
 		}
