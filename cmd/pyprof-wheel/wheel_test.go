@@ -307,6 +307,7 @@ func TestInstalledWheel(t *testing.T) {
 			t.Run("README's middleware", env.checkMiddleware)
 			t.Run("profile() under pyprof record", env.checkUnderRecord)
 			t.Run("pip install --target", func(t *testing.T) { env.checkTarget(t, whl) })
+			t.Run("pyprof's process stopped", env.checkSilent)
 			t.Run("uninstall", env.checkUninstall)
 		})
 	}
@@ -622,6 +623,22 @@ func (v *venv) checkTarget(t *testing.T, whl string) {
 	}
 	if out := python("mismatch"); !strings.Contains(out, "ok version mismatch\n") {
 		t.Errorf("target.py did not say ok version mismatch:\n%s", out)
+	}
+}
+
+// checkSilent stops pyprof's process (SIGSTOP) at a region's start, then
+// during one (a process each: trace mode does not come back after): the
+// program gets a ProfilerError within seconds and runs on. It also checks
+// that pyprof's process holds neither the program's stderr nor its
+// working folder.
+func (v *venv) checkSilent(t *testing.T) {
+	for _, when := range []string{"start", "stop"} {
+		out := v.run(t, v.bin("python"), v.testdata(t, "silent.py"), t.TempDir(), when)
+		for _, want := range []string{"detached", "stopped at " + when} {
+			if !strings.Contains(out, "ok "+want+"\n") {
+				t.Errorf("silent.py %s did not say ok %s:\n%s", when, want, out)
+			}
+		}
 	}
 }
 

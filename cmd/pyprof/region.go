@@ -29,7 +29,8 @@ func init() { commands["_consume"] = consumeCommand }
 // copy of itself that no process waits for, and exits: the agent in the
 // program tells that pyprof lives from its pid, which a child of the
 // program's that died unreaped would keep. The copy answers the program's
-// requests (one JSON object a message, one answer each; see
+// requests (one JSON object a message, one answer each, after a pending
+// message for every second it takes; see
 // regionRequest) until the program closes its end, and then writes the
 // profile of a region still recording. `pyprof help` does not list it:
 // only the package runs it.
@@ -91,7 +92,12 @@ func detach(conn *net.UnixConn) error {
 	defer f.Close()
 	cmd := exec.Command(exe, "_consume", "--detached", "--fd", "3")
 	cmd.ExtraFiles = []*os.File{f}
-	cmd.Stderr = os.Stderr
+	// Nothing of the program's: its stderr would stay open as long as
+	// pyprof runs (a pipe to a pager would not end with the program),
+	// and its working folder could not be removed or unmounted. The
+	// copy's errors go back through the socket.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return profilerEnv(fmt.Errorf("_consume: starting %s: %w", exe, err))
@@ -147,7 +153,9 @@ type regionRequest struct {
 
 // regionReply answers a request: OK, or Error in one line.
 type regionReply struct {
-	Seq       int64          `json:"seq"`
+	Seq int64 `json:"seq"`
+	// Pending says the answer to request Seq is coming: it takes long.
+	Pending   bool           `json:"pending,omitempty"`
 	OK        bool           `json:"ok"`
 	Error     string         `json:"error,omitempty"`
 	Version   string         `json:"version,omitempty"`
@@ -226,12 +234,40 @@ func (s *regionServer) serve() error {
 		case json.Unmarshal(buf[:n], &req) != nil:
 			reply.Error = "request is not JSON"
 		default:
-			reply, rights = s.handle(&req)
+			reply, rights = s.handleAnswering(&req)
 		}
 		reply.Seq = req.Seq
 		out, _ := json.Marshal(reply)
 		if _, _, err := s.conn.WriteMsgUnix(out, rights, nil); err != nil {
 			return nil // the program is gone
+		}
+	}
+}
+
+// pendingEvery is how often a request that takes long is said to be
+// pending: the program gives up on a pyprof that says nothing for a few
+// seconds (stopped, or hung), and writing a large profile can take longer.
+const pendingEvery = time.Second
+
+// handleAnswering handles req while telling the program, every
+// pendingEvery, that its answer is coming.
+func (s *regionServer) handleAnswering(req *regionRequest) (regionReply, []byte) {
+	var reply regionReply
+	var rights []byte
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reply, rights = s.handle(req)
+	}()
+	tick := time.NewTicker(pendingEvery)
+	defer tick.Stop()
+	pending, _ := json.Marshal(regionReply{Seq: req.Seq, Pending: true})
+	for {
+		select {
+		case <-done:
+			return reply, rights
+		case <-tick.C:
+			_, _, _ = s.conn.WriteMsgUnix(pending, nil, nil)
 		}
 	}
 }

@@ -37,6 +37,20 @@ class ConsumerGone(ProfilerError):
         super().__init__(f"pyprof's process (pid {pid}) has ended")
 
 
+class ConsumerSilent(ProfilerError):
+    def __init__(self, pid):
+        self.pid = pid
+        super().__init__(
+            f"pyprof's process (pid {pid}) has not answered for {ANSWER_TIMEOUT:g} s (it is stopped, or hung): "
+            f"this program runs on untraced, and pyprof gives that process up"
+        )
+
+
+# How long pyprof's process may stay silent: it says every second that
+# an answer that takes long (writing a large profile) is coming.
+ANSWER_TIMEOUT = 5.0
+
+
 class Consumer:
     def __init__(self):
         try:
@@ -51,6 +65,7 @@ class Consumer:
             raise
         finally:
             theirs.close()
+        ours.settimeout(ANSWER_TIMEOUT)
         self._sock = ours
         self._lock = threading.Lock()
         self._seq = 0
@@ -105,10 +120,14 @@ class Consumer:
                     if not data:
                         break
                     answer = json.loads(data)
-                    if answer.get("seq") == self._seq:
+                    if answer.get("seq") == self._seq and not answer.get("pending"):
                         break
                     for fd in received:
                         os.close(fd)
+            except TimeoutError:
+                self.dead = True
+                self._sock.close()
+                raise ConsumerSilent(self.pid) from None
             except OSError:
                 data = b""
             if not data:
@@ -182,17 +201,27 @@ class Consumer:
 
 
 def _spawn(path, fd):
+    # Neither this program's stderr nor its working folder: pyprof's
+    # process outlives requests, and would hold them. It exits once its
+    # detached copy runs; what it says on failing is passed on.
     proc = subprocess.Popen(
         [path, "_consume", "--fd", str(fd)],
         pass_fds=(fd,),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd="/",
         start_new_session=True,
     )
-    # It exits once its detached copy runs.
-    status = proc.wait()
-    if status != 0:
-        raise ProfilerError(f"pyprof's process could not start ({path} exited with status {status}; it said why on stderr)")
+    try:
+        _, said = proc.communicate(timeout=ANSWER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise ProfilerError(f"pyprof's process did not start within {ANSWER_TIMEOUT:g} s ({path})") from None
+    if proc.returncode != 0:
+        said = said.decode(errors="replace").strip().replace("\n", "; ") or "nothing"
+        raise ProfilerError(f"pyprof's process could not start ({path} exited with status {proc.returncode}): {said}")
 
 
 def _load_source(name, path):
