@@ -512,14 +512,7 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 		line += fmt.Sprintf("; %d damaged rings", st.DecodeErrors)
 	}
 	if st.Children > 0 {
-		procs := "child processes"
-		if st.Children == 1 {
-			procs = "child process"
-		}
-		line += fmt.Sprintf("; followed %d %s", st.Children, procs)
-		if st.ChildrenRunning > 0 {
-			line += fmt.Sprintf(" (%d still running at the end: profiled until then)", st.ChildrenRunning)
-		}
+		line += followedNote(st, res.Profile)
 	}
 	if res.Signaled != 0 {
 		line += fmt.Sprintf("; the program was killed by %v", res.Signaled)
@@ -528,6 +521,48 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 		line += "; agent: " + agentName(a)
 	}
 	fmt.Fprintln(s.w, line)
+}
+
+// followedNote says which processes --subprocesses followed. The program
+// itself registers again when it execs a new Python, as a child would, but
+// it is still the same process and no child: its pid is that of the
+// program's main thread (on Linux a process's first thread id is its pid).
+func followedNote(st profiler.Stats, p *callgraph.Profile) string {
+	execs := execedPIDs(p)
+	var parts []string
+	if n := st.Children - execs; n > 0 {
+		procs := "child processes"
+		if n == 1 {
+			procs = "child process"
+		}
+		parts = append(parts, fmt.Sprintf("followed %d %s", n, procs))
+	}
+	if execs > 0 {
+		parts = append(parts, "followed the program into the Python it exec'd (the same process)")
+	}
+	line := "; " + strings.Join(parts, "; ")
+	if st.ChildrenRunning > 0 {
+		line += fmt.Sprintf(" (%d still running at the end: profiled until then)", st.ChildrenRunning)
+	}
+	return line
+}
+
+// execedPIDs counts the followed processes that are the program itself
+// after an exec: their pid is a thread id of the program's own threads.
+func execedPIDs(p *callgraph.Profile) int {
+	own := map[int64]bool{}
+	for _, th := range p.Threads {
+		if th.PID == 0 {
+			own[th.ID] = true
+		}
+	}
+	seen := map[int64]bool{}
+	for _, th := range p.Threads {
+		if th.PID != 0 && own[th.PID] {
+			seen[th.PID] = true
+		}
+	}
+	return len(seen)
 }
 
 // agentName is what recorded the events: c, python (the twin) or null.
