@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -346,6 +348,9 @@ func (s *regionServer) start(req *regionRequest) error {
 		if err == nil {
 			err = checkOutput(path)
 		}
+		if err == nil {
+			err = checkFolderTakesFiles(path)
+		}
 		if err != nil {
 			return err
 		}
@@ -368,6 +373,34 @@ func (s *regionServer) start(req *regionRequest) error {
 	}
 	s.active = &activeRegion{mode: req.Mode, outputs: outs, names: req.Names}
 	return nil
+}
+
+// checkFolderTakesFiles checks, by making and removing a file there, that
+// path's folder takes new files, as the output's temporary file will be
+// one: a folder can look writable and refuse them (/proc, a read-only
+// mount seen by root), and the region should not run only to fail at stop.
+func checkFolderTakesFiles(path string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".pyprof-check-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot write %s: its folder %s takes no new file (%v): choose another output path", path, dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// inUserTerms names the output path in err where it names the temporary
+// file the output was being written to: the program knows only its path.
+func inUserTerms(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path != path {
+		return fmt.Errorf("writing %s: %w", path, pe.Err)
+	}
+	return err
 }
 
 func (s *regionServer) beginSampled(req *regionRequest) error {
@@ -445,7 +478,7 @@ func (s *regionServer) stop(names map[int64]string) (*regionSummary, error) {
 	var failed []error
 	for _, o := range outs {
 		if err := writeProfile(o, res.Profile, defaultMaxDepth, io.Discard); err != nil {
-			failed = append(failed, err)
+			failed = append(failed, inUserTerms(o.path, err))
 			continue
 		}
 		sum.Wrote = append(sum.Wrote, o.path)
@@ -472,7 +505,10 @@ func (s *regionServer) write(path string, region int) error {
 	if err != nil {
 		return err
 	}
-	return writeProfile(output{path, format}, s.last, defaultMaxDepth, io.Discard)
+	if err := checkFolderTakesFiles(path); err != nil {
+		return err
+	}
+	return inUserTerms(path, writeProfile(output{path, format}, s.last, defaultMaxDepth, io.Discard))
 }
 
 func (s *regionServer) close() {

@@ -56,12 +56,16 @@ class Profiler:
     def __init__(self, *outputs, mode="trace", rate=100, native_calls=True, tool_id=None):
         if mode not in _MODES:
             raise ValueError(f"mode {mode!r}: use 'trace' or 'sample'")
-        if not isinstance(rate, int) or not 1 <= rate <= 10000:
+        _check_int("rate", rate)
+        if not 1 <= rate <= 10000:
             raise ValueError(f"rate {rate!r}: want 1 to 10000 samples a second")
         if tool_id is None:
             tool_id = sys.monitoring.PROFILER_ID
-        if not isinstance(tool_id, int) or not 0 <= tool_id <= 5:
+        _check_int("tool_id", tool_id)
+        if not 0 <= tool_id <= 5:
             raise ValueError(f"tool_id {tool_id!r}: sys.monitoring tool ids run from 0 to 5")
+        if not isinstance(native_calls, bool):
+            raise TypeError(f"native_calls {native_calls!r}: want True or False")
         self.outputs = [_output(o) for o in outputs]
         self.mode, self.rate, self.native_calls, self.tool_id = mode, rate, native_calls, tool_id
         self.stats = None
@@ -219,11 +223,27 @@ def _warn(message):
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def _check_int(name, value):
+    # bool is an int to Python, never a rate or an id to pyprof.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} {value!r}: want an int")
+
+
 def _output(path):
-    path = os.fspath(path)
-    if not isinstance(path, str) or not path.endswith(_EXTENSIONS):
-        raise ValueError(f"output {path!r}: name a file ending in one of {', '.join(_EXTENSIONS)}")
-    # pyprof's process writes it, wherever this program's working folder is then.
+    """The absolute path of an output: pyprof's process writes it,
+    wherever this program's working folder is then. Every problem with
+    an output is a ProfilerError, here as when pyprof's process checks
+    its folder."""
+    try:
+        path = os.fsdecode(path)
+    except TypeError:
+        raise TypeError(f"output {path!r}: want a path (str, bytes or os.PathLike)") from None
+    name = os.path.basename(path)
+    extension = next((e for e in _EXTENSIONS if name.endswith(e)), None)
+    if extension is None:
+        raise ProfilerError(f"output {path!r}: name a file ending in one of {', '.join(_EXTENSIONS)}")
+    if name == extension:
+        raise ProfilerError(f"output {path!r}: name a file before its extension, such as 'profile{extension}'")
     return os.path.abspath(path)
 
 

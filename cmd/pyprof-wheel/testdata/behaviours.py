@@ -77,12 +77,32 @@ def tool_taken():
     print("ok tool id taken")
 
 
-def bad_output():
+def refused(make, error, *words):
+    """Checks that make() raises error with each of words in its message."""
     try:
-        pyprof.profile(path("out.png"))
-        raise AssertionError("an output pyprof cannot write was accepted")
-    except ValueError as e:
-        assert ".svg" in str(e), e
+        make()
+    except error as e:
+        assert all(w in str(e) for w in words), (words, e)
+        return
+    raise AssertionError(f"accepted, where {error.__name__} was due")
+
+
+def bad_output():
+    refused(lambda: pyprof.profile(path("out.png")), pyprof.ProfilerError, ".svg")
+    refused(lambda: pyprof.profile(path(".svg")), pyprof.ProfilerError, "'profile.svg'")
+    refused(lambda: pyprof.profile(3), TypeError, "path")
+    unwritable = os.path.join("/proc", "x.svg")
+    ran = []
+    try:
+        with pyprof.profile(unwritable):
+            ran.append(True)
+        raise AssertionError("started with an output in a folder nothing can be written to")
+    except pyprof.ProfilerError as e:
+        assert unwritable in str(e) and ".pyprof" not in str(e), e
+    assert not ran and not os.path.exists(unwritable)
+    with pyprof.profile(path("bytes.folded").encode()):
+        leaf(1)
+    assert os.path.exists(path("bytes.folded"))
     try:
         with pyprof.profile(os.path.join(out, "missing", "x.folded")):
             raise AssertionError("started with an output in a missing folder")
@@ -90,6 +110,14 @@ def bad_output():
         assert "missing" in str(e), e
     assert sys.monitoring.get_tool(sys.monitoring.PROFILER_ID) is None
     print("ok bad output")
+
+
+def bad_options():
+    refused(lambda: pyprof.Profiler(native_calls="no"), TypeError, "native_calls")
+    refused(lambda: pyprof.Profiler(tool_id=True), TypeError, "tool_id")
+    refused(lambda: pyprof.Profiler(rate=True), TypeError, "rate")
+    refused(lambda: pyprof.Profiler(tool_id=7), ValueError, "tool_id")
+    print("ok bad options")
 
 
 def write_again():
@@ -198,6 +226,7 @@ nested()
 concurrent()
 tool_taken()
 bad_output()
+bad_options()
 write_again()
 failed_write()
 sample_mode()
