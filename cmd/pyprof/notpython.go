@@ -12,8 +12,9 @@ import (
 )
 
 // notPythonError says that a process pyprof was asked to read runs no
-// CPython at all, which the sampler can only put as finding no runtime in
-// none of its python files. It stays the sampler's error for the exit status.
+// CPython at all, where the sampler says it found no runtime in the python
+// files it looked in (none). It wraps the sampler's error, which sets the
+// exit status.
 type notPythonError struct {
 	pid int
 	exe string
