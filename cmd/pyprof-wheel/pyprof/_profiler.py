@@ -24,9 +24,8 @@ def profile(*outputs, mode="trace", **options):
     """Records the block of a with statement into outputs (files whose
     extensions give the formats: .pb.gz or .pprof for pprof, .folded or
     .txt for folded stacks, .svg for a flame graph, .speedscope.json).
-    Takes Profiler's options."""
-    if not outputs:
-        raise TypeError("profile() needs at least one output file, such as profile('out.svg')")
+    With none, the profile is built and kept: write() saves it, stats
+    counts it. Takes Profiler's options."""
     return Profiler(*outputs, mode=mode, **options)
 
 

@@ -120,6 +120,15 @@ def bad_options():
     print("ok bad options")
 
 
+def no_output():
+    with pyprof.profile() as p:
+        leaf(1)
+    assert p.stats["events"] > 0 and p.stats["wrote"] is None, p.stats
+    p.write(path("later.folded"))
+    assert "leaf" in open(path("later.folded")).read()
+    print("ok no output")
+
+
 def write_again():
     p = pyprof.Profiler()
     p.start()
@@ -227,6 +236,7 @@ concurrent()
 tool_taken()
 bad_output()
 bad_options()
+no_output()
 write_again()
 failed_write()
 sample_mode()
