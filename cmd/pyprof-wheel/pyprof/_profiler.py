@@ -196,7 +196,7 @@ class Profiler:
         try:
             answer = self._consumer.request({"op": "stop", "names": _thread_names()})
         except _consumer.ConsumerGone as e:
-            warnings.warn(f"pyprof: {e} during the region: no profile was written", RuntimeWarning, stacklevel=3)
+            _warn(f"pyprof: {e} during the region: no profile was written")
             self.stats = self._region = None
             return None
         except ProfilerError as e:
@@ -209,7 +209,7 @@ class Profiler:
             raise
         self.stats, self._region = answer["summary"], answer["summary"]["region"]
         if self.stats["lost"]:
-            warnings.warn(f"pyprof: {self.stats['lost']} events were lost (a [lost] frame shows them)", RuntimeWarning, stacklevel=3)
+            _warn(f"pyprof: {self.stats['lost']} events were lost (a [lost] frame shows them)")
         return self.stats
 
 

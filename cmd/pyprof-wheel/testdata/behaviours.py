@@ -216,11 +216,13 @@ def consumer_dies():
     consumer = _profiler._consumer_now
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        p = pyprof.Profiler(path("dead.folded")).start()
-        os.kill(consumer.pid, signal.SIGKILL)
-        busy(1.0)  # more than the agent needs to see its consumer gone
-        assert p.stop() is None
-    assert any("has ended" in str(w.message) for w in caught), [str(w.message) for w in caught]
+        with pyprof.Profiler(path("dead.folded")) as p:
+            os.kill(consumer.pid, signal.SIGKILL)
+            busy(1.0)  # more than the agent needs to see its consumer gone
+        assert p.stats is None, p.stats
+    # The warning points at the program's with statement.
+    ended = [w.filename for w in caught if "has ended" in str(w.message)]
+    assert ended == [__file__], [(w.filename, str(w.message)) for w in caught]
     assert not os.path.exists(path("dead.folded"))
     assert sys.monitoring.get_tool(sys.monitoring.PROFILER_ID) is None
     try:
