@@ -23,8 +23,8 @@ __all__ = ["AlreadyRecording", "Profiler", "ProfilerError", "ToolIdInUse", "prof
 
 
 def __getattr__(name):
-    # The installed distribution's version: the wheel's metadata, which the
-    # pyprof executable's own version made.
+    """pyprof.__version__: the version of this installation, read from its
+    metadata when first asked for (the pyprof executable's version)."""
     if name == "__version__":
         from importlib.metadata import version
 

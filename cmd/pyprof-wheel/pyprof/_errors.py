@@ -5,6 +5,8 @@ class ProfilerError(Exception):
     """A profile cannot start, stop or be written; the message says why
     and what to do."""
 
+    __module__ = "pyprof"  # where programs find it
+
 
 class AlreadyRecording(ProfilerError):
     """Another region records in this process already (pyprof records one
@@ -14,10 +16,14 @@ class AlreadyRecording(ProfilerError):
     every other ProfilerError is a problem to fix (an output folder that
     is missing, no writable cache folder, no pyprof executable)."""
 
+    __module__ = "pyprof"  # where programs find it
+
 
 class ToolIdInUse(ProfilerError):
     """The sys.monitoring tool id pyprof traces with is another tool's
     (cProfile, a debugger, another profiler): owner names it."""
+
+    __module__ = "pyprof"  # where programs find it
 
     def __init__(self, tool_id, owner):
         self.tool_id, self.owner = tool_id, owner

@@ -192,6 +192,11 @@ class Profiler:
         )
         self._consumer = c
 
+    def _keep(self, summary):
+        # The region's number is pyprof's business, for write(): not a count.
+        self._region = summary.pop("region")
+        self.stats = summary
+
     def _finish(self):
         try:
             answer = self._consumer.request({"op": "stop", "names": _thread_names()})
@@ -204,10 +209,10 @@ class Profiler:
             # kept, for write() to save elsewhere.
             summary = getattr(e, "_answer", {}).get("summary")
             if summary:
-                self.stats, self._region = summary, summary["region"]
+                self._keep(summary)
                 e.args = (f"{e}: the region's profile is kept: write(path) saves it elsewhere",)
             raise
-        self.stats, self._region = answer["summary"], answer["summary"]["region"]
+        self._keep(answer["summary"])
         if self.stats["lost"]:
             _warn(f"pyprof: {self.stats['lost']} events were lost (a [lost] frame shows them)")
         return self.stats

@@ -129,6 +129,19 @@ def no_output():
     print("ok no output")
 
 
+def names():
+    # What a traceback and help() show of the package.
+    for cls in (pyprof.ProfilerError, pyprof.AlreadyRecording, pyprof.ToolIdInUse):
+        assert f"{cls.__module__}.{cls.__qualname__}" == f"pyprof.{cls.__name__}", cls
+    undocumented = [name for name in dir(pyprof) if callable(getattr(pyprof, name)) and not getattr(pyprof, name).__doc__]
+    assert not undocumented, undocumented
+    with pyprof.profile() as p:
+        leaf(1)
+    documented = pyprof.Profiler.__doc__
+    assert all(key in documented for key in p.stats), (sorted(p.stats), documented)
+    print("ok names")
+
+
 def write_again():
     p = pyprof.Profiler()
     p.start()
@@ -239,6 +252,7 @@ tool_taken()
 bad_output()
 bad_options()
 no_output()
+names()
 write_again()
 failed_write()
 sample_mode()
