@@ -113,7 +113,30 @@ func Build(p Platform, dir string) (string, error) {
 	if err := writeAtomic(out, buf.Bytes()); err != nil {
 		return "", fmt.Errorf("%w: %v", errOutput, err)
 	}
+	if err := removeOlderWheels(dir, p, out); err != nil {
+		return "", fmt.Errorf("%w: %v", errOutput, err)
+	}
 	return out, nil
+}
+
+// removeOlderWheels removes from dir the wheels for p that an earlier
+// build wrote (another version, such as another commit's), keeping the
+// one just written: `pip install dir/pyprof-*x86_64.whl` then names one
+// wheel. Only files named as this builder names them go.
+func removeOlderWheels(dir string, p Platform, keep string) error {
+	older, err := filepath.Glob(filepath.Join(dir, p.WheelName("*")))
+	if err != nil {
+		return err
+	}
+	for _, path := range older {
+		if path == keep {
+			continue
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // compile builds cmd/pyprof for p: static (CGO_ENABLED=0), without the

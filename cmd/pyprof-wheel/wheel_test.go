@@ -270,6 +270,42 @@ func checkPackage(t *testing.T, w *wheel) {
 	}
 }
 
+// TestOlderWheelsRemoved: a build removes the wheels of its platform that
+// earlier builds left in the folder, and nothing else.
+func TestOlderWheelsRemoved(t *testing.T) {
+	amd64, arm64 := platforms[0], platforms[1]
+	for _, tc := range []struct {
+		name string
+		file string
+		gone bool
+	}{
+		{"older version, same platform", amd64.WheelName("0.0.9"), true},
+		{"local version, same platform", amd64.WheelName("0.1.0+g1a2b3c4d5e6f.dirty"), true},
+		{"the wheel just built", amd64.WheelName("0.1.0"), false},
+		{"other platform", arm64.WheelName("0.0.9"), false},
+		{"another project's wheel", "pyprofx-0.0.9-py3-none-any.whl", false},
+		{"not a wheel", "pyprof-notes.txt", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			keep := filepath.Join(dir, amd64.WheelName("0.1.0"))
+			path := filepath.Join(dir, tc.file)
+			for _, f := range []string{keep, path} {
+				if err := os.WriteFile(f, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := removeOlderWheels(dir, amd64, keep); err != nil {
+				t.Fatal(err)
+			}
+			_, err := os.Stat(path)
+			if gone := os.IsNotExist(err); gone != tc.gone {
+				t.Errorf("%s: removed %v, want %v", tc.file, gone, tc.gone)
+			}
+		})
+	}
+}
+
 // hostPlatform is the wheel this machine installs.
 func hostPlatform(t *testing.T) Platform {
 	t.Helper()
