@@ -288,7 +288,8 @@ def _get_consumer(trace):
     if c is not None and c.dead and c.agent is not None:
         _no_trace = (
             f"pyprof's process (pid {c.pid}) ended while this program ran, and the agent it fed cannot be "
-            f"started again: trace mode is not available again in this process (mode='sample' is)"
+            f"started again (it loads once per process, bound to the memory of that pyprof process): "
+            f"trace mode is not available again in this process until it restarts (mode='sample' is)"
         )
     if trace and _no_trace:
         raise ProfilerError(_no_trace)
