@@ -51,14 +51,14 @@ type Result struct {
 	// calls holds, for each function (by index in Funcs), how often it
 	// called each callee on each side; it tells a function that makes
 	// more calls from one called more often.
-	edgeCalls map[edge]Stat2
+	edgeCalls map[edge]sidesCount
 }
 
 // edge is a caller and a callee, by index in Result.Funcs.
 type edge struct{ caller, callee int }
 
-// Stat2 is one amount on both sides.
-type Stat2 struct{ Base, New int64 }
+// sidesCount is one amount on both sides.
+type sidesCount struct{ Base, New int64 }
 
 // Compare compares the functions of base and new for v. Both profiles must
 // have measured v.
@@ -262,7 +262,7 @@ func callsBetween(p *callgraph.Profile) map[[2]funcKey]int64 {
 
 // pairEdges turns each side's calls between functions into calls between
 // the matched functions of funcs.
-func pairEdges(funcs []Func, base, new map[[2]funcKey]int64) map[edge]Stat2 {
+func pairEdges(funcs []Func, base, new map[[2]funcKey]int64) map[edge]sidesCount {
 	// Each side names functions by its own keys.
 	baseIndex, newIndex := map[funcKey]int{}, map[funcKey]int{}
 	for i, f := range funcs {
@@ -273,8 +273,8 @@ func pairEdges(funcs []Func, base, new map[[2]funcKey]int64) map[edge]Stat2 {
 			newIndex[f.newKey] = i
 		}
 	}
-	out := map[edge]Stat2{}
-	add := func(index map[funcKey]int, e [2]funcKey, n int64, set func(*Stat2, int64)) {
+	out := map[edge]sidesCount{}
+	add := func(index map[funcKey]int, e [2]funcKey, n int64, set func(*sidesCount, int64)) {
 		caller, ok1 := index[e[0]]
 		callee, ok2 := index[e[1]]
 		if !ok1 || !ok2 {
@@ -285,10 +285,10 @@ func pairEdges(funcs []Func, base, new map[[2]funcKey]int64) map[edge]Stat2 {
 		out[edge{caller, callee}] = s
 	}
 	for e, n := range base {
-		add(baseIndex, e, n, func(s *Stat2, n int64) { s.Base += n })
+		add(baseIndex, e, n, func(s *sidesCount, n int64) { s.Base += n })
 	}
 	for e, n := range new {
-		add(newIndex, e, n, func(s *Stat2, n int64) { s.New += n })
+		add(newIndex, e, n, func(s *sidesCount, n int64) { s.New += n })
 	}
 	return out
 }

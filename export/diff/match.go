@@ -9,9 +9,9 @@ package diff
 // are functions only one side has.
 func match(base, new []row) []Func {
 	var out []Func
-	base, new = pairBy(base, new, keyOf2(func(k funcKey) funcKey { return k }), &out)
-	base, new = pairBy(base, new, keyOf2(func(k funcKey) funcKey { return funcKey{name: k.name, file: k.file} }), &out)
-	base, new = pairBy(base, new, keyOf2(func(k funcKey) funcKey { return funcKey{name: k.name} }), &out)
+	base, new = pairBy(base, new, coarseKey(func(k funcKey) funcKey { return k }), &out)
+	base, new = pairBy(base, new, coarseKey(func(k funcKey) funcKey { return funcKey{name: k.name, file: k.file} }), &out)
+	base, new = pairBy(base, new, coarseKey(func(k funcKey) funcKey { return funcKey{name: k.name} }), &out)
 	for _, r := range new {
 		out = append(out, Func{Func: r.fn, New: r.median, NewSpread: r.spread, newKey: keyOf(r.fn), inNew: true})
 	}
@@ -21,8 +21,8 @@ func match(base, new []row) []Func {
 	return out
 }
 
-// keyOf2 makes a row's matching key from its function's key.
-func keyOf2(coarsen func(funcKey) funcKey) func(row) funcKey {
+// coarseKey makes a row's matching key from its function's key.
+func coarseKey(coarsen func(funcKey) funcKey) func(row) funcKey {
 	return func(r row) funcKey { return coarsen(keyOf(r.fn)) }
 }
 
