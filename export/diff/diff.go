@@ -74,7 +74,7 @@ func CompareRuns(base, new []*callgraph.Profile, v callgraph.Value) (*Result, er
 	if len(base) == 0 || len(new) == 0 {
 		return nil, fmt.Errorf("diff: want at least one profile a side, got %d and %d", len(base), len(new))
 	}
-	for _, p := range append(base[1:], new...) {
+	for _, p := range slices.Concat(base[1:], new) {
 		if err := sameMeasure(base[0], p, v); err != nil {
 			return nil, err
 		}
