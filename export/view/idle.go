@@ -71,27 +71,30 @@ type idler struct {
 // was spent and put under one frame per kind at the root of its thread,
 // "[idle: thread pool workers waiting for tasks]", which holds the waiting
 // calls. The calls stay counted; the time no longer weighs on the loop's
-// callers. p itself is left as it was.
+// callers. p itself is left as it was, and returned when none of its
+// functions is such a loop.
 func FoldIdle(p *callgraph.Profile) *callgraph.Profile {
-	q := *p
-	q.Funcs = slices.Clip(slices.Clone(p.Funcs))
-	q.Threads = make([]*callgraph.Thread, len(p.Threads))
-	d := &idler{p: &q, loops: map[callgraph.FuncID]*idleRule{}, kinds: map[string]callgraph.FuncID{}}
+	loops := map[callgraph.FuncID]*idleRule{}
 	for i, f := range p.Funcs {
 		for j := range idleRules {
 			if f.Name == idleRules[j].loop {
-				d.loops[callgraph.FuncID(i)] = &idleRules[j]
+				loops[callgraph.FuncID(i)] = &idleRules[j]
 			}
 		}
 	}
+	if len(loops) == 0 {
+		return p
+	}
+	q := *p
+	q.Funcs = slices.Clip(slices.Clone(p.Funcs))
+	q.Threads = make([]*callgraph.Thread, len(p.Threads))
+	d := &idler{p: &q, loops: loops, kinds: map[string]callgraph.FuncID{}}
 	for i, th := range p.Threads {
 		t := *th
 		if th.Root != nil {
 			t.Root = &callgraph.Node{Total: th.Root.Total, SelfLine: th.Root.SelfLine}
 			copyInto(t.Root, th.Root)
-			if len(d.loops) > 0 {
-				d.fold(t.Root)
-			}
+			d.fold(t.Root)
 		}
 		q.Threads[i] = &t
 	}
