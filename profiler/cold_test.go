@@ -16,9 +16,10 @@ import (
 )
 
 // firstLineModules is what the cold programs print at their first line:
-// one line "modules NAME..." of sys.modules, sorted. The package's
-// __init__ prints it too, as -m's first line is its parent package's.
-const firstLineModules = "import sys; print('modules', *sorted(sys.modules))\n"
+// one line "modules NAME..." of sys.modules, sorted, and one "finders
+// PATH..." of the paths whose finders the path hooks' cache holds. The package's __init__
+// prints them too, as -m's first line is its parent package's.
+const firstLineModules = "import sys; print('modules', *sorted(sys.modules)); print('finders', *sorted(sys.path_importer_cache))\n"
 
 // writeColdPrograms makes a script and a package with a module in dir,
 // each printing sys.modules at its first line.
@@ -40,11 +41,11 @@ func writeColdPrograms(t *testing.T, dir string) {
 	}
 }
 
-// moduleLines returns the "modules" lines a program printed.
+// moduleLines returns the "modules" and "finders" lines a program printed.
 func moduleLines(out string) []string {
 	var lines []string
 	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "modules ") {
+		if strings.HasPrefix(line, "modules ") || strings.HasPrefix(line, "finders ") {
 			lines = append(lines, line)
 		}
 	}
@@ -57,8 +58,9 @@ func withoutAgent(line string) string {
 	return strings.Join(slices.DeleteFunc(strings.Fields(line), func(m string) bool { return m == "_pyprof_agent" }), " ")
 }
 
-// TestProgramStartsCold: at the program's first line sys.modules is the
-// same with and without pyprof, but for pyprof's extension module, in
+// TestProgramStartsCold: at the program's first line sys.modules (and
+// the path hooks' cache) is the same with and without pyprof, but for
+// pyprof's extension module, in
 // trace and hybrid modes, for a script, -c and -m (whose parent package's
 // first line is the program's first).
 func TestProgramStartsCold(t *testing.T) {
@@ -120,7 +122,7 @@ func assertSameModules(t *testing.T, mode, plain, profiled string) {
 		}
 	}
 	if len(extra)+len(missing) > 0 {
-		t.Errorf("%s: at the first line pyprof had imported %v more and %v less than the interpreter alone", mode, extra, missing)
+		t.Errorf("%s: at the first line pyprof had %v more and %v less than the interpreter alone (%s)", mode, extra, missing, strings.Fields(plain)[0])
 	}
 }
 

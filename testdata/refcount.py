@@ -70,10 +70,10 @@ def _set_path0(entry):
 
 
 def _prepare_module(name, args):
-    import runpy  # as python -m imports it, before the program
-
     sys.argv = ["-m", *args]
     _set_path0(posix.getcwd())
+    import runpy  # as python -m imports it, before the program, with the working folder first
+
     _fresh_main()
     return lambda: runpy._run_module_as_main(name, True)
 

@@ -591,10 +591,12 @@ def _prepare_module(target, args):
     """-m runs as the interpreter runs it: runpy, imported first, finds the
     module, importing its parent packages, and runs it. That import is the
     program's, as under python -m and cProfile -m: it is recorded."""
+    sys.argv = ["-m", *args]
+    # The interpreter puts the working folder first before importing runpy,
+    # whose imports search it (and cache its finder), not this file's.
+    _set_path0(posix.getcwd())
     import runpy
 
-    sys.argv = ["-m", *args]
-    _set_path0(posix.getcwd())
     _fresh_main()
     return lambda: runpy._run_module_as_main(target, True)
 
@@ -628,9 +630,9 @@ def _prepare_main_of(path):
     """A folder or zip archive is run as the interpreter runs it: the path
     first on sys.path (even under -P), then its __main__ module, leaving
     sys.argv alone."""
+    _put_path0(path)
     import runpy
 
-    _put_path0(path)
     _fresh_main()
     return lambda: runpy._run_module_as_main("__main__", False)
 
