@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/profiler/agent"
 	"github.com/pyprof/pyprof/profiler/clock"
 	"github.com/pyprof/pyprof/profiler/ring"
+	"github.com/pyprof/pyprof/profiler/wire"
 )
 
 // RegionOptions configures the recording of regions of a Python process
@@ -29,7 +31,8 @@ type RegionOptions struct {
 	// Poll is how often the rings are drained while a region records.
 	Poll time.Duration
 	// CPURate is how many times a second each thread's CPU clock is read
-	// while a region records; 0 measures no CPU time.
+	// while a region records, unless Begin says otherwise; 0 measures no
+	// CPU time in any region.
 	CPURate int
 }
 
@@ -50,6 +53,8 @@ type Regions struct {
 	stopped chan struct{}
 	// cur is the region recording now, nil between regions.
 	cur *regionStart
+	// cpuPeriod is how often the current region reads CPU clocks.
+	cpuPeriod time.Duration
 }
 
 // regionStart is what End measures a region from.
@@ -120,10 +125,7 @@ func (r *Regions) do(f func()) {
 func (r *Regions) loop() {
 	defer close(r.stopped)
 	s := r.s
-	var cpuPeriod time.Duration
-	if r.o.CPURate > 0 {
-		cpuPeriod = time.Second / time.Duration(r.o.CPURate)
-	}
+	cpuPeriod := r.cpuPeriod
 	pace := newPacer(r.o.Poll, r.o.RingBytes, cpuPeriod)
 	tick := time.NewTimer(idleDrain)
 	defer tick.Stop()
@@ -134,8 +136,14 @@ func (r *Regions) loop() {
 			return
 		case f := <-r.calls:
 			f()
+			if r.cpuPeriod != cpuPeriod {
+				// A region with a rate of its own began.
+				cpuPeriod = r.cpuPeriod
+				pace = newPacer(r.o.Poll, r.o.RingBytes, cpuPeriod)
+			}
 			if r.cur != nil {
 				tick.Reset(r.o.Poll)
+				lastCPU = time.Now()
 			}
 		case <-tick.C:
 			if r.cur == nil {
@@ -154,10 +162,11 @@ func (r *Regions) loop() {
 	}
 }
 
-// Begin starts a region; the process turns its events on once Begin has
-// returned. Whatever reached the rings before is dropped: a record a
-// thread finished writing after the previous region ended.
-func (r *Regions) Begin() error {
+// Begin starts a region that reads CPU clocks cpuRate times a second
+// (RegionOptions.CPURate when 0); the process turns its events on once
+// Begin has returned. Whatever reached the rings before is dropped: a
+// record a thread finished writing after the previous region ended.
+func (r *Regions) Begin(cpuRate int) error {
 	var err error
 	r.do(func() {
 		if r.cur != nil {
@@ -168,9 +177,16 @@ func (r *Regions) Begin() error {
 		s.drainAll()
 		s.builder.NextRegion(r.liveThreads())
 		if r.o.CPURate > 0 {
-			// Fresh readings: CPU time used between regions is no region's.
+			if cpuRate <= 0 {
+				cpuRate = r.o.CPURate
+			}
+			r.cpuPeriod = time.Second / time.Duration(cpuRate)
+			// Fresh readings, taken now: CPU time used between regions is
+			// no region's, and what the region uses before the first
+			// reading is its own.
 			s.main.cpu.close()
 			s.main.cpu = newCPUClocks(r.o.PID)
+			r.readCPUBaselines()
 		}
 		r.cur = &regionStart{started: time.Now(), tick: clock.Now(s.clk), nanos: clock.MonotonicNanos(), base: s.finishStats()}
 	})
@@ -207,8 +223,63 @@ func (r *Regions) End(names map[int64]string) (*Result, error) {
 	return res, err
 }
 
+// ReadCPU reads the CPU clocks of the threads as a sampling does: the
+// process asks for it as its region ends, before it turns its events
+// off, so that what the region's thread used since the last sampling goes
+// to the path it ran, not to what runs after the region.
+func (r *Regions) ReadCPU() {
+	r.do(func() {
+		if r.cur != nil && r.o.CPURate > 0 {
+			r.s.sampleCPU()
+		}
+	})
+}
+
+// readCPUBaselines reads the CPU clock of every thread of the process,
+// the baselines of the region's first readings. A thread whose clock
+// cannot be read is read first at the first sampling, as before.
+func (r *Regions) readCPUBaselines() {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", r.o.PID))
+	if err != nil {
+		return
+	}
+	for _, task := range tasks {
+		if tid, err := strconv.ParseInt(task.Name(), 10, 64); err == nil {
+			// No events counted yet: the next sampling reads it again.
+			r.s.main.cpu.delta(tid, -1)
+		}
+	}
+}
+
+// chargeLastCPU reads each thread's CPU clock once more as the region
+// ends, before what is left in its ring (the region's end) is drained:
+// the CPU time it used since its last reading goes to the path it was
+// on, instead of being lost (a third of a 30 ms region's at 100 Hz).
+func (r *Regions) chargeLastCPU() {
+	s, pr := r.s, r.s.main
+	if pr.cpu == nil {
+		return
+	}
+	pr.cpu.nextRound()
+	for k, slot := range pr.shm.Active() {
+		if slot.State() != wire.SlotOwned {
+			continue
+		}
+		t := pr.decoders[k].Thread()
+		if t == nil {
+			continue
+		}
+		if ns, onCPU, ok := pr.cpu.delta(t.ID, pr.decoders[k].Events); ok {
+			t.ChargeCPU(ns, onCPU, s.now(pr), clock.MonotonicNanos())
+		}
+	}
+}
+
 func (r *Regions) finish(names map[int64]string) *Result {
 	s, start := r.s, r.cur
+	if r.o.CPURate > 0 {
+		r.chargeLastCPU()
+	}
 	s.drainAll()
 	endTick, endNanos := clock.Now(s.clk), clock.MonotonicNanos()
 	r.cal.Stop()

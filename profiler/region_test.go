@@ -92,10 +92,10 @@ func TestRegions(t *testing.T) {
 	}
 	a := &fakeAgent{t: t, p: ring.NewProducer(r.s.main.shm.Slots()[0])}
 
-	if err := r.Begin(); err != nil {
+	if err := r.Begin(0); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Begin(); !errors.Is(err, ErrRegionState) {
+	if err := r.Begin(0); !errors.Is(err, ErrRegionState) {
 		t.Errorf("Begin during a region: %v, want ErrRegionState", err)
 	}
 	a.thread(7)
@@ -108,7 +108,7 @@ func TestRegions(t *testing.T) {
 	}
 	a.hot(wire.KPyStart, 1) // a straggler, after the region ended
 
-	if err := r.Begin(); err != nil {
+	if err := r.Begin(0); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {

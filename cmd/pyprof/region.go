@@ -126,9 +126,12 @@ func profilerEnv(err error) error { return environmentError{err} }
 //     attached (SCM_RIGHTS);
 //   - "start": begin a region in Mode trace or sample, to be written to
 //     Outputs (absolute paths, checked now), with the Names of the
-//     threads alive (native id to name); sample mode samples at Rate,
-//     leaves out frames of Hidden files and, by native thread id, the
-//     Running frames, outermost first;
+//     threads alive (native id to name); trace mode reads CPU clocks
+//     Rate times a second, sample mode samples at Rate, leaves out frames
+//     of Hidden files and, by native thread id, the Running frames,
+//     outermost first;
+//   - "cpu": read the CPU clocks of a trace region's threads now, as
+//     the program is about to end it;
 //   - "stop": end it, name its threads from Names, then the start's,
 //     write the outputs; the answer summarises the profile and numbers
 //     the region;
@@ -288,6 +291,10 @@ func (s *regionServer) handle(req *regionRequest) (regionReply, []byte) {
 		err = s.start(req)
 	case "stop":
 		reply.Summary, err = s.stop(req.Names)
+	case "cpu":
+		if s.trace != nil && s.active != nil && s.active.mode == "trace" {
+			s.trace.ReadCPU()
+		}
 	case "abort":
 		err = s.abort()
 	case "write":
@@ -362,7 +369,10 @@ func (s *regionServer) start(req *regionRequest) error {
 		if s.trace == nil {
 			return errors.New("trace mode needs the agent first")
 		}
-		err = s.trace.Begin()
+		if req.Rate < 1 || req.Rate > 10000 {
+			return fmt.Errorf("rate %d: want 1 to 10000 CPU readings a second", req.Rate)
+		}
+		err = s.trace.Begin(req.Rate)
 	case "sample":
 		err = s.beginSampled(req)
 	default:

@@ -37,8 +37,11 @@ class Profiler:
     that started is the function whose code called start() (or entered
     the with block), counted once; on every thread, functions already
     running when the region began are left out, and what they call during
-    it is at the root. mode="sample" reads the process's stacks from
-    outside rate times a second, leaving out the same frames.
+    it is at the root; each thread's CPU clock is read rate times a second
+    (from /proc, outside the program) to charge CPU time to the path it
+    runs. mode="sample" reads the process's stacks from outside rate
+    times a second, leaving out the same frames. rate is 1 to 10000 (100
+    by default); a region always measures CPU time, so 0 is refused.
 
     outputs are written by stop(); write() writes the last region again.
     One region records at a time in a process: starting a second one, nested
@@ -56,8 +59,15 @@ class Profiler:
         if mode not in _MODES:
             raise ValueError(f"mode {mode!r}: use 'trace' or 'sample'")
         _check_int("rate", rate)
+        if rate == 0:
+            # record --rate 0 records no CPU time in trace mode; a region's
+            # profile always has its CPU column.
+            raise ValueError(
+                "rate 0: a region always measures CPU time (trace mode) or samples (sample mode): "
+                "want 1 to 10000 readings or samples a second"
+            )
         if not 1 <= rate <= 10000:
-            raise ValueError(f"rate {rate!r}: want 1 to 10000 samples a second")
+            raise ValueError(f"rate {rate!r}: want 1 to 10000 readings or samples a second")
         if tool_id is None:
             tool_id = sys.monitoring.PROFILER_ID
         _check_int("tool_id", tool_id)
@@ -142,7 +152,7 @@ class Profiler:
         owner = monitoring.get_tool(self.tool_id)
         if owner is not None:
             raise ToolIdInUse(self.tool_id, owner)
-        c.request({"op": "start", "mode": "trace", "outputs": self.outputs, "names": _thread_names()})
+        c.request({"op": "start", "mode": "trace", "outputs": self.outputs, "rate": self.rate, "names": _thread_names()})
         self._consumer = c
         try:
             monitoring.use_tool_id(self.tool_id, "pyprof")
@@ -168,13 +178,24 @@ class Profiler:
     def _stop_trace(self):
         c = self._consumer
         agent, boot = c.agent, c.bootstrap
+        silent = None
         if sys.monitoring.get_tool(self.tool_id) == "pyprof":
+            # The CPU time used since the last reading is the region's:
+            # read it while the region's frames are still running.
+            try:
+                c.request({"op": "cpu"})
+            except _consumer.ConsumerSilent as e:
+                silent = e  # raised once the events are off
+            except ProfilerError:
+                pass  # pyprof's process ended: _finish says so
             sys.monitoring.set_events(self.tool_id, 0)
             # The region's frame ends here, with the pyprof frames above it.
             agent.py_return(_region_frame().f_code, 0)
         agent.stop()
         c.on_orphan = c.thread_starting = None
         boot._release(self.tool_id)
+        if silent is not None:
+            raise silent
 
     def _start_sample(self):
         c = _get_consumer(trace=False)

@@ -117,6 +117,8 @@ def bad_options():
     refused(lambda: pyprof.Profiler(tool_id=True), TypeError, "tool_id")
     refused(lambda: pyprof.Profiler(rate=True), TypeError, "rate")
     refused(lambda: pyprof.Profiler(tool_id=7), ValueError, "tool_id")
+    # record --rate 0 means no CPU time; a region cannot do without it.
+    refused(lambda: pyprof.Profiler(rate=0), ValueError, "rate 0", "CPU time")
     print("ok bad options")
 
 
