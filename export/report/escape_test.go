@@ -16,6 +16,8 @@ func TestPrintable(t *testing.T) {
 		{"C1 NEL", "x\u0085", `x\u0085`},
 		{"byte that is not UTF-8", "a\x9b2J", `a\x9b2J`},
 		{"replacement character stays", "a\uFFFDb", "a\uFFFDb"},
+		{"right-to-left override", "evil\u202egnp.py", `evil\u202egnp.py`},
+		{"isolate and mark", "a\u2066b\u200fc", `a\u2066b\u200fc`},
 		{"backslash stays", `C:\x1b`, `C:\x1b`},
 	}
 	for _, tt := range tests {
