@@ -80,10 +80,12 @@ type bnode struct {
 	// ran is the ticks this node ran as the thread's innermost frame since
 	// the thread's last CPU reading; ChargeCPU shares the CPU time read out
 	// by these.
-	ran      int64
-	children []*bnode
-	index    map[frameKey]*bnode // for nodes with many children
-	parent   *bnode
+	ran int64
+	// cpuBefore is cpu when the current reading began (see ChargeCPU).
+	cpuBefore int64
+	children  []*bnode
+	index     map[frameKey]*bnode // for nodes with many children
+	parent    *bnode
 }
 
 // manyChildren is where a linear scan of children gives way to a map.
@@ -158,6 +160,9 @@ type ThreadBuilder struct {
 	// monotonic clock).
 	ran               []*bnode
 	cpuTick, cpuNanos int64
+	// spare lists earlier periods' nodes that ran longer than the CPU
+	// time they got, oldest first (see ChargeCPU).
+	spare []spareRoom
 	// orphans are suspended generators and coroutines whose frame below
 	// has ended, by key; yielded is the suspension the previous event
 	// made, if it was a PY_YIELD (see suspend.go).

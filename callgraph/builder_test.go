@@ -510,6 +510,14 @@ func TestChargeCPU(t *testing.T) {
 			want: map[string]int64{"m.main": 0, "builtins.sorted": 200},
 		},
 		{
+			// The scheduler updates a running thread's clock at its ticks:
+			// the second reading carries CPU time the first period used.
+			name: "a clock that lags: the CPU goes to the periods that used it",
+			steps: []cpuStep{"start main @1", "cpu 0 on @1", "start f 5 @1", "cpu 0 on @11", "return f @11",
+				"start g 5 @11", "cpu 20 on @21", "return g @21", "return main @21"},
+			want: map[string]int64{"m.main": 0, "m.f": 10, "m.g": 10},
+		},
+		{
 			name:     "more CPU than time between the readings is unplaced",
 			steps:    []cpuStep{"start main @1", "cpu 0 on @1", "cpu 130 on @101", "return main @101"},
 			want:     map[string]int64{"m.main": 100},

@@ -27,6 +27,9 @@ func (t *ThreadBuilder) ChargeCPU(ns int64, onCPU bool, tick, nanos int64) {
 	t.cpuTick, t.cpuNanos = tick, nanos
 	left := float64(max(ns, 0))
 	top := t.parentNode()
+	for _, n := range t.ran {
+		n.cpuBefore = n.cpu
+	}
 	budget := func(n *bnode) float64 {
 		if scale == 0 {
 			return math.Inf(1)
@@ -63,11 +66,49 @@ func (t *ThreadBuilder) ChargeCPU(ns int64, onCPU bool, tick, nanos int64) {
 		}
 	}
 	give(top, min(left, topBudget))
+	// The scheduler brings a running thread's clock up to date only now
+	// and then (at its ticks), so a reading may carry CPU time used in
+	// earlier periods that got less than they ran: the newest of those
+	// take it first, as far as they had room.
+	for i := len(t.spare) - 1; i >= 0 && left >= 1; i-- {
+		x := math.Floor(min(left, float64(t.spare[i].room)))
+		t.spare[i].node.cpu += int64(x)
+		t.spare[i].room -= int64(x)
+		left -= x
+	}
 	if left >= 1 {
 		t.b.cpuUnplaced += int64(left)
+	}
+	kept := t.spare[:0]
+	for _, r := range t.spare {
+		if r.room > 0 {
+			kept = append(kept, r)
+		}
+	}
+	t.spare = kept
+	if scale != 0 {
+		for _, n := range t.ran {
+			if room := int64(float64(n.ran)*scale) - (n.cpu - n.cpuBefore); room > 0 {
+				t.spare = append(t.spare, spareRoom{n, room})
+			}
+		}
+	}
+	if len(t.spare) > maxSpare {
+		t.spare = append(t.spare[:0], t.spare[len(t.spare)-maxSpare:]...)
 	}
 	for _, n := range t.ran {
 		n.ran = 0
 	}
 	t.ran = t.ran[:0]
 }
+
+// spareRoom is CPU time a node could still take: it ran longer, in an
+// earlier period, than the CPU time it was given then.
+type spareRoom struct {
+	node *bnode
+	room int64
+}
+
+// maxSpare bounds the earlier rooms a thread keeps: a few hundred
+// periods, more than the scheduler's clock lags.
+const maxSpare = 256

@@ -1,6 +1,9 @@
 package callgraph
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // fitSamplesToTrace makes the sampled CPU and GIL time merged into a traced
 // profile agree with the trace's exact wall time: no node's own CPU or GIL
@@ -17,7 +20,7 @@ import "time"
 // which hold its time line by line; their wall time is the traced node's.
 func (p *Profile) fitSamplesToTrace() {
 	for _, th := range p.Threads {
-		removed := fitChildren(th.Root)
+		removed := p.fitChildren(th.Root)
 		p.CPUUnplaced += time.Duration(removed[CPU])
 		p.GILUnplaced += time.Duration(removed[GIL])
 	}
@@ -28,20 +31,48 @@ func (p *Profile) fitSamplesToTrace() {
 var sampledValues = [...]Value{CPU, GIL}
 
 // fitChildren fits the subtrees under n, children first, and returns what
-// it took off n's children, which n's own time now holds.
-func fitChildren(n *Node) (removed [NumValues]int64) {
+// it took off n's children and could not give back to them. What one
+// child cannot hold goes first to its siblings with room (own wall time
+// beyond their own CPU or GIL time), in proportion to their room, as a
+// sample near a call boundary belongs to one side or the other; the rest
+// stays in n's own time, to be fitted with n.
+func (p *Profile) fitChildren(n *Node) (removed [NumValues]int64) {
 	for _, c := range n.Children {
-		fitChildren(c)
+		p.fitChildren(c)
 	}
-	for _, c := range n.Children {
-		if c.SelfLine != 0 && findTraced(n, c) != nil {
-			continue // fitted with its traced sibling
+	groups := groupsOf(n)
+	for _, v := range sampledValues {
+		var took, room int64
+		rooms := make([]int64, len(groups))
+		for i, g := range groups {
+			t, r := fitGroup(p, g, v)
+			took += t
+			rooms[i] = r
+			room += r
 		}
+		give := min(took, room)
+		var given int64
+		for i, g := range groups {
+			if rooms[i] > 0 && give > 0 {
+				x := int64(float64(give) * float64(rooms[i]) / float64(room))
+				g[0].Total[v] += x
+				given += x
+			}
+		}
+		removed[v] = took - given
+	}
+	return removed
+}
+
+// groupsOf splits n's children into groups fitted together: a node and
+// its sampled leaf siblings (same function and call line, SelfLine set),
+// and each sampled leaf that has no such node on its own.
+func groupsOf(n *Node) [][]*Node {
+	var groups [][]*Node
+	for _, c := range n.Children {
 		if c.SelfLine != 0 {
-			// A leaf the trace never saw, on its own.
-			for _, v := range sampledValues {
-				removed[v] += c.Total[v]
-				c.Total[v] = 0
+			if findTraced(n, c) == nil {
+				groups = append(groups, []*Node{c}) // the trace never saw it
 			}
 			continue
 		}
@@ -51,12 +82,9 @@ func fitChildren(n *Node) (removed [NumValues]int64) {
 				group = append(group, s)
 			}
 		}
-		took := fitGroup(group)
-		for _, v := range sampledValues {
-			removed[v] += took[v]
-		}
+		groups = append(groups, group)
 	}
-	return removed
+	return groups
 }
 
 // findTraced returns the sibling of leaf under n that has its function and
@@ -70,36 +98,181 @@ func findTraced(n, leaf *Node) *Node {
 	return nil
 }
 
-// fitGroup trims the own CPU and GIL time of group (a node, then its
-// sampled leaf siblings) to the node's own wall time, in proportion, and
-// returns what it took.
-func fitGroup(group []*Node) (took [NumValues]int64) {
+// fitGroup trims value v of the own time of group (a node, then its
+// sampled leaf siblings) to the node's own wall time, and returns what it
+// took and the room left: own wall beyond own v. The sampler sees no
+// native frames, so the node's own time includes the time of the native
+// calls it made, which the trace has as children: those take what the
+// node's own wall cannot hold, up to their own wall, before the rest is
+// taken. A lone sampled leaf the trace never saw has no wall: all of it
+// is taken.
+func fitGroup(p *Profile, group []*Node, v Value) (took, room int64) {
 	node := group[0]
-	var children [NumValues]int64
-	for _, c := range node.Children {
-		for v := range children {
-			children[v] += c.Total[v]
-		}
+	if node.SelfLine != 0 {
+		took = node.Total[v]
+		node.Total[v] = 0
+		return took, 0
 	}
-	wall := max(node.Total[Wall]-children[Wall], 0)
-	for _, v := range sampledValues {
-		own := max(node.Total[v]-children[v], 0)
-		total := own
-		for _, s := range group[1:] {
-			total += s.Total[v]
-		}
-		if total <= wall {
+	var childV, childWall int64
+	for _, c := range node.Children {
+		childV += c.Total[v]
+		childWall += c.Total[Wall]
+	}
+	wall := max(node.Total[Wall]-childWall, 0)
+	own := max(node.Total[v]-childV, 0)
+	total := own
+	for _, s := range group[1:] {
+		total += s.Total[v]
+	}
+	if total <= wall {
+		return 0, wall - total
+	}
+	toNatives := p.giveNatives(node, v, total-wall)
+	scale := float64(wall) / float64(total)
+	kept := int64(float64(own) * scale)
+	node.Total[v] = childV + toNatives + kept
+	took = own - kept - toNatives
+	for _, s := range group[1:] {
+		k := int64(float64(s.Total[v]) * scale)
+		took += s.Total[v] - k
+		s.Total[v] = k
+	}
+	return took, 0
+}
+
+// giveNatives adds up to x of value v to the own time of n's native
+// children, in proportion to their room, and returns how much it gave.
+func (p *Profile) giveNatives(n *Node, v Value, x int64) int64 {
+	rooms := make([]int64, len(n.Children))
+	var room int64
+	for i, c := range n.Children {
+		if c.SelfLine != 0 || int(c.Func) >= len(p.Funcs) || p.Funcs[c.Func].Kind != KindNative {
 			continue
 		}
-		scale := float64(wall) / float64(total)
-		kept := int64(float64(own) * scale)
-		node.Total[v] = children[v] + kept
-		took[v] += own - kept
-		for _, s := range group[1:] {
-			k := int64(float64(s.Total[v]) * scale)
-			took[v] += s.Total[v] - k
-			s.Total[v] = k
+		wall, val := c.Total[Wall], c.Total[v]
+		for _, g := range c.Children {
+			wall -= g.Total[Wall]
+			val -= g.Total[v]
+		}
+		rooms[i] = max(wall-val, 0)
+		room += rooms[i]
+	}
+	give := min(x, room)
+	var given int64
+	for i, c := range n.Children {
+		if rooms[i] > 0 {
+			share := int64(float64(give) * float64(rooms[i]) / float64(room))
+			c.Total[v] += share
+			given += share
 		}
 	}
-	return took
+	return given
+}
+
+// graftSampledTasks moves, in a sampled profile, the stacks of asyncio
+// tasks from under the event loop's frames (BaseEventLoop._run_once,
+// Handle._run) to under the frame that started the loop, at the line of
+// that call: where the trace puts them (see suspend.go), so that merged
+// samples find the tasks' traced frames. The loop's frames keep what they
+// ran themselves.
+func (p *Profile) graftSampledTasks() {
+	for _, th := range p.Threads {
+		var grafts []graft
+		p.findGrafts(th.Root, nil, &grafts)
+		for _, g := range grafts {
+			g.apply()
+		}
+	}
+}
+
+// graft is a task's frame n to move from under the loop's frames to under
+// anchor, at line.
+type graft struct {
+	n, anchor *Node
+	line      int32
+}
+
+func (p *Profile) isAsyncio(n *Node) bool {
+	f := p.Funcs[n.Func]
+	return f.Kind == KindPython && (strings.HasPrefix(f.Name, "asyncio.") || f.Name == "asyncio")
+}
+
+// findGrafts walks the tree under n, path being the nodes above it.
+func (p *Profile) findGrafts(n *Node, path []*Node, grafts *[]graft) {
+	for _, c := range n.Children {
+		if p.Funcs[c.Func].Kind == KindPython && !p.isAsyncio(c) && len(path) > 0 {
+			if g, ok := p.taskGraft(c, append(path, n)); ok {
+				*grafts = append(*grafts, g)
+				continue
+			}
+		}
+		p.findGrafts(c, append(path, n), grafts)
+	}
+}
+
+// taskGraft tells whether c, under path (root first, its parent last), is a
+// step of a task: only asyncio's frames, Handle._run among them, stand
+// between it and the frame that started the loop.
+func (p *Profile) taskGraft(c *Node, path []*Node) (graft, bool) {
+	dispatch := false
+	i := len(path) - 1
+	for ; i > 0 && p.isAsyncio(path[i]); i-- {
+		dispatch = dispatch || strings.HasSuffix(p.Funcs[path[i].Func].Name, ".Handle._run")
+	}
+	if !dispatch || i == len(path)-1 {
+		return graft{}, false
+	}
+	return graft{n: c, anchor: path[i], line: path[i+1].CallLine}, true
+}
+
+// apply takes g.n off its parent, and its values off the loop's frames
+// between it and the anchor, and merges it under the anchor, whose
+// inclusive values hold it already.
+func (g graft) apply() {
+	parent := g.n.Parent
+	for i, c := range parent.Children {
+		if c == g.n {
+			parent.Children = append(parent.Children[:i:i], parent.Children[i+1:]...)
+			break
+		}
+	}
+	for a := parent; a != nil && a != g.anchor; a = a.Parent {
+		for v := range a.Total {
+			a.Total[v] -= g.n.Total[v]
+		}
+	}
+	g.n.CallLine = g.line
+	mergeNode(g.anchor, g.n)
+}
+
+// mergeNode adds src, and its subtree, among dst's children.
+func mergeNode(dst, src *Node) {
+	var d *Node
+	for _, c := range dst.Children {
+		if c.Func == src.Func && c.CallLine == src.CallLine && c.SelfLine == src.SelfLine {
+			d = c
+			break
+		}
+	}
+	if d == nil {
+		d = &Node{Func: src.Func, CallLine: src.CallLine, SelfLine: src.SelfLine, Parent: dst}
+		// An interior node goes before leaf siblings of its function and
+		// call line, so that Node.Child finds it.
+		at := len(dst.Children)
+		if src.SelfLine == 0 {
+			for i, c := range dst.Children {
+				if c.Func == src.Func && c.CallLine == src.CallLine {
+					at = i
+					break
+				}
+			}
+		}
+		dst.Children = append(dst.Children[:at:at], append([]*Node{d}, dst.Children[at:]...)...)
+	}
+	for v := range d.Total {
+		d.Total[v] += src.Total[v]
+	}
+	for _, c := range src.Children {
+		mergeNode(d, c)
+	}
 }

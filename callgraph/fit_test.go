@@ -2,6 +2,7 @@ package callgraph
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,3 +89,88 @@ func fitSummary(p *Profile) string {
 }
 
 func durationNS(n int64) time.Duration { return time.Duration(n) }
+
+// TestMergeSamplesGraftsTasks checks that a task's sampled stack, under the
+// event loop's frames, merges into the task's traced frames, which stand
+// under the line that started the loop.
+func TestMergeSamplesGraftsTasks(t *testing.T) {
+	funcs := []Func{
+		{Name: "app.<module>", Filename: "app.py", StartLine: 1},
+		{Name: "asyncio.runners.run", Filename: "runners.py", StartLine: 1},
+		{Name: "asyncio.base_events.BaseEventLoop._run_once", Filename: "base_events.py", StartLine: 1},
+		{Name: "asyncio.events.Handle._run", Filename: "events.py", StartLine: 1},
+		{Name: "app.fetch", Filename: "app.py", StartLine: 5},
+	}
+	node := func(f FuncID, line int32, total [NumValues]int64, children ...*Node) *Node {
+		n := &Node{Func: f, CallLine: line, Total: total, Children: children}
+		for _, c := range children {
+			c.Parent = n
+		}
+		return n
+	}
+	wall := func(w int64) [NumValues]int64 { return [NumValues]int64{Wall: w} }
+	cpu := func(c int64) [NumValues]int64 { return [NumValues]int64{CPU: c, Samples: c} }
+
+	// The trace: fetch under the module's line 11, beside the loop.
+	traced := node(0, 0, wall(100),
+		node(1, 11, wall(60), node(2, 20, wall(50), node(3, 30, wall(10)))),
+		node(4, 11, wall(40)))
+	trace := &Profile{Funcs: funcs, Values: []Value{Calls, Wall}, Threads: []*Thread{{ID: 1, Root: node(0, 0, [NumValues]int64{}, traced)}}}
+	// The samples: fetch (30 of CPU at its line 6) under Handle._run,
+	// the loop's own 5.
+	fetchLeaf := &Node{Func: 4, CallLine: 31, SelfLine: 6, Total: cpu(30)}
+	loopLeaf := &Node{Func: 2, CallLine: 20, SelfLine: 25, Total: cpu(5)}
+	run := node(1, 11, cpu(35), node(2, 20, cpu(30), node(3, 30, cpu(30), fetchLeaf)), loopLeaf)
+	sampled := &Profile{Funcs: funcs, Values: []Value{Samples, Wall, CPU},
+		Threads: []*Thread{{ID: 1, Root: node(0, 0, cpu(0), node(0, 0, cpu(35), run))}}}
+
+	MergeSamples(trace, sampled)
+	got := map[string]int64{}
+	trace.Threads[0].Root.Walk(func(path []*Node) {
+		var names []string
+		for _, n := range path {
+			names = append(names, trace.Funcs[n.Func].Name[strings.LastIndex(trace.Funcs[n.Func].Name, ".")+1:])
+		}
+		got[strings.Join(names, ";")] += path[len(path)-1].Total[CPU]
+	})
+	want := map[string]int64{"<module>": 35, "<module>;run": 5, "<module>;run;_run_once": 5, "<module>;run;_run_once;_run": 0, "<module>;fetch": 30}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("cpu by path %v, want %v", got, want)
+	}
+}
+
+// TestFitGivesSiblingsTheExcess: what a call cannot hold goes to its
+// siblings with room before its caller.
+func TestFitGivesSiblingsTheExcess(t *testing.T) {
+	p := &Profile{Funcs: []Func{{Name: "app.main"}, {Name: "app.a"}, {Name: "app.b"}}}
+	main := &Node{Func: 0, Total: [NumValues]int64{Calls: 1, Wall: 30, CPU: 18}}
+	a := &Node{Func: 1, CallLine: 2, Parent: main, Total: [NumValues]int64{Calls: 1, Wall: 10}}
+	aLeaf := &Node{Func: 1, CallLine: 2, SelfLine: 5, Parent: main, Total: [NumValues]int64{CPU: 16}}
+	b := &Node{Func: 2, CallLine: 3, Parent: main, Total: [NumValues]int64{Calls: 1, Wall: 10}}
+	bLeaf := &Node{Func: 2, CallLine: 3, SelfLine: 7, Parent: main, Total: [NumValues]int64{CPU: 2}}
+	main.Children = []*Node{a, aLeaf, b, bLeaf}
+	p.Threads = []*Thread{{Root: &Node{Children: []*Node{main}}}}
+	p.fitSamplesToTrace()
+	got := fmt.Sprintf("a %d b %d main own %d unplaced %v", a.Total[CPU]+aLeaf.Total[CPU], b.Total[CPU]+bLeaf.Total[CPU], main.Self(CPU), p.CPUUnplaced)
+	if want := "a 10 b 8 main own 0 unplaced 0s"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestFitGivesNativeCallsTheirTime: the sampler sees no native frames, so a
+// function's sampled own time holds the native calls it made, which get
+// what its own wall cannot hold.
+func TestFitGivesNativeCallsTheirTime(t *testing.T) {
+	p := &Profile{Funcs: []Func{{Name: "app.f"}, {Name: "select.epoll.poll", Kind: KindNative}}}
+	f := &Node{Func: 0, Total: [NumValues]int64{Calls: 1, Wall: 10}}
+	poll := &Node{Func: 1, CallLine: 4, Parent: f, Total: [NumValues]int64{Calls: 1, Wall: 8}}
+	f.Children = []*Node{poll}
+	fLeaf := &Node{Func: 0, SelfLine: 4, Total: [NumValues]int64{CPU: 9}}
+	p.Threads = []*Thread{{Root: &Node{Children: []*Node{f, fLeaf}}}}
+	fLeaf.Parent = p.Threads[0].Root
+	p.fitSamplesToTrace()
+	got := fmt.Sprintf("f own %d poll %d f total %d unplaced %v", f.Self(CPU)+fLeaf.Total[CPU], poll.Total[CPU], f.Total[CPU]+fLeaf.Total[CPU], p.CPUUnplaced)
+	if want := "f own 2 poll 7 f total 9 unplaced 0s"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

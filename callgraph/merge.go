@@ -10,6 +10,7 @@ package callgraph
 // The traced profile must not have measured CPU itself: that time would be
 // counted twice.
 func MergeSamples(trace, sampled *Profile) {
+	sampled.graftSampledTasks()
 	funcs := map[Func]FuncID{}
 	for id, f := range trace.Funcs {
 		funcs[f] = FuncID(id)
@@ -34,7 +35,7 @@ func MergeSamples(trace, sampled *Profile) {
 			trace.Threads = append(trace.Threads, th)
 			byID[st.ID] = th
 		}
-		mergeChildren(th.Root, st.Root, mapFunc)
+		mergeChildren(trace, th.Root, st.Root, mapFunc)
 	}
 	for _, v := range []Value{CPU, Samples, GIL} {
 		if sampled.Has(v) && !trace.Has(v) {
@@ -51,23 +52,68 @@ func MergeSamples(trace, sampled *Profile) {
 // dst. A sampled leaf that carries its executing line (SelfLine) becomes
 // its own node beside the traced one, as the sampler builds it, so the
 // line survives into the profile.
-func mergeChildren(dst, src *Node, mapFunc func(FuncID) FuncID) {
+func mergeChildren(trace *Profile, dst, src *Node, mapFunc func(FuncID) FuncID) {
 	for _, sc := range src.Children {
 		f := mapFunc(sc.Func)
+		parent, line := dst, sc.CallLine
+		if !hasInterior(dst, f, line) && hasInterior(dst, f, 0) {
+			// The trace has no call line for this call (made from native
+			// code: an import statement's, a property's, a generator
+			// resumed by a native); the sampler read the caller's line.
+			line = 0
+		} else if n := trace.viaNative(dst, f, line); n != nil {
+			parent, line = n, 0
+			n.Total[CPU] += sc.Total[CPU]
+			n.Total[Samples] += sc.Total[Samples]
+			n.Total[GIL] += sc.Total[GIL]
+		}
 		var dc *Node
 		if sc.SelfLine != 0 {
-			dc = &Node{Func: f, CallLine: sc.CallLine, SelfLine: sc.SelfLine, Parent: dst}
-			dst.Children = append(dst.Children, dc)
+			dc = &Node{Func: f, CallLine: line, SelfLine: sc.SelfLine, Parent: parent}
+			parent.Children = append(parent.Children, dc)
 		} else {
-			dc = dst.Child(f, sc.CallLine)
+			dc = parent.Child(f, line)
 		}
 		dc.Total[CPU] += sc.Total[CPU]
 		dc.Total[Samples] += sc.Total[Samples]
 		dc.Total[GIL] += sc.Total[GIL]
-		mergeChildren(dc, sc, mapFunc)
+		mergeChildren(trace, dc, sc, mapFunc)
 	}
 	// The parent's inclusive totals already count every sampled child's,
 	// since src's are inclusive too: nothing to propagate upwards here.
+}
+
+// hasInterior tells whether dst has a child for f called from line that is
+// not a sampled leaf.
+func hasInterior(dst *Node, f FuncID, line int32) bool {
+	for _, c := range dst.Children {
+		if c.Func == f && c.CallLine == line && c.SelfLine == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// viaNative returns the traced native call through which dst's function
+// called f at line, when the trace has f there and not right under dst:
+// the sampler sees no native frames (builtins.exec running a module's
+// code, sorted calling a key), so a sampled frame called through one
+// goes under the native's node, with call line 0 as the trace gives it.
+func (p *Profile) viaNative(dst *Node, f FuncID, line int32) *Node {
+	if hasInterior(dst, f, line) {
+		return nil
+	}
+	for _, c := range dst.Children {
+		if c.CallLine != line || c.SelfLine != 0 || int(c.Func) >= len(p.Funcs) || p.Funcs[c.Func].Kind != KindNative {
+			continue
+		}
+		for _, g := range c.Children {
+			if g.Func == f && g.CallLine == 0 && g.SelfLine == 0 {
+				return c
+			}
+		}
+	}
+	return nil
 }
 
 // Elide removes the frames of functions for which hide is true, giving
