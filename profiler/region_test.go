@@ -3,11 +3,16 @@ package profiler
 import (
 	"encoding/binary"
 	"errors"
+	"os"
+	"runtime"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/profiler/agent"
+	"github.com/pyprof/pyprof/profiler/clock"
 	"github.com/pyprof/pyprof/profiler/ring"
 	"github.com/pyprof/pyprof/profiler/wire"
 )
@@ -60,6 +65,14 @@ func (a *fakeAgent) hot(kind uint64, id uint32) {
 	a.t.Helper()
 	a.last += 10
 	a.write(kind<<wire.KindShift | uint64(id)<<wire.IdShift | wire.SiteNone<<wire.SiteShift | 10)
+}
+
+// now brings the ring's time to the clock's (XTime): what follows happens
+// now.
+func (a *fakeAgent) now() {
+	a.t.Helper()
+	a.last = uint64(clock.MonotonicNanos())
+	a.ext(wire.XTime, binary.LittleEndian.AppendUint64(nil, a.last))
 }
 
 // regionCalls adds up the calls of each function of a profile.
@@ -136,4 +149,75 @@ func TestRegions(t *testing.T) {
 			t.Errorf("%s region counts %d events, want %d", tc.name, ev, 2*tc.calls)
 		}
 	}
+}
+
+// TestRegionCPUAtBothEnds burns CPU on one thread of this process through
+// a region that reads CPU clocks once a second: shorter than a reading's
+// interval, the region gets its CPU time only from the readings taken as
+// it begins and as it ends.
+func TestRegionCPUAtBothEnds(t *testing.T) {
+	const burn = 60 * time.Millisecond
+	r, err := NewRegions(RegionOptions{
+		PID:         os.Getpid(),
+		Interpreter: &agent.Interpreter{Version: [3]int{3, 12, 1}, HasMonitoring: true, Implementation: "cpython"},
+		Agent:       agent.Python, RingBytes: 1 << 16, Slots: 2, Poll: time.Millisecond, CPURate: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	a := &fakeAgent{t: t, p: ring.NewProducer(r.s.main.shm.Slots()[0])}
+	used := make(chan time.Duration)
+	var res *Result
+	go func() {
+		// The records are this thread's, as the agent writes a thread's own.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := r.Begin(0); err != nil {
+			t.Error(err)
+		}
+		// Times are the clock's, as the agent's: CPU time fits in wall time.
+		a.last = uint64(clock.MonotonicNanos())
+		a.thread(uint64(unix.Gettid()))
+		a.code(1, "work")
+		a.hot(wire.KPyStart, 1)
+		began := threadCPU(t)
+		for threadCPU(t)-began < burn {
+		}
+		used <- threadCPU(t) - began
+		// As the package does: read, then end the region's frame.
+		r.ReadCPU()
+		a.now()
+		a.hot(wire.KPyReturn, 1)
+		res, err = r.End(nil)
+		if err != nil {
+			t.Error(err)
+		}
+		close(used)
+	}()
+	burnt := <-used
+	<-used
+	if res == nil {
+		t.Fatal("no region")
+	}
+	var charged int64
+	for _, th := range res.Profile.Threads {
+		charged += th.Root.Total[callgraph.CPU]
+		for _, c := range th.Root.Children {
+			charged += c.Total[callgraph.CPU]
+		}
+	}
+	if float64(charged) < 0.7*float64(burnt) {
+		t.Errorf("the region holds %v of CPU time, its thread used %v", time.Duration(charged), burnt)
+	}
+}
+
+// threadCPU is the CPU time the calling thread has used.
+func threadCPU(t *testing.T) time.Duration {
+	t.Helper()
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ts.Nano())
 }
