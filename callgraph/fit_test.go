@@ -174,3 +174,40 @@ func TestFitGivesNativeCallsTheirTime(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// TestMergeSamplesFindsCallsFromNativeCode: the trace gives a call made from
+// native code line 0, and has a call through a native callable under it;
+// the sampler sees the caller's line and no native frame. Samples go to
+// the traced calls all the same.
+func TestMergeSamplesFindsCallsFromNativeCode(t *testing.T) {
+	funcs := []Func{{Name: "app.main"}, {Name: "builtins.exec", Kind: KindNative}, {Name: "mod.<module>"}, {Name: "app.helper"}}
+	tm := &Node{Func: 0, Total: [NumValues]int64{Calls: 1, Wall: 100}}
+	exec := &Node{Func: 1, CallLine: 3, Parent: tm, Total: [NumValues]int64{Calls: 1, Wall: 50}}
+	mod := &Node{Func: 2, Parent: exec, Total: [NumValues]int64{Calls: 1, Wall: 40}}
+	exec.Children = []*Node{mod}
+	helper := &Node{Func: 3, Parent: tm, Total: [NumValues]int64{Calls: 1, Wall: 30}}
+	tm.Children = []*Node{exec, helper}
+	trace := &Profile{Funcs: funcs, Values: []Value{Calls, Wall}, Threads: []*Thread{{ID: 1, Root: &Node{Children: []*Node{tm}}}}}
+
+	sm := &Node{Func: 0, Total: [NumValues]int64{CPU: 9}}
+	sm.Children = []*Node{
+		{Func: 2, CallLine: 3, SelfLine: 12, Parent: sm, Total: [NumValues]int64{CPU: 5}},
+		{Func: 3, CallLine: 7, SelfLine: 21, Parent: sm, Total: [NumValues]int64{CPU: 4}},
+	}
+	sampled := &Profile{Funcs: funcs, Values: []Value{Samples, Wall, CPU}, Threads: []*Thread{{ID: 1, Root: &Node{Children: []*Node{sm}}}}}
+	MergeSamples(trace, sampled)
+
+	got := map[string]int64{}
+	trace.Threads[0].Root.Walk(func(path []*Node) {
+		var names []string
+		for _, n := range path {
+			names = append(names, fmt.Sprintf("%s:%d", funcs[n.Func].Name, n.CallLine))
+		}
+		got[strings.Join(names, ";")] += path[len(path)-1].Total[CPU]
+	})
+	want := map[string]int64{"app.main:0": 9, "app.main:0;builtins.exec:3": 5, "app.main:0;builtins.exec:3;mod.<module>:0": 5,
+		"app.main:0;app.helper:0": 4}
+	if fmt.Sprint(got) != fmt.Sprint(want) || trace.CPUUnplaced != 0 {
+		t.Errorf("cpu by path %v (unplaced %v), want %v", got, trace.CPUUnplaced, want)
+	}
+}
