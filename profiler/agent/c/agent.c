@@ -290,6 +290,19 @@ static int call_orphan_handler(void *unused)
     return 0;
 }
 
+/* consumer_gone is what every path that finds pyprof dead does: recording
+ * stops at once, and the main thread is asked to give the tool id back
+ * (sys.monitoring may only be called with the GIL, outside a callback: a
+ * pending call), so that the program goes on as if never profiled instead
+ * of raising events nobody reads. */
+static void consumer_gone(void)
+{
+    if (!recording)
+        return;
+    recording = 0;
+    Py_AddPendingCall(call_orphan_handler, NULL);
+}
+
 enum { CHECK_BYTES = 32768 };
 
 /* crossed_check tells whether a write position moving from `from` to `to`
@@ -315,10 +328,8 @@ static void check_consumer(void)
     if (now - last < 250000000u)
         return;
     last = now;
-    if (recording && !consumer_alive()) {
-        recording = 0;
-        Py_AddPendingCall(call_orphan_handler, NULL);
-    }
+    if (recording && !consumer_alive())
+        consumer_gone();
 }
 
 /* wait_for_room blocks until n more bytes fit: no event is dropped while the
@@ -350,7 +361,7 @@ static int wait_for_room(thread_state *t, uint64_t n)
         if (now - checked > 100000000u) {
             checked = now;
             if (!consumer_alive()) {
-                recording = 0;
+                consumer_gone();
                 return 0;
             }
         }
@@ -524,7 +535,11 @@ static int take_slot(thread_state *t)
 static int wait_for_slot(thread_state *t)
 {
     struct timespec pause = {0, 100000};
-    for (int i = 0; i < 1000 && consumer_alive(); i++) {
+    for (int i = 0; i < 1000; i++) {
+        if (!consumer_alive()) {
+            consumer_gone();
+            return 0;
+        }
         Py_BEGIN_ALLOW_THREADS
         nanosleep(&pause, NULL);
         Py_END_ALLOW_THREADS

@@ -250,7 +250,6 @@ def _consumer_alive():
 def _wait_for_room(r, n):
     """Blocks until n bytes fit: nothing is dropped while pyprof lives.
     Only a ring really full counts as waiting (agent.c, wait_for_room)."""
-    global _recording
     r.limit = _room_limit(r, _words[(r.slot + SLOT_READ_POS) >> 3])
     if r.wpos + n <= r.limit:
         return True
@@ -265,7 +264,7 @@ def _wait_for_room(r, n):
         if now - checked > 100_000_000:
             checked = now
             if not _consumer_alive():
-                _recording = False
+                _consumer_gone()
                 return False
 
 
@@ -365,6 +364,7 @@ def _wait_for_slot():
     """Gives pyprof up to ~100 ms to recycle the slot of an ended thread."""
     for _ in range(1000):
         if not _consumer_alive():
+            _consumer_gone()
             break
         time.sleep(0.0001)
         r, _ = _take_slot()
@@ -826,15 +826,25 @@ def _check_consumer():
     pyprof lives; if it died, recording stops and the tool id is given back.
     No thread of the twin's own does this: CPython warns a program that
     forks while it has other threads."""
-    global _recording, _last_check
+    global _last_check
     now = time.monotonic_ns()
     if now - _last_check < 250_000_000:
         return
     _last_check = now
     if _recording and not _consumer_alive():
-        _recording = False
-        if _orphan_handler is not None:
-            _orphan_handler()
+        _consumer_gone()
+
+
+def _consumer_gone():
+    """What every path that finds pyprof dead does: recording stops, and
+    the tool id is given back, so that the program goes on as if never
+    profiled instead of raising events nobody reads."""
+    global _recording
+    if not _recording:
+        return
+    _recording = False
+    if _orphan_handler is not None:
+        _orphan_handler()
 
 
 def on_orphan(handler):

@@ -424,7 +424,8 @@ def claim(agent, tool):
 
 
 def release(tool):
-    """Frees the tool id in the order that really frees it (NOTES.md)."""
+    """Frees the tool id in the order that really frees it: events off and
+    callbacks unregistered before the id itself."""
     sys.monitoring.set_events(tool, 0)
     register(tool, lambda name: None)
     sys.monitoring.free_tool_id(tool)
@@ -1328,6 +1329,10 @@ class FullRingTest(unittest.TestCase):
         self.assertLessEqual(out["written"], out["ring_bytes"])
         self.assertEqual(out["written_later"], out["written"], "the agent kept writing after giving up")
         self.assertTrue(out["decoded"])
+        # Finding pyprof gone through a full ring gives the tool id back,
+        # as the periodic check does: the program is no longer traced.
+        self.assertEqual(out["orphaned"], ["pyprof-test"], "the orphan handler was not called once")
+        self.assertIsNone(out["tool_after"], "the tool id stayed taken after pyprof died")
 
 
 class RingMappingTest(unittest.TestCase):
@@ -1487,11 +1492,26 @@ def scenario_dead_consumer():
     os.waitpid(pid, 0)
     rings = Rings(nslots=1, ring_bytes=4096, consumer_pid=pid)
     agent, tool, events = start_agent(rings)
+    orphaned = []
+
+    def give_back():
+        orphaned.append(sys.monitoring.get_tool(tool))
+        release(tool)
+
+    agent.on_orphan(give_back)
     t0 = time.monotonic()
-    run_monitored(tool, events, lambda: fib(16))
+    sys.monitoring.set_events(tool, events)
+    fib(16)
     elapsed = time.monotonic() - t0
+    fib(5)  # the C agent's handler is a pending call: it runs between instructions
+    tool_after = sys.monitoring.get_tool(tool)
+    if tool_after is not None:
+        sys.monitoring.set_events(tool, 0)
+        release(tool)
     written = rings.write_pos(0)
-    run_monitored(tool, events, lambda: fib(10))
+    # Claimed again, as by a program that profiles itself: the agent that
+    # gave up must still write nothing.
+    run_monitored(tool, claim(agent, tool), lambda: fib(10))
     decoded = True
     try:
         decode_all(rings.take(0))
@@ -1504,6 +1524,8 @@ def scenario_dead_consumer():
         "written_later": rings.write_pos(0),
         "lost_no_consumer": rings.get64(W.HDR_LOST_NO_CONSUMER),
         "decoded": decoded,
+        "orphaned": orphaned,
+        "tool_after": tool_after,
     }
 
 
