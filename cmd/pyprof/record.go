@@ -237,25 +237,41 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	// The program is done: a signal now means stop writing.
 	exitOnSignal()
-	for _, o := range outs {
-		if err := writeProfile(o, res.Profile, f.maxDepth, stdout); err != nil {
-			return exitCode(stderr, err)
-		}
-	}
-	if f.timeline != "" {
-		outs = append(outs, output{path: f.timeline})
-		if err := writeFile(f.timeline, stdout, func(w io.Writer) error { return timeline.Write(w, res.Profile) }); err != nil {
-			return exitCode(stderr, err)
-		}
-	}
+	written, failed := f.writeOutputs(outs, res.Profile, stdout, stderr)
 	if f.wantsTree(stderr) {
 		writeExitTree(stderr, res.Profile)
 	}
-	status.summary(res, sst, outs)
+	status.summary(res, sst, written)
 	if f.wantsTree(stderr) {
-		writeLookFurther(stderr, outs)
+		writeLookFurther(stderr, written)
+	}
+	if failed {
+		return exitOutput
 	}
 	return res.ExitCode
+}
+
+// writeOutputs writes every output it can, the timeline last: the run
+// cannot be repeated, so one output that fails (a full disk, a folder
+// removed meanwhile) must not cost the others. Each failure is reported in
+// one line as it happens. It returns the outputs written and whether any
+// failed.
+func (f *recordFlags) writeOutputs(outs []output, p *callgraph.Profile, stdout, stderr io.Writer) (written []output, failed bool) {
+	report := func(o output, err error) {
+		if err != nil {
+			exitCode(stderr, err)
+			failed = true
+			return
+		}
+		written = append(written, o)
+	}
+	for _, o := range outs {
+		report(o, writeProfile(o, p, f.maxDepth, stdout))
+	}
+	if f.timeline != "" {
+		report(output{path: f.timeline}, writeFile(f.timeline, stdout, func(w io.Writer) error { return timeline.Write(w, p) }))
+	}
+	return written, failed
 }
 
 // comments describe the recording inside the profile (pprof's comments,
