@@ -44,7 +44,10 @@ func (notWritable) Is(target error) bool { return target == ErrNotWritable }
 // too: that is how a file is marked read-only on purpose. Otherwise a file
 // the user may not write, by access(2), is refused; both are ErrNotWritable.
 // On any error a temporary file is removed and a replaced file left as it
-// was, so a failed export never leaves half a profile behind.
+// was, so a failed export never leaves half a profile behind. The one
+// exception is a file the rename may not replace but the user may write
+// (another user's, in a sticky folder): it is written in place, as a
+// shell's > would write it.
 func WriteFile(path string, write func(io.Writer) error) error {
 	t, err := resolve(path)
 	if err == nil {
@@ -266,7 +269,29 @@ func (t target) replace(write func(io.Writer) error) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return renameTemp(f.Name(), t.path)
+	err = renameTemp(f.Name(), t.path)
+	if t.info != nil && errors.Is(err, fs.ErrPermission) && unix.Access(t.path, unix.W_OK) == nil {
+		return t.copyInPlace(f.Name())
+	}
+	return err
+}
+
+// copyInPlace writes the finished temporary file into the file it was to
+// replace, truncating it as a shell's > would, when the kernel refuses the
+// rename but not the write: a file of another user that everyone may
+// write, in a sticky folder such as /tmp. Only then can a failure leave
+// the file half written. The temporary file is removed either way.
+func (t target) copyInPlace(temp string) error {
+	defer removeTemp(temp)
+	src, err := os.Open(temp)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return t.writeInPlace(func(w io.Writer) error {
+		_, err := io.Copy(w, src)
+		return err
+	})
 }
 
 // keepAttributes gives the temporary file the permission bits of the file
