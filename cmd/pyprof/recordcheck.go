@@ -2,9 +2,9 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 
 	"github.com/pyprof/pyprof/profiler"
+	"github.com/pyprof/pyprof/profiler/wire"
 )
 
 // checkApplicable refuses flags that could not apply to this recording,
@@ -23,7 +23,22 @@ func (f *recordFlags) checkApplicable() error {
 	if err := f.checkModeFlags(); err != nil {
 		return err
 	}
+	if err := f.checkBufferSize(); err != nil {
+		return err
+	}
 	return f.checkDistinctOutputs()
+}
+
+// checkBufferSize refuses rings too small for the agent's largest record,
+// the definition of a code object with the longest names and line table
+// the agent keeps: it could not be written, and the code's calls would
+// have no name. A size that is not one at all is parseSize's to refuse.
+func (f *recordFlags) checkBufferSize() error {
+	size, err := parseSize(f.bufferSize)
+	if min := wire.MinRingBytes(); err == nil && size < min {
+		return usagef("--buffer-size %s is too small for the largest record the agent writes: use at least %dMiB", f.bufferSize, min>>20)
+	}
+	return nil
 }
 
 // checkModeFlags refuses, when given, the flags of a mode not used: the
@@ -89,16 +104,17 @@ func (f *recordFlags) checkNotScript(target profiler.Target) error {
 	return nil
 }
 
-// samePath reports whether a and b name one file: the same path once made
-// absolute, or, for files that exist, the same file under two names (a
-// link). Standard output ("-" and its aliases) is not a file.
+// samePath reports whether a and b name one file: the same target once
+// their links are followed (dangling ones too, to the file they would
+// create), or, for files that exist, the same file under two names (a
+// hard link). Standard output ("-", its aliases and links to them) is not
+// a file: checkStdoutOnce counts its outputs.
 func samePath(a, b string) bool {
-	if isStdout(a) || isStdout(b) {
+	targetA, targetB := outputTarget(a), outputTarget(b)
+	if targetA == stdoutName || targetB == stdoutName {
 		return false
 	}
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	if errA == nil && errB == nil && absA == absB {
+	if targetA == targetB {
 		return true
 	}
 	x, errA := os.Stat(a)

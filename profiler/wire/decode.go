@@ -166,7 +166,7 @@ func (d *Decoder) ext(sub int, p []byte) error {
 	return r.err
 }
 
-// maxCodeID bounds ids so a corrupt record cannot make the builder
+// maxID bounds ids so a corrupt record cannot make the builder
 // allocate a table of billions of entries.
 const maxID = 1 << 24
 

@@ -82,6 +82,10 @@ const (
 
 	CodeHidden = 1
 
+	MaxString      = 4096
+	MaxLines       = 65536
+	MaxRecordShare = 2
+
 	RegSize    = 24
 	RegMagic   = 0
 	RegVersion = 8
@@ -94,6 +98,22 @@ const (
 // (wire.h's PYPROF_DATA_START).
 func DataStart(nslots int) uint64 {
 	return HdrSize + (uint64(nslots)*SlotCtrlSize+DataAlign-1)&^(DataAlign-1)
+}
+
+// MaxDefinitionBytes is the largest record an agent writes, header word
+// and padding included: an XCode definition with its three strings and its
+// line table at the agent's caps (MaxString, MaxLines).
+const MaxDefinitionBytes = 8 + 3*4 + 3*(4+MaxString) + 4 + MaxLines*8
+
+// MinRingBytes is the smallest ring that holds MaxDefinitionBytes in the
+// share of it one record may take (MaxRecordShare): in a smaller ring a
+// large code object's definition could not be written at all.
+func MinRingBytes() uint64 {
+	size := uint64(4096)
+	for size < MaxRecordShare*((MaxDefinitionBytes+7)&^7) {
+		size *= 2
+	}
+	return size
 }
 
 // RecordSize returns the size in bytes of the record whose first word is

@@ -404,8 +404,12 @@ static inline int put_word(thread_state *t, uint64_t w)
 static void put_ext(thread_state *t, uint32_t sub, const uint8_t *buf, uint64_t len)
 {
     uint64_t padded = (len + 7) & ~(uint64_t)7, total = 8 + padded;
-    if (total > ring_bytes / 2)
-        return; /* cannot happen for the payloads we build: they are capped */
+    if (total > ring_bytes / PYPROF_MAX_RECORD_SHARE) {
+        /* Only in a ring smaller than pyprof allows (wire.h): counted, so
+         * that the profile shows what is missing. */
+        drop(1, PYPROF_HDR_LOST_NO_SLOT);
+        return;
+    }
     uint32_t lost;
     if (t->wpos + total > t->limit && (lost = make_room(t, total)) != 0) {
         drop(1, lost);
@@ -464,8 +468,8 @@ static void buf_str(buffer *b, PyObject *s)
         utf8 = "?";
         n = 1;
     }
-    if (n > 4096)
-        n = 4096; /* names longer than this are not worth a ring's room */
+    if (n > PYPROF_MAX_STRING)
+        n = PYPROF_MAX_STRING; /* names longer than this are not worth a ring's room */
     buf_u32(b, (uint32_t)n);
     buf_bytes(b, utf8, (size_t)n);
 }
@@ -639,7 +643,7 @@ static void line_table(buffer *b, PyObject *code)
             line = l == Py_None ? -1 : PyLong_AsLong(l);
         }
         Py_DecRef(item);
-        if (start < 0 || n >= 65536)
+        if (start < 0 || n >= PYPROF_MAX_LINES)
             continue;
         buf_u32(b, (uint32_t)(start / 2));
         buf_u32(b, (uint32_t)(int32_t)line);

@@ -39,7 +39,8 @@
 #define PYPROF_HDR_STATUS 36          /* u32 PYPROF_STATUS_*: written by the agent */
 #define PYPROF_HDR_CONSUMER_PID 40    /* u64 pid of pyprof, checked by a waiting producer */
 #define PYPROF_HDR_AGENT_PID 48       /* u64 pid of the process that owns the rings */
-#define PYPROF_HDR_LOST_NO_SLOT 56    /* u64 events dropped: no free slot for a thread */
+#define PYPROF_HDR_LOST_NO_SLOT 56    /* u64 events dropped: no free slot for a thread, or no room in
+                                       * its ring for a record (PYPROF_MAX_RECORD_SHARE) */
 #define PYPROF_HDR_LOST_NO_CONSUMER 64 /* u64 events dropped: the consumer died */
 #define PYPROF_HDR_HEARTBEAT 72       /* u64 consumer's CLOCK_MONOTONIC ns, refreshed while it drains */
 #define PYPROF_HDR_LOST_NO_MEMORY 80  /* u64 events dropped: no address space to map a ring (ulimit -v) */
@@ -134,6 +135,16 @@
 #define PYPROF_X_BIG_SITE 7   /* u32 site for the next hot record */
 
 #define PYPROF_CODE_HIDDEN 1  /* pyprof's own start-up code: not shown in profiles */
+
+/* What the agent keeps of a definition, so that every record has a bound:
+ * the largest is an X_CODE with three strings of PYPROF_MAX_STRING bytes
+ * and PYPROF_MAX_LINES rows. A record may take at most 1/PYPROF_MAX_RECORD_SHARE
+ * of a ring; pyprof refuses rings too small for the largest, and an agent
+ * given one counts a record that does not fit as lost, never drops it
+ * unseen. */
+#define PYPROF_MAX_STRING 4096
+#define PYPROF_MAX_LINES 65536
+#define PYPROF_MAX_RECORD_SHARE 2
 
 /* ---- child processes (record --subprocesses) -----------------------------
  * A child process pyprof follows (forked, or a new interpreter the program

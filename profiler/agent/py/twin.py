@@ -80,6 +80,10 @@ X_BIG_SITE = 7
 
 CODE_HIDDEN = 1
 
+MAX_STRING = 4096
+MAX_LINES = 65536
+MAX_RECORD_SHARE = 2
+
 REG_SIZE = 24
 REG_MAGIC = 0
 REG_VERSION = 8
@@ -296,6 +300,11 @@ def _put_words(r, words):
 
 def _put_ext(r, sub, payload):
     size = len(payload)
+    if 8 + (size + 7) // 8 * 8 > _ring_bytes // MAX_RECORD_SHARE:
+        # Only in a ring smaller than pyprof allows (wire.h): counted, so
+        # that the profile shows what is missing.
+        _add(HDR_LOST_NO_SLOT, 1)
+        return
     payload += b"\0" * (-size % 8)
     words = [(sub << SUB_SHIFT) | (size << LEN_SHIFT)]
     words += [w for (w,) in _u64.iter_unpack(payload)]
@@ -323,7 +332,7 @@ def _put_hot(r, kind, ident, site):
 
 
 def _string(s):
-    b = str(s).encode("utf-8", "replace")[:4096]
+    b = str(s).encode("utf-8", "replace")[:MAX_STRING]
     return _u32.pack(len(b)) + b
 
 
@@ -415,7 +424,7 @@ def _line_table(code):
     rows = []
     for start, _end, line in code.co_lines():
         rows.append(struct.pack("<Ii", start // 2, -1 if line is None else line))
-        if len(rows) >= 65536:
+        if len(rows) >= MAX_LINES:
             break
     return _u32.pack(len(rows)) + b"".join(rows)
 

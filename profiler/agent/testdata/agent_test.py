@@ -1335,6 +1335,17 @@ class FullRingTest(unittest.TestCase):
         self.assertIsNone(out["tool_after"], "the tool id stayed taken after pyprof died")
 
 
+class OversizedRecordTest(unittest.TestCase):
+    def test_definition_too_big_for_the_ring_is_counted_lost(self):
+        """pyprof refuses rings too small for the largest definition; an
+        agent given one anyway must count what it cannot write, so that the
+        profile shows it missing, and not wait for room that never comes."""
+        out = run_scenario("oversized_definition")
+        self.assertGreater(out["record_bytes"], out["ring_bytes"] // W.MAX_RECORD_SHARE)
+        self.assertEqual(out["lost_no_slot"], 1, "the definition was dropped without a count")
+        self.assertEqual(out["wait_ns"], 0)
+
+
 class RingMappingTest(unittest.TestCase):
     """The agent maps a ring only once a thread takes its slot, as far as
     the thread writes, and gives the address space back when it ends."""
@@ -1526,6 +1537,23 @@ def scenario_dead_consumer():
         "decoded": decoded,
         "orphaned": orphaned,
         "tool_after": tool_after,
+    }
+
+
+def scenario_oversized_definition():
+    """A 4 KiB ring and a function whose qualified name takes more than
+    half of it: its definition cannot be written."""
+    rings = Rings(nslots=1, ring_bytes=4096)
+    agent, tool, events = start_agent(rings)
+    name = "f" + "x" * (rings.ring_bytes // 2)
+    ns = {"__name__": "oversized"}
+    exec(compile(f"def {name}():\n    return 1\n", "/src/oversized.py", "exec"), ns)
+    run_monitored(tool, events, ns[name])
+    return {
+        "ring_bytes": rings.ring_bytes,
+        "record_bytes": 8 + 12 + 4 + len(name),
+        "lost_no_slot": rings.get64(W.HDR_LOST_NO_SLOT),
+        "wait_ns": rings.wait_ns(0),
     }
 
 
