@@ -142,7 +142,7 @@ func (f *recordFlags) resolveOutputs(stdout io.Writer) ([]output, error) {
 func (f *recordFlags) checkStdoutOnce() error {
 	var to []string
 	for _, path := range append([]string{f.timeline, f.selfProfile}, f.outputs...) {
-		if isStdout(path) {
+		if writesStdout(path) {
 			to = append(to, path)
 		}
 	}
@@ -426,7 +426,7 @@ func (f *recordFlags) options(words []string, stdout io.Writer) (profiler.Option
 // unless a profile goes there, which the program's output would corrupt;
 // then to standard error.
 func (f *recordFlags) programStdout() *os.File {
-	if isStdout(f.timeline) || isStdout(f.selfProfile) || slices.ContainsFunc(f.outputs, isStdout) {
+	if writesStdout(f.timeline) || writesStdout(f.selfProfile) || slices.ContainsFunc(f.outputs, writesStdout) {
 		return os.Stderr
 	}
 	return os.Stdout
