@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/pyprof/pyprof/profiler"
+	"github.com/pyprof/pyprof/profiler/wire"
 )
 
 // checkApplicable refuses flags that could not apply to this recording,
@@ -22,7 +23,22 @@ func (f *recordFlags) checkApplicable() error {
 	if err := f.checkModeFlags(); err != nil {
 		return err
 	}
+	if err := f.checkBufferSize(); err != nil {
+		return err
+	}
 	return f.checkDistinctOutputs()
+}
+
+// checkBufferSize refuses rings too small for the agent's largest record,
+// the definition of a code object with the longest names and line table
+// the agent keeps: it could not be written, and the code's calls would
+// have no name. A size that is not one at all is parseSize's to refuse.
+func (f *recordFlags) checkBufferSize() error {
+	size, err := parseSize(f.bufferSize)
+	if min := wire.MinRingBytes(); err == nil && size < min {
+		return usagef("--buffer-size %s is too small for the largest record the agent writes: use at least %dMiB", f.bufferSize, min>>20)
+	}
+	return nil
 }
 
 // checkModeFlags refuses, when given, the flags of a mode not used: the
