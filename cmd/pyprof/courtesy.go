@@ -75,18 +75,33 @@ func commandHelp(cmd string) string {
 	return b.String()
 }
 
-// section returns the manual's text from start up to end, after a blank
-// line; "" when start is not there.
+// section returns the manual's text from the paragraph that opens with
+// start up to the one that opens with end, after a blank line; "" when no
+// paragraph opens with start. Only a paragraph's first words count: the
+// same words inside another command's text ("--report prints it") are
+// not where a section begins or ends.
 func section(text, start, end string) string {
-	i := strings.Index(text, start)
+	i := paragraphIndex(text, start)
 	if i < 0 {
 		return ""
 	}
 	s := text[i:]
-	if j := strings.Index(s, end); j >= 0 {
+	if j := paragraphIndex(s, end); j >= 0 {
 		s = s[:j]
 	}
 	return "\n" + strings.TrimRight(s, "\n") + "\n"
+}
+
+// paragraphIndex is the index in text of the first paragraph that opens
+// with prefix (at the start of text or after a blank line), or -1.
+func paragraphIndex(text, prefix string) int {
+	if strings.HasPrefix(text, prefix) {
+		return 0
+	}
+	if i := strings.Index(text, "\n\n"+prefix); i >= 0 {
+		return i + 2
+	}
+	return -1
 }
 
 // sectionBounds names where each command's section of the manual starts
