@@ -670,24 +670,23 @@ static PyObject *globals_name(PyFrameObject *f)
     return name;
 }
 
-/* A code event is raised in the frame of its code object, the current one
- * when sys.monitoring calls the agent; bootstrap.py's own PY_START callback
- * (the program's first frame, in a child interpreter) calls py_start from a
- * Python frame above it. module_of looks this far down for it. */
-#define MODULE_FRAME_HOPS 4
-
 /* module_of returns (a new reference to) the __name__ of the module that
  * code was defined in: the one in the globals of the frame running it, the
- * current frame or one a few below (MODULE_FRAME_HOPS). NULL when none
- * runs it or its globals have no str __name__: the module is unknown, and
- * pyprof names the code from its file. Only define_code calls this: once
- * per code object, never per event. */
+ * nearest such frame of the calling thread's stack. NULL when none runs it
+ * or its globals have no str __name__: the module is unknown, and pyprof
+ * names the code from its file. A code event is raised in its code's own
+ * frame, the current one, but code is not always that: bootstrap.py's own
+ * PY_START callback (the program's first frame, in a child interpreter)
+ * calls py_start from a Python frame above it, and a region started inside
+ * running frames enters each of them, the region's frame many below the
+ * caller. Only define_code calls this: once per code object, never per
+ * event, and the walk ends at the first frame running code. */
 static PyObject *module_of(PyObject *code)
 {
     PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
     Py_IncRef((PyObject *)f);
     PyObject *name = NULL;
-    for (int hops = 0; f && hops < MODULE_FRAME_HOPS; hops++) {
+    while (f) {
         PyObject *running = PyFrame_GetCode(f);
         Py_DecRef(running);
         if (running == code) {

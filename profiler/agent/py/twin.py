@@ -431,16 +431,15 @@ def _line_table(code):
 
 def _module_of(code):
     """The __name__ of the module code was defined in, from the globals of
-    the frame running it, or "" (unknown: pyprof names it from the file).
-    Runs once per code object, never per event. A code event is raised in
-    its code's frame, which called the callback that called _code_id;
-    bootstrap.py's own PY_START callback calls py_start from a Python frame
-    above it: four frames from the callback's are looked at, as agent.c's
-    MODULE_FRAME_HOPS."""
+    the nearest frame running it, or "" (unknown: pyprof names it from the
+    file). Runs once per code object, never per event. A code event is
+    raised in its code's frame, which called the callback that called
+    _code_id; bootstrap.py's own PY_START callback calls py_start from a
+    Python frame above it, and a region started inside running frames
+    enters each of them, the region's frame many below the caller: the
+    whole stack is looked at, as agent.c's module_of does."""
     frame = sys._getframe(2)  # the callback's frame: past this and _code_id
-    for _ in range(4):
-        if frame is None:
-            return ""
+    while frame is not None:
         if frame.f_code is code:
             name = frame.f_globals.get("__name__")
             return name if type(name) is str else ""

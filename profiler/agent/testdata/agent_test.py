@@ -927,6 +927,28 @@ class DefinitionTest(unittest.TestCase):
         S.record(lambda: exec(code, ns), callbacks=forward)
         self.assertEqual([c.module for c in S.defs.codes.values() if c.filename == filename], ["started.by.callback"])
 
+    def test_module_of_running_frame_entered_at_region_start(self):
+        # A region started inside running frames enters each of them with
+        # py_start, called from pyprof's code several frames above the
+        # region's own: the module is still read from that frame.
+        ns = {"__name__": "region.mod"}
+        exec(compile("def region(start):\n    return start()\n", "/src/region/mod.py", "exec"), ns)
+        region = ns["region"].__code__
+
+        def enter_region_frame():
+            f = sys._getframe()
+            while f.f_code is not region:
+                f = f.f_back
+            AGENT.py_start(region, 0)
+
+        def level(n):
+            return enter_region_frame() if n == 0 else level(n - 1)
+
+        S.drain()
+        ns["region"](lambda: level(8))  # no events on: only the direct py_start
+        S.drain()
+        self.assertEqual(S.defs.code_of(ns["region"]).module, "region.mod")
+
     def test_hidden_files_flagged(self):
         ns = {}
         exec(compile("def hidden_fn():\n    return len('x')\n", HIDDEN_FILENAME, "exec"), ns)
