@@ -1084,6 +1084,22 @@ CODE_EVENT(on_py_return, PYPROF_K_PY_RETURN)
 CODE_EVENT(on_py_yield, PYPROF_K_PY_YIELD)
 CODE_EVENT(on_py_unwind, PYPROF_K_PY_UNWIND)
 
+/* The agent's own module functions, [own_first, own_end): pyprof calls
+ * them from the program's threads while events are on (naming a thread a
+ * region sees start), and such a call is pyprof's, not the program's. */
+static const PyMethodDef *own_first, *own_end;
+
+/* is_own tells whether c is one of the agent's own functions. Two compares
+ * of the method table's address; the twin's functions are Python code in a
+ * hidden file instead. */
+static inline int is_own(PyObject *c)
+{
+    if (Py_TYPE(c) != &PyCFunction_Type)
+        return 0;
+    const PyMethodDef *ml = ((PyCFunctionObject *)c)->m_ml;
+    return ml >= own_first && ml < own_end;
+}
+
 /* unwrap sees through bound methods the way CPython's CALL does: a method of
  * a Python function runs as a Python frame (no C_RETURN follows). */
 static inline PyObject *unwrap(PyObject *c)
@@ -1105,6 +1121,8 @@ static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
         RETURN_NONE;
     }
     t->pending_code = NULL;
+    if (is_own(c))
+        RETURN_NONE;
     put_hot(t, PYPROF_K_C_CALL, callable_id(t, c), site_of(args[1]));
     RETURN_NONE;
 }
@@ -1116,7 +1134,8 @@ static PyObject *on_call(PyObject *m, PyObject *const *args, Py_ssize_t n)
         thread_state *t = &T;                                                  \
         /* f(*args, **kw) raises C_RETURN for a Python function too; its      \
          * CALL was taken as a Python call, so this one is skipped as well. */ \
-        if (n >= 3 && Py_TYPE(unwrap(args[2])) != &PyFunction_Type && ready(t)) \
+        if (n >= 3 && Py_TYPE(unwrap(args[2])) != &PyFunction_Type &&         \
+            !is_own(unwrap(args[2])) && ready(t))                              \
             put_hot(t, kind, callable_id(t, unwrap(args[2])), 0);              \
         RETURN_NONE;                                                        \
     }
@@ -1542,6 +1561,8 @@ __attribute__((visibility("default"))) PyObject *PyInit__pyprof_agent(void)
     const char *why = check_layout(extra_index);
     if (why)
         return PyErr_Format(PyExc_ImportError, "pyprof's C agent cannot run in this interpreter: %s", why);
+    own_first = agent_methods;
+    own_end = agent_methods + sizeof agent_methods / sizeof *agent_methods;
     get_tstate = PyThreadState_GetUnchecked ? PyThreadState_GetUnchecked : _PyThreadState_UncheckedGet;
     PyObject *mod = PyModule_Create2(&agent_module, PYTHON_ABI_VERSION);
     if (mod && PyModule_AddIntConstant(mod, "WIRE_VERSION", PYPROF_WIRE_VERSION) < 0) {

@@ -965,6 +965,23 @@ class DefinitionTest(unittest.TestCase):
             if code.filename == AGENT_PATH:
                 self.assertEqual(code.flags & W.CODE_HIDDEN, W.CODE_HIDDEN, code.qualname)
 
+    def test_agents_own_functions_are_not_the_programs_calls(self):
+        # pyprof calls the agent from the program's threads while their
+        # events are on (it names a thread a region sees start): those
+        # calls are pyprof's, never part of the program's profile.
+        def scenario():
+            AGENT.set_thread_name("MainThread")
+            len("x")
+
+        cap = S.record(scenario)
+        hot = [r for r in cap.main() if not r.kind.startswith("X_")]
+        shown = [S.defs.name(r) for r in hot if r.kind in ("C_CALL", "C_RETURN", "C_RAISE")]
+        self.assertIn("builtins.len", shown, "C calls were not recorded at all")
+        self.assertEqual([n for n in shown if "set_thread_name" in n], [])
+        for r in hot:
+            if r.kind == "PY_START" and S.defs.name(r) == "set_thread_name":
+                self.assertEqual(S.defs.codes[r.id].flags & W.CODE_HIDDEN, W.CODE_HIDDEN)
+
     def test_null_callback_records_nothing(self):
         before = [S.rings.write_pos(n) for n in range(S.rings.nslots)]
         S.record(lambda: fib(8) and sorted([2, 1], key=lambda v: v), callbacks=AGENT.null)
