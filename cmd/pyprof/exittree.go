@@ -24,9 +24,11 @@ func (f *recordFlags) wantsTree(stderr io.Writer) bool {
 }
 
 // writeExitTree prints where the time went, sized to the terminal, the
-// threads that run the same code grouped (groupThreads).
-func writeExitTree(w io.Writer, p *callgraph.Profile) {
-	opts := report.BriefOptions{}
+// threads that run the same code grouped (groupThreads). When the tree is
+// cut, it names the command that prints the whole of it from the outputs
+// written.
+func writeExitTree(w io.Writer, p *callgraph.Profile, outs []output) {
+	opts := report.BriefOptions{WholeTree: wholeTreeLine(outs)}
 	if file, ok := w.(*os.File); ok {
 		if cols, rows, err := term.GetSize(int(file.Fd())); err == nil {
 			opts.Width = cols
@@ -70,7 +72,22 @@ func printableNames(p *callgraph.Profile) *callgraph.Profile {
 	return &out
 }
 
-// writeLookFurther names the command to read each profile written.
+// wholeTreeLine is the line under a cut tree: the command, ready to paste,
+// that prints the whole tree from a profile written (pprof first, which
+// keeps the calls; folded otherwise), or how to get one.
+func wholeTreeLine(outs []output) string {
+	for _, format := range []export.Format{export.Pprof, export.Folded} {
+		for _, o := range outs {
+			if o.format == format && !isStdout(o.path) {
+				return "… more lines than a screen: the whole tree is in `pyprof report --tree " + printableWord(o.path) + "`"
+			}
+		}
+	}
+	return "… more lines than a screen: record with -o out.pb.gz, then `pyprof report --tree out.pb.gz` prints the whole tree"
+}
+
+// writeLookFurther names the command to read each profile written:
+// pyprof's own first, since not everyone who profiles Python has Go.
 func writeLookFurther(w io.Writer, outs []output) {
 	for _, o := range outs {
 		if isStdout(o.path) {
@@ -78,7 +95,7 @@ func writeLookFurther(w io.Writer, outs []output) {
 		}
 		switch o.format {
 		case export.Pprof:
-			fmt.Fprintf(w, "pyprof: look further: pyprof report %s   or   go tool pprof -http=: %s\n", printableWord(o.path), printableWord(o.path))
+			fmt.Fprintf(w, "pyprof: look further: pyprof report %s   or, with Go, go tool pprof -http=: %s\n", printableWord(o.path), printableWord(o.path))
 			return
 		case export.SVG:
 			fmt.Fprintf(w, "pyprof: look further: open %s in a browser\n", printableWord(o.path))

@@ -239,7 +239,7 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	exitOnSignal()
 	written, failed := f.writeOutputs(outs, res.Profile, stdout, stderr)
 	if f.wantsTree(stderr) {
-		writeExitTree(stderr, res.Profile)
+		writeExitTree(stderr, res.Profile, written)
 	}
 	status.summary(res, sst, written)
 	if f.wantsTree(stderr) {

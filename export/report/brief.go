@@ -31,6 +31,9 @@ type BriefOptions struct {
 	// Idle keeps the idle waiting of pools and event loops where it
 	// happened, as Options.Idle does.
 	Idle bool
+	// WholeTree is the line that says where the whole tree is, printed
+	// when the tree is cut; "" says `pyprof report --tree`.
+	WholeTree string
 }
 
 // WriteBrief writes the call tree to read at a glance, the one record
@@ -81,7 +84,7 @@ func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 		fmt.Fprintf(bw, "… %d more %s (%s)\n", len(rest), pluralWord(len(rest), "thread"), Human(b.v, sum))
 	}
 	if b.cut {
-		fmt.Fprintln(bw, "… more lines than a screen: the whole tree is in `pyprof report --tree`")
+		fmt.Fprintln(bw, cmp.Or(opts.WholeTree, "… more lines than a screen: the whole tree is in `pyprof report --tree`"))
 	}
 	return flush(bw)
 }
