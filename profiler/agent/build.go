@@ -15,14 +15,22 @@ import (
 	"time"
 )
 
-// cSources is the C agent: agent.c and layout.c with their headers, built
-// with no Python.h (pyabi.h declares what they call).
+// cSources is the C agent: agent.c, which includes the files of its roles
+// (one translation unit), and layout.c, with their headers, built with no
+// Python.h (pyabi.h declares what they call).
 //
-//go:embed c/agent.c c/layout.c c/layout.h c/pyabi.h c/wire.h
+//go:embed c/*.c c/*.h
 var cSources embed.FS
 
-// sourceFiles are cSources in the order they are compiled and hashed.
-var sourceFiles = []string{"agent.c", "layout.c", "layout.h", "pyabi.h", "wire.h"}
+// sourceFiles are cSources in the order they are hashed; compiledFiles are
+// the ones given to the compiler, the rest being included by them.
+var (
+	sourceFiles = []string{
+		"agent.c", "ring.c", "payload.c", "slots.c", "hot.c", "codes.c", "frames.c", "callbacks.c", "children.c", "module.c",
+		"layout.c", "layout.h", "pyabi.h", "wire.h",
+	}
+	compiledFiles = []string{"agent.c", "layout.c"}
+)
 
 //go:embed py/bootstrap.py
 var bootstrapSource []byte
@@ -219,7 +227,7 @@ func Compile(cc string, extra ...string) ([]byte, error) {
 			return nil, err
 		}
 	}
-	args := append(slices.Concat(CompileFlags, extra), "-o", "agent.so", "agent.c", "layout.c")
+	args := slices.Concat(CompileFlags, extra, []string{"-o", "agent.so"}, compiledFiles)
 	cmd := exec.Command(cc, args...)
 	cmd.Dir = work
 	if msg, err := cmd.CombinedOutput(); err != nil {
