@@ -37,9 +37,12 @@ type Options struct {
 	// Progress, when set, is called about four times a second while the
 	// program runs.
 	Progress func(Stats)
-	// Notice receives one-line messages for the user (which interpreter,
-	// agent fallbacks).
+	// Notice receives one-line messages for the user (agent fallbacks,
+	// what happened to the program).
 	Notice func(string)
+	// Info receives one-line messages that only inform (which interpreter
+	// pyprof picked), which a quiet run leaves out.
+	Info func(string)
 	// Signals forwards signals pyprof receives to the program.
 	Signals <-chan os.Signal
 	// OnStart, when set, is called with the program's pid once it runs.
@@ -136,7 +139,7 @@ func ResolveInterpreter(o *Options) (*agent.Interpreter, error) {
 		if err != nil {
 			return nil, environment(err)
 		}
-		o.notice(fmt.Sprintf("using %s (Python %s)", i.Path, i.VersionString()))
+		o.info(fmt.Sprintf("using %s (Python %s)", i.Path, i.VersionString()))
 		return i, nil
 	}
 	path, err := exec.LookPath(name)
@@ -148,7 +151,7 @@ func ResolveInterpreter(o *Options) (*agent.Interpreter, error) {
 		return nil, environment(fmt.Errorf("%s does not run as a Python interpreter: pass --python PATH to a python3.12 or newer", name))
 	}
 	if !i.Supported() {
-		return nil, environment(fmt.Errorf("%s is Python %s, which has no sys.monitoring: pyprof needs 3.12 or newer (for example `pyprof record -- python3.12 ...`, or --python PATH)", name, i.VersionString()))
+		return nil, environment(fmt.Errorf("%s is Python %s: pyprof records CPython 3.12 or newer in every mode (tracing needs their sys.monitoring, sampling reads their interpreter's layout): name one, for example `pyprof record -- python3.12 ...`, or pass --python PATH", name, i.VersionString()))
 	}
 	return i, nil
 }
@@ -182,6 +185,13 @@ func (o *Options) argv0(i *agent.Interpreter) string {
 func (o *Options) notice(msg string) {
 	if o.Notice != nil {
 		o.Notice(msg)
+	}
+}
+
+// info is notice for what is only information, which -q leaves out.
+func (o *Options) info(msg string) {
+	if o.Info != nil {
+		o.Info(msg)
 	}
 }
 

@@ -223,6 +223,7 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	status.attached = f.pid != 0
 	opts.Progress = status.progress
 	opts.Notice = status.notice
+	opts.Info = status.info
 	ctx, signals, stop := forwardSignals(f.pid != 0)
 	defer stop()
 	opts.Signals = signals
@@ -487,6 +488,13 @@ func (s *statusLine) clear() {
 func (s *statusLine) notice(msg string) {
 	s.clear()
 	fmt.Fprintln(s.w, "pyprof:", msg)
+}
+
+// info is a notice that only informs: -q leaves it out.
+func (s *statusLine) info(msg string) {
+	if !s.quiet {
+		s.notice(msg)
+	}
 }
 
 func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, outs []output) {
