@@ -17,9 +17,12 @@
 // Every command prints its own help with --help.
 //
 // The program is a script, -m module or -c code, with its own arguments
-// passed on untouched. Without an interpreter, pyprof picks the newest
-// working python3.N (N >= 12) on PATH or among pyenv's versions and says
-// which; --python chooses one.
+// passed on untouched. Without an interpreter, pyprof runs the one
+// `python app.py` would: the Python named by PYPROF_PYTHON (`python -m
+// pyprof` sets it to the Python that runs it), else `python3` or `python`
+// on PATH when it is 3.12 or newer, else the newest working python3.N
+// (N >= 12) on PATH or among pyenv's versions, and says which; --python
+// chooses one.
 //
 // Record flags:
 //
