@@ -20,6 +20,8 @@ func TestComments(t *testing.T) {
 	twin := &profiler.Result{Interpreter: py, Agent: &agent.Prepared{Kind: agent.Python}}
 	null := &profiler.Result{Interpreter: py, Agent: &agent.Prepared{Kind: agent.C, Null: true}}
 	sampled := &profiler.Result{Interpreter: py}
+	hybrid := &profiler.Result{Interpreter: py, Agent: &agent.Prepared{Kind: agent.C},
+		Profile: &callgraph.Profile{CPUUnplaced: 136 * time.Millisecond, GILUnplaced: 2500 * time.Microsecond}}
 	sst := &profiler.SampleStats{Samples: 300, Dropped: 2, Elapsed: 3 * time.Second}
 	missed := profiler.SampleStats{Samples: 300, Missed: 40, Elapsed: 3 * time.Second, Period: 10 * time.Millisecond, Unobserved: 250 * time.Millisecond}
 	for _, tc := range []struct {
@@ -46,6 +48,10 @@ func TestComments(t *testing.T) {
 		{"ticks missed", recordFlags{mode: "sample"}, sampled, &missed, []string{
 			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 40 missed, 0 dropped",
 			"not observed: 400ms (ticks missed: 40), shared out by the threads' scheduler clocks among the stacks sampled, 250ms of it as [unobserved]"}},
+		{"unplaced", recordFlags{mode: "hybrid"}, hybrid, sst, []string{
+			"pyprof " + version + ", hybrid mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: c", "samples: 300 at 100 Hz, 0 missed, 2 dropped",
+			"cpu not charged to any function: 136ms (measured outside the calls traced, or past their wall time)",
+			"gil not charged to any function: 2.5ms (sampled outside the calls traced)"}},
 		{"attached", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, sst, []string{
 			"pyprof " + version + ", sample mode, attached to pid 42", "samples: 300 at 100 Hz, 0 missed, 2 dropped"}},
 	} {
