@@ -23,7 +23,7 @@ var SortOrders = []string{SortFlat, SortCum, SortCalls, SortName}
 func (t *Table) Sort(by string) error {
 	cmpRows, ok := orders[by]
 	if !ok {
-		return fmt.Errorf("report: unknown sort order %q (want one of %v)", by, SortOrders)
+		return fmt.Errorf("unknown sort order %q (want one of %v)", by, SortOrders)
 	}
 	slices.SortStableFunc(t.Rows, func(a, b Row) int {
 		if c := cmpRows(a, b); c != 0 {

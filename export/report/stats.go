@@ -112,7 +112,7 @@ func selectThreads(p *callgraph.Profile, name string) ([]*callgraph.Thread, erro
 	}
 	if len(out) == 0 {
 		slices.Sort(names)
-		return nil, fmt.Errorf("report: no thread named %q (threads: %s)", name, strings.Join(slices.Compact(names), ", "))
+		return nil, fmt.Errorf("no thread named %q (threads: %s)", name, strings.Join(slices.Compact(names), ", "))
 	}
 	return out, nil
 }
