@@ -210,7 +210,8 @@
 // --interval the table of report for that interval alone: where the program
 // spends its time now. On a terminal each table replaces the last.
 //
-//	--interval D       how often to print (default 1s)
+//	--interval D       how often to print, such as 500ms or 0.5 (seconds)
+//	                   (default 1s)
 //	--duration D       stop after D, such as 30s or, as in py-spy, 30
 //	                   (seconds) (default: until Ctrl-C or the process exits)
 //	--rate HZ          samples a second (default 100)

@@ -33,7 +33,7 @@ func topCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("top")
 	fs.StringVar(&f.pid, "pid", "", "")
 	fs.IntVar(&f.rate, "rate", 100, "")
-	fs.DurationVar(&f.interval, "interval", time.Second, "")
+	secondsVar(fs, &f.interval, "interval", time.Second)
 	secondsVar(fs, &f.duration, "duration", 0)
 	fs.IntVar(&f.top, "top", report.DefaultTop, "")
 	fs.StringVar(&f.sortBy, "sort", report.SortFlat, "")
