@@ -327,6 +327,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("convert")
 	out := fs.StringP("output", "o", "", "")
 	format := fs.String("format", "", "")
+	maxDepth := fs.Int("max-depth", defaultMaxDepth, "")
 	views := addViewFlags(fs, true)
 	pos, err := parseArgs(fs, args, "IN")
 	if err == nil {
@@ -334,6 +335,9 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil && *out == "" {
 		err = usagef("convert: -o OUT is required")
+	}
+	if err == nil && *maxDepth < 1 {
+		err = usagef("convert: --max-depth %d: want at least 1", *maxDepth)
 	}
 	if err == nil && *out == stdoutName {
 		err = stdoutFormat(*format)
@@ -359,6 +363,6 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	return exitCode(stderr, writeFile(*out, stdout, func(w io.Writer) error {
-		return export.WriterFor(f)(w, p, export.Options{})
+		return export.WriterFor(f)(w, p, export.Options{MaxDepth: *maxDepth})
 	}))
 }

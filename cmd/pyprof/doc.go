@@ -220,7 +220,12 @@
 //	--subprocesses     sample its Python descendants too
 //
 // convert rewrites a profile in another format, chosen by -o's extension or
-// --format; -o - writes standard output.
+// --format; -o - writes standard output. A stack deeper than --max-depth
+// keeps its innermost frames under a marker frame that says how many
+// outer frames were cut, as record writes it.
+//
+//	--max-depth N      write at most N innermost frames of a deeper stack
+//	                   (default 2000)
 //
 // Outputs are written the way any tool writes what it is told to. A
 // regular file, or a new one, is written whole or not at all: a temporary
