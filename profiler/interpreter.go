@@ -1,0 +1,64 @@
+package profiler
+
+import (
+	"fmt"
+	"os/exec"
+
+	"github.com/pyprof/pyprof/profiler/agent"
+)
+
+// Which interpreter runs the program, and under which name.
+
+// ResolveInterpreter finds and checks the interpreter to run.
+func ResolveInterpreter(o *Options) (*agent.Interpreter, error) {
+	name := o.Python
+	if name == "" {
+		name = o.Target.Interpreter
+	}
+	if name == "" {
+		i, err := agent.Discover()
+		if err != nil {
+			return nil, environment(err)
+		}
+		o.info(fmt.Sprintf("using %s (Python %s)", i.Path, i.VersionString()))
+		return i, nil
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return nil, environment(fmt.Errorf("interpreter %s not found: pass --python PATH or name a python3.12+ on PATH", name))
+	}
+	i, err := agent.Probe(path)
+	if err != nil {
+		return nil, environment(fmt.Errorf("%s does not run as a Python interpreter: pass --python PATH to a python3.12 or newer", name))
+	}
+	if !i.Supported() {
+		return nil, environment(fmt.Errorf("%s is Python %s: pyprof records CPython 3.12 or newer in every mode (tracing needs their sys.monitoring, sampling reads their interpreter's layout): name one, for example `pyprof record -- python3.12 ...`, or pass --python PATH", name, i.VersionString()))
+	}
+	return i, nil
+}
+
+// interpreterCommand runs the interpreter with args, under the name a shell
+// would give it (see argv0).
+func (o *Options) interpreterCommand(i *agent.Interpreter, args []string) *exec.Cmd {
+	cmd := exec.Command(i.RunPath(), args...)
+	cmd.Args[0] = o.argv0(i)
+	return cmd
+}
+
+// argv0 is the name the interpreter starts under, as a shell would start
+// it: the word typed for it (python3.12, --python's path), which the
+// program sees in sys.orig_argv and from which Python finds
+// sys.executable, as pyprof did, on PATH. An interpreter a pyenv shim
+// picked starts under its path, as the shim starts it, and so does one
+// pyprof found itself.
+func (o *Options) argv0(i *agent.Interpreter) string {
+	switch {
+	case i.Launch != nil:
+		return i.Launch.Path
+	case o.Python != "":
+		return o.Python
+	case o.Target.Interpreter != "":
+		return o.Target.Interpreter
+	}
+	return i.Path
+}

@@ -1,0 +1,205 @@
+package profiler
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/profiler/agent"
+	"github.com/pyprof/pyprof/profiler/clock"
+	"github.com/pyprof/pyprof/profiler/ring"
+	"github.com/pyprof/pyprof/profiler/wire"
+)
+
+// A running recording: the program, its rings and the processes followed.
+
+// session is one running recording.
+type session struct {
+	o       Options
+	clk     clock.Kind
+	builder *callgraph.Builder
+	// main holds the program's rings; followed holds those of the child
+	// processes followed and still drained, by pid.
+	main     *procRings
+	followed map[int]*procRings
+	// seen holds the pid of every child followed (one that execs another
+	// Python registers twice).
+	seen map[int]bool
+	// retired adds up what followed children that ended counted.
+	retired Stats
+	stats   Stats
+	// children and listener are set when children are followed.
+	children *agent.Children
+	listener *childListener
+	// busiest is the most bytes one ring held in the drains since the
+	// pacer last looked.
+	busiest uint64
+	// notes carries what the bootstrap tells of the program.
+	notes *programNotes
+}
+
+// procRings is the shared memory of one process, the program or a child,
+// and the decoding of its rings.
+type procRings struct {
+	pid      int    // 0 for the program
+	serial   uint64 // of a child's registration
+	shm      *ring.Shared
+	proc     *callgraph.Process
+	decoders []*wire.Decoder
+	failed   []bool
+	cpu      *cpuClocks // nil unless CPU time is measured
+	// nanos: the process counts CLOCK_MONOTONIC nanoseconds while the
+	// recording counts TSC ticks (a child running the twin).
+	nanos bool
+	// hungUp is when a child's connection ended (its clock), 0 before.
+	hungUp int64
+}
+
+func (s *session) newProc(pid int, shm *ring.Shared, proc *callgraph.Process) *procRings {
+	pr := &procRings{pid: pid, shm: shm, proc: proc}
+	pr.decoders = make([]*wire.Decoder, len(shm.Slots()))
+	pr.failed = make([]bool, len(shm.Slots()))
+	var sink wire.Sink = proc
+	if pid == 0 {
+		sink = s.builder
+	}
+	for k := range pr.decoders {
+		pr.decoders[k] = wire.NewDecoder(sink)
+	}
+	return pr
+}
+
+// now reads the clock the process's timestamps count.
+func (s *session) now(pr *procRings) int64 {
+	if pr.nanos {
+		return clock.MonotonicNanos()
+	}
+	return clock.Now(s.clk)
+}
+
+func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd {
+	cmd := s.o.interpreterCommand(i, s.o.Target.commandLine(prep.Bootstrap))
+	mode := "record"
+	if prep.Null {
+		mode = "null"
+	}
+	native := "1"
+	if s.o.SkipNative {
+		native = "0"
+	}
+	config := []string{"fd=3", "path=" + prep.Path, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode,
+		"python=" + i.VersionString(), "native=" + native, "notes=" + strconv.Itoa(notesFD)}
+	cmd.Env = i.Environ()
+	if s.listener != nil {
+		config = append(config, "site="+s.children.Site)
+		// What a child needs to follow this recording (bootstrap.py's
+		// follow_exec); it stays in the environment for grandchildren.
+		cmd.Env = append(cmd.Env, "PYPROF_CHILD="+strings.Join([]string{
+			"socket=" + s.listener.name, "tool=" + strconv.Itoa(s.o.ToolID), "mode=" + mode, "native=" + native,
+			"boot=" + prep.Bootstrap, "agent=" + prep.Path, "python=" + i.VersionString(), "twin=" + s.children.Twin,
+			"slots=" + strconv.Itoa(len(s.main.shm.Slots())), "ring=" + strconv.FormatUint(s.o.RingBytes, 10),
+			"clock=" + strconv.Itoa(int(s.clk)), "consumer=" + strconv.Itoa(os.Getpid())}, ";"))
+	}
+	cmd.Env = append(cmd.Env, "PYPROF_AGENT="+strings.Join(config, ";"))
+	cmd.ExtraFiles = []*os.File{s.main.shm.File(), s.notes.w}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.o.Stdin, s.o.Stdout, s.o.Stderr
+	return cmd
+}
+
+func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Prepared) (*Result, error) {
+	cal := clock.Start(s.clk)
+	startNanos := clock.MonotonicNanos()
+	started := time.Now()
+	if s.o.TimelineMin > 0 {
+		s.builder.RecordTimeline(timelineTicks(s.clk, s.o.TimelineMin), s.o.TimelineMax)
+	}
+	notes, err := newProgramNotes()
+	if err != nil {
+		return nil, environment(err)
+	}
+	s.notes = notes
+	cmd := s.command(i, prep)
+	if err := cmd.Start(); err != nil {
+		notes.r.Close()
+		notes.w.Close()
+		return nil, environment(fmt.Errorf("starting %s: %w", i.Path, err))
+	}
+	notes.read()
+	if s.o.OnStart != nil {
+		s.o.OnStart(cmd.Process.Pid)
+	}
+	if s.o.CPURate > 0 {
+		s.main.cpu = newCPUClocks(cmd.Process.Pid)
+		s.builder.MeasureCPU()
+	}
+	defer s.closeAll()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	waitErr := s.drainUntil(ctx, cmd, exited, started)
+	s.main.proc.Exit(clock.Now(s.clk))
+	if len(s.followed) > 0 {
+		s.drainChildren(childGrace)
+	}
+	endTicks, endNanos := clock.Now(s.clk), clock.MonotonicNanos()
+	cal.Stop()
+	s.drainAll()
+	s.stats.Elapsed = time.Since(started)
+	programNotes := notes.finish()
+	if err := s.agentFailure(i); err != nil {
+		return nil, err
+	}
+	for _, msg := range explainNotes(programNotes, startNanos, s.o.ToolID) {
+		s.o.notice(msg)
+	}
+	res := &Result{Stats: s.finishStats()}
+	if n := res.Stats.LostNoMemory; n > 0 {
+		s.o.notice(fmt.Sprintf("%d events lost: the program had no address space left to map rings in (ulimit -v): raise the limit", n))
+	}
+	res.Stats.ChildrenRunning = len(s.followed)
+	s.builder.AddLost(res.Stats.Lost)
+	res.ExitCode, res.Signaled = exitStatus(waitErr)
+	res.Profile = s.builder.Finish(callgraph.FinishOptions{
+		End: endTicks, NanosPerTick: cal.NanosPerTick(), Start: started, Duration: s.stats.Elapsed,
+		StartTick: cal.StartTick(), StartNanos: startNanos, EndNanos: endNanos,
+	})
+	return res, nil
+}
+
+// closeAll releases what the session holds of every process. The rings of
+// children still running are unmapped as they are: the profile has what
+// they wrote until now.
+func (s *session) closeAll() {
+	if s.listener != nil {
+		s.listener.close()
+	}
+	for pid, pr := range s.followed {
+		pr.close()
+		delete(s.followed, pid)
+	}
+	s.main.cpu.close()
+}
+
+func (pr *procRings) close() {
+	pr.cpu.close()
+	if pr.pid != 0 {
+		pr.shm.Close()
+	}
+}
+
+// timelineTicks converts the timeline threshold into ticks of clock k before
+// the run's own calibration exists: a short calibration is exact enough for
+// a threshold.
+func timelineTicks(k clock.Kind, d time.Duration) int64 {
+	if k != clock.TSC {
+		return int64(d)
+	}
+	c := clock.Start(k)
+	time.Sleep(2 * time.Millisecond)
+	c.Stop()
+	return int64(float64(d) / c.NanosPerTick())
+}
