@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export/report"
@@ -103,11 +104,25 @@ func CompareRuns(base, new []*callgraph.Profile, v callgraph.Value) (*Result, er
 // profile's allocations read as samples: the numbers would compare, the
 // comparison would mean nothing.
 func sameMeasure(base, new *callgraph.Profile, v callgraph.Value) error {
-	b, n := measure(base, v), measure(new, v)
-	if b != n {
-		return fmt.Errorf("diff: base measured %s, new %s: compare profiles of the same kind", b, n)
+	if measure(base, v) != measure(new, v) {
+		return fmt.Errorf("diff: base measured %s, new %s: compare profiles of the same kind", measured(base, v), measured(new, v))
 	}
 	return nil
+}
+
+// measured names what p measured for the message about unlike profiles:
+// what its values v stand for, or, when p has no values v at all (a wall
+// profile diffed for samples), the sample types it does have, which are
+// what the user gave it.
+func measured(p *callgraph.Profile, v callgraph.Value) string {
+	if p.Has(v) || len(p.Values) == 0 {
+		return measure(p, v)
+	}
+	names := make([]string, len(p.Values))
+	for i, x := range p.Values {
+		names[i] = measure(p, x)
+	}
+	return strings.Join(names, " and ")
 }
 
 // measure names what p's values v stand for, as a pprof sample type.
