@@ -216,7 +216,9 @@
 //	                   (seconds) (default: until Ctrl-C or the process exits)
 //	--rate HZ          samples a second (default 100)
 //	--top N, --sort K  as for report
-//	--idle             count threads that are not running too (default off)
+//	--idle-threads     sample the threads that are not running too (waiting
+//	                   on a lock, I/O or a sleep), as record's sample mode
+//	                   does; off by default, to show what runs now
 //	--subprocesses     sample its Python descendants too
 //
 // convert rewrites a profile in another format, chosen by -o's extension or

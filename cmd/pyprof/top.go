@@ -37,7 +37,11 @@ func topCommand(args []string, stdout, stderr io.Writer) int {
 	secondsVar(fs, &f.duration, "duration", 0)
 	fs.IntVar(&f.top, "top", report.DefaultTop, "")
 	fs.StringVar(&f.sortBy, "sort", report.SortFlat, "")
+	fs.BoolVar(&f.idle, "idle-threads", false, "")
+	// --idle was this flag's first name; elsewhere --idle keeps pools' idle
+	// waiting in place, so it is no longer listed here, but still works.
 	fs.BoolVar(&f.idle, "idle", false, "")
+	fs.MarkHidden("idle")
 	fs.BoolVar(&f.subprocesses, "subprocesses", false, "")
 	if err := fs.Parse(args); err != nil {
 		return exitCode(stderr, flagError(fs, err))
