@@ -13,11 +13,12 @@ import beta.utils
 
 
 def main(seconds):
-    app.setup()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         alpha.utils.helper()
         beta.utils.helper()
+    # Last, so that a sampler that attached late still sees it.
+    app.setup()
 
 
 if __name__ == "__main__":
