@@ -169,7 +169,7 @@ type ThreadBuilder struct {
 	orphans map[frameKey]*orphanQueue
 	yielded *suspension
 	// side holds, by stack index, the sideInfo of frames with hasSide.
-	side map[int]*sideInfo
+	side []*sideInfo
 }
 
 func (t *ThreadBuilder) top() *frame {

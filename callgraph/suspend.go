@@ -189,16 +189,21 @@ type sideInfo struct {
 	phantoms []*bnode
 }
 
-// sideOf returns the sideInfo of the frame at index i, making it.
+// sideOf returns the sideInfo of the frame at index i, making it. The
+// sideInfos are kept by stack index and reused: a generator iterated by a
+// loop makes and drops one at every step.
 func (t *ThreadBuilder) sideOf(i int) *sideInfo {
 	if t.stack[i].hasSide {
 		return t.side[i]
 	}
-	if t.side == nil {
-		t.side = map[int]*sideInfo{}
+	for len(t.side) <= i {
+		t.side = append(t.side, nil)
 	}
-	si := &sideInfo{}
-	t.side[i] = si
+	si := t.side[i]
+	if si == nil {
+		si = &sideInfo{}
+		t.side[i] = si
+	}
 	t.stack[i].hasSide = true
 	return si
 }
@@ -206,7 +211,7 @@ func (t *ThreadBuilder) sideOf(i int) *sideInfo {
 // dropSide forgets the sideInfo of frame i once it holds nothing.
 func (t *ThreadBuilder) dropSide(i int) {
 	if si := t.side[i]; len(si.kids) == 0 && len(si.phantoms) == 0 {
-		delete(t.side, i)
+		si.kids, si.phantoms = si.kids[:0], si.phantoms[:0]
 		t.stack[i].hasSide = false
 	}
 }
