@@ -206,9 +206,12 @@ func (t *ThreadBuilder) advance(ts int64) {
 
 // EnterPython records PY_START (call true) or PY_RESUME/PY_THROW (call
 // false). site is the call-site offset in the caller, or SiteNone. A
-// resumption continues the frame that suspended (see resume): only PY_START
-// counts a call, except for a frame resumed that was never seen to start
-// (it started before recording did), which counts once, where first seen.
+// resumption continues the frame that suspended (see resume). Only PY_START
+// counts a call, so that counts stay what sys.monitoring raised: a
+// resumption whose suspension the builder cannot tell (a frame that
+// started before recording did, or tasks of one coroutine function
+// resumed in another order than they suspended) opens a node without
+// counting a call.
 func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) {
 	t.advance(ts)
 	t.yielded = nil
@@ -234,7 +237,9 @@ func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) 
 		f.lendFrom, f.task = int32(a+1), true
 	}
 	f.node = parent.child(pythonKey(c, line))
-	f.node.calls++
+	if call {
+		f.node.calls++
+	}
 	t.stack = append(t.stack, f)
 }
 
