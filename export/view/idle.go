@@ -140,9 +140,43 @@ func (d *idler) fold(root *callgraph.Node) {
 	}
 }
 
+// isWorkInWait reports the calls inside a wait for work that are work all
+// the same: a process pool's worker gets its task from its queue's get,
+// which unpickles the task's arguments and so runs their __setstate__ and
+// whatever that calls.
+func isWorkInWait(name string) bool {
+	return name == "_pickle.loads" || name == "pickle.loads" || strings.HasSuffix(name, "ForkingPickler.loads")
+}
+
+// keepWork takes the work found below n (see isWorkInWait) out of it and
+// gives it to owner, the loop n was called from, so that it stays where
+// the time was used rather than going under the idle frame with n.
+func (d *idler) keepWork(root, owner, n *callgraph.Node) {
+	var found []*callgraph.Node
+	var walk func(m *callgraph.Node)
+	walk = func(m *callgraph.Node) {
+		for _, c := range m.Children {
+			if int(c.Func) < len(d.p.Funcs) && isWorkInWait(d.p.Funcs[c.Func].Name) {
+				found = append(found, c)
+				continue
+			}
+			walk(c)
+		}
+	}
+	walk(n)
+	for _, w := range found {
+		parent := w.Parent
+		parent.Children = slices.DeleteFunc(parent.Children, func(c *callgraph.Node) bool { return c == w })
+		subtractTime(parent, owner, w.Total)
+		w.Parent = owner
+		owner.Children = append(owner.Children, w)
+	}
+}
+
 // moveSubtree takes n from its parent, takes its time from every caller
 // above it, and puts it under the idle frame of kind.
 func (d *idler) moveSubtree(root, n *callgraph.Node, kind string) {
+	d.keepWork(root, n.Parent, n)
 	parent := n.Parent
 	parent.Children = slices.DeleteFunc(parent.Children, func(c *callgraph.Node) bool { return c == n })
 	subtractTime(parent, root, n.Total)

@@ -70,6 +70,21 @@ func TestFoldIdle(t *testing.T) {
 `,
 		},
 		{
+			"a process pool worker's task unpickled in its get is work, not waiting",
+			[]string{
+				"multiprocessing.pool.worker 1 1000",
+				"multiprocessing.pool.worker;_queue.SimpleQueue.get 3 900",
+				"multiprocessing.pool.worker;_queue.SimpleQueue.get;_pickle.loads 3 400",
+				"multiprocessing.pool.worker;_queue.SimpleQueue.get;_pickle.loads;app.Big.__setstate__ 3 390",
+			},
+			`multiprocessing.pool.worker 1 500
+  _pickle.loads 3 400
+    app.Big.__setstate__ 3 390
+[idle: process pool workers waiting for tasks] 0 500
+  _queue.SimpleQueue.get 3 500
+`,
+		},
+		{
 			"no pool, nothing moves",
 			[]string{"app.main 1 100", "app.main;queue.Queue.get 1 90"},
 			"app.main 1 100\n  queue.Queue.get 1 90\n",
