@@ -59,7 +59,7 @@ func TestScreenshots(t *testing.T) {
 	py = filepath.Base(py)
 
 	exitTree := term.run(t, fmt.Sprintf("pyprof record -o imports.pb.gz -o imports.svg -- %s imports.py", py))
-	for _, want := range []string{"Where the time went", "imports.<module>  ×1  imports.py:1", "look further: pyprof report imports.pb.gz"} {
+	for _, want := range []string{"Where the time went", "__main__.<module>  ×1  imports.py:1", "look further: pyprof report imports.pb.gz"} {
 		if !strings.Contains(exitTree, want) {
 			t.Errorf("record's exit tree lacks %q:\n%s", want, exitTree)
 		}
@@ -79,7 +79,7 @@ func TestScreenshots(t *testing.T) {
 			t.Errorf("a report line of %d columns on a %d-column terminal: %q", n, termCols, line)
 		}
 	}
-	for _, want := range []string{"pool.handle", "pool.fetch", "pool.py:28"} {
+	for _, want := range []string{"__main__.handle", "__main__.fetch", "pool.py:28"} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("the report lacks %s:\n%s", want, rep)
 		}
