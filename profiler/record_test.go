@@ -18,6 +18,7 @@ import (
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/profiler/agent"
+	"github.com/pyprof/pyprof/profiler/wire"
 )
 
 var (
@@ -73,7 +74,9 @@ func recordWith(t *testing.T, i *agent.Interpreter, k agent.Kind, words []string
 	}
 	var out, errb bytes.Buffer
 	o := Options{
-		Target: target, Python: i.Path, Agent: k, ToolID: 2, RingBytes: 1 << 20, Slots: 16, // few slots: recycling is exercised
+		// The smallest ring pyprof takes: one that holds the largest
+		// definition record (a module of 100,000 functions has one).
+		Target: target, Python: i.Path, Agent: k, ToolID: 2, RingBytes: wire.MinRingBytes(), Slots: 16, // few slots: recycling is exercised
 		Poll: time.Millisecond, Stdout: &out, Stderr: &errb,
 		Notice: func(msg string) { t.Log(msg) },
 	}
@@ -351,17 +354,17 @@ func TestRecordThreads(t *testing.T) {
 	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
 		p := record(t, i, k, []string{file}, nil, nil).res.Profile
 		assertExactCounts(t, p, referenceCounts(t, i, file), file)
-		entry := "threading.Thread._bootstrap;threading.Thread._bootstrap_inner;threading.Thread.run;threads.worker"
+		entry := "threading.Thread._bootstrap;threading.Thread._bootstrap_inner;threading.Thread.run;__main__.worker"
 		if i.Version[1] >= 14 {
 			// From 3.14 a thread runs in its own context: run is called
 			// through Context.run, a native method, shown as a frame.
-			entry = strings.Replace(entry, "_bootstrap_inner;", "_bootstrap_inner;Context.run;", 1)
+			entry = strings.Replace(entry, "_bootstrap_inner;", "_bootstrap_inner;_contextvars.Context.run;", 1)
 		}
 		for w := 0; w < 3; w++ {
 			name := fmt.Sprintf("worker-%d", w)
 			assertPaths(t, paths(p, name), map[string]int64{
-				entry:                   1,
-				entry + ";threads.work": int64(w + 1),
+				entry:                    1,
+				entry + ";__main__.work": int64(w + 1),
 			})
 		}
 		ids := map[int64]bool{}
