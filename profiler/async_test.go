@@ -85,27 +85,7 @@ func TestRecordAsyncio(t *testing.T) {
 // file, first line and qualname, whatever module name they carry.
 func assertCountsOf(t *testing.T, p *callgraph.Profile, ref map[funcKey]int64, file string) {
 	t.Helper()
-	got := calls(p)
-	checked := 0
-	for key, want := range ref {
-		if key.file != file {
-			continue
-		}
-		checked++
-		var have int64
-		for id, n := range got {
-			f := p.Funcs[id]
-			if f.Filename == key.file && f.StartLine == key.line && strings.HasSuffix(f.Name, "."+key.qualname) {
-				have += n
-			}
-		}
-		if have != want {
-			t.Errorf("%s (line %d): pyprof counted %d calls, sys.monitoring raised %d PY_START", key.qualname, key.line, have, want)
-		}
-	}
-	if checked < 5 {
-		t.Fatalf("only %d functions of %s in the reference counts", checked, file)
-	}
+	assertCountsOfAtLeast(t, p, ref, file, 5)
 }
 
 // assertNoResumedCalls checks that no Python frame of file shows with 0
