@@ -170,6 +170,11 @@ type ThreadBuilder struct {
 	yielded *suspension
 	// side holds, by stack index, the sideInfo of frames with hasSide.
 	side []*sideInfo
+	// spareSuspensions are suspensions resumed and free for reuse: a
+	// generator makes one at each yield, and allocating each anew made
+	// the garbage collector most of the consumer's work on a generator
+	// pipeline.
+	spareSuspensions []*suspension
 }
 
 func (t *ThreadBuilder) top() *frame {

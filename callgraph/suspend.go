@@ -79,7 +79,8 @@ func (t *ThreadBuilder) YieldPython(c CodeID, ts int64) {
 		return
 	}
 	t.endRun(d, ts)
-	s := &suspension{node: f.node, key: f.key, at: ts, task: f.task, leaf: true}
+	s := t.newSuspension()
+	*s = suspension{node: f.node, key: f.key, at: ts, task: f.task, leaf: true}
 	if f.hasSide {
 		s.kids = t.takeKids(d)
 		if k := s.kids; prev != nil && len(k) > 0 && k[len(k)-1] == prev {
@@ -152,6 +153,21 @@ func (t *ThreadBuilder) push(s *suspension, ts int64, lendFrom int, awaited bool
 		si := t.sideOf(len(t.stack) - 1)
 		si.kids, si.phantoms = s.kids, phantoms
 	}
+	// The frame is on the stack again and nothing else refers to s: its
+	// parent's list or the orphan queue gave it up, and t.yielded was
+	// cleared by the event resuming it.
+	*s = suspension{}
+	t.spareSuspensions = append(t.spareSuspensions, s)
+}
+
+// newSuspension returns a spare suspension, or a new one.
+func (t *ThreadBuilder) newSuspension() *suspension {
+	if n := len(t.spareSuspensions); n > 0 {
+		s := t.spareSuspensions[n-1]
+		t.spareSuspensions = t.spareSuspensions[:n-1]
+		return s
+	}
+	return new(suspension)
 }
 
 // nodeAt returns the node of the frame at index i, the root for -1.
