@@ -197,7 +197,7 @@ func (b *brief) line(n *callgraph.Node, f callgraph.Func, indent string) {
 	}
 	head := fmt.Sprintf("%s%6s %5.1f%%  ", indent, Human(b.v, b.incl[n]), 100*float64(b.incl[n])/float64(b.total))
 	rest := strings.Join(tail, "  ")
-	room := b.opts.Width - len([]rune(head)) - len([]rune(rest)) - 2
+	room := b.opts.Width - Columns(head) - Columns(rest) - 2
 	name := Printable(f.Name)
 	if strings.HasPrefix(name, "import ") {
 		name = shortenRight(name, max(room, 16))
@@ -237,18 +237,11 @@ func isLibrary(f callgraph.Func) bool {
 		strings.Contains(f.Filename, "/dist-packages/") || strings.Contains(f.Filename, "/lib/python3")
 }
 
-// ShortenLeft fits name into width runes by cutting the front of its
-// dotted module path, so that the function's own name stays readable:
-// "json.encoder.JSONEncoder.encode" becomes "..JSONEncoder.encode".
+// ShortenLeft fits name into width terminal columns by cutting the front
+// of its dotted module path, so that the function's own name stays
+// readable: "json.encoder.JSONEncoder.encode" becomes "..JSONEncoder.encode".
 func ShortenLeft(name string, width int) string {
-	r := []rune(name)
-	if len(r) <= width {
-		return name
-	}
-	if width <= 2 {
-		return string(r[len(r)-width:])
-	}
-	return ".." + string(r[len(r)-(width-2):])
+	return keepRight(name, width, "..")
 }
 
 // isModuleBody reports whether n is a module's top-level code run by the
@@ -258,13 +251,9 @@ func isModuleBody(f callgraph.Func, n *callgraph.Node, p *callgraph.Profile) boo
 		strings.HasPrefix(p.Funcs[n.Parent.Func].Name, "import ")
 }
 
-// shortenRight fits s into width runes by cutting its end.
+// shortenRight fits s into width terminal columns by cutting its end.
 func shortenRight(s string, width int) string {
-	r := []rune(s)
-	if len(r) <= width {
-		return s
-	}
-	return string(r[:width-2]) + ".."
+	return keepLeft(s, width, "..")
 }
 
 func pluralWord(n int, word string) string {

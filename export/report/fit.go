@@ -61,9 +61,9 @@ func nameRoom(lines [][]string, width int) int {
 	locWidth := 0
 	for _, l := range lines {
 		for i, c := range l[:fn] {
-			cols[i] = max(cols[i], len([]rune(c)))
+			cols[i] = max(cols[i], Columns(c))
 		}
-		locWidth = max(locWidth, len([]rune(l[loc])))
+		locWidth = max(locWidth, Columns(l[loc]))
 	}
 	lead := 0
 	for _, w := range cols {

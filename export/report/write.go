@@ -150,7 +150,7 @@ func location(f callgraph.Func) string {
 }
 
 // writeColumns pads every cell but the last of each line to its column's
-// width, right-aligned where right says so.
+// width in terminal columns, right-aligned where right says so.
 func writeColumns(w io.Writer, lines [][]string, right []bool) {
 	var width []int
 	for _, l := range lines {
@@ -158,17 +158,16 @@ func writeColumns(w io.Writer, lines [][]string, right []bool) {
 			if i >= len(width) {
 				width = append(width, 0)
 			}
-			width[i] = max(width[i], len([]rune(c)))
+			width[i] = max(width[i], Columns(c))
 		}
 	}
 	for _, l := range lines {
 		var b strings.Builder
 		for i, c := range l[:len(l)-1] {
-			pad := strings.Repeat(" ", width[i]-len([]rune(c)))
 			if i < len(right) && right[i] {
-				b.WriteString(pad + c)
+				b.WriteString(padLeft(c, width[i]))
 			} else {
-				b.WriteString(c + pad)
+				b.WriteString(padRight(c, width[i]))
 			}
 			b.WriteString("  ")
 		}
