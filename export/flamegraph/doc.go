@@ -24,5 +24,8 @@
 //
 // With Options.Diff the graph compares two profiles: widths come from the
 // new one, colours from the change of each frame's total, red where it grew
-// and blue where it shrank, full intensity at a factor of two.
+// and blue where it shrank, as strong as the change (faint for a few
+// percent, full at a factor of two). A base frame is compared with the new
+// frame of the function DiffInfo.Match pairs it with, which package diff
+// sets to the pairing of its text summary.
 package flamegraph

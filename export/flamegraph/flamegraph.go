@@ -51,10 +51,17 @@ type Options struct {
 }
 
 // DiffInfo is the base a differential flame graph compares with. Frames are
-// matched by their path of frame names; frames only in the base are not
-// drawn, since widths come from the new profile.
+// matched by their path of functions, each base function standing for the
+// new function Match pairs it with; frames only in the base are not drawn,
+// since widths come from the new profile.
 type DiffInfo struct {
 	Base *callgraph.Profile
+	// Match returns the function of the new profile that the base
+	// function f is, or false when the new profile has none: f's frames
+	// then stay apart from every new frame, even one of the same name and
+	// file. Nil pairs functions of the same name and file, which two
+	// recordings of one checkout share.
+	Match func(f callgraph.Func) (callgraph.Func, bool)
 }
 
 func (o Options) value(p *callgraph.Profile) callgraph.Value {
@@ -143,6 +150,7 @@ func merge(p *callgraph.Profile, v callgraph.Value, opts Options) (*frame, error
 		return nil, err
 	}
 	if opts.Diff != nil {
+		m.match = opts.Diff.Match
 		if err := m.add(opts.Diff.Base, v, walkOpts, true); err != nil {
 			return nil, fmt.Errorf("base: %w", err)
 		}

@@ -40,10 +40,12 @@ type frame struct {
 // funcKey identifies a function across profiles: two functions are the
 // same frame when name, file and kind agree, whatever line they were
 // called from. The kind keeps a thread's frame apart from a function that
-// happens to share its name.
+// happens to share its name; baseOnly keeps a base function that the diff
+// found no counterpart for apart from the new functions.
 type funcKey struct {
 	name, file string
 	kind       callgraph.FuncKind
+	baseOnly   bool
 }
 
 // merger builds the merged tree from one or two profiles.
@@ -52,6 +54,9 @@ type merger struct {
 	threads bool // one level per thread below the root
 	funcs   []callgraph.Func
 	index   map[funcKey]int32
+	// match pairs the diff base's functions with the new profile's
+	// (DiffInfo.Match); nil pairs them by name and file.
+	match func(callgraph.Func) (callgraph.Func, bool)
 }
 
 func newMerger(threads bool) *merger {
@@ -87,7 +92,23 @@ func threadLabel(t *callgraph.Thread) string {
 // intern returns the merger's index of f, the first Func seen with f's name
 // and file.
 func (m *merger) intern(f callgraph.Func) int32 {
-	k := funcKey{f.Name, f.Filename, f.Kind}
+	return m.internKey(f, funcKey{name: f.Name, file: f.Filename, kind: f.Kind})
+}
+
+// internBase returns the merger's index of the diff base's function f:
+// the index of the new function it is, or one of its own when it has none.
+func (m *merger) internBase(f callgraph.Func) int32 {
+	if m.match == nil {
+		return m.intern(f)
+	}
+	same, ok := m.match(f)
+	if !ok {
+		return m.internKey(f, funcKey{name: f.Name, file: f.Filename, kind: f.Kind, baseOnly: true})
+	}
+	return m.intern(same)
+}
+
+func (m *merger) internKey(f callgraph.Func, k funcKey) int32 {
 	if i, ok := m.index[k]; ok {
 		return i
 	}
@@ -155,7 +176,10 @@ func (m *merger) top(t *callgraph.Thread) *frame {
 // adds its calls to a frame that weighed paths made, which a second walk
 // finds without making frames.
 func (m *merger) add(p *callgraph.Profile, v callgraph.Value, opts export.Options, base bool) error {
-	pl := &placer{m: m, w: export.NewWalker(p, opts)}
+	pl := &placer{m: m, w: export.NewWalker(p, opts), intern: m.intern}
+	if base {
+		pl.intern = m.internBase
+	}
 	amountsOf := func(fr *frame) *amounts {
 		if base {
 			return &fr.base
@@ -189,9 +213,10 @@ func (m *merger) add(p *callgraph.Profile, v callgraph.Value, opts export.Option
 
 // placer finds the frame of each node of one walk.
 type placer struct {
-	m     *merger
-	w     *export.Walker
-	canon []int32 // walker function id -> merger index, -1 until met
+	m      *merger
+	w      *export.Walker
+	intern func(callgraph.Func) int32 // the merger's index of a function of the walked profile
+	canon  []int32                    // walker function id -> merger index, -1 until met
 	// whole holds the frame of each whole path from the thread's top down
 	// to the node being placed: a depth-first walk visits a node's
 	// ancestors before it and their other descendants before its own.
@@ -245,7 +270,7 @@ func (pl *placer) fn(id callgraph.FuncID) int32 {
 		pl.canon = append(pl.canon, -1)
 	}
 	if pl.canon[id] < 0 {
-		pl.canon[id] = pl.m.intern(pl.w.Func(id))
+		pl.canon[id] = pl.intern(pl.w.Func(id))
 	}
 	return pl.canon[id]
 }

@@ -247,7 +247,7 @@ func newGraphData(pic *picture, labelled []int) *graphData {
 	}
 	funcs := map[funcKey]int{}
 	for _, b := range pic.boxes {
-		k := funcKey{b.fr.name, b.fr.file, callgraph.FuncKind(b.fr.kind)}
+		k := funcKey{name: b.fr.name, file: b.fr.file, kind: callgraph.FuncKind(b.fr.kind)}
 		i, ok := funcs[k]
 		if !ok {
 			i = len(d.Names)
