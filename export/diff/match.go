@@ -1,17 +1,24 @@
 package diff
 
+import "path"
+
 // match pairs the rows of the same function on both sides: first by name,
 // file and def line; then, for the rows left over, by name and file when
 // exactly one row of each side has them (an edit moved the function down
 // its file); then by name alone when exactly one row of each side has it
 // (the sides were recorded from checkouts in different directories, as a
-// CI job that records the base branch beside the change does). The rest
-// are functions only one side has.
+// CI job that records the base branch beside the change does). Names that
+// collide there (two lambdas of one file, __main__.main of two scripts)
+// are told apart by the file's own name, without its directory, and the
+// def line, then by the file's own name alone. The rest are functions
+// only one side has.
 func match(base, new []row) []Func {
 	var out []Func
 	base, new = pairBy(base, new, coarseKey(func(k funcKey) funcKey { return k }), &out)
 	base, new = pairBy(base, new, coarseKey(func(k funcKey) funcKey { return funcKey{name: k.name, file: k.file} }), &out)
 	base, new = pairBy(base, new, coarseKey(func(k funcKey) funcKey { return funcKey{name: k.name} }), &out)
+	base, new = pairBy(base, new, coarseKey(func(k funcKey) funcKey { return funcKey{name: k.name, file: path.Base(k.file), line: k.line} }), &out)
+	base, new = pairBy(base, new, coarseKey(func(k funcKey) funcKey { return funcKey{name: k.name, file: path.Base(k.file)} }), &out)
 	for _, r := range new {
 		out = append(out, Func{Func: r.fn, New: r.median, NewSpread: r.spread, newKey: keyOf(r.fn), inNew: true})
 	}
