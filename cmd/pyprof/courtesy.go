@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -21,17 +20,9 @@ type helpRequest struct{ cmd string }
 func (h helpRequest) Error() string { return h.cmd + ": help requested" }
 
 // flagError turns pflag's parse error into pyprof's: --help into the
-// command's help, an unknown flag of record into a hint that the program's
-// own flags go after --.
+// command's help, an unknown flag into a hint (flagErrorIn).
 func flagError(fs *pflag.FlagSet, err error) error {
-	if errors.Is(err, pflag.ErrHelp) {
-		return helpRequest{fs.Name()}
-	}
-	msg := err.Error()
-	if fs.Name() == "record" && strings.HasPrefix(msg, "unknown") {
-		return usagef("record: %s: pyprof's flags come first, then -- and the program with its own: `pyprof record [flags] -- -m module` (see `pyprof record --help`)", msg)
-	}
-	return usagef("%s: %s (see `pyprof %s --help`)", fs.Name(), msg, fs.Name())
+	return flagErrorIn(fs, nil, err)
 }
 
 // programFlagNotice warns when a word after the program looks like one of

@@ -86,7 +86,10 @@ func parseRecordFlags(args []string, stderr io.Writer) (*recordFlags, []string, 
 	fs.BoolVar(&f.report, "report", true, "")
 	f.views = addViewFlags(fs, false)
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, flagError(fs, err)
+		return nil, nil, flagErrorIn(fs, args, err)
+	}
+	if err := misplacedFlags(fs, args, fs.Args(), fs.ArgsLenAtDash() >= 0, f.python != ""); err != nil {
+		return nil, nil, err
 	}
 	f.timelineMinSet = fs.Changed("timeline-min")
 	f.set = map[string]bool{}
