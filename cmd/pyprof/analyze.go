@@ -73,11 +73,16 @@ func sampleType(p *callgraph.Profile, name, file string) (callgraph.Value, error
 	if ok && p.Has(v) {
 		return v, nil
 	}
+	return 0, usagef("--sample-type %s: %s has %s", name, file, valueTypes(p))
+}
+
+// valueTypes lists the sample types p has, as --sample-type names them.
+func valueTypes(p *callgraph.Profile) string {
 	var have []string
 	for _, x := range p.Values {
 		have = append(have, x.Info().Type)
 	}
-	return 0, usagef("--sample-type %s: %s has %s", name, file, strings.Join(have, ", "))
+	return strings.Join(have, ", ")
 }
 
 // Bounds of numeric flags. A flame graph wider than maxWidth pixels
@@ -244,7 +249,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	v, err := sampleType(next[0], *typ, newPaths[0])
+	v, err := diffValue(base, next, basePaths, newPaths, *typ)
 	if err == nil {
 		err = views.apply(append(slices.Clone(base), next...)...)
 	}
@@ -285,6 +290,27 @@ func diffArgs(fs *pflag.FlagSet, args []string) (base, new []string, err error) 
 		return nil, nil, usagef("diff: BASE... -- NEW...: want at least one profile each side of --, got %d and %d", dash, len(pos)-dash)
 	}
 	return pos[:dash], pos[dash:], nil
+}
+
+// diffValue resolves what diff compares, --sample-type or else the first
+// NEW profile's default, and checks that every profile of both sides has
+// it, naming the one that has not in one line, as sampleType does.
+func diffValue(base, next []*callgraph.Profile, basePaths, newPaths []string, typ string) (callgraph.Value, error) {
+	v, err := sampleType(next[0], typ, newPaths[0])
+	if err != nil {
+		return 0, err
+	}
+	ps, paths := slices.Concat(base, next), slices.Concat(basePaths, newPaths)
+	for i, p := range ps {
+		if p.Has(v) {
+			continue
+		}
+		if typ != "" {
+			return 0, usagef("--sample-type %s: %s has %s", typ, paths[i], valueTypes(p))
+		}
+		return 0, usagef("diff: %s has no %s values, which %s has (it has %s): choose one both have with --sample-type", paths[i], v.Info().Type, newPaths[0], valueTypes(p))
+	}
+	return v, nil
 }
 
 // readProfiles reads every profile of one side of a diff.

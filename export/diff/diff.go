@@ -73,20 +73,26 @@ func Compare(base, new *callgraph.Profile, v callgraph.Value) (*Result, error) {
 // allows. Every profile must have measured v.
 func CompareRuns(base, new []*callgraph.Profile, v callgraph.Value) (*Result, error) {
 	if len(base) == 0 || len(new) == 0 {
-		return nil, fmt.Errorf("diff: want at least one profile a side, got %d and %d", len(base), len(new))
+		return nil, fmt.Errorf("want at least one profile a side, got %d and %d", len(base), len(new))
 	}
 	for _, p := range slices.Concat(base[1:], new) {
 		if err := sameMeasure(base[0], p, v); err != nil {
 			return nil, err
 		}
 	}
+	if err := haveValue("base", base, v); err != nil {
+		return nil, err
+	}
+	if err := haveValue("new", new, v); err != nil {
+		return nil, err
+	}
 	b, err := summarize(base, v)
 	if err != nil {
-		return nil, fmt.Errorf("diff: base: %w", err)
+		return nil, fmt.Errorf("base: %w", err)
 	}
 	n, err := summarize(new, v)
 	if err != nil {
-		return nil, fmt.Errorf("diff: new: %w", err)
+		return nil, fmt.Errorf("new: %w", err)
 	}
 	r := &Result{
 		Value: v, Base: b.total, New: n.total, BaseSpread: b.totalSpread, NewSpread: n.totalSpread,
@@ -99,13 +105,29 @@ func CompareRuns(base, new []*callgraph.Profile, v callgraph.Value) (*Result, er
 	return r, nil
 }
 
+// haveValue refuses a side with a run that never measured v, saying what
+// it measured instead.
+func haveValue(side string, runs []*callgraph.Profile, v callgraph.Value) error {
+	for _, p := range runs {
+		if p.Has(v) {
+			continue
+		}
+		names := make([]string, len(p.Values))
+		for i, x := range p.Values {
+			names[i] = x.Info().Type
+		}
+		return fmt.Errorf("%s has no %s values (it has %s)", side, v.Info().Type, strings.Join(names, ", "))
+	}
+	return nil
+}
+
 // sameMeasure refuses to compare profiles whose values v were read from
 // unlike sample types, such as a CPU profile's samples and a heap
 // profile's allocations read as samples: the numbers would compare, the
 // comparison would mean nothing.
 func sameMeasure(base, new *callgraph.Profile, v callgraph.Value) error {
 	if measure(base, v) != measure(new, v) {
-		return fmt.Errorf("diff: base measured %s, new %s: compare profiles of the same kind", measured(base, v), measured(new, v))
+		return fmt.Errorf("base measured %s, new %s: compare profiles of the same kind", measured(base, v), measured(new, v))
 	}
 	return nil
 }

@@ -28,11 +28,11 @@ func TestCompareUnlikeMeasures(t *testing.T) {
 		want      string
 	}{
 		{"CPU samples against heap allocations", samplesOf(t, 10), readAs(samplesOf(t, 4096), "alloc_space/bytes"),
-			"diff: base measured samples/count, new alloc_space/bytes: compare profiles of the same kind"},
+			"base measured samples/count, new alloc_space/bytes: compare profiles of the same kind"},
 		{"two kinds of heap profile", readAs(samplesOf(t, 3), "alloc_objects/count"), readAs(samplesOf(t, 4096), "alloc_space/bytes"),
-			"diff: base measured alloc_objects/count, new alloc_space/bytes: compare profiles of the same kind"},
+			"base measured alloc_objects/count, new alloc_space/bytes: compare profiles of the same kind"},
 		{"wall time against heap allocations", exporttest.NewFixture(callgraph.Wall).Profile, readAs(samplesOf(t, 4096), "alloc_space/bytes"),
-			"diff: base measured wall/nanoseconds, new alloc_space/bytes: compare profiles of the same kind"},
+			"base measured wall/nanoseconds, new alloc_space/bytes: compare profiles of the same kind"},
 		{"two heap profiles", readAs(samplesOf(t, 3), "alloc_space/bytes"), readAs(samplesOf(t, 4096), "alloc_space/bytes"), ""},
 		{"two CPU profiles", samplesOf(t, 3), samplesOf(t, 5), ""},
 	}
