@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -23,18 +22,21 @@ func (f *recordFlags) wantsTree(stderr io.Writer) bool {
 	return f.reportSet || isTerminal(stderr)
 }
 
+// exitTreeChrome is the rows of a screen the exit tree leaves for what is
+// not tree: its header (two lines when it wraps), the note on idle
+// waiting, the lines on threads not shown and on where the whole tree is,
+// then record's summary and the command to look further.
+const exitTreeChrome = 7
+
 // writeExitTree prints where the time went, sized to the terminal, the
 // threads that run the same code grouped (groupThreads). When the tree is
 // cut, it names the command that prints the whole of it from the outputs
 // written.
 func writeExitTree(w io.Writer, p *callgraph.Profile, outs []output) {
-	opts := report.BriefOptions{WholeTree: wholeTreeLine(outs)}
-	if file, ok := w.(*os.File); ok {
-		if cols, rows, err := term.GetSize(int(file.Fd())); err == nil {
-			opts.Width = cols
-			// Room for the header, the summary and the hints.
-			opts.Lines = max(8, min(report.DefaultBriefLines, rows-6))
-		}
+	cols, rows := screenSize(w)
+	opts := report.BriefOptions{Width: cols, WholeTree: wholeTreeLine(outs)}
+	if rows > 0 {
+		opts.Lines = max(8, min(report.DefaultBriefLines, rows-exitTreeChrome))
 	}
 	if !opts.Idle && p.Default != callgraph.Calls {
 		// Folded before threads are grouped, so that each thread's idle
@@ -42,9 +44,7 @@ func writeExitTree(w io.Writer, p *callgraph.Profile, outs []output) {
 		// folding twice changes nothing).
 		p = view.FoldIdle(p)
 	}
-	tree, err := groupedBrief(printableNames(p), func(b *bytes.Buffer, p *callgraph.Profile) error {
-		return report.WriteBrief(b, p, opts)
-	})
+	tree, err := groupedBrief(printableNames(p), opts)
 	w.Write(tree)
 	if err != nil {
 		fmt.Fprintf(w, "pyprof: %v\n", err)
@@ -79,15 +79,16 @@ func wholeTreeLine(outs []output) string {
 	for _, format := range []export.Format{export.Pprof, export.Folded} {
 		for _, o := range outs {
 			if o.format == format && !isStdout(o.path) {
-				return "… more lines than a screen: the whole tree is in `pyprof report --tree " + printableWord(o.path) + "`"
+				return "… cut to a screen: the whole tree is in `pyprof report --tree " + printableWord(o.path) + "`"
 			}
 		}
 	}
-	return "… more lines than a screen: record with -o out.pb.gz, then `pyprof report --tree out.pb.gz` prints the whole tree"
+	return "… cut to a screen: record with -o out.pb.gz, then `pyprof report --tree out.pb.gz` prints the whole tree"
 }
 
 // writeLookFurther names the command to read each profile written:
-// pyprof's own first, since not everyone who profiles Python has Go.
+// pyprof's own first, since not everyone who profiles Python has Go. The
+// Go command goes on a line of its own when both do not fit the terminal.
 func writeLookFurther(w io.Writer, outs []output) {
 	for _, o := range outs {
 		if isStdout(o.path) {
@@ -95,7 +96,13 @@ func writeLookFurther(w io.Writer, outs []output) {
 		}
 		switch o.format {
 		case export.Pprof:
-			fmt.Fprintf(w, "pyprof: look further: pyprof report %s   or, with Go, go tool pprof -http=: %s\n", printableWord(o.path), printableWord(o.path))
+			own := "pyprof: look further: pyprof report " + printableWord(o.path)
+			goTool := "go tool pprof -http=: " + printableWord(o.path)
+			if line := own + "   or, with Go, " + goTool; report.Columns(line) <= terminalWidth(w) {
+				fmt.Fprintln(w, line)
+				return
+			}
+			fmt.Fprintf(w, "%s\npyprof: or, with Go: %s\n", own, goTool)
 			return
 		case export.SVG:
 			fmt.Fprintf(w, "pyprof: look further: open %s in a browser\n", printableWord(o.path))
@@ -110,15 +117,27 @@ func printableWord(path string) string {
 	return report.Printable(shellQuote([]string{path}))
 }
 
-// terminalWidth is the width of the terminal w writes to, or 0.
+// terminalWidth is the width of the terminal w writes to, or
+// report.DefaultWidth when w is not a terminal or its width is unknown.
 func terminalWidth(w io.Writer) int {
+	if cols, _ := screenSize(w); cols > 0 {
+		return cols
+	}
+	return report.DefaultWidth
+}
+
+// screenSize is the size of the terminal w writes to, each 0 when it is
+// unknown: w is not a terminal, or the terminal says 0, as the
+// pseudo-terminals of some CI runners and wrappers do when nobody sized
+// them. A size of 0 is no screen to fit.
+func screenSize(w io.Writer) (cols, rows int) {
 	f, ok := w.(*os.File)
 	if !ok {
-		return 0
+		return 0, 0
 	}
-	cols, _, err := term.GetSize(int(f.Fd()))
+	cols, rows, err := term.GetSize(int(f.Fd()))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	return cols
+	return max(cols, 0), max(rows, 0)
 }

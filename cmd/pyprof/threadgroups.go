@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/report"
 	"github.com/pyprof/pyprof/export/view"
 )
 
@@ -125,19 +126,14 @@ func isIdleFrame(funcs []callgraph.Func, n *callgraph.Node) bool {
 }
 
 // groupTitles rewrites the tree the report wrote for a grouped profile:
-// the header counts the threads that ran, not the groups, and a group's
-// title gives how many threads it holds where a thread's gives its id
-// ("ThreadPoolExecutor-0_* (320 threads, pid 41)").
-func groupTitles(tree []byte, groups []threadGroup, threads, shown int) []byte {
+// a group's title gives how many threads it holds where a thread's gives
+// its id ("ThreadPoolExecutor-0_* (320 threads, pid 41)").
+func groupTitles(tree []byte, groups []threadGroup) []byte {
 	if len(groups) == 0 {
 		return tree
 	}
 	lines := strings.SplitAfter(string(tree), "\n")
 	for i, line := range lines {
-		if i == 0 {
-			lines[i] = strings.Replace(line, " in "+plural(shown, "thread"), " in "+plural(threads, "thread"), 1)
-			continue
-		}
 		for _, g := range groups {
 			stand := g.pattern + " (" + strconv.FormatInt(g.id, 10)
 			if rest, ok := strings.CutPrefix(line, stand); ok {
@@ -149,10 +145,12 @@ func groupTitles(tree []byte, groups []threadGroup, threads, shown int) []byte {
 	return []byte(strings.Join(lines, ""))
 }
 
-// groupedBrief is the exit tree's text for p, threads grouped.
-func groupedBrief(p *callgraph.Profile, write func(*bytes.Buffer, *callgraph.Profile) error) ([]byte, error) {
+// groupedBrief is the exit tree's text for p, threads grouped; its header
+// counts the threads that ran, not the groups.
+func groupedBrief(p *callgraph.Profile, opts report.BriefOptions) ([]byte, error) {
 	grouped, groups := groupThreads(p)
+	opts.Threads = len(p.Threads)
 	var buf bytes.Buffer
-	err := write(&buf, grouped)
-	return groupTitles(buf.Bytes(), groups, len(p.Threads), len(grouped.Threads)), err
+	err := report.WriteBrief(&buf, grouped, opts)
+	return groupTitles(buf.Bytes(), groups), err
 }

@@ -16,8 +16,16 @@ import (
 const (
 	DefaultBriefLines    = 24
 	DefaultBriefMinShare = 2.0
-	DefaultBriefWidth    = 100
 )
+
+// DefaultWidth is the columns lines are fitted to when the terminal's
+// width is unknown (not a terminal, or one that says 0): 80, the width
+// terminals open at.
+const DefaultWidth = 80
+
+// minBriefName is the fewest columns a row of the brief tree cuts a name
+// to before it drops what follows the name.
+const minBriefName = 16
 
 // BriefOptions shape the call tree WriteBrief prints.
 type BriefOptions struct {
@@ -26,8 +34,14 @@ type BriefOptions struct {
 	// MinShare hides, in percent of the total, the lighter contexts; 0
 	// means DefaultBriefMinShare.
 	MinShare float64
-	// Width is the terminal's width in columns; 0 means DefaultBriefWidth.
+	// Width is the terminal's width in columns; 0 means DefaultWidth.
+	// Every line fits it but one naming a command or path longer than it,
+	// which would not paste cut.
 	Width int
+	// Threads is the number of threads the header names, when the
+	// profile's threads stand for more (threads grouped into one); 0
+	// means the profile's.
+	Threads int
 	// Idle keeps the idle waiting of pools and event loops where it
 	// happened, as Options.Idle does.
 	Idle bool
@@ -55,13 +69,9 @@ func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 	bw := bufio.NewWriter(w)
 	b.w = bw
 	b.min = int64(b.opts.MinShare / 100 * float64(b.total))
-	fmt.Fprintf(bw, "Where the time went: %s %s in %s", Human(b.v, b.total), timeName(b.v, opts.Idle), plural(int64(len(threads)), "thread"))
-	if b.calls {
-		fmt.Fprintf(bw, ", calls exact")
-	}
-	fmt.Fprintf(bw, " (under %s%% not shown)\n", raw(b.opts.MinShare))
-	if note := idleNote(b.v, idleKinds(p, threads, b.v)); note != "" {
-		fmt.Fprintln(bw, note)
+	b.wrapped(b.header(len(threads)))
+	if note := gluedIdleNote(b.v, idleKinds(p, threads, b.v)); note != "" {
+		b.wrapped(note)
 	}
 	if b.total == 0 {
 		fmt.Fprintf(bw, "no %s was recorded\n", valueName(b.v))
@@ -73,7 +83,7 @@ func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 			rest = append(rest, th)
 			continue
 		}
-		b.out(fmt.Sprintf("%s %s", threadTitle(th), Human(b.v, b.incl[th.Root])))
+		b.out(keepLeft(fmt.Sprintf("%s %s", threadTitle(th), Human(b.v, b.incl[th.Root])), b.opts.Width, ".."))
 		b.children(th.Root, "  ")
 	}
 	if len(rest) > 0 {
@@ -84,9 +94,36 @@ func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 		fmt.Fprintf(bw, "… %d more %s (%s)\n", len(rest), pluralWord(len(rest), "thread"), Human(b.v, sum))
 	}
 	if b.cut {
-		fmt.Fprintln(bw, cmp.Or(opts.WholeTree, "… more lines than a screen: the whole tree is in `pyprof report --tree`"))
+		b.wrapped(glueQuoted(cmp.Or(opts.WholeTree, "… cut to a screen: the whole tree is in `pyprof report --tree`")))
 	}
 	return flush(bw)
+}
+
+// header says what the tree shows, its clauses kept whole when it wraps.
+func (b *brief) header(threads int) string {
+	s := "Where the time went: " + glue(fmt.Sprintf("%s %s in %s", Human(b.v, b.total), timeName(b.v, b.opts.Idle),
+		plural(int64(cmp.Or(b.opts.Threads, threads)), "thread")))
+	if b.calls {
+		s += ", " + glue("calls exact")
+	}
+	return s + " " + glue(fmt.Sprintf("(under %s%% not shown)", raw(b.opts.MinShare)))
+}
+
+// wrapped writes text that is not a row of the tree, wrapped to the width.
+func (b *brief) wrapped(text string) {
+	for _, line := range wrap(text, b.opts.Width, "  ") {
+		fmt.Fprintln(b.w, line)
+	}
+}
+
+// glueQuoted glues the words of each `command` in s, which would not
+// paste cut in two.
+func glueQuoted(s string) string {
+	parts := strings.Split(s, "`")
+	for i := 1; i < len(parts); i += 2 {
+		parts[i] = glue(parts[i])
+	}
+	return strings.Join(parts, "`")
 }
 
 type brief struct {
@@ -111,7 +148,7 @@ func (o BriefOptions) withDefaults() BriefOptions {
 		o.MinShare = DefaultBriefMinShare
 	}
 	if o.Width <= 0 {
-		o.Width = DefaultBriefWidth
+		o.Width = DefaultWidth
 	}
 	return o
 }
@@ -184,27 +221,43 @@ func (b *brief) self(n *callgraph.Node) int64 {
 
 // line writes one context: inclusive value, share, name, calls, where.
 func (b *brief) line(n *callgraph.Node, f callgraph.Func, indent string) {
-	var tail []string
+	calls := ""
 	if b.calls && n.Total[callgraph.Calls] > 0 {
-		tail = append(tail, "×"+Human(callgraph.Calls, n.Total[callgraph.Calls]))
+		calls = "×" + Human(callgraph.Calls, n.Total[callgraph.Calls])
 	}
+	var extra []string
 	if f.Filename != "" && !isLibrary(f) && !strings.HasPrefix(f.Name, "import ") {
-		tail = append(tail, filepath.Base(location(f)))
+		extra = append(extra, filepath.Base(location(f)))
 	}
 	if len(b.hidden) > 0 {
-		tail = append(tail, fmt.Sprintf("[%s]", hiddenNote(b.hidden)))
+		extra = append(extra, fmt.Sprintf("[%s]", hiddenNote(b.hidden)))
 		b.hidden = b.hidden[:0]
 	}
 	head := fmt.Sprintf("%s%6s %5.1f%%  ", indent, Human(b.v, b.incl[n]), 100*float64(b.incl[n])/float64(b.total))
-	rest := strings.Join(tail, "  ")
-	room := b.opts.Width - Columns(head) - Columns(rest) - 2
-	name := Printable(f.Name)
-	if strings.HasPrefix(name, "import ") {
-		name = shortenRight(name, max(room, 16))
-	} else {
-		name = ShortenLeft(name, max(room, 16))
+	b.out(fitRow(head, Printable(f.Name), calls, extra, b.opts.Width))
+}
+
+// fitRow lays out a row of the brief tree in width columns: the name cut
+// as shortenName cuts it, down to minBriefName columns; past that, the
+// extra parts after the calls go, last first (the note on folded frames,
+// then the location), and what still does not fit is cut at the end.
+func fitRow(head, name, calls string, extra []string, width int) string {
+	tail := func() string {
+		parts := extra
+		if calls != "" {
+			parts = append([]string{calls}, extra...)
+		}
+		if len(parts) == 0 {
+			return ""
+		}
+		return "  " + strings.Join(parts, "  ")
 	}
-	b.out(head + name + "  " + rest)
+	for len(extra) > 0 && Columns(head)+minBriefName+Columns(tail()) > width {
+		extra = extra[:len(extra)-1]
+	}
+	rest := tail()
+	name = shortenName(name, max(width-Columns(head)-Columns(rest), minBriefName))
+	return keepLeft(head+name+rest, width, "..")
 }
 
 func (b *brief) out(s string) {
@@ -235,6 +288,40 @@ func isLibrary(f callgraph.Func) bool {
 	}
 	return strings.HasPrefix(f.Filename, "<frozen ") || strings.Contains(f.Filename, "/site-packages/") ||
 		strings.Contains(f.Filename, "/dist-packages/") || strings.Contains(f.Filename, "/lib/python3")
+}
+
+// shortenName fits a function's name into width columns, as ShortenLeft
+// does, and an import frame's name as shortenImport does.
+func shortenName(name string, width int) string {
+	if strings.HasPrefix(name, "import ") {
+		return shortenImport(name, width)
+	}
+	return ShortenLeft(name, width)
+}
+
+// shortenImport fits an import frame's name into width columns keeping
+// the word "import", which says what the frame is, and the count of
+// modules that ends a grouped one: a dotted module path loses its front
+// ("import ..mime.nonmultipart"), as a function's name does; a list of
+// modules loses its end.
+func shortenImport(name string, width int) string {
+	if Columns(name) <= width {
+		return name
+	}
+	const prefix = "import "
+	body := strings.TrimPrefix(name, prefix)
+	suffix := ""
+	if i := strings.LastIndex(body, " ("); i > 0 && strings.HasSuffix(body, " modules)") {
+		body, suffix = body[:i], body[i:]
+	}
+	room := width - Columns(prefix+suffix)
+	if room < 4 {
+		return keepLeft(name, width, "..")
+	}
+	if strings.ContainsAny(body, ", ") {
+		return prefix + keepLeft(body, room, "..") + suffix
+	}
+	return prefix + keepRight(body, room, "..") + suffix
 }
 
 // ShortenLeft fits name into width terminal columns by cutting the front

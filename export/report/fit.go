@@ -33,7 +33,7 @@ func fitWidth(lines [][]string, width int) [][]string {
 	room := max(nameRoom(lines, width), minName)
 	fn := len(lines[0]) - 2
 	for _, l := range lines[1:] {
-		l[fn] = ShortenLeft(l[fn], room)
+		l[fn] = shortenName(l[fn], room)
 	}
 	return lines
 }

@@ -79,13 +79,19 @@ func idleSuffix(v callgraph.Value, keep bool) string {
 // idleNote is the line that shows the idle waiting kept apart, or "" when
 // there was none.
 func idleNote(v callgraph.Value, kinds []IdleKind) string {
+	return strings.ReplaceAll(gluedIdleNote(v, kinds), glueMark, " ")
+}
+
+// gluedIdleNote is idleNote with each kind's value and thread count glued
+// to the words next to them, for a line that may wrap.
+func gluedIdleNote(v callgraph.Value, kinds []IdleKind) string {
 	if len(kinds) == 0 {
 		return ""
 	}
 	var parts []string
 	for _, k := range kinds {
 		what := strings.TrimSuffix(strings.TrimPrefix(k.Name, view.IdlePrefix), "]")
-		parts = append(parts, fmt.Sprintf("%s %s (%s)", Human(v, k.Value), Printable(what), plural(int64(k.Threads), "thread")))
+		parts = append(parts, fmt.Sprintf("%s%s%s %s", Human(v, k.Value), glueMark, Printable(what), glue("("+plural(int64(k.Threads), "thread")+")")))
 	}
 	return "idle, apart from the total: " + strings.Join(parts, "; ")
 }

@@ -77,8 +77,8 @@ func TestIdleApart(t *testing.T) {
 			"the exit tree",
 			func(w *bytes.Buffer, p *callgraph.Profile) error { return WriteBrief(w, p, BriefOptions{}) },
 			[]string{
-				"Where the time went: 600ms wall (idle apart) in 3 threads, calls exact (under 2% not shown)",
-				"idle, apart from the total: 1.80s thread pool workers waiting for tasks (2 threads)",
+				"Where the time went: 600ms wall (idle apart) in 3 threads, calls exact\n  (under 2% not shown)",
+				"idle, apart from the total: 1.80s thread pool workers waiting for tasks\n  (2 threads)",
 				"MainThread",
 				"app.fetch",
 			},

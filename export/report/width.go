@@ -57,3 +57,33 @@ func padRight(s string, width int) string {
 func padLeft(s string, width int) string {
 	return strings.Repeat(" ", max(0, width-Columns(s))) + s
 }
+
+// glue joins the words of s so that wrap keeps them on one line.
+func glue(s string) string {
+	return strings.ReplaceAll(s, " ", glueMark)
+}
+
+// glueMark is a space that does not break a line. A NUL: no printed name
+// holds one (Printable escapes it).
+const glueMark = "\x00"
+
+// wrap breaks text at its spaces into lines of at most width columns, the
+// lines after the first indented by indent; words glued together stay on
+// one line, which is wider than width only when they alone are.
+func wrap(text string, width int, indent string) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Split(text, " ") {
+		word = strings.ReplaceAll(word, glueMark, " ")
+		switch {
+		case line == "":
+			line = word
+		case Columns(line+" "+word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = indent + word
+		}
+	}
+	return append(lines, line)
+}

@@ -1,0 +1,99 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/internal/exporttest"
+)
+
+// longProfile has what makes rows long: a deep chain of long names, a
+// library frame folded into a note, an import of a long module path and
+// a thread with a long name.
+func longProfile(t *testing.T) *callgraph.Profile {
+	t.Helper()
+	chain := "app.main@3"
+	for _, name := range []string{"app.handlers.requests.RequestHandler.dispatch_request", "app.services.billing.InvoiceRenderer.render_all_pages"} {
+		chain += ";" + name + "@9"
+	}
+	return exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("import app.vendored.very.long.package.path.submodule.leaf", "/srv/app/vendored/leaf.py", 0, callgraph.KindPython).
+		Fn("concurrent.futures.thread._worker", "/usr/lib/python3.12/concurrent/futures/thread.py", 69, callgraph.KindPython).
+		Add(t, "MainThread", chain, 123_456, 700*ms).
+		Add(t, "MainThread", "app.main@4;import app.vendored.very.long.package.path.submodule.leaf", 1, 200*ms).
+		Add(t, "ThreadPoolExecutor-0_0 with a name longer than any terminal would ever be wide", "concurrent.futures.thread._worker;app.job", 7, 100*ms).Profile
+}
+
+// TestBriefFitsWidth: every line of the exit tree fits the terminal's
+// width, 80 columns when it is unknown, however long the names.
+func TestBriefFitsWidth(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile func(*testing.T) *callgraph.Profile
+		width   int // 0: unknown
+	}{
+		{"pool, width unknown", pool, 0},
+		{"pool, narrow", pool, 60},
+		{"long names, width unknown", longProfile, 0},
+		{"long names, narrow", longProfile, 50},
+		{"long names, wide", longProfile, 120},
+		{"wide characters, width unknown", wideProfile, 0},
+		{"wide characters, narrow", wideProfile, 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := WriteBrief(&out, tt.profile(t), BriefOptions{Width: tt.width}); err != nil {
+				t.Fatal(err)
+			}
+			width := tt.width
+			if width == 0 {
+				width = DefaultWidth
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+				if n := Columns(line); n > width {
+					t.Errorf("a line of %d columns, over %d: %q", n, width, line)
+				}
+			}
+		})
+	}
+}
+
+// TestImportNamesKeepImport: a cut import frame still says "import" and
+// names the module's own end, in the exit tree and in the table.
+func TestImportNamesKeepImport(t *testing.T) {
+	const module = "import app.vendored.very.long.package.path.submodule.leaf"
+	t.Run("exit tree", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := WriteBrief(&out, longProfile(t), BriefOptions{Width: 44}); err != nil {
+			t.Fatal(err)
+		}
+		checkImportCut(t, out.String(), module)
+	})
+	t.Run("table", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := Write(&out, longProfile(t), Options{Aligned: true, Width: 80}); err != nil {
+			t.Fatal(err)
+		}
+		checkImportCut(t, out.String(), module)
+	})
+}
+
+func checkImportCut(t *testing.T, text, module string) {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.Contains(line, "module.leaf") {
+			continue
+		}
+		if strings.Contains(line, module) {
+			t.Fatalf("the import is not cut, the test proves nothing:\n%s", text)
+		}
+		if !strings.Contains(line, "import ..") {
+			t.Errorf("the cut import lost the word import: %q", line)
+		}
+		return
+	}
+	t.Errorf("no row names the import's module:\n%s", text)
+}
