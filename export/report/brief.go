@@ -24,8 +24,12 @@ const (
 const DefaultWidth = 80
 
 // minBriefName is the fewest columns a row of the brief tree cuts a name
-// to before it drops what follows the name.
-const minBriefName = 16
+// to before it drops what follows the name but the calls; minCutName the
+// fewest it cuts a name to at all.
+const (
+	minBriefName = 16
+	minCutName   = 8
+)
 
 // BriefOptions shape the call tree WriteBrief prints.
 type BriefOptions struct {
@@ -223,7 +227,7 @@ func (b *brief) self(n *callgraph.Node) int64 {
 func (b *brief) line(n *callgraph.Node, f callgraph.Func, indent string) {
 	calls := ""
 	if b.calls && n.Total[callgraph.Calls] > 0 {
-		calls = "×" + Human(callgraph.Calls, n.Total[callgraph.Calls])
+		calls = "×" + exactCount(n.Total[callgraph.Calls])
 	}
 	var extra []string
 	if f.Filename != "" && !isLibrary(f) && !strings.HasPrefix(f.Name, "import ") {
@@ -240,7 +244,8 @@ func (b *brief) line(n *callgraph.Node, f callgraph.Func, indent string) {
 // fitRow lays out a row of the brief tree in width columns: the name cut
 // as shortenName cuts it, down to minBriefName columns; past that, the
 // extra parts after the calls go, last first (the note on folded frames,
-// then the location), and what still does not fit is cut at the end.
+// then the location), then the name is cut down to minCutName, and what
+// still does not fit is cut at the end.
 func fitRow(head, name, calls string, extra []string, width int) string {
 	tail := func() string {
 		parts := extra
@@ -256,7 +261,9 @@ func fitRow(head, name, calls string, extra []string, width int) string {
 		extra = extra[:len(extra)-1]
 	}
 	rest := tail()
-	name = shortenName(name, max(width-Columns(head)-Columns(rest), minBriefName))
+	// The calls stay whole: a name cut further still tells the function
+	// by its end.
+	name = shortenName(name, max(width-Columns(head)-Columns(rest), minCutName))
 	return keepLeft(head+name+rest, width, "..")
 }
 

@@ -97,3 +97,62 @@ func checkImportCut(t *testing.T, text, module string) {
 	}
 	t.Errorf("no row names the import's module:\n%s", text)
 }
+
+// TestBriefCallsExact: the exit tree and the call tree print calls as
+// counted, not rounded, and the row still fits the width.
+func TestBriefCallsExact(t *testing.T) {
+	p := func(t *testing.T) *callgraph.Profile {
+		return exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+			Fn("json.loads", "/usr/lib/python3.12/json/__init__.py", 299, callgraph.KindPython).
+			Add(t, "MainThread", "__main__.work@5;json.loads", 20_001, 60*ms).
+			Add(t, "MainThread", "__main__.work@6;__main__.parse_all_the_records_of_the_input_file", 1_234_567, 40*ms).Profile
+	}
+	tests := []struct {
+		name  string
+		write func(w *bytes.Buffer, p *callgraph.Profile) error
+		width int
+	}{
+		{"exit tree", func(w *bytes.Buffer, p *callgraph.Profile) error { return WriteBrief(w, p, BriefOptions{}) }, DefaultWidth},
+		{"exit tree, narrow", func(w *bytes.Buffer, p *callgraph.Profile) error { return WriteBrief(w, p, BriefOptions{Width: 44}) }, 44},
+		{"call tree", func(w *bytes.Buffer, p *callgraph.Profile) error { return WriteTree(w, p, TreeOptions{}) }, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := tt.write(&out, p(t)); err != nil {
+				t.Fatal(err)
+			}
+			text := out.String()
+			for _, want := range []string{"×20,001", "×1,234,567"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("no %q in\n%s", want, text)
+				}
+			}
+			for _, line := range strings.Split(text, "\n") {
+				if tt.width > 0 && Columns(line) > tt.width {
+					t.Errorf("a line of %d columns, over %d: %q", Columns(line), tt.width, line)
+				}
+			}
+		})
+	}
+}
+
+func TestExactCount(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		n    int64
+		want string
+	}{
+		{"zero", 0, "0"},
+		{"three digits", 999, "999"},
+		{"four digits", 1000, "1,000"},
+		{"seven digits", 1234567, "1,234,567"},
+		{"negative", -20000, "-20,000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := exactCount(c.n); got != c.want {
+				t.Errorf("exactCount(%d) = %q, want %q", c.n, got, c.want)
+			}
+		})
+	}
+}

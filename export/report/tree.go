@@ -199,7 +199,7 @@ func (t *treeWriter) line(lead string, n *callgraph.Node) {
 	f := t.p.Funcs[n.Func]
 	calls := ""
 	if t.calls {
-		calls = fmt.Sprintf(" ×%s", Human(callgraph.Calls, n.Total[callgraph.Calls]))
+		calls = " ×" + exactCount(n.Total[callgraph.Calls])
 	}
 	where := ""
 	if f.Filename != "" {

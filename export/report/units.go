@@ -73,3 +73,18 @@ func sharePercent(part, whole int64) string {
 	}
 	return fmt.Sprintf("%.2f%%", 100*float64(part)/float64(whole))
 }
+
+// exactCount writes n whole, its digits grouped by thousands (20,000):
+// calls are counted one by one, and rounding them (20.0k) would hide the
+// difference between 20,000 and 20,001 calls that a changed loop makes.
+func exactCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return sign + s
+}
