@@ -131,17 +131,16 @@ func glueQuoted(s string) string {
 }
 
 type brief struct {
-	w      *bufio.Writer
-	p      *callgraph.Profile
-	v      callgraph.Value
-	calls  bool
-	opts   BriefOptions
-	total  int64
-	min    int64
-	lines  int
-	cut    bool
-	incl   map[*callgraph.Node]int64
-	hidden []string // library frames folded on the way to the next line
+	w     *bufio.Writer
+	p     *callgraph.Profile
+	v     callgraph.Value
+	calls bool
+	opts  BriefOptions
+	total int64
+	min   int64
+	lines int
+	cut   bool
+	incl  map[*callgraph.Node]int64
 }
 
 func (o BriefOptions) withDefaults() BriefOptions {
@@ -196,23 +195,77 @@ func (b *brief) children(n *callgraph.Node, indent string) {
 	}
 }
 
-// node writes c, or folds it when it is a library frame leading to one
-// heavier context, which then carries the note.
+// node writes c, folding the library frames that only lead somewhere: a
+// run of them that leads to the program's code (a callback, a worker's
+// task) is a note on that code's row, and one that ends in the library
+// (json.loads down to the scanner in C) is a row of its entry point, the
+// function the program called, with a note naming where the run ends,
+// whose callees follow.
 func (b *brief) node(c *callgraph.Node, indent string) {
-	next := b.heavy(c)
 	f := b.p.Funcs[c.Func]
 	if isModuleBody(f, c, b.p) {
 		// An import's own module code: the import frame names it.
 		b.children(c, indent)
 		return
 	}
-	if len(next) == 1 && isLibrary(f) && b.self(c) < b.min {
-		b.hidden = append(b.hidden, f.Name)
-		b.node(next[0], indent)
+	if !b.folds(c) {
+		b.line(c, f, indent, nil)
+		b.children(c, indent+"  ")
 		return
 	}
-	b.line(c, f, indent)
-	b.children(c, indent+"  ")
+	chain := b.foldedChain(c)
+	end := chain[len(chain)-1]
+	passed := b.names(chain[:len(chain)-1])
+	if endFunc := b.p.Funcs[end.Func]; !isLibrary(endFunc) {
+		b.line(end, endFunc, indent, []string{
+			fmt.Sprintf("[%s via %s]", plural(int64(len(passed)), "frame"), modules(passed)),
+			fmt.Sprintf("[%s]", plural(int64(len(passed)), "frame")),
+		})
+		b.children(end, indent+"  ")
+		return
+	}
+	b.line(c, f, indent, intoNote(passed[1:], Printable(b.p.Funcs[end.Func].Name)))
+	b.children(end, indent+"  ")
+}
+
+// folds reports whether c is a library frame that only leads somewhere:
+// one heavy callee, and too little time of its own to show.
+func (b *brief) folds(c *callgraph.Node) bool {
+	return isLibrary(b.p.Funcs[c.Func]) && len(b.heavy(c)) == 1 && b.self(c) < b.min
+}
+
+// foldedChain is c and the frames it leads to while they fold, ending
+// with the first that does not.
+func (b *brief) foldedChain(c *callgraph.Node) []*callgraph.Node {
+	chain := []*callgraph.Node{c}
+	for b.folds(c) {
+		c = b.heavy(c)[0]
+		chain = append(chain, c)
+	}
+	return chain
+}
+
+func (b *brief) names(nodes []*callgraph.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, b.p.Funcs[n.Func].Name)
+	}
+	return out
+}
+
+// intoNote says where a run of library frames entered by the row's
+// function ends, and through how many frames of which modules, from the
+// longest form to the shortest that still names the end.
+func intoNote(between []string, end string) []string {
+	if len(between) == 0 {
+		return []string{"[to " + end + "]"}
+	}
+	n := plural(int64(len(between)), "frame")
+	return []string{
+		fmt.Sprintf("[to %s via %s in %s]", end, n, modules(between)),
+		fmt.Sprintf("[to %s via %s]", end, n),
+		"[to " + end + "]",
+	}
 }
 
 func (b *brief) self(n *callgraph.Node) int64 {
@@ -224,45 +277,61 @@ func (b *brief) self(n *callgraph.Node) int64 {
 }
 
 // line writes one context: inclusive value, share, name, calls, where.
-func (b *brief) line(n *callgraph.Node, f callgraph.Func, indent string) {
+// line writes one context: inclusive value, share, name, calls, where,
+// and the note on the frames folded into it, given longest first.
+func (b *brief) line(n *callgraph.Node, f callgraph.Func, indent string, note []string) {
 	calls := ""
 	if b.calls && n.Total[callgraph.Calls] > 0 {
 		calls = "×" + exactCount(n.Total[callgraph.Calls])
 	}
-	var extra []string
+	var extra [][]string
 	if f.Filename != "" && !isLibrary(f) && !strings.HasPrefix(f.Name, "import ") {
-		extra = append(extra, filepath.Base(location(f)))
+		extra = append(extra, []string{filepath.Base(location(f))})
 	}
-	if len(b.hidden) > 0 {
-		extra = append(extra, fmt.Sprintf("[%s]", hiddenNote(b.hidden)))
-		b.hidden = b.hidden[:0]
+	if len(note) > 0 {
+		extra = append(extra, note)
 	}
 	head := fmt.Sprintf("%s%6s %5.1f%%  ", indent, Human(b.v, b.incl[n]), 100*float64(b.incl[n])/float64(b.total))
 	b.out(fitRow(head, Printable(f.Name), calls, extra, b.opts.Width))
 }
 
-// fitRow lays out a row of the brief tree in width columns: the name cut
-// as shortenName cuts it, down to minBriefName columns; past that, the
-// extra parts after the calls go, last first (the note on folded frames,
-// then the location), then the name is cut down to minCutName, and what
-// still does not fit is cut at the end.
-func fitRow(head, name, calls string, extra []string, width int) string {
+// fitRow lays out a row of the brief tree in width columns. The extra
+// parts after the calls (the location, then the note on folded frames)
+// are each given in their forms, longest first. Too wide a row first takes
+// shorter forms, last part first, while that lets the whole name fit; then
+// cuts the name, as shortenName does, down to minBriefName columns; then
+// drops extra parts, last first; then cuts the name down to minCutName;
+// and what still does not fit is cut at the end. The calls stay whole.
+func fitRow(head, name, calls string, extra [][]string, width int) string {
 	tail := func() string {
-		parts := extra
+		var parts []string
 		if calls != "" {
-			parts = append([]string{calls}, extra...)
+			parts = append(parts, calls)
+		}
+		for _, forms := range extra {
+			parts = append(parts, forms[0])
 		}
 		if len(parts) == 0 {
 			return ""
 		}
 		return "  " + strings.Join(parts, "  ")
 	}
-	for len(extra) > 0 && Columns(head)+minBriefName+Columns(tail()) > width {
-		extra = extra[:len(extra)-1]
+	fits := func(nameWidth int) bool { return Columns(head)+nameWidth+Columns(tail()) <= width }
+	extra = slices.Clone(extra)
+	for i := len(extra) - 1; i >= 0 && !fits(Columns(name)); i-- {
+		for len(extra[i]) > 1 && !fits(Columns(name)) {
+			extra[i] = extra[i][1:]
+		}
+	}
+	for len(extra) > 0 && !fits(min(Columns(name), minBriefName)) {
+		last := len(extra) - 1
+		if len(extra[last]) > 1 {
+			extra[last] = extra[last][1:]
+		} else {
+			extra = extra[:last]
+		}
 	}
 	rest := tail()
-	// The calls stay whole: a name cut further still tells the function
-	// by its end.
 	name = shortenName(name, max(width-Columns(head)-Columns(rest), minCutName))
 	return keepLeft(head+name+rest, width, "..")
 }
@@ -272,8 +341,9 @@ func (b *brief) out(s string) {
 	b.lines++
 }
 
-// hiddenNote says which frames were folded: how many, and their modules.
-func hiddenNote(names []string) string {
+// modules names the top-level modules of functions, each once, in the
+// order met.
+func modules(names []string) string {
 	var mods []string
 	for _, n := range names {
 		m, _, _ := strings.Cut(n, ".")
@@ -281,7 +351,7 @@ func hiddenNote(names []string) string {
 			mods = append(mods, m)
 		}
 	}
-	return fmt.Sprintf("%s via %s", plural(int64(len(names)), "frame"), strings.Join(mods, ", "))
+	return strings.Join(mods, ", ")
 }
 
 // isLibrary reports whether f is code the program did not write: native
@@ -335,7 +405,12 @@ func shortenImport(name string, width int) string {
 // of its dotted module path, so that the function's own name stays
 // readable: "json.encoder.JSONEncoder.encode" becomes "..JSONEncoder.encode".
 func ShortenLeft(name string, width int) string {
-	return keepRight(name, width, "..")
+	cut := keepRight(name, width, "..")
+	if cut != name && strings.HasPrefix(cut, "...") {
+		// Cut just before a dot: the mark says enough.
+		return ".." + cut[3:]
+	}
+	return cut
 }
 
 // isModuleBody reports whether n is a module's top-level code run by the

@@ -156,3 +156,53 @@ func TestExactCount(t *testing.T) {
 		})
 	}
 }
+
+// TestBriefKeepsLibraryEntry: a run of library frames that ends in the
+// library is shown by the function the program called, which names where
+// the run ends; one that leads back to the program's code is shown by
+// that code, which names the frames it came through.
+func TestBriefKeepsLibraryEntry(t *testing.T) {
+	const lib = "/usr/lib/python3.12/"
+	p := exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("json.loads", lib+"json/__init__.py", 299, callgraph.KindPython).
+		Fn("json.decoder.JSONDecoder.decode", lib+"json/decoder.py", 332, callgraph.KindPython).
+		Fn("json.decoder.JSONDecoder.raw_decode", lib+"json/decoder.py", 343, callgraph.KindPython).
+		Fn("_json.Scanner.__call__", "", 0, callgraph.KindNative).
+		Fn("json.dumps", lib+"json/__init__.py", 183, callgraph.KindPython).
+		Fn("json.encoder.JSONEncoder.encode", lib+"json/encoder.py", 183, callgraph.KindPython).
+		Fn("threading.Thread.run", lib+"threading.py", 999, callgraph.KindPython).
+		Fn("concurrent.futures.thread._worker", lib+"concurrent/futures/thread.py", 69, callgraph.KindPython).
+		Fn("concurrent.futures.thread._WorkItem.run", lib+"concurrent/futures/thread.py", 53, callgraph.KindPython).
+		Add(t, "MainThread", "__main__.work@5;json.loads@6;json.decoder.JSONDecoder.decode@7;json.decoder.JSONDecoder.raw_decode@8;_json.Scanner.__call__", 200, 40*ms).
+		Add(t, "MainThread", "__main__.work@5;json.loads", 200, 0).
+		Add(t, "MainThread", "__main__.work@5;json.loads@6;json.decoder.JSONDecoder.decode", 200, 0).
+		Add(t, "MainThread", "__main__.work@5;json.loads@6;json.decoder.JSONDecoder.decode@7;json.decoder.JSONDecoder.raw_decode", 200, 0).
+		Add(t, "MainThread", "__main__.work@9;json.dumps@10;json.encoder.JSONEncoder.encode", 300, 30*ms).
+		Add(t, "MainThread", "__main__.work@9;json.dumps", 300, 0).
+		Add(t, "worker", "threading.Thread.run@1;concurrent.futures.thread._worker@2;concurrent.futures.thread._WorkItem.run@3;__main__.task", 8, 30*ms).Profile
+	tests := []struct {
+		name string
+		want string // the row's name and what follows it
+	}{
+		{"entry into a run that ends in the library", "json.loads  ×200  [to _json.Scanner.__call__ via 2 frames in json]"},
+		{"entry straight into where the time goes", "json.dumps  ×300  [to json.encoder.JSONEncoder.encode]"},
+		{"a run that leads back to the program", "__main__.task  ×8  app.py:1  [3 frames via threading, concurrent]"},
+	}
+	var out bytes.Buffer
+	if err := WriteBrief(&out, p, BriefOptions{Width: 120}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(text, "%  "+tt.want+"\n") {
+				t.Errorf("no row %q in\n%s", tt.want, text)
+			}
+		})
+	}
+	for _, hidden := range []string{"raw_decode", "threading.Thread.run  "} {
+		if strings.Contains(text, hidden) {
+			t.Errorf("%q has a row of its own, not folded:\n%s", hidden, text)
+		}
+	}
+}
