@@ -27,7 +27,7 @@ func ResolveInterpreter(o *Options) (*agent.Interpreter, error) {
 	if err != nil {
 		return nil, environment(fmt.Errorf("interpreter %s not found: pass --python PATH or name a python3.12+ on PATH", name))
 	}
-	i, err := agent.Probe(path)
+	i, err := agent.Identify(path)
 	if err != nil {
 		return nil, environment(fmt.Errorf("%s does not run as a Python interpreter: pass --python PATH to a python3.12 or newer", name))
 	}

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -112,7 +113,29 @@ func Probe(path string) (*Interpreter, error) {
 	return i, err
 }
 
+// Identify is Probe for an interpreter the user named: what its file says
+// (see factsFromFile) is taken without starting it, so that a first run
+// pays no interpreter start besides the program's own. Discovery, which
+// must tell a working interpreter from one that merely exists, probes.
+func Identify(path string) (*Interpreter, error) {
+	key := probeKey(path)
+	if i := loadProbe(key); i != nil {
+		i.Path = path
+		return i, nil
+	}
+	if key != "" {
+		if i, err := factsFromFile(path); err == nil {
+			return i, nil
+		}
+	}
+	return Probe(path)
+}
+
+// probeRuns counts the interpreters probe started, for tests.
+var probeRuns atomic.Int32
+
 func probe(path string) (*Interpreter, error) {
+	probeRuns.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	shim := isPyenvShim(path)

@@ -1616,7 +1616,9 @@ def ring_mappings(rings):
     with open("/proc/self/maps") as maps:
         for line in maps:
             fields = line.split()
-            if len(fields) < 6 or not fields[5].startswith("/memfd:pyprof-test-rings"):
+            # Matched by inode, not name: without os.memfd_create the rings
+            # are an unnamed file in /dev/shm (see _anonymous_file).
+            if len(fields) < 6 or int(fields[4]) != os.fstat(rings.fd).st_ino:
                 continue
             start, end = (int(x, 16) for x in fields[0].split("-"))
             offset = int(fields[2], 16)
@@ -1661,7 +1663,7 @@ def scenario_ring_mappings():
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         try:
-            ours = fd != rings.fd and os.readlink(f"/proc/self/fd/{name}").startswith("/memfd:pyprof-test-rings")
+            ours = fd != rings.fd and os.path.samestat(os.fstat(fd), os.fstat(rings.fd))
         except OSError:
             continue
         if ours:
