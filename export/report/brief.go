@@ -5,11 +5,11 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/internal/pathtail"
 )
 
 // Defaults of BriefOptions.
@@ -62,7 +62,7 @@ type BriefOptions struct {
 // one screen at most.
 func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 	p = apart(p, p.Default, opts.Idle)
-	b := &brief{p: p, v: p.Default, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}, opts: opts.withDefaults()}
+	b := &brief{p: p, v: p.Default, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}, opts: opts.withDefaults(), files: programFiles(p)}
 	threads := slices.Clone(p.Threads)
 	for _, th := range threads {
 		if th.Root != nil {
@@ -141,6 +141,22 @@ type brief struct {
 	lines int
 	cut   bool
 	incl  map[*callgraph.Node]int64
+	// files maps the program's files to the ends of their paths that
+	// tell them apart: rows show where the program's functions are.
+	files map[string]string
+}
+
+// programFiles maps the files of the program's own functions to the ends
+// of their paths that tell them apart: plugin.py, or a/plugin.py and
+// b/plugin.py when two folders have one.
+func programFiles(p *callgraph.Profile) map[string]string {
+	var files []string
+	for _, f := range p.Funcs {
+		if f.Filename != "" && !isLibrary(f) {
+			files = append(files, f.Filename)
+		}
+	}
+	return pathtail.Distinct(files)
 }
 
 func (o BriefOptions) withDefaults() BriefOptions {
@@ -281,12 +297,12 @@ func (b *brief) self(n *callgraph.Node) int64 {
 // and the note on the frames folded into it, given longest first.
 func (b *brief) line(n *callgraph.Node, f callgraph.Func, indent string, note []string) {
 	calls := ""
-	if b.calls && n.Total[callgraph.Calls] > 0 {
+	if b.calls && n.Total[callgraph.Calls] > 0 && countsCalls(f, n.Total[callgraph.Calls]) {
 		calls = "×" + exactCount(n.Total[callgraph.Calls])
 	}
 	var extra [][]string
 	if f.Filename != "" && !isLibrary(f) && !strings.HasPrefix(f.Name, "import ") {
-		extra = append(extra, []string{filepath.Base(location(f))})
+		extra = append(extra, []string{b.files[f.Filename] + strings.TrimPrefix(location(f), f.Filename)})
 	}
 	if len(note) > 0 {
 		extra = append(extra, note)

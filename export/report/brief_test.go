@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,6 +204,80 @@ func TestBriefKeepsLibraryEntry(t *testing.T) {
 	for _, hidden := range []string{"raw_decode", "threading.Thread.run  "} {
 		if strings.Contains(text, hidden) {
 			t.Errorf("%q has a row of its own, not folded:\n%s", hidden, text)
+		}
+	}
+}
+
+// TestGroupingRowsShowNoCalls: rows that stand for no call (the import
+// machinery outside an import, what merged imports shared, a module its
+// loader ran without an import, lost events) show no calls figure in the
+// call tree, the table or the exit tree; the function beside them does.
+func TestGroupingRowsShowNoCalls(t *testing.T) {
+	p := exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("importlib (machinery)", "", 0, callgraph.KindNative).
+		Fn("import (finding and loading a, b)", "", 0, callgraph.KindNative).
+		Fn("import plugin", "/srv/app/plugins/plugin.py", 0, callgraph.KindPython).
+		Fn("[lost events]", "", 0, callgraph.KindMarker).
+		Add(t, "MainThread", "app.main@2;importlib (machinery)", 0, 30*ms).
+		Add(t, "MainThread", "app.main@3;import (finding and loading a, b)", 2, 30*ms).
+		Add(t, "MainThread", "app.main@4;import plugin", 0, 30*ms).
+		Add(t, "MainThread", "[lost events]", 0, 30*ms).
+		Add(t, "MainThread", "app.main", 1, 0).Profile
+	grouping := []string{"importlib (machinery)", "import (finding and loading a, b)", "import plugin", "[lost events]"}
+	tests := []struct {
+		name  string
+		write func(w *bytes.Buffer) error
+		calls func(line string) bool // whether line shows calls
+	}{
+		{"call tree", func(w *bytes.Buffer) error { return WriteTree(w, p, TreeOptions{}) },
+			func(line string) bool { return strings.Contains(line, "×") }},
+		{"exit tree", func(w *bytes.Buffer) error { return WriteBrief(w, p, BriefOptions{}) },
+			func(line string) bool { return strings.Contains(line, "×") }},
+		{"table", func(w *bytes.Buffer) error { return Write(w, p, Options{Aligned: true}) },
+			func(line string) bool { return strings.Fields(line)[5] != "-" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := tt.write(&out); err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			for _, line := range strings.Split(out.String(), "\n") {
+				switch {
+				case slices.ContainsFunc(grouping, func(g string) bool { return strings.Contains(line, g) }):
+					seen++
+					if tt.calls(line) {
+						t.Errorf("a grouping row shows calls: %q", line)
+					}
+				case strings.Contains(line, "app.main") && !tt.calls(line):
+					t.Errorf("app.main shows no calls: %q", line)
+				}
+			}
+			if seen != len(grouping) {
+				t.Errorf("%d of the %d grouping rows shown:\n%s", seen, len(grouping), out.String())
+			}
+		})
+	}
+}
+
+// TestBriefTellsFilesApart: functions of one name in two files of one
+// name (two folders' plugin.py) show where each is.
+func TestBriefTellsFilesApart(t *testing.T) {
+	p := exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("plugin.run", "/srv/app/a/plugin.py", 1, callgraph.KindPython).
+		Fn("plugin.run ", "/srv/app/b/plugin.py", 1, callgraph.KindPython).
+		Fn("__main__.<module>", "/srv/app/main.py", 1, callgraph.KindPython).
+		Add(t, "MainThread", "__main__.<module>@3;plugin.run", 1, 30*ms).
+		Add(t, "MainThread", "__main__.<module>@4;plugin.run ", 1, 60*ms).Profile
+	p.Funcs[1].Name = "plugin.run" // the same name, a function of its own
+	var out bytes.Buffer
+	if err := WriteBrief(&out, p, BriefOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"plugin.run  ×1  a/plugin.py:1\n", "plugin.run  ×1  b/plugin.py:1\n", "__main__.<module>  main.py:1\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
 		}
 	}
 }

@@ -1,9 +1,10 @@
 package report
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/pyprof/pyprof/export/internal/pathtail"
 )
 
 // minName is the fewest columns a function name is cut to.
@@ -93,31 +94,7 @@ func fileOf(location string) string {
 }
 
 // distinctSuffixes maps each path to its shortest tail of whole path
-// components that no other path of the set ends with, so that
-// /usr/lib/python3.12/json/__init__.py and .../logging/__init__.py become
-// json/__init__.py and logging/__init__.py.
+// components that no other path of the set ends with (pathtail.Distinct).
 func distinctSuffixes(paths []string) map[string]string {
-	distinct := map[string][]string{}
-	ends := map[string]int{} // tail -> distinct paths ending with it
-	for _, p := range paths {
-		if _, ok := distinct[p]; ok {
-			continue
-		}
-		parts := strings.Split(filepath.ToSlash(p), "/")
-		distinct[p] = parts
-		for n := 1; n <= len(parts); n++ {
-			ends[strings.Join(parts[len(parts)-n:], "/")]++
-		}
-	}
-	out := map[string]string{}
-	for p, parts := range distinct {
-		out[p] = p
-		for n := 1; n < len(parts); n++ {
-			if tail := strings.Join(parts[len(parts)-n:], "/"); ends[tail] == 1 {
-				out[p] = tail
-				break
-			}
-		}
-	}
-	return out
+	return pathtail.Distinct(paths)
 }

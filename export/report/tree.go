@@ -198,7 +198,7 @@ func (t *treeWriter) depthTag(depth int) string {
 func (t *treeWriter) line(lead string, n *callgraph.Node) {
 	f := t.p.Funcs[n.Func]
 	calls := ""
-	if t.calls {
+	if t.calls && countsCalls(f, n.Total[callgraph.Calls]) {
 		calls = " ×" + exactCount(n.Total[callgraph.Calls])
 	}
 	where := ""

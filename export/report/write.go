@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // DefaultTop is the number of rows Write shows when Options.Top is 0.
@@ -115,7 +116,7 @@ func alignedCells(t *Table, rows []Row, hasCalls bool) [][]string {
 	for _, r := range rows {
 		sum += r.Flat
 		calls, per := "-", "-"
-		if hasCalls {
+		if hasCalls && countsCalls(r.Func, r.Calls) {
 			calls = humanCalls(r)
 			if r.PrimCalls > 0 {
 				per = humanFloat(t.Value, float64(r.Cum)/float64(r.PrimCalls))
@@ -128,6 +129,21 @@ func alignedCells(t *Table, rows []Row, hasCalls bool) [][]string {
 		})
 	}
 	return out
+}
+
+// countsCalls reports whether f's calls are calls to show. A marker (lost
+// events, idle waiting) and a frame that groups others (view.IsGrouping)
+// were never called; an import frame counts the imports that went through
+// the machinery's _find_and_load, which a module run by its loader
+// directly (importlib's exec_module) never does, so 0 says nothing there.
+func countsCalls(f callgraph.Func, calls int64) bool {
+	switch {
+	case f.Kind == callgraph.KindMarker, view.IsGrouping(f):
+		return false
+	case strings.HasPrefix(f.Name, view.ImportPrefix):
+		return calls > 0
+	}
+	return true
 }
 
 // humanCalls shows recursive calls the way pstats does: "total/primitive".

@@ -1,10 +1,12 @@
 package view
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/internal/pathtail"
 )
 
 // ImportPrefix starts the name of every frame FoldImports makes: no Python
@@ -50,6 +52,16 @@ func IsMachinery(f callgraph.Func) bool {
 	return false
 }
 
+// IsGrouping reports whether f is a frame FoldImports made for a group
+// rather than for one import: the machinery run outside any import
+// (importlib (machinery)) and what merged imports shared (import (finding
+// and loading a, b)). Nothing called such a frame, so it has no calls to
+// show.
+func IsGrouping(f callgraph.Func) bool {
+	return f.Kind == callgraph.KindNative && f.Filename == "" &&
+		(f.Name == machineryName || strings.HasPrefix(f.Name, sharedPrefix))
+}
+
 // isFindAndLoad reports whether f starts the import of one module: every
 // import that finds or loads a module passes through _find_and_load once.
 func isFindAndLoad(f callgraph.Func) bool {
@@ -86,6 +98,27 @@ func FoldImports(p *callgraph.Profile) {
 		f.copyChildren(root, th.Root)
 		th.Root = root
 	}
+	f.tellApart()
+}
+
+// tellApart renames the import frames that share a name but not a file
+// (two folders' plugin.py, both loaded as "plugin") after the end of the
+// file that tells them apart: "import plugin (a/plugin.py)". They are
+// different modules, and rows of one name would read as one.
+func (f *folder) tellApart() {
+	files := map[string][]string{}
+	for key := range f.ids {
+		name, file, _ := strings.Cut(key, "\x00")
+		if file != "" && !slices.Contains(files[name], file) {
+			files[name] = append(files[name], file)
+		}
+	}
+	for key, id := range f.ids {
+		name, file, _ := strings.Cut(key, "\x00")
+		if len(files[name]) > 1 {
+			f.p.Funcs[id].Name = name + " (" + pathtail.Distinct(files[name])[file] + ")"
+		}
+	}
 }
 
 func hasMachinery(p *callgraph.Profile) bool {
@@ -121,7 +154,7 @@ func (f *folder) copyChildren(dst, src *callgraph.Node) {
 // importRun gathers what one import frame holds while its run is read.
 type importRun struct {
 	node    *callgraph.Node
-	modules []string
+	modules []module
 	file    string
 	native  bool // the run called _imp.create_dynamic: an extension module
 	claimed bool // a _find_and_load is in the run
@@ -197,16 +230,18 @@ func (f *folder) absorb(run *importRun, src *callgraph.Node) {
 	}
 }
 
+// module is a module a run imported: two files loaded under one name
+// (two folders' plugin.py) are two modules.
+type module struct{ name, file string }
+
 func (r *importRun) addModule(m, file string) {
-	for _, x := range r.modules {
-		if x == m {
-			return
-		}
+	if slices.Contains(r.modules, module{m, file}) {
+		return
 	}
 	if len(r.modules) == 0 {
 		r.file = file
 	}
-	r.modules = append(r.modules, m)
+	r.modules = append(r.modules, module{m, file})
 }
 
 // funcFor interns the function an import frame stands for. Its file is
@@ -225,13 +260,33 @@ func (f *folder) funcFor(name, file string) callgraph.FuncID {
 	return id
 }
 
-// list names the run's modules, the first few of many.
+// list names the run's modules, the first few of many; modules of one
+// name are told apart by the ends of their files.
 func (r *importRun) list() string {
-	if len(r.modules) > maxNamedModules {
-		return strings.Join(r.modules[:maxNamedModules], ", ") + ", " +
-			strconv.Itoa(len(r.modules)-maxNamedModules) + " more"
+	var names []string
+	for _, m := range r.modules {
+		names = append(names, r.label(m))
 	}
-	return strings.Join(r.modules, ", ")
+	if len(names) > maxNamedModules {
+		return strings.Join(names[:maxNamedModules], ", ") + ", " +
+			strconv.Itoa(len(names)-maxNamedModules) + " more"
+	}
+	return strings.Join(names, ", ")
+}
+
+// label is m's name, with the end of its file when another module of the
+// run has the same name.
+func (r *importRun) label(m module) string {
+	var files []string
+	for _, x := range r.modules {
+		if x.name == m.name {
+			files = append(files, x.file)
+		}
+	}
+	if len(files) < 2 {
+		return m.name
+	}
+	return m.name + " (" + pathtail.Distinct(files)[m.file] + ")"
 }
 
 func (r *importRun) name() string {

@@ -40,8 +40,12 @@ func build(t *testing.T, lines ...string) *callgraph.Profile {
 }
 
 // funcNamed guesses a function from its name as the tests write it:
-// machinery lives in the frozen file, natives have a dot-free module.
+// machinery lives in the frozen file, natives have a dot-free module; a
+// name written "plugin.<module>@a/plugin.py" is in that file.
 func funcNamed(name string) callgraph.Func {
+	if name, file, ok := strings.Cut(name, "@"); ok {
+		return callgraph.Func{Name: name, Filename: file, Kind: callgraph.KindPython}
+	}
 	switch {
 	case strings.HasPrefix(name, "importlib._bootstrap"):
 		return callgraph.Func{Name: name, Filename: "<frozen importlib._bootstrap>", Kind: callgraph.KindPython}
@@ -124,6 +128,37 @@ func TestFoldImports(t *testing.T) {
 				"app.<module>;" + fl + ";_imp.create_dynamic 1 40",
 			},
 			want: "app.<module> 1 100\n  import (extension module) 1 50\n",
+		},
+		{
+			name: "two files imported under one name in one run are two modules",
+			lines: []string{
+				"app.<module> 1 100",
+				"app.<module>;" + fl + " 2 90",
+				"app.<module>;" + load + " 2 80",
+				"app.<module>;" + load + ";plugin.<module>@/srv/a/plugin.py 1 30",
+				"app.<module>;" + load + ";plugin.<module>@/srv/b/plugin.py 1 40",
+			},
+			want: "app.<module> 1 100\n" +
+				"  import plugin (a/plugin.py) 1 30\n    plugin.<module> 1 30\n" +
+				"  import plugin (b/plugin.py) 1 40\n    plugin.<module> 1 40\n" +
+				"  import (finding and loading plugin (a/plugin.py), plugin (b/plugin.py)) 2 20\n",
+		},
+		{
+			name: "two files imported under one name from two places",
+			lines: []string{
+				"app.<module> 1 100",
+				"app.<module>;app.load_a 1 40",
+				"app.<module>;app.load_a;" + fl + " 1 40",
+				"app.<module>;app.load_a;" + load + " 1 40",
+				"app.<module>;app.load_a;" + load + ";plugin.<module>@/srv/a/plugin.py 1 30",
+				"app.<module>;app.load_b 1 50",
+				"app.<module>;app.load_b;" + fl + " 1 50",
+				"app.<module>;app.load_b;" + load + " 1 50",
+				"app.<module>;app.load_b;" + load + ";plugin.<module>@/srv/b/plugin.py 1 45",
+			},
+			want: "app.<module> 1 100\n" +
+				"  app.load_a 1 40\n    import plugin (a/plugin.py) 1 40\n      plugin.<module> 1 30\n" +
+				"  app.load_b 1 50\n    import plugin (b/plugin.py) 1 50\n      plugin.<module> 1 45\n",
 		},
 		{
 			name:  "a profile without machinery is left alone",
