@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"html"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export/flamegraph"
 	"github.com/pyprof/pyprof/export/internal/exporttest"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // drawn is a frame of a differential flame graph as its SVG holds it.
@@ -129,4 +134,66 @@ func TestFlameGraphPairsFunctionsAsTheTextDoes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loopRun is an asyncio program whose event loop waited idle for wait and
+// whose task crawled for crawl, its idle waiting put apart as diff puts it.
+func loopRun(t *testing.T, wait, crawl int64) *callgraph.Profile {
+	t.Helper()
+	const loop = "__main__.<module>;asyncio.base_events.BaseEventLoop._run_once"
+	return view.FoldIdle(exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("selectors.EpollSelector.select", "selectors.py", 451, callgraph.KindPython).
+		Add(t, "MainThread", loop, 40, 2*ms).
+		Add(t, "MainThread", loop+";selectors.EpollSelector.select", 40, wait).
+		Add(t, "MainThread", loop+";asyncio.events.Handle._run;__main__.crawl", 20, crawl).Profile)
+}
+
+// TestFlameGraphTotalsAreTheText checks that the differential flame graph
+// shows the totals of the text summary for the same two profiles, in the
+// same words, with the idle waiting it draws named apart.
+func TestFlameGraphTotalsAreTheText(t *testing.T) {
+	tests := []struct {
+		name      string
+		base, new *callgraph.Profile
+		value     callgraph.Value
+	}{
+		{"wall, idle apart", loopRun(t, 80*ms, 100*ms), loopRun(t, 20*ms, 130*ms), callgraph.Wall},
+		{"calls", loopRun(t, 80*ms, 100*ms), loopRun(t, 20*ms, 130*ms), callgraph.Calls},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := compare(t, tt.base, tt.new, tt.value)
+			var text bytes.Buffer
+			if err := r.WriteText(&text, 0); err != nil {
+				t.Fatal(err)
+			}
+			totals, _, _ := strings.Cut(text.String(), ";")
+			_, data := graphOf(t, tt.base, tt.new, flamegraph.Options{Value: &tt.value})
+			var sum, baseSum int64
+			if err := errors.Join(json.Unmarshal(data["sum"], &sum), json.Unmarshal(data["baseSum"], &baseSum)); err != nil {
+				t.Fatal(err)
+			}
+			if baseSum != r.Base || sum != r.New {
+				t.Errorf("the graph's totals %d → %d, the text's %d → %d", baseSum, sum, r.Base, r.New)
+			}
+			sub := subtitleOf(t, tt.base, tt.new, flamegraph.Options{Value: &tt.value})
+			if !strings.HasPrefix(sub, totals+",") && !strings.HasPrefix(sub, totals+";") && sub != totals {
+				t.Errorf("subtitle %q does not begin with the text's totals %q", sub, totals)
+			}
+		})
+	}
+}
+
+// subtitleOf returns the subtitle of the differential flame graph.
+func subtitleOf(t *testing.T, base, new *callgraph.Profile, opts flamegraph.Options) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := FlameGraph(&out, base, new, opts); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<text id="subtitle"[^>]*>([^<]*)</text>`).FindSubmatch(out.Bytes())
+	if m == nil {
+		t.Fatal("the graph has no subtitle")
+	}
+	return html.UnescapeString(string(m[1]))
 }

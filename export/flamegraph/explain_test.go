@@ -55,7 +55,7 @@ func TestExplainsItself(t *testing.T) {
 	p.Funcs[len(p.Funcs)-1].Kind = callgraph.KindNative
 	svg := write(t, p, Options{Width: 400})
 	for _, want := range []string{
-		`<text id="subtitle" class="sub" x="200.00" y="44">wall (nanoseconds), total 200ms</text>`,
+		`<text id="subtitle" class="sub" x="200.00" y="44">wall, total 200ms</text>`,
 		`>Python</text>`, `>native</text>`, `>import</text>`, `>idle (waiting)</text>`, `>pyprof marker</text>`,
 		`<title>json.encoder.JSONEncoder.encode | app.py:1 | calls 3 | self 90.0ms (45.00%) | total 90.0ms (45.00%)</title>`,
 		`width="100%" viewBox="0 0 400 `,

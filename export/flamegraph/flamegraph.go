@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
-	"github.com/pyprof/pyprof/export/report"
 	"github.com/pyprof/pyprof/export/view"
 )
 
@@ -115,15 +112,19 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	g := newGeometry(opts)
 	boxes, depth := layout(root, g.scale(root.cur.total), opts.minWidth())
 	g.setDepth(depth)
-	bw := bufio.NewWriter(w)
-	if opts.Title == "" && opts.Diff == nil {
-		opts.Title = describe(p)
-	}
-	writeSVG(bw, &picture{
+	pic := &picture{
 		opts: opts, value: v, geo: g, boxes: boxes, lost: p.Lost,
-		threads: len(p.Threads), hasCalls: p.Has(callgraph.Calls),
-		subtitle: subtitle(v, root.cur.total, len(p.Threads)) + idleNote(p, v), idle: idleNote(p, v), total: root.cur.total,
-	})
+		threads: len(p.Threads), hasCalls: p.Has(callgraph.Calls), cur: totalsOf(p, v),
+	}
+	if opts.Diff != nil {
+		pic.base = totalsOf(opts.Diff.Base, v)
+	}
+	pic.title, pic.subtitle = opts.title(), pic.describeTotals()
+	if opts.Title == "" && opts.Diff == nil {
+		pic.title = describe(p)
+	}
+	bw := bufio.NewWriter(w)
+	writeSVG(bw, pic)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("flamegraph: %w", err)
 	}
@@ -164,71 +165,4 @@ func valueType(v callgraph.Value) string {
 		return fmt.Sprintf("value(%d)", int(v))
 	}
 	return v.Info().Type
-}
-
-// describe makes the default title from what the profile says of its
-// recording: the program run, pyprof's mode, the Python and the date, as
-// far as the profile knows them; DefaultTitle when it knows none.
-func describe(p *callgraph.Profile) string {
-	var program, mode, python string
-	for _, c := range p.Comments {
-		switch {
-		case strings.HasPrefix(c, "command: "):
-			program = shortCommand(strings.TrimPrefix(c, "command: "))
-		case strings.HasPrefix(c, "python: "):
-			python, _, _ = strings.Cut(strings.TrimPrefix(c, "python: "), " ")
-			python = "Python " + python
-		case strings.HasPrefix(c, "pyprof "):
-			if _, m, ok := strings.Cut(c, ", "); ok {
-				mode = m
-			}
-		}
-	}
-	var parts []string
-	for _, s := range []string{mode, python} {
-		if s != "" {
-			parts = append(parts, s)
-		}
-	}
-	if !p.Start.IsZero() {
-		parts = append(parts, p.Start.Format("2006-01-02 15:04"))
-	}
-	switch {
-	case program != "" && len(parts) > 0:
-		return program + " (" + strings.Join(parts, ", ") + ")"
-	case program != "":
-		return program
-	case len(parts) > 0:
-		return DefaultTitle + " (" + strings.Join(parts, ", ") + ")"
-	}
-	return DefaultTitle
-}
-
-// subtitle names the sample type and the total, for viewers where the
-// script, which writes a livelier one, does not run.
-func subtitle(v callgraph.Value, total int64, threads int) string {
-	s := fmt.Sprintf("%s (%s), total %s", v.Info().Type, v.Info().Unit, report.Human(v, total))
-	if threads > 1 {
-		s += fmt.Sprintf(", %d threads", threads)
-	}
-	return s
-}
-
-// idleNote says where the idle waiting of pools and event loops is, when
-// view.FoldIdle put it apart.
-func idleNote(p *callgraph.Profile, v callgraph.Value) string {
-	if v == callgraph.Calls || !slices.ContainsFunc(p.Funcs, view.IsIdle) {
-		return ""
-	}
-	return "; pools' idle waiting apart, in [idle: …] frames"
-}
-
-// shortCommand names the interpreter of a command line by its base name:
-// its directory tells nothing a title needs.
-func shortCommand(cmd string) string {
-	first, rest, _ := strings.Cut(cmd, " ")
-	if i := strings.LastIndexByte(first, '/'); i >= 0 && !strings.ContainsAny(first, "'\"") {
-		first = first[i+1:]
-	}
-	return strings.TrimSpace(first + " " + rest)
 }

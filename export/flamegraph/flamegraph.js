@@ -28,6 +28,11 @@
   var VB = (svg.getAttribute("viewBox") || "").split(" ").map(Number);
   var detailsY = parseFloat(detailsEl.getAttribute("y"));
   var HINT = "click a frame to zoom, Ctrl-F to search";
+  // Roles of the function table's entries, as svg.go numbers them.
+  var CODE = 0, ROOT = 1, IDLE = 4;
+  // idle marks the boxes that hold idle waiting apart from the total:
+  // the [idle: …] frames and what was called in them.
+  var idle = new Uint8Array(N);
 
   init();
 
@@ -42,9 +47,11 @@
     for (i = N - 1; i > 0; i--) {
       if (end[i] > end[D.p[i]]) end[D.p[i]] = end[i];
     }
+    var apart = D.idle > 0 || D.baseIdle > 0;
     for (i = 1; i < N; i++) {
       depth[i] = depth[D.p[i]] + 1;
       if (depth[i] > maxDepth) maxDepth = depth[i];
+      if (apart) idle[i] = D.roles[D.f[i]] === IDLE || idle[D.p[i]] ? 1 : 0;
     }
     var texts = labelsG.children;
     for (i = 0; i < D.l.length; i++) {
@@ -66,7 +73,6 @@
     document.addEventListener("keydown", onKey);
     window.addEventListener("resize", fitHeight);
     fitHeight();
-    document.getElementById("subtitle").textContent = subtitle();
     // Hidden in the file: where scripts do not run (an <img>) it would be
     // a search box that does nothing.
     document.getElementById("searchbox").setAttribute("visibility", "visible");
@@ -197,10 +203,11 @@
   // search highlights the boxes whose function matches term, a regular
   // expression or, when it does not compile, a plain substring. The matched
   // share counts a box only when no ancestor matched, so recursion and
-  // nested matches are not counted twice.
+  // nested matches are not counted twice; idle waiting, which the total
+  // leaves out, is named apart.
   function search(term) {
     var match = matcher(term), seen = new Int8Array(D.names.length);
-    var covered = 0, sum = 0;
+    var covered = 0, sum = 0, idleSum = 0;
     for (var i = 0; i < N; i++) {
       var hit = 0;
       if (match && i > 0) {
@@ -210,11 +217,14 @@
       }
       if (hit !== lit[i]) paint(i, hit);
       if (hit && i >= covered) {
-        sum += D.t[i];
+        if (idle[i]) idleSum += D.t[i];
+        else sum += D.t[i];
         covered = end[i];
       }
     }
-    matchedEl.textContent = match ? "matched " + fmt(sum) + " (" + pct(sum, D.t[0]) + " of total)" : "";
+    var text = "matched " + fmt(sum) + " (" + pct(sum, D.sum) + " of total)";
+    if (idleSum) text += " and " + fmt(idleSum) + " idle";
+    matchedEl.textContent = match ? text : "";
   }
 
   function paint(i, hit) {
@@ -237,28 +247,40 @@
     }
   }
 
+  // details mirrors picture.tooltip in svg.go, with the calls and self
+  // times of both sides on a diff.
   function details(i) {
-    var f = D.f[i], parts = [D.names[f]];
+    var f = D.f[i], role = D.roles[f], parts = [D.names[f]];
     if (D.files[f]) parts.push(D.files[f] + (D.lines[f] ? ":" + D.lines[f] : ""));
+    if (role === ROOT) return parts.concat(rootTotals()).join(" | ");
+    if (role === IDLE && idle[i]) parts.push("idle waiting, not a function");
     if (D.diff) {
-      if (D.hasCalls) parts.push("calls " + D.bc[i] + " → " + D.c[i]);
+      if (D.hasCalls && role === CODE) parts.push("calls " + D.bc[i] + " → " + D.c[i]);
       parts.push("total " + fmt(D.bt[i]) + " → " + fmt(D.t[i]) + " (" + change(D.bt[i], D.t[i]) + ")");
-      parts.push("self " + fmt(D.be[i]) + " → " + fmt(D.e[i]) + " (" + change(D.be[i], D.e[i]) + ")");
+      if (role === CODE) parts.push("self " + fmt(D.be[i]) + " → " + fmt(D.e[i]) + " (" + change(D.be[i], D.e[i]) + ")");
     } else {
-      if (D.hasCalls) parts.push("calls " + D.c[i]);
-      parts.push("self " + fmt(D.e[i]) + " (" + pct(D.e[i], D.t[0]) + ")");
-      parts.push("total " + fmt(D.t[i]) + " (" + pct(D.t[i], D.t[0]) + ")");
+      if (D.hasCalls && role === CODE) parts.push("calls " + D.c[i]);
+      if (role === CODE) parts.push("self " + fmt(D.e[i]) + share(D.e[i], i));
+      parts.push("total " + fmt(D.t[i]) + share(D.t[i], i));
     }
+    if (idle[i]) parts.push("apart from the total");
     return parts.join(" | ");
   }
 
-  function subtitle() {
-    var s = D.value + ", total " + fmt(D.t[0]);
-    if (D.diff) s = D.value + ", base " + fmt(D.bt[0]) + " → new " + fmt(D.t[0]) + " (" + change(D.bt[0], D.t[0]) + ")";
-    if (D.threads > 1) s += ", " + D.threads + " threads";
-    if (D.lost) s += ", " + D.lost + " lost";
-    if (D.idle) s += D.idle;
-    return s;
+  function rootTotals() {
+    var apart = D.idle > 0 || D.baseIdle > 0;
+    if (D.diff) {
+      var out = ["total " + fmt(D.baseSum) + " → " + fmt(D.sum) + " (" + change(D.baseSum, D.sum) + ")"];
+      if (apart) out.push("idle apart " + fmt(D.baseIdle) + " → " + fmt(D.idle));
+      return out;
+    }
+    return apart ? ["total " + fmt(D.sum), "idle apart " + fmt(D.idle)] : ["total " + fmt(D.sum)];
+  }
+
+  // share is x's share of the total, or nothing for idle waiting, which
+  // the total leaves out.
+  function share(x, i) {
+    return idle[i] ? "" : " (" + pct(x, D.sum) + ")";
   }
 
   // fmt mirrors report.Human: three significant digits and a unit.
@@ -278,8 +300,9 @@
     return whole > 0 ? (100 * x / whole).toFixed(2) + "%" : "-";
   }
 
+  // change mirrors change in header.go.
   function change(base, cur) {
-    if (base === cur) return "±0%";
+    if (base === cur) return "0%";
     if (base === 0) return "new";
     var c = 100 * (cur - base) / base;
     return (c > 0 ? "+" : "") + c.toFixed(1) + "%";

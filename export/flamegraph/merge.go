@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // kind extends callgraph.FuncKind with the frames the graph adds itself.
@@ -288,4 +290,36 @@ func (f *frame) sum() {
 	slices.SortFunc(f.children, func(a, b *frame) int {
 		return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.file, b.file))
 	})
+}
+
+// role is what a frame stands for, which decides what hovering it says.
+// The script knows the roles by these numbers.
+type role uint8
+
+const (
+	roleCode   role = iota // a function: calls, self and total
+	roleRoot               // "all": the whole
+	roleThread             // a thread's tower
+	roleMarker             // a frame pyprof made, which counts no calls of its own
+	roleIdle               // an [idle: …] frame: waiting for work, not a function
+)
+
+func roleOf(f *frame) role {
+	switch {
+	case f.kind == kindRoot:
+		return roleRoot
+	case f.kind == kindThread:
+		return roleThread
+	case isIdleFrame(f):
+		return roleIdle
+	case f.kind == kindMarker:
+		return roleMarker
+	}
+	return roleCode
+}
+
+// isIdleFrame reports whether f is a frame view.FoldIdle made to hold
+// the idle waiting of pools and event loops.
+func isIdleFrame(f *frame) bool {
+	return f.kind == kindMarker && strings.HasPrefix(f.name, view.IdlePrefix)
 }

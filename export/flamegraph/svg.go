@@ -29,14 +29,23 @@ type picture struct {
 	lost     int64
 	threads  int
 	hasCalls bool
+	title    string
 	subtitle string
-	idle     string // where pools' idle waiting is, when it is apart
-	total    int64
+	// cur and base are the new profile's totals and the diff base's.
+	cur, base sums
 }
 
+// idleApart reports whether the graph holds idle waiting apart from its
+// total, in [idle: …] frames.
+func (pic *picture) idleApart() bool { return pic.cur.idle > 0 || pic.base.idle > 0 }
+
 // tooltip is the text a viewer shows over a frame when the script does
-// not run (an <img>, a code host): name, place, calls, self and total.
-func (pic *picture) tooltip(f *frame) string {
+// not run (an <img>, a code host): name, place, calls, self and total, as
+// the script's details line shows them. Frames pyprof made count no calls
+// of their own; the idle waiting and what was called while waiting are
+// said to be apart from the total, whose share they are not.
+func (pic *picture) tooltip(f *frame, idle bool) string {
+	v := pic.value
 	parts := []string{f.name}
 	if f.file != "" {
 		loc := f.file
@@ -45,16 +54,55 @@ func (pic *picture) tooltip(f *frame) string {
 		}
 		parts = append(parts, loc)
 	}
+	r := roleOf(f)
+	if r == roleRoot {
+		return strings.Join(append(parts, pic.rootTotals()...), " | ")
+	}
+	if r == roleIdle && idle {
+		parts = append(parts, "idle waiting, not a function")
+	}
 	if pic.opts.Diff != nil {
-		parts = append(parts, "total "+report.Human(pic.value, f.base.total)+" → "+report.Human(pic.value, f.cur.total))
-		return strings.Join(parts, " | ")
+		parts = append(parts, "total "+report.Human(v, f.base.total)+" → "+report.Human(v, f.cur.total)+" ("+change(f.base.total, f.cur.total)+")")
+	} else {
+		if pic.hasCalls && r == roleCode {
+			parts = append(parts, "calls "+strconv.FormatInt(f.cur.calls, 10))
+		}
+		if r == roleCode {
+			parts = append(parts, "self "+report.Human(v, f.cur.self)+pic.share(f.cur.self, idle))
+		}
+		parts = append(parts, "total "+report.Human(v, f.cur.total)+pic.share(f.cur.total, idle))
 	}
-	if pic.hasCalls {
-		parts = append(parts, "calls "+strconv.FormatInt(f.cur.calls, 10))
+	if idle {
+		parts = append(parts, "apart from the total")
 	}
-	parts = append(parts, "self "+report.Human(pic.value, f.cur.self)+" ("+share(f.cur.self, pic.total)+")",
-		"total "+report.Human(pic.value, f.cur.total)+" ("+share(f.cur.total, pic.total)+")")
 	return strings.Join(parts, " | ")
+}
+
+// rootTotals is what the root says of the whole: the totals of the
+// subtitle, and the idle waiting the root's width holds besides.
+func (pic *picture) rootTotals() []string {
+	v := pic.value
+	if pic.opts.Diff != nil {
+		out := []string{"total " + report.Human(v, pic.base.work) + " → " + report.Human(v, pic.cur.work) + " (" + change(pic.base.work, pic.cur.work) + ")"}
+		if pic.idleApart() {
+			out = append(out, "idle apart "+report.Human(v, pic.base.idle)+" → "+report.Human(v, pic.cur.idle))
+		}
+		return out
+	}
+	out := []string{"total " + report.Human(v, pic.cur.work)}
+	if pic.idleApart() {
+		out = append(out, "idle apart "+report.Human(v, pic.cur.idle))
+	}
+	return out
+}
+
+// share is x's share of the total, " (12.50%)", or nothing for idle
+// waiting, which the total leaves out.
+func (pic *picture) share(x int64, idle bool) string {
+	if idle {
+		return ""
+	}
+	return " (" + share(x, pic.cur.work) + ")"
 }
 
 func share(x, whole int64) string {
@@ -82,7 +130,7 @@ func writeSVG(w *bufio.Writer, pic *picture) {
 func writeControls(w *bufio.Writer, pic *picture) {
 	g := pic.geo
 	fmt.Fprintf(w, `<text id="title" class="title" x="%s" y="24">`, num(g.width/2))
-	escape(w, shortenRight(pic.opts.title(), titleRoom(g.width)))
+	escape(w, shortenRight(pic.title, titleRoom(g.width)))
 	fmt.Fprintf(w, `</text>
 <text id="subtitle" class="sub" x="%s" y="44">%s</text>
 <text id="reset" class="btn off" x="%d" y="24">Reset zoom</text>
@@ -123,8 +171,9 @@ const titleMinWidth = 3
 func writeFrames(w *bufio.Writer, pic *picture) {
 	g := pic.geo
 	diff := pic.opts.Diff != nil
+	idle := pic.idleBoxes()
 	w.WriteString("<g id=\"frames\">\n")
-	for _, b := range pic.boxes {
+	for i, b := range pic.boxes {
 		width := g.w(b.fr.cur.total)
 		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"%s\" height=\"%d\" fill=\"%s\"",
 			num(g.x(b.start)), g.y(b.depth), num(width), rectHeight, fill(b.fr, diff))
@@ -133,10 +182,23 @@ func writeFrames(w *bufio.Writer, pic *picture) {
 			continue
 		}
 		w.WriteString("><title>")
-		escape(w, pic.tooltip(b.fr))
+		escape(w, pic.tooltip(b.fr, idle[i]))
 		w.WriteString("</title></rect>\n")
 	}
 	w.WriteString("</g>\n")
+}
+
+// idleBoxes marks the boxes that hold idle waiting apart from the total:
+// the [idle: …] frames and what was called in them.
+func (pic *picture) idleBoxes() []bool {
+	idle := make([]bool, len(pic.boxes))
+	if !pic.idleApart() {
+		return idle
+	}
+	for i, b := range pic.boxes {
+		idle[i] = roleOf(b.fr) == roleIdle || (b.parent >= 0 && idle[b.parent])
+	}
+	return idle
 }
 
 // writeLabels writes the names that fit their box and returns the indexes
@@ -193,12 +255,13 @@ func num(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
 // parse.
 type graphData struct {
 	Value       string  `json:"value"`
-	Idle        string  `json:"idle,omitempty"`
 	Unit        string  `json:"unit"`
 	HasCalls    bool    `json:"hasCalls"`
 	Diff        bool    `json:"diff"`
-	Threads     int     `json:"threads"`
-	Lost        int64   `json:"lost"`
+	Sum         int64   `json:"sum"`     // the total shares are of,
+	BaseSum     int64   `json:"baseSum"` // the diff base's,
+	Idle        int64   `json:"idle"`    // the idle waiting apart from Sum
+	BaseIdle    int64   `json:"baseIdle"`
 	Pad         float64 `json:"pad"`
 	GraphWidth  float64 `json:"graphWidth"`
 	CharWidth   float64 `json:"charWidth"`
@@ -208,7 +271,8 @@ type graphData struct {
 
 	Names []string `json:"names"` // function table: name,
 	Files []string `json:"files"` // file,
-	Lines []int    `json:"lines"` // and def line
+	Lines []int    `json:"lines"` // def line
+	Roles []int    `json:"roles"` // and what the frame stands for
 
 	Func   []int   `json:"f"` // per box: index in the function table,
 	Parent []int   `json:"p"` // parent box (-1 for the root),
@@ -239,8 +303,8 @@ func writeData(w *bufio.Writer, pic *picture, labelled []int) {
 func newGraphData(pic *picture, labelled []int) *graphData {
 	info := pic.value.Info()
 	d := &graphData{
-		Value: info.Type, Unit: info.Unit, Idle: pic.idle, HasCalls: pic.hasCalls, Diff: pic.opts.Diff != nil,
-		Threads: pic.threads, Lost: pic.lost,
+		Value: info.Type, Unit: info.Unit, HasCalls: pic.hasCalls, Diff: pic.opts.Diff != nil,
+		Sum: pic.cur.work, BaseSum: pic.base.work, Idle: pic.cur.idle, BaseIdle: pic.base.idle,
 		Pad: padX, GraphWidth: pic.geo.graphWidth, CharWidth: charWidth, LabelOffset: labelBaseline,
 		FrameHeight: frameHeight, Inverted: pic.geo.inverted,
 		Labelled: labelled,
@@ -253,6 +317,7 @@ func newGraphData(pic *picture, labelled []int) *graphData {
 			i = len(d.Names)
 			funcs[k] = i
 			d.Names, d.Files, d.Lines = append(d.Names, b.fr.name), append(d.Files, b.fr.file), append(d.Lines, b.fr.line)
+			d.Roles = append(d.Roles, int(roleOf(b.fr)))
 		}
 		d.Func = append(d.Func, i)
 		d.Parent = append(d.Parent, b.parent)
