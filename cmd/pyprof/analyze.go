@@ -328,6 +328,9 @@ func readProfiles(paths []string) ([]*callgraph.Profile, error) {
 
 // gate implements --fail-above: exit 1 and name what regressed, the top
 // largest regressions when there are more (every function is checked).
+// With no regression, a gate on time whose runs lay further apart than
+// the change it judges could not have seen one: it says so and exits
+// exitNoisy, never passing for what it could not judge.
 func gate(res *diff.Result, pct float64, top int, stderr io.Writer) int {
 	if pct < 0 {
 		return exitOK
@@ -345,6 +348,10 @@ func gate(res *diff.Result, pct float64, top int, stderr io.Writer) int {
 	}
 	if len(regressions) > 0 {
 		return exitRegression
+	}
+	if why := res.Unjudged(pct); why != "" {
+		fmt.Fprintf(stderr, "pyprof: %s\n", why)
+		return exitNoisy
 	}
 	return exitOK
 }

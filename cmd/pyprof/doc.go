@@ -194,8 +194,13 @@
 //	                       a CI gate. It names the functions that changed
 //	                       (their own work per call, or their calls per call
 //	                       of another) before those that moved with them, the
-//	                       total last. Profiles that measure unlike things
-//	                       (CPU samples, a heap profile's bytes) are refused
+//	                       total last. On time or samples, runs that lay
+//	                       further apart than PCT percent of the base total,
+//	                       or than the total, cannot be judged: with no
+//	                       regression beyond that spread, diff says so in one
+//	                       line and exits 5 (calls are exact, always judged).
+//	                       Profiles that measure unlike things (CPU samples, a
+//	                       heap profile's bytes) are refused
 //	    --top N            functions shown and regressions named (default
 //	                       10; 0 for all); every function is checked
 //	    --sample-type T    as for flamegraph
@@ -264,6 +269,9 @@
 //	4  the profile could not be written: an output file that may not be
 //	   written (read-only, not permitted) or a write that failed
 //	1  diff --fail-above: a regression beyond the threshold
+//	5  diff --fail-above on time or samples: too noisy to judge, the runs of
+//	   a side lying further apart than the change judged (PCT percent of
+//	   the base total) or than the total, and no regression beyond that
 //
 // Otherwise record exits with the program's own status.
 package main

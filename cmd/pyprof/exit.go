@@ -17,6 +17,10 @@ const (
 	exitUsage      = 2
 	exitEnv        = 3
 	exitOutput     = 4
+	// exitNoisy is diff --fail-above on time (or samples) when the runs
+	// of a side lay further apart than the change judged: the gate could
+	// not judge, which is neither a pass nor a regression.
+	exitNoisy = 5
 )
 
 // errOutput marks a failure to write a profile.

@@ -169,7 +169,7 @@ func TestExitCodesDocumented(t *testing.T) {
 	for _, c := range []struct {
 		code int
 		word string
-	}{{exitUsage, "usage"}, {exitEnv, "environment"}, {exitOutput, "could not be written"}, {exitRegression, "regress"}} {
+	}{{exitUsage, "usage"}, {exitEnv, "environment"}, {exitOutput, "could not be written"}, {exitRegression, "regress"}, {exitNoisy, "too noisy to judge"}} {
 		line := regexp.MustCompile(`(?m)^\s*\|?\s*` + strconv.Itoa(c.code) + `\b.*` + c.word)
 		if !line.MatchString(manual()) {
 			t.Errorf("pyprof help does not list exit status %d (%s)", c.code, c.word)

@@ -220,3 +220,34 @@ func perCall(calls, per int64) string {
 	}
 	return fmt.Sprintf("%.3g", x)
 }
+
+// Unjudged says, in one line, why the gate cannot judge a change of pct
+// percent of the total, or "" when it can. The runs of each side lay apart
+// by their spread, which the gate allows as noise: when that spread is
+// larger than the change judged (pct percent of the base total), or than
+// the base total itself, a regression of that size would pass as noise,
+// and a pass would say nothing. Calls are exact and always judged: their
+// spread comes from the program (threads racing), not from the
+// measurement. With one run a side there is no spread to go by, and the
+// sample type's own noise (documented in the package) is what the gate
+// allows.
+func (r *Result) Unjudged(pct float64) string {
+	if r.Value == callgraph.Calls {
+		return ""
+	}
+	spread := r.BaseSpread + r.NewSpread
+	judged := pct / 100 * float64(r.Base)
+	if float64(spread) <= min(judged, float64(r.Base)) {
+		return ""
+	}
+	noun := r.Value.Info().Type
+	if r.Value.Info().Unit == "nanoseconds" {
+		noun += " time"
+	}
+	what := fmt.Sprintf("the base total %s", report.Human(r.Value, r.Base))
+	if judged < float64(r.Base) {
+		what = fmt.Sprintf("%s (%g%% of the base total %s)", report.Human(r.Value, int64(math.Ceil(judged))), pct, report.Human(r.Value, r.Base))
+	}
+	return fmt.Sprintf("%s too noisy to judge: spread %s (base %s, new %s) > %s: a regression that large would pass as noise (gate on calls, which are exact, or time on a quieter machine)",
+		noun, report.Human(r.Value, spread), report.Human(r.Value, r.BaseSpread), report.Human(r.Value, r.NewSpread), what)
+}
