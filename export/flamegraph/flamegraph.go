@@ -2,6 +2,7 @@ package flamegraph
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 
@@ -24,8 +25,9 @@ const (
 
 // Options tune the picture.
 type Options struct {
-	// Title heads the picture; empty means DefaultTitle, or "Differential
-	// Flame Graph" with Diff.
+	// Title heads the picture; empty names what the profile says it
+	// recorded (the program, mode, Python and date), or DefaultTitle when it
+	// says nothing; with Diff, the program compared.
 	Title string
 	// Width is the picture's width in pixels; 0 means DefaultWidth.
 	Width int
@@ -53,6 +55,10 @@ type Options struct {
 // since widths come from the new profile.
 type DiffInfo struct {
 	Base *callgraph.Profile
+	// BaseName and NewName name the two sides, such as the files they were
+	// read from, in the line under the title that says what is compared;
+	// empty names a side "base" or "new".
+	BaseName, NewName string
 	// Match returns the function of the new profile that the base
 	// function f is, or false when the new profile has none: f's frames
 	// then stay apart from every new frame, even one of the same name and
@@ -66,16 +72,6 @@ func (o Options) value(p *callgraph.Profile) callgraph.Value {
 		return *o.Value
 	}
 	return p.Default
-}
-
-func (o Options) title() string {
-	switch {
-	case o.Title != "":
-		return o.Title
-	case o.Diff != nil:
-		return "Differential Flame Graph"
-	}
-	return DefaultTitle
 }
 
 func (o Options) width() int {
@@ -109,20 +105,22 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("flamegraph: %w", err)
 	}
-	g := newGeometry(opts)
-	boxes, depth := layout(root, g.scale(root.cur.total), opts.minWidth())
-	g.setDepth(depth)
 	pic := &picture{
-		opts: opts, value: v, geo: g, boxes: boxes, lost: p.Lost,
+		opts: opts, value: v, lost: p.Lost,
 		threads: len(p.Threads), hasCalls: p.Has(callgraph.Calls), cur: totalsOf(p, v),
 	}
+	pic.title = cmp.Or(opts.Title, describe(p))
 	if opts.Diff != nil {
 		pic.base = totalsOf(opts.Diff.Base, v)
+		base, cur := recordingOf(opts.Diff.Base), recordingOf(p)
+		pic.title = cmp.Or(opts.Title, diffTitle(base, cur, titleRoom(float64(opts.width()))))
+		pic.sides = diffSides(opts.Diff, base, cur)
 	}
-	pic.title, pic.subtitle = opts.title(), pic.describeTotals()
-	if opts.Title == "" && opts.Diff == nil {
-		pic.title = describe(p)
-	}
+	pic.subtitle = pic.describeTotals()
+	g := newGeometry(opts, pic.sides != "")
+	boxes, depth := layout(root, g.scale(root.cur.total), opts.minWidth())
+	g.setDepth(depth)
+	pic.boxes, pic.geo = boxes, g
 	bw := bufio.NewWriter(w)
 	writeSVG(bw, pic)
 	if err := bw.Flush(); err != nil {

@@ -1,6 +1,7 @@
 package flamegraph
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -12,38 +13,102 @@ import (
 // recording: the program run, pyprof's mode, the Python and the date, as
 // far as the profile knows them; DefaultTitle when it knows none.
 func describe(p *callgraph.Profile) string {
-	var program, mode, python string
-	for _, c := range p.Comments {
-		switch {
-		case strings.HasPrefix(c, "command: "):
-			program = shortCommand(strings.TrimPrefix(c, "command: "))
-		case strings.HasPrefix(c, "python: "):
-			python, _, _ = strings.Cut(strings.TrimPrefix(c, "python: "), " ")
-			python = "Python " + python
-		case strings.HasPrefix(c, "pyprof "):
-			if _, m, ok := strings.Cut(c, ", "); ok {
-				mode = m
-			}
-		}
-	}
-	var parts []string
-	for _, s := range []string{mode, python} {
-		if s != "" {
-			parts = append(parts, s)
-		}
-	}
-	if !p.Start.IsZero() {
-		parts = append(parts, p.Start.Format("2006-01-02 15:04"))
-	}
+	r := recordingOf(p)
+	parts := nonEmpty(r.mode, r.python, r.date)
 	switch {
-	case program != "" && len(parts) > 0:
-		return program + " (" + strings.Join(parts, ", ") + ")"
-	case program != "":
-		return program
+	case r.program != "" && len(parts) > 0:
+		return r.program + " (" + strings.Join(parts, ", ") + ")"
+	case r.program != "":
+		return r.program
 	case len(parts) > 0:
 		return DefaultTitle + " (" + strings.Join(parts, ", ") + ")"
 	}
 	return DefaultTitle
+}
+
+// recording is what a profile says of how it was recorded; each part is
+// empty when the profile does not say (another tool's file).
+type recording struct {
+	program, mode, python, date string
+}
+
+func recordingOf(p *callgraph.Profile) recording {
+	var r recording
+	for _, c := range p.Comments {
+		switch {
+		case strings.HasPrefix(c, "command: "):
+			r.program = shortCommand(strings.TrimPrefix(c, "command: "))
+		case strings.HasPrefix(c, "python: "):
+			r.python, _, _ = strings.Cut(strings.TrimPrefix(c, "python: "), " ")
+			r.python = "Python " + r.python
+		case strings.HasPrefix(c, "pyprof "):
+			if _, m, ok := strings.Cut(c, ", "); ok {
+				r.mode = m
+			}
+		}
+	}
+	if !p.Start.IsZero() {
+		r.date = p.Start.Format("2006-01-02 15:04")
+	}
+	return r
+}
+
+// diffTitle names the program compared, or the two programs when the
+// sides ran different command lines, after "Differential Flame Graph: "
+// when that leaves them room characters, else alone.
+func diffTitle(base, new recording, room int) string {
+	const title = "Differential Flame Graph"
+	programs := cmp.Or(base.program, "?") + " → " + cmp.Or(new.program, "?")
+	switch {
+	case base.program == "" && new.program == "":
+		return title
+	case base.program == new.program:
+		programs = new.program
+	}
+	if s := title + ": " + programs; len([]rune(s)) <= room {
+		return s
+	}
+	return programs
+}
+
+// diffSides says what the two sides are: the files they came from (or
+// "base" and "new") with their recording dates, and the mode and Python
+// once when both sides share them, else on each side; "" when neither
+// side says anything of itself.
+func diffSides(info *DiffInfo, base, new recording) string {
+	if info.BaseName == "" && info.NewName == "" && base == (recording{}) && new == (recording{}) {
+		return ""
+	}
+	var shared []string
+	if base.mode == new.mode {
+		shared = nonEmpty(base.mode)
+		base.mode, new.mode = "", ""
+	}
+	if base.python == new.python {
+		shared = append(shared, nonEmpty(base.python)...)
+		base.python, new.python = "", ""
+	}
+	side := func(name string, r recording) string {
+		if parts := nonEmpty(r.mode, r.python, r.date); len(parts) > 0 {
+			return name + " (" + strings.Join(parts, ", ") + ")"
+		}
+		return name
+	}
+	s := side(cmp.Or(info.BaseName, "base"), base) + " → " + side(cmp.Or(info.NewName, "new"), new)
+	if len(shared) > 0 {
+		s += "; " + strings.Join(shared, ", ")
+	}
+	return s
+}
+
+func nonEmpty(parts ...string) []string {
+	var out []string
+	for _, s := range parts {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // shortCommand names the interpreter of a command line by its base name:

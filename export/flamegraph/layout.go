@@ -9,7 +9,8 @@ const (
 	fontSize    = 12
 	charWidth   = 7.3
 	padX        = 10
-	headHeight  = 66 // title, subtitle and search box
+	headHeight  = 66 // title, subtitle, legend and search box
+	lineHeight  = 14 // a line of the head's small text
 	footHeight  = 30 // details line
 	labelMin    = 3  // fewer characters than this show no label
 	// labelBaseline puts a label's baseline this far below its box's top.
@@ -20,15 +21,26 @@ const (
 type geometry struct {
 	width, height float64
 	graphWidth    float64
-	inverted      bool
-	maxDepth      int
-	perValue      float64 // pixels per unit of value
+	// head is the height of the head: headHeight, and a line more for
+	// a diff's line that says what is compared.
+	head     int
+	inverted bool
+	maxDepth int
+	perValue float64 // pixels per unit of value
 }
 
-func newGeometry(opts Options) *geometry {
+func newGeometry(opts Options, sidesLine bool) *geometry {
 	w := float64(opts.width())
-	return &geometry{width: w, graphWidth: w - 2*padX, inverted: opts.Inverted}
+	g := &geometry{width: w, graphWidth: w - 2*padX, head: headHeight, inverted: opts.Inverted}
+	if sidesLine {
+		g.head += lineHeight
+	}
+	return g
 }
+
+// below returns y moved down by the lines the head has beyond the
+// subtitle's, for the parts of the head under the subtitle.
+func (g *geometry) below(y int) int { return y + g.head - headHeight }
 
 // scale fixes the pixels per unit for a root of the given total; an empty
 // profile still gets a root box.
@@ -41,7 +53,7 @@ func (g *geometry) scale(total int64) float64 {
 
 func (g *geometry) setDepth(d int) {
 	g.maxDepth = d
-	g.height = headHeight + float64(d+1)*frameHeight + footHeight
+	g.height = float64(g.head+(d+1)*frameHeight) + footHeight
 }
 
 func (g *geometry) x(start int64) float64 { return padX + float64(start)*g.perValue }
@@ -55,9 +67,9 @@ func (g *geometry) w(total int64) float64 {
 
 func (g *geometry) y(depth int) int {
 	if g.inverted {
-		return headHeight + depth*frameHeight
+		return g.head + depth*frameHeight
 	}
-	return headHeight + (g.maxDepth-depth)*frameHeight
+	return g.head + (g.maxDepth-depth)*frameHeight
 }
 
 // box is a frame that is drawn, in depth-first order: a frame's subtree is

@@ -30,6 +30,7 @@ type picture struct {
 	threads  int
 	hasCalls bool
 	title    string
+	sides    string // on a diff, what the two sides are
 	subtitle string
 	// cur and base are the new profile's totals and the diff base's.
 	cur, base sums
@@ -131,24 +132,30 @@ func writeControls(w *bufio.Writer, pic *picture) {
 	g := pic.geo
 	fmt.Fprintf(w, `<text id="title" class="title" x="%s" y="24">`, num(g.width/2))
 	escape(w, shortenRight(pic.title, titleRoom(g.width)))
-	fmt.Fprintf(w, `</text>
-<text id="subtitle" class="sub" x="%s" y="44">%s</text>
+	w.WriteString("</text>\n")
+	y := 44
+	if pic.sides != "" {
+		fmt.Fprintf(w, "<text id=\"sides\" class=\"sub\" x=\"%s\" y=\"%d\">%s</text>\n", num(g.width/2), y, xmlText(pic.sides))
+		y += lineHeight
+	}
+	fmt.Fprintf(w, `<text id="subtitle" class="sub" x="%s" y="%d">%s</text>
 <text id="reset" class="btn off" x="%d" y="24">Reset zoom</text>
 <foreignObject id="searchbox" visibility="hidden" x="%s" y="8" width="260" height="26"><input xmlns="http://www.w3.org/1999/xhtml" id="search" type="search" placeholder="search regexp (Ctrl-F)"/></foreignObject>
-<text id="matched" class="sub end" x="%s" y="56"></text>
+<text id="matched" class="sub end" x="%s" y="%d"></text>
 <text id="details" x="%d" y="%s"></text>
-`, num(g.width/2), xmlText(pic.subtitle), padX, num(g.width-padX-260), num(g.width-padX), padX, num(g.height-10))
+`, num(g.width/2), y, xmlText(pic.subtitle), padX, num(g.width-padX-260), num(g.width-padX), g.below(56), padX, num(g.height-10))
 	writeLegend(w, pic)
 }
 
 // writeLegend says what the colours mean, on the left under the title.
 func writeLegend(w *bufio.Writer, pic *picture) {
 	x := float64(padX)
+	box, text := pic.geo.below(48), pic.geo.below(57)
 	// An svg of its own, not a g: readers of the picture take the g
 	// elements for frames and labels.
 	w.WriteString("<svg id=\"legend\">\n")
 	for _, item := range legend(pic.opts.Diff != nil) {
-		fmt.Fprintf(w, "<rect x=\"%s\" y=\"48\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%s\" y=\"57\">", num(x), item[0], num(x+13))
+		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%s\" y=\"%d\">", num(x), box, item[0], num(x+13), text)
 		escape(w, item[1])
 		w.WriteString("</text>\n")
 		x += 13 + float64(len(item[1]))*charWidth + 14
