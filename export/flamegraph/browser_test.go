@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
+	"github.com/pyprof/pyprof/export/report"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // These tests run only where Chromium and chromedriver are installed (CI
@@ -249,5 +252,56 @@ func TestBrowserDiffHover(t *testing.T) {
 	}
 	if os.Getenv("PYPROF_SCREENSHOTS") != "" {
 		b.screenshot(filepath.Join(os.Getenv("PYPROF_SCREENSHOTS"), "diff.png"))
+	}
+}
+
+// TestBrowserIdleHover hovers an event loop's graph as record writes it:
+// the [idle: …] frame shows no calls and says it is waiting apart from the
+// total, "all" shows the report's total and the idle waiting beside it,
+// and a search that matches only idle waiting says so instead of a share.
+func TestBrowserIdleHover(t *testing.T) {
+	p := eventLoop(t)
+	path := filepath.Join(t.TempDir(), "graph.svg")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := export.WriterFor(export.SVG)(f, p, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	tab, err := report.Functions(view.FoldIdle(p), callgraph.Wall, "")
+	if err != nil || len(tab.Idle) != 1 {
+		t.Fatalf("the report's table: %v, %d kinds of idle waiting", err, len(tab.Idle))
+	}
+	total, idle := report.Human(callgraph.Wall, tab.Total), report.Human(callgraph.Wall, tab.Idle[0].Value)
+	b := startBrowser(t)
+	b.open(path)
+	var idleFrame int
+	b.run(&idleFrame, `var D = JSON.parse(document.getElementById("pyprof-data").textContent);
+for (var i = 0; i < D.f.length; i++) if (D.names[D.f[i]].indexOf("[idle: ") === 0) return i;
+return -1;`)
+	if idleFrame < 0 {
+		t.Fatal("no [idle: …] frame drawn")
+	}
+	tests := []struct {
+		name  string
+		frame int
+		want  string
+	}{
+		{"idle frame", idleFrame, tab.Idle[0].Name + " | idle waiting, not a function | total " + idle + " | apart from the total"},
+		{"root", 0, "all | total " + total + " | idle apart " + idle},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b.hover(b.find(selectorOf(tt.frame)))
+			if s := b.state(tt.frame); s.Details != tt.want {
+				t.Errorf("hover details = %q, want %q", s.Details, tt.want)
+			}
+		})
+	}
+	b.typeInto(b.find("#search"), "select")
+	if s, want := b.state(0), "matched "+idle+" idle, apart from the total"; s.Matched != want {
+		t.Errorf("searching the idle waiting's calls matched %q, want %q", s.Matched, want)
 	}
 }

@@ -3,12 +3,15 @@ package flamegraph
 import (
 	"bytes"
 	"fmt"
+	"html"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export"
 	"github.com/pyprof/pyprof/export/internal/exporttest"
 )
 
@@ -44,9 +47,9 @@ func TestTitleFromComments(t *testing.T) {
 }
 
 // TestExplainsItself checks what the picture says without its script: a
-// subtitle with the sample type and total, a legend of the colours (red and
-// blue on a diff), a <title> on every frame, a fluid width and labels cut
-// from the left.
+// subtitle with the sample type and total, a legend of the colours of the
+// kinds of frame drawn (red and blue steps on a diff), a <title> on every
+// frame, a fluid width and labels cut from the left.
 func TestExplainsItself(t *testing.T) {
 	p := exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
 		Add(t, "MainThread", "app.main;json.encoder.JSONEncoder.encode", 3, 90*ms).
@@ -56,7 +59,7 @@ func TestExplainsItself(t *testing.T) {
 	svg := write(t, p, Options{Width: 400})
 	for _, want := range []string{
 		`<text id="subtitle" class="sub" x="200.00" y="44">wall, total 200ms</text>`,
-		`>Python</text>`, `>native</text>`, `>import</text>`, `>idle (waiting)</text>`, `>pyprof marker</text>`,
+		`>Python</text>`, `>import</text>`, `>waiting the program asked for (in the total)</text>`,
 		`<title>json.encoder.JSONEncoder.encode | app.py:1 | calls 3 | self 90.0ms (45.00%) | total 90.0ms (45.00%)</title>`,
 		`width="100%" viewBox="0 0 400 `,
 		`>..r.JSONEncoder.encode</text>`,
@@ -66,32 +69,37 @@ func TestExplainsItself(t *testing.T) {
 			t.Errorf("the SVG lacks %s", want)
 		}
 	}
+	for _, absent := range []string{`>native</text>`, `>pyprof marker</text>`, `>idle (apart from the total)</text>`} {
+		if strings.Contains(svg, absent) {
+			t.Errorf("the legend names a kind of frame the graph does not have: %s", absent)
+		}
+	}
 	if !regexp.MustCompile(`<rect [^>]*fill="#[0-9a-f]+"><title>lock.acquire `).MatchString(svg) {
 		t.Errorf("lock.acquire has no <title>")
 	}
 	diff := write(t, p, Options{Diff: &DiffInfo{Base: p}})
-	for _, want := range []string{`>slower (or new)</text>`, `>faster</text>`, `>unchanged</text>`} {
+	for _, want := range []string{`>slower:</text>`, `>×2 or new</text>`, `>faster:</text>`, `>halved</text>`, `>unchanged</text>`} {
 		if !strings.Contains(diff, want) {
 			t.Errorf("the diff's legend lacks %s", want)
 		}
 	}
 }
 
-// TestImportsAndIdleHaveTheirColours checks that the legend's colours are
-// the frames': imports green, waiting grey.
-func TestImportsAndIdleHaveTheirColours(t *testing.T) {
+// TestImportsAndWaitingHaveTheirColours checks the colours of the kinds
+// of frame: imports green, calls that wait taupe, Python warm.
+func TestImportsAndWaitingHaveTheirColours(t *testing.T) {
 	tests := []struct {
 		name string
 		fr   frame
 		want func(r, g, b int) bool
 	}{
 		{"import", frame{name: "import json", kind: kindPython}, func(r, g, b int) bool { return g > r && g > b }},
-		{"idle", frame{name: "lock.acquire", kind: kindNative}, func(r, g, b int) bool { return b-r < 30 && r > 180 }},
+		{"waiting", frame{name: "lock.acquire", kind: kindNative}, func(r, g, b int) bool { return r > g && g > b && r-b < 60 }},
 		{"python", frame{name: "app.main", kind: kindPython}, func(r, g, b int) bool { return r > g && r > b }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := fill(&tt.fr, false)
+			c := fill(&tt.fr, false, false)
 			var r, g, b int
 			if _, err := fmtSscanf(c, &r, &g, &b); err != nil {
 				t.Fatalf("colour %q: %v", c, err)
@@ -101,6 +109,85 @@ func TestImportsAndIdleHaveTheirColours(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLegendIsTheFramesColours draws an event loop's profile as record
+// does, its idle waiting in an [idle: …] frame, with a call that sleeps
+// and a marker: each frame's colour is nearest the legend's sample of its
+// kind (the idle frame's, and those of the calls it holds, are that
+// sample), the idle frame does not take the markers' colour, the legend
+// says what the waiting's colour means for the total, and lists only the
+// kinds drawn.
+func TestLegendIsTheFramesColours(t *testing.T) {
+	f := exporttest.NewFixture(callgraph.Calls, callgraph.Wall)
+	f.Profile = eventLoop(t)
+	p := f.Fn("[lost 3 events]", "", 0, callgraph.KindMarker).Add(t, "MainThread", "[lost 3 events]", 3, 5*ms).
+		Fn("builtins.len", "", 0, callgraph.KindNative).Add(t, "MainThread", "__main__.<module>;builtins.len", 3, 5*ms).Profile
+	var out bytes.Buffer
+	if err := export.WriterFor(export.SVG)(&out, p, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	svg := out.String()
+	legendSVG := regexp.MustCompile(`(?s)<svg id="legend">.*?</svg>`).FindString(svg)
+	sample := map[string]string{} // legend text -> fill
+	for _, m := range regexp.MustCompile(`<rect [^>]*fill="([^"]+)"/><text [^>]*>([^<]*)</text>`).FindAllStringSubmatch(legendSVG, -1) {
+		sample[html.UnescapeString(m[2])] = m[1]
+	}
+	want := []string{"Python", "native", "waiting the program asked for (in the total)", "idle (apart from the total)", "pyprof marker"}
+	if len(sample) != len(want) {
+		t.Errorf("the legend lists %v, want %q", sample, want)
+	}
+	frames := map[string]string{} // frame name -> fill
+	for _, m := range regexp.MustCompile(`<rect [^>]*fill="([^"]+)"><title>([^|<]*)`).FindAllStringSubmatch(svg, -1) {
+		frames[strings.TrimSpace(html.UnescapeString(m[2]))] = m[1]
+	}
+	tests := []struct {
+		name, frame, legend string
+	}{
+		{"the idle frame is the legend's idle", "[idle: event loop waiting for I/O or timers]", "idle (apart from the total)"},
+		{"a sleep is the legend's waiting", "time.sleep", "waiting the program asked for (in the total)"},
+		{"a marker is the legend's marker", "[lost 3 events]", "pyprof marker"},
+		{"python", "__main__.crawl", "Python"},
+		{"native", "builtins.len", "native"},
+		{"a call made while idle is idle", "select.epoll.poll", "idle (apart from the total)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := frames[tt.frame]
+			if !ok {
+				t.Fatalf("no frame %s among %v", tt.frame, frames)
+			}
+			if near := nearestSample(t, got, sample); near != tt.legend {
+				t.Errorf("%s is drawn %s, nearest the legend's %q, want %q (%s)", tt.frame, got, near, tt.legend, sample[tt.legend])
+			}
+		})
+	}
+}
+
+// nearestSample returns the legend text whose sample colour is nearest
+// fill: the one with the same fill when fill is no plain colour.
+func nearestSample(t *testing.T, fill string, sample map[string]string) string {
+	t.Helper()
+	var r, g, b int
+	if _, err := fmtSscanf(fill, &r, &g, &b); err != nil {
+		for text, s := range sample {
+			if s == fill {
+				return text
+			}
+		}
+		return ""
+	}
+	best, bestDist := "", math.MaxInt
+	for text, s := range sample {
+		var sr, sg, sb int
+		if _, err := fmtSscanf(s, &sr, &sg, &sb); err != nil {
+			continue
+		}
+		if d := (r-sr)*(r-sr) + (g-sg)*(g-sg) + (b-sb)*(b-sb); d < bestDist {
+			best, bestDist = text, d
+		}
+	}
+	return best
 }
 
 func write(t *testing.T, p *callgraph.Profile, opts Options) string {

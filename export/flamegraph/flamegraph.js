@@ -223,7 +223,7 @@
       }
     }
     var text = "matched " + fmt(sum) + " (" + pct(sum, D.sum) + " of total)";
-    if (idleSum) text += " and " + fmt(idleSum) + " idle";
+    if (idleSum) text = sum ? text + " and " + fmt(idleSum) + " idle" : "matched " + fmt(idleSum) + " idle, apart from the total";
     matchedEl.textContent = match ? text : "";
   }
 

@@ -260,7 +260,7 @@ func TestFill(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := fill(&tt.f, tt.diff); got != tt.want {
+			if got := fill(&tt.f, tt.diff, false); got != tt.want {
 				t.Errorf("fill = %s, want %s", got, tt.want)
 			}
 		})

@@ -119,8 +119,9 @@ func writeSVG(w *bufio.Writer, pic *picture) {
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="100%%" viewBox="0 0 %.0f %.0f" data-width="%.0f" data-height="%.0f">
 <style><![CDATA[%s]]></style>
+%s
 <rect class="bg" x="0" y="0" width="100%%" height="100%%"/>
-`, g.width, g.height, g.width, g.height, style)
+`, g.width, g.height, g.width, g.height, style, patterns)
 	writeControls(w, pic)
 	writeFrames(w, pic)
 	labelled := writeLabels(w, pic)
@@ -154,11 +155,15 @@ func writeLegend(w *bufio.Writer, pic *picture) {
 	// An svg of its own, not a g: readers of the picture take the g
 	// elements for frames and labels.
 	w.WriteString("<svg id=\"legend\">\n")
-	for _, item := range legend(pic.opts.Diff != nil) {
-		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%s\" y=\"%d\">", num(x), box, item[0], num(x+13), text)
-		escape(w, item[1])
+	for _, item := range legend(pic.boxes, pic.idleBoxes(), pic.opts.Diff != nil) {
+		if item.fill != "" {
+			fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>", num(x), box, item.fill)
+			x += 13
+		}
+		fmt.Fprintf(w, "<text x=\"%s\" y=\"%d\">", num(x), text)
+		escape(w, item.text)
 		w.WriteString("</text>\n")
-		x += 13 + float64(len(item[1]))*charWidth + 14
+		x += float64(len([]rune(item.text)))*charWidth + 14
 	}
 	w.WriteString("</svg>\n")
 }
@@ -183,7 +188,7 @@ func writeFrames(w *bufio.Writer, pic *picture) {
 	for i, b := range pic.boxes {
 		width := g.w(b.fr.cur.total)
 		fmt.Fprintf(w, "<rect x=\"%s\" y=\"%d\" width=\"%s\" height=\"%d\" fill=\"%s\"",
-			num(g.x(b.start)), g.y(b.depth), num(width), rectHeight, fill(b.fr, diff))
+			num(g.x(b.start)), g.y(b.depth), num(width), rectHeight, fill(b.fr, diff, idle[i]))
 		if width < titleMinWidth {
 			w.WriteString("/>\n")
 			continue
