@@ -265,8 +265,9 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	if *out != "" {
 		// One run a side draws the graph: widths are NEW's own, and a
-		// median of call trees is no call tree.
-		opts := flamegraph.Options{Value: &v}
+		// median of call trees is no call tree. The graph names the
+		// files it drew.
+		opts := flamegraph.Options{Value: &v, Diff: &flamegraph.DiffInfo{BaseName: basePaths[0], NewName: newPaths[0]}}
 		if err := writeFile(*out, stdout, func(w io.Writer) error { return diff.FlameGraph(w, base[0], next[0], opts) }); err != nil {
 			return exitCode(stderr, err)
 		}
