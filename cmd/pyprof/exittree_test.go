@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,6 +84,10 @@ func onTerminal(t *testing.T, cols, rows int, write func(tty *os.File)) string {
 	return strings.ReplaceAll(string(<-read), "\r\n", "\n")
 }
 
+// treeLine is a line of the tree itself: a thread's, or a context's,
+// which starts with its value.
+var treeLine = regexp.MustCompile(`^(MainThread |\s+[0-9.]+[mun]?s )`)
+
 // TestExitTreeSize: the exit tree fills the terminal it is given, leaving
 // room for the lines record prints after it, and a terminal whose size is
 // unknown (0×0) gets the default screen: 80 columns and DefaultBriefLines
@@ -110,7 +115,7 @@ func TestExitTreeSize(t *testing.T) {
 				if n := report.Columns(line); n > tt.width {
 					t.Errorf("a line of %d columns, over %d: %q", n, tt.width, line)
 				}
-				if strings.Contains(line, "__main__.step_") || strings.HasPrefix(line, "MainThread") {
+				if treeLine.MatchString(line) {
 					tree++
 				}
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export/internal/pathtail"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // Defaults of BriefOptions.
@@ -61,7 +62,7 @@ type BriefOptions struct {
 // native calls, imports and where library code spends its own time stay),
 // one screen at most.
 func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
-	p = apart(p, p.Default, opts.Idle)
+	p = view.GroupImports(apart(p, p.Default, opts.Idle), p.Default, isLibrary)
 	b := &brief{p: p, v: p.Default, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}, opts: opts.withDefaults(), files: programFiles(p)}
 	threads := slices.Clone(p.Threads)
 	for _, th := range threads {
@@ -213,10 +214,11 @@ func (b *brief) children(n *callgraph.Node, indent string) {
 
 // node writes c, folding the library frames that only lead somewhere: a
 // run of them that leads to the program's code (a callback, a worker's
-// task) is a note on that code's row, and one that ends in the library
-// (json.loads down to the scanner in C) is a row of its entry point, the
-// function the program called, with a note naming where the run ends,
-// whose callees follow.
+// task) or starts a thread is a note on the row of where it ends, and one
+// that the program's code called and that ends in the library (json.loads
+// down to the scanner in C) is a row of its entry point, the function the
+// program called, with a note naming where the run ends, whose callees
+// follow.
 func (b *brief) node(c *callgraph.Node, indent string) {
 	f := b.p.Funcs[c.Func]
 	if isModuleBody(f, c, b.p) {
@@ -232,7 +234,10 @@ func (b *brief) node(c *callgraph.Node, indent string) {
 	chain := b.foldedChain(c)
 	end := chain[len(chain)-1]
 	passed := b.names(chain[:len(chain)-1])
-	if endFunc := b.p.Funcs[end.Func]; !isLibrary(endFunc) {
+	// A run that starts a thread (threading's bootstrap) was called by no
+	// code of the program's: the row is where it ends.
+	startsThread := c.Parent != nil && c.Parent.Parent == nil
+	if endFunc := b.p.Funcs[end.Func]; !isLibrary(endFunc) || startsThread {
 		b.line(end, endFunc, indent, []string{
 			fmt.Sprintf("[%s via %s]", plural(int64(len(passed)), "frame"), modules(passed)),
 			fmt.Sprintf("[%s]", plural(int64(len(passed)), "frame")),
@@ -373,7 +378,7 @@ func modules(names []string) string {
 // isLibrary reports whether f is code the program did not write: native
 // callables, the standard library, installed packages, frozen modules.
 func isLibrary(f callgraph.Func) bool {
-	if f.Kind == callgraph.KindMarker || strings.HasPrefix(f.Name, "import ") {
+	if f.Kind == callgraph.KindMarker || strings.HasPrefix(f.Name, view.ImportPrefix) || view.IsGrouping(f) {
 		return false
 	}
 	if f.Kind == callgraph.KindNative || f.Filename == "" {
@@ -386,22 +391,23 @@ func isLibrary(f callgraph.Func) bool {
 // shortenName fits a function's name into width columns, as ShortenLeft
 // does, and an import frame's name as shortenImport does.
 func shortenName(name string, width int) string {
-	if strings.HasPrefix(name, "import ") {
-		return shortenImport(name, width)
+	for _, prefix := range []string{view.ImportPrefix, view.GroupPrefix} {
+		if strings.HasPrefix(name, prefix) {
+			return shortenImport(name, prefix, width)
+		}
 	}
 	return ShortenLeft(name, width)
 }
 
 // shortenImport fits an import frame's name into width columns keeping
-// the word "import", which says what the frame is, and the count of
+// its prefix ("import "), which says what the frame is, and the count of
 // modules that ends a grouped one: a dotted module path loses its front
 // ("import ..mime.nonmultipart"), as a function's name does; a list of
 // modules loses its end.
-func shortenImport(name string, width int) string {
+func shortenImport(name, prefix string, width int) string {
 	if Columns(name) <= width {
 		return name
 	}
-	const prefix = "import "
 	body := strings.TrimPrefix(name, prefix)
 	suffix := ""
 	if i := strings.LastIndex(body, " ("); i > 0 && strings.HasSuffix(body, " modules)") {

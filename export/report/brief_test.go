@@ -180,7 +180,11 @@ func TestBriefKeepsLibraryEntry(t *testing.T) {
 		Add(t, "MainThread", "__main__.work@5;json.loads@6;json.decoder.JSONDecoder.decode@7;json.decoder.JSONDecoder.raw_decode", 200, 0).
 		Add(t, "MainThread", "__main__.work@9;json.dumps@10;json.encoder.JSONEncoder.encode", 300, 30*ms).
 		Add(t, "MainThread", "__main__.work@9;json.dumps", 300, 0).
-		Add(t, "worker", "threading.Thread.run@1;concurrent.futures.thread._worker@2;concurrent.futures.thread._WorkItem.run@3;__main__.task", 8, 30*ms).Profile
+		Add(t, "worker", "threading.Thread.run@1;concurrent.futures.thread._worker@2;concurrent.futures.thread._WorkItem.run@3;__main__.task", 8, 30*ms).
+		Fn("socketserver.BaseServer.serve_forever", lib+"socketserver.py", 215, callgraph.KindPython).
+		Fn("selectors.PollSelector.select", lib+"selectors.py", 319, callgraph.KindPython).
+		Fn("select.poll.poll", "", 0, callgraph.KindNative).
+		Add(t, "server", "threading.Thread.run@1;socketserver.BaseServer.serve_forever@2;selectors.PollSelector.select@3;select.poll.poll", 9, 30*ms).Profile
 	tests := []struct {
 		name string
 		want string // the row's name and what follows it
@@ -188,6 +192,7 @@ func TestBriefKeepsLibraryEntry(t *testing.T) {
 		{"entry into a run that ends in the library", "json.loads  ×200  [to _json.Scanner.__call__ via 2 frames in json]"},
 		{"entry straight into where the time goes", "json.dumps  ×300  [to json.encoder.JSONEncoder.encode]"},
 		{"a run that leads back to the program", "__main__.task  ×8  app.py:1  [3 frames via threading, concurrent]"},
+		{"a run that starts a thread", "select.poll.poll  ×9  [3 frames via threading, socketserver, selectors]"},
 	}
 	var out bytes.Buffer
 	if err := WriteBrief(&out, p, BriefOptions{Width: 120}); err != nil {
@@ -279,5 +284,77 @@ func TestBriefTellsFilesApart(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in\n%s", want, out.String())
 		}
+	}
+}
+
+// crawlerProfile is an asyncio program's: importing asyncio (a dozen
+// asyncio.* modules, with logging and ssl on the way) takes most of the
+// time, and the program's own work the rest.
+func crawlerProfile(t *testing.T, workMs int64) *callgraph.Profile {
+	t.Helper()
+	const lib = "/usr/lib/python3.12/"
+	f := exporttest.NewFixture(callgraph.Calls, callgraph.Wall).
+		Fn("__main__.<module>", "/srv/crawler.py", 1, callgraph.KindPython).
+		Fn("__main__.crawl", "/srv/crawler.py", 5, callgraph.KindPython).
+		Fn("__main__.parse", "/srv/crawler.py", 9, callgraph.KindPython)
+	top := "__main__.<module>@2;import asyncio;asyncio.<module>"
+	f.Fn("import asyncio", lib+"asyncio/__init__.py", 0, callgraph.KindPython).
+		Fn("asyncio.<module>", lib+"asyncio/__init__.py", 1, callgraph.KindPython)
+	for i, sub := range []string{"base_events", "coroutines", "events", "exceptions", "futures", "locks", "protocols", "queues", "runners", "streams", "subprocess", "tasks"} {
+		mod := "asyncio." + sub
+		f.Fn("import "+mod, lib+"asyncio/"+sub+".py", 0, callgraph.KindPython).
+			Fn(mod+".<module>", lib+"asyncio/"+sub+".py", 1, callgraph.KindPython)
+		at := top + ";import " + mod + ";" + mod + ".<module>"
+		f.Add(t, "MainThread", at, 1, int64(10+i)*ms).Add(t, "MainThread", top+";import "+mod, 1, 0)
+		if sub == "base_events" {
+			f.Fn("import logging", lib+"logging/__init__.py", 0, callgraph.KindPython).
+				Fn("logging.<module>", lib+"logging/__init__.py", 1, callgraph.KindPython).
+				Fn("import ssl", lib+"ssl.py", 0, callgraph.KindPython).
+				Fn("ssl.<module>", lib+"ssl.py", 1, callgraph.KindPython).
+				Add(t, "MainThread", at+";import logging;logging.<module>", 1, 30*ms).
+				Add(t, "MainThread", at+";import logging", 1, 0).
+				Add(t, "MainThread", at+";import ssl;ssl.<module>", 1, 20*ms).
+				Add(t, "MainThread", at+";import ssl", 1, 0)
+		}
+	}
+	f.Add(t, "MainThread", top, 1, 0).Add(t, "MainThread", "__main__.<module>@2;import asyncio", 1, 0)
+	f.Add(t, "MainThread", "__main__.<module>@3;__main__.crawl@6;__main__.parse", 40, workMs*ms).
+		Add(t, "MainThread", "__main__.<module>@3;__main__.crawl", 40, 0)
+	return f.Profile
+}
+
+// TestBriefImportsStayFew: the imports of one package are one row, and
+// imports leave the program's work on the screen.
+func TestBriefImportsStayFew(t *testing.T) {
+	tests := []struct {
+		name  string
+		p     func(*testing.T) *callgraph.Profile
+		want  []string
+		never []string
+	}{
+		{"a package's modules are its import's row", func(t *testing.T) *callgraph.Profile { return crawlerProfile(t, 60) },
+			[]string{"import asyncio (13 modules)  ×1", "import logging  ×1", "import ssl  ×1", "__main__.crawl  ×40", "__main__.parse  ×40"},
+			[]string{"import asyncio.", "imports:"}},
+		{"imports a minority of the time are one row", func(t *testing.T) *callgraph.Profile { return crawlerProfile(t, 1000) },
+			[]string{"__main__.crawl  ×40", "import asyncio (15 modules)  ×1"},
+			[]string{"import asyncio.", "import logging"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := WriteBrief(&out, tt.p(t), BriefOptions{Lines: 12}); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("no %q in\n%s", want, out.String())
+				}
+			}
+			for _, never := range tt.never {
+				if strings.Contains(out.String(), never) {
+					t.Errorf("%q in\n%s", never, out.String())
+				}
+			}
+		})
 	}
 }

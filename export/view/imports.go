@@ -52,14 +52,14 @@ func IsMachinery(f callgraph.Func) bool {
 	return false
 }
 
-// IsGrouping reports whether f is a frame FoldImports made for a group
-// rather than for one import: the machinery run outside any import
-// (importlib (machinery)) and what merged imports shared (import (finding
-// and loading a, b)). Nothing called such a frame, so it has no calls to
-// show.
+// IsGrouping reports whether f is a frame FoldImports or GroupImports made
+// for a group rather than for one import: the machinery run outside any
+// import (importlib (machinery)), what merged imports shared (import
+// (finding and loading a, b)) and several imports as one (imports: a, b
+// (9 modules)). Nothing called such a frame, so it has no calls to show.
 func IsGrouping(f callgraph.Func) bool {
 	return f.Kind == callgraph.KindNative && f.Filename == "" &&
-		(f.Name == machineryName || strings.HasPrefix(f.Name, sharedPrefix))
+		(f.Name == machineryName || strings.HasPrefix(f.Name, sharedPrefix) || strings.HasPrefix(f.Name, GroupPrefix))
 }
 
 // isFindAndLoad reports whether f starts the import of one module: every

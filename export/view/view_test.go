@@ -19,9 +19,14 @@ func build(t *testing.T, lines ...string) *callgraph.Profile {
 	ids := map[string]callgraph.FuncID{}
 	root := &callgraph.Node{}
 	for _, l := range lines {
-		var path string
+		// The path may hold spaces (import json): the numbers are last.
+		fields := strings.Fields(l)
+		if len(fields) < 3 {
+			t.Fatalf("line %q: want a path, calls and wall", l)
+		}
+		path := strings.Join(fields[:len(fields)-2], " ")
 		var calls, wall int64
-		if _, err := fmt.Sscan(l, &path, &calls, &wall); err != nil {
+		if _, err := fmt.Sscan(strings.Join(fields[len(fields)-2:], " "), &calls, &wall); err != nil {
 			t.Fatalf("line %q: %v", l, err)
 		}
 		n := root
