@@ -403,7 +403,9 @@ func shortenName(name string, width int) string {
 // its prefix ("import "), which says what the frame is, and the count of
 // modules that ends a grouped one: a dotted module path loses its front
 // ("import ..mime.nonmultipart"), as a function's name does; a list of
-// modules loses its end.
+// modules, or a module told apart by its file (plugin (a/plugin.py)),
+// loses its end, and the words before the list of what several imports
+// shared go first.
 func shortenImport(name, prefix string, width int) string {
 	if Columns(name) <= width {
 		return name
@@ -417,7 +419,12 @@ func shortenImport(name, prefix string, width int) string {
 	if room < 4 {
 		return keepLeft(name, width, "..")
 	}
-	if strings.ContainsAny(body, ", ") {
+	if list, ok := strings.CutPrefix(body, "(finding and loading "); ok {
+		// What several imports shared: the modules say more than the
+		// words before them.
+		body = "(" + list
+	}
+	if strings.Contains(body, ", ") || strings.Contains(body, "(") {
 		return prefix + keepLeft(body, room, "..") + suffix
 	}
 	return prefix + keepRight(body, room, "..") + suffix

@@ -358,3 +358,33 @@ func TestBriefImportsStayFew(t *testing.T) {
 		})
 	}
 }
+
+// TestShortenImport: a cut import frame's name keeps its prefix, the
+// module count of a grouped one, and the part that tells it: a module
+// path's end, a list's start.
+func TestShortenImport(t *testing.T) {
+	tests := []struct {
+		name, in, prefix string
+		width            int
+		start, end       string // what the cut name starts and ends with
+	}{
+		{"fits", "import json", "import ", 20, "import json", "import json"},
+		{"a module path loses its front", "import email.mime.nonmultipart", "import ", 24, "import ..", ".nonmultipart"},
+		{"the module count stays", "import asyncio.base_events (12 modules)", "import ", 30, "import ..", "_events (12 modules)"},
+		{"a list loses its end", "import json, logging, argparse", "import ", 20, "import json, ", ".."},
+		{"a module told apart by its file", "import plugin (a/plugin.py)", "import ", 20, "import plugin (a/", ".."},
+		{"what imports shared names its modules", "import (finding and loading json, re, enum)", "import ", 22, "import (json, re", ".."},
+		{"a group keeps its prefix and count", "imports: json, logging, 2 more (40 modules)", "imports: ", 34, "imports: json, ", ".. (40 modules)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := shortenImport(tt.in, tt.prefix, tt.width)
+			if !strings.HasPrefix(got, tt.start) || !strings.HasSuffix(got, tt.end) {
+				t.Errorf("shortenImport(%q, %d) = %q, want it to start %q and end %q", tt.in, tt.width, got, tt.start, tt.end)
+			}
+			if Columns(got) > tt.width {
+				t.Errorf("%q is %d columns, over %d", got, Columns(got), tt.width)
+			}
+		})
+	}
+}
