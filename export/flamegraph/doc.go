@@ -17,6 +17,14 @@
 // every line of its function), calls, self and total. Without a script, as
 // in an <img> tag, it is still a readable static picture.
 //
+// The subtitle's total, and every share, is the total pyprof's text views
+// show for the same profile: each thread's entry frames, without the idle
+// waiting that view.FoldIdle put in [idle: …] frames, which the subtitle
+// names beside it. Frames pyprof made (the root, threads, markers, idle
+// frames) count no calls of their own and show none. The legend names the
+// colours of the kinds of frame drawn; idle waiting is grey stripes, calls
+// in which the program waits for what it asked for (in the total) taupe.
+//
 // To stay fast on large profiles (100k call paths) the SVG holds only the
 // frames at least Options.MinWidth pixels wide; their data lives in one
 // JSON block of parallel arrays, and zooming rewrites the attributes of
