@@ -64,6 +64,9 @@ func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, S
 	if err := cmd.Start(); err != nil {
 		return nil, SampleStats{}, environment(fmt.Errorf("starting %s: %w", i.Path, err))
 	}
+	if o.OnStart != nil {
+		o.OnStart(cmd.Process.Pid)
+	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	prof, st, serr := sampleChild(ctx, cmd.Process.Pid, so, o.Signals, exited)
@@ -167,7 +170,11 @@ func RecordHybrid(ctx context.Context, o Options, so SampleOptions) (*Result, Sa
 	// view of a forked child begins at its parent's frames, which the
 	// trace's, beginning at the fork, would not merge with.
 	so.Subprocesses = false
+	onStart := o.OnStart
 	o.OnStart = func(pid int) {
+		if onStart != nil {
+			onStart(pid)
+		}
 		started = true
 		go func() {
 			defer close(done)

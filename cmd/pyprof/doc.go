@@ -107,7 +107,8 @@
 // when the program exits are waited for up to a second, then written as
 // they are; one that starts only as the program exits runs unprofiled. The
 // summary says how many children were followed. Without --subprocesses,
-// children run unprofiled.
+// children run unprofiled, and record ends with a line that says how many
+// Python children did.
 //
 // A profile holds these sample types, as pprof names them: calls (count,
 // trace and hybrid modes: exact calls), wall (nanoseconds, idle included),

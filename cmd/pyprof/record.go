@@ -230,7 +230,9 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	ctx, signals, stop := forwardSignals(f.pid != 0)
 	defer stop()
 	opts.Signals = signals
+	unprofiled := f.watchUnprofiled(&opts)
 	res, sst, err := f.run(ctx, opts)
+	unprofiledLine := unprofiled(res)
 	status.clear()
 	if err != nil {
 		return exitCode(stderr, err)
@@ -246,6 +248,9 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 		writeExitTree(stderr, res.Profile, written)
 	}
 	status.summary(res, sst, written)
+	if unprofiledLine != "" {
+		status.info(unprofiledLine)
+	}
 	if f.wantsTree(stderr) {
 		writeLookFurther(stderr, written)
 	}
