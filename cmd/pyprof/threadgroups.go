@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export/report"
@@ -22,8 +21,8 @@ import (
 type threadGroup struct {
 	pattern string
 	members int
-	// id is the stand-in thread id the report writes for the group, which
-	// groupTitles turns into the number of threads.
+	// id is the stand-in thread id of the group's merged thread, by which
+	// groupedBrief titles it.
 	id int64
 }
 
@@ -125,32 +124,31 @@ func isIdleFrame(funcs []callgraph.Func, n *callgraph.Node) bool {
 	return int(n.Func) < len(funcs) && view.IsIdle(funcs[n.Func])
 }
 
-// groupTitles rewrites the tree the report wrote for a grouped profile:
-// a group's title gives how many threads it holds where a thread's gives
-// its id ("ThreadPoolExecutor-0_* (320 threads, pid 41)").
-func groupTitles(tree []byte, groups []threadGroup) []byte {
-	if len(groups) == 0 {
-		return tree
-	}
-	lines := strings.SplitAfter(string(tree), "\n")
-	for i, line := range lines {
-		for _, g := range groups {
-			stand := g.pattern + " (" + strconv.FormatInt(g.id, 10)
-			if rest, ok := strings.CutPrefix(line, stand); ok {
-				lines[i] = g.pattern + " (" + plural(g.members, "thread") + rest
-				break
-			}
-		}
-	}
-	return []byte(strings.Join(lines, ""))
-}
-
-// groupedBrief is the exit tree's text for p, threads grouped; its header
-// counts the threads that ran, not the groups.
+// groupedBrief is the exit tree's text for p, threads grouped: its header
+// counts the threads that ran, not the groups, and a group's title gives
+// how many threads it holds where a thread's gives its id
+// ("ThreadPoolExecutor-0_* (320 threads, pid 41)").
 func groupedBrief(p *callgraph.Profile, opts report.BriefOptions) ([]byte, error) {
 	grouped, groups := groupThreads(p)
 	opts.Threads = len(p.Threads)
+	opts.Title = func(th *callgraph.Thread) string {
+		for _, g := range groups {
+			if g.id == th.ID {
+				return groupTitle(g, th.PID)
+			}
+		}
+		return report.ThreadTitle(th)
+	}
 	var buf bytes.Buffer
 	err := report.WriteBrief(&buf, grouped, opts)
-	return groupTitles(buf.Bytes(), groups), err
+	return buf.Bytes(), err
+}
+
+// groupTitle names a group of threads of process pid.
+func groupTitle(g threadGroup, pid int64) string {
+	s := report.Printable(g.pattern) + " (" + plural(g.members, "thread")
+	if pid != 0 {
+		s += ", pid " + strconv.FormatInt(pid, 10)
+	}
+	return s + ")"
 }

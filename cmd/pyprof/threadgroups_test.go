@@ -68,23 +68,9 @@ func TestGroupThreadsMergesTrees(t *testing.T) {
 	}
 }
 
-func TestGroupTitles(t *testing.T) {
-	groups := []threadGroup{{pattern: "pool_*", members: 3, id: -1}}
-	in := "Where the time went: 60ns wall in 4 threads, calls exact (under 2% not shown)\n" +
-		"pool_* (-1, pid 7) 60ns\n" +
-		"  60ns 100.0%  pool_* (-1  ×2\n" +
-		"MainThread (1) 5ns\n"
-	want := "Where the time went: 60ns wall in 4 threads, calls exact (under 2% not shown)\n" +
-		"pool_* (3 threads, pid 7) 60ns\n" +
-		"  60ns 100.0%  pool_* (-1  ×2\n" +
-		"MainThread (1) 5ns\n"
-	if got := string(groupTitles([]byte(in), groups)); got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-}
-
 // TestGroupedBriefCountsThreads: the header of a grouped tree counts the
-// threads that ran, not the groups.
+// threads that ran, not the groups; a group's title counts its threads,
+// a thread's gives its id.
 func TestGroupedBriefCountsThreads(t *testing.T) {
 	p := &callgraph.Profile{Funcs: []callgraph.Func{{Name: "job"}}, Values: []callgraph.Value{callgraph.Calls, callgraph.Wall}, Default: callgraph.Wall}
 	for i := range 5 {
@@ -93,11 +79,16 @@ func TestGroupedBriefCountsThreads(t *testing.T) {
 		c.Total[callgraph.Wall], c.Total[callgraph.Calls] = 10, 1
 		p.Threads = append(p.Threads, &callgraph.Thread{ID: int64(i + 1), Name: fmt.Sprintf("pool_%d", i), Root: root})
 	}
+	root := &callgraph.Node{}
+	c := root.Child(0, 5)
+	c.Total[callgraph.Wall], c.Total[callgraph.Calls] = 10, 1
+	p.Threads = append(p.Threads, &callgraph.Thread{ID: 9, Name: "MainThread", PID: 4, Root: root})
 	tree, err := groupedBrief(p, report.BriefOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(tree), " in 5 threads") || !strings.Contains(string(tree), "pool_* (5 threads)") {
+	if !strings.Contains(string(tree), " in 6 threads") || !strings.Contains(string(tree), "\npool_* (5 threads) 50ns\n") ||
+		!strings.Contains(string(tree), "\nMainThread (9, pid 4) 10ns\n") {
 		t.Errorf("the grouped tree does not count the 5 threads:\n%s", tree)
 	}
 }

@@ -47,6 +47,9 @@ type BriefOptions struct {
 	// profile's threads stand for more (threads grouped into one); 0
 	// means the profile's.
 	Threads int
+	// Title names a thread on the first line of its tree; nil means
+	// ThreadTitle. A thread that stands for a group of threads is named so.
+	Title func(*callgraph.Thread) string
 	// Idle keeps the idle waiting of pools and event loops where it
 	// happened, as Options.Idle does.
 	Idle bool
@@ -57,10 +60,10 @@ type BriefOptions struct {
 
 // WriteBrief writes the call tree to read at a glance, the one record
 // prints at exit: each thread's heaviest calling contexts by the profile's
-// default value with exact calls, library frames that only lead somewhere
-// folded into a note on the line they lead to (the program's own code,
-// native calls, imports and where library code spends its own time stay),
-// one screen at most.
+// default value with their calls as counted, library frames that only
+// lead somewhere folded (see node), imports in a row per package or one
+// in all (view.GroupImports), every line fitted to the width, one screen
+// at most.
 func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 	p = view.GroupImports(apart(p, p.Default, opts.Idle), p.Default, isLibrary)
 	b := &brief{p: p, v: p.Default, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}, opts: opts.withDefaults(), files: programFiles(p)}
@@ -88,7 +91,7 @@ func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 			rest = append(rest, th)
 			continue
 		}
-		b.out(keepLeft(fmt.Sprintf("%s %s", threadTitle(th), Human(b.v, b.incl[th.Root])), b.opts.Width, ".."))
+		b.threadLine(th)
 		b.children(th.Root, "  ")
 	}
 	if len(rest) > 0 {
@@ -102,6 +105,17 @@ func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
 		b.wrapped(glueQuoted(cmp.Or(opts.WholeTree, "… cut to a screen: the whole tree is in `pyprof report --tree`")))
 	}
 	return flush(bw)
+}
+
+// threadLine writes the first line of th's tree: its title, cut to the
+// width if need be, and its value.
+func (b *brief) threadLine(th *callgraph.Thread) {
+	title := ThreadTitle
+	if b.opts.Title != nil {
+		title = b.opts.Title
+	}
+	value := " " + Human(b.v, b.incl[th.Root])
+	b.out(keepLeft(title(th), b.opts.Width-Columns(value), "..") + value)
 }
 
 // header says what the tree shows, its clauses kept whole when it wraps.

@@ -57,6 +57,10 @@ func TestBriefFitsWidth(t *testing.T) {
 				if n := Columns(line); n > width {
 					t.Errorf("a line of %d columns, over %d: %q", n, width, line)
 				}
+				// A thread's name is cut, not its value.
+				if strings.HasPrefix(line, "ThreadPoolExecutor-0_0") && !strings.HasSuffix(line, " 100ms") {
+					t.Errorf("the thread's line lost its value: %q", line)
+				}
 			}
 		})
 	}

@@ -87,7 +87,7 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 			foldedSum += w
 			continue
 		}
-		fmt.Fprintf(bw, "\n%s: %s\n", threadTitle(th), Human(v, t.incl[th.Root]))
+		fmt.Fprintf(bw, "\n%s: %s\n", ThreadTitle(th), Human(v, t.incl[th.Root]))
 		t.children(th.Root, "", 1)
 	}
 	if folded > 0 {
@@ -213,7 +213,9 @@ func (t *treeWriter) line(lead string, n *callgraph.Node) {
 		Printable(f.Name), calls, where)
 }
 
-func threadTitle(th *callgraph.Thread) string {
+// ThreadTitle names a thread in the trees: its name (escaped), its id and
+// the process's when there are several.
+func ThreadTitle(th *callgraph.Thread) string {
 	name := th.Name
 	if name == "" {
 		name = "thread"
