@@ -97,7 +97,7 @@ func (g *grouper) add(dst, n *callgraph.Node) {
 
 // minority reports whether imports weigh less than half of what src
 // holds: its own value, or for a thread's root, which holds nothing
-// itself, its children's.
+// itself, its children's but the idle waiting FoldIdle put apart.
 func (g *grouper) minority(src *callgraph.Node, imports []*callgraph.Node) bool {
 	if len(imports) == 0 || g.v == callgraph.Calls {
 		return false
@@ -106,7 +106,9 @@ func (g *grouper) minority(src *callgraph.Node, imports []*callgraph.Node) bool 
 	if src.Parent == nil {
 		whole = 0
 		for _, c := range src.Children {
-			whole += c.Total[g.v]
+			if !IsIdle(g.p.Funcs[c.Func]) {
+				whole += c.Total[g.v]
+			}
 		}
 	}
 	var sum int64

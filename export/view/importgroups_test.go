@@ -74,6 +74,19 @@ func TestGroupImports(t *testing.T) {
 				"  import logging 1 40\n",
 		},
 		{
+			name: "a thread's idle waiting, apart, does not make its imports a minority",
+			lines: []string{
+				"[idle: event loop waiting] 1 1000",
+				"import json 1 30",
+				"import logging 1 40",
+				"app.main 1 30",
+			},
+			want: "[idle: event loop waiting] 1 1000\n" +
+				"app.main 1 30\n" +
+				"import json 1 30\n" +
+				"import logging 1 40\n",
+		},
+		{
 			name: "the program's own module keeps its code, and its imports group apart",
 			lines: []string{
 				"app.<module> 1 100",
@@ -96,6 +109,9 @@ func TestGroupImports(t *testing.T) {
 			for i, f := range p.Funcs {
 				if IsGrouping(callgraph.Func{Name: f.Name, Kind: callgraph.KindNative}) {
 					p.Funcs[i] = callgraph.Func{Name: f.Name, Kind: callgraph.KindNative}
+				}
+				if strings.HasPrefix(f.Name, IdlePrefix) {
+					p.Funcs[i] = callgraph.Func{Name: f.Name, Kind: callgraph.KindMarker}
 				}
 			}
 			before := dump(p)
