@@ -136,8 +136,10 @@ type frame struct {
 	// task marks the outermost coroutine of an asyncio task; awaited a
 	// frame resumed after awaiting; hasSide a frame with a sideInfo in
 	// ThreadBuilder.side (see suspend.go), which few frames need: one
-	// pointer a frame keeps frames small and fast to push.
-	task, awaited, hasSide bool
+	// pointer a frame keeps frames small and fast to push; delegating a
+	// frame put back under the frame it awaits or iterates, which a throw
+	// reached first (see resumeChain).
+	task, awaited, hasSide, delegating bool
 }
 
 // ThreadBuilder builds one thread's tree from its events in time order.
@@ -209,14 +211,14 @@ func (t *ThreadBuilder) advance(ts int64) {
 	}
 }
 
-// EnterPython records PY_START (call true) or PY_RESUME/PY_THROW (call
-// false). site is the call-site offset in the caller, or SiteNone. A
-// resumption continues the frame that suspended (see resume). Only PY_START
-// counts a call, so that counts stay what sys.monitoring raised: a
-// resumption whose suspension the builder cannot tell (a frame that
-// started before recording did, or tasks of one coroutine function
-// resumed in another order than they suspended) opens a node without
-// counting a call.
+// EnterPython records PY_START (call true) or PY_RESUME (call false; see
+// ThrowPython for PY_THROW). site is the call-site offset in the caller,
+// or SiteNone. A resumption continues the frame that suspended (see
+// resume). Only PY_START counts a call, so that counts stay what
+// sys.monitoring raised: a resumption whose suspension the builder cannot
+// tell (a frame that started before recording did, or tasks of one
+// coroutine function resumed in another order than they suspended) opens
+// a node without counting a call.
 func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) {
 	t.advance(ts)
 	t.yielded = nil
@@ -294,6 +296,10 @@ func (t *ThreadBuilder) LeaveNative(id NativeID, ts int64) {
 // over on the way down.
 func (t *ThreadBuilder) leave(key frameKey, ts int64, through frameKey) {
 	i := len(t.stack) - 1
+	if i >= 0 && t.stack[i].delegating && t.stack[i].key != key {
+		t.settleDelegating(ts)
+		i = len(t.stack) - 1
+	}
 	for ; i >= 0; i-- {
 		if t.stack[i].key == key {
 			break

@@ -7,8 +7,8 @@ import (
 )
 
 // script is a readable event sequence for one thread. Each step is
-// "kind name [site] @time": kinds start, resume, return, yield, unwind,
-// call (native), creturn; sites are code-unit offsets in the caller.
+// "kind name [site] @time": kinds start, resume, throw, return, yield,
+// unwind, call (native), creturn; sites are code-unit offsets in the caller.
 type script []string
 
 // fixture defines the code objects and natives the scripts refer to.
@@ -33,7 +33,7 @@ func newFixture(t *testing.T) *fixture {
 		f.b.DefineCode(id, c)
 		f.codes[name] = id
 	}
-	for i, name := range []string{"builtins.len", "builtins.sorted", "int", "time.sleep"} {
+	for i, name := range []string{"builtins.len", "builtins.sorted", "int", "time.sleep", "generator.throw", "builtins.next"} {
 		f.b.DefineNative(NativeID(i+1), name)
 		f.natives[name] = NativeID(i + 1)
 	}
@@ -68,6 +68,8 @@ func (f *fixture) runOn(t *testing.T, tb *ThreadBuilder, s script) {
 			tb.EnterPython(f.codes[name], site, true, at)
 		case "resume":
 			tb.EnterPython(f.codes[name], SiteNone, false, at)
+		case "throw":
+			tb.ThrowPython(f.codes[name], at)
 		case "yield":
 			tb.YieldPython(f.codes[name], at)
 		case "return", "unwind":

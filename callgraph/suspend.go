@@ -20,7 +20,9 @@ package callgraph
 //     create_task, outside the loop);
 //  3. a suspension made on a frame further down: a generator passed to a
 //     function its creator called;
-//  4. any orphan, oldest first.
+//  4. any orphan, oldest first;
+//  5. for a throw, a frame inside a chain of suspended frames (see Throws
+//     below).
 //
 // Tasks: asyncio runs a task one step at a time from its loop
 // (BaseEventLoop._run_once, Handle._run, Context.run, the task's step).
@@ -37,6 +39,21 @@ package callgraph
 // await time, charged to the innermost frame of the chain (the one that
 // awaited something other than a coroutine), and inclusive like CPU time,
 // so each coroutine of the chain holds it.
+//
+// Throws: a throw into a suspended frame (a task's cancellation,
+// generator.throw, close) goes down the chain of frames it delegates to
+// (its await or yield from, theirs, and so on) and reaches them from the
+// inside out: the innermost frame gets PY_THROW first; the frame
+// delegating to it gets its own event (PY_THROW, or PY_RESUME when the
+// inner one returned) only once that one has left, and none if it
+// suspends again instead, since the frames delegating to it pass on what
+// it yielded. A thrown-into frame found nowhere else is looked for inside
+// the chains, and the chain is put back on the stack down to it (see
+// resumeChain): the frame goes on in the node it started in, and a
+// cancelled task's await time ends at the throw, charged to the innermost
+// frame as a resumption would charge it. Only PY_THROW looks there: the
+// search goes through every suspended task, and a PY_RESUME reaches a
+// chain from the outside in.
 
 // suspension is a generator or coroutine frame that yielded.
 type suspension struct {
@@ -73,11 +90,23 @@ func (t *ThreadBuilder) YieldPython(c CodeID, ts int64) {
 		t.leave(pythonKey(c, 0), ts, 0)
 		return
 	}
-	f := &t.stack[d]
-	if f.transparent {
+	if t.stack[d].transparent {
 		t.stack = t.stack[:d]
 		return
 	}
+	t.suspend(d, ts, prev)
+	// A frame delegating to the one that yielded passes on what it
+	// yielded, with no event of its own: it suspends too, as awaits do.
+	for d--; d >= 0 && t.stack[d].delegating; d-- {
+		t.suspend(d, ts, t.yielded)
+	}
+}
+
+// suspend takes the frame at index d, the top one, off the stack as a
+// suspension; prev is the suspension that the previous event made, if it
+// was a PY_YIELD.
+func (t *ThreadBuilder) suspend(d int, ts int64, prev *suspension) {
+	f := &t.stack[d]
 	t.endRun(d, ts)
 	s := t.newSuspension()
 	*s = suspension{node: f.node, key: f.key, at: ts, task: f.task, leaf: true}
@@ -101,6 +130,11 @@ func (t *ThreadBuilder) YieldPython(c CodeID, ts int64) {
 func (t *ThreadBuilder) resume(key frameKey, ts int64) bool {
 	d := len(t.stack)
 	if d > 0 {
+		if f := &t.stack[d-1]; f.delegating && f.key == key {
+			// The frame it delegates to has left (see resumeChain).
+			f.delegating = false
+			return true
+		}
 		if s := t.takeKid(d-1, key); s != nil {
 			t.push(s, ts, d, s.chained && t.stack[d-1].awaited)
 			return true
@@ -133,6 +167,121 @@ func (t *ThreadBuilder) resume(key frameKey, ts int64) bool {
 		return true
 	}
 	return false
+}
+
+// ThrowPython records PY_THROW of code c: an exception thrown into a
+// suspended generator or coroutine resumes it as PY_RESUME does, or, found
+// nowhere else, inside a chain of suspended frames (see Throws above).
+func (t *ThreadBuilder) ThrowPython(c CodeID, ts int64) {
+	t.advance(ts)
+	t.yielded = nil
+	if key := pythonKey(c, 0); t.resume(key, ts) || t.resumeChain(key, ts) {
+		return
+	}
+	// A frame that started before recording did: it opens a node as an
+	// unmatched resumption does, after the same search again, which only
+	// such frames pay.
+	t.EnterPython(c, SiteNone, false, ts)
+}
+
+// resumeChain resumes a frame of key that a throw reached inside a chain
+// of suspended frames (see Throws above): the chain goes back on the
+// stack from its root down to that frame, the root as the orders above
+// put back a suspension found where it is, each frame above it as the
+// first order does, all but the last marked delegating. It reports
+// whether it found one.
+func (t *ThreadBuilder) resumeChain(key frameKey, ts int64) bool {
+	root, on, hops := t.findChain(key)
+	if root == nil {
+		return false
+	}
+	d := len(t.stack)
+	if on >= 0 {
+		t.removeKid(on, root)
+		t.push(root, ts, on+1, on == d-1 && root.chained && t.stack[on].awaited)
+	} else {
+		t.orphans[root.key].take(func(o *suspension) bool { return o == root })
+		if a, ok := t.loopAnchor(); ok {
+			// A task's step: the throw of its cancellation.
+			root.task = true
+			t.push(root, ts, a+1, true)
+		} else {
+			t.push(root, ts, d, root.task)
+		}
+	}
+	for ; hops > 0; hops-- {
+		i := len(t.stack) - 1
+		si := t.side[i]
+		s := si.kids[len(si.kids)-1]
+		si.kids = si.kids[:len(si.kids)-1]
+		t.dropSide(i)
+		t.stack[i].delegating = true
+		t.push(s, ts, i+1, s.chained && t.stack[i].awaited)
+	}
+	return true
+}
+
+// findChain finds a frame of key that a suspended frame delegates to,
+// directly or through others, and returns the suspension at the root of
+// that chain, where it is (the index of the frame it was made on, -1 for
+// an orphan) and how many steps down the chain the frame of key is. It
+// looks at the chains made on the running frames first, innermost first,
+// then at the orphans', the oldest first: several tasks of one coroutine
+// may await the same code, and which of them a throw reached cannot be
+// told from the events.
+func (t *ThreadBuilder) findChain(key frameKey) (root *suspension, on, hops int) {
+	for i := len(t.stack) - 1; i >= 0; i-- {
+		if !t.stack[i].hasSide {
+			continue
+		}
+		kids := t.side[i].kids
+		for j := len(kids) - 1; j >= 0; j-- {
+			if h := chainDepth(kids[j], key); h > 0 {
+				return kids[j], i, h
+			}
+		}
+	}
+	for _, q := range t.orphans {
+		for _, s := range q.items[q.head:] {
+			h := chainDepth(s, key)
+			if h == 0 {
+				continue
+			}
+			if root == nil || s.at < root.at || s.at == root.at && s.key < root.key {
+				root, hops = s, h
+			}
+			break
+		}
+	}
+	return root, -1, hops
+}
+
+// chainDepth returns how many steps down the chain of frames that s
+// delegates to the innermost frame of key is, 0 if none is of key.
+func chainDepth(s *suspension, key frameKey) int {
+	depth := 0
+	for h := 1; ; h++ {
+		k := s.kids
+		if len(k) == 0 || !k[len(k)-1].chained {
+			return depth
+		}
+		s = k[len(k)-1]
+		if s.key == key {
+			depth = h
+		}
+	}
+}
+
+// settleDelegating suspends again the delegating frames on top of the
+// stack: the frame they delegated to left, and the event now is not their
+// resumption (the throw went into that frame itself, not through them), so
+// they are still suspended where they were.
+func (t *ThreadBuilder) settleDelegating(ts int64) {
+	for d := len(t.stack) - 1; d >= 0 && t.stack[d].delegating; d-- {
+		t.suspend(d, ts, t.yielded)
+	}
+	// The event that follows does not come right after these yields.
+	t.yielded = nil
 }
 
 // push puts suspension s back on the stack, its caller in the tree at
@@ -229,6 +378,18 @@ func (t *ThreadBuilder) dropSide(i int) {
 	if si := t.side[i]; len(si.kids) == 0 && len(si.phantoms) == 0 {
 		si.kids, si.phantoms = si.kids[:0], si.phantoms[:0]
 		t.stack[i].hasSide = false
+	}
+}
+
+// removeKid removes suspension s, made on the frame at index i.
+func (t *ThreadBuilder) removeKid(i int, s *suspension) {
+	si := t.side[i]
+	for j, k := range si.kids {
+		if k == s {
+			si.kids = append(si.kids[:j], si.kids[j+1:]...)
+			t.dropSide(i)
+			return
+		}
 	}
 }
 

@@ -155,21 +155,6 @@ func TestBuilderResumptions(t *testing.T) {
 `,
 		},
 		{
-			name: "a task cancelled while it sleeps",
-			events: append(append(append(script{"start module @0", "start run 12 @1", "start run_once @2"},
-				step(3, "start fetch @4", "start sleep 3 @5", "yield sleep @6", "yield fetch @6")...),
-				step(20, "resume fetch @21", "resume sleep @21", "unwind sleep @22", "unwind fetch @23")...),
-				"return run_once @24", "return run @25", "return module @26"),
-			want: `crawler.<module>:0 calls=1 wall=26 await=15
-  asyncio.runners.run:11 calls=1 wall=20 await=0
-    asyncio.base_events.BaseEventLoop._run_once:0 calls=1 wall=18 await=0
-      asyncio.events.Handle._run:0 calls=2 wall=2 await=0
-        Context.run:0 calls=2 wall=2 await=0
-  crawler.fetch:11 calls=1 wall=4 await=15
-    asyncio.tasks.sleep:70 calls=1 wall=2 await=15
-`,
-		},
-		{
 			// main makes an eager task, whose first step runs in the
 			// task's creation; the loop runs its next step. fetch's second
 			// run extends main's and the creation's wall, which hold it.
@@ -237,5 +222,119 @@ func TestBuilderUnfinishedGenerators(t *testing.T) {
 		ts+1, n, n+1, n, n, n, n)
 	if got := renderAwait(p, p.Threads[0]); got != want {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestBuilderThrows: a throw (a task's cancellation, generator.throw and
+// close) reaches a chain of suspended frames from the inside out: the
+// innermost frame gets PY_THROW first, and the frame delegating to it gets
+// its own event only once it has left, or none if it suspends again. The
+// chain is resumed where it started, its await time charged as a
+// resumption's would be.
+func TestBuilderThrows(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		async  bool
+		events script
+		want   string
+	}{
+		{
+			name:  "a task cancelled while it sleeps",
+			async: true,
+			events: append(append(append(script{"start module @0", "start run 12 @1", "start run_once @2"},
+				step(3, "start fetch @4", "start sleep 3 @5", "yield sleep @6", "yield fetch @6")...),
+				step(20, "throw sleep @21", "unwind sleep @22", "throw fetch @22", "unwind fetch @23")...),
+				"return run_once @24", "return run @25", "return module @26"),
+			// sleep awaited from 6 to the throw at 21.
+			want: `crawler.<module>:0 calls=1 wall=26 await=15
+  asyncio.runners.run:11 calls=1 wall=20 await=0
+    asyncio.base_events.BaseEventLoop._run_once:0 calls=1 wall=18 await=0
+      asyncio.events.Handle._run:0 calls=2 wall=2 await=0
+        Context.run:0 calls=2 wall=2 await=0
+  crawler.fetch:11 calls=1 wall=4 await=15
+    asyncio.tasks.sleep:70 calls=1 wall=2 await=15
+`,
+		},
+		{
+			// main awaits fetch, which awaits a future, catches the
+			// cancellation and awaits a sleep: main gets no event until
+			// the task's next step.
+			name:  "a cancelled task that awaits again",
+			async: true,
+			events: append(append(append(append(script{"start module @0", "start run 12 @1", "start run_once @2"},
+				step(3, "start main @4", "start fetch 3 @5", "yield fetch @6", "yield main @6")...),
+				step(20, "throw fetch @21", "start sleep 5 @22", "yield sleep @23", "yield fetch @23")...),
+				step(30, "resume main @31", "resume fetch @31", "resume sleep @31", "return sleep @32",
+					"return fetch @33", "return main @34")...),
+				"return run_once @35", "return run @36", "return module @37"),
+			// fetch awaited from 6 to 21, sleep from 23 to 31.
+			want: `crawler.<module>:0 calls=1 wall=37 await=23
+  asyncio.runners.run:11 calls=1 wall=28 await=0
+    asyncio.base_events.BaseEventLoop._run_once:0 calls=1 wall=26 await=0
+      asyncio.events.Handle._run:0 calls=3 wall=3 await=0
+        Context.run:0 calls=3 wall=3 await=0
+  crawler.main:11 calls=1 wall=7 await=23
+    crawler.fetch:60 calls=1 wall=5 await=23
+      asyncio.tasks.sleep:70 calls=1 wall=2 await=8
+`,
+		},
+		{
+			// inner catches what generator.throw threw into outer and
+			// yields again; outer passes that on without an event.
+			name: "a generator thrown into through yield from",
+			events: script{"start main @0", "start outer 3 @1", "start inner 2 @2", "yield inner @3", "yield outer @3",
+				"call generator.throw 12 @10", "throw inner @11", "yield inner @12", "creturn generator.throw @13",
+				"resume outer @20", "resume inner @20", "return inner @21", "yield outer @22",
+				"resume outer @30", "return outer @31", "return main @40"},
+			want: `m.main:0 calls=1 wall=40 await=0
+  m.outer:10 calls=1 wall=6 await=0
+    m.inner:50 calls=1 wall=3 await=0
+  generator.throw:11 calls=1 wall=2 await=0
+`,
+		},
+		{
+			name: "a generator closed through yield from",
+			events: script{"start main @0", "start outer 3 @1", "start inner 2 @2", "yield inner @3", "yield outer @3",
+				"call generator.throw 12 @10", "throw inner @11", "unwind inner @12", "throw outer @12",
+				"unwind outer @13", "creturn generator.throw @14", "return main @20"},
+			want: `m.main:0 calls=1 wall=20 await=0
+  m.outer:10 calls=1 wall=4 await=0
+    m.inner:50 calls=1 wall=2 await=0
+  generator.throw:11 calls=1 wall=2 await=0
+`,
+		},
+		{
+			// generator.throw called on the generator outer delegates to:
+			// it unwinds, and outer goes on suspended until its next().
+			name: "a delegate thrown into on its own",
+			events: script{"start main @0", "call builtins.next 3 @1", "start outer @1", "start inner 2 @2",
+				"yield inner @3", "yield outer @3", "creturn builtins.next @4",
+				"call generator.throw 12 @10", "throw inner @11", "unwind inner @12", "creturn generator.throw @13",
+				"call builtins.next 22 @20", "resume outer @21", "yield outer @22", "creturn builtins.next @23",
+				"return main @30"},
+			// The first next() holds outer's later runs (see liveAncestor).
+			want: `m.main:0 calls=1 wall=30 await=0
+  builtins.next:10 calls=1 wall=6 await=0
+    m.outer:0 calls=1 wall=5 await=0
+      m.inner:50 calls=1 wall=2 await=0
+  generator.throw:11 calls=1 wall=1 await=0
+  builtins.next:12 calls=1 wall=2 await=0
+`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tc.async {
+				f = newAsyncFixture(t)
+			}
+			tb := f.run(t, 1, tc.events)
+			p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+			if got := renderAwait(p, p.Threads[0]); got != tc.want {
+				t.Errorf("tree:\n%s\nwant:\n%s", got, tc.want)
+			}
+			if tb.Mismatched != 0 {
+				t.Errorf("%d leave events matched no frame", tb.Mismatched)
+			}
+		})
 	}
 }

@@ -111,8 +111,10 @@ func (d *Decoder) hot(kind, w uint64) error {
 	switch kind {
 	case KPyStart:
 		t.EnterPython(callgraph.CodeID(id), site, true, d.now)
-	case KPyResume, KPyThrow:
+	case KPyResume:
 		t.EnterPython(callgraph.CodeID(id), callgraph.SiteNone, false, d.now)
+	case KPyThrow:
+		t.ThrowPython(callgraph.CodeID(id), d.now)
 	case KPyYield:
 		t.YieldPython(callgraph.CodeID(id), d.now)
 	case KPyReturn, KPyUnwind:
