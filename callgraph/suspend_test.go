@@ -338,3 +338,30 @@ func TestBuilderThrows(t *testing.T) {
 		})
 	}
 }
+
+// TestBuilderGeneratorAcrossThreads: a generator that one thread started
+// and another advances counts one call, its PY_START; on the other thread
+// it runs under the next() that advanced it there, where each thread's
+// share of its time is charged.
+func TestBuilderGeneratorAcrossThreads(t *testing.T) {
+	f := newFixture(t)
+	a := f.b.NewThread(1)
+	b := f.b.NewThread(2)
+	f.runOn(t, a, script{"start main @0", "call builtins.next 3 @1", "start gen @1", "yield gen @2", "creturn builtins.next @2"})
+	f.runOn(t, b, script{"start f @10", "call builtins.next 3 @11", "resume gen @12", "yield gen @13", "creturn builtins.next @14",
+		"call builtins.next 3 @15", "resume gen @16", "return gen @17", "creturn builtins.next @18", "return f @20"})
+	f.runOn(t, a, script{"return main @50"})
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	want := []string{`m.main:0 calls=1 wall=50
+  builtins.next:10 calls=1 wall=1
+    m.gen:0 calls=1 wall=1
+`, `m.f:0 calls=1 wall=10
+  builtins.next:20 calls=2 wall=6
+    m.gen:0 calls=0 wall=2
+`}
+	for i, th := range p.Threads {
+		if got := render(p, th); got != want[i] {
+			t.Errorf("thread %d:\n%s\nwant:\n%s", th.ID, got, want[i])
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package profiler
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,4 +155,134 @@ func awaitAt(p *callgraph.Profile, file string, path []string, self bool) int64 
 		})
 	}
 	return sum
+}
+
+// sharedProgram advances a generator pipeline (chained delegating to
+// numbers) and a coroutine from a pool's threads, under a lock, after the
+// main thread created them and advanced each once; it prints how many
+// values each thread took.
+const sharedProgram = `import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+
+def work(i):
+    return i * i
+
+
+def numbers(n):
+    for i in range(n):
+        yield work(i)
+
+
+def chained(n):
+    yield from numbers(n)
+
+
+class Step:
+    def __await__(self):
+        yield
+
+
+async def job(n):
+    for i in range(n):
+        await Step()
+        work(i)
+
+
+lock = threading.Lock()
+taken = {}
+
+
+def take(gen):
+    with lock:
+        if next(gen, None) is not None:
+            name = threading.current_thread().name
+            taken[name] = taken.get(name, 0) + 1
+
+
+def drive(coro):
+    with lock:
+        try:
+            coro.send(None)
+        except StopIteration:
+            pass
+
+
+def main():
+    gen = chained(401)
+    next(gen)
+    coro = job(100)
+    coro.send(None)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: take(gen), range(401)))
+        list(pool.map(lambda _: drive(coro), range(100)))
+    print(json.dumps(taken))
+
+
+main()
+`
+
+// TestRecordGeneratorAcrossThreads: a generator and a coroutine that one
+// thread started and others advance count one call each, their PY_START,
+// and each thread's share of their work is charged on that thread, under
+// the next() that advanced them there.
+func TestRecordGeneratorAcrossThreads(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "shared.py")
+	if err := os.WriteFile(file, []byte(sharedProgram), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
+		r := record(t, i, k, []string{file}, nil, nil)
+		p := r.res.Profile
+		assertCountsOfAtLeast(t, p, referenceCounts(t, i, file), file, 9)
+		var taken map[string]int64
+		if err := json.Unmarshal([]byte(r.stdout), &taken); err != nil {
+			t.Fatalf("the program's report %q: %v", r.stdout, err)
+		}
+		worked := map[string]int64{}
+		for _, th := range p.Threads {
+			for path, n := range paths(p, th.Name) {
+				if strings.HasSuffix(path, "__main__.take;builtins.next;__main__.chained;__main__.numbers;__main__.work") {
+					worked[th.Name] += n
+				}
+			}
+		}
+		if len(taken) == 0 || len(worked) != len(taken) {
+			t.Errorf("threads took values %v, worked on them under next() %v", taken, worked)
+		}
+		for name, n := range taken {
+			if worked[name] != n {
+				t.Errorf("%s took %d values and worked on %d of them under its next()", name, n, worked[name])
+			}
+		}
+		assertAdvancedOnEachThread(t, p, file)
+	})
+}
+
+// assertAdvancedOnEachThread checks that on the threads that did not start
+// them the generators and the coroutine hang under the call that advanced
+// them there, without calls, and that none holds more wall time than its
+// parent.
+func assertAdvancedOnEachThread(t *testing.T, p *callgraph.Profile, file string) {
+	t.Helper()
+	parents := map[string]string{"chained": "builtins.next", "numbers": "__main__.chained", "job": "coroutine.send"}
+	for _, th := range p.Threads {
+		th.Root.Walk(func(path []*callgraph.Node) {
+			n := path[len(path)-1]
+			f := p.Funcs[n.Func]
+			want, ok := parents[strings.TrimPrefix(f.Name, "__main__.")]
+			if !ok || f.Filename != file || th.Name == "MainThread" {
+				return
+			}
+			parent := path[len(path)-2]
+			if got := p.Funcs[parent.Func].Name; got != want || n.Total[callgraph.Calls] != 0 {
+				t.Errorf("%s: %d calls under %s, want 0 under %s", pathName(p, path), n.Total[callgraph.Calls], got, want)
+			}
+			if n.Total[callgraph.Wall] > parent.Total[callgraph.Wall] {
+				t.Errorf("%s: wall %v over its parent's %v", pathName(p, path),
+					time.Duration(n.Total[callgraph.Wall]), time.Duration(parent.Total[callgraph.Wall]))
+			}
+		})
+	}
 }
