@@ -3,6 +3,7 @@ package profiler
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,8 +61,8 @@ func withoutAgent(line string) string {
 
 // TestProgramStartsCold: at the program's first line sys.modules (and
 // the path hooks' cache) is the same with and without pyprof, but for
-// pyprof's extension module, in
-// trace and hybrid modes, for a script, -c and -m (whose parent package's
+// pyprof's agent module, in trace and hybrid modes, with the C agent and
+// its pure-Python twin, for a script, -c and -m (whose parent package's
 // first line is the program's first).
 func TestProgramStartsCold(t *testing.T) {
 	interpretersOnce.Do(func() { interpreters = agent.All() })
@@ -90,14 +91,17 @@ func TestProgramStartsCold(t *testing.T) {
 				if len(want) == 0 {
 					t.Fatalf("the program printed no modules line:\n%s", plain)
 				}
-				for _, mode := range []string{"trace", "hybrid"} {
-					got := moduleLines(recordMode(t, i, mode, form.words))
-					if len(got) != len(want) {
-						t.Errorf("%s: %d modules lines under pyprof, %d without", mode, len(got), len(want))
-						continue
-					}
-					for k := range want {
-						assertSameModules(t, mode, want[k], got[k])
+				for _, kind := range coldAgents(i) {
+					for _, mode := range []string{"trace", "hybrid"} {
+						how := fmt.Sprintf("%s agent, %s", kind, mode)
+						got := moduleLines(recordMode(t, i, kind, mode, form.words))
+						if len(got) != len(want) {
+							t.Errorf("%s: %d modules lines under pyprof, %d without", how, len(got), len(want))
+							continue
+						}
+						for k := range want {
+							assertSameModules(t, how, want[k], got[k])
+						}
 					}
 				}
 			})
@@ -105,9 +109,18 @@ func TestProgramStartsCold(t *testing.T) {
 	}
 }
 
-// assertSameModules compares one modules line under pyprof with the one
-// printed without it.
-func assertSameModules(t *testing.T, mode, plain, profiled string) {
+// coldAgents returns the agents that can record on i: both, but for a
+// free-threaded Python, which the C agent refuses.
+func coldAgents(i *agent.Interpreter) []agent.Kind {
+	if i.FreeThreaded {
+		return []agent.Kind{agent.Python}
+	}
+	return []agent.Kind{agent.C, agent.Python}
+}
+
+// assertSameModules compares one modules line under pyprof (recorded as
+// how says) with the one printed without it.
+func assertSameModules(t *testing.T, how, plain, profiled string) {
 	t.Helper()
 	want, got := strings.Fields(plain)[1:], strings.Fields(withoutAgent(profiled))[1:]
 	var extra, missing []string
@@ -122,26 +135,30 @@ func assertSameModules(t *testing.T, mode, plain, profiled string) {
 		}
 	}
 	if len(extra)+len(missing) > 0 {
-		t.Errorf("%s: at the first line pyprof had %v more and %v less than the interpreter alone (%s)", mode, extra, missing, strings.Fields(plain)[0])
+		t.Errorf("%s: at the first line pyprof had %v more and %v less than the interpreter alone (%s)", how, extra, missing, strings.Fields(plain)[0])
 	}
 }
 
-// recordMode records words with the C agent in mode (trace or hybrid) and
-// returns what the program printed.
-func recordMode(t *testing.T, i *agent.Interpreter, mode string, words []string) string {
+// recordMode records words with the agent kind in mode (trace or hybrid)
+// and returns what the program printed.
+func recordMode(t *testing.T, i *agent.Interpreter, kind agent.Kind, mode string, words []string) string {
 	t.Helper()
 	if mode == "trace" {
-		return recordWith(t, i, agent.C, words, func(*Options) {}).stdout
+		return recordWith(t, i, kind, words, func(*Options) {}).stdout
 	}
 	target, err := ParseTarget(words, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	o := Options{Target: target, Python: i.Path, Agent: agent.C, ToolID: 2, RingBytes: 1 << 20, Slots: 16,
+	o := Options{Target: target, Python: i.Path, Agent: kind, ToolID: 2, RingBytes: 1 << 20, Slots: 16,
 		Poll: time.Millisecond, Stdout: &out, Stderr: &errb}
-	if _, _, err := RecordHybrid(context.Background(), o, SampleOptions{Rate: 100}); err != nil {
+	res, _, err := RecordHybrid(context.Background(), o, SampleOptions{Rate: 100})
+	if err != nil {
 		t.Fatalf("hybrid recording of %v: %v\nstderr: %s", words, err, errb.String())
+	}
+	if res.Agent.Kind != kind {
+		t.Fatalf("asked for the %s agent, got %s (%s)", kind, res.Agent.Kind, res.Agent.Warning)
 	}
 	return out.String()
 }

@@ -3,16 +3,86 @@
 Used when no C compiler or no Python.h is available. It writes exactly the
 records agent.c writes (wire.h), only slower; the same tests run against both.
 The constants below mirror wire.h and a test compares them with it.
+
+The program must start as cold as it would without pyprof (see bootstrap.py):
+this module imports nothing the interpreter has not imported before any
+program runs, even under -S (sys, posix, _thread, _imp, the frozen
+importlib), and patches nothing. Words are packed with int.to_bytes and
+memoryview casts instead of struct; threads are told apart with _thread
+instead of threading; the types it tells callables by are taken from
+objects at hand instead of from types. The few extension modules it cannot
+do without (mmap for the shared memory; _socket and fcntl to register a
+child's rings) are loaded by _quietly, which leaves sys.modules and the
+path hooks' cache as they were.
 """
 
-import functools
-import mmap
-import os
-import struct
+import _imp
+import _thread
+import posix
 import sys
-import threading
-import time
-import types
+
+_IMPORTLIB = sys.modules["_frozen_importlib"]
+
+
+def _quietly(name):
+    """The module the program's own `import name` would load, without
+    importing it: the interpreter's copy if it has imported one already,
+    else a copy of our own, made from the built-in module or the extension
+    file on sys.path, which sys.modules never holds. The program that later
+    imports the module gets a module of its own, made as if pyprof had not
+    been there; only the shared library stays loaded in the process, which
+    the program cannot see but as a slightly faster import."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    if name in sys.builtin_module_names:
+        spec = _IMPORTLIB.ModuleSpec(name, _IMPORTLIB.BuiltinImporter, origin="built-in")
+        module = _imp.create_builtin(spec)
+        _imp.exec_builtin(module)
+    else:
+        spec = _IMPORTLIB.ModuleSpec(name, None, origin=_extension_file(name))
+        module = _imp.create_dynamic(spec)
+        _imp.exec_dynamic(module)
+    # A module of the old, single-phase kind puts itself in sys.modules.
+    if sys.modules.get(name) is module:
+        del sys.modules[name]
+    return module
+
+
+def _extension_file(name):
+    """The extension file an import of name finds on sys.path, looked for
+    by name rather than through the path hooks, whose finders would stay
+    cached for the program."""
+    for folder in sys.path:
+        if not folder.startswith("/"):
+            continue  # the working folder: not where the standard library is
+        for suffix in _imp.extension_suffixes():
+            path = f"{folder}/{name}{suffix}"
+            try:
+                posix.stat(path)
+            except OSError:
+                continue
+            return path
+    raise ImportError(f"pyprof's Python agent needs the {name} module, and this Python has none", name=name)
+
+
+# time is built in and imported by the interpreter as it starts.
+_time = _quietly("time")
+mmap = _quietly("mmap")
+
+
+# The types callables are told apart by, taken from objects as the types
+# module does, which is not imported at start-up.
+class _Method:
+    def method(self):
+        pass
+
+
+_FunctionType = type(_quietly)
+_MethodType = type(_Method().method)
+_BuiltinFunctionType = type(len)
+_ModuleType = type(sys)
+_METHOD_DESCRIPTORS = (type(str.join), type(dict.__dict__["fromkeys"]), type(object.__init__))
 
 WIRE_MAGIC = 0x3146525059505950
 WIRE_VERSION = 3
@@ -90,14 +160,27 @@ REG_VERSION = 8
 REG_PID = 16
 REG_OK = 1
 
-_u64 = struct.Struct("<Q")
-_u32 = struct.Struct("<I")
-_ticks = time.monotonic_ns
+
+def _u64(value):
+    return value.to_bytes(8, "little")
+
+
+def _u32(value):
+    return value.to_bytes(4, "little")
+
+
+def _words_of(payload):
+    """payload's little-endian 64-bit words, a multiple of 8 bytes long
+    (the wire format is little-endian, and so is the machine: init checks)."""
+    return memoryview(payload).cast("Q").tolist()
+
+
+_ticks = _time.monotonic_ns
 
 _mem = None  # the header and the control blocks
 # Words are read and written through memoryviews of native unsigned ints:
 # an item store is one aligned store, so pyprof never sees a position half
-# written (struct.pack_into stores byte by byte).
+# written (a slice of bytes would be stored byte by byte).
 _words = None  # 64-bit words, indexed by byte offset // 8
 _halves = None  # 32-bit words, indexed by byte offset // 4
 _ring_bytes = 0
@@ -126,8 +209,8 @@ _hidden = frozenset()
 # keeps its address, and so its id, unique.
 _code_ids = {}
 _callable_ids = {}  # name -> id
-_local = threading.local()
-_lock = threading.Lock()
+_local = _thread._local()
+_lock = _thread.allocate_lock()
 # pyprof's socket for child processes (wire.h), an abstract name without its
 # leading NUL; None when children are not followed.
 _follow = None
@@ -165,7 +248,7 @@ class _Ring:
         self.grow_tries = 0
 
     def __del__(self):
-        if _halves is not None and _recording_pid == os.getpid():
+        if _halves is not None and _recording_pid == posix.getpid():
             self.words = None
             _shrink(self.index)
             _halves[(self.slot + SLOT_STATE) >> 2] = SLOT_CLOSED
@@ -175,7 +258,7 @@ def _map_ring(index, size):
     """Maps size bytes of slot index's ring: (mmap, words, size), or None
     when it cannot (no address space, or our descriptor is gone)."""
     try:
-        st = os.fstat(_fd)
+        st = posix.fstat(_fd)
         if (st.st_dev, st.st_ino) != _fd_id:
             return None
         off = _data_start + index * _ring_bytes
@@ -240,10 +323,10 @@ def _add(off, n):
 
 
 def _consumer_alive():
-    if _consumer_is_parent and os.getppid() != _consumer_pid:
+    if _consumer_is_parent and posix.getppid() != _consumer_pid:
         return False
     try:
-        os.kill(_consumer_pid, 0)
+        posix.kill(_consumer_pid, 0)
     except ProcessLookupError:
         return False
     except OSError:
@@ -257,14 +340,14 @@ def _wait_for_room(r, n):
     r.limit = _room_limit(r, _words[(r.slot + SLOT_READ_POS) >> 3])
     if r.wpos + n <= r.limit:
         return True
-    started = checked = time.monotonic_ns()
+    started = checked = _time.monotonic_ns()
     while True:
         r.limit = _room_limit(r, _words[(r.slot + SLOT_READ_POS) >> 3])
         if r.wpos + n <= r.limit:
-            _add(r.slot + SLOT_WAIT_NS, time.monotonic_ns() - started)
+            _add(r.slot + SLOT_WAIT_NS, _time.monotonic_ns() - started)
             return True
-        time.sleep(0.00005)
-        now = time.monotonic_ns()
+        _time.sleep(0.00005)
+        now = _time.monotonic_ns()
         if now - checked > 100_000_000:
             checked = now
             if not _consumer_alive():
@@ -307,7 +390,7 @@ def _put_ext(r, sub, payload):
         return
     payload += b"\0" * (-size % 8)
     words = [(sub << SUB_SHIFT) | (size << LEN_SHIFT)]
-    words += [w for (w,) in _u64.iter_unpack(payload)]
+    words += _words_of(payload)
     _put_words(r, words)
 
 
@@ -316,13 +399,13 @@ def _put_hot(r, kind, ident, site):
     delta = now - r.last
     r.last = now
     if delta >> DELTA_BITS:
-        _put_ext(r, X_TIME, _u64.pack(now))
+        _put_ext(r, X_TIME, _u64(now))
         delta = 0
     if ident >> ID_BITS:
-        _put_ext(r, X_BIG_ID, _u32.pack(ident))
+        _put_ext(r, X_BIG_ID, _u32(ident))
         ident = 0
     if site > SITE_NONE:
-        _put_ext(r, X_BIG_SITE, _u32.pack(site))
+        _put_ext(r, X_BIG_SITE, _u32(site))
         site = 0
     _put_words(r, [(kind << KIND_SHIFT) | (ident << ID_SHIFT) | (site << SITE_SHIFT) | delta])
     global _since_check
@@ -333,7 +416,7 @@ def _put_hot(r, kind, ident, site):
 
 def _string(s):
     b = str(s).encode("utf-8", "replace")[:MAX_STRING]
-    return _u32.pack(len(b)) + b
+    return _u32(len(b)) + b
 
 
 def _unrecorded():
@@ -375,7 +458,7 @@ def _wait_for_slot():
         if not _consumer_alive():
             _consumer_gone()
             break
-        time.sleep(0.0001)
+        _time.sleep(0.0001)
         r, _ = _take_slot()
         if r is not None:
             return r
@@ -414,7 +497,7 @@ def _take_ring():
     if r is None:
         _add(lost, 1)
         return None
-    payload = struct.pack("<QQQ", threading.get_native_id(), threading.get_ident(), r.last)
+    payload = _u64(_thread.get_native_id()) + _u64(_thread.get_ident()) + _u64(r.last)
     _put_ext(r, X_THREAD, payload)
     _local.ring = r
     return r
@@ -423,10 +506,10 @@ def _take_ring():
 def _line_table(code):
     rows = []
     for start, _end, line in code.co_lines():
-        rows.append(struct.pack("<Ii", start // 2, -1 if line is None else line))
+        rows.append(_u32(start // 2) + (-1 if line is None else line).to_bytes(4, "little", signed=True))
         if len(rows) >= MAX_LINES:
             break
-    return _u32.pack(len(rows)) + b"".join(rows)
+    return _u32(len(rows)) + b"".join(rows)
 
 
 def _module_of(code):
@@ -454,14 +537,11 @@ def _code_id(r, code):
     ident = len(_code_ids) + 1
     _code_ids[id(code)] = (code, ident)
     flags = CODE_HIDDEN if code.co_filename in _hidden else 0
-    payload = struct.pack("<III", ident, code.co_firstlineno, flags)
+    payload = _u32(ident) + _u32(code.co_firstlineno) + _u32(flags)
     payload += _string(code.co_qualname) + _string(code.co_filename) + _string(_module_of(code))
     payload += _line_table(code)
     _put_ext(r, X_CODE, payload)
     return ident
-
-
-_METHOD_DESCRIPTORS = (types.MethodDescriptorType, types.ClassMethodDescriptorType, types.WrapperDescriptorType)
 
 
 def _type_name(t):
@@ -475,9 +555,9 @@ def _type_name(t):
 
 def _callable_name(c):
     t = type(c)
-    if t is types.BuiltinFunctionType:
+    if t is _BuiltinFunctionType:
         owner = c.__self__
-        if owner is None or isinstance(owner, types.ModuleType):
+        if owner is None or isinstance(owner, _ModuleType):
             return f"{c.__module__ or 'builtins'}.{c.__name__}"
         return f"{_type_name(type(owner))}.{c.__name__}"
     if t in _METHOD_DESCRIPTORS:
@@ -492,12 +572,12 @@ def _callable_id(r, c):
     ident = _callable_ids.get(name)
     if ident is None:
         ident = _callable_ids[name] = len(_callable_ids) + 1
-        _put_ext(r, X_CALLABLE, _u32.pack(ident) + _string(name))
+        _put_ext(r, X_CALLABLE, _u32(ident) + _string(name))
     return ident
 
 
 def _unwrap(c):
-    return c.__func__ if type(c) is types.MethodType else c
+    return c.__func__ if type(c) is _MethodType else c
 
 
 # ---- sys.monitoring callbacks ------------------------------------------------
@@ -554,7 +634,7 @@ def call(code, offset, callable, arg0):
     if r is None:
         return
     c = _unwrap(callable)
-    if type(c) is types.FunctionType:
+    if type(c) is _FunctionType:
         # Remember the call site for the PY_START that follows.
         r.pending_code = c.__code__
         r.pending_site = offset // 2
@@ -568,7 +648,7 @@ def _c_event(kind):
         c = _unwrap(callable)
         # f(*args, **kw) raises C_RETURN for a Python function too; its CALL
         # was taken as a Python call, so this one is skipped as well.
-        if type(c) is types.FunctionType:
+        if type(c) is _FunctionType:
             return
         r = _ring()
         if r is not None:
@@ -599,7 +679,7 @@ def _after_fork_in_child():
     # number since.
     if _follow_sock is not None:
         try:
-            st = os.fstat(_follow_sock.fileno())
+            st = posix.fstat(_follow_sock.fileno())
             ours = (st.st_dev, st.st_ino) == _follow_id
         except OSError:
             ours = False
@@ -619,16 +699,34 @@ def _map(fd, size):
 def _keep_fd(fd):
     """Makes fd the descriptor rings are mapped from, and a fresh _maps."""
     global _fd, _fd_id, _maps
-    st = os.fstat(fd)
+    st = posix.fstat(fd)
     _fd, _fd_id, _maps = fd, (st.st_dev, st.st_ino), [None] * _nslots
+
+
+def _read_header(fd):
+    """The header fields init checks: magic, version, slots, ring size,
+    data start, clock and the consumer's pid."""
+    head = mmap.mmap(fd, HDR_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
+    try:
+        with memoryview(head) as view, view.cast("Q") as words, view.cast("I") as halves:
+            return (
+                words[HDR_MAGIC >> 3],
+                halves[HDR_VERSION >> 2],
+                halves[HDR_NSLOTS >> 2],
+                words[HDR_RING_BYTES >> 3],
+                words[HDR_DATA_START >> 3],
+                halves[HDR_CLOCK >> 2],
+                words[HDR_CONSUMER_PID >> 3],
+            )
+    finally:
+        head.close()
 
 
 def init(fd, hidden):
     global _ring_bytes, _mask, _nslots, _data_start, _consumer_pid, _hidden
-    head = mmap.mmap(fd, HDR_SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
-    magic, version, nslots, ring_bytes, data_start, clock = struct.unpack_from("<QIIQQI", head, 0)
-    consumer = _u64.unpack_from(head, HDR_CONSUMER_PID)[0]
-    head.close()
+    if sys.byteorder != "little":
+        raise ValueError("the wire format is little-endian")
+    magic, version, nslots, ring_bytes, data_start, clock, consumer = _read_header(fd)
     if (
         magic != WIRE_MAGIC
         or version != WIRE_VERSION
@@ -642,15 +740,13 @@ def init(fd, hidden):
         raise ValueError("the Python agent records CLOCK_MONOTONIC time only")
     global _consumer_is_parent
     _nslots, _ring_bytes, _data_start, _consumer_pid = nslots, ring_bytes, data_start, consumer
-    _consumer_is_parent = consumer == os.getppid()
+    _consumer_is_parent = consumer == posix.getppid()
     _mask = ring_bytes - 1
-    if sys.byteorder != "little":
-        raise ValueError("the wire format is little-endian")
     # The header and the control blocks; rings are mapped as threads come,
     # from a descriptor of our own: the bootstrap closes the one it passed.
     _map(fd, data_start)
-    _keep_fd(os.dup(fd))
-    _words[HDR_AGENT_PID >> 3] = os.getpid()
+    _keep_fd(posix.dup(fd))
+    _words[HDR_AGENT_PID >> 3] = posix.getpid()
     _setup(hidden)
 
 
@@ -667,7 +763,7 @@ def init_child(hidden, nslots, ring_bytes, clock, consumer_pid, socket_name):
         raise ValueError("the wire format is little-endian")
     _nslots, _ring_bytes, _mask = nslots, ring_bytes, ring_bytes - 1
     _consumer_pid = consumer_pid
-    _consumer_is_parent = consumer_pid == os.getppid()
+    _consumer_is_parent = consumer_pid == posix.getppid()
     _follow = socket_name
     _setup(hidden)
     _own_rings()
@@ -681,11 +777,13 @@ def _setup(hidden):
     # the hooks registered before ours (threading's) run first in the child,
     # so recording pauses just before the fork and the child inherits the
     # pause (which forked() lifts once the child has rings of its own, when
-    # pyprof follows children). The pause callables are C (partial of set methods): they raise
-    # no events, so no frame is entered without being left.
-    os.register_at_fork(
-        before=functools.partial(_fork_pause.add, True),
-        after_in_parent=functools.partial(_fork_pause.discard, True),
+    # pyprof follows children). The pause callables are C (set methods bound
+    # to their argument as a method is bound to its object; functools.partial
+    # would be imported for it): they raise no events, so no frame is entered
+    # without being left.
+    posix.register_at_fork(
+        before=_MethodType(_fork_pause.add, True),
+        after_in_parent=_MethodType(_fork_pause.discard, True),
         after_in_child=_after_fork_in_child,
     )
 
@@ -702,13 +800,22 @@ def _write_header():
     _words[HDR_DATA_START >> 3] = _data_start
     _halves[HDR_CLOCK >> 2] = CLOCK_MONOTONIC
     _words[HDR_CONSUMER_PID >> 3] = _consumer_pid
-    _words[HDR_AGENT_PID >> 3] = os.getpid()
+    _words[HDR_AGENT_PID >> 3] = posix.getpid()
     _words[HDR_MAGIC >> 3] = WIRE_MAGIC
+
+
+def _registration():
+    """The message that registers this process's rings (wire.h)."""
+    msg = bytearray(REG_SIZE)
+    msg[REG_MAGIC : REG_MAGIC + 8] = _u64(WIRE_MAGIC)
+    msg[REG_VERSION : REG_VERSION + 4] = _u32(WIRE_VERSION)
+    msg[REG_PID : REG_PID + 8] = _u64(posix.getpid())
+    return bytes(msg)
 
 
 def _register(fd):
     """Hands the memfd to pyprof and waits for its answer."""
-    import socket
+    socket = _quietly("_socket")
 
     global _follow_sock, _follow_id
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -717,16 +824,14 @@ def _register(fd):
         # does not answer leaves the child unprofiled, not hung.
         s.settimeout(5)
         s.connect("\0" + _follow)
-        msg = bytearray(REG_SIZE)
-        struct.pack_into("<QI", msg, REG_MAGIC, WIRE_MAGIC, WIRE_VERSION)
-        _u64.pack_into(msg, REG_PID, os.getpid())
-        socket.send_fds(s, [bytes(msg)], [fd])
+        rights = (socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little", signed=True))
+        s.sendmsg([_registration()], [rights])
         if s.recv(1) != bytes([REG_OK]):
             raise ConnectionRefusedError("pyprof did not take this process's rings")
     except BaseException:
         s.close()
         raise
-    st = os.fstat(s.fileno())
+    st = posix.fstat(s.fileno())
     _follow_sock, _follow_id = s, (st.st_dev, st.st_ino)
 
 
@@ -741,8 +846,8 @@ def _memfd():
     """A memfd that can be sealed, through the C library where this Python
     has no os.memfd_create."""
     flags = _mfd_cloexec | _mfd_allow_sealing
-    if hasattr(os, "memfd_create"):
-        return os.memfd_create("pyprof-rings", flags)
+    if hasattr(posix, "memfd_create"):
+        return posix.memfd_create("pyprof-rings", flags)
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -755,7 +860,7 @@ def _memfd():
 def _own_rings():
     """Makes shared memory of the current geometry for this process alone,
     registers it with pyprof, and writes there from now on."""
-    import fcntl
+    fcntl = _quietly("fcntl")
 
     global _data_start
     old, old_maps, old_fd, old_fd_id = _mem, _maps, _fd, _fd_id
@@ -763,14 +868,14 @@ def _own_rings():
     size = _data_start + _nslots * _ring_bytes  # sparse: pages come as rings are written
     fd = _memfd()
     try:
-        os.ftruncate(fd, size)
+        posix.ftruncate(fd, size)
         # Sealed: pyprof maps what we send and must never fault on it.
         fcntl.fcntl(fd, _f_add_seals, _f_seal_shrink | _f_seal_grow | _f_seal_seal)
         _map(fd, _data_start)
         _write_header()
         _register(fd)
     except BaseException:
-        os.close(fd)
+        posix.close(fd)
         raise
     # Kept, to map rings as threads come: pyprof has its own descriptor.
     _keep_fd(fd)
@@ -789,11 +894,11 @@ def _close_if_ours(fd, ident):
     """Closes fd if it is still the file it was: the program may have
     closed it and opened another under its number."""
     try:
-        st = os.fstat(fd)
+        st = posix.fstat(fd)
     except OSError:
         return
     if (st.st_dev, st.st_ino) == ident:
-        os.close(fd)
+        posix.close(fd)
 
 
 def follow(socket_name):
@@ -811,12 +916,12 @@ def forked(name=None):
     global _code_ids, _callable_ids, _lock, _recording_pid, _recording, _consumer_is_parent
     if _mem is None or _follow is None:
         return False
-    _consumer_is_parent = _consumer_pid == os.getppid()
+    _consumer_is_parent = _consumer_pid == posix.getppid()
     _code_ids, _callable_ids = {}, {}
     # Another thread of the parent may have held it at the fork.
-    _lock = threading.Lock()
+    _lock = _thread.allocate_lock()
     _own_rings()
-    _recording_pid = os.getpid()
+    _recording_pid = posix.getpid()
     _fork_pause.clear()
     _recording = True
     _halves[HDR_STATUS >> 2] = STATUS_RECORDING
@@ -835,7 +940,7 @@ def _check_consumer():
     No thread of the twin's own does this: CPython warns a program that
     forks while it has other threads."""
     global _last_check
-    now = time.monotonic_ns()
+    now = _time.monotonic_ns()
     if now - _last_check < 250_000_000:
         return
     _last_check = now
@@ -862,7 +967,7 @@ def on_orphan(handler):
 
 def start():
     global _recording, _recording_pid
-    _recording_pid = os.getpid()
+    _recording_pid = posix.getpid()
     _recording = True
     _halves[HDR_STATUS >> 2] = STATUS_RECORDING
 
