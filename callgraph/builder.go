@@ -728,13 +728,13 @@ func (r *resolver) funcOf(k frameKey) FuncID {
 			name = r.proc.natives[id]
 		}
 		if name == "" {
-			name = "[unknown native]"
+			name = UnknownNative
 		}
 		return r.intern(funcKey{name: name, kind: KindNative})
 	}
 	c := r.code(k)
 	if c == nil {
-		return r.intern(funcKey{name: "[unknown code]", kind: KindMarker})
+		return r.intern(funcKey{name: UnknownCodeMarker, kind: KindMarker})
 	}
 	return r.intern(funcKey{name: FuncName(c.Module, c.Filename, c.Qualname), file: c.Filename, line: c.FirstLine, kind: KindPython})
 }
@@ -781,22 +781,9 @@ func (r *resolver) selfCPU(bn *bnode) int64 {
 }
 
 func (r *resolver) addLostMarker(root *Node) {
-	name := "[lost " + itoa(r.b.lost) + " events]"
+	name := LostMarker(r.b.lost)
 	m := root.Child(r.intern(funcKey{name: name, kind: KindMarker}), 0)
 	m.Total[Calls] = r.b.lost
-}
-
-func itoa(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	var buf [20]byte
-	i := len(buf)
-	for ; n > 0; n /= 10 {
-		i--
-		buf[i] = byte('0' + n%10)
-	}
-	return string(buf[i:])
 }
 
 // Threads returns how many threads have started.

@@ -3,6 +3,7 @@ package callgraph
 import (
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -113,4 +114,78 @@ func trimPySuffix(name string) string {
 		}
 	}
 	return name
+}
+
+// Marker frames are frames pyprof adds to a profile itself, to make visible
+// what no function of the program stands for (events lost, stacks the
+// sampler could not read, frames an exporter cut). Their names are made
+// here, by the functions and constants below, and told from functions' by
+// IsMarkerName: in brackets, or "<pyprof: ...>" where brackets would read as
+// a list. A function's name starts with its module's, which is not
+// bracketed in any program pyprof has seen.
+const (
+	// DroppedMarker stands for the stacks the sampler dropped because they
+	// changed while it read them, under the outer frames that stood still.
+	DroppedMarker = "<pyprof: stack changed while read>"
+	// UnobservedMarker holds the wall time of a gap between two samples
+	// of a thread that no sample can stand for (pyprof itself stopped).
+	UnobservedMarker = "[unobserved]"
+	// UnknownCodeMarker stands for the calls of a code object whose
+	// definition never reached pyprof.
+	UnknownCodeMarker = "[unknown code]"
+)
+
+// UnknownNative names the native callable whose name never reached
+// pyprof. It is a function, called as many times as counted, not a
+// marker: its brackets only say that the name is unknown.
+const UnknownNative = "[unknown native]"
+
+// LostMarker names the marker that counts the n events the agent lost.
+func LostMarker(n int64) string {
+	return "[lost " + strconv.FormatInt(n, 10) + " events]"
+}
+
+// CutMarker names the marker frame that stands for the outer frames an
+// exporter left out of paths deeper than maxDepth. The name is the same for
+// every cut path, whatever its depth: the cut paths of a deep recursion then
+// share their root and merge into one tower. Naming the number of frames cut
+// made every path distinct: a 20,000-deep recursion wrote 18,000 folded lines
+// of 2,001 frames and took 40 s instead of a fraction of one.
+func CutMarker(maxDepth int) string {
+	return "[outer frames cut, " + strconv.Itoa(maxDepth) + " kept]"
+}
+
+// MarkerFunc is the Func of the marker frame named name.
+func MarkerFunc(name string) Func {
+	return Func{Name: name, Kind: KindMarker}
+}
+
+// IsMarkerName reports whether a frame named name, read from a file, is one
+// of pyprof's marker frames rather than a function.
+func IsMarkerName(name string) bool {
+	if name == UnknownNative {
+		return false
+	}
+	return strings.HasPrefix(name, "[") || strings.HasPrefix(name, "<pyprof: ")
+}
+
+// KindOf tells a function's kind from what a profile file keeps of it: its
+// name and its file name, where filesKept says the format keeps file names
+// at all (folded stacks do not). Only Python code has a file, and a marker
+// never does: a function with a file is Python code whatever its name (code
+// run with globals whose __name__ is "[sandbox]"). Without one, a marker's
+// name makes a marker, and any other name a native callable, or a Python
+// function where the format keeps no files and cannot tell the two apart.
+func KindOf(name, filename string, filesKept bool) FuncKind {
+	switch {
+	case filename != "":
+		return KindPython
+	case name == UnknownNative:
+		return KindNative
+	case IsMarkerName(name):
+		return KindMarker
+	case filesKept:
+		return KindNative
+	}
+	return KindPython
 }

@@ -70,3 +70,53 @@ func TestModuleName(t *testing.T) {
 		})
 	}
 }
+
+// TestMarkerNames checks that every marker name pyprof makes is told from
+// a function's by IsMarkerName, which readers of files rely on, and that
+// names that only look bracketed are not.
+func TestMarkerNames(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		frame  string
+		marker bool
+	}{
+		{"lost events", LostMarker(3), true},
+		{"no lost events", LostMarker(0), true},
+		{"stack changed while read", DroppedMarker, true},
+		{"unobserved", UnobservedMarker, true},
+		{"unknown code", UnknownCodeMarker, true},
+		{"outer frames cut", CutMarker(2000), true},
+		{"unknown native: a function", UnknownNative, false},
+		{"python function", "app.main", false},
+		{"module code", "<string>.<module>", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsMarkerName(tc.frame); got != tc.marker {
+				t.Errorf("IsMarkerName(%q) = %v, want %v", tc.frame, got, tc.marker)
+			}
+		})
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for _, tc := range []struct {
+		name, frame, file string
+		filesKept         bool
+		want              FuncKind
+	}{
+		{"python function", "app.main", "app.py", true, KindPython},
+		{"bracketed module with a file", "[sandbox].f", "<string>", true, KindPython},
+		{"native callable", "builtins.len", "", true, KindNative},
+		{"marker", LostMarker(3), "", true, KindMarker},
+		{"unknown native", UnknownNative, "", true, KindNative},
+		{"no files kept: a function", "app.main", "", false, KindPython},
+		{"no files kept: a marker", CutMarker(5), "", false, KindMarker},
+		{"no files kept: unknown native", UnknownNative, "", false, KindNative},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := KindOf(tc.frame, tc.file, tc.filesKept); got != tc.want {
+				t.Errorf("KindOf(%q, %q, %v) = %v, want %v", tc.frame, tc.file, tc.filesKept, got, tc.want)
+			}
+		})
+	}
+}

@@ -24,7 +24,7 @@ const maxFoldedLine = 64 << 20
 // frames may contain spaces and are kept whole as function names, so "func
 // (file.py:12)" stays as it is. Blank lines are skipped. A folded file has no
 // threads, so the profile has one thread "all"; it knows no files either, so
-// frames are Python functions, or markers when bracketed. It returns
+// frames are Python functions, or markers when bracketed (callgraph.KindOf). It returns
 // ErrEmpty when there is no stack, and ErrTooLarge past MaxProfileBytes or
 // MaxTreeNodes. Counts that add up past an int64 are refused.
 func ReadFolded(r io.Reader, v callgraph.Value) (*callgraph.Profile, error) {
@@ -142,11 +142,7 @@ func (fr *foldedReader) function(name string) callgraph.FuncID {
 	if id, ok := fr.funcs[name]; ok {
 		return id
 	}
-	kind := callgraph.KindPython
-	if MarkerName(name) {
-		kind = callgraph.KindMarker
-	}
-	id := fr.tree.prof.AddFunc(callgraph.Func{Name: name, Kind: kind})
+	id := fr.tree.prof.AddFunc(callgraph.Func{Name: name, Kind: callgraph.KindOf(name, "", false)})
 	fr.funcs[name] = id
 	return id
 }

@@ -225,7 +225,7 @@ func (rd *pprofReader) function(fn *profile.Function) callgraph.FuncID {
 		Name:      name,
 		Filename:  fn.Filename,
 		StartLine: int(fn.StartLine),
-		Kind:      funcKind(name, fn.Filename),
+		Kind:      callgraph.KindOf(name, fn.Filename, true),
 	})
 	rd.funcs[fn] = id
 	return id

@@ -83,15 +83,3 @@ func (b *treeBuilder) child(parent *callgraph.Node, f callgraph.FuncID, callLine
 	b.children[k] = c
 	return c
 }
-
-// funcKind guesses a function's kind from what files keep of it: pyprof's
-// markers are bracketed, and only Python code has a file name.
-func funcKind(name, filename string) callgraph.FuncKind {
-	switch {
-	case MarkerName(name):
-		return callgraph.KindMarker
-	case filename == "":
-		return callgraph.KindNative
-	}
-	return callgraph.KindPython
-}

@@ -53,13 +53,9 @@ type Frame struct {
 }
 
 // CutMarkerName names the marker frame that stands for the outer frames an
-// exporter left out of paths deeper than maxDepth. The name is the same for
-// every cut path, whatever its depth: the cut paths of a deep recursion then
-// share their root and merge into one tower. Naming the number of frames cut
-// made every path distinct: a 20,000-deep recursion wrote 18,000 folded lines
-// of 2,001 frames and took 40 s instead of a fraction of one.
+// exporter left out of paths deeper than maxDepth (callgraph.CutMarker).
 func CutMarkerName(maxDepth int) string {
-	return fmt.Sprintf("[outer frames cut, %d kept]", maxDepth)
+	return callgraph.CutMarker(maxDepth)
 }
 
 // Visit is called by Walker.Walk for every node with the node's thread and its
@@ -220,7 +216,7 @@ func (w *Walker) isMarker(f callgraph.FuncID) bool {
 // cutMarker returns the cut marker function, adding it on first use.
 func (w *Walker) cutMarker() callgraph.FuncID {
 	if w.marker == 0 {
-		w.funcs = append(w.funcs, callgraph.Func{Name: CutMarkerName(w.maxDepth), Kind: callgraph.KindMarker})
+		w.funcs = append(w.funcs, callgraph.MarkerFunc(callgraph.CutMarker(w.maxDepth)))
 		w.marker = callgraph.FuncID(len(w.funcs) - 1)
 	}
 	return w.marker

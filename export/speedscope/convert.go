@@ -117,7 +117,7 @@ func (c *converter) funcOf(fi int) (callgraph.FuncID, error) {
 	k := funcKey{fr.Name, fr.File}
 	id, ok := c.index[k]
 	if !ok {
-		id = c.p.AddFunc(callgraph.Func{Name: fr.Name, Filename: fr.File, Kind: kindOf(fr)})
+		id = c.p.AddFunc(callgraph.Func{Name: fr.Name, Filename: fr.File, Kind: callgraph.KindOf(fr.Name, fr.File, true)})
 		c.index[k] = id
 	}
 	c.funcs[fi] = int(id)

@@ -116,17 +116,6 @@ func newThread(name string, i int) *callgraph.Thread {
 	return t
 }
 
-// kindOf guesses a frame's kind from what the format keeps.
-func kindOf(fr frame) callgraph.FuncKind {
-	switch {
-	case fr.File != "":
-		return callgraph.KindPython
-	case export.MarkerName(fr.Name):
-		return callgraph.KindMarker
-	}
-	return callgraph.KindNative
-}
-
 // checkTotals refuses a file whose values, converted as scale converts
 // them, add up past an int64: every total the profile holds or a report
 // computes (a frame's, a function's, a thread's) is a sum of some of them.

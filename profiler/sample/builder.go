@@ -35,12 +35,12 @@ type childKey struct {
 // under the outer frames that stood still while they were read (or the
 // root), so that loss shows in every view, as Go's runtime/pprof charges
 // its lost samples to a visible function.
-const droppedName = "<pyprof: stack changed while read>"
+const droppedName = callgraph.DroppedMarker
 
 // unobservedName is the marker function of wall time that no sample can
 // stand for: the part of a gap between two samples of a thread past
 // max(maxGapPeriods periods, minGapCap), when pyprof itself was stopped.
-const unobservedName = "[unobserved]"
+const unobservedName = callgraph.UnobservedMarker
 
 // Builder aggregates snapshots into a *callgraph.Profile with values
 // Samples, Wall, CPU and (when the interpreter has a GIL) GIL.
@@ -459,7 +459,7 @@ func (b *Builder) funcID(c *Code) callgraph.FuncID {
 func (b *Builder) marker(name string) callgraph.FuncID {
 	id, ok := b.markers[name]
 	if !ok {
-		id = b.prof.AddFunc(callgraph.Func{Name: name, Kind: callgraph.KindMarker})
+		id = b.prof.AddFunc(callgraph.MarkerFunc(name))
 		b.markers[name] = id
 	}
 	return id
