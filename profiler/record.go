@@ -27,6 +27,26 @@ func Record(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res, err := recordOnce(ctx, o, i)
+	if errors.Is(err, errReadWrongVersion) {
+		// The interpreter's file named another version than the one the
+		// loader gave it (a libpython found by rules pyprof does not
+		// repeat). The bootstrap stopped before the program ran: ask the
+		// interpreter itself, and start again.
+		path := i.Path
+		if i, err = agent.Probe(path); err != nil {
+			return nil, environment(fmt.Errorf("%s does not run as a Python interpreter: pass --python PATH to a python3.12 or newer", path))
+		}
+		res, err = recordOnce(ctx, o, i)
+	}
+	return res, err
+}
+
+// errReadWrongVersion: the bootstrap found another Python version than
+// the one read from the interpreter's file.
+var errReadWrongVersion = errors.New("the interpreter runs another version than its file says")
+
+func recordOnce(ctx context.Context, o Options, i *agent.Interpreter) (*Result, error) {
 	prep, err := agent.Prepare(i, o.Agent)
 	if err != nil {
 		if errors.Is(err, agent.ErrBuild) {
@@ -71,6 +91,9 @@ func (s *session) agentFailure(i *agent.Interpreter) error {
 	case wire.StatusToolTaken:
 		return environment(fmt.Errorf("%s: pass --tool-id N with a free id from 0 to 5", shm.ErrorMessage()))
 	case wire.StatusWrongPython:
+		if i.FromFile {
+			return errReadWrongVersion
+		}
 		agent.ForgetProbe(i.Path)
 		return environment(errors.New(s.main.shm.ErrorMessage()))
 	case wire.StatusError:

@@ -28,7 +28,14 @@ import (
 var errNoFacts = errors.New("interpreter file does not say what it is")
 
 // factsFromFile reads what path (an executable, symlinks followed) is.
-func factsFromFile(path string) (*Interpreter, error) {
+// The file is anything the user named, so a malformed one must make it
+// say nothing rather than fail: debug/elf can panic on some.
+func factsFromFile(path string) (i *Interpreter, err error) {
+	defer func() {
+		if recover() != nil {
+			i, err = nil, errNoFacts
+		}
+	}()
 	real, err := exec.LookPath(path)
 	if err != nil {
 		return nil, err
@@ -38,6 +45,14 @@ func factsFromFile(path string) (*Interpreter, error) {
 		return nil, errNoFacts
 	}
 	defer exe.Close()
+	// CPython's own executable starts the interpreter with Py_BytesMain;
+	// a program that embeds libpython (gdb, an application) does not,
+	// and must not be taken for an interpreter.
+	if _, ok := scanSymbols(exe, elf.SHT_DYNSYM, "Py_BytesMain", true); !ok {
+		if _, ok := scanSymbols(exe, elf.SHT_SYMTAB, "Py_BytesMain", true); !ok {
+			return nil, errNoFacts
+		}
+	}
 	img, err := pythonImage(exe, real)
 	if err != nil {
 		return nil, err
@@ -50,10 +65,13 @@ func factsFromFile(path string) (*Interpreter, error) {
 		return nil, err
 	}
 	v := img.ByteOrder.Uint32(hex)
-	i := &Interpreter{
+	if v>>24 != 3 {
+		return nil, errNoFacts
+	}
+	i = &Interpreter{
 		Path: path, Executable: absolute(path),
 		Version:        [3]int{int(v >> 24), int(v >> 16 & 0xff), int(v >> 8 & 0xff)},
-		Implementation: "cpython",
+		Implementation: "cpython", FromFile: true,
 	}
 	i.HasMonitoring = i.Version[0] > 3 || i.Version[0] == 3 && i.Version[1] >= 12
 	if i.Version[0] == 3 && i.Version[1] >= 13 || i.Version[0] > 3 {
@@ -81,6 +99,12 @@ func pythonImage(exe *elf.File, exePath string) (*elf.File, error) {
 	if _, err := findSymbol(exe, "Py_Version"); err == nil {
 		return exe, nil
 	}
+	// The loader's search (LD_LIBRARY_PATH's separators and empty
+	// entries, its cache, hardware capabilities) is not repeated here:
+	// where the environment steers it, the probe asks the interpreter.
+	if _, set := os.LookupEnv("LD_LIBRARY_PATH"); set {
+		return nil, errNoFacts
+	}
 	needed, err := exe.ImportedLibraries()
 	if err != nil {
 		return nil, errNoFacts
@@ -90,17 +114,23 @@ func pythonImage(exe *elf.File, exePath string) (*elf.File, error) {
 			continue
 		}
 		for _, dir := range librarySearchPath(exe, exePath) {
-			if f, err := elf.Open(filepath.Join(dir, lib)); err == nil {
+			f, err := elf.Open(filepath.Join(dir, lib))
+			if err != nil {
+				continue
+			}
+			// The loader passes over a library built for another machine.
+			if f.Machine == exe.Machine && f.Class == exe.Class {
 				return f, nil
 			}
+			f.Close()
 		}
 	}
 	return nil, errNoFacts
 }
 
 // librarySearchPath is where the dynamic loader would look for exe's
-// libraries, in its order: DT_RPATH (when there is no DT_RUNPATH),
-// LD_LIBRARY_PATH, DT_RUNPATH, then the usual system folders. The
+// libraries, in its order, with LD_LIBRARY_PATH unset: DT_RPATH (when
+// there is no DT_RUNPATH), DT_RUNPATH, then the usual system folders. The
 // loader's cache (/etc/ld.so.cache) is not read: a libpython found
 // nowhere here makes the caller run the probe.
 func librarySearchPath(exe *elf.File, exePath string) []string {
@@ -126,9 +156,6 @@ func librarySearchPath(exe *elf.File, exePath string) []string {
 	if len(runpath) == 0 {
 		dirs = append(dirs, expand(rpath)...)
 	}
-	if env := os.Getenv("LD_LIBRARY_PATH"); env != "" {
-		dirs = append(dirs, expand([]string{env})...)
-	}
 	dirs = append(dirs, expand(runpath)...)
 	return append(dirs, "/lib", "/usr/lib", "/usr/local/lib",
 		"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
@@ -144,15 +171,16 @@ func findSymbol(f *elf.File, name string) (elf.Symbol, error) {
 		return elf.Symbol{}, errNoFacts
 	}
 	for _, kind := range []elf.SectionType{elf.SHT_DYNSYM, elf.SHT_SYMTAB} {
-		if s, ok := scanSymbols(f, kind, name); ok {
+		if s, ok := scanSymbols(f, kind, name, false); ok {
 			return s, nil
 		}
 	}
 	return elf.Symbol{}, errNoFacts
 }
 
-// scanSymbols finds name in f's symbol table of the given kind.
-func scanSymbols(f *elf.File, kind elf.SectionType, name string) (elf.Symbol, bool) {
+// scanSymbols finds name in f's symbol table of the given kind, among
+// the symbols f defines, or also those it imports when imported is set.
+func scanSymbols(f *elf.File, kind elf.SectionType, name string, imported bool) (elf.Symbol, bool) {
 	sec := f.SectionByType(kind)
 	if sec == nil || int(sec.Link) >= len(f.Sections) {
 		return elf.Symbol{}, false
@@ -170,7 +198,7 @@ func scanSymbols(f *elf.File, kind elf.SectionType, name string) (elf.Symbol, bo
 		e := table[off : off+elf.Sym64Size]
 		at := int(f.ByteOrder.Uint32(e[0:4]))
 		shndx := elf.SectionIndex(f.ByteOrder.Uint16(e[6:8]))
-		if at >= len(strs) || shndx == elf.SHN_UNDEF || !bytes.HasPrefix(strs[at:], want) {
+		if at >= len(strs) || shndx == elf.SHN_UNDEF && !imported || !bytes.HasPrefix(strs[at:], want) {
 			continue
 		}
 		return elf.Symbol{Name: name, Section: shndx,
@@ -187,7 +215,11 @@ func readSymbol(f *elf.File, name string, n int) ([]byte, error) {
 		return nil, err
 	}
 	for _, sec := range f.Sections {
-		if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+uint64(n) > sec.Addr+sec.Size {
+		// Only a section the loader maps holds the value at its address (a
+		// debug section's addresses start at 0), and a compressed one has
+		// no plain bytes to read at an offset.
+		if sec.Type != elf.SHT_PROGBITS || sec.Flags&elf.SHF_ALLOC == 0 || sec.Flags&elf.SHF_COMPRESSED != 0 ||
+			s.Value < sec.Addr || s.Value+uint64(n) > sec.Addr+sec.Size {
 			continue
 		}
 		buf := make([]byte, n)

@@ -124,6 +124,7 @@ func checkLoads(i *Interpreter, path string) error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, i.RunPath(), "-I", "-S", "-c", loadCheck, path)
 	cmd.Env = i.Environ()
+	boundWait(cmd)
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		return nil

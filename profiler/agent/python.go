@@ -29,6 +29,9 @@ type Interpreter struct {
 	FreeThreaded   bool
 	HasMonitoring  bool
 	Implementation string
+	// FromFile says the facts were read from the executable (see
+	// factsFromFile), not given by the running interpreter.
+	FromFile bool `json:"-"`
 	// Launch, when set, is what runs the program in place of Path: for a
 	// pyenv shim, the interpreter the shim chose, with the environment the
 	// shim gave it. Never cached: it holds the environment.
@@ -131,12 +134,16 @@ func Identify(path string) (*Interpreter, error) {
 	return Probe(path)
 }
 
+// probeTimeout bounds a probe: an interpreter starts in well under a
+// second, a wrapper that hangs must not hang pyprof.
+var probeTimeout = 15 * time.Second
+
 // probeRuns counts the interpreters probe started, for tests.
 var probeRuns atomic.Int32
 
 func probe(path string) (*Interpreter, error) {
 	probeRuns.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 	shim := isPyenvShim(path)
 	args := []string{"-I", "-S", "-c", probeScript}
@@ -145,8 +152,11 @@ func probe(path string) (*Interpreter, error) {
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdin = nil
+	boundWait(cmd)
 	out, err := cmd.Output()
-	if err != nil {
+	// ErrWaitDelay: the interpreter exited well, and something it left
+	// behind (a wrapper's background job) still holds its output open.
+	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
 	}
 	facts, ok := parseProbe(out)
@@ -162,6 +172,16 @@ func probe(path string) (*Interpreter, error) {
 		i.Launch = &Launch{Path: facts.executable, Env: facts.environ}
 	}
 	return i, nil
+}
+
+// boundWait makes the timeout of cmd, an interpreter or a wrapper script
+// pyprof runs to learn about it, end the run: the kill reaches everything
+// the script started (its process group), and pyprof stops waiting for
+// output a leftover holds open soon after.
+func boundWait(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
 }
 
 // probeFacts is what probeScript writes.

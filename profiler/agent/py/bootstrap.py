@@ -686,7 +686,7 @@ def _check_interpreter(config):
         _fail_early(
             int(config["fd"]),
             _WRONG_PYTHON,
-            f"{sys.executable} runs Python {running}, but pyprof probed {probed} for it "
+            f"{sys.executable} runs Python {running}, but pyprof expected {probed} for it "
             "(a wrapper that picks its Python by environment?): pass --python with the real interpreter",
         )
 
