@@ -71,7 +71,7 @@ func groupsOf(n *Node) [][]*Node {
 	var groups [][]*Node
 	for _, c := range n.Children {
 		if c.SelfLine != 0 {
-			if findTraced(n, c) == nil {
+			if n.Find(c.Func, c.CallLine, 0) == nil {
 				groups = append(groups, []*Node{c}) // the trace never saw it
 			}
 			continue
@@ -85,17 +85,6 @@ func groupsOf(n *Node) [][]*Node {
 		groups = append(groups, group)
 	}
 	return groups
-}
-
-// findTraced returns the sibling of leaf under n that has its function and
-// call line and no SelfLine, if any.
-func findTraced(n, leaf *Node) *Node {
-	for _, c := range n.Children {
-		if c.SelfLine == 0 && c.Func == leaf.Func && c.CallLine == leaf.CallLine {
-			return c
-		}
-	}
-	return nil
 }
 
 // fitGroup trims value v of the own time of group (a node, then its
@@ -242,37 +231,5 @@ func (g graft) apply() {
 		}
 	}
 	g.n.CallLine = g.line
-	mergeNode(g.anchor, g.n)
-}
-
-// mergeNode adds src, and its subtree, among dst's children.
-func mergeNode(dst, src *Node) {
-	var d *Node
-	for _, c := range dst.Children {
-		if c.Func == src.Func && c.CallLine == src.CallLine && c.SelfLine == src.SelfLine {
-			d = c
-			break
-		}
-	}
-	if d == nil {
-		d = &Node{Func: src.Func, CallLine: src.CallLine, SelfLine: src.SelfLine, Parent: dst}
-		// An interior node goes before leaf siblings of its function and
-		// call line, so that Node.Child finds it.
-		at := len(dst.Children)
-		if src.SelfLine == 0 {
-			for i, c := range dst.Children {
-				if c.Func == src.Func && c.CallLine == src.CallLine {
-					at = i
-					break
-				}
-			}
-		}
-		dst.Children = append(dst.Children[:at:at], append([]*Node{d}, dst.Children[at:]...)...)
-	}
-	for v := range d.Total {
-		d.Total[v] += src.Total[v]
-	}
-	for _, c := range src.Children {
-		mergeNode(d, c)
-	}
+	g.anchor.MergeChild(g.n)
 }

@@ -56,7 +56,7 @@ func mergeChildren(trace *Profile, dst, src *Node, mapFunc func(FuncID) FuncID) 
 	for _, sc := range src.Children {
 		f := mapFunc(sc.Func)
 		parent, line := dst, sc.CallLine
-		if !hasInterior(dst, f, line) && hasInterior(dst, f, 0) {
+		if dst.Find(f, line, 0) == nil && dst.Find(f, 0, 0) != nil {
 			// The trace has no call line for this call (made from native
 			// code: an import statement's, a property's, a generator
 			// resumed by a native); the sampler read the caller's line.
@@ -67,13 +67,7 @@ func mergeChildren(trace *Profile, dst, src *Node, mapFunc func(FuncID) FuncID) 
 			n.Total[Samples] += sc.Total[Samples]
 			n.Total[GIL] += sc.Total[GIL]
 		}
-		var dc *Node
-		if sc.SelfLine != 0 {
-			dc = &Node{Func: f, CallLine: line, SelfLine: sc.SelfLine, Parent: parent}
-			parent.Children = append(parent.Children, dc)
-		} else {
-			dc = parent.Child(f, line)
-		}
+		dc := parent.ChildAt(f, line, sc.SelfLine)
 		dc.Total[CPU] += sc.Total[CPU]
 		dc.Total[Samples] += sc.Total[Samples]
 		dc.Total[GIL] += sc.Total[GIL]
@@ -83,34 +77,21 @@ func mergeChildren(trace *Profile, dst, src *Node, mapFunc func(FuncID) FuncID) 
 	// since src's are inclusive too: nothing to propagate upwards here.
 }
 
-// hasInterior tells whether dst has a child for f called from line that is
-// not a sampled leaf.
-func hasInterior(dst *Node, f FuncID, line int32) bool {
-	for _, c := range dst.Children {
-		if c.Func == f && c.CallLine == line && c.SelfLine == 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // viaNative returns the traced native call through which dst's function
 // called f at line, when the trace has f there and not right under dst:
 // the sampler sees no native frames (builtins.exec running a module's
 // code, sorted calling a key), so a sampled frame called through one
 // goes under the native's node, with call line 0 as the trace gives it.
 func (p *Profile) viaNative(dst *Node, f FuncID, line int32) *Node {
-	if hasInterior(dst, f, line) {
+	if dst.Find(f, line, 0) != nil {
 		return nil
 	}
 	for _, c := range dst.Children {
 		if c.CallLine != line || c.SelfLine != 0 || int(c.Func) >= len(p.Funcs) || p.Funcs[c.Func].Kind != KindNative {
 			continue
 		}
-		for _, g := range c.Children {
-			if g.Func == f && g.CallLine == 0 && g.SelfLine == 0 {
-				return c
-			}
+		if c.Find(f, 0, 0) != nil {
+			return c
 		}
 	}
 	return nil
@@ -142,13 +123,7 @@ func elide(p *Profile, dst, src *Node, hide func(Func) bool, fromHidden bool) {
 		if fromHidden {
 			line = 0
 		}
-		var d *Node
-		if c.SelfLine != 0 {
-			d = &Node{Func: c.Func, CallLine: line, SelfLine: c.SelfLine, Parent: dst}
-			dst.Children = append(dst.Children, d)
-		} else {
-			d = dst.Child(c.Func, line)
-		}
+		d := dst.ChildAt(c.Func, line, c.SelfLine)
 		for v := range d.Total {
 			d.Total[v] += c.Total[v]
 		}

@@ -87,3 +87,62 @@ func TestElide(t *testing.T) {
 		t.Errorf("elided:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestElideMergesByIdentity splices out hidden frames whose children are
+// the same calls: each lands on the child of its identity (function, call
+// line, self line), as the sampler made them, so that a sampled leaf and
+// the node of its calls stay apart and two leaves of one line are one.
+func TestElideMergesByIdentity(t *testing.T) {
+	hidden := Func{Name: "bootstrap._main", Filename: "/cache/bootstrap.py"}
+	other := Func{Name: "bootstrap._run", Filename: "/cache/bootstrap.py", StartLine: 40}
+	f := Func{Name: "app.f", Filename: "app.py", StartLine: 3}
+	g := Func{Name: "app.g", Filename: "app.py", StartLine: 20}
+	p := &Profile{Funcs: []Func{hidden, other, f, g}}
+	// f executing line 5, called from two hidden frames at their own lines
+	// (which the elided tree shows as 0); and f calling g from line 8.
+	leaf1 := &Node{Func: 2, CallLine: 3, SelfLine: 5, Total: [NumValues]int64{Samples: 1}}
+	calls := &Node{Func: 2, CallLine: 4, Total: [NumValues]int64{Samples: 2}}
+	calls.Children = []*Node{{Func: 3, CallLine: 8, Total: [NumValues]int64{Samples: 2}, Parent: calls}}
+	leaf2 := &Node{Func: 2, CallLine: 7, SelfLine: 5, Total: [NumValues]int64{Samples: 4}}
+	a := &Node{Func: 0, Children: []*Node{leaf1}, Total: [NumValues]int64{Samples: 1}}
+	b := &Node{Func: 1, Children: []*Node{calls, leaf2}, Total: [NumValues]int64{Samples: 6}}
+	leaf1.Parent, calls.Parent, leaf2.Parent = a, b, b
+	p.Threads = []*Thread{{ID: 1, Root: &Node{Children: []*Node{a, b}}}}
+	p.Elide(func(f Func) bool { return f.Filename == "/cache/bootstrap.py" })
+	want := "thread 1 \n" +
+		"  app.f:0/0 [0 0 0 2 0]\n" +
+		"    app.g:8/0 [0 0 0 2 0]\n" +
+		"  app.f:0/5 [0 0 0 5 0]\n"
+	if got := renderAll(p); got != want {
+		t.Errorf("elided:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestMergeSamplesMergesLeavesByIdentity merges sampled leaves that the
+// trace's missing call lines make the same (a call from native code,
+// line 0): one leaf per line executed, as the sampler makes them.
+func TestMergeSamplesMergesLeavesByIdentity(t *testing.T) {
+	main := Func{Name: "app.main", Filename: "app.py", StartLine: 1}
+	f := Func{Name: "app.f", Filename: "app.py", StartLine: 8}
+	trace := &Profile{Funcs: []Func{main, f}, Values: []Value{Calls, Wall}, Default: Wall}
+	tm := &Node{Func: 0, Total: [NumValues]int64{Calls: 1, Wall: 100}}
+	tf := &Node{Func: 1, Parent: tm, Total: [NumValues]int64{Calls: 5, Wall: 80}}
+	tm.Children = []*Node{tf}
+	trace.Threads = []*Thread{{ID: 7, Name: "MainThread", Root: &Node{Children: []*Node{tm}}}}
+
+	sampled := &Profile{Funcs: []Func{main, f}, Values: []Value{Samples}, Default: Samples}
+	sm := &Node{Func: 0, Total: [NumValues]int64{Samples: 3}}
+	sm.Children = []*Node{
+		{Func: 1, CallLine: 5, SelfLine: 9, Total: [NumValues]int64{Samples: 1}, Parent: sm},
+		{Func: 1, CallLine: 6, SelfLine: 9, Total: [NumValues]int64{Samples: 2}, Parent: sm},
+	}
+	sampled.Threads = []*Thread{{ID: 7, Root: &Node{Children: []*Node{sm}}}}
+	MergeSamples(trace, sampled)
+	want := "thread 7 MainThread\n" +
+		"  app.main:0/0 [1 100 0 3 0]\n" +
+		"    app.f:0/0 [5 80 0 0 0]\n" +
+		"    app.f:0/9 [0 0 0 3 0]\n"
+	if got := renderAll(trace); got != want {
+		t.Errorf("merged:\n%s\nwant:\n%s", got, want)
+	}
+}

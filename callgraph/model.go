@@ -1,6 +1,9 @@
 package callgraph
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // FuncID indexes Profile.Funcs.
 type FuncID uint32
@@ -141,7 +144,9 @@ func (n *Node) Self(v Value) int64 {
 	return self
 }
 
-// Child returns the child of n for (f, callLine), creating it if needed.
+// Child returns the child of n for (f, callLine), creating it if needed:
+// the first one, which is the node of the calls where sampled leaves of
+// the same function and call line sit beside it (see ChildAt).
 func (n *Node) Child(f FuncID, callLine int32) *Node {
 	for _, c := range n.Children {
 		if c.Func == f && c.CallLine == callLine {
@@ -150,6 +155,115 @@ func (n *Node) Child(f FuncID, callLine int32) *Node {
 	}
 	c := &Node{Func: f, CallLine: callLine, Parent: n}
 	n.Children = append(n.Children, c)
+	return c
+}
+
+// A node's identity among its siblings is (Func, CallLine, SelfLine). The
+// node of a function's calls from a line has SelfLine 0; a sampled tree
+// also has leaves with a SelfLine, each holding the time the function
+// spent executing that line, so that an exporter can show every line.
+// Every tree pyprof makes or merges has at most one child per identity,
+// and the node of the calls comes before the leaves of its function and
+// call line, so that Child finds it.
+
+// Find returns n's child of identity (f, callLine, selfLine), or nil.
+func (n *Node) Find(f FuncID, callLine, selfLine int32) *Node {
+	for _, c := range n.Children {
+		if c.Func == f && c.CallLine == callLine && c.SelfLine == selfLine {
+			return c
+		}
+	}
+	return nil
+}
+
+// ChildAt returns n's child of identity (f, callLine, selfLine), creating
+// it in its place if needed.
+func (n *Node) ChildAt(f FuncID, callLine, selfLine int32) *Node {
+	if c := n.Find(f, callLine, selfLine); c != nil {
+		return c
+	}
+	c := &Node{Func: f, CallLine: callLine, SelfLine: selfLine}
+	n.AddChild(c)
+	return c
+}
+
+// AddChild makes c a child of n, which has no child of c's identity: the
+// node of calls before the sampled leaves of its function and call line,
+// a leaf last.
+func (n *Node) AddChild(c *Node) {
+	c.Parent = n
+	at := len(n.Children)
+	if c.SelfLine == 0 {
+		for i, s := range n.Children {
+			if s.Func == c.Func && s.CallLine == c.CallLine {
+				at = i
+				break
+			}
+		}
+	}
+	n.Children = slices.Insert(n.Children, at, c)
+}
+
+// MergeChild adds src and its subtree among n's children, each node's
+// values to those of the child of its identity, and returns n's child for
+// src. src is left as it was.
+func (n *Node) MergeChild(src *Node) *Node {
+	d := n.ChildAt(src.Func, src.CallLine, src.SelfLine)
+	for v := range d.Total {
+		d.Total[v] += src.Total[v]
+	}
+	for _, c := range src.Children {
+		d.MergeChild(c)
+	}
+	return d
+}
+
+// ChildIndex finds children by identity without scanning their siblings,
+// for builders that add many paths: stacks read from other tools' files
+// can give one node thousands of children. A child is found by the
+// identity it was made with, whatever SelfLine the caller sets on it
+// afterwards (a file's stack whose leaf is a frame that called others
+// elsewhere).
+type ChildIndex struct {
+	children map[childKey]*Node
+	// leaves holds the (parent, function, call line) that have sampled
+	// leaves, keyed with self line 0: only there does the node of the
+	// calls need looking for its place among its siblings.
+	leaves map[childKey]bool
+}
+
+type childKey struct {
+	parent             *Node
+	fn                 FuncID
+	callLine, selfLine int32
+}
+
+// NewChildIndex returns an empty index.
+func NewChildIndex() *ChildIndex {
+	return &ChildIndex{children: map[childKey]*Node{}, leaves: map[childKey]bool{}}
+}
+
+// Len returns the number of nodes made through the index.
+func (ix *ChildIndex) Len() int { return len(ix.children) }
+
+// ChildAt is parent.ChildAt for children made through the index.
+func (ix *ChildIndex) ChildAt(parent *Node, f FuncID, callLine, selfLine int32) *Node {
+	k := childKey{parent, f, callLine, selfLine}
+	if c, ok := ix.children[k]; ok {
+		return c
+	}
+	c := &Node{Func: f, CallLine: callLine, SelfLine: selfLine, Parent: parent}
+	calls := childKey{parent, f, callLine, 0}
+	if selfLine == 0 && ix.leaves[calls] {
+		parent.AddChild(c)
+	} else {
+		// Where AddChild would put it, without scanning the siblings.
+		parent.Children = append(parent.Children, c)
+	}
+	if selfLine != 0 {
+		ix.leaves[calls] = true
+	}
+	ix.children[k] = c
 	return c
 }
 

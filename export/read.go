@@ -79,7 +79,7 @@ func tooLarge(what string) error {
 
 // checkNodes refuses a tree grown past maxTreeNodes.
 func checkNodes(b *treeBuilder) error {
-	if len(b.children) > maxTreeNodes {
+	if b.children.Len() > maxTreeNodes {
 		return fmt.Errorf("%w: more than %d calling contexts, more than pyprof reads", ErrTooLarge, maxTreeNodes)
 	}
 	return nil

@@ -10,21 +10,14 @@ type treeBuilder struct {
 	prof *callgraph.Profile
 	// children finds a node's child without scanning its siblings: stacks
 	// from other tools can give one node thousands of children.
-	children map[childKey]*callgraph.Node
+	children *callgraph.ChildIndex
 	nodes    []*callgraph.Node // scratch: the nodes of the path being added
-}
-
-// childKey identifies a child the way Node.Child does.
-type childKey struct {
-	parent   *callgraph.Node
-	fn       callgraph.FuncID
-	callLine int32
 }
 
 func newTreeBuilder(values []callgraph.Value, def callgraph.Value) *treeBuilder {
 	return &treeBuilder{
 		prof:     &callgraph.Profile{Values: values, Default: def},
-		children: make(map[childKey]*callgraph.Node),
+		children: callgraph.NewChildIndex(),
 	}
 }
 
@@ -46,7 +39,7 @@ func (b *treeBuilder) addStack(t *callgraph.Thread, path []Frame, self *[callgra
 	n := t.Root
 	var callLine int32
 	for _, f := range path {
-		n = b.child(n, f.Func, callLine)
+		n = b.children.ChildAt(n, f.Func, callLine, 0)
 		b.nodes = append(b.nodes, n)
 		callLine = f.Line
 	}
@@ -71,15 +64,4 @@ func (b *treeBuilder) addValues(self *[callgraph.NumValues]int64) {
 			n.Total[v] += x
 		}
 	}
-}
-
-func (b *treeBuilder) child(parent *callgraph.Node, f callgraph.FuncID, callLine int32) *callgraph.Node {
-	k := childKey{parent, f, callLine}
-	if c, ok := b.children[k]; ok {
-		return c
-	}
-	c := &callgraph.Node{Func: f, CallLine: callLine, Parent: parent}
-	parent.Children = append(parent.Children, c)
-	b.children[k] = c
-	return c
 }

@@ -125,21 +125,9 @@ func withoutRunning(p *callgraph.Profile, root *callgraph.Node, running []Runnin
 	return out
 }
 
-// graft adds a copy of the subtree c under dst, merged with a child dst
-// has for the same call.
+// graft adds a copy of the subtree c under dst, merged with the child dst
+// has for the same call (Node.MergeChild: sampled leaves keep their
+// executing line apart).
 func graft(dst, c *callgraph.Node) {
-	var d *callgraph.Node
-	if c.SelfLine != 0 {
-		// Leaves of sampled profiles keep their executing line apart.
-		d = &callgraph.Node{Func: c.Func, CallLine: c.CallLine, SelfLine: c.SelfLine, Parent: dst}
-		dst.Children = append(dst.Children, d)
-	} else {
-		d = dst.Child(c.Func, c.CallLine)
-	}
-	for v := range d.Total {
-		d.Total[v] += c.Total[v]
-	}
-	for _, gc := range c.Children {
-		graft(d, gc)
-	}
+	dst.MergeChild(c)
 }

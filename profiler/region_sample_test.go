@@ -2,6 +2,7 @@ package profiler
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,7 +20,8 @@ func TestWithoutRunning(t *testing.T) {
 	frame := func(name string) RunningFrame {
 		return RunningFrame{File: "/app/" + name + ".py", Line: int(funcs[name]) + 1}
 	}
-	// tree builds a root from "a;b;c=N" paths of N samples each.
+	// tree builds a root from "a;b;c=N" paths of N samples each; a leaf
+	// "c@L" is a sampled leaf of its own, executing line L.
 	tree := func(paths ...string) *callgraph.Node {
 		root := &callgraph.Node{}
 		for _, spec := range paths {
@@ -27,8 +29,10 @@ func TestWithoutRunning(t *testing.T) {
 			var n int64
 			fmt.Sscan(count, &n)
 			node := root
-			for _, name := range strings.Split(stack, ";") {
-				node = node.Child(funcs[name], 0)
+			for _, frame := range strings.Split(stack, ";") {
+				name, line, leaf := strings.Cut(frame, "@")
+				self, _ := strconv.Atoi(line)
+				node = sampledChild(node, funcs[name], int32(self), leaf)
 				node.Total[callgraph.Samples] += n
 			}
 		}
@@ -39,7 +43,11 @@ func TestWithoutRunning(t *testing.T) {
 		root.Walk(func(path []*callgraph.Node) {
 			var names []string
 			for _, n := range path {
-				names = append(names, p.Funcs[n.Func].Name)
+				name := p.Funcs[n.Func].Name
+				if n.SelfLine != 0 {
+					name += fmt.Sprintf("@%d", n.SelfLine)
+				}
+				names = append(names, name)
 			}
 			lines = append(lines, fmt.Sprintf("%s=%d", strings.Join(names, ";"), path[len(path)-1].Total[callgraph.Samples]))
 		})
@@ -58,6 +66,12 @@ func TestWithoutRunning(t *testing.T) {
 			[]RunningFrame{frame("module"), frame("serve")}, "handle=4 loop=1 loop;other=1"},
 		{"another thread's waiting frames", []string{"loop;wait=9", "loop;work=2"},
 			[]RunningFrame{frame("loop"), frame("wait")}, "work=2"},
+		// Paths leaving the running stack at two depths land on the same
+		// calls: a sampled leaf and the node of the calls stay apart, and
+		// the leaves of one line are one.
+		{"the same calls from two depths merge by identity",
+			[]string{"module;handle@5=1", "module;serve;handle@5=2", "module;serve;handle;work=3"},
+			[]RunningFrame{frame("module"), frame("serve")}, "handle=3 handle;work=3 handle@5=3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := render(withoutRunning(p, tree(tc.paths...), tc.running)); got != tc.want {
@@ -65,4 +79,20 @@ func TestWithoutRunning(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sampledChild finds or makes the child of parent for f as the sampler
+// makes them: a leaf executing selfLine is a node of its own.
+func sampledChild(parent *callgraph.Node, f callgraph.FuncID, selfLine int32, leaf bool) *callgraph.Node {
+	if !leaf {
+		selfLine = 0
+	}
+	for _, c := range parent.Children {
+		if c.Func == f && c.SelfLine == selfLine {
+			return c
+		}
+	}
+	c := &callgraph.Node{Func: f, SelfLine: selfLine, Parent: parent}
+	parent.Children = append(parent.Children, c)
+	return c
 }

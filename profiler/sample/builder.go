@@ -21,16 +21,6 @@ type threadKey struct {
 	pid, tid int64
 }
 
-// childKey identifies a node among its siblings in the trees a Builder
-// makes. leaf nodes are split by the line they were executing; see Builder.
-type childKey struct {
-	parent   *callgraph.Node
-	fn       callgraph.FuncID
-	callLine int32
-	selfLine int32
-	leaf     bool
-}
-
 // droppedName is the marker function that dropped stacks are charged to,
 // under the outer frames that stood still while they were read (or the
 // root), so that loss shows in every view, as Go's runtime/pprof charges
@@ -79,15 +69,18 @@ const unobservedName = callgraph.UnobservedMarker
 // 10 points against the program's own thread_time() on this loaded 2-core
 // machine: 'R' includes waiting for a CPU.
 //
-// Nodes and lines: a frame that called the next one is an interior node
-// keyed, as callgraph.Node.Child keys it, by (function, CallLine), where
-// CallLine is the line its caller was executing. The newest frame is a leaf
-// node keyed by (function, CallLine, SelfLine), SelfLine being the line it
-// was executing: a leaf node has no children and holds the time spent at
-// that one line, so a function sampled at lines 12 and 14 gets two leaf
+// Nodes and lines: nodes have the identity callgraph gives them (see
+// callgraph.Node.ChildAt). A frame that called the next one is an interior
+// node, keyed by (function, CallLine), where CallLine is the line its
+// caller was executing. The newest frame is a leaf node keyed by
+// (function, CallLine, SelfLine), SelfLine being the line it was
+// executing: a leaf node has no children and holds the time spent at that
+// one line, so a function sampled at lines 12 and 14 gets two leaf
 // siblings and an exporter writing "frame line = child's CallLine, leaf
 // line = SelfLine" shows both lines. Interior nodes have SelfLine 0 and,
-// in sampled trees, no self time. Among siblings with the same (function,
+// in sampled trees, no self time but that of the samples that found the
+// function at no line (the line table does not cover every instruction),
+// which have no leaf of their own. Among siblings with the same (function,
 // CallLine) the interior node comes first, so Node.Child still finds it.
 type Builder struct {
 	opts       Options
@@ -96,7 +89,7 @@ type Builder struct {
 	funcs      map[funcKey]callgraph.FuncID
 	byCode     map[*Code]callgraph.FuncID
 	threads    map[threadKey]*callgraph.Thread
-	children   map[childKey]*callgraph.Node
+	children   *callgraph.ChildIndex
 	markers    map[string]callgraph.FuncID
 	last       map[threadKey]mark
 	ticks      map[*callgraph.Node]float64 // ticks charged but not yet counted
@@ -154,7 +147,7 @@ func NewBuilder(opts Options) *Builder {
 		funcs:    map[funcKey]callgraph.FuncID{},
 		byCode:   map[*Code]callgraph.FuncID{},
 		threads:  map[threadKey]*callgraph.Thread{},
-		children: map[childKey]*callgraph.Node{},
+		children: callgraph.NewChildIndex(),
 		markers:  map[string]callgraph.FuncID{},
 		last:     map[threadKey]mark{},
 		ticks:    map[*callgraph.Node]float64{},
@@ -407,31 +400,14 @@ func (b *Builder) thread(pid int64, st *ThreadStack) *callgraph.Thread {
 	return t
 }
 
-// child finds or makes the child of parent for a frame; see Builder for
-// the keys of interior and leaf nodes.
+// child finds or makes the child of parent for a frame, by the identity
+// callgraph gives nodes: see Builder for the keys of interior and leaf
+// nodes.
 func (b *Builder) child(parent *callgraph.Node, fn callgraph.FuncID, callLine, selfLine int32, leaf bool) *callgraph.Node {
 	if !leaf {
 		selfLine = 0
 	}
-	k := childKey{parent, fn, callLine, selfLine, leaf}
-	if n, ok := b.children[k]; ok {
-		return n
-	}
-	n := &callgraph.Node{Func: fn, CallLine: callLine, SelfLine: selfLine, Parent: parent}
-	b.children[k] = n
-	at := len(parent.Children)
-	if !leaf {
-		// Put the interior node before leaf siblings of the same
-		// (Func, CallLine), so that Node.Child finds it.
-		at = slices.IndexFunc(parent.Children, func(c *callgraph.Node) bool {
-			return c.Func == fn && c.CallLine == callLine
-		})
-		if at < 0 {
-			at = len(parent.Children)
-		}
-	}
-	parent.Children = slices.Insert(parent.Children, at, n)
-	return n
+	return b.children.ChildAt(parent, fn, callLine, selfLine)
 }
 
 // funcID interns the function of c by (module, filename, qualname, first

@@ -85,6 +85,24 @@ thread 7 pid 42
 	}
 }
 
+// TestBuilderLineUnknown: a frame sampled at no line (an instruction the
+// line table does not cover) is the node of its calls, one node per
+// identity (function, call line, self line), not a second node beside it
+// that every view merges with it.
+func TestBuilderLineUnknown(t *testing.T) {
+	b := NewBuilder(Options{Rate: 100, Idle: true})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{{TID: 7, Frames: []Frame{fr("<module>", 30), fr("f", 0)}}}})
+	b.Add(0, &Snapshot{Threads: []ThreadStack{{TID: 7, Frames: []Frame{fr("<module>", 30), fr("f", 12), fr("g", 5)}}}})
+	want := `thread 7 pid 0
+  mod.<module>@0 2/20/0
+    mod.f@30 2/20/0
+      mod.g@12 self@5 1/10/0
+`
+	if got := dump(b.Profile()); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestBuilderIdle(t *testing.T) {
 	b := NewBuilder(Options{Rate: 100, Idle: false})
 	b.Add(0, &Snapshot{Threads: []ThreadStack{
