@@ -155,6 +155,11 @@ func checkPrivate(path string, info fs.FileInfo, dir bool) error {
 // writeCached stores content under a name derived from its hash, unless a
 // private file with exactly that content is already there.
 func writeCached(dir, stem, ext string, content []byte) (string, error) {
+	if ext == ".py" {
+		if err := blockBytecode(dir); err != nil {
+			return "", err
+		}
+	}
 	path := filepath.Join(dir, stem+"-"+hashOf(content)[:16]+ext)
 	if privateFile(path) == nil {
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
@@ -162,6 +167,31 @@ func writeCached(dir, stem, ext string, content []byte) (string, error) {
 		}
 	}
 	return path, writeAtomic(path, content, 0o600)
+}
+
+// blockBytecode keeps Python from caching bytecode for the sources pyprof
+// hands it in dir: a .pyc in dir/__pycache__ is run instead of the source
+// it was compiled from, so one written there (by another user, under a
+// umask that left the folder open) would bypass the hash that vouches
+// for the source. A private empty file named __pycache__ makes Python's
+// reads and writes of that folder fail, which it takes quietly: it
+// compiles the source every time (a few milliseconds).
+func blockBytecode(dir string) error {
+	path := filepath.Join(dir, "__pycache__")
+	if existingPrivate(path, false) == nil {
+		return nil
+	}
+	if err := os.RemoveAll(path); err != nil {
+		return fmt.Errorf("%w: removing %s: %v", ErrCache, path, err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) && existingPrivate(path, false) == nil {
+			return nil // another pyprof made it meanwhile
+		}
+		return fmt.Errorf("%w: creating %s: %v", ErrCache, path, err)
+	}
+	return f.Close()
 }
 
 // writeAtomic writes into a fresh file beside path and renames it into

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strings"
@@ -125,5 +126,42 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCachedSourcesGetNoBytecode: Python runs a __pycache__/*.pyc in
+// place of the source beside it, which would bypass the hash that vouches
+// for a cached source. A planted __pycache__ folder is removed, and
+// Python, importing a cached source, neither reads nor writes bytecode.
+func TestCachedSourcesGetNoBytecode(t *testing.T) {
+	dir := privateBase(t)
+	planted := filepath.Join(dir, "__pycache__")
+	if err := os.MkdirAll(planted, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	pyc := filepath.Join(planted, "mod-0000000000000000.cpython-312.pyc")
+	if err := os.WriteFile(pyc, []byte("planted"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	path, err := writeCached(dir, "mod", ".py", []byte("print('from the source')\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := existingPrivate(planted, false); err != nil {
+		t.Fatalf("__pycache__ after writeCached: %v", err)
+	}
+	for _, i := range All() {
+		t.Run(i.VersionString(), func(t *testing.T) {
+			cmd := exec.Command(i.Executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); __import__(sys.argv[2])",
+				dir, strings.TrimSuffix(filepath.Base(path), ".py"))
+			cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=")
+			out, err := cmd.CombinedOutput()
+			if err != nil || string(out) != "from the source\n" {
+				t.Fatalf("importing the cached source: %v: %s", err, out)
+			}
+			if info, err := os.Lstat(planted); err != nil || !info.Mode().IsRegular() || info.Size() != 0 {
+				t.Errorf("__pycache__ after the import: %v, %v", info, err)
+			}
+		})
 	}
 }

@@ -38,6 +38,9 @@ func PrepareChildren() (*Children, error) {
 	if err := privateDir(site); err != nil {
 		return nil, err
 	}
+	if err := blockBytecode(site); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(site, "sitecustomize.py")
 	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, siteSource) || privateFile(path) != nil {
 		if err := writeAtomic(path, siteSource, 0o600); err != nil {
