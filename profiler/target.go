@@ -3,6 +3,7 @@ package profiler
 import (
 	"errors"
 	"fmt"
+	"github.com/pyprof/pyprof/profiler/agent"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -37,9 +38,11 @@ var ErrNoTarget = errors.New("no program to profile: give a script, -m module or
 
 var interpreterName = regexp.MustCompile(`^(python|pypy)[0-9.]*[a-z]*$`)
 
-// looksLikeInterpreter tells `python3.12 app.py` from `app.py`.
+// looksLikeInterpreter tells `python3.12 app.py` from `app.py`: by its
+// name, or, named otherwise (a link called py, a build called
+// python-dev), by its file, which CPython's launcher makes say so.
 func looksLikeInterpreter(arg string) bool {
-	return interpreterName.MatchString(filepath.Base(arg))
+	return interpreterName.MatchString(filepath.Base(arg)) || agent.IsInterpreterFile(arg)
 }
 
 // ParseTarget splits the words after `--`. With explicitInterpreter set

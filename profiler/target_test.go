@@ -2,8 +2,12 @@ package profiler
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/pyprof/pyprof/profiler/agent"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -40,5 +44,27 @@ func TestParseTarget(t *testing.T) {
 				t.Fatalf("got %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseTargetKnowsARenamedInterpreter: a CPython under a name that
+// is not python* (a link called py) is the interpreter, not the script.
+func TestParseTargetKnowsARenamedInterpreter(t *testing.T) {
+	all := agent.All()
+	if len(all) == 0 {
+		t.Skip("no Python 3.12+ found")
+	}
+	t.Setenv("LD_LIBRARY_PATH", "")
+	os.Unsetenv("LD_LIBRARY_PATH")
+	link := filepath.Join(t.TempDir(), "py")
+	if err := os.Symlink(all[0].Executable, link); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseTarget([]string{link, "app.py", "x"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Interpreter != link || got.Kind != Script || got.Name != "app.py" {
+		t.Errorf("got %+v, want %s running app.py", got, link)
 	}
 }

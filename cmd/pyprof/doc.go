@@ -102,8 +102,9 @@
 // PYPROF_CHILD (both kept in the environment, so grandchildren are followed
 // too; a child started with another environment, or with -E, -I or -S, is
 // not). The program's own sitecustomize still runs, and a child's profile
-// starts at its own first frame. A child on a Python other than the one the
-// C agent was built for uses the pure-Python agent. Children still running
+// starts at its own first frame. A child loads the same C agent on any
+// Python 3.12+, the pure-Python agent only where the C agent's load-time
+// checks refuse (a free-threaded build). Children still running
 // when the program exits are waited for up to a second, then written as
 // they are; one that starts only as the program exits runs unprofiled. The
 // summary says how many children were followed. Without --subprocesses,

@@ -82,6 +82,13 @@ func factsFromFile(path string) (i *Interpreter, err error) {
 	return i, nil
 }
 
+// IsInterpreterFile reports whether path (a name on PATH, or a path) is
+// the executable of a CPython, as its file says.
+func IsInterpreterFile(path string) bool {
+	_, err := factsFromFile(path)
+	return err == nil
+}
+
 // absolute is path made absolute, as sys.executable would be.
 func absolute(path string) string {
 	if p, err := exec.LookPath(path); err == nil {
