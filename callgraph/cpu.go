@@ -13,7 +13,11 @@ import "math"
 // clocks give), so that no function shows more CPU than wall time. Within
 // that, the frame running at the reading comes first when the thread is on
 // CPU now, and last when it sleeps now: a thread asleep has used its CPU
-// time before it went to sleep, in the other frames. Charging the whole
+// time before it went to sleep, in the other frames, those of earlier
+// periods whose CPU time its clock reports late included. The sampler
+// follows the same rule between two samples (sample.Builder): a thread
+// seen asleep gets none of a gap's CPU time while the end seen running
+// has room for it. Charging the whole
 // period to the frame seen at its end, as a CPU sampler does, put 15 ms on
 // a function that ran 4 ms in all; charging a sleep right after a busy loop
 // the loop's CPU gave time.sleep 20-46% of busy.py's CPU at --rate 500.
@@ -65,16 +69,25 @@ func (t *ThreadBuilder) ChargeCPU(ns int64, onCPU bool, tick, nanos int64) {
 			}
 		}
 	}
-	give(top, min(left, topBudget))
 	// The scheduler brings a running thread's clock up to date only now
 	// and then (at its ticks), so a reading may carry CPU time used in
 	// earlier periods that got less than they ran: the newest of those
-	// take it first, as far as they had room.
-	for i := len(t.spare) - 1; i >= 0 && left >= 1; i-- {
-		x := math.Floor(min(left, float64(t.spare[i].room)))
-		t.spare[i].node.cpu += int64(x)
-		t.spare[i].room -= int64(x)
-		left -= x
+	// take it first, as far as they had room. They ran before the frame
+	// a sleeping thread sleeps in, which comes after them.
+	late := func() {
+		for i := len(t.spare) - 1; i >= 0 && left >= 1; i-- {
+			x := math.Floor(min(left, float64(t.spare[i].room)))
+			t.spare[i].node.cpu += int64(x)
+			t.spare[i].room -= int64(x)
+			left -= x
+		}
+	}
+	if onCPU {
+		give(top, min(left, topBudget))
+		late()
+	} else {
+		late()
+		give(top, min(left, topBudget))
 	}
 	if left >= 1 {
 		t.b.cpuUnplaced += int64(left)

@@ -74,8 +74,8 @@ func (s *session) procs(fn func(*procRings)) {
 
 // sampleCPU reads each recording thread's CPU clock, brings its tree up to
 // that moment by draining its ring, and charges the CPU time used since the
-// last reading to the path running now (or, for a thread that went to sleep
-// since, to the path running then: see ThreadBuilder.ChargeCPU). Threads
+// last reading to the frames that ran since, as ThreadBuilder.ChargeCPU
+// shares it out (the frame a sleeping thread sleeps in last). Threads
 // that sleep on the same path are read less often (cpuClocks.due).
 func (s *session) sampleCPU() {
 	s.procs(func(pr *procRings) {
