@@ -9,13 +9,6 @@ import (
 	"github.com/pyprof/pyprof/callgraph"
 )
 
-// funcKey identifies a function across code objects: the same function's
-// code may be recreated (a reloaded module) at another address.
-type funcKey struct {
-	module, filename, qualname string
-	firstLine                  int
-}
-
 // threadKey identifies a thread across processes.
 type threadKey struct {
 	pid, tid int64
@@ -86,7 +79,7 @@ type Builder struct {
 	opts       Options
 	period     time.Duration
 	prof       *callgraph.Profile
-	funcs      map[funcKey]callgraph.FuncID
+	funcs      map[callgraph.Func]callgraph.FuncID
 	byCode     map[*Code]callgraph.FuncID
 	threads    map[threadKey]*callgraph.Thread
 	children   *callgraph.ChildIndex
@@ -144,7 +137,7 @@ func NewBuilder(opts Options) *Builder {
 			Default: callgraph.Wall,
 			Period:  period,
 		},
-		funcs:    map[funcKey]callgraph.FuncID{},
+		funcs:    map[callgraph.Func]callgraph.FuncID{},
 		byCode:   map[*Code]callgraph.FuncID{},
 		threads:  map[threadKey]*callgraph.Thread{},
 		children: callgraph.NewChildIndex(),
@@ -410,22 +403,25 @@ func (b *Builder) child(parent *callgraph.Node, fn callgraph.FuncID, callLine, s
 	return b.children.ChildAt(parent, fn, callLine, selfLine)
 }
 
-// funcID interns the function of c by (module, filename, qualname, first
-// line), through the *Code first: that lookup hashes a pointer.
+// funcID interns the function of c by its callgraph.Func, the identity
+// the trace gives it too: the same function's code may be recreated (a
+// reloaded module) at another address, and its module read under another
+// name (callgraph.FuncName). The *Code is looked up first: that hashes a
+// pointer.
 func (b *Builder) funcID(c *Code) callgraph.FuncID {
 	if id, ok := b.byCode[c]; ok {
 		return id
 	}
-	k := funcKey{c.Module, c.Filename, c.Qualname, c.FirstLine}
-	id, ok := b.funcs[k]
+	f := callgraph.Func{
+		Name:      callgraph.FuncName(c.Module, c.Filename, c.Qualname),
+		Filename:  c.Filename,
+		StartLine: c.FirstLine,
+		Kind:      callgraph.KindPython,
+	}
+	id, ok := b.funcs[f]
 	if !ok {
-		id = b.prof.AddFunc(callgraph.Func{
-			Name:      callgraph.FuncName(c.Module, c.Filename, c.Qualname),
-			Filename:  c.Filename,
-			StartLine: c.FirstLine,
-			Kind:      callgraph.KindPython,
-		})
-		b.funcs[k] = id
+		id = b.prof.AddFunc(f)
+		b.funcs[f] = id
 	}
 	b.byCode[c] = id
 	return id

@@ -129,6 +129,25 @@ func TestBuilderInternsFunctions(t *testing.T) {
 	}
 }
 
+// TestBuilderInternsByName: a function is one whatever name its module
+// went by when the sampler read it. The import system's functions say
+// _frozen_importlib, closures it makes once importlib has renamed it say
+// importlib._bootstrap: one function, as the trace has it.
+func TestBuilderInternsByName(t *testing.T) {
+	b := NewBuilder(Options{Rate: 10, Idle: true})
+	code := func(module string) Frame {
+		return Frame{Code: &Code{Module: module, Filename: "<frozen importlib._bootstrap>", Qualname: "_find_and_load", FirstLine: 1}, Line: 3}
+	}
+	b.Add(0, &Snapshot{Threads: []ThreadStack{
+		{TID: 1, Frames: []Frame{code("_frozen_importlib")}},
+		{TID: 2, Frames: []Frame{code("importlib._bootstrap")}},
+	}})
+	p := b.Profile()
+	if len(p.Funcs) != 1 || p.Funcs[0].Name != "importlib._bootstrap._find_and_load" {
+		t.Errorf("funcs %+v, want importlib._bootstrap._find_and_load once", p.Funcs)
+	}
+}
+
 // TestBuilderTimes checks the wall and CPU time each snapshot carries: the
 // time since the previous snapshot (late ticks carry the missed ones, up to
 // max(maxGapPeriods periods, minGapCap)), and the thread's CPU time since
