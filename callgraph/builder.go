@@ -744,8 +744,12 @@ func (r *resolver) funcOf(k frameKey) FuncID {
 // summed here. Children whose code objects are the same function merge.
 func (r *resolver) convertChildren(bn *bnode, n *Node) (cpu, await int64) {
 	cpu, await = r.selfCPU(bn), int64(float64(bn.await)*r.scale)
+	child := n.Child
+	if len(bn.children) > wideNode {
+		child = indexedChild(n)
+	}
 	for _, bc := range bn.children {
-		c := n.Child(r.funcOf(bc.key), bc.key.line())
+		c := child(r.funcOf(bc.key), bc.key.line())
 		c.Total[Calls] += bc.calls
 		c.Total[Wall] += int64(float64(bc.ticks) * r.scale)
 		subCPU, subAwait := r.convertChildren(bc, c)
@@ -755,6 +759,36 @@ func (r *resolver) convertChildren(bn *bnode, n *Node) (cpu, await int64) {
 		await += subAwait
 	}
 	return cpu, await
+}
+
+// wideNode is the number of children past which convertChildren finds
+// them by a map: Node.Child scans, and a frame calling many distinct
+// functions (a generated module's, a dispatcher's) made Finish quadratic.
+const wideNode = 32
+
+// indexedChild is n.Child with a map of n's children by function and
+// call line.
+func indexedChild(n *Node) func(FuncID, int32) *Node {
+	type at struct {
+		f    FuncID
+		line int32
+	}
+	index := make(map[at]*Node, len(n.Children))
+	for _, c := range n.Children {
+		if _, ok := index[at{c.Func, c.CallLine}]; !ok {
+			index[at{c.Func, c.CallLine}] = c
+		}
+	}
+	return func(f FuncID, line int32) *Node {
+		if c := index[at{f, line}]; c != nil {
+			return c
+		}
+		// What n.Child does when its scan finds nothing.
+		c := &Node{Func: f, CallLine: line, Parent: n}
+		n.Children = append(n.Children, c)
+		index[at{f, line}] = c
+		return c
+	}
 }
 
 // selfCPU returns bn's CPU time, at most its self wall time. ChargeCPU

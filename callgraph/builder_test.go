@@ -569,3 +569,29 @@ func BenchmarkBuilderGenerator(b *testing.B) {
 	}
 	b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds()/1e6, "Mevents/s")
 }
+
+// BenchmarkFinishWideNode: one frame calling 20,000 distinct functions
+// (a generated module's, a dispatcher's), the tree made into a Profile.
+// Finding each child by a scan of the ones before it made this
+// quadratic: minutes at a million callees.
+func BenchmarkFinishWideNode(b *testing.B) {
+	const callees = 20000
+	for b.Loop() {
+		bl := NewBuilder()
+		bl.DefineCode(1, &Code{Qualname: "main", Filename: "gen.py", FirstLine: 1})
+		for c := range callees {
+			bl.DefineCode(CodeID(c+2), &Code{Qualname: fmt.Sprintf("f%d", c), Filename: "gen.py", FirstLine: c + 2})
+		}
+		tb := bl.NewThread(1)
+		ts := int64(1)
+		tb.EnterPython(1, 0, true, ts)
+		for c := range callees {
+			ts++
+			tb.EnterPython(CodeID(c+2), 3, true, ts)
+			ts++
+			tb.LeavePython(CodeID(c+2), ts)
+		}
+		tb.LeavePython(1, ts+1)
+		bl.Finish(FinishOptions{})
+	}
+}
