@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -110,6 +111,8 @@ func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 	case *out == "":
 		err = usagef("flamegraph: -o FILE.svg is required")
+	case imageNotSVG(*out):
+		err = usagef("flamegraph: -o %s: pyprof writes SVG (open it in a browser); name it %s.svg", *out, strings.TrimSuffix(*out, filepath.Ext(*out)))
 	case *width < minWidth || *width > maxWidth:
 		err = usagef("flamegraph: --width %d: want %d to %d pixels", *width, minWidth, maxWidth)
 	default:
@@ -399,4 +402,14 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	return exitCode(stderr, writeFile(*out, stdout, func(w io.Writer) error {
 		return export.WriterFor(f)(w, p, export.Options{MaxDepth: *maxDepth})
 	}))
+}
+
+// imageNotSVG reports whether path names an image format other than the
+// SVG flamegraph writes: a flame graph written into x.png would not open.
+func imageNotSVG(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".webp", ".bmp":
+		return true
+	}
+	return false
 }
