@@ -269,3 +269,30 @@ func TestProbeEndsWithItsTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestCachedProbeNamesThePathRun: a link to an interpreter (a venv's
+// python) shares the cache entry of the file it links to, and is still
+// named by its own path, as Python names itself (sys.executable).
+func TestCachedProbeNamesThePathRun(t *testing.T) {
+	all := All()
+	if len(all) == 0 {
+		t.Skip("no Python 3.12+ found")
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	if _, err := Probe(all[0].Executable); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "python")
+	if err := os.Symlink(all[0].Executable, link); err != nil {
+		t.Fatal(err)
+	}
+	for name, find := range map[string]func(string) (*Interpreter, error){"Probe": Probe, "Identify": Identify} {
+		i, err := find(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i.Executable != link {
+			t.Errorf("%s(%s).Executable = %s", name, link, i.Executable)
+		}
+	}
+}

@@ -106,7 +106,10 @@ var ErrNotPython = errors.New("not a working Python interpreter")
 func Probe(path string) (*Interpreter, error) {
 	key := probeKey(path)
 	if i := loadProbe(key); i != nil {
-		i.Path = path
+		// The cache is keyed by the real file: a venv's python, a link to
+		// it, shares the entry of whichever path probed it first, and
+		// Python names itself by the path it was started as.
+		i.Path, i.Executable = path, absolute(path)
 		return i, nil
 	}
 	i, err := probe(path)
@@ -123,7 +126,10 @@ func Probe(path string) (*Interpreter, error) {
 func Identify(path string) (*Interpreter, error) {
 	key := probeKey(path)
 	if i := loadProbe(key); i != nil {
-		i.Path = path
+		// The cache is keyed by the real file: a venv's python, a link to
+		// it, shares the entry of whichever path probed it first, and
+		// Python names itself by the path it was started as.
+		i.Path, i.Executable = path, absolute(path)
 		return i, nil
 	}
 	if key != "" {
