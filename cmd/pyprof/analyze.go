@@ -267,11 +267,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	if *out != "" {
-		// One run a side draws the graph: widths are NEW's own, and a
-		// median of call trees is no call tree. The graph names the
-		// files it drew.
-		opts := flamegraph.Options{Value: &v, Diff: &flamegraph.DiffInfo{BaseName: basePaths[0], NewName: newPaths[0]}}
-		if err := writeFile(*out, stdout, func(w io.Writer) error { return diff.FlameGraph(w, base[0], next[0], opts) }); err != nil {
+		if err := writeDiffGraph(*out, stdout, base, next, basePaths, newPaths, v); err != nil {
 			return exitCode(stderr, err)
 		}
 	}
@@ -412,4 +408,27 @@ func imageNotSVG(path string) bool {
 		return true
 	}
 	return false
+}
+
+// writeDiffGraph draws one run a side: widths are NEW's own, and a median
+// of call trees is no call tree. With several runs a side it draws each
+// side's median run (by total), whose totals are the text's medians, and
+// names the files it drew and how many runs they stand for.
+func writeDiffGraph(out string, stdout io.Writer, base, next []*callgraph.Profile, basePaths, newPaths []string, v callgraph.Value) error {
+	b, err := diff.MedianRun(base, v)
+	if err != nil {
+		return err
+	}
+	n, err := diff.MedianRun(next, v)
+	if err != nil {
+		return err
+	}
+	name := func(paths []string, i int) string {
+		if len(paths) == 1 {
+			return paths[i]
+		}
+		return fmt.Sprintf("%s (the median of %d runs)", paths[i], len(paths))
+	}
+	opts := flamegraph.Options{Value: &v, Diff: &flamegraph.DiffInfo{BaseName: name(basePaths, b), NewName: name(newPaths, n)}}
+	return writeFile(out, stdout, func(w io.Writer) error { return diff.FlameGraph(w, base[b], next[n], opts) })
 }

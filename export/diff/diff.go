@@ -329,3 +329,24 @@ func pairEdges(funcs []Func, base, new map[[2]funcKey]int64) map[edge]sidesCount
 	}
 	return out
 }
+
+// MedianRun returns the index of the run whose total of v is the median
+// of runs' (the lower of the middle two for an even count): the run a
+// flame graph of several draws, since a median of call trees is no call
+// tree, and the one whose total the text's median is.
+func MedianRun(runs []*callgraph.Profile, v callgraph.Value) (int, error) {
+	totals := make([]int64, len(runs))
+	for i, p := range runs {
+		t, err := report.Functions(p, v, "")
+		if err != nil {
+			return 0, err
+		}
+		totals[i] = t.Total
+	}
+	order := make([]int, len(runs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(totals[a], totals[b]) })
+	return order[(len(order)-1)/2], nil
+}
