@@ -109,6 +109,45 @@ func TestProgramStartsCold(t *testing.T) {
 	}
 }
 
+// TestFollowedChildStartsCold: a new interpreter the program starts,
+// followed with --subprocesses, has at its first line the modules it has
+// alone, but for pyprof's agent module and the sitecustomize through which
+// pyprof follows it (found first on PYTHONPATH), with either agent. The
+// path hooks' cache is not compared: PYTHONPATH has pyprof's folder first.
+func TestFollowedChildStartsCold(t *testing.T) {
+	interpretersOnce.Do(func() { interpreters = agent.All() })
+	if len(interpreters) == 0 {
+		t.Fatal("no Python 3.12+ found")
+	}
+	dir := t.TempDir()
+	writeColdPrograms(t, dir)
+	t.Chdir(dir)
+	parent := []string{"-c", "import subprocess, sys; subprocess.run([sys.executable, 'first.py'], check=True)"}
+	for _, i := range interpreters {
+		t.Run(i.VersionString(), func(t *testing.T) {
+			plain, err := exec.Command(i.Path, "first.py").Output()
+			if err != nil {
+				t.Fatalf("%s first.py: %v", i.Path, err)
+			}
+			want := withoutSitecustomize(moduleLines(string(plain))[0])
+			for _, kind := range coldAgents(i) {
+				r := recordWith(t, i, kind, parent, func(o *Options) { o.Subprocesses = true })
+				got := moduleLines(r.stdout)
+				if len(got) == 0 {
+					t.Fatalf("%s agent: the child printed no modules line:\n%s", kind, r.stdout)
+				}
+				assertSameModules(t, fmt.Sprintf("%s agent, child", kind), want, withoutSitecustomize(got[0]))
+			}
+		})
+	}
+}
+
+// withoutSitecustomize drops sitecustomize from a modules line: pyprof's
+// own, in a followed child, or the interpreter's, which pyprof's runs.
+func withoutSitecustomize(line string) string {
+	return strings.Join(slices.DeleteFunc(strings.Fields(line), func(m string) bool { return m == "sitecustomize" }), " ")
+}
+
 // coldAgents returns the agents that can record on i: both, but for a
 // free-threaded Python, which the C agent refuses.
 func coldAgents(i *agent.Interpreter) []agent.Kind {

@@ -11,8 +11,9 @@ importlib), and patches nothing. Words are packed with int.to_bytes and
 memoryview casts instead of struct; threads are told apart with _thread
 instead of threading; the types it tells callables by are taken from
 objects at hand instead of from types. The few extension modules it cannot
-do without (mmap for the shared memory; _socket and fcntl to register a
-child's rings) are loaded by _quietly, which leaves sys.modules and the
+do without (mmap for the shared memory; _socket, fcntl and, where this
+Python has no os.memfd_create, _ctypes to make and register a child's
+rings) are loaded by _quietly, which leaves sys.modules and the
 path hooks' cache as they were.
 """
 
@@ -848,12 +849,21 @@ def _memfd():
     flags = _mfd_cloexec | _mfd_allow_sealing
     if hasattr(posix, "memfd_create"):
         return posix.memfd_create("pyprof-rings", flags)
-    import ctypes
+    # ctypes itself would import a dozen modules (struct, sysconfig, types)
+    # into the program: its C half is enough to call one C function.
+    _ctypes = _quietly("_ctypes")
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = libc.memfd_create(b"pyprof-rings", flags)
+    class c_int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    class CFunction(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _restype_ = c_int
+
+    memfd_create = CFunction(_ctypes.dlsym(_ctypes.dlopen(None), "memfd_create"))
+    fd = memfd_create(b"pyprof-rings", flags)
     if fd < 0:
-        raise OSError(ctypes.get_errno(), "memfd_create failed")
+        raise OSError(_ctypes.get_errno(), "memfd_create failed")
     return fd
 
 
