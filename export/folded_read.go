@@ -86,6 +86,10 @@ func (fr *foldedReader) addLine(line []byte) error {
 	}
 	fr.path = fr.path[:0]
 	for frame := range strings.SplitSeq(stack, ";") {
+		// No profiler writes a frame with no name: "a;;b" is damage.
+		if frame == "" {
+			return errors.New("a frame with no name (two ';' in a row, or one at an end of the stack)")
+		}
 		fr.path = append(fr.path, Frame{Func: fr.function(frame)})
 	}
 	var self [callgraph.NumValues]int64

@@ -153,6 +153,8 @@ func TestReadFoldedErrors(t *testing.T) {
 		{"negative count", "a -1\n", `line 1: count "-1" is not a whole number`},
 		{"float count", "a 1.5\n", `line 1: count "1.5" is not a whole number`},
 		{"no stack", "  5\n", `line 1: no stack before the count 5`},
+		{"empty frame", "a;;b 10\n", `line 1: a frame with no name (two ';' in a row, or one at an end of the stack)`},
+		{"empty first frame", ";x 3\n", `line 1: a frame with no name (two ';' in a row, or one at an end of the stack)`},
 		{"long line is cut", strings.Repeat("x", 100) + "\n", `line 1: no count after the stack in "` + strings.Repeat("x", 60) + `..."`},
 	}
 	for _, tt := range tests {

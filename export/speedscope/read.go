@@ -136,6 +136,9 @@ func checkTotals(f *file) error {
 			ok = ok && forEachSpan(prof, func(d float64) bool { return add(prof.Unit, d) })
 		}
 		for _, w := range prof.Weights {
+			if w < 0 {
+				return fmt.Errorf("profile %d (%s): a sample weighs %v: weights are amounts, never negative", i, prof.Name, w)
+			}
 			ok = ok && add(prof.Unit, w)
 		}
 		if !ok {

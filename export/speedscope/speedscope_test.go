@@ -201,6 +201,7 @@ func TestReadErrors(t *testing.T) {
 		{"no profiles", `{"$schema":"` + Schema + `",` + frames + `,"profiles":[]}`, "no profiles"},
 		{"frame out of range", sampled(`"samples":[[0,2]],"weights":[1]`), "profile 0 (t): sample 0: frame 2 of 2"},
 		{"weights missing", sampled(`"samples":[[0]],"weights":[]`), "1 samples but 0 weights"},
+		{"negative weight", sampled(`"samples":[[0]],"weights":[-5]`), "a sample weighs -5: weights are amounts, never negative"},
 		{"bytes", strings.Replace(sampled(`"samples":[],"weights":[]`), `"none"`, `"bytes"`, 1), `unit "bytes" is not supported`},
 		{"unknown type", strings.Replace(sampled(`"samples":[],"weights":[]`), `"sampled"`, `"flame"`, 1), `unknown profile type "flame"`},
 		{"close without open", evented(`{"type":"C","frame":0,"at":1}`), "event 0: closes frame 0, but no frame is open"},
