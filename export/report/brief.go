@@ -65,7 +65,7 @@ type BriefOptions struct {
 // in all (view.GroupImports), every line fitted to the width, one screen
 // at most.
 func WriteBrief(w io.Writer, p *callgraph.Profile, opts BriefOptions) error {
-	p = view.GroupImports(apart(p, p.Default, opts.Idle), p.Default, isLibrary)
+	p = view.GroupImports(apart(view.MergeLineLeaves(p), p.Default, opts.Idle), p.Default, isLibrary)
 	b := &brief{p: p, v: p.Default, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}, opts: opts.withDefaults(), files: programFiles(p)}
 	threads := slices.Clone(p.Threads)
 	for _, th := range threads {
