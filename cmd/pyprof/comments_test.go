@@ -52,6 +52,10 @@ func TestComments(t *testing.T) {
 			"pyprof " + version + ", hybrid mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: c", "samples: 300 at 100 Hz, 0 missed, 2 dropped",
 			"cpu not charged to any function: 136ms (measured outside the calls traced, or past their wall time)",
 			"gil not charged to any function: 2.5ms (sampled outside the calls traced)"}},
+		{"unplaced, sampled", recordFlags{mode: "sample"}, hybrid, sst, []string{
+			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: c", "samples: 300 at 100 Hz, 0 missed, 2 dropped",
+			"cpu not charged to any function: 136ms (past the wall time of the stacks sampled)",
+			"gil not charged to any function: 2.5ms (past the wall time of the stacks sampled)"}},
 		{"attached", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, sst, []string{
 			"pyprof " + version + ", sample mode, attached to pid 42", "samples: 300 at 100 Hz, 0 missed, 2 dropped"}},
 	} {

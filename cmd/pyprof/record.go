@@ -313,23 +313,29 @@ func (f *recordFlags) comments(res *profiler.Result, sst *profiler.SampleStats) 
 		out = append(out, fmt.Sprintf("events: %d, lost: %d", st.Events, st.Lost),
 			profiler.WaitComment+st.ProducerWait.String())
 	}
-	return append(out, unplacedComments(res.Profile)...)
+	return append(out, unplacedComments(res.Profile, f.mode != "sample")...)
 }
 
 // unplacedComments say how much measured CPU and GIL time no function
 // could hold without holding more of it than wall time (time used before
 // tracing began, or outside any traced call): it is left out of the
 // functions' values, and said here so that it is not lost silently.
-func unplacedComments(p *callgraph.Profile) []string {
+func unplacedComments(p *callgraph.Profile, traced bool) []string {
 	var out []string
 	if p == nil {
 		return nil
 	}
+	// Sample mode traces no call: its CPU time can only run past the wall
+	// time of the stacks it was measured beside.
+	cpuWhy, gilWhy := "past the wall time of the stacks sampled", "past the wall time of the stacks sampled"
+	if traced {
+		cpuWhy, gilWhy = "measured outside the calls traced, or past their wall time", "sampled outside the calls traced"
+	}
 	if p.CPUUnplaced > 0 {
-		out = append(out, fmt.Sprintf("cpu not charged to any function: %s (measured outside the calls traced, or past their wall time)", p.CPUUnplaced.Round(time.Microsecond)))
+		out = append(out, fmt.Sprintf("cpu not charged to any function: %s (%s)", p.CPUUnplaced.Round(time.Microsecond), cpuWhy))
 	}
 	if p.GILUnplaced > 0 {
-		out = append(out, fmt.Sprintf("gil not charged to any function: %s (sampled outside the calls traced)", p.GILUnplaced.Round(time.Microsecond)))
+		out = append(out, fmt.Sprintf("gil not charged to any function: %s (%s)", p.GILUnplaced.Round(time.Microsecond), gilWhy))
 	}
 	return out
 }
