@@ -64,12 +64,16 @@ func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, S
 	if err := cmd.Start(); err != nil {
 		return nil, SampleStats{}, environment(fmt.Errorf("starting %s: %w", i.Path, err))
 	}
+	started := time.Now()
 	if o.OnStart != nil {
 		o.OnStart(cmd.Process.Pid)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	prof, st, serr := sampleChild(ctx, cmd.Process.Pid, so, o.Signals, exited)
+	if prof != nil && prof.Start.After(started) {
+		st.BeforeFirst = prof.Start.Sub(started)
+	}
 	waitErr := <-exited
 	if serr != nil {
 		return nil, st, samplingError(serr)

@@ -24,6 +24,8 @@ func TestComments(t *testing.T) {
 		Profile: &callgraph.Profile{CPUUnplaced: 136 * time.Millisecond, GILUnplaced: 2500 * time.Microsecond}}
 	sst := &profiler.SampleStats{Samples: 300, Dropped: 2, Elapsed: 3 * time.Second}
 	missed := profiler.SampleStats{Samples: 300, Missed: 40, Elapsed: 3 * time.Second, Period: 10 * time.Millisecond, Unobserved: 250 * time.Millisecond}
+	late := missed
+	late.BeforeFirst = 280 * time.Millisecond
 	for _, tc := range []struct {
 		name  string
 		flags recordFlags
@@ -48,6 +50,9 @@ func TestComments(t *testing.T) {
 		{"ticks missed", recordFlags{mode: "sample"}, sampled, &missed, []string{
 			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 40 missed, 0 dropped",
 			"not observed: 400ms (ticks missed: 40), shared out by the threads' scheduler clocks among the stacks sampled, 250ms of it as [unobserved]"}},
+		{"attached late", recordFlags{mode: "sample"}, sampled, &late, []string{
+			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 40 missed, 0 dropped",
+			"not observed: 280ms before the first read (the program started while pyprof attached), in no sample; 400ms (ticks missed: 40), shared out by the threads' scheduler clocks among the stacks sampled, 250ms of it as [unobserved]"}},
 		{"unplaced", recordFlags{mode: "hybrid"}, hybrid, sst, []string{
 			"pyprof " + version + ", hybrid mode", "python: 3.12.1 (/usr/bin/python3.12)", "agent: c", "samples: 300 at 100 Hz, 0 missed, 2 dropped",
 			"cpu not charged to any function: 136ms (measured outside the calls traced, or past their wall time)",

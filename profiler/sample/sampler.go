@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pyprof/pyprof/callgraph"
@@ -62,6 +63,11 @@ type Stats struct {
 	// shared out between the stacks around them (Builder), charged to an
 	// "[unobserved]" marker frame instead.
 	Unobserved time.Duration
+	// BeforeFirst is how long a program pyprof started ran before the
+	// sampler's first read (its interpreter's start, while pyprof waited
+	// to attach): no sample saw it. Run leaves it to the caller, which
+	// knows when the program started.
+	BeforeFirst time.Duration
 	// Period is the sampling period.
 	Period time.Duration
 }
@@ -69,12 +75,19 @@ type Stats struct {
 // UnobservedComment says, for a profile's comments, how much time no
 // sample saw (the missed ticks) and where it went; "" when none was missed.
 func (s Stats) UnobservedComment() string {
-	if s.Missed == 0 {
+	var parts []string
+	if s.BeforeFirst > 0 {
+		parts = append(parts, fmt.Sprintf("%v before the first read (the program started while pyprof attached), in no sample", s.BeforeFirst.Round(time.Millisecond)))
+	}
+	if s.Missed > 0 {
+		missed := time.Duration(s.Missed) * s.Period
+		parts = append(parts, fmt.Sprintf("%v (ticks missed: %d), shared out by the threads' scheduler clocks among the stacks sampled, %v of it as %s",
+			missed, s.Missed, s.Unobserved, unobservedName))
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	missed := time.Duration(s.Missed) * s.Period
-	return fmt.Sprintf("not observed: %v (ticks missed: %d), shared out by the threads' scheduler clocks among the stacks sampled, %v of it as %s",
-		missed, s.Missed, s.Unobserved, unobservedName)
+	return "not observed: " + strings.Join(parts, "; ")
 }
 
 // Rate returns the achieved sampling rate in Hz.
