@@ -22,25 +22,35 @@ func MergeLineLeaves(p *callgraph.Profile) *callgraph.Profile {
 	return &q
 }
 
-// mergeLineChildren makes kids, grouped by function and call line, the
-// children of parent.
+// mergeLineChildren makes kids, with each line leaf merged into the node
+// of its function and call line, the children of parent. Two nodes that
+// are not line leaves stay apart even so: a view may keep one per thread
+// on purpose (a thread group's idle frames).
 func mergeLineChildren(parent *callgraph.Node, kids []*callgraph.Node) {
 	type site struct {
 		fn   callgraph.FuncID
 		line int32
 	}
-	groups := map[site][]*callgraph.Node{}
-	var order []site
+	var groups [][]*callgraph.Node
+	at := map[site]int{}       // the group of a site's leaves and first node
+	hasNode := map[site]bool{} // whether that group has a node that is no leaf
 	for _, c := range kids {
 		k := site{c.Func, c.CallLine}
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
+		i, ok := at[k]
+		if !ok || c.SelfLine == 0 && hasNode[k] {
+			groups = append(groups, nil)
+			i = len(groups) - 1
+			if !ok {
+				at[k] = i
+			}
 		}
-		groups[k] = append(groups[k], c)
+		if c.SelfLine == 0 && at[k] == i {
+			hasNode[k] = true
+		}
+		groups[i] = append(groups[i], c)
 	}
-	for _, k := range order {
-		group := groups[k]
-		n := &callgraph.Node{Func: k.fn, CallLine: k.line, Parent: parent}
+	for _, group := range groups {
+		n := &callgraph.Node{Func: group[0].Func, CallLine: group[0].CallLine, Parent: parent}
 		if len(group) == 1 {
 			n.SelfLine = group[0].SelfLine
 		}
