@@ -237,6 +237,19 @@ func TestRecordStdlibSuitesExactly(t *testing.T) {
 	}
 }
 
+// waitsOnAChild reports whether key runs once per wake-up of
+// subprocess's loop that polls a child's pipes (Popen.communicate): its
+// count is the number of times the child's output arrived in pieces,
+// which two quick reference runs can agree on while a slower profiled
+// run does not.
+func waitsOnAChild(key funcKey) bool {
+	switch key.qualname {
+	case "Popen._check_timeout", "Popen._remaining_time":
+		return filepath.Base(key.file) == "subprocess.py"
+	}
+	return filepath.Base(key.file) == "selectors.py"
+}
+
 // assertAllCountsExact checks every function the reference counted, in
 // any file, against the profile's calls of it. Where they differ, the
 // reference runs again, with the program's stack starting deeper: a
@@ -263,6 +276,11 @@ func assertAllCountsExact(t *testing.T, p *callgraph.Profile, ref map[funcKey]in
 	}
 	failed := 0
 	for _, key := range wrong {
+		if waitsOnAChild(key) {
+			t.Logf("a poll on a child's pipe, left out: %s (%s:%d): %d calls in the reference run, %d under pyprof",
+				key.qualname, key.file, key.line, ref[key], have(key))
+			continue
+		}
 		if again[key] != ref[key] {
 			t.Logf("timing- or depth-dependent, left out: %s (%s:%d): %d and %d calls in two reference runs, %d under pyprof",
 				key.qualname, key.file, key.line, ref[key], again[key], have(key))
