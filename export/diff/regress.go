@@ -96,7 +96,7 @@ func (g Regression) String() string {
 	}
 	s := fmt.Sprintf("%s %s: %s -> %s (%s, %s; noise %s)", what, g.Value.Info().Type,
 		report.Human(g.Value, g.Base), report.Human(g.Value, g.New),
-		report.HumanDelta(g.Value, g.New-g.Base), percent(g.Base, g.New), report.Human(g.Value, g.Noise))
+		report.HumanDelta(g.Value, g.New-g.Base), report.ChangePercent(g.Base, g.New), report.Human(g.Value, g.Noise))
 	if g.Why != "" {
 		s += ": " + g.Why
 	}

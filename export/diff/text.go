@@ -19,7 +19,7 @@ func (r *Result) WriteText(w io.Writer, top int) error {
 	v := r.Value
 	fmt.Fprintf(bw, "%s: base %s, new %s, change %s (%s); %s\n", v.Info().Type,
 		report.Human(v, r.Base), report.Human(v, r.New), report.HumanDelta(v, r.New-r.Base),
-		percent(r.Base, r.New), r.noiseNote())
+		report.ChangePercent(r.Base, r.New), r.noiseNote())
 	if changed := r.changed(top); len(changed) > 0 {
 		r.writeTable(bw, changed)
 	} else {
@@ -70,8 +70,8 @@ func (r *Result) writeTable(w io.Writer, funcs []Func) {
 	for _, f := range funcs {
 		d := f.Delta()
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t  %s  %s\n",
-			report.HumanDelta(v, d.Flat), percent(f.Base.Flat, f.New.Flat),
-			report.HumanDelta(v, d.Cum), percent(f.Base.Cum, f.New.Cum), r.calls(d.Calls),
+			report.HumanDelta(v, d.Flat), report.ChangePercent(f.Base.Flat, f.New.Flat),
+			report.HumanDelta(v, d.Cum), report.ChangePercent(f.Base.Cum, f.New.Cum), r.calls(d.Calls),
 			report.Human(v, f.New.Flat), report.Human(v, f.New.Cum), pad(report.Printable(f.Func.Name)), location(f.Func))
 	}
 	tw.Flush()
@@ -82,18 +82,6 @@ func (r *Result) calls(d int64) string {
 		return "-"
 	}
 	return report.HumanDelta(callgraph.Calls, d)
-}
-
-// percent is the change from base to new in percent of base: "new" when
-// base was zero.
-func percent(base, new int64) string {
-	switch {
-	case base == new:
-		return "0%"
-	case base == 0:
-		return "new"
-	}
-	return fmt.Sprintf("%+.1f%%", 100*float64(new-base)/float64(base))
 }
 
 // location says where f is defined, escaped for a terminal.

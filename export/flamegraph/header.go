@@ -130,7 +130,7 @@ func (pic *picture) describeTotals() string {
 	var s string
 	if pic.opts.Diff != nil {
 		s = fmt.Sprintf("%s: base %s, new %s, change %s (%s)", v.Info().Type, report.Human(v, pic.base.work),
-			report.Human(v, pic.cur.work), report.HumanDelta(v, pic.cur.work-pic.base.work), change(pic.base.work, pic.cur.work))
+			report.Human(v, pic.cur.work), report.HumanDelta(v, pic.cur.work-pic.base.work), report.ChangePercent(pic.base.work, pic.cur.work))
 	} else {
 		s = fmt.Sprintf("%s, total %s", v.Info().Type, report.Human(v, pic.cur.work))
 	}
@@ -147,16 +147,4 @@ func (pic *picture) describeTotals() string {
 		s += fmt.Sprintf("; idle, apart from the total: %s in [idle: …] frames", report.Human(v, pic.cur.idle))
 	}
 	return s
-}
-
-// change is the change from base to new in percent of base, as diff's
-// summary writes it: "new" when base was zero.
-func change(base, new int64) string {
-	switch {
-	case base == new:
-		return "0%"
-	case base == 0:
-		return "new"
-	}
-	return fmt.Sprintf("%+.1f%%", 100*float64(new-base)/float64(base))
 }

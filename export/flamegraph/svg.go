@@ -63,7 +63,7 @@ func (pic *picture) tooltip(f *frame, idle bool) string {
 		parts = append(parts, "idle waiting, not a function")
 	}
 	if pic.opts.Diff != nil {
-		parts = append(parts, "total "+report.Human(v, f.base.total)+" → "+report.Human(v, f.cur.total)+" ("+change(f.base.total, f.cur.total)+")")
+		parts = append(parts, "total "+report.Human(v, f.base.total)+" → "+report.Human(v, f.cur.total)+" ("+report.ChangePercent(f.base.total, f.cur.total)+")")
 	} else {
 		if pic.hasCalls && r == roleCode {
 			parts = append(parts, "calls "+strconv.FormatInt(f.cur.calls, 10))
@@ -84,7 +84,7 @@ func (pic *picture) tooltip(f *frame, idle bool) string {
 func (pic *picture) rootTotals() []string {
 	v := pic.value
 	if pic.opts.Diff != nil {
-		out := []string{"total " + report.Human(v, pic.base.work) + " → " + report.Human(v, pic.cur.work) + " (" + change(pic.base.work, pic.cur.work) + ")"}
+		out := []string{"total " + report.Human(v, pic.base.work) + " → " + report.Human(v, pic.cur.work) + " (" + report.ChangePercent(pic.base.work, pic.cur.work) + ")"}
 		if pic.idleApart() {
 			out = append(out, "idle apart "+report.Human(v, pic.base.idle)+" → "+report.Human(v, pic.cur.idle))
 		}

@@ -16,6 +16,18 @@ func Human(v callgraph.Value, x int64) string {
 	return human(v, float64(x))
 }
 
+// ChangePercent is the change from base to new in percent of base, as
+// diff's text and its flame graph both write it: "new" when base was zero.
+func ChangePercent(base, new int64) string {
+	switch {
+	case base == new:
+		return "0%"
+	case base == 0:
+		return "new"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*float64(new-base)/float64(base))
+}
+
 // HumanDelta is Human with an explicit sign, for changes.
 func HumanDelta(v callgraph.Value, x int64) string {
 	if x > 0 {
