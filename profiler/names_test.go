@@ -19,17 +19,22 @@ import (
 
 // namedFuncs are the functions of testdata/programs/names, named as Python
 // names them: two helper()s in two files called utils.py, a function of a
-// package's __init__.py, the script's own.
+// package's __init__.py, the script's own, and the wrapper a decorator of
+// another module puts around one helper (functools.wraps gives the wrapper
+// the helper's __module__; its code is still the decorator module's).
 var namedFuncs = map[string]string{ // name -> the file it is defined in, by its tail
-	"alpha.utils.helper": "alpha/utils.py",
-	"beta.utils.helper":  "beta/utils.py",
-	"app.setup":          "app/__init__.py",
-	"__main__.main":      "names/main.py",
+	"alpha.utils.helper":          "alpha/utils.py",
+	"beta.utils.helper":           "beta/utils.py",
+	"app.setup":                   "app/__init__.py",
+	"__main__.main":               "names/main.py",
+	"deco.timed.<locals>.wrapper": "names/deco.py",
 }
 
 // fileNamed are the names the file-based guess gave them, which merged the
-// two helpers and told the modes apart.
-var fileNamed = []string{"utils.helper", "__init__.setup", "main.main", "main.<module>"}
+// two helpers and told the modes apart, and the name the wrapper's
+// __module__ (set by functools.wraps) would give it.
+var fileNamed = []string{"utils.helper", "__init__.setup", "main.main", "main.<module>",
+	"beta.utils.timed.<locals>.wrapper"}
 
 // TestNamesInEveryMode records the names program in trace, sample and
 // hybrid modes and checks that pprof and folded outputs name every
@@ -123,7 +128,7 @@ func checkPprofNames(t *testing.T, data []byte) {
 	}
 	for _, name := range fileNamed {
 		if _, ok := files[name]; ok {
-			t.Errorf("pprof: a function is named %s, from its file", name)
+			t.Errorf("pprof: a function is named %s, not as Python names it", name)
 		}
 	}
 	if _, ok := files["__main__.<module>"]; !ok {
@@ -148,11 +153,11 @@ func checkFoldedNames(t *testing.T, folded string) {
 		stacks[stack] = true
 		for _, name := range fileNamed {
 			if strings.Contains(";"+stack+";", ";"+name+";") {
-				t.Errorf("folded: %s named from its file in %s", name, stack)
+				t.Errorf("folded: %s, not as Python names it, in %s", name, stack)
 			}
 		}
 	}
-	for _, callee := range []string{"alpha.utils.helper", "beta.utils.helper", "app.setup"} {
+	for _, callee := range []string{"alpha.utils.helper", "deco.timed.<locals>.wrapper;beta.utils.helper", "app.setup"} {
 		want := "__main__.<module>;__main__.main;" + callee
 		if !stacks[want] {
 			t.Errorf("folded: no stack %s", want)

@@ -79,6 +79,9 @@ func Attach(pid int) (*Process, error) {
 	if img.syms.funcType != 0 {
 		p.codes.funcType = Addr(img.syms.funcType + bias)
 	}
+	if img.syms.dictType != 0 {
+		p.codes.dictType = Addr(img.syms.dictType + bias)
+	}
 	p.tasks = NewTaskStates(pid)
 	return p, nil
 }

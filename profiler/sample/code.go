@@ -22,9 +22,10 @@ type Code struct {
 	// Qualname is co_qualname.
 	Qualname string
 	// Module is the __name__ of the module the code was defined in, read
-	// from the function object of the first frame seen running it
-	// (func_module); "" when that could not be read, and the name is then
-	// guessed from Filename (callgraph.FuncName).
+	// from the globals of the function object of the first frame seen
+	// running it, as the trace agents read it from the frame's globals;
+	// "" when that could not be read or the globals have no str __name__,
+	// and the name is then guessed from Filename (callgraph.FuncName).
 	Module string
 	// FirstLine is co_firstlineno, the def line.
 	FirstLine int
@@ -45,6 +46,7 @@ type codeCache struct {
 	obj      *objectReader
 	codeType Addr // &PyCode_Type
 	funcType Addr // &PyFunction_Type; 0: modules are not read
+	dictType Addr // &PyDict_Type; 0: modules are read from func_module
 	byAddr   map[Addr]*Code
 	decoded  int64 // decodings made, for tests and benchmarks
 }
@@ -124,24 +126,32 @@ func (c *codeCache) decode(addr Addr, key codeKey) (*Code, error) {
 		calls: c.ops.findCallSites(code)}, nil
 }
 
-// moduleOf reads func_module of the function object at funcobj, which a
-// frame running the code object at code points to: the __name__ of the
-// code's module, read once per code object as its names are. It returns ""
-// (module unknown: named from the file) when there is no function, when
-// the object is not a function of that code (the frame was reused while
-// read, or the function's __code__ was replaced), or when its module is
-// not a str.
+// moduleOf reads the module name of the code object at code from the
+// function object at funcobj, which a frame running it points to: the
+// __name__ in the function's globals, read once per code object as its
+// names are. Where the globals cannot be read it falls back to
+// func_module, which is that __name__ as it was when the function was
+// made unless something rewrote it (functools.wraps copies the wrapped
+// function's). It returns "" (module unknown: named from the file) when
+// there is no function, when the object is not a function of that code
+// (the frame was reused while read, or the function's __code__ was
+// replaced), or when no str name can be read.
 func (c *codeCache) moduleOf(code, funcobj Addr) string {
 	l := c.lay
 	if funcobj == 0 || c.funcType == 0 || l.funcModule == 0 {
 		return ""
 	}
-	buf := make([]byte, max(l.obType, l.funcCode, l.funcModule)+8)
+	buf := make([]byte, max(l.obType, l.funcCode, l.funcGlobals, l.funcModule)+8)
 	if err := c.obj.mem.read(funcobj, buf); err != nil {
 		return ""
 	}
 	if ptr(buf, l.obType) != c.funcType || ptr(buf, l.funcCode) != code {
 		return ""
+	}
+	if c.dictType != 0 && l.funcGlobals != 0 {
+		if name, err := c.obj.globalsName(ptr(buf, l.funcGlobals), c.dictType); err == nil {
+			return name // "" when __name__ is not a str, as for the agents
+		}
 	}
 	module, err := c.obj.readString(ptr(buf, l.funcModule))
 	if err != nil {

@@ -16,6 +16,7 @@ type symbols struct {
 	unicodeType uint64 // PyUnicode_Type
 	bytesType   uint64 // PyBytes_Type
 	funcType    uint64 // PyFunction_Type: 0 leaves modules unknown
+	dictType    uint64 // PyDict_Type: 0 takes modules from func_module
 }
 
 // wanted maps symbol names to the field they fill.
@@ -27,6 +28,7 @@ func (s *symbols) wanted() map[string]*uint64 {
 		"PyUnicode_Type":  &s.unicodeType,
 		"PyBytes_Type":    &s.bytesType,
 		"PyFunction_Type": &s.funcType,
+		"PyDict_Type":     &s.dictType,
 	}
 }
 

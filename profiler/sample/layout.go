@@ -75,11 +75,15 @@ type layout struct {
 	frFuncobj uint64
 
 	// PyFunctionObject (cpython/funcobject.h): func_code, to check that a
-	// frame's function is the one running its code, and func_module, the
-	// __name__ of its module's globals when the function was made (module
-	// code run by the interpreter gets a function object too).
-	funcCode   uint64
-	funcModule uint64
+	// frame's function is the one running its code; func_globals, the
+	// globals of the module it was defined in, whose __name__ names the
+	// module; and func_module, the __name__ of those globals when the
+	// function was made, which functools.wraps and others rewrite, read
+	// only when the globals cannot be (module code run by the interpreter
+	// gets a function object too).
+	funcCode    uint64
+	funcGlobals uint64
+	funcModule  uint64
 
 	// PyObject, PyVarObject (ob_size of a code object counts its code
 	// units), PyCodeObject
@@ -171,6 +175,7 @@ var layout312 = layout{
 	maxOwner:          ownedByCStack,
 	frFuncobj:         16,
 	funcCode:          funcCodeOffset,
+	funcGlobals:       funcGlobalsOffset,
 	funcModule:        funcModuleOffset,
 	obType:            8,
 	varSize:           16,
@@ -197,8 +202,9 @@ var layout312 = layout{
 // against the installed headers, TestFunctionOffsetsLive against a running
 // interpreter.
 const (
-	funcCodeOffset   = 48
-	funcModuleOffset = 104
+	funcGlobalsOffset = 16
+	funcCodeOffset    = 48
+	funcModuleOffset  = 104
 )
 
 // funcobjAfter derives the offset of f_funcobj from the debug offsets of

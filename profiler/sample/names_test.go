@@ -42,6 +42,9 @@ func TestCodeModules(t *testing.T) {
 			"names/main.py <module>": "__main__",
 			"alpha/utils.py helper":  "alpha.utils",
 			"beta/utils.py helper":   "beta.utils",
+			// functools.wraps set the wrapper's __module__ to beta.utils;
+			// its code's module is still deco.
+			"names/deco.py timed.<locals>.wrapper": "deco",
 		}
 		seen := map[string]string{}
 		deadline := time.Now().Add(10 * time.Second)
