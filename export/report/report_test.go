@@ -182,7 +182,10 @@ func TestHuman(t *testing.T) {
 		{"seconds keep growing", callgraph.Wall, 12_345 * 1000 * ms, "12345s"},
 		{"negative", callgraph.Wall, -3 * ms, "-3.00ms"},
 		{"small count stays exact", callgraph.Calls, 42, "42"},
-		{"thousands", callgraph.Calls, 1500, "1.50k"},
+		{"thousands of samples", callgraph.Samples, 1500, "1.50k"},
+		{"calls stay exact", callgraph.Calls, 50_001, "50,001"},
+		{"millions of calls stay exact", callgraph.Calls, 2_001_500, "2,001,500"},
+		{"fewer calls stay exact", callgraph.Calls, -1500, "-1,500"},
 		{"millions", callgraph.Samples, 2_001_500, "2.00M"},
 	}
 	for _, tt := range tests {

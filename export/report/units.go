@@ -8,8 +8,12 @@ import (
 )
 
 // Human formats x, a quantity of v, for people: durations in ns, us, ms or
-// s and counts with k, M or G, both to three significant digits.
+// s and samples with k, M or G, both to three significant digits; calls
+// whole (exactCount), since every call is counted and the count is exact.
 func Human(v callgraph.Value, x int64) string {
+	if v == callgraph.Calls {
+		return exactCount(x)
+	}
 	if x < 0 {
 		return "-" + human(v, -float64(x))
 	}
@@ -36,7 +40,8 @@ func HumanDelta(v callgraph.Value, x int64) string {
 	return Human(v, x)
 }
 
-// humanFloat is Human for fractional quantities such as a value per call.
+// humanFloat is Human for fractional quantities such as a value per call,
+// which are averages, not counts: calls per call round like samples.
 func humanFloat(v callgraph.Value, x float64) string {
 	if x < 0 {
 		return "-" + human(v, -x)
