@@ -105,6 +105,9 @@ var ErrNotPython = errors.New("not a working Python interpreter")
 // says is cached (see probeCache): probing costs a whole interpreter start.
 func Probe(path string) (*Interpreter, error) {
 	key := probeKey(path)
+	if key == "" && isPyenvShim(path) {
+		return probeShim(path)
+	}
 	if i := loadProbe(key); i != nil {
 		// The cache is keyed by the real file: a venv's python, a link to
 		// it, shares the entry of whichever path probed it first, and
@@ -256,10 +259,12 @@ func parseVersion(s string, v *[3]int) bool {
 // isPyenvShim reports whether path is one of pyenv's shims: a bash script
 // that runs `pyenv exec`, which picks a version (from PYENV_VERSION or
 // .python-version files) and sets PATH and PYENV_VERSION before exec'ing
-// the real interpreter. Resolving that takes pyenv ~100-300 ms of bash on
-// every start; the probe runs through the shim anyway, so the program
-// can be started the way the shim would start it without paying it twice.
-// Other wrappers are always run as they are: they may do more than set
+// the real interpreter. Resolving that takes pyenv from a few hundred
+// milliseconds to over a second of bash on every start; the probe runs
+// through the shim anyway, so the program can be started the way the shim
+// would start it without paying it twice, and what the probe learned is
+// kept for the next run in the same circumstances (see probeShim). Other
+// wrappers are always run as they are: they may do more than set
 // the environment.
 func isPyenvShim(path string) bool {
 	real, err := exec.LookPath(path)
@@ -472,5 +477,8 @@ func storeProbe(key string, i *Interpreter) {
 func ForgetProbe(path string) {
 	if p := probeCachePath(probeKey(path)); p != "" {
 		os.Remove(p)
+	}
+	if isPyenvShim(path) {
+		forgetShim(path)
 	}
 }

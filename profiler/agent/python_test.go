@@ -1,12 +1,14 @@
 package agent_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pyprof/pyprof/profiler/agent"
 )
@@ -46,6 +48,7 @@ func TestPyenvShimRunsOnce(t *testing.T) {
 	real := allInterpreters(t)[0]
 	shim, runs := fakePyenv(t, real)
 	t.Setenv("PYENV_VERSION", "")
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	i, err := agent.Probe(shim)
 	if err != nil {
 		t.Fatal(err)
@@ -84,5 +87,110 @@ func TestWrapperRunsAsGiven(t *testing.T) {
 	}
 	if i.RunPath() != wrapper || i.Launch != nil {
 		t.Errorf("wrapper runs through %s (launch %+v); want the wrapper itself", i.RunPath(), i.Launch)
+	}
+}
+
+// TestPyenvShimChoiceKept: once a shim's choice is known, the next run in
+// the same circumstances starts that interpreter, in the environment the
+// shim gave it, without running the shim; anything pyenv reads that
+// changes makes the shim run again. The cache keeps no secret of the
+// environment it ran in.
+func TestPyenvShimChoiceKept(t *testing.T) {
+	real := allInterpreters(t)[0]
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv("PYENV_VERSION", "")
+	t.Setenv("SOME_TOKEN", "do-not-keep-me")
+	t.Chdir(t.TempDir())
+	shim, runs := fakePyenv(t, real)
+	ranTimes := func() int {
+		b, _ := os.ReadFile(runs)
+		return strings.Count(string(b), "run")
+	}
+	probeTwice := func(t *testing.T, wantRuns int) {
+		t.Helper()
+		first, err := agent.Probe(shim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := agent.Probe(shim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := ranTimes(); n != wantRuns {
+			t.Fatalf("the shim ran %d times in all; want %d", n, wantRuns)
+		}
+		if again.Path != shim || again.RunPath() != first.RunPath() || again.Version != first.Version ||
+			!slices.Equal(again.Environ(), first.Environ()) {
+			t.Errorf("from the cache: %s runs %s %v; the probe said %s runs %s %v",
+				again.Path, again.RunPath(), again.Version, first.Path, first.RunPath(), first.Version)
+		}
+	}
+	probeTwice(t, 1)
+	root := filepath.Dir(filepath.Dir(shim))
+	changes := []struct {
+		name   string
+		change func(t *testing.T)
+	}{
+		{"pyenv shell", func(t *testing.T) { t.Setenv("PYENV_VERSION", "3.99.0") }},
+		{"pyenv local", func(t *testing.T) { writeFile(t, ".python-version", "3.99.0\n") }},
+		{"pyenv global", func(t *testing.T) { writeFile(t, filepath.Join(root, "version"), "3.98.0\n") }},
+		{"pyenv install", func(t *testing.T) {
+			if err := os.MkdirAll(filepath.Join(root, "versions", "3.97.0"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"another folder", func(t *testing.T) { t.Chdir(t.TempDir()) }},
+	}
+	for k, c := range changes {
+		c.change(t)
+		t.Run(c.name, func(t *testing.T) { probeTwice(t, k+2) })
+	}
+	entries, _ := filepath.Glob(filepath.Join(cache, "pyprof", "shim-*.json"))
+	if len(entries) == 0 {
+		t.Fatal("no shim choice was kept")
+	}
+	for _, e := range entries {
+		if b, _ := os.ReadFile(e); strings.Contains(string(b), "do-not-keep-me") {
+			t.Errorf("%s holds the environment's secret", e)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPyenvShimChoicesBounded: each environment keeps a choice of its
+// own; the cache keeps the newest few, not one per terminal ever opened.
+func TestPyenvShimChoicesBounded(t *testing.T) {
+	real := allInterpreters(t)[0]
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv("PYENV_VERSION", "")
+	shim, _ := fakePyenv(t, real)
+	dir, err := agent.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	for k := range 70 {
+		stale := filepath.Join(dir, fmt.Sprintf("shim-stale%02d.json", k))
+		writeFile(t, stale, "{}")
+		if err := os.Chtimes(stale, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("TERMINAL_SESSION", "a new one")
+	if _, err := agent.Probe(shim); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := filepath.Glob(filepath.Join(dir, "shim-*.json"))
+	fresh, _ := filepath.Glob(filepath.Join(dir, "shim-[0-9a-f]*.json"))
+	if len(kept) != 64 || len(fresh) != 1 {
+		t.Errorf("%d choices kept, %d of them the new one; want 64 with it", len(kept), len(fresh))
 	}
 }
