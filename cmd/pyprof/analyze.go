@@ -204,7 +204,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	if *tree {
 		err = report.WriteTree(stdout, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare, Idle: views.idle})
 	} else {
-		opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout), Width: terminalWidth(stdout), Idle: views.idle}
+		opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout), Width: tableWidth(stdout), Idle: views.idle}
 		err = report.Write(stdout, p, opts)
 	}
 	if err != nil {

@@ -215,7 +215,8 @@
 //
 // top samples a running process from outside, like dump, and prints every
 // --interval the table of report for that interval alone: where the program
-// spends its time now. On a terminal each table replaces the last.
+// spends its time now. On a terminal each table replaces the last and is
+// fitted to its width as report's is.
 //
 //	--interval D       how often to print, such as 500ms or 0.5 (seconds)
 //	                   (default 1s)

@@ -126,6 +126,17 @@ func terminalWidth(w io.Writer) int {
 	return report.DefaultWidth
 }
 
+// tableWidth is the width that report and top fit their aligned tables
+// to (report.Options.Width): the terminal's, or 0 off a terminal, which
+// fits nothing: a log or a pipe keeps whole names, read later and not
+// through a window of the terminal's width.
+func tableWidth(w io.Writer) int {
+	if !isTerminal(w) {
+		return 0
+	}
+	return terminalWidth(w)
+}
+
 // screenSize is the size of the terminal w writes to, each 0 when it is
 // unknown: w is not a terminal, or the terminal says 0, as the
 // pseudo-terminals of some CI runners and wrappers do when nobody sized

@@ -105,7 +105,8 @@ func (f *topFlags) target(words []string) (int, error) {
 }
 
 // show draws one interval: over the last one on a terminal, one after the
-// other otherwise (a log, a pipe).
+// other otherwise (a log, a pipe). On a terminal it fits its width as
+// report's table does (tableWidth).
 func (f *topFlags) show(w io.Writer, pid int, iv profiler.Interval, screen bool) error {
 	if screen {
 		fmt.Fprint(w, "\033[H\033[2J")
@@ -113,9 +114,15 @@ func (f *topFlags) show(w io.Writer, pid int, iv profiler.Interval, screen bool)
 		fmt.Fprintln(w)
 	}
 	st := iv.Stats
-	fmt.Fprintf(w, "pyprof top: pid %d, Python %s, %s; last %s: %s samples at %.0f Hz (%s missed), %s\n",
-		pid, iv.Version, iv.Since.Round(100*time.Millisecond), st.Elapsed.Round(10*time.Millisecond),
-		count(st.Samples), st.Rate(), count(st.Missed), plural(len(iv.Profile.Threads), "thread"))
+	width := tableWidth(w)
+	header := []clause{
+		{fmt.Sprintf("pyprof top: pid %d", pid), "Python " + iv.Version.String(), iv.Since.Round(100 * time.Millisecond).String()},
+		{fmt.Sprintf("last %s: %s samples at %.0f Hz (%s missed)", st.Elapsed.Round(10*time.Millisecond), count(st.Samples), st.Rate(), count(st.Missed)),
+			plural(len(iv.Profile.Threads), "thread")},
+	}
+	for _, line := range fitClauses(header, width, "  ") {
+		fmt.Fprintln(w, line)
+	}
 	if len(iv.Profile.Threads) == 0 {
 		what := "no thread ran Python code"
 		if f.idle {
@@ -124,5 +131,5 @@ func (f *topFlags) show(w io.Writer, pid int, iv profiler.Interval, screen bool)
 		_, err := fmt.Fprintf(w, "(%s in this interval)\n", what)
 		return err
 	}
-	return report.Write(w, iv.Profile, report.Options{Top: reportTop(f.top), Sort: f.sortBy, Aligned: true})
+	return report.Write(w, iv.Profile, report.Options{Top: reportTop(f.top), Sort: f.sortBy, Aligned: true, Width: width})
 }

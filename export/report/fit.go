@@ -17,15 +17,16 @@ var droppable = []string{"sum%", "per call"}
 
 // fitWidth fits the aligned table into width columns where it can:
 // locations shortened to the path components that tell the files apart,
-// the columns of droppable left out while names would get fewer than
-// minName columns, then function names cut from the left so that their own
-// names stay.
+// columns left out while names would get fewer than minName columns (first
+// those with nothing to say, such as the calls of a sampled profile, then
+// those of droppable), then function names cut from the left so that
+// their own names stay.
 func fitWidth(lines [][]string, width int) [][]string {
 	if len(lines) < 2 {
 		return lines
 	}
 	shortenLocations(lines)
-	for _, col := range droppable {
+	for _, col := range slices.Concat(emptyColumns(lines), droppable) {
 		if nameRoom(lines, width) >= minName {
 			break
 		}
@@ -71,6 +72,18 @@ func nameRoom(lines [][]string, width int) int {
 		lead += w + 2 // padded to the column, then two spaces
 	}
 	return width - lead - locWidth - 2
+}
+
+// emptyColumns are the headers of the numeric columns in which no row has
+// a value, only "-".
+func emptyColumns(lines [][]string) []string {
+	var out []string
+	for i, name := range lines[0][:len(lines[0])-2] {
+		if !slices.ContainsFunc(lines[1:], func(l []string) bool { return l[i] != "-" }) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // dropColumn removes the column headed name.

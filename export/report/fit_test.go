@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,6 +71,40 @@ func TestWriteFitsWidth(t *testing.T) {
 		}
 		if strings.Contains(text, lib) {
 			t.Errorf("width %d: the interpreter's path is still there:\n%s", width, text)
+		}
+	}
+}
+
+// TestWriteFitsWidthWithoutCalls: a profile that counts no calls (a
+// sampled one) gives up its columns of "-" before any that says something:
+// its names at their fewest columns (minName) and these locations fit 84
+// columns only without the calls column.
+func TestWriteFitsWidthWithoutCalls(t *testing.T) {
+	p := &callgraph.Profile{Values: []callgraph.Value{callgraph.Samples, callgraph.Wall}, Default: callgraph.Wall}
+	root := &callgraph.Node{}
+	for i, f := range []callgraph.Func{
+		{Name: "shop.services.billing.invoices.renderer.InvoiceRenderer.render_line_items", Filename: "/srv/shop/billing/invoices/renderer.py", StartLine: 120},
+		{Name: "shop.services.billing.shipping.renderer.LabelRenderer.render_address_block", Filename: "/srv/shop/billing/shipping/renderer.py", StartLine: 48},
+	} {
+		n := root.Child(p.AddFunc(f), 0)
+		n.Total[callgraph.Samples], n.Total[callgraph.Wall] = int64(i+1), int64(i+1)*1e7
+	}
+	p.Threads = []*callgraph.Thread{{ID: 1, Name: "MainThread", Root: root}}
+	for _, width := range []int{84, 90} {
+		var out bytes.Buffer
+		if err := Write(&out, p, Options{Aligned: true, Width: width}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		for _, line := range lines[1:] {
+			if n := Columns(line); n > width {
+				t.Errorf("width %d: a line of %d columns: %q", width, n, line)
+			}
+		}
+		for _, col := range []string{"flat", "flat%", "cum", "cum%"} {
+			if !slices.Contains(strings.Fields(lines[1]), col) {
+				t.Errorf("width %d: column %s left out: %q", width, col, lines[1])
+			}
 		}
 	}
 }
