@@ -155,12 +155,29 @@ const newestKnown = 14
 func (p *Process) readLayout() error {
 	switch {
 	case p.version.Major == 3 && p.version.Minor == 12:
-		p.lay = layout312
-		return nil
+		return p.useLayout312()
 	case p.version.Major == 3 && p.version.Minor == 13:
 		return p.readLayout313()
 	}
 	return p.readLayout314()
+}
+
+// useLayout312 takes the built-in 3.12 table, once _PyRuntime shows it is
+// not a later release's: 3.12 has no debug offsets, 3.13 and later start
+// _PyRuntime with their cookie. A Py_Version that says 3.12 there (a
+// patched or corrupt binary) would have the 3.12 offsets read another
+// layout's memory.
+func (p *Process) useLayout312() error {
+	raw, err := p.readDebugOffsets(len(debugCookie))
+	if err != nil {
+		return err
+	}
+	if string(raw) == debugCookie {
+		return fmt.Errorf("attaching to pid %d: Py_Version says %s, but its runtime carries the debug offsets of 3.13 or later: "+
+			"the interpreter is not the version it says; sample an unmodified CPython", p.pid, p.version)
+	}
+	p.lay = layout312
+	return nil
 }
 
 // readDebugOffsets reads the first n bytes of _PyRuntime.

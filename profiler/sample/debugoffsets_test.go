@@ -3,6 +3,7 @@ package sample
 import (
 	"encoding/binary"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -172,6 +173,38 @@ func TestLaterVersions(t *testing.T) {
 				}
 			case tt.want == "error" && (err == nil || errors.As(err, &uv)):
 				t.Errorf("err %v, want an error that does not blame the version", err)
+			}
+		})
+	}
+}
+
+// TestLayout312NotALaterRuntime: a Py_Version saying 3.12 is taken only
+// when _PyRuntime does not start with the debug offsets of 3.13 and later;
+// the runtime is read here from this process's own memory.
+func TestLayout312NotALaterRuntime(t *testing.T) {
+	tests := []struct {
+		name    string
+		runtime string
+		want    bool
+	}{
+		{"a 3.12 runtime", "\x01\x00\x00\x00\x00\x00\x00\x00", true},
+		{"a later runtime", debugCookie, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runtime := []byte(tt.runtime)
+			heapSink = [][]byte{runtime}
+			p := &Process{pid: os.Getpid(), version: versionFromHex(0x030c01f0),
+				mem: &memReader{pid: os.Getpid()}, runtime: addrOf(runtime)}
+			err := p.readLayout()
+			if tt.want && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tt.want && (err == nil || !strings.Contains(err.Error(), "not the version it says") || strings.Contains(err.Error(), "\n")) {
+				t.Fatalf("err %v, want one line saying the version is not what it says", err)
+			}
+			if tt.want && p.lay.frOwner != layout312.frOwner {
+				t.Errorf("layout %+v is not 3.12's", p.lay)
 			}
 		})
 	}
