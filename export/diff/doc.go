@@ -2,11 +2,22 @@
 // per-function changes of flat and cumulative values and of calls, a text
 // summary, a regression gate for CI, and a differential flame graph.
 //
-// Functions are matched by name, file and def line, then, for those left
-// over, by name and file alone when that is unambiguous, so that an edit
-// that moves a function down its file still compares it with itself, then
-// by name alone when that is unambiguous, so that runs recorded from two
-// checkouts in different directories compare.
+// Functions are matched in five steps. Each step pairs, among the
+// functions the steps before left over, those whose key exactly one
+// function of each side has; a key that two functions of a side share
+// pairs nothing there. The keys are:
+//
+//  1. name, file and def line;
+//  2. name and file, so that an edit that moves a function down its file
+//     still compares it with itself;
+//  3. name alone, so that runs recorded from two checkouts in different
+//     directories compare;
+//  4. name, the file's own name without its directory, and def line, which
+//     tell apart across checkouts the names that collide in step 3 (two
+//     lambdas of one file, __main__.main of two scripts);
+//  5. name and the file's own name, for those whose def line moved too.
+//
+// The functions left after the fifth step are those only one side has.
 //
 // Each side may hold several runs of the same program: a function's value
 // on a side is then the median of its runs, and how far the runs lay apart
