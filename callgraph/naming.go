@@ -146,7 +146,8 @@ func LostMarker(n int64) string {
 }
 
 // CutMarker names the marker frame that stands for the outer frames an
-// exporter left out of paths deeper than maxDepth. The name is the same for
+// exporter left out of paths deeper than maxDepth, or the sampler of
+// stacks deeper than it reads. The name is the same for
 // every cut path, whatever its depth: the cut paths of a deep recursion then
 // share their root and merge into one tower. Naming the number of frames cut
 // made every path distinct: a 20,000-deep recursion wrote 18,000 folded lines

@@ -192,6 +192,11 @@ func (b *Builder) path(pid int64, st *ThreadStack) (root, leaf *callgraph.Node) 
 	}
 	root = b.thread(pid, st).Root
 	n := root
+	if st.Cut {
+		// Every cut stack shares the marker, so that a deep recursion
+		// sampled many times stays one tower.
+		n = b.child(n, b.marker(callgraph.CutMarker(MaxDepth)), 0, 0, false)
+	}
 	last := len(st.Frames) - 1
 	for i := range st.Frames {
 		f := &st.Frames[i]

@@ -38,6 +38,9 @@ type ThreadStack struct {
 	// in the last try (maybe none): the program was inside them, somewhere
 	// deeper that is unknown.
 	Dropped bool
+	// Cut is set when the stack was deeper than MaxDepth: Frames then
+	// starts MaxDepth frames below the newest, not at the thread's root.
+	Cut bool
 }
 
 // Snapshot is one sample of every thread of every interpreter.

@@ -56,6 +56,9 @@ type walkScratch struct {
 	// stable counts the oldest frames of raw that the second read found
 	// unchanged, set when a walk fails its check (see outerFrames).
 	stable int
+	// cut is set when the chain went on past MaxDepth frames: raw holds
+	// the newest MaxDepth of them.
+	cut bool
 }
 
 // walk reads the Python stack of the thread state at ts, whose header is
@@ -66,7 +69,7 @@ type walkScratch struct {
 // second read of the whole chain share one final call. A stack that
 // changed meanwhile is reported as ErrInconsistent, never returned.
 func (p *Process) walk(ts Addr, hdr []byte) ([]Frame, error) {
-	p.scratch.stable = 0
+	p.scratch.stable, p.scratch.cut = 0, false
 	top, cframe, err := p.loadStack(hdr)
 	if err != nil || top == 0 {
 		return nil, err
@@ -147,7 +150,11 @@ func (p *Process) collectFrames(top Addr) error {
 	l := &p.lay
 	for f, depth := top, 0; f != 0; depth++ {
 		if depth >= MaxDepth {
-			return fmt.Errorf("%w: more than %d frames", ErrInconsistent, MaxDepth)
+			if loops(s.raw) {
+				return fmt.Errorf("%w: a chain of frames that loops", ErrInconsistent)
+			}
+			s.cut = true
+			return nil
 		}
 		fh, region, err := p.frameHeader(f)
 		if err != nil {
@@ -165,6 +172,24 @@ func (p *Process) collectFrames(top Addr) error {
 		f = rf.previous
 	}
 	return nil
+}
+
+// loops reports whether a frame appears twice in raw: a chain that comes
+// back to a frame never ends, and only a read of memory that moved can
+// make one. Looked for only at MaxDepth, so sorting a copy costs nothing
+// on ordinary stacks.
+func loops(raw []rawFrame) bool {
+	addrs := make([]Addr, len(raw))
+	for i, f := range raw {
+		addrs[i] = f.addr
+	}
+	slices.Sort(addrs)
+	for i := 1; i < len(addrs); i++ {
+		if addrs[i] == addrs[i-1] {
+			return true
+		}
+	}
+	return false
 }
 
 // frameHeader returns the first frameHeaderSize bytes of the frame at f

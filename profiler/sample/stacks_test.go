@@ -3,9 +3,12 @@ package sample
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pyprof/pyprof/callgraph"
 )
 
 // want describes an expected frame: its qualname and the line it executes
@@ -491,4 +494,33 @@ func TestMayHaveCallee(t *testing.T) {
 			t.Errorf("%s: mayHaveCallee = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+// TestRecursionPastMaxDepth: a stack deeper than MaxDepth is a real one,
+// not memory that moved: the sampler keeps its newest MaxDepth frames,
+// says it cut the others, and the profile puts them under the cut marker.
+func TestRecursionPastMaxDepth(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		tg := startTarget(t, py, "recursion.py", strconv.Itoa(MaxDepth+500))
+		p := attach(t, tg)
+		waitForLeaf(t, p, int64(tg.pid), "bottom")
+		s := sampleN(t, p, 1)[0]
+		st := threadOf(t, s, int64(tg.pid))
+		if !st.Cut || st.Dropped || len(st.Frames) != MaxDepth {
+			t.Fatalf("cut %v, dropped %v, %d frames; want the newest %d frames, cut", st.Cut, st.Dropped, len(st.Frames), MaxDepth)
+		}
+		if first, last := st.Frames[0].Code.Qualname, st.Frames[MaxDepth-1].Code.Qualname; first != "rec" || last != "bottom" {
+			t.Errorf("frames run from %s to %s; want rec to bottom", first, last)
+		}
+		b := NewBuilder(Options{Rate: 100, Idle: true})
+		b.Add(int64(tg.pid), s)
+		prof := b.Profile()
+		for _, th := range prof.Threads {
+			for _, top := range th.Root.Children {
+				if name := prof.Funcs[top.Func].Name; name != callgraph.CutMarker(MaxDepth) {
+					t.Errorf("a path starts at %s, not at the cut marker", name)
+				}
+			}
+		}
+	})
 }

@@ -7,10 +7,12 @@ import (
 )
 
 const (
-	// MaxDepth bounds the frames of one stack. A chain longer than this is
-	// taken for a cycle read from memory that moved under us. Real programs
-	// reach ~20,000 frames (CPython 3.13's own test_json recursion test), so
-	// the bound is above that.
+	// MaxDepth bounds the frames read of one stack. Real programs reach
+	// ~20,000 frames (CPython 3.13's own test_json recursion test), and a
+	// raised recursion limit allows more: a longer chain keeps its newest
+	// MaxDepth frames under a marker that says the outer ones were cut,
+	// unless it loops back on itself, which only memory that moved under
+	// us can make.
 	MaxDepth = 1 << 15
 	// maxThreads and maxInterpreters bound the lists walked per sample.
 	maxThreads      = 1 << 14
@@ -157,6 +159,7 @@ func (p *Process) threadStack(interp, ts Addr, hdr []byte) (ThreadStack, error) 
 			}
 		}
 		frames, err := p.walk(ts, hdr)
+		st.Cut = p.scratch.cut
 		if err == nil {
 			st.Frames = frames
 			return st, nil
