@@ -78,6 +78,7 @@ int main(void)
     P("maxOwner", FRAME_OWNED_BY_CSTACK);
     P("frFuncobj", offsetof(_PyInterpreterFrame, f_funcobj));
     P("funcCode", offsetof(PyFunctionObject, func_code));
+    P("funcGlobals", offsetof(PyFunctionObject, func_globals));
     P("funcModule", offsetof(PyFunctionObject, func_module));
     P("obType", offsetof(PyObject, ob_type));
     P("varSize", offsetof(PyVarObject, ob_size));
