@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,6 +71,11 @@ type Stats struct {
 	BeforeFirst time.Duration
 	// Period is the sampling period.
 	Period time.Duration
+	// Python is the version the sampled process's runtime says it is
+	// (Py_Version in its memory), and Executable the file it runs
+	// (/proc/PID/exe, "" when unreadable): what was sampled, whatever the
+	// interpreter pyprof started turned out to run.
+	Python, Executable string
 }
 
 // UnobservedComment says, for a profile's comments, how much time no
@@ -117,6 +123,8 @@ func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Sta
 	}
 	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow)}
 	r.stats.Period = b.period
+	r.stats.Python = p.Version().String()
+	r.stats.Executable, _ = os.Readlink("/proc/" + strconv.Itoa(p.PID()) + "/exe")
 	defer r.fam.close()
 	err := r.loop(ctx, opts.Duration)
 	prof := b.Profile()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,12 @@ func TestRunBusy(t *testing.T) {
 		}
 		if prof.Period != 5*time.Millisecond || prof.Duration < 250*time.Millisecond {
 			t.Errorf("period %v duration %v", prof.Period, prof.Duration)
+		}
+		// The stats name what was sampled: the process's own version and
+		// executable.
+		exe, _ := filepath.EvalSymlinks(py.path)
+		if want := fmt.Sprintf("%d.%d.", py.major, py.minor); !strings.HasPrefix(st.Python, want) || st.Executable != exe {
+			t.Errorf("sampled Python %q at %q; want %sN at %s", st.Python, st.Executable, want, exe)
 		}
 		th := threadByID(t, prof, int64(tg.pid))
 		leaf := inclusive(prof, th, "__main__.leaf", callgraph.Samples)
