@@ -93,7 +93,7 @@ func TestSummarySaysNoSamples(t *testing.T) {
 		res := &profiler.Result{Profile: &callgraph.Profile{}, Stats: profiler.Stats{Events: 10}}
 		(&statusLine{w: &out, quiet: tc.quiet, attached: tc.attached}).summary(res, tc.sst, []output{{path: "p.pb.gz"}})
 		got := ""
-		if _, after, ok := strings.Cut(strings.TrimSpace(out.String()), "; NO SAMPLES: "); ok {
+		if _, after, ok := strings.Cut(unwrapSummary(out.String()), "; NO SAMPLES: "); ok {
 			got = "; NO SAMPLES: " + after
 		}
 		if got != tc.want {

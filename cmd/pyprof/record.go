@@ -529,13 +529,58 @@ func (s *statusLine) info(msg string) {
 	}
 }
 
+// summary is record's closing line: what was recorded, what was written
+// and what went wrong, fitted to 80 columns (or a narrower terminal) by
+// breaking it after a comma or semicolon, never inside a fact.
 func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, outs []output) {
 	st := res.Stats
 	noSamples := sst != nil && sst.Samples == 0
 	if s.quiet && st.Lost == 0 && !noSamples {
 		return
 	}
-	var paths []string
+	recorded := clause{count(st.Events) + " events"}
+	if sst != nil {
+		sampled := fmt.Sprintf("%s samples at %.0f Hz (%s missed, %s dropped)", count(sst.Samples), sst.Rate(), count(sst.Missed), count(sst.Dropped))
+		recorded = clause{sampled}
+		if st.Events > 0 {
+			recorded = clause{count(st.Events) + " events", sampled}
+		}
+	}
+	recorded[0] = "pyprof: " + recorded[0]
+	recorded = append(recorded, plural(len(res.Profile.Threads), "thread"),
+		fmt.Sprintf("%d functions", len(res.Profile.Funcs)), st.Elapsed.Round(time.Millisecond).String())
+	clauses := []clause{recorded, wroteClause(outs)}
+	if noSamples {
+		// A hybrid run takes its CPU time and lines from the samples: say
+		// why they are all zero rather than let the profile look idle.
+		clauses = append(clauses, clause{"NO SAMPLES: " + s.whyNoSamples(sst)})
+	}
+	if st.Lost > 0 && sst == nil {
+		clauses = append(clauses, clause{fmt.Sprintf("LOST %s events (shown as a [lost] frame)", count(st.Lost))})
+	}
+	if st.ProducerWait > 0 {
+		clauses = append(clauses, clause{fmt.Sprintf("the program waited %s for pyprof", st.ProducerWait.Round(time.Microsecond))})
+	}
+	if st.DecodeErrors > 0 {
+		clauses = append(clauses, clause{fmt.Sprintf("%d damaged rings", st.DecodeErrors)})
+	}
+	if st.Children > 0 {
+		clauses = append(clauses, followedNote(st, res.Profile)...)
+	}
+	if res.Signaled != 0 {
+		clauses = append(clauses, clause{fmt.Sprintf("the program was killed by %v", res.Signaled)})
+	}
+	if a := res.Agent; a != nil && agentName(a) != "c" {
+		clauses = append(clauses, clause{"agent: " + agentName(a)})
+	}
+	for _, line := range fitClauses(clauses, min(report.DefaultWidth, terminalWidth(s.w)), "  ") {
+		fmt.Fprintln(s.w, line)
+	}
+}
+
+// wroteClause names the outputs written, one part each.
+func wroteClause(outs []output) clause {
+	var paths clause
 	for _, o := range outs {
 		if isStdout(o.path) {
 			paths = append(paths, "standard output")
@@ -543,64 +588,35 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 		}
 		paths = append(paths, report.Printable(o.path))
 	}
-	what := count(st.Events) + " events"
-	if sst != nil {
-		what = fmt.Sprintf("%s samples at %.0f Hz (%s missed, %s dropped)", count(sst.Samples), sst.Rate(), count(sst.Missed), count(sst.Dropped))
-		if st.Events > 0 {
-			what = count(st.Events) + " events, " + what
-		}
+	if len(paths) == 0 {
+		return clause{"wrote "}
 	}
-	line := fmt.Sprintf("pyprof: %s, %s, %d functions, %s; wrote %s",
-		what, plural(len(res.Profile.Threads), "thread"), len(res.Profile.Funcs),
-		st.Elapsed.Round(time.Millisecond), strings.Join(paths, ", "))
-	if noSamples {
-		// A hybrid run takes its CPU time and lines from the samples: say
-		// why they are all zero rather than let the profile look idle.
-		line += "; NO SAMPLES: " + s.whyNoSamples(sst)
-	}
-	if st.Lost > 0 && sst == nil {
-		line += fmt.Sprintf("; LOST %s events (shown as a [lost] frame)", count(st.Lost))
-	}
-	if st.ProducerWait > 0 {
-		line += fmt.Sprintf("; the program waited %s for pyprof", st.ProducerWait.Round(time.Microsecond))
-	}
-	if st.DecodeErrors > 0 {
-		line += fmt.Sprintf("; %d damaged rings", st.DecodeErrors)
-	}
-	if st.Children > 0 {
-		line += followedNote(st, res.Profile)
-	}
-	if res.Signaled != 0 {
-		line += fmt.Sprintf("; the program was killed by %v", res.Signaled)
-	}
-	if a := res.Agent; a != nil && agentName(a) != "c" {
-		line += "; agent: " + agentName(a)
-	}
-	fmt.Fprintln(s.w, line)
+	paths[0] = "wrote " + paths[0]
+	return paths
 }
 
 // followedNote says which processes --subprocesses followed. The program
 // itself registers again when it execs a new Python, as a child would, but
 // it is still the same process and no child: its pid is that of the
 // program's main thread (on Linux a process's first thread id is its pid).
-func followedNote(st profiler.Stats, p *callgraph.Profile) string {
+func followedNote(st profiler.Stats, p *callgraph.Profile) []clause {
 	execs := execedPIDs(p)
-	var parts []string
+	var notes []clause
 	if n := st.Children - execs; n > 0 {
 		procs := "child processes"
 		if n == 1 {
 			procs = "child process"
 		}
-		parts = append(parts, fmt.Sprintf("followed %d %s", n, procs))
+		notes = append(notes, clause{fmt.Sprintf("followed %d %s", n, procs)})
 	}
 	if execs > 0 {
-		parts = append(parts, "followed the program into the Python it exec'd (the same process)")
+		notes = append(notes, clause{"followed the program into the Python it exec'd (the same process)"})
 	}
-	line := "; " + strings.Join(parts, "; ")
-	if st.ChildrenRunning > 0 {
-		line += fmt.Sprintf(" (%d still running at the end: profiled until then)", st.ChildrenRunning)
+	if st.ChildrenRunning > 0 && len(notes) > 0 {
+		last := notes[len(notes)-1]
+		last[0] += fmt.Sprintf(" (%d still running at the end: profiled until then)", st.ChildrenRunning)
 	}
-	return line
+	return notes
 }
 
 // execedPIDs counts the followed processes that are the program itself
