@@ -201,16 +201,20 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	if *tree {
-		err = report.WriteTree(stdout, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare, Idle: views.idle})
-	} else {
-		opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout), Width: tableWidth(stdout), Idle: views.idle}
-		err = report.Write(stdout, p, opts)
-	}
-	if err != nil {
-		return exitCode(stderr, usageError{fmt.Errorf("report %s: %w", pos[0], err)})
-	}
-	return exitOK
+	err = writeText(stdout, func(w io.Writer) error {
+		var err error
+		if *tree {
+			err = report.WriteTree(w, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare, Idle: views.idle})
+		} else {
+			opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout), Width: tableWidth(stdout), Idle: views.idle}
+			err = report.Write(w, p, opts)
+		}
+		if err != nil {
+			return usageError{fmt.Errorf("report %s: %w", pos[0], err)}
+		}
+		return nil
+	})
+	return exitCode(stderr, err)
 }
 
 func isTerminal(w io.Writer) bool {
@@ -263,7 +267,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, usageError{fmt.Errorf("diff %s %s: %w", basePaths[0], newPaths[0], err)})
 	}
-	if err := res.WriteText(stdout, *top); err != nil {
+	if err := writeText(stdout, func(w io.Writer) error { return res.WriteText(w, *top) }); err != nil {
 		return exitCode(stderr, err)
 	}
 	if *out != "" {

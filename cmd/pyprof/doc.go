@@ -270,7 +270,8 @@
 //	   (ulimit -v) below the 2097152 KiB record needs (1572864 KiB for
 //	   the other commands, enough for pyprof's Go runtime to start)
 //	4  the profile could not be written: an output file that may not be
-//	   written (read-only, not permitted) or a write that failed
+//	   written (read-only, not permitted) or a write that failed, the text
+//	   of report, diff, top or dump on standard output included
 //	1  diff --fail-above: a regression beyond the threshold
 //	5  diff --fail-above on time or samples: too noisy to judge, the runs of
 //	   a side lying further apart than the change judged (PCT percent of

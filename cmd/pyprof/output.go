@@ -63,7 +63,7 @@ func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error
 			err = bw.Flush()
 		}
 		if err != nil {
-			return outputError{fmt.Errorf("writing standard output: %w", systemCause(err, os.Stdout.Name()))}
+			return stdoutError(err)
 		}
 		return nil
 	}
@@ -74,6 +74,38 @@ func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error
 		return outputError{err}
 	}
 	return nil
+}
+
+// stdoutError is the output error of a failed write to standard output.
+func stdoutError(err error) error {
+	return outputError{fmt.Errorf("writing standard output: %w", systemCause(err, os.Stdout.Name()))}
+}
+
+// writeText runs write, which writes a command's text (a report, a diff's
+// summary) to stdout, and tells a failure to write, an output error, from
+// write's own errors, returned as they are: a usage error must not become
+// an output error, nor a full disk a usage error.
+func writeText(stdout io.Writer, write func(io.Writer) error) error {
+	w := &writeFailure{w: stdout}
+	err := write(w)
+	if w.err != nil {
+		return stdoutError(w.err)
+	}
+	return err
+}
+
+// writeFailure is a writer that remembers its first failure.
+type writeFailure struct {
+	w   io.Writer
+	err error
+}
+
+func (f *writeFailure) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
 
 // systemCause is the system's own reason for err ("no space left on

@@ -106,15 +106,20 @@ func (f *topFlags) target(words []string) (int, error) {
 
 // show draws one interval: over the last one on a terminal, one after the
 // other otherwise (a log, a pipe). On a terminal it fits its width as
-// report's table does (tableWidth).
+// report's table does (tableWidth). A failure to write is an output error.
 func (f *topFlags) show(w io.Writer, pid int, iv profiler.Interval, screen bool) error {
+	width := tableWidth(w)
+	return writeText(w, func(w io.Writer) error { return f.draw(w, pid, iv, screen, width) })
+}
+
+// draw writes what show shows, fitted to width columns (0: no limit).
+func (f *topFlags) draw(w io.Writer, pid int, iv profiler.Interval, screen bool, width int) error {
 	if screen {
 		fmt.Fprint(w, "\033[H\033[2J")
 	} else if iv.N > 1 {
 		fmt.Fprintln(w)
 	}
 	st := iv.Stats
-	width := tableWidth(w)
 	header := []clause{
 		{fmt.Sprintf("pyprof top: pid %d", pid), "Python " + iv.Version.String(), iv.Since.Round(100 * time.Millisecond).String()},
 		{fmt.Sprintf("last %s: %s samples at %.0f Hz (%s missed)", st.Elapsed.Round(10*time.Millisecond), count(st.Samples), st.Rate(), count(st.Missed)),
