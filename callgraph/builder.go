@@ -57,6 +57,11 @@ type frameKey uint64
 
 const nativeBit = frameKey(1) << 63
 
+// markerBit marks the key of a marker node the builder adds itself (see
+// resumeUnmatched); its id indexes Builder.markerKinds. No frame on a stack
+// has one.
+const markerBit = frameKey(1) << 62
+
 func pythonKey(c CodeID, line int32) frameKey {
 	return frameKey(c)<<32 | frameKey(uint32(line))
 }
@@ -66,7 +71,7 @@ func nativeKey(n NativeID, line int32) frameKey {
 }
 
 func (k frameKey) native() bool { return k&nativeBit != 0 }
-func (k frameKey) id() uint32   { return uint32(k>>32) &^ (1 << 31) }
+func (k frameKey) id() uint32   { return uint32(k>>32) &^ (3 << 30) }
 func (k frameKey) line() int32  { return int32(uint32(k)) }
 
 // bnode is a tree node while building.
@@ -140,6 +145,10 @@ type frame struct {
 	// frame put back under the frame it awaits or iterates, which a throw
 	// reached first (see resumeChain).
 	task, awaited, hasSide, delegating bool
+	// tag is the frame tag of a generator or coroutine frame, as its
+	// last resumption or suspension said it (see suspend.go); TagNone,
+	// the zero value, for a frame not seen suspending yet.
+	tag FrameTag
 }
 
 // ThreadBuilder builds one thread's tree from its events in time order.
@@ -211,20 +220,17 @@ func (t *ThreadBuilder) advance(ts int64) {
 	}
 }
 
-// EnterPython records PY_START (call true) or PY_RESUME (call false; see
-// ThrowPython for PY_THROW). site is the call-site offset in the caller,
-// or SiteNone. A resumption continues the frame that suspended (see
-// resume). Only PY_START counts a call, so that counts stay what
-// sys.monitoring raised: a resumption whose suspension the builder cannot
-// tell (a frame that started before recording did, or tasks of one
-// coroutine function resumed in another order than they suspended) opens
-// a node without counting a call.
+// EnterPython records PY_START (call true) or a PY_RESUME that carries no
+// frame tag (call false: ResumePython with TagNone). site is the call-site
+// offset in the caller, or SiteNone. Only PY_START counts a call, so that
+// counts stay what sys.monitoring raised.
 func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) {
-	t.advance(ts)
-	t.yielded = nil
-	if !call && t.resume(pythonKey(c, 0), ts) {
+	if !call {
+		t.ResumePython(c, TagNone, ts)
 		return
 	}
+	t.advance(ts)
+	t.yielded = nil
 	parent := &t.root
 	line := int32(0)
 	d := len(t.stack)
@@ -244,9 +250,7 @@ func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) 
 		f.lendFrom, f.task = int32(a+1), true
 	}
 	f.node = parent.child(pythonKey(c, line))
-	if call {
-		f.node.calls++
-	}
+	f.node.calls++
 	t.stack = append(t.stack, f)
 }
 
@@ -370,6 +374,9 @@ type Builder struct {
 	// cpuUnplaced counts the nanoseconds of CPU time that no call could
 	// take (see ChargeCPU).
 	cpuUnplaced int64
+	// markerKinds holds, by the id of a marker node's key, which marker of
+	// markerNames it is (see resumeUnmatched).
+	markerKinds []uint8
 }
 
 // Process holds the definitions of one process. Each agent numbers its
@@ -394,6 +401,10 @@ type Process struct {
 	// clock); frames still open close there, not at the recording's end.
 	exited   bool
 	exitTick int64
+	// pending holds the tagged resumptions that matched nothing yet,
+	// which a suspension on another thread decoded later may claim (see
+	// claimPending).
+	pending map[pendingKey][]pendingResume
 }
 
 // MeasureCPU says that ChargeCPU will be called: profiles get a cpu value.
@@ -439,7 +450,7 @@ func (b *Builder) RecordTimeline(min int64, max int) {
 
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder {
-	b := &Builder{}
+	b := &Builder{markerKinds: []uint8{resumedUnseen: resumedUnseen, resumedElsewhere: resumedElsewhere}}
 	b.main = &Process{b: b}
 	return b
 }
@@ -731,6 +742,9 @@ func (r *resolver) funcOf(k frameKey) FuncID {
 			name = UnknownNative
 		}
 		return r.intern(funcKey{name: name, kind: KindNative})
+	}
+	if k&markerBit != 0 {
+		return r.intern(funcKey{name: markerNames[r.b.markerKinds[k.id()]], kind: KindMarker})
 	}
 	c := r.code(k)
 	if c == nil {

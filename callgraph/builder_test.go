@@ -7,8 +7,10 @@ import (
 )
 
 // script is a readable event sequence for one thread. Each step is
-// "kind name [site] @time": kinds start, resume, throw, return, yield,
-// unwind, call (native), creturn; sites are code-unit offsets in the caller.
+// "kind name [site] [#tag] @time": kinds start, resume, throw, return,
+// yield, unwind, call (native), creturn; sites are code-unit offsets in
+// the caller; tags are the frame tags of yield, resume and throw (none
+// when left out).
 type script []string
 
 // fixture defines the code objects and natives the scripts refer to.
@@ -54,11 +56,14 @@ func (f *fixture) runOn(t *testing.T, tb *ThreadBuilder, s script) {
 		var kind, name string
 		var site uint32 = SiteNone
 		var at int64
+		tag := TagNone
 		fields := strings.Fields(step)
 		kind, name = fields[0], fields[1]
 		for _, fl := range fields[2:] {
 			if strings.HasPrefix(fl, "@") {
 				fmt.Sscan(fl[1:], &at)
+			} else if strings.HasPrefix(fl, "#") {
+				fmt.Sscan(fl[1:], &tag)
 			} else {
 				fmt.Sscan(fl, &site)
 			}
@@ -67,11 +72,11 @@ func (f *fixture) runOn(t *testing.T, tb *ThreadBuilder, s script) {
 		case "start":
 			tb.EnterPython(f.codes[name], site, true, at)
 		case "resume":
-			tb.EnterPython(f.codes[name], SiteNone, false, at)
+			tb.ResumePython(f.codes[name], tag, at)
 		case "throw":
-			tb.ThrowPython(f.codes[name], at)
+			tb.ThrowPython(f.codes[name], tag, at)
 		case "yield":
-			tb.YieldPython(f.codes[name], at)
+			tb.YieldPython(f.codes[name], tag, at)
 		case "return", "unwind":
 			tb.LeavePython(f.codes[name], at)
 		case "call":
@@ -559,13 +564,13 @@ func BenchmarkBuilderGenerator(b *testing.B) {
 	ts++
 	tb.EnterPython(2, 3, true, ts)
 	ts++
-	tb.YieldPython(2, ts)
+	tb.YieldPython(2, TagNone, ts)
 	b.ResetTimer()
 	for b.Loop() {
 		ts++
 		tb.EnterPython(2, 3, false, ts)
 		ts++
-		tb.YieldPython(2, ts)
+		tb.YieldPython(2, TagNone, ts)
 	}
 	b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds()/1e6, "Mevents/s")
 }

@@ -133,6 +133,14 @@ const (
 	// UnknownCodeMarker stands for the calls of a code object whose
 	// definition never reached pyprof.
 	UnknownCodeMarker = "[unknown code]"
+	// ResumedUnseenMarker holds the generators and coroutines resumed
+	// whose start the recording never saw: they started before it did (a
+	// region of a program), so their nodes count no call.
+	ResumedUnseenMarker = "[resumed, started before recording]"
+	// ResumedElsewhereMarker holds the generators and coroutines resumed
+	// on a thread other than the one where they started and last
+	// suspended: their calls are counted where they started.
+	ResumedElsewhereMarker = "[resumed from another thread]"
 )
 
 // UnknownNative names the native callable whose name never reached

@@ -6,8 +6,10 @@ package callgraph
 // suspension and, when the code resumes, finds it again, so that the frame
 // goes on in the node it started in: a resumption is never a new call.
 //
-// The events name the code, not the frame, so a resumption is matched by
-// code, in this order:
+// The events name the code and, where the agent can read the interpreter's
+// frames, the frame, by a frame tag (see FrameTag): a resumption takes a
+// suspension of the same code whose tag matches its own (the same tag, or
+// either event without one), in this order:
 //
 //  1. a suspension made on the frame running now: a generator resumed by
 //     the loop that iterates it, or an awaited coroutine resumed by the
@@ -23,6 +25,34 @@ package callgraph
 //  4. any orphan, oldest first;
 //  5. for a throw, a frame inside a chain of suspended frames (see Throws
 //     below).
+//
+// With tags, several frames of one code suspended at once (generators of
+// one function interleaved, tasks of one coroutine resumed in another
+// order than they suspended) each resume in the node they started in;
+// without, the order above guesses, and a frame resumed inside a chain
+// it did not suspend in can find nothing. Two frames whose tags collide
+// are told apart by the order above, as frames without tags are: a
+// collision can put a frame in another's node, never count a call.
+//
+// Unmatched resumptions: a resumption that matches no suspension of its
+// thread opens a node that counts no call, since sys.monitoring raised no
+// PY_START for it there, under a marker node that says why (see
+// resumeUnmatched): ResumedElsewhereMarker when the frame suspended on
+// another thread of the process (a generator handed to a worker thread),
+// whose suspension, and those made on it, move to this thread, under the
+// marker; ResumedUnseenMarker otherwise: the frame started before the
+// recording did (a region of a program), or it is one the builder stopped
+// keeping (see maxKids), or, without tags, one the order above could not
+// find. A frame that started while recording is then never shown as a
+// call counted 0 times where it was not called.
+//
+// Each thread's events are decoded on their own, not in time order with
+// other threads': a resumption decoded before the suspension it follows
+// on another thread waits for it (see awaitClaim). One case stays
+// unmatched: a generator that went back to the thread it left, when that
+// thread's events are decoded first, resumes its old suspension there,
+// and its resumption on the other thread, decoded afterwards, finds none
+// and reads as started before recording.
 //
 // Tasks: asyncio runs a task one step at a time from its loop
 // (BaseEventLoop._run_once, Handle._run, Context.run, the task's step).
@@ -59,6 +89,7 @@ package callgraph
 type suspension struct {
 	node *bnode
 	key  frameKey
+	tag  FrameTag
 	at   int64 // when it suspended
 	kids []*suspension
 	// task marks the outermost coroutine of an asyncio task.
@@ -67,6 +98,26 @@ type suspension struct {
 	// leaf: no frame above it yielded just before it; the innermost
 	// frame of its chain.
 	chained, leaf bool
+}
+
+// FrameTag tells apart the frames of one code object suspended at the same
+// time: the agents hash the address of the interpreter's frame, which a
+// generator or coroutine keeps inside itself for its life, into the few
+// bits its PY_YIELD, PY_RESUME and PY_THROW events have room for. TagNone
+// is an event without one (an agent that cannot read this interpreter's
+// frames); two frames may share a tag.
+type FrameTag uint16
+
+// TagNone is the tag of events that carry none.
+const TagNone FrameTag = 0
+
+// tagsMatch tells whether a suspension tagged a can be the frame of an
+// event tagged b.
+func tagsMatch(a, b FrameTag) bool { return a == b || a == TagNone || b == TagNone }
+
+// matches tells whether s can be the suspended frame of key and tag.
+func (s *suspension) matches(key frameKey, tag FrameTag) bool {
+	return s.key == key && tagsMatch(s.tag, tag)
 }
 
 // maxKids bounds the suspensions kept on one frame, and maxOrphans the
@@ -80,8 +131,9 @@ const (
 	maxOrphans = 64
 )
 
-// YieldPython records PY_YIELD of code c: the frame on top suspends.
-func (t *ThreadBuilder) YieldPython(c CodeID, ts int64) {
+// YieldPython records PY_YIELD of code c from the frame tagged tag: the
+// frame on top suspends.
+func (t *ThreadBuilder) YieldPython(c CodeID, tag FrameTag, ts int64) {
 	prev := t.yielded
 	t.advance(ts)
 	t.yielded = nil
@@ -94,22 +146,31 @@ func (t *ThreadBuilder) YieldPython(c CodeID, ts int64) {
 		t.stack = t.stack[:d]
 		return
 	}
-	t.suspend(d, ts, prev)
+	if tag != TagNone && len(t.p.pending) > 0 && t.claimPending(t.stack[d].key, tag, ts) {
+		// It resumed on another thread already: it ends here.
+		t.close(d, ts)
+		t.stack = t.stack[:d]
+		return
+	}
+	t.suspend(d, ts, prev, tag)
 	// A frame delegating to the one that yielded passes on what it
 	// yielded, with no event of its own: it suspends too, as awaits do.
 	for d--; d >= 0 && t.stack[d].delegating; d-- {
-		t.suspend(d, ts, t.yielded)
+		t.suspend(d, ts, t.yielded, TagNone)
 	}
 }
 
 // suspend takes the frame at index d, the top one, off the stack as a
 // suspension; prev is the suspension that the previous event made, if it
-// was a PY_YIELD.
-func (t *ThreadBuilder) suspend(d int, ts int64, prev *suspension) {
+// was a PY_YIELD; tag is the frame's tag, TagNone for the one it last had.
+func (t *ThreadBuilder) suspend(d int, ts int64, prev *suspension, tag FrameTag) {
 	f := &t.stack[d]
 	t.endRun(d, ts)
+	if tag == TagNone {
+		tag = f.tag
+	}
 	s := t.newSuspension()
-	*s = suspension{node: f.node, key: f.key, at: ts, task: f.task, leaf: true}
+	*s = suspension{node: f.node, key: f.key, tag: tag, at: ts, task: f.task, leaf: true}
 	if f.hasSide {
 		s.kids = t.takeKids(d)
 		if k := s.kids; prev != nil && len(k) > 0 && k[len(k)-1] == prev {
@@ -125,29 +186,50 @@ func (t *ThreadBuilder) suspend(d int, ts int64, prev *suspension) {
 	t.yielded = s
 }
 
-// resume puts back the suspended frame of key (see the order above) and
-// reports whether it found one.
-func (t *ThreadBuilder) resume(key frameKey, ts int64) bool {
+// ResumePython records PY_RESUME of code c in the frame tagged tag: the
+// frame that suspended goes on (see the order above), or, found nowhere,
+// opens a node that counts no call (see resumeUnmatched).
+func (t *ThreadBuilder) ResumePython(c CodeID, tag FrameTag, ts int64) {
+	t.advance(ts)
+	t.yielded = nil
+	if t.resume(pythonKey(c, 0), tag, ts) {
+		t.retag(tag)
+		return
+	}
+	t.resumeUnmatched(c, tag, ts)
+}
+
+// retag gives the frame just resumed, on top, the tag of the event that
+// resumed it, which its suspension may have lacked.
+func (t *ThreadBuilder) retag(tag FrameTag) {
+	if tag != TagNone {
+		t.stack[len(t.stack)-1].tag = tag
+	}
+}
+
+// resume puts back the suspended frame of key and tag (see the order
+// above) and reports whether it found one.
+func (t *ThreadBuilder) resume(key frameKey, tag FrameTag, ts int64) bool {
 	d := len(t.stack)
 	if d > 0 {
-		if f := &t.stack[d-1]; f.delegating && f.key == key {
+		if f := &t.stack[d-1]; f.delegating && f.key == key && tagsMatch(f.tag, tag) {
 			// The frame it delegates to has left (see resumeChain).
 			f.delegating = false
 			return true
 		}
-		if s := t.takeKid(d-1, key); s != nil {
+		if s := t.takeKid(d-1, key, tag); s != nil {
 			t.push(s, ts, d, s.chained && t.stack[d-1].awaited)
 			return true
 		}
 	}
 	if a, ok := t.loopAnchor(); ok {
-		s := t.takeOrphan(key, true)
+		s := t.takeOrphan(key, tag, true)
 		if s == nil {
 			// A coroutine that started outside the loop and that the loop
 			// runs now is a task all the same: an eager task, whose first
 			// step ran in create_task, or a coroutine wrapped in a task
 			// after it started. It goes on where it started.
-			if s = t.takeOrphan(key, false); s != nil {
+			if s = t.takeOrphan(key, tag, false); s != nil {
 				s.task = true
 			}
 		}
@@ -157,31 +239,206 @@ func (t *ThreadBuilder) resume(key frameKey, ts int64) bool {
 		}
 	}
 	for j := d - 2; j >= 0; j-- {
-		if s := t.takeKid(j, key); s != nil {
+		if s := t.takeKid(j, key, tag); s != nil {
 			t.push(s, ts, j+1, false)
 			return true
 		}
 	}
-	if s := t.takeOrphan(key, false); s != nil {
+	if s := t.takeOrphan(key, tag, false); s != nil {
 		t.push(s, ts, d, s.task)
 		return true
 	}
 	return false
 }
 
-// ThrowPython records PY_THROW of code c: an exception thrown into a
-// suspended generator or coroutine resumes it as PY_RESUME does, or, found
-// nowhere else, inside a chain of suspended frames (see Throws above).
-func (t *ThreadBuilder) ThrowPython(c CodeID, ts int64) {
-	t.advance(ts)
-	t.yielded = nil
-	if key := pythonKey(c, 0); t.resume(key, ts) || t.resumeChain(key, ts) {
+// resumeUnmatched opens the frame of code c, tagged tag, whose resumption
+// matched no suspension of the thread (see Unmatched resumptions above):
+// where the thread is now, or under the frame that started the event loop
+// for a task the loop resumes, below a marker node that says why it
+// counts no call.
+func (t *ThreadBuilder) resumeUnmatched(c CodeID, tag FrameTag, ts int64) {
+	key := pythonKey(c, 0)
+	d := len(t.stack)
+	if int(c) < len(t.p.hiddenCode) && t.p.hiddenCode[c] {
+		t.stack = append(t.stack, frame{node: t.parentNode(), key: key, transparent: true, lendFrom: int32(d)})
 		return
 	}
-	// A frame that started before recording did: it opens a node as an
-	// unmatched resumption does, after the same search again, which only
-	// such frames pay.
-	t.EnterPython(c, SiteNone, false, ts)
+	parent, line, task := t.parentNode(), int32(0), false
+	if a, ok := t.taskAnchor(c); ok {
+		parent, line = t.anchorPlace(a)
+		task = true
+	}
+	marker := uint32(resumedUnseen)
+	s := t.stealSuspension(key, tag)
+	switch {
+	case s != nil:
+		marker = resumedElsewhere
+	case tag != TagNone:
+		marker = t.awaitClaim(key, tag, ts)
+	}
+	if s == nil {
+		s = t.newSuspension()
+		*s = suspension{key: key, tag: tag, at: ts}
+	}
+	m := parent.child(markerBit | frameKey(marker)<<32 | frameKey(uint32(line)))
+	rehome(s, m.child(key))
+	s.task = task
+	// push finds the marker between the frame and its caller and extends
+	// the marker's wall by the frame's, as it does a phantom's.
+	t.push(s, ts, d, false)
+	t.retag(tag)
+}
+
+// The markers resumeUnmatched puts over a resumed frame, by index in
+// markerNames. A marker node's key holds as its id an index in
+// Builder.markerKinds, whose first two entries are these two; a
+// resumption that a suspension on another thread may still claim has a
+// marker node of its own, whose kind changes when it is claimed.
+const (
+	resumedUnseen = iota
+	resumedElsewhere
+)
+
+// pendingKey and pendingResume: a tagged resumption on thread t at tick
+// at that matched nothing, under the marker node of id serial.
+type pendingKey struct {
+	key frameKey
+	tag FrameTag
+}
+
+type pendingResume struct {
+	t      *ThreadBuilder
+	at     int64
+	serial uint32
+}
+
+// maxPending bounds the unclaimed resumptions kept for one key and tag;
+// the oldest go first, and stay marked as started before recording.
+const maxPending = 64
+
+// awaitClaim keeps the resumption of key and tag at ts, which matched
+// nothing, for a suspension on another thread that its ring gives pyprof
+// only later (each ring is decoded on its own: a thread's ring may be
+// drained before that of the thread the frame left), and returns the id
+// of its own marker, started before recording until claimed.
+func (t *ThreadBuilder) awaitClaim(key frameKey, tag FrameTag, ts int64) uint32 {
+	serial := uint32(len(t.b.markerKinds))
+	t.b.markerKinds = append(t.b.markerKinds, resumedUnseen)
+	if t.p.pending == nil {
+		t.p.pending = map[pendingKey][]pendingResume{}
+	}
+	k := pendingKey{key, tag}
+	list := t.p.pending[k]
+	if len(list) >= maxPending {
+		list = append(list[:0], list[1:]...)
+	}
+	t.p.pending[k] = append(list, pendingResume{t: t, at: ts, serial: serial})
+	return serial
+}
+
+// claimPending tells whether the frame of key and tag suspending at ts
+// resumed later on another thread, where that resumption, decoded first,
+// matched nothing: its marker then says that it came from another thread.
+func (t *ThreadBuilder) claimPending(key frameKey, tag FrameTag, ts int64) bool {
+	k := pendingKey{key, tag}
+	list := t.p.pending[k]
+	for i, r := range list {
+		if r.t == t || r.at < ts {
+			continue
+		}
+		t.b.markerKinds[r.serial] = resumedElsewhere
+		if list = append(list[:i], list[i+1:]...); len(list) == 0 {
+			delete(t.p.pending, k)
+		} else {
+			t.p.pending[k] = list
+		}
+		return true
+	}
+	return false
+}
+
+var markerNames = []string{resumedUnseen: ResumedUnseenMarker, resumedElsewhere: ResumedElsewhereMarker}
+
+// rehome moves suspension s to node n, and the suspensions made on its
+// frame, and on theirs, to the nodes of the same keys below n: a frame
+// taken from another thread goes on in this thread's tree, with the
+// frames it delegates to.
+func rehome(s *suspension, n *bnode) {
+	s.node = n
+	for _, k := range s.kids {
+		rehome(k, n.child(k.node.key))
+	}
+}
+
+// stealSuspension removes and returns a suspension of key and tag that
+// another thread of the process keeps: a generator or coroutine that
+// suspended there and resumes here. Only resumptions that match nothing
+// on their own thread pay this search.
+func (t *ThreadBuilder) stealSuspension(key frameKey, tag FrameTag) *suspension {
+	for _, u := range t.b.threads {
+		if u == t || u.p != t.p {
+			continue
+		}
+		if s := u.extract(key, tag); s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// extract removes and returns a suspension of key and tag wherever the
+// thread keeps it: made on a frame on its stack, an orphan, or made on
+// the frame of one of those.
+func (t *ThreadBuilder) extract(key frameKey, tag FrameTag) *suspension {
+	for i := range t.stack {
+		if !t.stack[i].hasSide {
+			continue
+		}
+		if s := takeAmong(&t.side[i].kids, key, tag); s != nil {
+			t.dropSide(i)
+			return s
+		}
+	}
+	for _, q := range t.orphans {
+		for _, o := range q.items[q.head:] {
+			if o.matches(key, tag) {
+				return q.take(func(x *suspension) bool { return x == o })
+			}
+			if s := takeAmong(&o.kids, key, tag); s != nil {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+// takeAmong removes and returns a suspension of key and tag from list,
+// or from the suspensions made on the frames of its members, and theirs.
+func takeAmong(list *[]*suspension, key frameKey, tag FrameTag) *suspension {
+	for j, s := range *list {
+		if s.matches(key, tag) {
+			*list = append((*list)[:j], (*list)[j+1:]...)
+			return s
+		}
+		if k := takeAmong(&s.kids, key, tag); k != nil {
+			return k
+		}
+	}
+	return nil
+}
+
+// ThrowPython records PY_THROW of code c into the frame tagged tag: an
+// exception thrown into a suspended generator or coroutine resumes it as
+// PY_RESUME does, or, found nowhere else, inside a chain of suspended
+// frames (see Throws above).
+func (t *ThreadBuilder) ThrowPython(c CodeID, tag FrameTag, ts int64) {
+	t.advance(ts)
+	t.yielded = nil
+	if key := pythonKey(c, 0); t.resume(key, tag, ts) || t.resumeChain(key, tag, ts) {
+		t.retag(tag)
+		return
+	}
+	t.resumeUnmatched(c, tag, ts)
 }
 
 // resumeChain resumes a frame of key that a throw reached inside a chain
@@ -190,8 +447,8 @@ func (t *ThreadBuilder) ThrowPython(c CodeID, ts int64) {
 // put back a suspension found where it is, each frame above it as the
 // first order does, all but the last marked delegating. It reports
 // whether it found one.
-func (t *ThreadBuilder) resumeChain(key frameKey, ts int64) bool {
-	root, on, hops := t.findChain(key)
+func (t *ThreadBuilder) resumeChain(key frameKey, tag FrameTag, ts int64) bool {
+	root, on, hops := t.findChain(key, tag)
 	if root == nil {
 		return false
 	}
@@ -221,7 +478,7 @@ func (t *ThreadBuilder) resumeChain(key frameKey, ts int64) bool {
 	return true
 }
 
-// findChain finds a frame of key that a suspended frame delegates to,
+// findChain finds a frame of key and tag that a suspended frame delegates to,
 // directly or through others, and returns the suspension at the root of
 // that chain, where it is (the index of the frame it was made on, -1 for
 // an orphan) and how many steps down the chain the frame of key is. It
@@ -229,21 +486,21 @@ func (t *ThreadBuilder) resumeChain(key frameKey, ts int64) bool {
 // then at the orphans', the oldest first: several tasks of one coroutine
 // may await the same code, and which of them a throw reached cannot be
 // told from the events.
-func (t *ThreadBuilder) findChain(key frameKey) (root *suspension, on, hops int) {
+func (t *ThreadBuilder) findChain(key frameKey, tag FrameTag) (root *suspension, on, hops int) {
 	for i := len(t.stack) - 1; i >= 0; i-- {
 		if !t.stack[i].hasSide {
 			continue
 		}
 		kids := t.side[i].kids
 		for j := len(kids) - 1; j >= 0; j-- {
-			if h := chainDepth(kids[j], key); h > 0 {
+			if h := chainDepth(kids[j], key, tag); h > 0 {
 				return kids[j], i, h
 			}
 		}
 	}
 	for _, q := range t.orphans {
 		for _, s := range q.items[q.head:] {
-			h := chainDepth(s, key)
+			h := chainDepth(s, key, tag)
 			if h == 0 {
 				continue
 			}
@@ -257,8 +514,8 @@ func (t *ThreadBuilder) findChain(key frameKey) (root *suspension, on, hops int)
 }
 
 // chainDepth returns how many steps down the chain of frames that s
-// delegates to the innermost frame of key is, 0 if none is of key.
-func chainDepth(s *suspension, key frameKey) int {
+// delegates to the innermost frame of key and tag is, 0 if none is.
+func chainDepth(s *suspension, key frameKey, tag FrameTag) int {
 	depth := 0
 	for h := 1; ; h++ {
 		k := s.kids
@@ -266,7 +523,7 @@ func chainDepth(s *suspension, key frameKey) int {
 			return depth
 		}
 		s = k[len(k)-1]
-		if s.key == key {
+		if s.matches(key, tag) {
 			depth = h
 		}
 	}
@@ -278,7 +535,7 @@ func chainDepth(s *suspension, key frameKey) int {
 // they are still suspended where they were.
 func (t *ThreadBuilder) settleDelegating(ts int64) {
 	for d := len(t.stack) - 1; d >= 0 && t.stack[d].delegating; d-- {
-		t.suspend(d, ts, t.yielded)
+		t.suspend(d, ts, t.yielded, TagNone)
 	}
 	// The event that follows does not come right after these yields.
 	t.yielded = nil
@@ -297,7 +554,7 @@ func (t *ThreadBuilder) push(s *suspension, ts int64, lendFrom int, awaited bool
 		lendFrom, phantoms = t.liveAncestor(s.node)
 	}
 	t.stack = append(t.stack, frame{node: s.node, key: s.key, start: ts,
-		lendFrom: int32(lendFrom), task: s.task, awaited: awaited})
+		lendFrom: int32(lendFrom), task: s.task, awaited: awaited, tag: s.tag})
 	if len(s.kids) > 0 || len(phantoms) > 0 {
 		si := t.sideOf(len(t.stack) - 1)
 		si.kids, si.phantoms = s.kids, phantoms
@@ -393,15 +650,15 @@ func (t *ThreadBuilder) removeKid(i int, s *suspension) {
 	}
 }
 
-// takeKid removes and returns the newest suspension of key made on the
-// frame at index i.
-func (t *ThreadBuilder) takeKid(i int, key frameKey) *suspension {
+// takeKid removes and returns the newest suspension of key and tag made
+// on the frame at index i.
+func (t *ThreadBuilder) takeKid(i int, key frameKey, tag FrameTag) *suspension {
 	if !t.stack[i].hasSide {
 		return nil
 	}
 	si := t.side[i]
 	for j := len(si.kids) - 1; j >= 0; j-- {
-		if s := si.kids[j]; s.key == key {
+		if s := si.kids[j]; s.matches(key, tag) {
 			si.kids = append(si.kids[:j], si.kids[j+1:]...)
 			t.dropSide(i)
 			return s
@@ -521,14 +778,14 @@ func (t *ThreadBuilder) addOrphan(s *suspension) {
 	}
 }
 
-// takeOrphan removes and returns the oldest orphan of key, of a task only
-// when tasks is set.
-func (t *ThreadBuilder) takeOrphan(key frameKey, tasks bool) *suspension {
+// takeOrphan removes and returns the oldest orphan of key and tag, of a
+// task only when tasks is set.
+func (t *ThreadBuilder) takeOrphan(key frameKey, tag FrameTag, tasks bool) *suspension {
 	q := t.orphans[key]
 	if q == nil {
 		return nil
 	}
-	return q.take(func(o *suspension) bool { return o.task || !tasks })
+	return q.take(func(o *suspension) bool { return (o.task || !tasks) && tagsMatch(o.tag, tag) })
 }
 
 // take removes and returns the oldest item for which ok holds.

@@ -147,11 +147,14 @@ func TestBuilderResumptions(t *testing.T) {
 		},
 		{
 			// It started before recording did: sys.monitoring raised no
-			// PY_START for it while recording, so it counts no call.
-			name:   "a frame first seen resuming counts no call",
-			events: script{"start main @0", "resume gen @1", "yield gen @2", "resume gen @3", "return gen @4", "return main @5"},
+			// PY_START for it while recording, so it counts no call, under
+			// a marker that says why.
+			name: "a frame first seen resuming counts no call",
+			events: script{"start main @0", "resume gen #7 @1", "yield gen #7 @2", "resume gen #7 @3", "return gen @4",
+				"return main @5"},
 			want: `crawler.main:0 calls=1 wall=5 await=0
-  crawler.gen:0 calls=0 wall=2 await=0
+  [resumed, started before recording]:0 calls=0 wall=2 await=0
+    crawler.gen:0 calls=0 wall=2 await=0
 `,
 		},
 		{
@@ -200,10 +203,10 @@ func TestBuilderUnfinishedGenerators(t *testing.T) {
 	const n = 10 * maxKids
 	for i := 0; i < n; i++ {
 		tb.EnterPython(gen, 5, true, ts) // left on main
-		tb.YieldPython(gen, ts+1)
+		tb.YieldPython(gen, TagNone, ts+1)
 		tb.EnterPython(fetch, 5, true, ts+1) // left on fetch, which ends
 		tb.EnterPython(gen, 5, true, ts+1)
-		tb.YieldPython(gen, ts+2)
+		tb.YieldPython(gen, TagNone, ts+2)
 		tb.LeavePython(fetch, ts+2)
 		ts += 2
 	}
@@ -342,26 +345,149 @@ func TestBuilderThrows(t *testing.T) {
 // TestBuilderGeneratorAcrossThreads: a generator that one thread started
 // and another advances counts one call, its PY_START; on the other thread
 // it runs under the next() that advanced it there, where each thread's
-// share of its time is charged.
+// share of its time is charged, below a marker saying that it was resumed
+// from another thread, not called there. The thread it left keeps no
+// suspension of it: another generator of the same function, suspended
+// there too, resumes there in its own node.
 func TestBuilderGeneratorAcrossThreads(t *testing.T) {
 	f := newFixture(t)
 	a := f.b.NewThread(1)
 	b := f.b.NewThread(2)
-	f.runOn(t, a, script{"start main @0", "call builtins.next 3 @1", "start gen @1", "yield gen @2", "creturn builtins.next @2"})
-	f.runOn(t, b, script{"start f @10", "call builtins.next 3 @11", "resume gen @12", "yield gen @13", "creturn builtins.next @14",
-		"call builtins.next 3 @15", "resume gen @16", "return gen @17", "creturn builtins.next @18", "return f @20"})
-	f.runOn(t, a, script{"return main @50"})
+	f.runOn(t, a, script{"start main @0", "call builtins.next 3 @1", "start gen @1", "yield gen #5 @2", "creturn builtins.next @2",
+		"call builtins.next 13 @3", "start gen @3", "yield gen #6 @4", "creturn builtins.next @4"})
+	f.runOn(t, b, script{"start f @10", "call builtins.next 3 @11", "resume gen #5 @12", "yield gen #5 @13", "creturn builtins.next @14",
+		"call builtins.next 3 @15", "resume gen #5 @16", "return gen @17", "creturn builtins.next @18", "return f @20"})
+	f.runOn(t, a, script{"call builtins.next 13 @30", "resume gen #6 @31", "return gen @32", "creturn builtins.next @33",
+		"return main @50"})
 	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
 	want := []string{`m.main:0 calls=1 wall=50
   builtins.next:10 calls=1 wall=1
     m.gen:0 calls=1 wall=1
+  builtins.next:11 calls=2 wall=4
+    m.gen:0 calls=1 wall=2
 `, `m.f:0 calls=1 wall=10
   builtins.next:20 calls=2 wall=6
-    m.gen:0 calls=0 wall=2
+    [resumed from another thread]:0 calls=0 wall=2
+      m.gen:0 calls=0 wall=2
 `}
 	for i, th := range p.Threads {
 		if got := render(p, th); got != want[i] {
 			t.Errorf("thread %d:\n%s\nwant:\n%s", th.ID, got, want[i])
 		}
+	}
+}
+
+// TestBuilderTaggedResumptions: frames of one code suspended at the same
+// time resume in the node they started in, told apart by their tags, in
+// whatever order they resume; each frame counts its one call, and none
+// of them a node of 0 calls.
+func TestBuilderTaggedResumptions(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		async  bool
+		events script
+		want   string
+	}{
+		{
+			// outer delegates to inner in one generator and to gen in the
+			// other (yield from); the older is resumed first, and its
+			// inner frame then resumes inside it.
+			name: "two generators of one function resumed out of order",
+			events: script{"start main @0", "start outer 3 @1", "start inner 5 @1", "yield inner #11 @2", "yield outer #1 @2",
+				"start outer 13 @3", "start gen 5 @4", "yield gen #12 @5", "yield outer #2 @5",
+				"resume outer #1 @6", "resume inner #11 @6", "return inner @7", "return outer @8",
+				"resume outer #2 @9", "resume gen #12 @9", "return gen @10", "return outer @11", "return main @12"},
+			want: `m.main:0 calls=1 wall=12 await=0
+  m.outer:10 calls=1 wall=3 await=0
+    m.inner:50 calls=1 wall=2 await=0
+  m.outer:11 calls=1 wall=4 await=0
+    m.gen:50 calls=1 wall=2 await=0
+`,
+		},
+		{
+			// Two tasks of fetch, one awaiting sleep, the other parse,
+			// resumed by the loop in the reverse order of their
+			// suspensions.
+			name:  "tasks of one coroutine resumed in reverse order",
+			async: true,
+			events: append(append(append(append(script{"start module @0", "start run 12 @1", "start run_once @2"},
+				step(3, "start fetch @4", "start sleep 3 @5", "yield sleep #21 @6", "yield fetch #1 @6")...),
+				step(7, "start fetch @8", "start parse 3 @9", "yield parse #22 @10", "yield fetch #2 @10")...),
+				append(script{"return run_once @11", "start run_once @11", "call select.epoll.poll @12", "creturn select.epoll.poll @20"},
+					step(21, "resume fetch #2 @22", "resume parse #22 @22", "return parse @23", "return fetch @24")...)...),
+				append(step(25, "resume fetch #1 @26", "resume sleep #21 @26", "return sleep @27", "return fetch @28"),
+					"return run_once @29", "return run @30", "return module @31")...),
+			// The sleep waited 6 to 26, the parse 10 to 22: 20 and 12 of
+			// await, each its fetch's and the module's.
+			want: `crawler.<module>:0 calls=1 wall=31 await=32
+  asyncio.runners.run:11 calls=1 wall=21 await=0
+    asyncio.base_events.BaseEventLoop._run_once:0 calls=2 wall=19 await=0
+      asyncio.events.Handle._run:0 calls=4 wall=4 await=0
+        Context.run:0 calls=4 wall=4 await=0
+      select.epoll.poll:0 calls=1 wall=8 await=0
+  crawler.fetch:11 calls=2 wall=8 await=32
+    asyncio.tasks.sleep:70 calls=1 wall=2 await=20
+    crawler.parse:70 calls=1 wall=2 await=12
+`,
+		},
+		{
+			// The generators of one function thrown into in another order
+			// than they suspended: each throw reaches its own frame.
+			name: "throws into two generators of one function",
+			events: script{"start main @0", "start gen 3 @1", "yield gen #1 @2", "start gen 13 @3", "yield gen #2 @5",
+				"throw gen #1 @7", "unwind gen @8", "throw gen #2 @9", "unwind gen @12", "return main @13"},
+			// 1 and 1 for the first, 2 and 3 for the second.
+			want: `m.main:0 calls=1 wall=13 await=0
+  m.gen:10 calls=1 wall=2 await=0
+  m.gen:11 calls=1 wall=5 await=0
+`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tc.async {
+				f = newAsyncFixture(t)
+			}
+			tb := f.run(t, 1, tc.events)
+			p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+			if got := renderAwait(p, p.Threads[0]); got != tc.want {
+				t.Errorf("tree:\n%s\nwant:\n%s", got, tc.want)
+			}
+			if tb.Mismatched != 0 {
+				t.Errorf("%d leave events matched no frame", tb.Mismatched)
+			}
+		})
+	}
+}
+
+// TestBuilderGeneratorAcrossThreadsDecodedLate: each thread's ring is
+// decoded on its own, so the thread that advances a generator can be
+// decoded before the suspension on the thread it left: its resumption,
+// matching nothing then, is claimed by that suspension once decoded, and
+// says it came from another thread, not that it started before recording.
+func TestBuilderGeneratorAcrossThreadsDecodedLate(t *testing.T) {
+	f := newFixture(t)
+	a := f.b.NewThread(1)
+	b := f.b.NewThread(2)
+	f.runOn(t, a, script{"start main @0", "call builtins.next 3 @1", "start gen @1"})
+	f.runOn(t, b, script{"start f @10", "call builtins.next 3 @11", "resume gen #5 @12", "return gen @13",
+		"creturn builtins.next @14", "return f @20"})
+	f.runOn(t, a, script{"yield gen #5 @2", "creturn builtins.next @2", "return main @50"})
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	want := []string{`m.main:0 calls=1 wall=50
+  builtins.next:10 calls=1 wall=1
+    m.gen:0 calls=1 wall=1
+`, `m.f:0 calls=1 wall=10
+  builtins.next:20 calls=1 wall=3
+    [resumed from another thread]:0 calls=0 wall=1
+      m.gen:0 calls=0 wall=1
+`}
+	for i, th := range p.Threads {
+		if got := render(p, th); got != want[i] {
+			t.Errorf("thread %d:\n%s\nwant:\n%s", th.ID, got, want[i])
+		}
+	}
+	if n := a.Mismatched + b.Mismatched; n != 0 {
+		t.Errorf("%d leave events matched no frame", n)
 	}
 }

@@ -112,11 +112,11 @@ func (d *Decoder) hot(kind, w uint64) error {
 	case KPyStart:
 		t.EnterPython(callgraph.CodeID(id), site, true, d.now)
 	case KPyResume:
-		t.EnterPython(callgraph.CodeID(id), callgraph.SiteNone, false, d.now)
+		t.ResumePython(callgraph.CodeID(id), frameTag(site), d.now)
 	case KPyThrow:
-		t.ThrowPython(callgraph.CodeID(id), d.now)
+		t.ThrowPython(callgraph.CodeID(id), frameTag(site), d.now)
 	case KPyYield:
-		t.YieldPython(callgraph.CodeID(id), d.now)
+		t.YieldPython(callgraph.CodeID(id), frameTag(site), d.now)
 	case KPyReturn, KPyUnwind:
 		t.LeavePython(callgraph.CodeID(id), d.now)
 	case KCCall:
@@ -127,6 +127,16 @@ func (d *Decoder) hot(kind, w uint64) error {
 		return fmt.Errorf("unknown record kind %d", kind)
 	}
 	return nil
+}
+
+// frameTag reads the site field of PY_YIELD, PY_RESUME and PY_THROW,
+// which holds the frame tag of the generator or coroutine frame (TagNone:
+// none), never more than 12 bits.
+func frameTag(site uint32) callgraph.FrameTag {
+	if site > TagMod {
+		return callgraph.TagNone
+	}
+	return callgraph.FrameTag(site)
 }
 
 func (d *Decoder) ext(sub int, p []byte) error {

@@ -75,6 +75,51 @@ func TestDecodeRecords(t *testing.T) {
 	}
 }
 
+// TestDecodeFrameTags: the site field of PY_YIELD, PY_RESUME and PY_THROW
+// is the frame's tag, by which two generators of one function resume each
+// in its own node, whatever order they resume in; a tag of TagNone, or
+// SiteNone, is none.
+func TestDecodeFrameTags(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		first, second, end uint32 // the tags of the generators, and of the last resumption
+		want               string
+	}{
+		{
+			name: "tagged", first: 1, second: TagMod, end: TagMod,
+			// 1 and 4 for the first, 2 and 1 for the second
+			want: "app.main:0 1 20\n app.gen:10 1 5\n app.gen:11 1 3\n",
+		},
+		{
+			// Without tags, the newest suspension of the frame running
+			// goes on first: the second generator's.
+			name: "untagged", first: TagNone, second: TagNone, end: SiteNone,
+			want: "app.main:0 1 20\n app.gen:10 1 2\n app.gen:11 1 6\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e encoder
+			e.thread(1, 0)
+			e.code(1, 10, "main", "/x/app.py", [][2]int32{{0, 10}, {3, 11}})
+			e.code(2, 20, "gen", "/x/app.py", [][2]int32{{0, 20}})
+			e.hot(KPyStart, 1, SiteNone, 0)
+			e.hot(KPyStart, 2, 0, 1) // line 10
+			e.hot(KPyYield, 2, tc.first, 2)
+			e.hot(KPyStart, 2, 3, 3) // line 11
+			e.hot(KPyYield, 2, tc.second, 5)
+			e.hot(KPyResume, 2, tc.first, 6) // the first, resumed first
+			e.hot(KPyReturn, 2, 0, 10)
+			e.hot(KPyThrow, 2, tc.end, 11) // the second, thrown into
+			e.hot(KPyUnwind, 2, 0, 12)
+			e.hot(KPyReturn, 1, 0, 20)
+			p, _ := decodeAll(t, e.buf)
+			if got := tree(p); got != tc.want {
+				t.Errorf("tree:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestDecodeBigID(t *testing.T) {
 	var e encoder
 	e.thread(1, 0)

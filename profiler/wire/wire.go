@@ -6,7 +6,7 @@ import "encoding/binary"
 // (PYPROF_HDR_SIZE is HdrSize); TestConstantsMatchHeader keeps them honest.
 const (
 	WireMagic   = 0x3146525059505950
-	WireVersion = 3
+	WireVersion = 4
 
 	HdrSize           = 4096
 	HdrMagic          = 0
@@ -57,6 +57,8 @@ const (
 	SiteBits  = 12
 	DeltaBits = 28
 	SiteNone  = 0xFFF
+	TagNone   = 0
+	TagMod    = 4093
 	SubShift  = 52
 	LenShift  = 28
 	LenBits   = 24

@@ -34,11 +34,24 @@ static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
         RETURN_NONE;                                                        \
     }
 
-CODE_EVENT(on_py_resume, PYPROF_K_PY_RESUME)
-CODE_EVENT(on_py_throw, PYPROF_K_PY_THROW)
 CODE_EVENT(on_py_return, PYPROF_K_PY_RETURN)
-CODE_EVENT(on_py_yield, PYPROF_K_PY_YIELD)
 CODE_EVENT(on_py_unwind, PYPROF_K_PY_UNWIND)
+
+/* The events of a generator or coroutine frame leaving or coming back
+ * carry its frame tag in the site field (wire.h). */
+#define TAGGED_EVENT(fn, kind)                                                 \
+    static PyObject *fn(PyObject *m, PyObject *const *args, Py_ssize_t n)      \
+    {                                                                          \
+        (void)m;                                                               \
+        thread_state *t = &T;                                                  \
+        if (n >= 2 && ready(t))                                                \
+            put_hot(t, kind, code_id(t, args[0]), frame_tag(args[0]));         \
+        RETURN_NONE;                                                        \
+    }
+
+TAGGED_EVENT(on_py_resume, PYPROF_K_PY_RESUME)
+TAGGED_EVENT(on_py_throw, PYPROF_K_PY_THROW)
+TAGGED_EVENT(on_py_yield, PYPROF_K_PY_YIELD)
 
 /* The agent's own module functions, [own_first, own_end): pyprof calls
  * them from the program's threads while events are on (naming a thread a

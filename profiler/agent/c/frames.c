@@ -113,6 +113,25 @@ static int layout_checks(void)
     return ok;
 }
 
+/* Frame tags (wire.h, PYPROF_TAG_MOD): at PY_YIELD, PY_RESUME and PY_THROW
+ * the thread state's current frame is the generator's or coroutine's own,
+ * which lives inside the generator object at one address for its life;
+ * its tag lets pyprof tell apart the frames of one code suspended at the
+ * same time. It is on where the layout check passed when recording started
+ * (agent_start): then the events pay the loads of current_frame, a
+ * compare and a multiply; PYPROF_TAG_NONE elsewhere. */
+static int frame_tags_on, frame_tags_checked;
+
+static inline uint32_t frame_tag(PyObject *code)
+{
+    if (!frame_tags_on)
+        return PYPROF_TAG_NONE;
+    const uint8_t *f = current_frame();
+    if (!f || frame_code(f) != code)
+        return PYPROF_TAG_NONE;
+    return 1 + (uint32_t)(((uintptr_t)f >> 4) % PYPROF_TAG_MOD);
+}
+
 /* frame_sites(on) turns sites from frames on or off; it returns whether
  * they are on, False where the layout check fails. */
 static PyObject *agent_frame_sites(PyObject *m, PyObject *on)

@@ -116,6 +116,11 @@ static PyObject *agent_start(PyObject *m, PyObject *unused)
     (void)m, (void)unused;
     if (!shm)
         return PyErr_Format(PyExc_RuntimeError, "agent not initialised");
+    if (!frame_tags_checked) {
+        /* Called from Python, whose frames the check compares. */
+        frame_tags_on = layout_checks();
+        frame_tags_checked = 1;
+    }
     recording = 1;
     __atomic_store_n(U32(shm, PYPROF_HDR_STATUS), PYPROF_STATUS_RECORDING, __ATOMIC_RELEASE);
     RETURN_NONE;

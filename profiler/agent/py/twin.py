@@ -86,7 +86,7 @@ _ModuleType = type(sys)
 _METHOD_DESCRIPTORS = (type(str.join), type(dict.__dict__["fromkeys"]), type(object.__init__))
 
 WIRE_MAGIC = 0x3146525059505950
-WIRE_VERSION = 3
+WIRE_VERSION = 4
 
 HDR_SIZE = 4096
 HDR_MAGIC = 0
@@ -128,6 +128,8 @@ SITE_SHIFT = 28
 SITE_BITS = 12
 DELTA_BITS = 28
 SITE_NONE = 0xFFF
+TAG_NONE = 0
+TAG_MOD = 4093
 SUB_SHIFT = 52
 LEN_SHIFT = 28
 
@@ -623,10 +625,27 @@ def _code_event(kind):
     return callback
 
 
-py_resume = _code_event(K_PY_RESUME)
-py_throw = _code_event(K_PY_THROW)
+def _tagged_event(kind):
+    """The events of a generator or coroutine frame leaving or coming back
+    carry its frame tag in the site field (wire.h, PYPROF_TAG_MOD), made
+    of the address of its frame object, which the generator keeps for its
+    life once made: the caller of the callback is that frame."""
+
+    def callback(code, offset, *_):
+        r = _ring()
+        if r is not None:
+            f = _getframe(1)
+            tag = 1 + (id(f) >> 4) % TAG_MOD if f.f_code is code else TAG_NONE
+            _put_hot(r, kind, _code_id(r, code), tag)
+
+    return callback
+
+
+_getframe = sys._getframe
+py_resume = _tagged_event(K_PY_RESUME)
+py_throw = _tagged_event(K_PY_THROW)
 py_return = _code_event(K_PY_RETURN)
-py_yield = _code_event(K_PY_YIELD)
+py_yield = _tagged_event(K_PY_YIELD)
 py_unwind = _code_event(K_PY_UNWIND)
 
 

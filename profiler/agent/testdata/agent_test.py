@@ -723,6 +723,41 @@ class EventTest(unittest.TestCase):
             ],
         )
 
+    def test_frame_tags(self):
+        # Two generators of one function, interleaved: every PY_YIELD,
+        # PY_RESUME and PY_THROW of one carries the same frame tag, and the
+        # other's another (their frames live at two addresses a few
+        # hundred bytes apart, which the tag's hash keeps apart).
+        def gen():
+            while True:
+                try:
+                    yield 1
+                except KeyError:
+                    pass
+
+        def scenario():
+            a, b = gen(), gen()
+            next(a)
+            next(b)
+            next(b)
+            next(a)
+            a.throw(KeyError)
+            b.close()
+
+        cap = S.record(scenario)
+        code = S.defs.code_of(gen)
+        tagged = [r for r in cap.span(scenario) if r.id == code.id and r.kind in ("PY_YIELD", "PY_RESUME", "PY_THROW")]
+        self.assertEqual(
+            [r.kind for r in tagged],
+            ["PY_YIELD", "PY_YIELD", "PY_RESUME", "PY_YIELD", "PY_RESUME", "PY_YIELD", "PY_THROW", "PY_YIELD", "PY_THROW"],
+        )
+        ta, tb = tagged[0].site, tagged[1].site
+        self.assertEqual([r.site for r in tagged], [ta, tb, tb, tb, ta, ta, ta, ta, tb])
+        self.assertNotEqual(ta, tb)
+        for tag in (ta, tb):
+            self.assertGreater(tag, W.TAG_NONE, "the agent sent no frame tag")
+            self.assertLessEqual(tag, W.TAG_MOD)
+
     def test_builtin_calls(self):
         data = []
 
