@@ -15,10 +15,15 @@ import (
 // Process is a Python process attached for sampling. It holds caches and
 // scratch buffers: use it from one goroutine at a time.
 type Process struct {
-	pid          int
-	version      Version
-	lay          layout
-	runtime      Addr // &_PyRuntime
+	pid     int
+	version Version
+	lay     layout
+	runtime Addr // &_PyRuntime
+	// image is the file holding the runtime, and imageStart where its
+	// first mapping began: an exec replaces every mapping, and the new
+	// image's lie elsewhere (see execed).
+	image        string
+	imageStart   Addr
 	freeThreaded bool
 	mem          *memReader
 	codes        *codeCache
@@ -63,7 +68,8 @@ func Attach(pid int) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{pid: pid, mem: &memReader{pid: pid}, runtime: Addr(img.syms.runtime + bias)}
+	p := &Process{pid: pid, mem: &memReader{pid: pid}, runtime: Addr(img.syms.runtime + bias),
+		image: path, imageStart: firstMapping(maps, path)}
 	if err := p.readVersion(img, bias, path); err != nil {
 		return nil, err
 	}

@@ -101,3 +101,14 @@ func mappingsOf(maps []mapping, path string) []mapping {
 	}
 	return out
 }
+
+// firstMapping returns where the first mapping of path starts, 0 when
+// path is not mapped.
+func firstMapping(maps []mapping, path string) Addr {
+	for _, m := range maps {
+		if m.path == path {
+			return m.start
+		}
+	}
+	return 0
+}

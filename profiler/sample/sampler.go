@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +75,9 @@ type Stats struct {
 	// (/proc/PID/exe, "" when unreadable): what was sampled, whatever the
 	// interpreter pyprof started turned out to run.
 	Python, Executable string
+	// Execs counts the times the process exec'd a new Python, which the
+	// sampler attached to again.
+	Execs int64
 }
 
 // UnobservedComment says, for a profile's comments, how much time no
@@ -124,7 +126,7 @@ func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Sta
 	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow)}
 	r.stats.Period = b.period
 	r.stats.Python = p.Version().String()
-	r.stats.Executable, _ = os.Readlink("/proc/" + strconv.Itoa(p.PID()) + "/exe")
+	r.stats.Executable = executableOf(p.PID())
 	defer r.fam.close()
 	err := r.loop(ctx, opts.Duration)
 	prof := b.Profile()
@@ -227,6 +229,8 @@ func (r *run) tick() error {
 		return nil
 	case r.p.exited():
 		return fmt.Errorf("sampling pid %d: %w", r.p.pid, ErrProcessExited)
+	case r.p.execed():
+		return r.reattach()
 	case errors.Is(err, ErrInconsistent):
 		r.stats.Dropped++
 		return nil

@@ -260,3 +260,43 @@ func TestRate1000(t *testing.T) {
 		}
 	})
 }
+
+// TestRunFollowsExec: a program that execs a new Python goes on being
+// sampled as the same process: the functions of both programs are in the
+// profile. The stats count the exec where the sampler had to attach again:
+// an interpreter built without position-independent code (3.14's here)
+// maps the new image where the old one was, and is read on as it was.
+func TestRunFollowsExec(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		tg := startTarget(t, py, "execs.py")
+		p := attach(t, tg)
+		prof, st, err := Run(context.Background(), p, Options{Rate: 100, Idle: true, Duration: 5 * time.Second})
+		if err != nil && !errors.Is(err, ErrProcessExited) {
+			t.Fatal(err)
+		}
+		th := threadByID(t, prof, int64(tg.pid))
+		before := inclusive(prof, th, "__main__.before", callgraph.Samples)
+		after := inclusive(prof, th, "__main__.after", callgraph.Samples)
+		if before == 0 || after == 0 || st.Execs > 1 {
+			t.Errorf("%d samples before the exec, %d after, %d execs seen; want some on each side of one exec (stats %+v)",
+				before, after, st.Execs, st)
+		}
+	})
+}
+
+// TestRunEndsAtExecAway: a program that execs something other than Python
+// ends the sampling, as an exit would, with what was sampled before kept
+// and an error that says why.
+func TestRunEndsAtExecAway(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		tg := startTarget(t, py, "execs.py", "--to-shell")
+		p := attach(t, tg)
+		prof, _, err := Run(context.Background(), p, Options{Rate: 100, Idle: true, Duration: 10 * time.Second})
+		if !errors.Is(err, ErrProcessExited) || !strings.Contains(fmt.Sprint(err), "exec'd") {
+			t.Fatalf("err %v; want one saying the process exec'd what cannot be sampled", err)
+		}
+		if inclusive(prof, threadByID(t, prof, int64(tg.pid)), "__main__.before", callgraph.Samples) == 0 {
+			t.Error("the samples taken before the exec were lost")
+		}
+	})
+}

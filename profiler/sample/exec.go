@@ -1,0 +1,55 @@
+package sample
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// A process can exec: the pid stays, everything in its memory is
+// replaced, and the addresses the sampler read by now lead nowhere (its
+// reads fail or see garbage, which looks like a stack that keeps
+// changing). An exec'd Python (a launcher that execs the interpreter,
+// os.execv of sys.executable, a server re-executing itself to upgrade) is
+// attached again and its stacks sampled as the same process's; one that
+// exec'd something else than Python ends the sampling, as an exit would.
+
+// execed reports whether the process no longer has the image the sampler
+// attached to where it was: an exec maps a new one, elsewhere, since
+// mappings are placed at random (or, with randomization off, the same
+// file at the same address, which the sampler then reads rightly still).
+func (p *Process) execed() bool {
+	maps, err := readMaps(p.pid)
+	if err != nil {
+		return false // gone: exited() says so
+	}
+	return firstMapping(maps, p.image) != p.imageStart
+}
+
+// reattach follows an exec of the sampled process. A new Python that has
+// not mapped its runtime yet is tried again at the next tick; a program
+// that is not Python ends the run.
+func (r *run) reattach() error {
+	np, err := Attach(r.p.pid)
+	switch {
+	case err == nil:
+		np.mem.calls.Add(r.p.Reads() - r.reads0) // Reads go on counting
+		r.reads0 = 0
+		r.p.Close()
+		r.p = np
+		r.stats.Execs++
+		r.stats.Python = np.Version().String()
+		r.stats.Executable = executableOf(np.pid)
+		return nil
+	case errors.Is(err, ErrNotPython), errors.As(err, new(*UnsupportedVersionError)):
+		return fmt.Errorf("sampling pid %d: it exec'd a program pyprof cannot sample (%v): %w", r.p.pid, err, ErrProcessExited)
+	}
+	return nil
+}
+
+// executableOf returns the file process pid runs, "" when unreadable.
+func executableOf(pid int) string {
+	exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	return exe
+}
