@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 )
 
 // A process can exec: the pid stays, everything in its memory is
@@ -27,13 +28,23 @@ func (p *Process) execed() bool {
 	return firstMapping(maps, p.image) != p.imageStart
 }
 
-// reattach follows an exec of the sampled process. A new Python that has
-// not mapped its runtime yet is tried again at the next tick; a program
-// that is not Python ends the run.
+// execGrace is how long after an exec the new image may take to show a
+// Python runtime: the interpreter's executable is mapped at once, the
+// libpython holding the runtime only once the dynamic loader got to it.
+const execGrace = 2 * time.Second
+
+// reattach follows an exec of the sampled process. A new image that shows
+// no Python runtime yet is tried again at the next ticks, for execGrace;
+// one that is not Python after that, or a Python this build cannot read,
+// ends the run.
 func (r *run) reattach() error {
 	np, err := Attach(r.p.pid)
+	if r.execSeen.IsZero() {
+		r.execSeen = time.Now()
+	}
 	switch {
 	case err == nil:
+		r.execSeen = time.Time{}
 		np.mem.calls.Add(r.p.Reads() - r.reads0) // Reads go on counting
 		r.reads0 = 0
 		r.p.Close()
@@ -42,7 +53,8 @@ func (r *run) reattach() error {
 		r.stats.Python = np.Version().String()
 		r.stats.Executable = executableOf(np.pid)
 		return nil
-	case errors.Is(err, ErrNotPython), errors.As(err, new(*UnsupportedVersionError)):
+	case errors.As(err, new(*UnsupportedVersionError)),
+		errors.Is(err, ErrNotPython) && time.Since(r.execSeen) > execGrace:
 		return fmt.Errorf("sampling pid %d: it exec'd a program pyprof cannot sample (%v): %w", r.p.pid, err, ErrProcessExited)
 	}
 	return nil

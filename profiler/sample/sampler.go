@@ -145,6 +145,9 @@ type run struct {
 	stats  Stats
 	reads0 int64
 	fam    *family
+	// execSeen is when the process was first seen to have exec'd an image
+	// not attached yet (see reattach); zero otherwise.
+	execSeen time.Time
 }
 
 func (r *run) loop(ctx context.Context, limit time.Duration) error {

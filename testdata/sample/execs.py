@@ -16,6 +16,6 @@ def before():
 print("ready", flush=True)
 before()
 if sys.argv[1:] == ["--to-shell"]:
-    os.execv("/bin/sh", ["sh", "-c", "sleep 2"])
+    os.execv("/bin/sh", ["sh", "-c", "sleep 6"])
 after = os.path.join(os.path.dirname(os.path.abspath(__file__)), "execs_after.py")
 os.execv(sys.executable, [sys.executable, after])
