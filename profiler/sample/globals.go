@@ -1,7 +1,6 @@
 package sample
 
 import (
-	"errors"
 	"fmt"
 )
 
@@ -13,11 +12,11 @@ import (
 // table); the keys object holds dk_refcnt, dk_log2_size,
 // dk_log2_index_bytes and dk_kind (bytes), dk_version, dk_usable and
 // dk_nentries, then the index table of 1<<dk_log2_index_bytes bytes and
-// the entries, in insertion order. A module's dict gets __name__ first,
-// when the module object is made, so the name is almost always entry 0.
-// TestCodeModules checks them on running interpreters of every version
-// here: a wrapper whose __module__ was rewritten must still be named from
-// its globals.
+// the entries, in insertion order. A dict subclass (exec with one as
+// globals) has the same layout after its header. TestCodeModules checks
+// all of it on running interpreters of every version here: wrappers whose
+// __module__ was rewritten, globals of a dict subclass, __name__ set after
+// many other keys, and deleted.
 const (
 	dictKeysAfterHeader   = 16 // ma_keys, from the end of the object header
 	dictValuesAfterHeader = 24 // ma_values
@@ -31,27 +30,38 @@ const (
 	keysKindGeneral = 0
 	keysKindUnicode = 1
 
-	// globalsEntriesRead is how many entries are looked at for __name__:
-	// the module object puts it first, and a dict made by hand for exec
-	// gets it, if at all, among its first keys.
-	globalsEntriesRead = 8
+	// typeFlags is the offset of tp_flags in a type object, the same in
+	// every release since long before 3.12 (cpython/object.h: the header
+	// of a variable-size object, then tp_name and 17 more pointer-sized
+	// fields), and dictSubclassFlag the bit set in the flags of dict and
+	// of every subclass of it (Py_TPFLAGS_DICT_SUBCLASS).
+	typeFlags        = 168
+	dictSubclassFlag = 1 << 29
+
+	// maxGlobalsEntries bounds the entries read of one dict: a module of
+	// this many globals is beyond any real program's, and a corrupt count
+	// must not make us read more. keysByContent bounds the keys whose text
+	// is read to find __name__ before its str object is known (see
+	// objectReader.nameKey).
+	maxGlobalsEntries = 1 << 14
+	keysByContent     = 64
 	// maxLog2IndexBytes bounds what a corrupt keys object can make us
-	// compute: 2^32 bytes of indices is beyond any real module.
+	// compute.
 	maxLog2IndexBytes = 32
 )
 
-// errNameUnseen: no __name__ among the entries looked at. The caller falls
-// back to another source of the name, not to "no name".
-var errNameUnseen = errors.New("no __name__ among the first entries of the globals")
-
 // globalsName returns the str __name__ in the dict at addr, "" when the
-// dict holds __name__ but not as a str. An error means the dict could not
-// be read or the name was not among its first entries.
+// dict has no __name__ or holds another object under it (the agents then
+// name the code from its file too). An error means the dict could not be
+// read.
 func (o *objectReader) globalsName(addr, dictType Addr) (string, error) {
 	hdr := o.lay.obType + 8
-	dict, err := o.readObject(addr, dictType, hdr+dictValuesAfterHeader+8)
-	if err != nil {
+	dict := make([]byte, hdr+dictValuesAfterHeader+8)
+	if err := o.mem.read(addr, dict); err != nil {
 		return "", err
+	}
+	if err := o.checkDict(ptr(dict, o.lay.obType), dictType); err != nil {
+		return "", fmt.Errorf("globals %#x: %w", addr, err)
 	}
 	if ptr(dict, hdr+dictValuesAfterHeader) != 0 {
 		return "", fmt.Errorf("%w: globals %#x are a split table", ErrInconsistent, addr)
@@ -60,29 +70,79 @@ func (o *objectReader) globalsName(addr, dictType Addr) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	value, found := o.findName(entries, size)
+	if !found {
+		return "", nil
+	}
+	name, err := o.readString(value)
+	if err != nil {
+		return "", nil // not a str: no module name, as for the agents
+	}
+	return name, nil
+}
+
+// checkDict checks that typ, the type of an object read as globals, is
+// dict or a subclass of it.
+func (o *objectReader) checkDict(typ, dictType Addr) error {
+	if typ == dictType {
+		return nil
+	}
+	var flags [8]byte
+	if typ == 0 {
+		return fmt.Errorf("%w: an object without a type", ErrInconsistent)
+	}
+	if err := o.mem.read(typ+typeFlags, flags[:]); err != nil {
+		return err
+	}
+	if u64(flags[:], 0)&dictSubclassFlag == 0 {
+		return fmt.Errorf("%w: an object of type %#x, not a dict", ErrInconsistent, typ)
+	}
+	return nil
+}
+
+// findName returns the value stored under __name__ among entries, of size
+// bytes each. Modules and the dicts programs make for exec share one str
+// object for the key "__name__" (the interpreter's own, or an interned
+// constant), so once one dict showed it, the others are searched for that
+// pointer, and the key found is read once to be sure it still is that
+// string; until then, and in a dict whose key is another object, the
+// first keysByContent keys are read as text.
+func (o *objectReader) findName(entries []byte, size uint64) (Addr, bool) {
 	keyAt := uint64(0)
 	if size == 24 {
 		keyAt = 8 // past me_hash
 	}
-	for i := uint64(0); i+size <= uint64(len(entries)); i += size {
-		key := ptr(entries, i+keyAt)
-		if key == 0 {
-			continue // a deleted entry
+	if o.nameKey != 0 {
+		for i := uint64(0); i+size <= uint64(len(entries)); i += size {
+			if ptr(entries, i+keyAt) != o.nameKey {
+				continue
+			}
+			if text, err := o.readString(o.nameKey); err == nil && text == "__name__" {
+				return ptr(entries, i+keyAt+8), true
+			}
+			o.nameKey = 0 // freed, its memory another object's now
+			break
 		}
-		if name, err := o.readString(key); err != nil || name != "__name__" {
-			continue // a key that is not a str, or another one
-		}
-		value, err := o.readString(ptr(entries, i+keyAt+8))
-		if err != nil {
-			return "", nil
-		}
-		return value, nil
 	}
-	return "", errNameUnseen
+	read := 0
+	for i := uint64(0); i+size <= uint64(len(entries)) && read < keysByContent; i += size {
+		key := ptr(entries, i+keyAt)
+		if key == 0 || key == o.nameKey {
+			continue // a deleted entry, or one compared above
+		}
+		read++
+		if text, err := o.readString(key); err == nil && text == "__name__" {
+			if o.nameKey == 0 {
+				o.nameKey = key
+			}
+			return ptr(entries, i+keyAt+8), true
+		}
+	}
+	return 0, false
 }
 
-// dictEntries reads the first entries of the keys object at keys, up to
-// globalsEntriesRead, and returns them with the size of one entry.
+// dictEntries reads the entries of the keys object at keys, up to
+// maxGlobalsEntries, and returns them with the size of one entry.
 func (o *objectReader) dictEntries(keys Addr) ([]byte, uint64, error) {
 	if keys == 0 {
 		return nil, 0, fmt.Errorf("%w: dict without keys", ErrInconsistent)
@@ -105,7 +165,7 @@ func (o *objectReader) dictEntries(keys Addr) ([]byte, uint64, error) {
 	if log2Index > maxLog2IndexBytes || n > 1<<log2Index {
 		return nil, 0, fmt.Errorf("%w: dict keys with %d entries, 2^%d index bytes", ErrInconsistent, n, log2Index)
 	}
-	entries := make([]byte, min(n, globalsEntriesRead)*size)
+	entries := make([]byte, min(n, maxGlobalsEntries)*size)
 	err := o.mem.read(keys+Addr(keysIndices+1<<log2Index), entries)
 	return entries, size, err
 }

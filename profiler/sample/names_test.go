@@ -45,6 +45,9 @@ func TestCodeModules(t *testing.T) {
 			// functools.wraps set the wrapper's __module__ to beta.utils;
 			// its code's module is still deco.
 			"names/deco.py timed.<locals>.wrapper": "deco",
+			// Run with exec in globals of a dict subclass, __name__ set
+			// after a dozen other keys.
+			"names/plugin.py timed.<locals>.wrapper": "plugins.timing",
 		}
 		seen := map[string]string{}
 		deadline := time.Now().Add(10 * time.Second)

@@ -13,6 +13,9 @@ type objectReader struct {
 	lay         *layout
 	unicodeType Addr // &PyUnicode_Type, to reject a pointer to anything else
 	bytesType   Addr // &PyBytes_Type
+	// nameKey is the str object "__name__" seen as a key of globals, 0
+	// until one was (see findName).
+	nameKey Addr
 }
 
 const (

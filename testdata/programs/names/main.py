@@ -1,9 +1,12 @@
-"""Two packages with a module of the same name, each defining helper(), and
-a package whose work is in its __init__.py: every function must keep its
-own name (alpha.utils.helper, beta.utils.helper, app.setup, __main__.main)
-in every mode. Runs for argv[1] seconds (0.6 by default); with --forever it
+"""Two packages with a module of the same name, each defining helper(), a
+package whose work is in its __init__.py, a decorator's wrapper and a
+plugin run in globals of its own: every function must keep its own name
+(alpha.utils.helper, beta.utils.helper, app.setup, __main__.main,
+deco.timed.<locals>.wrapper, plugins.timing.timed.<locals>.wrapper) in
+every mode. Runs for argv[1] seconds (0.6 by default); with --forever it
 says "ready" and runs until killed, for the sampler's tests."""
 
+import os
 import sys
 import time
 
@@ -12,11 +15,33 @@ import app
 import beta.utils
 
 
+class Namespace(dict):
+    """Globals of a dict subclass, as a plugin loader may give exec."""
+
+
+def load_plugin():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugin.py")
+    with open(path) as f:
+        code = compile(f.read(), path, "exec")
+    ns = Namespace({"setting_%d" % k: k for k in range(12)})
+    ns["__name__"] = "plugins.timing"
+    exec(code, ns)
+    return ns["timed"]
+
+
+def spin():
+    end = time.perf_counter() + 0.002
+    while time.perf_counter() < end:
+        pass
+
+
 def main(seconds):
+    plugin_work = load_plugin()(spin)
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         alpha.utils.helper()
         beta.utils.helper()
+        plugin_work()
     # Last, so that a sampler that attached late still sees it.
     app.setup()
 
