@@ -38,12 +38,14 @@ static void line_table(buffer *b, PyObject *code)
 }
 
 /* globals_name returns (a new reference to) the str __name__ in the
- * globals of frame f, or NULL (exec with a bare dict has none). */
+ * globals of frame f, or NULL (exec with a bare dict has none). Only an
+ * exact str names a module: the twin and sample mode, which reads the
+ * object from outside, take nothing else either. */
 static PyObject *globals_name(PyFrameObject *f)
 {
     PyObject *globals = PyFrame_GetGlobals(f);
     PyObject *name = globals ? PyDict_GetItemString(globals, "__name__") : NULL; /* borrowed */
-    if (name && PyUnicode_Check(name))
+    if (name && Py_TYPE(name) == &PyUnicode_Type)
         Py_IncRef(name);
     else
         name = NULL;

@@ -131,7 +131,7 @@ typedef struct {
 
 extern PyTypeObject PyCode_Type, PyFunction_Type, PyMethod_Type, PyLong_Type, PyModule_Type;
 extern PyTypeObject PyCFunction_Type, PyCMethod_Type, PyMethodDescr_Type, PyClassMethodDescr_Type, PyWrapperDescr_Type;
-extern PyTypeObject PyType_Type, PyList_Type;
+extern PyTypeObject PyType_Type, PyList_Type, PyUnicode_Type;
 extern PyObject *PyExc_OSError, *PyExc_ValueError, *PyExc_RuntimeError, *PyExc_ImportError;
 
 typedef struct _frame PyFrameObject;

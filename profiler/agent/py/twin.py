@@ -523,11 +523,14 @@ def _module_of(code):
     _code_id; bootstrap.py's own PY_START callback calls py_start from a
     Python frame above it, and a region started inside running frames
     enters each of them, the region's frame many below the caller: the
-    whole stack is looked at, as agent.c's module_of does."""
+    whole stack is looked at, as agent.c's module_of does. The globals
+    are read as a dict even when they are a subclass of one, as the C
+    agent reads them: a lookup the program overrides must not run inside
+    pyprof."""
     frame = sys._getframe(2)  # the callback's frame: past this and _code_id
     while frame is not None:
         if frame.f_code is code:
-            name = frame.f_globals.get("__name__")
+            name = dict.get(frame.f_globals, "__name__")
             return name if type(name) is str else ""
         frame = frame.f_back
     return ""

@@ -937,6 +937,40 @@ class DefinitionTest(unittest.TestCase):
             self.assertEqual(S.defs.code_of(helper).module, module or "", helper.__code__.co_filename)
         self.assertEqual(S.defs.code_of(scenario).module, __name__)
 
+    def test_module_read_without_running_the_programs_code(self):
+        # Globals of a dict subclass whose lookups the program overrides:
+        # the agent reads the dict as a dict and runs none of them, so
+        # recording neither breaks nor changes the program. A __name__
+        # that is a str subclass is no module name (as for any other non-str
+        # object), in both agents and in sample mode alike.
+        seen = []
+
+        class Hostile(dict):
+            def get(self, key, default=None):
+                seen.append(key)
+                raise RuntimeError("the program's own get")
+
+            def __getitem__(self, key):
+                seen.append(key)
+                raise RuntimeError("the program's own __getitem__")
+
+        class Name(str):
+            pass
+
+        made = {}
+        for label, ns in [("hostile", Hostile(__name__="plugins.hostile")), ("str subclass", {"__name__": Name("odd")})]:
+            exec(compile("def helper():\n    return 1\n", "/src/" + label + ".py", "exec"), ns)
+            made[label] = dict.__getitem__(ns, "helper")
+
+        def scenario():
+            for helper in made.values():
+                helper()
+
+        S.record(scenario)
+        self.assertEqual(seen, [])
+        self.assertEqual(S.defs.code_of(made["hostile"]).module, "plugins.hostile")
+        self.assertEqual(S.defs.code_of(made["str subclass"]).module, "")
+
     def test_module_of_code_first_seen_resumed(self):
         # A generator started before recording is first seen at PY_RESUME,
         # in its own frame: its module is learnt there.
