@@ -68,6 +68,12 @@ type Stats struct {
 	// to attach): no sample saw it. Run leaves it to the caller, which
 	// knows when the program started.
 	BeforeFirst time.Duration
+	// AfterLast is how long past its last sample, less one period, the
+	// process was found gone: a sampler that could not run for a while
+	// (a loaded machine) sees the exit late, and the program's last part
+	// is in no sample. Those ticks are not counted in Missed, which the
+	// samples around them share out.
+	AfterLast time.Duration
 	// Period is the sampling period.
 	Period time.Duration
 	// Python is the version the sampled process's runtime says it is
@@ -91,6 +97,9 @@ func (s Stats) UnobservedComment() string {
 		missed := time.Duration(s.Missed) * s.Period
 		parts = append(parts, fmt.Sprintf("%v (ticks missed: %d), shared out by the threads' scheduler clocks among the stacks sampled, %v of it as %s",
 			missed, s.Missed, s.Unobserved, unobservedName))
+	}
+	if s.AfterLast > 0 {
+		parts = append(parts, fmt.Sprintf("up to %v between the last sample and the exit, in no sample", s.AfterLast.Round(time.Millisecond)))
 	}
 	if len(parts) == 0 {
 		return ""
@@ -136,6 +145,10 @@ func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Sta
 	return prof, r.stats, err
 }
 
+// stallForTest, set by tests, runs before each tick with the samples taken
+// so far: it stands for a sampler that a loaded machine did not run.
+var stallForTest func(samples int64)
+
 // run is the state of one Run.
 type run struct {
 	p      *Process
@@ -145,6 +158,8 @@ type run struct {
 	stats  Stats
 	reads0 int64
 	fam    *family
+	// lastSample is when the last sample of the process was taken.
+	lastSample time.Time
 	// execSeen is when the process was first seen to have exec'd an image
 	// not attached yet (see reattach); zero otherwise.
 	execSeen time.Time
@@ -166,7 +181,13 @@ func (r *run) loop(ctx context.Context, limit time.Duration) error {
 		if err := r.wait(ctx, timer, next); err != nil {
 			return nil
 		}
+		if stallForTest != nil {
+			stallForTest(r.stats.Samples)
+		}
 		if err := r.tick(); err != nil {
+			if errors.Is(err, ErrProcessExited) && !r.lastSample.IsZero() {
+				r.stats.AfterLast = max(time.Since(r.lastSample)-r.period, 0)
+			}
 			return err
 		}
 		next = r.advance(next, time.Now(), stop)
@@ -223,6 +244,7 @@ func (r *run) tick() error {
 	switch {
 	case err == nil:
 		r.stats.Samples++
+		r.lastSample = snap.Time
 		for i := range snap.Threads {
 			if snap.Threads[i].Dropped {
 				r.stats.Dropped++

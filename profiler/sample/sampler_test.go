@@ -235,6 +235,30 @@ func TestRunProcessExits(t *testing.T) {
 	})
 }
 
+// TestRunSaysWhatTheExitHid: when the sampler does not run for a while
+// (a loaded machine) and the program exits meanwhile, the time between
+// the last sample and the exit is in no sample, and the stats say how
+// much, not nothing.
+func TestRunSaysWhatTheExitHid(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		tg := startTarget(t, py, "exits.py")
+		p := attach(t, tg)
+		stallForTest = func(samples int64) {
+			if samples == 3 {
+				time.Sleep(time.Second) // exits.py ends 0.3 s after it started
+			}
+		}
+		defer func() { stallForTest = nil }()
+		_, st, err := Run(context.Background(), p, Options{Rate: 200, Idle: true})
+		if !errors.Is(err, ErrProcessExited) {
+			t.Fatalf("Run: %v, want ErrProcessExited", err)
+		}
+		if st.AfterLast < 500*time.Millisecond || !strings.Contains(st.UnobservedComment(), "between the last sample and the exit") {
+			t.Errorf("after the last sample: %v, comment %q; want the second the sampler slept, said", st.AfterLast, st.UnobservedComment())
+		}
+	})
+}
+
 // TestRate1000 samples a busy program at 1000 Hz for one second and reports
 // the achieved rate. Every tick is either sampled or counted missed; how
 // many are missed depends on the load of the machine (on a loaded 2-core
