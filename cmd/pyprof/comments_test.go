@@ -26,6 +26,9 @@ func TestComments(t *testing.T) {
 	missed := profiler.SampleStats{Samples: 300, Missed: 40, Elapsed: 3 * time.Second, Period: 10 * time.Millisecond, Unobserved: 250 * time.Millisecond}
 	late := missed
 	late.BeforeFirst = 280 * time.Millisecond
+	// What the sampler read in the process, against what the file said.
+	live := profiler.SampleStats{Samples: 300, Dropped: 2, Elapsed: 3 * time.Second, Python: "3.13.0", Executable: "/opt/py/bin/python3.13"}
+	exitSeenLate := profiler.SampleStats{Samples: 300, Elapsed: 3 * time.Second, Period: 10 * time.Millisecond, AfterLast: 750 * time.Millisecond}
 	for _, tc := range []struct {
 		name  string
 		flags recordFlags
@@ -63,6 +66,13 @@ func TestComments(t *testing.T) {
 			"gil not charged to any function: 2.5ms (past the wall time of the stacks sampled)"}},
 		{"attached", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, sst, []string{
 			"pyprof " + version + ", sample mode, attached to pid 42", "samples: 300 at 100 Hz, 0 missed, 2 dropped"}},
+		{"sampled version", recordFlags{mode: "sample"}, sampled, &live, []string{
+			"pyprof " + version + ", sample mode", "python: 3.13.0 (/opt/py/bin/python3.13)", "samples: 300 at 100 Hz, 0 missed, 2 dropped"}},
+		{"attached, version", recordFlags{mode: "sample", pid: 42}, &profiler.Result{}, &live, []string{
+			"pyprof " + version + ", sample mode, attached to pid 42", "python: 3.13.0 (/opt/py/bin/python3.13)", "samples: 300 at 100 Hz, 0 missed, 2 dropped"}},
+		{"exit seen late", recordFlags{mode: "sample"}, sampled, &exitSeenLate, []string{
+			"pyprof " + version + ", sample mode", "python: 3.12.1 (/usr/bin/python3.12)", "samples: 300 at 100 Hz, 0 missed, 0 dropped",
+			"not observed: up to 750ms between the last sample and the exit, in no sample"}},
 	} {
 		if got := tc.flags.comments(tc.res, tc.sst); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: comments\n%q\nwant\n%q", tc.name, got, tc.want)
@@ -101,6 +111,29 @@ func TestSummarySaysNoSamples(t *testing.T) {
 		}
 		if tc.quiet && tc.want == "" && out.Len() > 0 {
 			t.Errorf("%s: -q printed %q", tc.name, out.String())
+		}
+	}
+}
+
+// TestSummarySaysExitSeenLate: a sampler that did not run for a while saw
+// the exit late, and the summary says how much of the program's end no
+// sample holds; a sampler on time says nothing of it.
+func TestSummarySaysExitSeenLate(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		afterLast time.Duration
+		want      bool
+	}{
+		{"seen late", 750 * time.Millisecond, true},
+		{"on time", 5 * time.Millisecond, false},
+	} {
+		var out strings.Builder
+		res := &profiler.Result{Profile: &callgraph.Profile{}}
+		sst := &profiler.SampleStats{Samples: 30, Elapsed: time.Second, Period: 10 * time.Millisecond, AfterLast: tc.afterLast}
+		(&statusLine{w: &out}).summary(res, sst, []output{{path: "p.pb.gz"}})
+		said := strings.Contains(unwrapSummary(out.String()), "the last 750ms before the exit is in no sample")
+		if said != tc.want || strings.Contains(out.String(), "before the exit") != tc.want {
+			t.Errorf("%s: summary %q; want the late exit said: %v", tc.name, out.String(), tc.want)
 		}
 	}
 }

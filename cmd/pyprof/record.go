@@ -296,7 +296,12 @@ func (f *recordFlags) comments(res *profiler.Result, sst *profiler.SampleStats) 
 	if len(f.commandLine) > 0 {
 		out = append(out, "command: "+shellQuote(f.commandLine))
 	}
-	if i := res.Interpreter; i != nil {
+	switch i := res.Interpreter; {
+	case sst != nil && sst.Python != "" && (i == nil || f.mode == "sample"):
+		// What the sampler read in the process itself: the interpreter's
+		// file can say another version than a wrapper or an exec ran.
+		out = append(out, fmt.Sprintf("python: %s (%s)", sst.Python, sst.Executable))
+	case i != nil:
 		out = append(out, fmt.Sprintf("python: %s (%s)", i.VersionString(), i.Executable))
 	}
 	if res.Agent != nil {
@@ -557,6 +562,10 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	}
 	if st.Lost > 0 && sst == nil {
 		clauses = append(clauses, clause{fmt.Sprintf("LOST %s events (shown as a [lost] frame)", count(st.Lost))})
+	}
+	if sst != nil && sst.AfterLast > 0 && sst.AfterLast >= 10*sst.Period {
+		clauses = append(clauses, clause{fmt.Sprintf("the last %s before the exit is in no sample (pyprof was not run meanwhile)",
+			sst.AfterLast.Round(time.Millisecond))})
 	}
 	if st.ProducerWait > 0 {
 		clauses = append(clauses, clause{fmt.Sprintf("the program waited %s for pyprof", st.ProducerWait.Round(time.Microsecond))})
