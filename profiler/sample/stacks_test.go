@@ -210,9 +210,13 @@ func TestThreads(t *testing.T) {
 			} else {
 				checkStack(t, ThreadStack{Frames: main.Frames[:1]}, file, []want{{"<module>", m["thread_main_join"]}})
 			}
-			if main.HasGIL {
-				t.Errorf("joining main thread holds the GIL")
-			}
+		}
+		// The main thread waits in join, not holding the GIL, but a read
+		// can catch a moment it does: the GIL's holder field is written
+		// after its lock word when a thread takes it, and a loaded machine
+		// widens that window. Most samples must see another holder.
+		if f := fraction(t, snaps, ids["MainThread"], func(s ThreadStack) bool { return s.HasGIL }); f > 0.15 {
+			t.Errorf("joining main thread held the GIL in %.0f%% of samples, want at most 15%%", f*100)
 		}
 		busy := ids["worker-busy"]
 		if f := fraction(t, snaps, busy, func(s ThreadStack) bool { return s.HasGIL }); f < 0.8 {
