@@ -553,7 +553,7 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	}
 	recorded[0] = "pyprof: " + recorded[0]
 	recorded = append(recorded, plural(len(res.Profile.Threads), "thread"),
-		fmt.Sprintf("%d functions", len(res.Profile.Funcs)), st.Elapsed.Round(time.Millisecond).String())
+		plural(len(res.Profile.Funcs), "function"), st.Elapsed.Round(time.Millisecond).String())
 	clauses := []clause{recorded, wroteClause(outs)}
 	if noSamples {
 		// A hybrid run takes its CPU time and lines from the samples: say
@@ -672,13 +672,9 @@ func plural(n int, word string) string {
 	return strconv.Itoa(n) + " " + word + "s"
 }
 
-// count writes n with thousands separators.
+// count writes n with thousands separators, as every table writes counts.
 func count(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return report.Human(callgraph.Calls, n)
 }
 
 // startSelfProfile profiles pyprof's own Go side with fgprof, which sees

@@ -48,6 +48,10 @@ func TestSummaryFits80(t *testing.T) {
 				"wrote profile.pb.gz, profile.folded", "NO SAMPLES: every read found the stacks moving"},
 		},
 		{
+			name: "one function", res: &profiler.Result{Profile: &callgraph.Profile{Funcs: make([]callgraph.Func, 1)}},
+			outs: outs[:1], facts: []string{"0 threads, 1 function, 0s"},
+		},
+		{
 			name: "a path longer than the line", res: plain, outs: []output{{path: "/tmp/" + strings.Repeat("deeply/nested/", 6) + "profile.pb.gz"}},
 			facts: []string{"pyprof: 1,234,567 events", "wrote /tmp/" + strings.Repeat("deeply/nested/", 6) + "profile.pb.gz"},
 		},

@@ -161,7 +161,8 @@ func (r *Result) explain(i int, g *Regression, pct float64) (Cause, string) {
 		return CauseCallees, "through its callees"
 	}
 	if r.calledMore(f, g, pct) {
-		return CauseCalledMore, fmt.Sprintf("called %d times, was %d", f.New.Calls, f.Base.Calls)
+		return CauseCalledMore, fmt.Sprintf("called %s times, was %s",
+			report.Human(callgraph.Calls, f.New.Calls), report.Human(callgraph.Calls, f.Base.Calls))
 	}
 	if r.HasCalls && f.Base.Calls > 0 {
 		return CauseOwn, fmt.Sprintf("more %s of its own per call", r.Value.Info().Type)
@@ -211,12 +212,13 @@ func (r *Result) moreCallsPerCall(i int, pct float64) string {
 		perCall(n.New, f.New.Calls), perCall(n.Base, f.Base.Calls))
 }
 
-// perCall formats calls made per call: whole from 100 up, else to three
-// significant digits.
+// perCall formats calls made per call: whole from 100 up (with thousands
+// separators, as counts are written everywhere), else to three significant
+// digits.
 func perCall(calls, per int64) string {
 	x := float64(calls) / float64(per)
 	if x >= 100 {
-		return fmt.Sprintf("%.0f", x)
+		return report.Human(callgraph.Calls, int64(math.Round(x)))
 	}
 	return fmt.Sprintf("%.3g", x)
 }

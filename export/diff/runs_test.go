@@ -32,8 +32,8 @@ func TestRegressionsNameWhatChangedFirst(t *testing.T) {
 			"a function that makes more calls, before the callee and the caller that moved with it",
 			renderRun(t, 1, 40*ms, 30*ms), renderRun(t, 2, 80*ms, 30*ms), callgraph.Wall,
 			[]string{
-				"app.render cum: calls app.escape 2000 times a call, was 1000",
-				"app.escape flat: called 2000 times, was 1000",
+				"app.render cum: calls app.escape 2,000 times a call, was 1,000",
+				"app.escape flat: called 2,000 times, was 1,000",
 				"app.main cum: through its callees",
 				"total",
 			},
@@ -42,8 +42,8 @@ func TestRegressionsNameWhatChangedFirst(t *testing.T) {
 			"the same on exact calls",
 			renderRun(t, 1, 40*ms, 30*ms), renderRun(t, 2, 80*ms, 30*ms), callgraph.Calls,
 			[]string{
-				"app.render cum: calls app.escape 2000 times a call, was 1000",
-				"app.escape flat: called 2000 times, was 1000",
+				"app.render cum: calls app.escape 2,000 times a call, was 1,000",
+				"app.escape flat: called 2,000 times, was 1,000",
 				"app.main cum: through its callees",
 				"total",
 			},
