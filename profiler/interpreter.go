@@ -3,6 +3,7 @@ package profiler
 import (
 	"fmt"
 	"os/exec"
+	"strings"
 
 	"github.com/pyprof/pyprof/profiler/agent"
 )
@@ -29,12 +30,26 @@ func ResolveInterpreter(o *Options) (*agent.Interpreter, error) {
 	}
 	i, err := agent.Identify(path)
 	if err != nil {
-		return nil, environment(fmt.Errorf("%s does not run as a Python interpreter: pass --python PATH to a python3.12 or newer", name))
+		said := ""
+		if _, reason, ok := strings.Cut(err.Error(), "(it said: "); ok {
+			said = " (it said: " + reason
+		}
+		return nil, environment(fmt.Errorf("%s does not run as a Python interpreter%s: %s", name, said, nameAWorkingOne()))
 	}
 	if !i.Supported() {
-		return nil, environment(fmt.Errorf("%s is Python %s: pyprof records CPython 3.12 or newer in every mode (tracing needs their sys.monitoring, sampling reads their interpreter's layout): name one, for example `pyprof record -- python3.12 ...`, or pass --python PATH", name, i.VersionString()))
+		return nil, environment(fmt.Errorf("%s is Python %s: pyprof records CPython 3.12 or newer in every mode (tracing needs their sys.monitoring, sampling reads their interpreter's layout): %s", name, i.VersionString(), nameAWorkingOne()))
 	}
 	return i, nil
+}
+
+// nameAWorkingOne says what to run instead of an interpreter pyprof
+// refused: one that discovery finds working here, else what to look for.
+// Only a refusal pays for the discovery.
+func nameAWorkingOne() string {
+	if i, err := agent.Discover(); err == nil {
+		return fmt.Sprintf("name one that is, for example `pyprof record -- %s ...` (Python %s, found here), or pass --python PATH", i.Path, i.VersionString())
+	}
+	return "name a CPython 3.12 or newer, for example `pyprof record -- python3.12 ...`, or pass --python PATH"
 }
 
 // interpreterCommand runs the interpreter with args, under the name a shell

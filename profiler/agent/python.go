@@ -166,6 +166,13 @@ func probe(path string) (*Interpreter, error) {
 	// ErrWaitDelay: the interpreter exited well, and something it left
 	// behind (a wrapper's background job) still holds its output open.
 	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			if said := firstLine(exit.Stderr); said != "" {
+				// A wrapper's own reason: pyenv's "command not found".
+				return nil, fmt.Errorf("%s: %w (it said: %s)", path, ErrNotPython, said)
+			}
+		}
 		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
 	}
 	facts, ok := parseProbe(out)
@@ -181,6 +188,20 @@ func probe(path string) (*Interpreter, error) {
 		i.Launch = &Launch{Path: facts.executable, Env: facts.environ}
 	}
 	return i, nil
+}
+
+// firstLine returns the first line of text that is not blank, trimmed and
+// cut to 200 bytes: one line of a message, never a screenful.
+func firstLine(text []byte) string {
+	for _, line := range strings.Split(string(text), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			if len(line) > 200 {
+				line = line[:200] + "..."
+			}
+			return strings.ToValidUTF8(line, "?")
+		}
+	}
+	return ""
 }
 
 // boundWait makes the timeout of cmd, an interpreter or a wrapper script
