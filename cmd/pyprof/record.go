@@ -598,7 +598,8 @@ func wroteClause(outs []output) clause {
 		paths = append(paths, report.Printable(o.path))
 	}
 	if len(paths) == 0 {
-		return clause{"wrote "}
+		// Every output failed; each failure was said on a line of its own.
+		return clause{"wrote nothing"}
 	}
 	paths[0] = "wrote " + paths[0]
 	return paths

@@ -48,6 +48,10 @@ func TestSummaryFits80(t *testing.T) {
 				"wrote profile.pb.gz, profile.folded", "NO SAMPLES: every read found the stacks moving"},
 		},
 		{
+			name: "nothing written", res: plain, outs: nil,
+			facts: []string{"2s; wrote nothing"},
+		},
+		{
 			name: "one function", res: &profiler.Result{Profile: &callgraph.Profile{Funcs: make([]callgraph.Func, 1)}},
 			outs: outs[:1], facts: []string{"0 threads, 1 function, 0s"},
 		},
