@@ -110,10 +110,13 @@ func looksLikeProtobuf(data []byte) bool {
 	return false
 }
 
-// looksFolded reports whether the first line of text parses as folded.
+// looksFolded reports whether the first line of text parses as folded. A
+// frame may hold any character a file or function name can, control
+// characters included (pyprof writes them as they are, as the lines after
+// the first are read); a NUL, which no text holds, says the data is binary.
 func looksFolded(text []byte) bool {
 	line := firstLine(text)
-	if bytes.ContainsFunc(line, func(r rune) bool { return r < 0x20 && r != '\t' }) {
+	if bytes.IndexByte(line, 0) >= 0 {
 		return false
 	}
 	_, _, err := splitFoldedLine(string(line))

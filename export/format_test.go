@@ -74,6 +74,8 @@ func TestSniff(t *testing.T) {
 		{name: "uncompressed pprof", data: raw.Bytes(), want: Pprof},
 		{name: "folded", data: []byte("a;b 1\n"), want: Folded},
 		{name: "folded after blank lines", data: []byte("\n\r\n<module> (x.py:1);f (x.py:2) 10\n"), want: Folded},
+		{name: "folded led by a control character", data: []byte("exec (\x1b[31mx.py:1);f (x.py:2) 5\na;b 1\n"), want: Folded},
+		{name: "a NUL is binary, not folded", data: []byte("a\x00b 5\n"), wantErr: `starts with "a\x00b 5"`},
 		{name: "folded led by a marker frame", data: []byte("[outer frames cut, 2 kept];f (x.py:2);g (x.py:3) 1\n"), want: Folded},
 		{name: "speedscope", data: []byte(`{"$schema": "https://www.speedscope.app/file-format-schema.json", "profiles": []}`), want: Speedscope},
 		{name: "other json", data: []byte(`  {"traceEvents": []}`), wantErr: "json without the speedscope schema"},
