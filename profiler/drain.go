@@ -79,7 +79,9 @@ func (s *session) procs(fn func(*procRings)) {
 // that sleep on the same path are read less often (cpuClocks.due).
 func (s *session) sampleCPU() {
 	s.procs(func(pr *procRings) {
-		if pr.cpu == nil {
+		if pr.cpu == nil || pr == s.main && s.notes.execAt() != 0 {
+			// After an exec the program's threads are the new program's:
+			// their CPU time is not the exec call's.
 			return
 		}
 		pr.cpu.nextRound()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type programNotes struct {
 	r, w  *os.File
 	done  chan struct{}
 	notes []programNote
+	// execNanos is when the program exec'd, 0 when it has not or the
+	// exec failed: read while the notes still come in.
+	execNanos atomic.Int64
 }
 
 type programNote struct {
@@ -48,10 +52,25 @@ func (pn *programNotes) read() {
 			nanos, text, ok := strings.Cut(lines.Text(), " ")
 			if n, err := strconv.ParseInt(nanos, 10, 64); ok && err == nil {
 				pn.notes = append(pn.notes, programNote{n, text})
+				pn.sawExec(n, text)
 			}
 		}
 	}()
 }
+
+// sawExec keeps when the program exec'd, or forgets it when that failed.
+func (pn *programNotes) sawExec(nanos int64, text string) {
+	switch kind, _, _ := strings.Cut(text, " "); kind {
+	case "exec":
+		pn.execNanos.Store(nanos)
+	case "exec-failed":
+		pn.execNanos.Store(0)
+	}
+}
+
+// execAt returns when the program replaced itself with another (on
+// CLOCK_MONOTONIC), or 0.
+func (pn *programNotes) execAt() int64 { return pn.execNanos.Load() }
 
 // finish returns the notes once the program has exited. A forked child
 // still running may hold the pipe open: what the program wrote before it

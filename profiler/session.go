@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,8 +151,18 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	s.drainAll()
 	s.stats.Elapsed = time.Since(started)
 	programNotes := notes.finish()
+	if at := notes.execAt(); at != 0 {
+		// The program's calls, os.exec* last, ended where it replaced
+		// itself: the time after that is the new program's (followed as a
+		// process of its own with --subprocesses), not the exec call's.
+		s.main.proc.Exit(cal.StartTick() + int64(float64(at-startNanos)/cal.NanosPerTick()))
+	}
 	if err := s.agentFailure(i); err != nil {
 		return nil, err
+	}
+	if s.listener != nil {
+		// The exec'd Python is followed, and the summary says so.
+		programNotes = slices.DeleteFunc(programNotes, isExecNote)
 	}
 	for _, msg := range explainNotes(programNotes, startNanos, s.o.ToolID) {
 		s.o.notice(msg)
@@ -168,6 +179,12 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 		StartTick: cal.StartTick(), StartNanos: startNanos, EndNanos: endNanos,
 	})
 	return res, nil
+}
+
+// isExecNote tells the notes of an exec, and of its failure, from others.
+func isExecNote(n programNote) bool {
+	kind, _, _ := strings.Cut(n.text, " ")
+	return kind == "exec" || kind == "exec-failed"
 }
 
 // closeAll releases what the session holds of every process. The rings of

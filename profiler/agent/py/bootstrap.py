@@ -705,9 +705,9 @@ def _main():
         agent.on_orphan(lambda: _release(tool_id))
         _explain_taken_id(tool_id)
         set_events, note = _guard_program(tool_id, config)
-        # Without --subprocesses, which follows a Python the program
-        # becomes, pyprof is told when it execs.
-        watch = _watch_program(agent, tool_id, note if "site" not in config else None)
+        # pyprof is told when the program execs: its calls end there, and
+        # what runs next is another program's (followed or not).
+        watch = _watch_program(agent, tool_id, note)
         if "site" in config:
             _follow_children(agent, tool_id, config["site"])
         else:
