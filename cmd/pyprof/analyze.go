@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -102,6 +103,7 @@ func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	inverted := fs.Bool("inverted", false, "")
 	typ := fs.String("sample-type", "", "")
 	views := addViewFlags(fs, true)
+	views.warnNoMatch(stderr)
 	views.addIdleFlag(fs, true)
 	pos, err := parseArgs(fs, args, "PROFILE")
 	if err == nil {
@@ -173,6 +175,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	tree := fs.Bool("tree", false, "")
 	minShare := fs.Float64("min-share", report.DefaultMinShare, "")
 	views := addViewFlags(fs, true)
+	views.warnNoMatch(stderr)
 	views.addIdleFlag(fs, false)
 	pos, err := parseArgs(fs, args, "PROFILE")
 	if err == nil {
@@ -366,6 +369,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "", "")
 	maxDepth := fs.Int("max-depth", defaultMaxDepth, "")
 	views := addViewFlags(fs, true)
+	views.warnNoMatch(stderr)
 	pos, err := parseArgs(fs, args, "IN")
 	if err == nil {
 		_, err = views.options()
@@ -435,4 +439,18 @@ func writeDiffGraph(out string, stdout io.Writer, base, next []*callgraph.Profil
 	}
 	opts := flamegraph.Options{Value: &v, Diff: &flamegraph.DiffInfo{BaseName: name(basePaths, b), NewName: name(newPaths, n)}}
 	return writeFile(out, stdout, func(w io.Writer) error { return diff.FlameGraph(w, base[b], next[n], opts) })
+}
+
+// warnNoMatch makes v say, in one line on stderr, that a --hide or --focus
+// matches no function: the view is then the whole profile or nothing at
+// all, which would otherwise look like a profile that recorded nothing.
+func (v *viewFlags) warnNoMatch(stderr io.Writer) {
+	v.noMatch = func(filter string, re *regexp.Regexp) {
+		result := "nothing is hidden"
+		if filter == "focus" {
+			result = "nothing is left to show"
+		}
+		fmt.Fprintf(stderr, "pyprof: %s: --%s %q matches no function (the names pyprof report shows); %s\n",
+			v.cmd, filter, re.String(), result)
+	}
 }

@@ -18,6 +18,9 @@ type viewFlags struct {
 	// idle keeps the idle waiting of pools and event loops where it
 	// happened; without it, apply folds it apart when foldIdle is set.
 	idle, foldIdle bool
+	// noMatch, when set, hears of a --hide or --focus that matches no
+	// frame.
+	noMatch func(filter string, re *regexp.Regexp)
 }
 
 // addViewFlags adds --raw-imports to fs, and --hide and --focus when
@@ -34,7 +37,7 @@ func addViewFlags(fs *pflag.FlagSet, filters bool) *viewFlags {
 
 // options compiles the flags; a bad regexp is a usage error.
 func (v *viewFlags) options() (view.Options, error) {
-	opts := view.Options{RawImports: v.rawImports}
+	opts := view.Options{RawImports: v.rawImports, NoMatch: v.noMatch}
 	var err error
 	if opts.Hide, err = v.compile("hide", v.hide); err != nil {
 		return opts, err

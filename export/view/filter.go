@@ -74,12 +74,15 @@ func focusNode(n *callgraph.Node, focused []bool, in bool) *callgraph.Node {
 	if len(out.Children) == 0 {
 		return nil
 	}
+	if isRoot {
+		// The root stands for no function: it holds nothing of its own,
+		// and readers weigh it by its children.
+		out.Total = [callgraph.NumValues]int64{}
+		return out
+	}
 	calls := out.Total[callgraph.Calls]
 	out.Total = reached
 	out.Total[callgraph.Calls] = calls
-	if isRoot {
-		out.Total[callgraph.Calls] = 0
-	}
 	return out
 }
 
@@ -107,6 +110,11 @@ type Options struct {
 	RawImports bool
 	// Hide and Focus, when set, apply Hide and Focus, hiding first.
 	Hide, Focus *regexp.Regexp
+	// NoMatch, when set, hears of each of Hide and Focus ("hide",
+	// "focus") that matches no frame of the trees it is applied to: such a
+	// view changes nothing, or keeps nothing, and should not look like a
+	// profile that recorded nothing.
+	NoMatch func(filter string, re *regexp.Regexp)
 }
 
 // Apply rewrites p as opts ask: imports folded unless RawImports, then
@@ -116,9 +124,39 @@ func Apply(p *callgraph.Profile, opts Options) {
 		FoldImports(p)
 	}
 	if opts.Hide != nil {
+		opts.checkMatch(p, "hide", opts.Hide)
 		Hide(p, opts.Hide)
 	}
 	if opts.Focus != nil {
+		opts.checkMatch(p, "focus", opts.Focus)
 		Focus(p, opts.Focus)
 	}
+}
+
+// checkMatch tells NoMatch when re matches no frame of p's trees. The
+// function table is not enough: it keeps the functions that folding took
+// out of the trees (the import machinery).
+func (opts Options) checkMatch(p *callgraph.Profile, filter string, re *regexp.Regexp) {
+	if opts.NoMatch != nil && !matchesFrame(p, re) {
+		opts.NoMatch(filter, re)
+	}
+}
+
+// matchesFrame reports whether a frame of p's trees is of a function whose
+// name matches re.
+func matchesFrame(p *callgraph.Profile, re *regexp.Regexp) bool {
+	matched := matching(p, re)
+	found := false
+	for _, th := range p.Threads {
+		if th.Root == nil {
+			continue
+		}
+		th.Root.Walk(func(path []*callgraph.Node) {
+			found = found || matched[path[len(path)-1].Func]
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }
