@@ -180,15 +180,17 @@ class Profiler:
         agent, boot = c.agent, c.bootstrap
         silent = None
         if sys.monitoring.get_tool(self.tool_id) == "pyprof":
+            # Events off first: the request below is pyprof's own work
+            # (json, the socket), never the region's calls.
+            sys.monitoring.set_events(self.tool_id, 0)
             # The CPU time used since the last reading is the region's:
-            # read it while the region's frames are still running.
+            # read it while the region's frame is still open in its tree.
             try:
                 c.request({"op": "cpu"})
             except _consumer.ConsumerSilent as e:
-                silent = e  # raised once the events are off
+                silent = e  # raised once the region is closed
             except ProfilerError:
                 pass  # pyprof's process ended: _finish says so
-            sys.monitoring.set_events(self.tool_id, 0)
             # The region's frame ends here, with the pyprof frames above it.
             agent.py_return(_region_frame().f_code, 0)
         agent.stop()
