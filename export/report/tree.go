@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 // DefaultMinShare is the share of the total, in percent, below which
@@ -42,7 +43,9 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 	if v < 0 || v >= callgraph.NumValues || !p.Has(v) {
 		return fmt.Errorf("report: profile has no %s values (has %s)", valueName(v), valueNames(p))
 	}
-	p = apart(p, v, opts.Idle)
+	// One row per function under a caller, as in the flame graph: rows that
+	// differed only by a line the tree does not show read as duplicates.
+	p = apart(view.MergeLineLeaves(p), v, opts.Idle)
 	threads, err := selectThreads(p, opts.Thread)
 	if err != nil {
 		return err

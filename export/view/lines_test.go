@@ -44,3 +44,34 @@ func TestMergeLineLeaves(t *testing.T) {
 		t.Errorf("the input changed: %d children", len(mainNode.Children))
 	}
 }
+
+// TestMergeLineLeavesMergesCallLines: a function called from three lines
+// of one caller is one node, holding the calls' sum and their callees
+// merged, as in a flame graph; rows that differed only by a call line the
+// tree views do not show read as duplicates.
+func TestMergeLineLeavesMergesCallLines(t *testing.T) {
+	p := &callgraph.Profile{Funcs: []callgraph.Func{{Name: "main"}, {Name: "helper"}, {Name: "sum"}}}
+	root := &callgraph.Node{}
+	mainNode := &callgraph.Node{Func: 0, Parent: root}
+	root.Children = []*callgraph.Node{mainNode}
+	for i, line := range []int32{5, 6, 7} {
+		n := &callgraph.Node{Func: 1, CallLine: line, Parent: mainNode}
+		n.Total[callgraph.Calls], n.Total[callgraph.Wall] = 1, int64(10*(i+1))
+		leaf := &callgraph.Node{Func: 2, CallLine: 2, Parent: n}
+		leaf.Total[callgraph.Calls], leaf.Total[callgraph.Wall] = 1, int64(i+1)
+		n.Children = []*callgraph.Node{leaf}
+		mainNode.Children = append(mainNode.Children, n)
+	}
+	p.Threads = []*callgraph.Thread{{ID: 1, Root: root}}
+	got := MergeLineLeaves(p).Threads[0].Root.Children[0].Children
+	if len(got) != 1 {
+		t.Fatalf("%d rows of helper, want 1", len(got))
+	}
+	h := got[0]
+	if h.Total[callgraph.Calls] != 3 || h.Total[callgraph.Wall] != 60 || h.CallLine != 0 {
+		t.Errorf("helper: calls %d wall %d call line %d, want 3, 60 and no line", h.Total[callgraph.Calls], h.Total[callgraph.Wall], h.CallLine)
+	}
+	if len(h.Children) != 1 || h.Children[0].Total[callgraph.Calls] != 3 || h.Children[0].Total[callgraph.Wall] != 6 {
+		t.Errorf("helper's callees: %d nodes, want sum once with 3 calls and wall 6", len(h.Children))
+	}
+}
