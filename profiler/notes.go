@@ -69,8 +69,14 @@ func (pn *programNotes) sawExec(nanos int64, text string) {
 }
 
 // execAt returns when the program replaced itself with another (on
-// CLOCK_MONOTONIC), or 0.
-func (pn *programNotes) execAt() int64 { return pn.execNanos.Load() }
+// CLOCK_MONOTONIC), or 0; always 0 without notes (a region of a program
+// pyprof did not start).
+func (pn *programNotes) execAt() int64 {
+	if pn == nil {
+		return 0
+	}
+	return pn.execNanos.Load()
+}
 
 // finish returns the notes once the program has exited. A forked child
 // still running may hold the pipe open: what the program wrote before it
