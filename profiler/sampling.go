@@ -217,7 +217,8 @@ func RecordHybrid(ctx context.Context, o Options, so SampleOptions) (*Result, Sa
 // profiles never show.
 func startupFiles(prep *agent.Prepared) func(string) bool {
 	return func(file string) bool {
-		return file == prep.Bootstrap || file == prep.Path || strings.HasSuffix(file, "runpy.py") || file == "<frozen runpy>"
+		return file == prep.Bootstrap || file == prep.BootstrapCode || file == prep.Path ||
+			strings.HasSuffix(file, "runpy.py") || file == "<frozen runpy>"
 	}
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -35,6 +36,9 @@ var (
 //go:embed py/bootstrap.py
 var bootstrapSource []byte
 
+//go:embed py/start.py
+var startSource []byte
+
 //go:embed py/twin.py
 var twinSource []byte
 
@@ -68,9 +72,12 @@ type Prepared struct {
 	// Kind is C or Python: what was really prepared.
 	Kind Kind
 	// Null tells the bootstrap to register the null callbacks.
-	Null      bool
-	Path      string // the extension module or twin.py
-	Bootstrap string
+	Null bool
+	Path string // the extension module or twin.py
+	// Bootstrap is the script the interpreter runs in place of the
+	// program (start.py), and BootstrapCode the bootstrap it runs, whose
+	// frames are pyprof's too.
+	Bootstrap, BootstrapCode string
 	// Built is how long compiling took, zero when the cache had it.
 	Built time.Duration
 	// Warning says why Auto fell back to the twin; empty otherwise.
@@ -90,13 +97,13 @@ func Prepare(i *Interpreter, k Kind) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	boot, err := writeCached(dir, "bootstrap", ".py", bootstrapSource)
+	start, code, err := writeBootstrap(dir)
 	if err != nil {
 		return nil, err
 	}
-	p := &Prepared{Kind: k, Null: k == Null, Bootstrap: boot}
+	p := &Prepared{Kind: k, Null: k == Null, Bootstrap: start, BootstrapCode: code}
 	if k == Python {
-		p.Path, err = writeCached(dir, "twin", ".py", twinSource)
+		p.Path, err = writeTwin(dir)
 		return p, err
 	}
 	p.Kind = C
@@ -108,8 +115,60 @@ func Prepare(i *Interpreter, k Kind) (*Prepared, error) {
 		return nil, err
 	}
 	p.Kind, p.Warning = Python, err.Error()+"; using the slower pure-Python agent"
-	p.Path, err = writeCached(dir, "twin", ".py", twinSource)
+	p.Path, err = writeTwin(dir)
 	return p, err
+}
+
+// The bootstrap and the twin are modules the interpreter loads on every
+// start, and parsing and compiling them took longer than the rest of its
+// start under pyprof. They live in a folder of their own, boot, whose
+// __pycache__ pyprof makes private, so that the interpreter caches their
+// bytecode there and reads it back; the script it runs, start.py, only
+// loads the bootstrap (see start.py).
+
+// writeBootstrap writes the bootstrap into dir's boot folder and start.py,
+// which runs it, into dir, and returns their paths.
+func writeBootstrap(dir string) (start, code string, err error) {
+	boot, err := bootDir(dir)
+	if err != nil {
+		return "", "", err
+	}
+	code, err = writeCachedModule(boot, "bootstrap", bootstrapSource)
+	if err != nil {
+		return "", "", err
+	}
+	script := bytes.Replace(startSource, []byte("@BOOTSTRAP@"), []byte(filepath.Base(code)), 1)
+	start, err = writeCached(dir, "start", ".py", script)
+	return start, code, err
+}
+
+// writeTwin writes the twin into dir's boot folder.
+func writeTwin(dir string) (string, error) {
+	boot, err := bootDir(dir)
+	if err != nil {
+		return "", err
+	}
+	return writeCachedModule(boot, "twin", twinSource)
+}
+
+// bootDir makes dir/boot and its __pycache__, both private: the bytecode
+// in there is run instead of the sources beside it, so no one else may
+// write it. A __pycache__ that is not private (the interpreter made it
+// anew under an open umask) is replaced: boot itself is private, so
+// nothing in it came from anyone else.
+func bootDir(dir string) (string, error) {
+	boot := filepath.Join(dir, "boot")
+	if err := privateDir(boot); err != nil {
+		return "", err
+	}
+	cache := filepath.Join(boot, "__pycache__")
+	if err := privateDir(cache); err != nil {
+		if err := os.RemoveAll(cache); err != nil {
+			return "", fmt.Errorf("%w: removing %s: %v", ErrCache, cache, err)
+		}
+		return boot, privateDir(cache)
+	}
+	return boot, nil
 }
 
 // cAgent returns the C agent's path for i: the prebuilt one where pyprof

@@ -153,13 +153,25 @@ func checkPrivate(path string, info fs.FileInfo, dir bool) error {
 }
 
 // writeCached stores content under a name derived from its hash, unless a
-// private file with exactly that content is already there.
+// private file with exactly that content is already there. Python sources
+// written this way get no bytecode cached (blockBytecode).
 func writeCached(dir, stem, ext string, content []byte) (string, error) {
 	if ext == ".py" {
 		if err := blockBytecode(dir); err != nil {
 			return "", err
 		}
 	}
+	return writeHashNamed(dir, stem, ext, content)
+}
+
+// writeCachedModule is writeCached for a Python module whose bytecode the
+// interpreter may cache in dir's __pycache__, which the caller made
+// private (bootDir).
+func writeCachedModule(dir, stem string, content []byte) (string, error) {
+	return writeHashNamed(dir, stem, ".py", content)
+}
+
+func writeHashNamed(dir, stem, ext string, content []byte) (string, error) {
 	path := filepath.Join(dir, stem+"-"+hashOf(content)[:16]+ext)
 	if privateFile(path) == nil {
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {

@@ -30,7 +30,11 @@ import _thread
 import posix
 import sys
 
+# The script the interpreter ran in place of the program (start.py, which
+# runs this file's code in its own namespace, or this file itself), and
+# this file, whose frames are pyprof's too.
 _BOOTSTRAP_FILE = __file__
+_CODE_FILE = sys._getframe(0).f_code.co_filename
 _IMPORTLIB = sys.modules["_frozen_importlib"]
 _IMPORTLIB_EXTERNAL = sys.modules["_frozen_importlib_external"]
 _TOOL_TAKEN = 3  # PYPROF_STATUS_TOOL_TAKEN in wire.h
@@ -85,7 +89,14 @@ def _load_agent(path):
         loader = _IMPORTLIB_EXTERNAL.ExtensionFileLoader("_pyprof_agent", path)
     spec = _IMPORTLIB_EXTERNAL.spec_from_file_location("_pyprof_agent", path, loader=loader)
     module = _IMPORTLIB.module_from_spec(spec)
-    loader.exec_module(module)
+    # The twin's bytecode is pyprof's, cached in pyprof's private folder
+    # even where the program's is not (see start.py).
+    programs = sys.dont_write_bytecode
+    sys.dont_write_bytecode = False
+    try:
+        loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = programs
     return module
 
 
@@ -218,7 +229,7 @@ def _keep_tool_id(tool_id, note=None):
 
         def guarded(tool, *args):
             nonlocal noted
-            if tool != tool_id or get_tool(tool_id) != "pyprof" or sys._getframe(1).f_code.co_filename == _BOOTSTRAP_FILE:
+            if tool != tool_id or get_tool(tool_id) != "pyprof" or sys._getframe(1).f_code.co_filename == _CODE_FILE:
                 return original(tool, *args)
             if note and not noted:
                 noted = True
@@ -442,7 +453,7 @@ def follow_exec(config, site_file):
         )
         return
     path, agent = _child_agent(config)
-    hidden = {_BOOTSTRAP_FILE, path, site_file, *_runpy_files()}
+    hidden = {_BOOTSTRAP_FILE, _CODE_FILE, path, site_file, *_runpy_files()}
     agent.init_child(
         hidden,
         int(config["slots"]),
@@ -697,7 +708,7 @@ def _main():
     tool_id = int(config["tool"])
     _check_interpreter(config)
     agent = _load_agent(config["path"])
-    hidden = {_BOOTSTRAP_FILE, config["path"], *_runpy_files()}
+    hidden = {_BOOTSTRAP_FILE, _CODE_FILE, config["path"], *_runpy_files()}
     try:
         agent.init(int(config["fd"]), hidden)
         posix.close(int(config["fd"]))  # the mapping stays; children need not inherit it
@@ -715,7 +726,7 @@ def _main():
         run = _prepare(kind, target, args)
     except SyntaxError as e:
         # The program does not compile: the interpreter's traceback, its status.
-        _exit_like_python(e, {_BOOTSTRAP_FILE})
+        _exit_like_python(e, {_BOOTSTRAP_FILE, _CODE_FILE})
     except OSError as e:
         if e.filename != _script_path(target):
             agent.fail(_ERROR, f"{type(e).__name__}: {e}")
