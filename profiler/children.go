@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pyprof/pyprof/profiler/clock"
 	"github.com/pyprof/pyprof/profiler/wire"
 )
 
@@ -26,7 +27,9 @@ type childListener struct {
 	// name is the socket's abstract name, without its leading NUL: nothing
 	// in the file system to leave behind or to guard, and unpredictable, so
 	// that another program cannot take it first.
-	name  string
+	name string
+	// clk is the recording's clock, on which a child's end is stamped.
+	clk   clock.Kind
 	ln    *net.UnixListener
 	regs  chan childReg
 	exits chan childExit
@@ -51,17 +54,27 @@ type childReg struct {
 
 // childExit says that registration serial of process pid ended. A process
 // that execs another Python keeps its pid and registers again: the serial
-// tells the end of its old registration from the new one.
+// tells the end of its old registration from the new one. at is when the
+// connection ended, on both clocks a child's events may use, read as soon
+// as it did: the drain loop may take it up much later, and the child's
+// last frames (os._exit's) end when it ended, not when pyprof got to it.
 type childExit struct {
 	pid    int
 	serial uint64
+	at     stamp
+}
+
+// stamp is one moment on the recording's clock and on the monotonic
+// clock.
+type stamp struct {
+	clk, nanos int64
 }
 
 // registrationTimeout bounds how long a connecting process may take to
 // send its registration.
 const registrationTimeout = 5 * time.Second
 
-func newChildListener() (*childListener, error) {
+func newChildListener(clk clock.Kind) (*childListener, error) {
 	var random [8]byte
 	if _, err := rand.Read(random[:]); err != nil {
 		return nil, err
@@ -71,7 +84,7 @@ func newChildListener() (*childListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening for child processes: %w", err)
 	}
-	l := &childListener{name: name, ln: ln, regs: make(chan childReg), exits: make(chan childExit),
+	l := &childListener{name: name, clk: clk, ln: ln, regs: make(chan childReg), exits: make(chan childExit),
 		done: make(chan struct{}), conns: map[*net.UnixConn]bool{}}
 	l.wg.Add(1)
 	go l.serve()
@@ -144,8 +157,9 @@ func (l *childListener) handle(c *net.UnixConn) {
 			break
 		}
 	}
+	at := stamp{clk: clock.Now(l.clk), nanos: clock.MonotonicNanos()}
 	select {
-	case l.exits <- childExit{pid, reg.serial}:
+	case l.exits <- childExit{pid, reg.serial, at}:
 	case <-l.done:
 	}
 }

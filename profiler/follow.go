@@ -101,7 +101,10 @@ func (s *session) ended(e childExit) {
 	if pr == nil || pr.serial != e.serial {
 		return
 	}
-	pr.hungUp = s.now(pr)
+	pr.hungUp = e.at.clk
+	if pr.nanos {
+		pr.hungUp = e.at.nanos
+	}
 	if processGone(e.pid) {
 		s.childExited(pr)
 	}

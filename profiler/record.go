@@ -72,7 +72,7 @@ func recordOnce(ctx context.Context, o Options, i *agent.Interpreter) (*Result, 
 		if s.children, err = agent.PrepareChildren(); err != nil {
 			return nil, environment(err)
 		}
-		if s.listener, err = newChildListener(); err != nil {
+		if s.listener, err = newChildListener(s.clk); err != nil {
 			return nil, environment(err)
 		}
 		defer s.listener.close()
