@@ -133,7 +133,7 @@ func (d *Decoder) hot(kind, w uint64) error {
 // which holds the frame tag of the generator or coroutine frame (TagNone:
 // none), never more than 12 bits.
 func frameTag(site uint32) callgraph.FrameTag {
-	if site > TagMod {
+	if site > TagMax {
 		return callgraph.TagNone
 	}
 	return callgraph.FrameTag(site)

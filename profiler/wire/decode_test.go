@@ -86,7 +86,7 @@ func TestDecodeFrameTags(t *testing.T) {
 		want               string
 	}{
 		{
-			name: "tagged", first: 1, second: TagMod, end: TagMod,
+			name: "tagged", first: 1, second: TagMax, end: TagMax,
 			// 1 and 4 for the first, 2 and 1 for the second
 			want: "app.main:0 1 20\n app.gen:10 1 5\n app.gen:11 1 3\n",
 		},

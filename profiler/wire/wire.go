@@ -58,7 +58,7 @@ const (
 	DeltaBits = 28
 	SiteNone  = 0xFFF
 	TagNone   = 0
-	TagMod    = 4093
+	TagMax    = 4094
 	SubShift  = 52
 	LenShift  = 28
 	LenBits   = 24

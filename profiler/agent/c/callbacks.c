@@ -45,7 +45,7 @@ CODE_EVENT(on_py_unwind, PYPROF_K_PY_UNWIND)
         (void)m;                                                               \
         thread_state *t = &T;                                                  \
         if (n >= 2 && ready(t))                                                \
-            put_hot(t, kind, code_id(t, args[0]), frame_tag(args[0]));         \
+            put_hot(t, kind, code_id(t, args[0]), frame_tag());                \
         RETURN_NONE;                                                        \
     }
 

@@ -19,6 +19,14 @@ static int frame_sites_on;
 /* The thread state, through whichever accessor this release exports. */
 static PyThreadState *(*get_tstate)(void);
 
+/* gil_holder, once gil_holder_checks found it right, is where the GIL
+ * keeps its last holder. Events run with the GIL held, so its last holder
+ * is the thread state of the thread the event is on: one load, where the
+ * accessor above costs a call into libpython and, in a shared libpython,
+ * a lookup of its thread-local variable (most of the cost of a frame tag,
+ * read on every yield and resume). */
+static PyThreadState *const *gil_holder;
+
 static inline const uint8_t *field_ptr(const uint8_t *base, size_t off)
 {
     return *(const uint8_t *const *)(base + off);
@@ -26,7 +34,7 @@ static inline const uint8_t *field_ptr(const uint8_t *base, size_t off)
 
 static inline const uint8_t *current_frame(void)
 {
-    const uint8_t *ts = get_tstate ? (const uint8_t *)get_tstate() : NULL;
+    const uint8_t *ts = gil_holder ? (const uint8_t *)*gil_holder : get_tstate ? (const uint8_t *)get_tstate() : NULL;
     if (!ts)
         return NULL;
     const uint8_t *f = field_ptr(ts, pyprof_layout.ts_frame);
@@ -83,6 +91,19 @@ static inline uint32_t frame_site(PyObject *code)
     return unit < 0 ? PYPROF_SITE_NONE : (uint32_t)unit;
 }
 
+/* find_gil_holder sets gil_holder where the layout knows the GIL and its
+ * last holder is the calling thread's state, which holds the GIL. */
+static void find_gil_holder(void)
+{
+    if (gil_holder || !pyprof_layout.gil || !get_tstate)
+        return;
+    const uint8_t *interp = (const uint8_t *)PyInterpreterState_Get();
+    const uint8_t *gil = interp ? field_ptr(interp, pyprof_layout.interp_gil) : NULL;
+    PyThreadState *const *holder = gil ? (PyThreadState *const *)(gil + pyprof_layout.gil_holder) : NULL;
+    if (holder && *holder == get_tstate())
+        gil_holder = holder;
+}
+
 /* layout_checks tells whether the frame fields read above are where this
  * interpreter keeps them, comparing them with what the public API says of
  * the Python frame calling us and of its caller. */
@@ -90,6 +111,7 @@ static int layout_checks(void)
 {
     if (!pyprof_layout.frames)
         return 0;
+    find_gil_holder();
     PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
     const uint8_t *fr = current_frame();
     if (!f || !fr || fr[pyprof_layout.fr_owner] >= PYPROF_FRAME_OWNED_BY_INTERPRETER)
@@ -113,23 +135,27 @@ static int layout_checks(void)
     return ok;
 }
 
-/* Frame tags (wire.h, PYPROF_TAG_MOD): at PY_YIELD, PY_RESUME and PY_THROW
- * the thread state's current frame is the generator's or coroutine's own,
- * which lives inside the generator object at one address for its life;
- * its tag lets pyprof tell apart the frames of one code suspended at the
- * same time. It is on where the layout check passed when recording started
- * (agent_start): then the events pay the loads of current_frame, a
- * compare and a multiply; PYPROF_TAG_NONE elsewhere. */
+/* Frame tags (wire.h, PYPROF_TAG_MAX): CPython raises PY_YIELD, PY_RESUME
+ * and PY_THROW in the generator's or coroutine's own frame, the current
+ * one, which lives inside the generator object at one address for its
+ * life; its tag lets pyprof tell apart the frames of one code suspended at
+ * the same time. The tag is the low 12 bits of the address over 16 (frames
+ * are 16-byte aligned), 0 and 4095 moved to 1 and 4094, which are kept
+ * for "no tag" and an unknown site: a mask and two compares on every yield
+ * and resume, where a modulo and a check of the frame's code cost a
+ * generator-heavy program 3% more. It is on where the layout check passed
+ * when recording started (agent_start); PYPROF_TAG_NONE elsewhere. */
 static int frame_tags_on, frame_tags_checked;
 
-static inline uint32_t frame_tag(PyObject *code)
+static inline uint32_t frame_tag(void)
 {
     if (!frame_tags_on)
         return PYPROF_TAG_NONE;
     const uint8_t *f = current_frame();
-    if (!f || frame_code(f) != code)
+    if (!f)
         return PYPROF_TAG_NONE;
-    return 1 + (uint32_t)(((uintptr_t)f >> 4) % PYPROF_TAG_MOD);
+    uint32_t tag = (uint32_t)((uintptr_t)f >> 4) & 0xFFF;
+    return tag + (tag == 0) - (tag == 0xFFF);
 }
 
 /* frame_sites(on) turns sites from frames on or off; it returns whether

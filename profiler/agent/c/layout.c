@@ -139,13 +139,16 @@ static void find_frames(unsigned minor)
         L->fr_instr = 56;
         L->fr_owner = 70;
         L->frames = 1;
+        L->interp_gil = 384;
+        L->gil_holder = 8;
+        L->gil = 1;
         return;
     }
     size_t interp_fields = minor == 13 ? 13 : minor == 14 ? 16 : 0;
     const uint64_t *d = _PyRuntime;
     if (!interp_fields || !d || memcmp(d, "xdebugpy", 8) != 0 || d[1] >> 16 != Py_Version >> 16 || d[2] != 0)
         return;
-    const uint64_t *thread = d + 6 + interp_fields, *frame = thread + 9;
+    const uint64_t *interp = d + 6, *thread = interp + interp_fields, *frame = thread + 9;
     if (frame[0] > 256 || frame[1] != sizeof(void *) || frame[3] >= frame[0] || frame[5] >= frame[0])
         return;
     L->ts_frame = thread[4];
@@ -154,6 +157,14 @@ static void find_frames(unsigned minor)
     L->fr_instr = frame[3];
     L->fr_owner = frame[5];
     L->frames = 1;
+    /* The interpreter section: ceval.gil, then the embedded GIL's own
+     * offset and its holder's (3.14 has threads_main before gc). */
+    const uint64_t *gil = minor == 13 ? interp + 8 : interp + 9;
+    if (gil[0] < interp[0] && gil[1] < interp[0] && gil[4] > gil[1] && gil[4] - gil[1] < 256) {
+        L->interp_gil = gil[0];
+        L->gil_holder = gil[4] - gil[1];
+        L->gil = 1;
+    }
 }
 
 const char *check_layout(Py_ssize_t extra_index)

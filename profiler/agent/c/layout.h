@@ -25,6 +25,10 @@ typedef struct {
     int via_cframe;   /* 3.12: the thread state points to a _PyCFrame whose first field is the frame */
     size_t ts_frame;  /* the thread state's current frame (or cframe) */
     size_t fr_code, fr_previous, fr_instr, fr_owner;
+    /* The GIL in use (the interpreter state's ceval.gil, a pointer) and
+     * its last holder; gil is 0 where they are not known. */
+    int gil;
+    size_t interp_gil, gil_holder;
 } py_layout;
 
 extern py_layout pyprof_layout;

@@ -136,6 +136,7 @@ extern PyObject *PyExc_OSError, *PyExc_ValueError, *PyExc_RuntimeError, *PyExc_I
 
 typedef struct _frame PyFrameObject;
 typedef struct _ts PyThreadState;
+typedef struct _is PyInterpreterState;
 
 /* Reference counts, errors, memory. */
 void Py_IncRef(PyObject *);
@@ -192,6 +193,7 @@ PyThreadState *PyEval_SaveThread(void);
 void PyEval_RestoreThread(PyThreadState *);
 int Py_AddPendingCall(int (*)(void *), void *);
 PyFrameObject *PyEval_GetFrame(void);
+PyInterpreterState *PyInterpreterState_Get(void);
 PyObject *PyFrame_GetCode(PyFrameObject *);
 PyFrameObject *PyFrame_GetBack(PyFrameObject *);
 int PyFrame_GetLasti(PyFrameObject *);

@@ -90,7 +90,7 @@
  * id: the code id (PY_*) or callable id (C_*); site: the caller's call-site
  * instruction offset in code units (PY_START, C_CALL), PYPROF_SITE_NONE when
  * unknown, or the frame tag (PY_YIELD, PY_RESUME, PY_THROW; see
- * PYPROF_TAG_MOD); delta: ticks since the previous record of this ring.
+ * PYPROF_TAG_MAX); delta: ticks since the previous record of this ring.
  * A value that does not fit its field is sent in an extended record just
  * before (BIG_ID, BIG_SITE, TIME) and the field is left zero.
  *
@@ -109,12 +109,12 @@
 #define PYPROF_SITE_NONE 0xFFF /* all site bits set: call site unknown */
 /* A frame tag tells apart the generator and coroutine frames of one code
  * object suspended at the same time, so that pyprof resumes each where it
- * suspended: 1 + (address of the interpreter's frame / 16) % PYPROF_TAG_MOD
- * (a generator keeps its frame inside itself, at one address for its
+ * suspended: a number from 1 to PYPROF_TAG_MAX made of the address of the
+ * frame (a generator keeps its frame inside itself, at one address for its
  * life), PYPROF_TAG_NONE where the agent cannot read frames. Two frames
  * may share a tag. It never needs a PYPROF_X_BIG_SITE. */
 #define PYPROF_TAG_NONE 0
-#define PYPROF_TAG_MOD 4093
+#define PYPROF_TAG_MAX 4094
 #define PYPROF_SUB_SHIFT 52
 #define PYPROF_LEN_SHIFT 28
 #define PYPROF_LEN_BITS 24

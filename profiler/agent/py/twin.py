@@ -129,7 +129,7 @@ SITE_BITS = 12
 DELTA_BITS = 28
 SITE_NONE = 0xFFF
 TAG_NONE = 0
-TAG_MOD = 4093
+TAG_MAX = 4094
 SUB_SHIFT = 52
 LEN_SHIFT = 28
 
@@ -630,7 +630,7 @@ def _code_event(kind):
 
 def _tagged_event(kind):
     """The events of a generator or coroutine frame leaving or coming back
-    carry its frame tag in the site field (wire.h, PYPROF_TAG_MOD), made
+    carry its frame tag in the site field (wire.h, PYPROF_TAG_MAX), made
     of the address of its frame object, which the generator keeps for its
     life once made: the caller of the callback is that frame."""
 
@@ -638,7 +638,7 @@ def _tagged_event(kind):
         r = _ring()
         if r is not None:
             f = _getframe(1)
-            tag = 1 + (id(f) >> 4) % TAG_MOD if f.f_code is code else TAG_NONE
+            tag = 1 + (id(f) >> 4) % TAG_MAX if f.f_code is code else TAG_NONE
             _put_hot(r, kind, _code_id(r, code), tag)
 
     return callback
