@@ -445,6 +445,7 @@ func writeDiffGraph(out string, stdout io.Writer, base, next []*callgraph.Profil
 // matches no function: the view is then the whole profile or nothing at
 // all, which would otherwise look like a profile that recorded nothing.
 func (v *viewFlags) warnNoMatch(stderr io.Writer) {
+	v.warn = func(msg string) { fmt.Fprintf(stderr, "pyprof: %s: %s\n", v.cmd, msg) }
 	v.noMatch = func(filter string, re *regexp.Regexp) {
 		result := "nothing is hidden"
 		if filter == "focus" {

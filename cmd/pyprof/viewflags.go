@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -21,6 +22,9 @@ type viewFlags struct {
 	// noMatch, when set, hears of a --hide or --focus that matches no
 	// frame.
 	noMatch func(filter string, re *regexp.Regexp)
+	// warn, when set, hears of a --raw-imports that cannot be kept: the
+	// profile was written with its imports folded.
+	warn func(msg string)
 }
 
 // addViewFlags adds --raw-imports to fs, and --hide and --focus when
@@ -77,7 +81,26 @@ func (v *viewFlags) apply(ps ...*callgraph.Profile) error {
 			// would otherwise hide the loops it is recognized by.
 			*p = *view.FoldIdle(p)
 		}
+		if v.rawImports && v.warn != nil && importsFolded(p) {
+			v.warn("--raw-imports: the profile was written with its imports folded, one frame per import; " +
+				"record with --raw-imports to keep the import machinery's frames")
+			v.warn = nil // once for all the profiles read
+		}
 		view.Apply(p, opts)
 	}
 	return nil
+}
+
+// importsFolded reports whether p holds import frames folded when it was
+// written and none of the machinery they stand for, which no view can
+// bring back.
+func importsFolded(p *callgraph.Profile) bool {
+	folded := false
+	for _, f := range p.Funcs {
+		if strings.HasPrefix(f.Filename, "<frozen importlib._bootstrap") || strings.Contains(f.Filename, "/importlib/_bootstrap") {
+			return false
+		}
+		folded = folded || strings.HasPrefix(f.Name, view.ImportPrefix)
+	}
+	return folded
 }
