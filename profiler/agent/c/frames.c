@@ -139,23 +139,20 @@ static int layout_checks(void)
  * and PY_THROW in the generator's or coroutine's own frame, the current
  * one, which lives inside the generator object at one address for its
  * life; its tag lets pyprof tell apart the frames of one code suspended at
- * the same time. The tag is the low 12 bits of the address over 16 (frames
- * are 16-byte aligned), 0 and 4095 moved to 1 and 4094, which are kept
- * for "no tag" and an unknown site: a mask and two compares on every yield
+ * the same time. The tag is 1 plus the low 11 bits of the address over 16
+ * (frames are 16-byte aligned): a shift, a mask and an add on every yield
  * and resume, where a modulo and a check of the frame's code cost a
- * generator-heavy program 3% more. It is on where the layout check passed
- * when recording started (agent_start); PYPROF_TAG_NONE elsewhere. */
+ * generator-heavy program 3% more, for twice the collisions of 12 bits
+ * (which only make pyprof guess among the frames that share a tag). It is
+ * on where the layout check passed when recording started (agent_start);
+ * PYPROF_TAG_NONE elsewhere. */
 static int frame_tags_on, frame_tags_checked;
 
 static inline uint32_t frame_tag(void)
 {
     if (!frame_tags_on)
         return PYPROF_TAG_NONE;
-    const uint8_t *f = current_frame();
-    if (!f)
-        return PYPROF_TAG_NONE;
-    uint32_t tag = (uint32_t)((uintptr_t)f >> 4) & 0xFFF;
-    return tag + (tag == 0) - (tag == 0xFFF);
+    return 1 + (uint32_t)(((uintptr_t)current_frame() >> 4) & 0x7FF);
 }
 
 /* frame_sites(on) turns sites from frames on or off; it returns whether
