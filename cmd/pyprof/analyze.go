@@ -207,7 +207,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) int {
 	err = writeText(stdout, func(w io.Writer) error {
 		var err error
 		if *tree {
-			err = report.WriteTree(w, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare, Idle: views.idle})
+			err = report.WriteTree(w, p, report.TreeOptions{Thread: *thread, Value: &v, MinShare: *minShare, Idle: views.idle, Width: tableWidth(stdout)})
 		} else {
 			opts := report.Options{Top: reportTop(*top), Sort: *sortBy, Thread: *thread, Value: &v, Aligned: isTerminal(stdout), Width: tableWidth(stdout), Idle: views.idle}
 			err = report.Write(w, p, opts)

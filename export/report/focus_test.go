@@ -36,3 +36,27 @@ func TestTreeOfFocusCountsOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeFitsTerminalPaths: on a terminal the tree names files by the
+// ends of their paths that tell them apart, as the exit tree does; off
+// one (Width 0) it keeps whole paths, for logs and scripts.
+func TestTreeFitsTerminalPaths(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		width int
+		want  string
+	}{
+		{"terminal", 80, "json.dumps ×3  __init__.py:183 "},
+		{"log", 0, "json.dumps ×3  /usr/lib/python3.12/json/__init__.py:183 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			if err := WriteTree(&out, sample(t), TreeOptions{Width: tc.width}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("tree:\n%s\nwant a line with %q", out.String(), tc.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/pyprof/pyprof/callgraph"
+	"github.com/pyprof/pyprof/export/internal/pathtail"
 	"github.com/pyprof/pyprof/export/view"
 )
 
@@ -27,6 +28,11 @@ type TreeOptions struct {
 	// Idle keeps the idle waiting of pools and event loops where it
 	// happened, as Options.Idle does.
 	Idle bool
+	// Width, when above 0, is the terminal's: files are then shown by the
+	// ends of their paths that tell them apart (pool.py:4, a/plugin.py:1),
+	// as the exit tree shows them, not by their full paths, which ran
+	// lines past 150 columns. 0 keeps full paths, for logs and scripts.
+	Width int
 }
 
 // WriteTree writes each thread's call tree, heaviest calling context first,
@@ -51,6 +57,9 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 		return err
 	}
 	t := &treeWriter{p: p, v: v, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}}
+	if opts.Width > 0 {
+		t.files = distinctFiles(p)
+	}
 	for _, th := range threads {
 		if th.Root == nil {
 			continue
@@ -129,6 +138,20 @@ type treeWriter struct {
 	foldZero bool
 	incl     map[*callgraph.Node]int64
 	deepest  int // the depth of the deepest line written
+	// files, when set, maps files to the ends of their paths shown.
+	files map[string]string
+}
+
+// distinctFiles maps every file of p to the end of its path that no other
+// file of p ends with.
+func distinctFiles(p *callgraph.Profile) map[string]string {
+	var files []string
+	for _, f := range p.Funcs {
+		if f.Filename != "" {
+			files = append(files, f.Filename)
+		}
+	}
+	return pathtail.Distinct(files)
 }
 
 // folds reports whether a context of weight w is folded away.
@@ -206,6 +229,9 @@ func (t *treeWriter) line(lead string, n *callgraph.Node) {
 	}
 	where := ""
 	if f.Filename != "" {
+		if short, ok := t.files[f.Filename]; ok {
+			f.Filename = short
+		}
 		where = "  " + Printable(location(f))
 	}
 	if len(n.Children) == 0 && n.SelfLine != 0 && n.SelfLine != int32(f.StartLine) {
