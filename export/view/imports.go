@@ -15,11 +15,12 @@ const ImportPrefix = "import "
 
 // Names of the frames that stand for import machinery without a module of
 // their own: a run that imported nothing (importlib.util.find_spec), and
-// an import whose module ran no Python code (an extension, a cached
-// failure).
+// imports whose modules ran no Python code (extensions, built-ins, a
+// cached failure).
 const (
 	machineryName = "importlib (machinery)"
 	extensionName = ImportPrefix + "(extension module)"
+	builtinName   = ImportPrefix + "(built-in module)"
 	unknownName   = ImportPrefix + "(no Python code)"
 	// sharedPrefix starts the frame of what several merged imports
 	// shared; the modules follow.
@@ -156,8 +157,39 @@ type importRun struct {
 	node    *callgraph.Node
 	modules []module
 	file    string
-	native  bool // the run called _imp.create_dynamic: an extension module
 	claimed bool // a _find_and_load is in the run
+	// loads holds, per kind, the making of the modules without Python
+	// code that the run loaded, apart from the rest of the run until it
+	// is known whether they need frames of their own.
+	loads [numLoadKinds]*callgraph.Node
+}
+
+// loadKind is how a module without Python code of its own is made.
+type loadKind int
+
+const (
+	extensionLoad loadKind = iota // from a shared library
+	builtinLoad                   // compiled into the interpreter
+	numLoadKinds
+)
+
+// loadFuncs are the functions of _imp that make and run the modules
+// without Python code; creates marks the one called once per module.
+var loadFuncs = map[string]struct {
+	kind    loadKind
+	creates bool
+}{
+	"_imp.create_dynamic": {extensionLoad, true},
+	"_imp.exec_dynamic":   {extensionLoad, false},
+	"_imp.create_builtin": {builtinLoad, true},
+	"_imp.exec_builtin":   {builtinLoad, false},
+}
+
+// loadNames name, per kind, the frame of such modules and, in a shared
+// frame's list, one and several of them.
+var loadNames = [numLoadKinds]struct{ frame, one, many string }{
+	extensionLoad: {extensionName, "extension module", "extension modules"},
+	builtinLoad:   {builtinName, "built-in module", "built-in modules"},
 }
 
 // importNodes folds the machinery run starting at top into one frame per
@@ -170,7 +202,8 @@ func (f *folder) importNodes(top *callgraph.Node) []*callgraph.Node {
 	run := &importRun{node: &callgraph.Node{CallLine: top.CallLine, Total: top.Total}}
 	run.node.Total[callgraph.Calls] = 0
 	f.absorb(run, top)
-	if len(run.modules) < 2 {
+	if len(run.modules)+run.loadKinds() < 2 {
+		f.keepLoads(run)
 		run.node.Func = f.funcFor(run.name(), run.file)
 		return []*callgraph.Node{run.node}
 	}
@@ -186,12 +219,17 @@ func (f *folder) importNodes(top *callgraph.Node) []*callgraph.Node {
 		f.tree.forget(run.node, c)
 		imp := &callgraph.Node{CallLine: top.CallLine, Total: c.Total, Func: f.funcFor(ImportPrefix+m, fn.Filename)}
 		f.tree.attach(imp, c)
-		for v := range run.node.Total {
-			if callgraph.Value(v) != callgraph.Calls {
-				run.node.Total[v] -= c.Total[v]
-			}
-		}
+		run.takeOut(imp)
 		out = append(out, imp)
+	}
+	// The modules without Python code are not any of the named ones: the
+	// profile does not say which they were, only how many and of what kind.
+	for kind, load := range run.loads {
+		if load != nil {
+			load.Func = f.funcFor(loadNames[kind].frame, "")
+			run.takeOut(load)
+			out = append(out, load)
+		}
 	}
 	run.node.Children = kept
 	run.node.Func = f.funcFor(sharedPrefix+run.list()+")", "")
@@ -205,11 +243,9 @@ func (f *folder) absorb(run *importRun, src *callgraph.Node) {
 		run.claimed = true
 		run.node.Total[callgraph.Calls] += src.Total[callgraph.Calls]
 	}
-	if fn.Name == "_imp.create_dynamic" {
-		run.native = true
-	}
 	for _, c := range src.Children {
 		cf := f.p.Funcs[c.Func]
+		_, isLoad := loadFuncs[cf.Name]
 		switch {
 		case isFindAndLoad(cf) && run.claimed:
 			// Another module imported within this one's import: the
@@ -217,6 +253,8 @@ func (f *folder) absorb(run *importRun, src *callgraph.Node) {
 			for _, n := range f.importNodes(c) {
 				f.tree.attach(run.node, n)
 			}
+		case isLoad && cf.Kind == callgraph.KindNative && run.claimed:
+			f.absorbLoad(run, c)
 		case IsMachinery(cf) || cf.Kind == callgraph.KindNative:
 			f.absorb(run, c)
 		default:
@@ -226,6 +264,63 @@ func (f *folder) absorb(run *importRun, src *callgraph.Node) {
 			n := &callgraph.Node{Func: c.Func, CallLine: c.CallLine, SelfLine: c.SelfLine, Total: c.Total}
 			f.copyChildren(n, c)
 			f.tree.attach(run.node, n)
+		}
+	}
+}
+
+// absorbLoad folds src, where a module without Python code was made or
+// run, into the frame of run's modules of its kind. The imports such a
+// module makes as it starts (an extension's own imports) are nested in it.
+func (f *folder) absorbLoad(run *importRun, src *callgraph.Node) {
+	how := loadFuncs[f.p.Funcs[src.Func].Name]
+	load := run.loads[how.kind]
+	if load == nil {
+		load = &callgraph.Node{CallLine: run.node.CallLine}
+		run.loads[how.kind] = load
+	}
+	for v := range load.Total {
+		if callgraph.Value(v) != callgraph.Calls {
+			load.Total[v] += src.Total[v]
+		}
+	}
+	if how.creates {
+		load.Total[callgraph.Calls] += src.Total[callgraph.Calls]
+	}
+	f.absorb(&importRun{node: load, claimed: true}, src)
+}
+
+// keepLoads puts back into run's frame what absorbLoad set apart, for a
+// run that stands for one import, or for imports of one kind.
+func (f *folder) keepLoads(run *importRun) {
+	for _, load := range run.loads {
+		if load == nil {
+			continue
+		}
+		for _, c := range load.Children {
+			f.tree.forget(load, c)
+			f.tree.attach(run.node, c)
+		}
+	}
+}
+
+// loadKinds counts the kinds of modules without Python code run loaded.
+func (r *importRun) loadKinds() int {
+	n := 0
+	for _, load := range r.loads {
+		if load != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// takeOut removes the values of imp, a frame split from run's, from what
+// run's frame holds; the calls stay, since the finding and loading that
+// run's frame keeps was done for every import of the run.
+func (r *importRun) takeOut(imp *callgraph.Node) {
+	for v := range r.node.Total {
+		if callgraph.Value(v) != callgraph.Calls {
+			r.node.Total[v] -= imp.Total[v]
 		}
 	}
 }
@@ -260,16 +355,27 @@ func (f *folder) funcFor(name, file string) callgraph.FuncID {
 	return id
 }
 
-// list names the run's modules, the first few of many; modules of one
-// name are told apart by the ends of their files.
+// list names the run's modules, the first few of many, then counts those
+// without Python code by kind; modules of one name are told apart by the
+// ends of their files.
 func (r *importRun) list() string {
 	var names []string
 	for _, m := range r.modules {
 		names = append(names, r.label(m))
 	}
 	if len(names) > maxNamedModules {
-		return strings.Join(names[:maxNamedModules], ", ") + ", " +
-			strconv.Itoa(len(names)-maxNamedModules) + " more"
+		names = append(names[:maxNamedModules], strconv.Itoa(len(names)-maxNamedModules)+" more")
+	}
+	for kind, load := range r.loads {
+		if load == nil {
+			continue
+		}
+		n := load.Total[callgraph.Calls]
+		what := loadNames[kind].many
+		if n == 1 {
+			what = loadNames[kind].one
+		}
+		names = append(names, strconv.FormatInt(n, 10)+" "+what)
 	}
 	return strings.Join(names, ", ")
 }
@@ -295,8 +401,11 @@ func (r *importRun) name() string {
 		return ImportPrefix + r.list()
 	case !r.claimed:
 		return machineryName
-	case r.native:
-		return extensionName
+	}
+	for kind, load := range r.loads {
+		if load != nil {
+			return loadNames[kind].frame
+		}
 	}
 	return unknownName
 }
