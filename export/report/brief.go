@@ -447,11 +447,19 @@ func shortenImport(name, prefix string, width int) string {
 // ShortenLeft fits name into width terminal columns by cutting the front
 // of its dotted module path, so that the function's own name stays
 // readable: "json.encoder.JSONEncoder.encode" becomes "..JSONEncoder.encode".
+// The cut falls on a dot where one is left to fall on: a name cut inside
+// one of its parts ("..se.Executor.map") reads as another name.
 func ShortenLeft(name string, width int) string {
 	cut := keepRight(name, width, "..")
-	if cut != name && strings.HasPrefix(cut, "...") {
-		// Cut just before a dot: the mark says enough.
-		return ".." + cut[3:]
+	if cut == name {
+		return cut
+	}
+	body := strings.TrimPrefix(cut, "..")
+	if at := len(name) - len(body); at > 0 && name[at-1] == '.' {
+		return cut // cut on a dot already
+	}
+	if i := strings.IndexByte(body, '.'); i >= 0 && i < len(body)-1 {
+		return ".." + body[i+1:]
 	}
 	return cut
 }

@@ -49,6 +49,7 @@ func TestShortenLeftColumns(t *testing.T) {
 		end   string
 	}{
 		{"ascii", "json.encoder.JSONEncoder.encode", 20, "JSONEncoder.encode"},
+		{"cut on a dot", "concurrent.futures._base.Executor.map", 17, "..Executor.map"},
 		{"cjk", cjkName, 12, "集計"},
 		{"cjk cut inside a character", cjkName, 11, "集計"},
 		{"combining accents", combiningName, 12, "re\u0301sume\u0301"},
