@@ -138,8 +138,11 @@
 // or not) is folded into one frame per import, named for the modules
 // imported ("import json"), with its time, the imports it made in turn and
 // the modules' top-level code. Imports that the tree merged, such as those
-// of one statement, share one frame naming each module. --raw-imports
-// keeps the machinery as it ran.
+// of one statement, get one frame per module for the module's own code,
+// one for the loading of modules of C code (import (extension module)),
+// and one naming each module for what they shared. --raw-imports keeps
+// the machinery as it ran; on a profile written with its imports folded
+// it cannot bring it back, and says so.
 //
 // flamegraph, report and convert take --hide REGEX (drop the frames whose
 // function matches, giving their callees to their callers) and --focus
