@@ -15,20 +15,50 @@ import (
 
 // fakePyenv lays out a pyenv root whose shim python3.N runs real the way
 // pyenv does: its libexec/pyenv exports PYENV_VERSION and puts the
-// version's bin folder first on PATH, and counts its runs in a file.
+// version's bin folder first on PATH, and counts its runs in a file. The
+// version is one of the root's versions, where a link leads to real; see
+// fakeSystemPyenv for pyenv's "system".
 func fakePyenv(t *testing.T, real *agent.Interpreter) (shim, runs string) {
+	t.Helper()
+	return layOutPyenv(t, real, false)
+}
+
+// fakeSystemPyenv is fakePyenv whose version is "system": the shim runs
+// real where it is, outside pyenv's versions.
+func fakeSystemPyenv(t *testing.T, real *agent.Interpreter) (shim, runs string) {
+	t.Helper()
+	return layOutPyenv(t, real, true)
+}
+
+// versionBin is where fakePyenv's version keeps its interpreter.
+func versionBin(shim string, real *agent.Interpreter) string {
+	return filepath.Join(filepath.Dir(filepath.Dir(shim)), "versions", "fake-"+real.VersionString(), "bin")
+}
+
+func layOutPyenv(t *testing.T, real *agent.Interpreter, system bool) (shim, runs string) {
 	t.Helper()
 	root := t.TempDir()
 	runs = filepath.Join(root, "runs")
 	name := filepath.Base(real.Executable)
 	shim = filepath.Join(root, "shims", name)
+	bin := versionBin(shim, real)
+	if system {
+		bin = filepath.Dir(real.Executable)
+	} else {
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(real.Executable, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	files := map[string]string{
 		shim: "#!/usr/bin/env bash\nset -e\nprogram=\"${0##*/}\"\nexport PYENV_ROOT=\"" + root + "\"\n" +
 			"exec \"" + root + "/libexec/pyenv\" exec \"$program\" \"$@\"\n",
 		filepath.Join(root, "libexec", "pyenv"): "#!/bin/sh\necho run >> '" + runs + "'\nshift 2\n" +
 			"export PYENV_VERSION=fake-" + real.VersionString() + "\n" +
-			"export PATH='" + filepath.Dir(real.Executable) + "':\"$PATH\"\n" +
-			"exec '" + real.Executable + "' \"$@\"\n",
+			"export PATH='" + bin + "':\"$PATH\"\n" +
+			"exec '" + filepath.Join(bin, name) + "' \"$@\"\n",
 	}
 	for path, text := range files {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -53,12 +83,13 @@ func TestPyenvShimRunsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if i.Path != shim || i.RunPath() != real.Executable {
-		t.Fatalf("path %s runs %s; want %s run by %s", i.Path, i.RunPath(), shim, real.Executable)
+	bin := versionBin(shim, real)
+	if want := filepath.Join(bin, filepath.Base(real.Executable)); i.Path != shim || i.RunPath() != want {
+		t.Fatalf("path %s runs %s; want %s run by %s", i.Path, i.RunPath(), shim, want)
 	}
 	env := i.Environ()
 	if !slices.Contains(env, "PYENV_VERSION=fake-"+real.VersionString()) ||
-		!slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "PATH="+filepath.Dir(real.Executable)+":") }) {
+		!slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "PATH="+bin+":") }) {
 		t.Errorf("the program's environment lacks what the shim sets: %v", env)
 	}
 	cmd := exec.Command(i.RunPath(), "-c", "import os; print(os.environ['PYENV_VERSION'])")
@@ -192,5 +223,24 @@ func TestPyenvShimChoicesBounded(t *testing.T) {
 	fresh, _ := filepath.Glob(filepath.Join(dir, "shim-[0-9a-f]*.json"))
 	if len(kept) != 64 || len(fresh) != 1 {
 		t.Errorf("%d choices kept, %d of them the new one; want 64 with it", len(kept), len(fresh))
+	}
+}
+
+// TestPyenvSystemChoiceNotKept: pyenv's "system" version is the first
+// python on PATH past the shims, which a new one in any folder on PATH
+// changes with nothing pyprof keys the choice by: it is not kept, and the
+// shim runs each time.
+func TestPyenvSystemChoiceNotKept(t *testing.T) {
+	real := allInterpreters(t)[0]
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("PYENV_VERSION", "")
+	shim, runs := fakeSystemPyenv(t, real)
+	for range 2 {
+		if _, err := agent.Probe(shim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(runs); strings.Count(string(b), "run") != 2 {
+		t.Errorf("the shim ran %d times for two probes; want 2: a system choice is not kept", strings.Count(string(b), "run"))
 	}
 }

@@ -138,12 +138,20 @@ func loadShim(path, key string) *Interpreter {
 	return &i
 }
 
-// storeShim keeps what probing the shim found under key.
+// storeShim keeps what probing the shim found under key. A choice of an
+// interpreter outside pyenv's versions is not kept: pyenv's "system"
+// version is the first python on PATH past the shims, and a new one in a
+// folder on PATH (make altinstall) changes it with nothing in the key.
 func storeShim(key string, i *Interpreter) {
 	file := shimCachePath(key)
 	launchKey := probeKey(i.Launch.Path)
 	if file == "" || launchKey == "" {
 		return // a shim that ran a script: nothing that can be checked later
+	}
+	real, _ := filepath.EvalSymlinks(i.Path)
+	versions := filepath.Join(filepath.Dir(filepath.Dir(real)), "versions") + string(filepath.Separator)
+	if !strings.HasPrefix(i.Launch.Path, versions) {
+		return
 	}
 	set, unset := envChanges(os.Environ(), i.Launch.Env)
 	c := shimChoice{Interpreter: *i, Launch: i.Launch.Path, LaunchKey: launchKey, Set: set, Unset: unset}

@@ -89,15 +89,31 @@ def _load_agent(path):
         loader = _IMPORTLIB_EXTERNAL.ExtensionFileLoader("_pyprof_agent", path)
     spec = _IMPORTLIB_EXTERNAL.spec_from_file_location("_pyprof_agent", path, loader=loader)
     module = _IMPORTLIB.module_from_spec(spec)
-    # The twin's bytecode is pyprof's, cached in pyprof's private folder
-    # even where the program's is not (see start.py).
-    programs = sys.dont_write_bytecode
-    sys.dont_write_bytecode = False
-    try:
+    if path.endswith(".py"):
+        exec(_own_bytecode(loader, path), module.__dict__)
+    else:
         loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = programs
     return module
+
+
+def _own_bytecode(loader, path):
+    """The code of pyprof's own module at path, from the bytecode cached
+    in pyprof's private folder, as start.py reads the bootstrap's: cached
+    even where the program's is not, never under the program's cache
+    prefix, and compiled anew when a write that ran out of disk cut it."""
+    programs = sys.dont_write_bytecode, sys.pycache_prefix
+    sys.dont_write_bytecode, sys.pycache_prefix = False, None
+    try:
+        try:
+            return loader.get_code(loader.name)
+        except (EOFError, ValueError, TypeError):
+            try:
+                posix.unlink(_IMPORTLIB_EXTERNAL.cache_from_source(path))
+            except OSError:
+                pass
+            return loader.get_code(loader.name)
+    finally:
+        sys.dont_write_bytecode, sys.pycache_prefix = programs
 
 
 def _runpy_files():
