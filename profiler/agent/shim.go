@@ -149,8 +149,10 @@ func storeShim(key string, i *Interpreter) {
 		return // a shim that ran a script: nothing that can be checked later
 	}
 	real, _ := filepath.EvalSymlinks(i.Path)
+	real, _ = filepath.Abs(real) // the shim may be named by a relative path
 	versions := filepath.Join(filepath.Dir(filepath.Dir(real)), "versions") + string(filepath.Separator)
-	if !strings.HasPrefix(i.Launch.Path, versions) {
+	launch, _ := filepath.EvalSymlinks(filepath.Dir(i.Launch.Path))
+	if !strings.HasPrefix(i.Launch.Path, versions) && !strings.HasPrefix(launch+string(filepath.Separator), versions) {
 		return
 	}
 	set, unset := envChanges(os.Environ(), i.Launch.Env)
