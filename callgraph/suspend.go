@@ -94,9 +94,6 @@ type suspension struct {
 	kids []*suspension
 	// task marks the outermost coroutine of an asyncio task.
 	task bool
-	// seq numbers its stay among the tagged orphans of its code, 0 when
-	// it is not one (see orphanQueue).
-	seq uint64
 	// chained: the frame below it yielded right after it, as awaits do.
 	// leaf: no frame above it yielded just before it; the innermost
 	// frame of its chain.
@@ -123,31 +120,16 @@ func (s *suspension) matches(key frameKey, tag FrameTag) bool {
 	return s.key == key && tagsMatch(s.tag, tag)
 }
 
-// maxKids bounds the suspensions kept on one frame, maxOrphans the
-// untagged orphans of one code that are not tasks, and maxTaggedOrphans
-// the tagged ones, which are found by their tag at no cost however many
-// there are (a pipeline of thousands of primed generators keeps them all):
-// a generator left unfinished (any() stopping early, next() taken once)
-// stays suspended for good, and a loop making such generators would
-// otherwise grow the lists without end. The oldest go first; one of them
-// resumed afterwards counts as a frame first seen there (see lostFrame).
+// maxKids bounds the suspensions kept on one frame, and maxOrphans the
+// orphans of one code that are not tasks: a generator left unfinished
+// (any() stopping early, next() taken once) stays suspended for good, and
+// a loop making such generators would otherwise grow the lists without
+// end. The oldest go first; one of them resumed afterwards counts as a
+// frame first seen there.
 const (
-	maxKids          = 64
-	maxOrphans       = 64
-	maxTaggedOrphans = 1 << 16
+	maxKids    = 64
+	maxOrphans = 64
 )
-
-// lostFrame tells whether suspension s is of a frame whose resumption
-// matched nothing (see resumeUnmatched), and that a full list therefore
-// does not keep in the place of its oldest member. Frames resumed in turn
-// (the generators of a pipeline, advanced one after the other) resume the
-// oldest next: were the lost frame kept, the next one would be lost in its
-// place, and so on, each resumption losing its caller, not just the one
-// frame that was not kept.
-func lostFrame(s *suspension) bool {
-	p := s.node.parent
-	return p != nil && p.key&markerBit != 0
-}
 
 // YieldPython records PY_YIELD of code c from the frame tagged tag: the
 // frame on top suspends.
@@ -418,8 +400,13 @@ func (t *ThreadBuilder) extract(key frameKey, tag FrameTag) *suspension {
 		}
 	}
 	for _, q := range t.orphans {
-		if s := q.extract(key, tag); s != nil {
-			return s
+		for _, o := range q.items[q.head:] {
+			if o.matches(key, tag) {
+				return q.take(func(x *suspension) bool { return x == o })
+			}
+			if s := takeAmong(&o.kids, key, tag); s != nil {
+				return s
+			}
 		}
 	}
 	return nil
@@ -470,7 +457,7 @@ func (t *ThreadBuilder) resumeChain(key frameKey, tag FrameTag, ts int64) bool {
 		t.removeKid(on, root)
 		t.push(root, ts, on+1, on == d-1 && root.chained && t.stack[on].awaited)
 	} else {
-		t.orphans[root.key].remove(root)
+		t.orphans[root.key].take(func(o *suspension) bool { return o == root })
 		if a, ok := t.loopAnchor(); ok {
 			// A task's step: the throw of its cancellation.
 			root.task = true
@@ -512,13 +499,16 @@ func (t *ThreadBuilder) findChain(key frameKey, tag FrameTag) (root *suspension,
 		}
 	}
 	for _, q := range t.orphans {
-		q.each(func(s *suspension) bool {
+		for _, s := range q.items[q.head:] {
 			h := chainDepth(s, key, tag)
-			if h > 0 && (root == nil || s.at < root.at || s.at == root.at && s.key < root.key) {
+			if h == 0 {
+				continue
+			}
+			if root == nil || s.at < root.at || s.at == root.at && s.key < root.key {
 				root, hops = s, h
 			}
-			return true
-		})
+			break
+		}
 	}
 	return root, -1, hops
 }
@@ -681,10 +671,6 @@ func (t *ThreadBuilder) takeKid(i int, key frameKey, tag FrameTag) *suspension {
 func (t *ThreadBuilder) addKid(i int, s *suspension) {
 	si := t.sideOf(i)
 	if len(si.kids) >= maxKids {
-		if lostFrame(s) {
-			t.dropSide(i)
-			return
-		}
 		si.kids = append(si.kids[:0], si.kids[1:]...)
 	}
 	si.kids = append(si.kids, s)
@@ -766,28 +752,12 @@ func (t *ThreadBuilder) anchorPlace(a int) (*bnode, int32) {
 	return parent, line
 }
 
-// orphanQueue holds the orphans of one key. Tasks and untagged orphans
-// are in items, oldest first from head. Tagged orphans that are not tasks
-// are in tagged, by tag, each list oldest first, so that a resumption
-// finds its own in one lookup however many there are; order lists them
-// as they came, for the bound, an entry whose suspension has left since
-// (its seq no longer the entry's) being skipped.
+// orphanQueue holds the orphans of one key, oldest first from head.
 type orphanQueue struct {
 	items []*suspension
 	head  int
-	// others counts the orphans in items that are not tasks.
-	others    int
-	tagged    map[FrameTag][]*suspension
-	order     []orderEntry
-	orderHead int
-	nTagged   int
-}
-
-// orderEntry is a tagged orphan as it came into its queue: seq numbers
-// its stay there (see suspension.seq).
-type orderEntry struct {
-	s   *suspension
-	seq uint64
+	// others counts the orphans that are not tasks.
+	others int
 }
 
 func (t *ThreadBuilder) addOrphan(s *suspension) {
@@ -799,20 +769,7 @@ func (t *ThreadBuilder) addOrphan(s *suspension) {
 		q = &orphanQueue{}
 		t.orphans[s.key] = q
 	}
-	if s.task || s.tag == TagNone {
-		q.addItem(s)
-		return
-	}
-	t.b.orphanSeq++
-	q.addTagged(s, t.b.orphanSeq)
-}
-
-// addItem adds s, a task or untagged, to items.
-func (q *orphanQueue) addItem(s *suspension) {
 	if !s.task && q.others >= maxOrphans {
-		if lostFrame(s) {
-			return
-		}
 		q.take(func(o *suspension) bool { return !o.task })
 	}
 	q.items = append(q.items, s)
@@ -821,158 +778,14 @@ func (q *orphanQueue) addItem(s *suspension) {
 	}
 }
 
-// addTagged adds s, tagged and not a task, to tagged, seq numbering its
-// stay.
-func (q *orphanQueue) addTagged(s *suspension, seq uint64) {
-	if q.nTagged >= maxTaggedOrphans {
-		if lostFrame(s) {
-			return
-		}
-		q.remove(q.oldestTagged())
-	}
-	if q.tagged == nil {
-		q.tagged = map[FrameTag][]*suspension{}
-	}
-	s.seq = seq
-	q.tagged[s.tag] = append(q.tagged[s.tag], s)
-	q.order = append(q.order, orderEntry{s: s, seq: seq})
-	q.nTagged++
-	if len(q.order)-q.orderHead > 2*q.nTagged+16 {
-		q.compactOrder()
-	}
-}
-
-// compactOrder drops the entries of order whose suspensions have left:
-// each resumption leaves one behind.
-func (q *orphanQueue) compactOrder() {
-	kept := q.order[:0]
-	for _, e := range q.order[q.orderHead:] {
-		if e.s.seq == e.seq {
-			kept = append(kept, e)
-		}
-	}
-	clear(q.order[len(kept):])
-	q.order, q.orderHead = kept, 0
-}
-
-// oldestTagged returns the oldest tagged orphan, nil if none.
-func (q *orphanQueue) oldestTagged() *suspension {
-	for ; q.orderHead < len(q.order); q.orderHead++ {
-		if e := q.order[q.orderHead]; e.s.seq == e.seq {
-			return e.s
-		}
-		q.order[q.orderHead] = orderEntry{}
-	}
-	return nil
-}
-
-// takeOrphan removes and returns the orphan of key and tag that resumes,
-// of a task only when tasks is set: of those with the same tag the
-// newest, since a frame's address holds one live frame at a time (an
-// older one of the same tag is dead, a generator dropped by an
-// interpreter that said nothing, or a collision, where any choice is a
-// guess); else the oldest whose tag matches.
+// takeOrphan removes and returns the oldest orphan of key and tag, of a
+// task only when tasks is set.
 func (t *ThreadBuilder) takeOrphan(key frameKey, tag FrameTag, tasks bool) *suspension {
 	q := t.orphans[key]
 	if q == nil {
 		return nil
 	}
-	if tag == TagNone && !tasks {
-		return q.takeOldest()
-	}
-	if tag != TagNone {
-		if s := q.newestOfTag(tag, tasks); s != nil {
-			q.remove(s)
-			return s
-		}
-	}
 	return q.take(func(o *suspension) bool { return (o.task || !tasks) && tagsMatch(o.tag, tag) })
-}
-
-// newestOfTag returns the newest orphan tagged tag, of a task only when
-// tasks is set, nil if none.
-func (q *orphanQueue) newestOfTag(tag FrameTag, tasks bool) *suspension {
-	var newest *suspension
-	for i := len(q.items) - 1; i >= q.head; i-- {
-		if o := q.items[i]; o.tag == tag && (o.task || !tasks) {
-			newest = o
-			break
-		}
-	}
-	if list := q.tagged[tag]; !tasks && len(list) > 0 {
-		if o := list[len(list)-1]; newest == nil || o.at > newest.at {
-			newest = o
-		}
-	}
-	return newest
-}
-
-// takeOldest removes and returns the oldest orphan, nil if none.
-func (q *orphanQueue) takeOldest() *suspension {
-	o := q.oldestTagged()
-	if q.head < len(q.items) && (o == nil || q.items[q.head].at <= o.at) {
-		return q.take(func(*suspension) bool { return true })
-	}
-	if o != nil {
-		q.remove(o)
-	}
-	return o
-}
-
-// remove removes orphan s.
-func (q *orphanQueue) remove(s *suspension) {
-	if s.seq == 0 {
-		q.take(func(o *suspension) bool { return o == s })
-		return
-	}
-	list := q.tagged[s.tag]
-	for i := len(list) - 1; i >= 0; i-- {
-		if list[i] == s {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(q.tagged, s.tag)
-	} else {
-		q.tagged[s.tag] = list
-	}
-	q.nTagged--
-	s.seq = 0
-}
-
-// each calls fn with the orphans, the tagged ones after the others, each
-// kind oldest first, until fn returns false.
-func (q *orphanQueue) each(fn func(*suspension) bool) {
-	for _, o := range q.items[q.head:] {
-		if !fn(o) {
-			return
-		}
-	}
-	for _, e := range q.order[q.orderHead:] {
-		if e.s.seq == e.seq && !fn(e.s) {
-			return
-		}
-	}
-}
-
-// extract removes and returns an orphan of key and tag, or a suspension
-// of them made on the frame of one, and on theirs; nil if none.
-func (q *orphanQueue) extract(key frameKey, tag FrameTag) *suspension {
-	var found *suspension
-	orphan := false
-	q.each(func(o *suspension) bool {
-		if o.matches(key, tag) {
-			found, orphan = o, true
-			return false
-		}
-		found = takeAmong(&o.kids, key, tag)
-		return found == nil
-	})
-	if orphan {
-		q.remove(found)
-	}
-	return found
 }
 
 // take removes and returns the oldest item for which ok holds.
