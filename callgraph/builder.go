@@ -377,6 +377,8 @@ type Builder struct {
 	// markerKinds holds, by the id of a marker node's key, which marker of
 	// markerNames it is (see resumeUnmatched).
 	markerKinds []uint8
+	// orphanSeq numbers the stays of orphans (see orphanQueue).
+	orphanSeq uint64
 }
 
 // Process holds the definitions of one process. Each agent numbers its

@@ -94,6 +94,9 @@ type suspension struct {
 	kids []*suspension
 	// task marks the outermost coroutine of an asyncio task.
 	task bool
+	// seq numbers its stay among the orphans of its code, 0 when it is
+	// not one (see orphanQueue).
+	seq uint64
 	// chained: the frame below it yielded right after it, as awaits do.
 	// leaf: no frame above it yielded just before it; the innermost
 	// frame of its chain.
@@ -120,16 +123,31 @@ func (s *suspension) matches(key frameKey, tag FrameTag) bool {
 	return s.key == key && tagsMatch(s.tag, tag)
 }
 
-// maxKids bounds the suspensions kept on one frame, and maxOrphans the
-// orphans of one code that are not tasks: a generator left unfinished
-// (any() stopping early, next() taken once) stays suspended for good, and
-// a loop making such generators would otherwise grow the lists without
-// end. The oldest go first; one of them resumed afterwards counts as a
-// frame first seen there.
+// maxKids bounds the suspensions kept on one frame, maxOrphans the
+// untagged orphans of one code that are not tasks, and maxTaggedOrphans
+// the tagged ones, which are found by their tag at no cost however many
+// there are (a pipeline of thousands of primed generators keeps them all):
+// a generator left unfinished (any() stopping early, next() taken once)
+// stays suspended for good, and a loop making such generators would
+// otherwise grow the lists without end. The oldest go first; one of them
+// resumed afterwards counts as a frame first seen there (see lostFrame).
 const (
-	maxKids    = 64
-	maxOrphans = 64
+	maxKids          = 64
+	maxOrphans       = 64
+	maxTaggedOrphans = 1 << 16
 )
+
+// lostFrame tells whether suspension s is of a frame whose resumption
+// matched nothing (see resumeUnmatched), and that a full list therefore
+// does not keep in the place of its oldest member. Frames resumed in turn
+// (the generators of a pipeline, advanced one after the other) resume the
+// oldest next: were the lost frame kept, the next one would be lost in its
+// place, and so on, each resumption losing its caller, not just the one
+// frame that was not kept.
+func lostFrame(s *suspension) bool {
+	p := s.node.parent
+	return p != nil && p.key&markerBit != 0
+}
 
 // YieldPython records PY_YIELD of code c from the frame tagged tag: the
 // frame on top suspends.
@@ -400,13 +418,8 @@ func (t *ThreadBuilder) extract(key frameKey, tag FrameTag) *suspension {
 		}
 	}
 	for _, q := range t.orphans {
-		for _, o := range q.items[q.head:] {
-			if o.matches(key, tag) {
-				return q.take(func(x *suspension) bool { return x == o })
-			}
-			if s := takeAmong(&o.kids, key, tag); s != nil {
-				return s
-			}
+		if s := q.extract(key, tag); s != nil {
+			return s
 		}
 	}
 	return nil
@@ -457,7 +470,7 @@ func (t *ThreadBuilder) resumeChain(key frameKey, tag FrameTag, ts int64) bool {
 		t.removeKid(on, root)
 		t.push(root, ts, on+1, on == d-1 && root.chained && t.stack[on].awaited)
 	} else {
-		t.orphans[root.key].take(func(o *suspension) bool { return o == root })
+		t.orphans[root.key].remove(root)
 		if a, ok := t.loopAnchor(); ok {
 			// A task's step: the throw of its cancellation.
 			root.task = true
@@ -499,16 +512,13 @@ func (t *ThreadBuilder) findChain(key frameKey, tag FrameTag) (root *suspension,
 		}
 	}
 	for _, q := range t.orphans {
-		for _, s := range q.items[q.head:] {
+		q.each(func(s *suspension) bool {
 			h := chainDepth(s, key, tag)
-			if h == 0 {
-				continue
-			}
-			if root == nil || s.at < root.at || s.at == root.at && s.key < root.key {
+			if h > 0 && (root == nil || s.at < root.at || s.at == root.at && s.key < root.key) {
 				root, hops = s, h
 			}
-			break
-		}
+			return true
+		})
 	}
 	return root, -1, hops
 }
@@ -671,6 +681,10 @@ func (t *ThreadBuilder) takeKid(i int, key frameKey, tag FrameTag) *suspension {
 func (t *ThreadBuilder) addKid(i int, s *suspension) {
 	si := t.sideOf(i)
 	if len(si.kids) >= maxKids {
+		if lostFrame(s) {
+			t.dropSide(i)
+			return
+		}
 		si.kids = append(si.kids[:0], si.kids[1:]...)
 	}
 	si.kids = append(si.kids, s)
@@ -752,12 +766,102 @@ func (t *ThreadBuilder) anchorPlace(a int) (*bnode, int32) {
 	return parent, line
 }
 
-// orphanQueue holds the orphans of one key, oldest first from head.
+// orphanQueue holds the orphans of one key in lists of stays, each in
+// the order the orphans came: by class (tag, and whether a task), so that
+// a resumption finds its frame in one lookup however many tasks or
+// generators of the code are suspended; and by kind (tasks, untagged
+// others, tagged others), for the bounds and for the oldest. An orphan
+// leaves by having its seq cleared; the entries it leaves behind are
+// skipped, and dropped when they outnumber the live ones.
 type orphanQueue struct {
-	items []*suspension
-	head  int
-	// others counts the orphans that are not tasks.
-	others int
+	byClass      map[orphanClass]*stayList
+	tasks        stayList
+	taggedOthers stayList
+}
+
+// orphanClass is the tag of an orphan and whether it is a task, in one
+// integer: a map hashes it several times faster than a struct of the two.
+type orphanClass uint32
+
+func classFor(tag FrameTag, task bool) orphanClass {
+	c := orphanClass(tag) << 1
+	if task {
+		c |= 1
+	}
+	return c
+}
+
+func classOf(s *suspension) orphanClass { return classFor(s.tag, s.task) }
+
+// stayList lists orphans oldest first from head; an entry is live while
+// its orphan's seq is still the entry's (see suspension.seq).
+type stayList struct {
+	entries []stay
+	head    int
+	live    int
+}
+
+type stay struct {
+	s   *suspension
+	seq uint64
+}
+
+func (e stay) live() bool { return e.s.seq == e.seq }
+
+func (l *stayList) push(s *suspension) {
+	l.entries = append(l.entries, stay{s: s, seq: s.seq})
+	l.live++
+}
+
+// left records that one of the list's orphans left, and drops the
+// entries left behind once they outnumber the live ones.
+func (l *stayList) left() {
+	l.live--
+	if len(l.entries)-l.head <= 2*l.live+16 {
+		return
+	}
+	kept := l.entries[:0]
+	for _, e := range l.entries[l.head:] {
+		if e.live() {
+			kept = append(kept, e)
+		}
+	}
+	clear(l.entries[len(kept):])
+	l.entries, l.head = kept, 0
+}
+
+// oldest returns the oldest live orphan, nil if none.
+func (l *stayList) oldest() *suspension {
+	for ; l.head < len(l.entries); l.head++ {
+		if e := l.entries[l.head]; e.live() {
+			return e.s
+		}
+		l.entries[l.head] = stay{}
+	}
+	return nil
+}
+
+// newest returns the newest live orphan, nil if none.
+func (l *stayList) newest() *suspension {
+	for n := len(l.entries); n > l.head; n-- {
+		if e := l.entries[n-1]; e.live() {
+			return e.s
+		}
+		l.entries[n-1] = stay{}
+		l.entries = l.entries[:n-1]
+	}
+	return nil
+}
+
+// each calls fn with the live orphans, oldest first, until fn returns
+// false, and reports whether fn never did.
+func (l *stayList) each(fn func(*suspension) bool) bool {
+	for _, e := range l.entries[l.head:] {
+		if e.live() && !fn(e.s) {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *ThreadBuilder) addOrphan(s *suspension) {
@@ -766,51 +870,155 @@ func (t *ThreadBuilder) addOrphan(s *suspension) {
 	}
 	q := t.orphans[s.key]
 	if q == nil {
-		q = &orphanQueue{}
+		q = &orphanQueue{byClass: map[orphanClass]*stayList{}}
 		t.orphans[s.key] = q
 	}
-	if !s.task && q.others >= maxOrphans {
-		q.take(func(o *suspension) bool { return !o.task })
-	}
-	q.items = append(q.items, s)
 	if !s.task {
-		q.others++
+		bounded, limit := q.untaggedOthers(), maxOrphans
+		if s.tag != TagNone {
+			bounded, limit = &q.taggedOthers, maxTaggedOrphans
+		}
+		if bounded.live >= limit {
+			if lostFrame(s) {
+				return
+			}
+			q.remove(bounded.oldest())
+		}
+	}
+	t.b.orphanSeq++
+	s.seq = t.b.orphanSeq
+	l := q.byClass[classOf(s)]
+	if l == nil {
+		l = &stayList{}
+		q.byClass[classOf(s)] = l
+	}
+	l.push(s)
+	switch {
+	case s.task:
+		q.tasks.push(s)
+	case s.tag != TagNone:
+		q.taggedOthers.push(s)
 	}
 }
 
-// takeOrphan removes and returns the oldest orphan of key and tag, of a
-// task only when tasks is set.
+// untaggedOthers returns the list of the untagged orphans that are not
+// tasks, empty if there are none.
+func (q *orphanQueue) untaggedOthers() *stayList {
+	if l := q.byClass[classFor(TagNone, false)]; l != nil {
+		return l
+	}
+	return &stayList{}
+}
+
+// remove removes orphan s.
+func (q *orphanQueue) remove(s *suspension) {
+	c := classOf(s)
+	s.seq = 0
+	// The list stays when empty: there are at most two per tag, and the
+	// frame it held is likely to suspend again.
+	q.byClass[c].left()
+	switch {
+	case s.task:
+		q.tasks.left()
+	case s.tag != TagNone:
+		q.taggedOthers.left()
+	}
+}
+
+// oldestOf returns the oldest orphan of the classes given, nil if none.
+func (q *orphanQueue) oldestOf(classes ...orphanClass) *suspension {
+	var oldest *suspension
+	for _, c := range classes {
+		if l := q.byClass[c]; l != nil {
+			if o := l.oldest(); o != nil && (oldest == nil || o.seq < oldest.seq) {
+				oldest = o
+			}
+		}
+	}
+	return oldest
+}
+
+// newestOf returns the newest orphan of the classes given, by the time it
+// suspended, nil if none.
+func (q *orphanQueue) newestOf(classes ...orphanClass) *suspension {
+	var newest *suspension
+	for _, c := range classes {
+		if l := q.byClass[c]; l != nil {
+			if o := l.newest(); o != nil && (newest == nil || o.at > newest.at) {
+				newest = o
+			}
+		}
+	}
+	return newest
+}
+
+// takeOrphan removes and returns the orphan of key and tag that resumes,
+// of a task only when tasks is set: of those with the same tag the
+// newest, since a frame's address holds one live frame at a time (an
+// older one of the same tag is dead, a generator dropped by an
+// interpreter that said nothing, or a collision, where any choice is a
+// guess); else the oldest untagged one, or, for an event without a tag,
+// the oldest of any tag.
 func (t *ThreadBuilder) takeOrphan(key frameKey, tag FrameTag, tasks bool) *suspension {
 	q := t.orphans[key]
 	if q == nil {
 		return nil
 	}
-	return q.take(func(o *suspension) bool { return (o.task || !tasks) && tagsMatch(o.tag, tag) })
+	var s *suspension
+	switch {
+	case tag == TagNone && tasks:
+		s = q.tasks.oldest()
+	case tag == TagNone:
+		s = q.oldest()
+	case tasks:
+		if s = q.newestOf(classFor(tag, true)); s == nil {
+			s = q.oldestOf(classFor(TagNone, true))
+		}
+	default:
+		if s = q.newestOf(classFor(tag, true), classFor(tag, false)); s == nil {
+			s = q.oldestOf(classFor(TagNone, true), classFor(TagNone, false))
+		}
+	}
+	if s != nil {
+		q.remove(s)
+	}
+	return s
 }
 
-// take removes and returns the oldest item for which ok holds.
-func (q *orphanQueue) take(ok func(*suspension) bool) *suspension {
-	for i := q.head; i < len(q.items); i++ {
-		s := q.items[i]
-		if !ok(s) {
-			continue
+// oldest returns the oldest orphan, nil if none.
+func (q *orphanQueue) oldest() *suspension {
+	var oldest *suspension
+	for _, l := range []*stayList{&q.tasks, q.untaggedOthers(), &q.taggedOthers} {
+		if o := l.oldest(); o != nil && (oldest == nil || o.seq < oldest.seq) {
+			oldest = o
 		}
-		if i == q.head {
-			q.items[i] = nil
-			q.head++
-		} else {
-			q.items = append(q.items[:i], q.items[i+1:]...)
-		}
-		if q.head > len(q.items)/2 {
-			q.items = append(q.items[:0], q.items[q.head:]...)
-			q.head = 0
-		}
-		if !s.task {
-			q.others--
-		}
-		return s
 	}
-	return nil
+	return oldest
+}
+
+// each calls fn with the orphans, each kind oldest first (tasks, untagged
+// others, tagged others), until fn returns false.
+func (q *orphanQueue) each(fn func(*suspension) bool) {
+	_ = q.tasks.each(fn) && q.untaggedOthers().each(fn) && q.taggedOthers.each(fn)
+}
+
+// extract removes and returns an orphan of key and tag, or a suspension
+// of them made on the frame of one, and on theirs; nil if none.
+func (q *orphanQueue) extract(key frameKey, tag FrameTag) *suspension {
+	var found *suspension
+	orphan := false
+	q.each(func(o *suspension) bool {
+		if o.matches(key, tag) {
+			found, orphan = o, true
+			return false
+		}
+		found = takeAmong(&o.kids, key, tag)
+		return found == nil
+	})
+	if orphan {
+		q.remove(found)
+	}
+	return found
 }
 
 // chargePendingAwaits charges the tasks still suspended when the thread's
@@ -829,11 +1037,10 @@ func (t *ThreadBuilder) chargePendingAwaits(end int64) {
 		}
 	}
 	for _, q := range t.orphans {
-		for _, s := range q.items[q.head:] {
-			if s.task {
-				charge(s)
-			}
-		}
+		q.tasks.each(func(s *suspension) bool {
+			charge(s)
+			return true
+		})
 	}
 	t.orphans = nil
 }
