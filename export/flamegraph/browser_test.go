@@ -305,3 +305,59 @@ return -1;`)
 		t.Errorf("searching the idle waiting's calls matched %q, want %q", s.Matched, want)
 	}
 }
+
+// shownLabel is a label as the page shows it, with its frame's name and
+// width.
+type shownLabel struct {
+	Name, Text string
+	Width      float64
+}
+
+const labelsScript = `
+var D = JSON.parse(document.getElementById("pyprof-data").textContent);
+var R = document.getElementById("frames").children;
+var T = document.getElementById("labels").children, out = [];
+for (var i = 0; i < T.length; i++) {
+  var b = T[i].__fg;
+  if (b === undefined || R[b].getAttribute("display") === "none") continue;
+  out.push({Name: D.names[D.f[b]], Text: T[i].textContent, Width: parseFloat(R[b].getAttribute("width"))});
+}
+return out;`
+
+// TestBrowserLabelsAsDrawn: the labels the script writes when zooming are
+// the ones svg.go would draw at the new widths, import frames and dotted
+// names cut alike.
+func TestBrowserLabelsAsDrawn(t *testing.T) {
+	p := generate(3000, 7)
+	for i := range p.Funcs {
+		if i%5 == 1 {
+			p.Funcs[i].Name = view.ImportPrefix + strings.Repeat("pkgmodule.", 1+i%4) + p.Funcs[i].Name
+		}
+	}
+	svg := writeSVGFile(t, p, Options{})
+	b := startBrowser(t)
+	b.open(svg)
+	var tg *target
+	b.run(&tg, pickScript)
+	if tg == nil {
+		t.Fatal("no frame between 40 and 400 px wide two levels below the root")
+	}
+	b.click(b.find(selectorOf(tg.Index)))
+	var labels []shownLabel
+	b.run(&labels, labelsScript)
+	cut, imports := 0, 0
+	for _, l := range labels {
+		if want := fit(l.Name, l.Width); l.Text != want {
+			t.Errorf("%q in %.2f px is labelled %q, want %q", l.Name, l.Width, l.Text, want)
+		}
+		if l.Text != "" && l.Text != l.Name {
+			cut++
+			if strings.HasPrefix(l.Text, view.ImportPrefix+"..") {
+				imports++
+			}
+		}
+	}
+	if cut == 0 || imports == 0 {
+		t.Errorf("after zooming %d labels are cut, %d of them imports keeping their prefix; the test needs both", cut, imports)
+	}
+}

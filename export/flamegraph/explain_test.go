@@ -62,7 +62,7 @@ func TestExplainsItself(t *testing.T) {
 		`>Python</text>`, `>import</text>`, `>waiting the program asked for (in the total)</text>`,
 		`<title>json.encoder.JSONEncoder.encode | app.py:1 | calls 3 | self 90.0ms (45.00%) | total 90.0ms (45.00%)</title>`,
 		`width="100%" viewBox="0 0 400 `,
-		`>..r.JSONEncoder.encode</text>`,
+		`>..JSONEncoder.encode</text>`,
 		`<foreignObject id="searchbox" visibility="hidden" `, // shown by the script
 	} {
 		if !strings.Contains(svg, want) {

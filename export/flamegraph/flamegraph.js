@@ -56,6 +56,7 @@
     var texts = labelsG.children;
     for (i = 0; i < D.l.length; i++) {
       lab[D.l[i]] = texts[i];
+      texts[i].__fg = D.l[i];
       labText[D.l[i]] = texts[i].textContent;
       labX[D.l[i]] = texts[i].getAttribute("x");
     }
@@ -171,6 +172,7 @@
       var t = document.createElementNS(NS, "text");
       t.setAttribute("y", (parseFloat(R[i].getAttribute("y")) + D.labelOffset).toFixed(2));
       labelsG.appendChild(t);
+      t.__fg = i;
       lab[i] = t;
       labText[i] = "";
     }
@@ -190,14 +192,35 @@
   }
 
   // fit mirrors fit in svg.go: whole code points, ".." in front when cut,
-  // so that the function's own name stays.
+  // on a dot where one is left, so that the function's own name stays; an
+  // import frame keeps its prefix.
+  var PREFIXES = ["import ", "imports: "];
   function fit(name, w) {
     var n = Math.floor((w - 6) / CW);
     if (n < 3) return "";
     if (name.length <= n) return name;
     var cp = Array.from(name);
     if (cp.length <= n) return name;
-    return ".." + cp.slice(cp.length - (n - 2)).join("");
+    for (var i = 0; i < PREFIXES.length; i++) {
+      var p = PREFIXES[i];
+      if (name.lastIndexOf(p, 0) === 0 && n - p.length >= 5) {
+        return p + cutFront(Array.from(name.slice(p.length)), n - p.length);
+      }
+    }
+    return cutFront(cp, n);
+  }
+
+  function cutFront(cp, n) {
+    var from = cp.length - (n - 2);
+    if (cp[from - 1] !== ".") {
+      for (var i = from; i < cp.length - 1; i++) {
+        if (cp[i] === ".") {
+          from = i + 1;
+          break;
+        }
+      }
+    }
+    return ".." + cp.slice(from).join("");
   }
 
   // search highlights the boxes whose function matches term, a regular

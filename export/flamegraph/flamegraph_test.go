@@ -231,6 +231,11 @@ func TestFit(t *testing.T) {
 		{"too narrow", "app.main", 6 + 2.9*charWidth, ""},
 		{"cut before escaping", "a<b>&c", 6 + 4*charWidth, "..&c"},
 		{"whole code points", "функция", 6 + 5*charWidth, "..ция"},
+		{"cut moved on to a dot", "concurrent.futures._base.Executor.map", 6 + 17*charWidth, "..Executor.map"},
+		{"no dot left to move to", "app.process_everything", 6 + 10*charWidth, "..erything"},
+		{"an import keeps its prefix", "import json.decoder.scanner", 6 + 22*charWidth, "import ..scanner"},
+		{"an import too narrow for its prefix", "import json.decoder", 6 + 10*charWidth, "..decoder"},
+		{"imports of a group keep theirs", "imports: xml.etree.ElementTree", 6 + 25*charWidth, "imports: ..ElementTree"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

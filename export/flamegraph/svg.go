@@ -12,6 +12,7 @@ import (
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export/report"
+	"github.com/pyprof/pyprof/export/view"
 )
 
 //go:embed flamegraph.js
@@ -233,11 +234,14 @@ func writeLabels(w *bufio.Writer, pic *picture) []int {
 	return labelled
 }
 
-// fit shortens name to the characters that fit a box w pixels wide, from
-// the left, or
-// returns "" when fewer than labelMin fit. It works on the raw name: cutting
-// after escaping could split an entity. The script does the same when
-// zooming.
+// fit shortens name to the characters that fit a box w pixels wide, or
+// returns "" when fewer than labelMin fit. The front of the module path
+// goes: the function's own name, at the end, is what tells frames apart.
+// The cut falls on a dot where one is left ("..se.Executor.map" reads as
+// another name), and an import frame keeps the words that say it is one
+// ("import ..json.decoder"), as the report's names do. It works on the raw
+// name: cutting after escaping could split an entity. The script does the
+// same when zooming.
 func fit(name string, w float64) string {
 	n := int((w - 6) / charWidth)
 	if n < labelMin {
@@ -247,9 +251,28 @@ func fit(name string, w float64) string {
 	if len(r) <= n {
 		return name
 	}
-	// Cut the front of the module path: the function's own name, at the
-	// end, is what tells frames apart.
-	return ".." + string(r[len(r)-(n-2):])
+	for _, prefix := range []string{view.ImportPrefix, view.GroupPrefix} {
+		if rest, ok := strings.CutPrefix(name, prefix); ok && n-len(prefix) >= 2+labelMin {
+			return prefix + cutFront([]rune(rest), n-len(prefix))
+		}
+	}
+	return cutFront(r, n)
+}
+
+// cutFront keeps the end of r in n characters, ".." and the last n-2 of
+// r, moved on to the next dot when the cut falls inside a part and a dot
+// is left to move to.
+func cutFront(r []rune, n int) string {
+	body := r[len(r)-(n-2):]
+	if r[len(r)-len(body)-1] != '.' {
+		for i, c := range body[:len(body)-1] {
+			if c == '.' {
+				body = body[i+1:]
+				break
+			}
+		}
+	}
+	return ".." + string(body)
 }
 
 // escape writes s as XML character data. xml.EscapeText also replaces
