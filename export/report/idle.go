@@ -76,14 +76,9 @@ func idleSuffix(v callgraph.Value, keep bool) string {
 	return " (idle apart)"
 }
 
-// idleNote is the line that shows the idle waiting kept apart, or "" when
-// there was none.
-func idleNote(v callgraph.Value, kinds []IdleKind) string {
-	return strings.ReplaceAll(gluedIdleNote(v, kinds), glueMark, " ")
-}
-
-// gluedIdleNote is idleNote with each kind's value and thread count glued
-// to the words next to them, for a line that may wrap.
+// gluedIdleNote is the line that shows the idle waiting kept apart, or ""
+// when there was none, each kind's value and thread count glued to the
+// words next to them, for a line that may wrap (see writeWrapped).
 func gluedIdleNote(v callgraph.Value, kinds []IdleKind) string {
 	if len(kinds) == 0 {
 		return ""

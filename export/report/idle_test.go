@@ -85,6 +85,28 @@ func TestIdleApart(t *testing.T) {
 			[]string{"SimpleQueue.get"},
 		},
 		{
+			"report on an 80-column terminal: the idle line wraps",
+			func(w *bytes.Buffer, p *callgraph.Profile) error {
+				return Write(w, p, Options{Aligned: true, Top: 3, Width: 80})
+			},
+			[]string{
+				"Showing 3 of 8 functions by flat; wall total 600ms (idle apart)\n",
+				"idle, apart from the total: 1.80s thread pool workers waiting for tasks\n  (2 threads)\n",
+			},
+			nil,
+		},
+		{
+			"report --tree on an 80-column terminal",
+			func(w *bytes.Buffer, p *callgraph.Profile) error {
+				return WriteTree(w, p, TreeOptions{MinShare: 1, Width: 80})
+			},
+			[]string{
+				"Call tree by wall (idle apart); total 600ms; contexts under 1% (6.00ms) folded\n",
+				"idle, apart from the total: 1.80s thread pool workers waiting for tasks\n  (2 threads)\n",
+			},
+			nil,
+		},
+		{
 			"calls are calls: nothing apart",
 			func(w *bytes.Buffer, p *callgraph.Profile) error {
 				v := callgraph.Calls
@@ -109,6 +131,13 @@ func TestIdleApart(t *testing.T) {
 					t.Fatalf("no %q after offset %d in\n%s", w, at, text)
 				}
 				at += i + len(w)
+			}
+			if strings.Contains(tt.name, "80-column") {
+				for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+					if Columns(line) > 80 {
+						t.Errorf("%d columns: %q", Columns(line), line)
+					}
+				}
 			}
 			for _, n := range tt.never {
 				if strings.Contains(text, n) {

@@ -80,9 +80,9 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 	if opts.MinShare > 0 {
 		fold = fmt.Sprintf("contexts under %s%% (%s) folded", raw(opts.MinShare), Human(v, t.min))
 	}
-	fmt.Fprintf(bw, "Call tree by %s; total %s%s; %s\n", timeName(v, opts.Idle), Human(v, t.total), threadNote(opts.Thread), fold)
-	if note := idleNote(v, idleKinds(p, threads, v)); note != "" {
-		fmt.Fprintln(bw, note)
+	writeWrapped(bw, fmt.Sprintf("Call tree by %s; total %s%s; %s", timeName(v, opts.Idle), glue(Human(v, t.total)), threadNote(opts.Thread), fold), opts.Width)
+	if note := gluedIdleNote(v, idleKinds(p, threads, v)); note != "" {
+		writeWrapped(bw, note, opts.Width)
 	}
 	if t.total == 0 {
 		// A hybrid run whose sampler read nothing has cpu values, all 0.

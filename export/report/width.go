@@ -1,6 +1,8 @@
 package report
 
 import (
+	"fmt"
+	"io"
 	"strings"
 
 	"github.com/mattn/go-runewidth"
@@ -86,4 +88,16 @@ func wrap(text string, width int, indent string) []string {
 		}
 	}
 	return append(lines, line)
+}
+
+// writeWrapped writes text as wrap breaks it into width columns, the lines
+// after the first indented by two spaces; width 0 writes it on one line.
+func writeWrapped(w io.Writer, text string, width int) {
+	if width <= 0 {
+		fmt.Fprintln(w, strings.ReplaceAll(text, glueMark, " "))
+		return
+	}
+	for _, line := range wrap(text, width, "  ") {
+		fmt.Fprintln(w, line)
+	}
 }

@@ -74,10 +74,10 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 	hasCalls := p.Has(callgraph.Calls)
 	bw := bufio.NewWriter(w)
 	if opts.Aligned {
-		fmt.Fprintf(bw, "Showing %d of %d functions by %s; %s total %s%s%s\n",
-			len(shown), len(t.Rows), by, valueName(t.Value), Human(t.Value, t.Total), idleSuffix(t.Value, opts.Idle), threadNote(opts.Thread))
-		if note := idleNote(t.Value, t.Idle); note != "" {
-			fmt.Fprintln(bw, note)
+		writeWrapped(bw, fmt.Sprintf("Showing %d of %d functions by %s; %s total %s%s%s",
+			len(shown), len(t.Rows), by, valueName(t.Value), glue(Human(t.Value, t.Total)), idleSuffix(t.Value, opts.Idle), threadNote(opts.Thread)), opts.Width)
+		if note := gluedIdleNote(t.Value, t.Idle); note != "" {
+			writeWrapped(bw, note, opts.Width)
 		}
 		if len(t.Rows) == 0 {
 			// A sampled run that read nothing writes a profile of nothing.
