@@ -148,7 +148,20 @@ func (p *Process) collectFrames(top Addr) error {
 	s := &p.scratch
 	s.raw = s.raw[:0]
 	l := &p.lay
+	// A chain read while the stack moved can link back to a frame already
+	// met, and reading it to MaxDepth costs a read a frame. Brent's check
+	// finds such a loop within about twice its start and length, at no
+	// cost to a real chain: each frame is compared with one saved frame,
+	// saved anew after 1, 2, 4, ... frames.
+	var saved Addr
+	span, sinceSaved := 1, 0
 	for f, depth := top, 0; f != 0; depth++ {
+		if f == saved {
+			return fmt.Errorf("%w: a chain of frames that loops", ErrInconsistent)
+		}
+		if sinceSaved++; sinceSaved == span {
+			saved, span, sinceSaved = f, 2*span, 0
+		}
 		if depth >= MaxDepth {
 			if loops(s.raw) {
 				return fmt.Errorf("%w: a chain of frames that loops", ErrInconsistent)
@@ -176,8 +189,8 @@ func (p *Process) collectFrames(top Addr) error {
 
 // loops reports whether a frame appears twice in raw: a chain that comes
 // back to a frame never ends, and only a read of memory that moved can
-// make one. Looked for only at MaxDepth, so sorting a copy costs nothing
-// on ordinary stacks.
+// make one. Brent's check in collectFrames finds most loops early; this
+// one, at MaxDepth, finds the rest.
 func loops(raw []rawFrame) bool {
 	addrs := make([]Addr, len(raw))
 	for i, f := range raw {

@@ -1,8 +1,10 @@
 package sample
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -527,4 +529,35 @@ func TestRecursionPastMaxDepth(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLoopingChainCaughtEarly: frames read while the stack moved can link
+// back to one another. Such a chain is dropped after a few frames, not
+// walked to MaxDepth one read per frame: 32,768 reads took a sample of a
+// loaded machine past a second, and the samples of that time were lost.
+func TestLoopingChainCaughtEarly(t *testing.T) {
+	lay := layout312
+	size := int(lay.frameHeaderSize())
+	// A chain of 40 frames whose oldest links back to the tenth.
+	frames := make([][]byte, 40)
+	for i := range frames {
+		frames[i] = make([]byte, size)
+	}
+	heapSink = frames
+	for i := range frames {
+		prev := frames[9]
+		if i+1 < len(frames) {
+			prev = frames[i+1]
+		}
+		binary.LittleEndian.PutUint64(frames[i][lay.frPrevious:], uint64(addrOf(prev)))
+	}
+	p := &Process{pid: os.Getpid(), lay: lay, mem: &memReader{pid: os.Getpid()}}
+	before := p.mem.calls.Load()
+	err := p.collectFrames(addrOf(frames[0]))
+	if !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("err %v, want ErrInconsistent", err)
+	}
+	if reads := p.mem.calls.Load() - before; reads > 4*int64(len(frames)) {
+		t.Errorf("%d reads to find a loop of %d frames", reads, len(frames))
+	}
 }
