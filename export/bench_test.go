@@ -1,6 +1,7 @@
 package export
 
 import (
+	"fmt"
 	"io"
 	"testing"
 
@@ -30,13 +31,20 @@ func wideProfile(fanout, depth int) *callgraph.Profile {
 	return p
 }
 
+// BenchmarkWritePprof writes a profile of 111,110 nodes, and one of 31,
+// a short program's: what pyprof adds to the run of a script that does
+// little is mostly fixed costs such as this one's memory.
 func BenchmarkWritePprof(b *testing.B) {
-	p := wideProfile(10, 5)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := WritePprof(io.Discard, p, Options{}); err != nil {
-			b.Fatal(err)
-		}
+	for _, size := range []struct{ fanout, depth int }{{10, 5}, {2, 4}} {
+		p := wideProfile(size.fanout, size.depth)
+		b.Run(fmt.Sprintf("fanout=%d,depth=%d", size.fanout, size.depth), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := WritePprof(io.Discard, p, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
