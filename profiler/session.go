@@ -15,6 +15,7 @@ import (
 	"github.com/pyprof/pyprof/profiler/clock"
 	"github.com/pyprof/pyprof/profiler/ring"
 	"github.com/pyprof/pyprof/profiler/wire"
+	"golang.org/x/sys/unix"
 )
 
 // A running recording: the program, its rings and the processes followed.
@@ -160,6 +161,9 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	if err := s.agentFailure(i); err != nil {
 		return nil, err
 	}
+	if s.main.shm.Status() == wire.StatusStarting {
+		return nil, neverStarted(i, waitErr)
+	}
 	if s.listener != nil {
 		// The exec'd Python is followed, and the summary says so.
 		programNotes = slices.DeleteFunc(programNotes, isExecNote)
@@ -219,4 +223,18 @@ func timelineTicks(k clock.Kind, d time.Duration) int64 {
 	time.Sleep(2 * time.Millisecond)
 	c.Stop()
 	return int64(float64(d) / c.NanosPerTick())
+}
+
+// neverStarted is the error of an interpreter that ended before pyprof's
+// agent started in it (a bad -X option, a wrapper that failed, a crash
+// at start-up): nothing was recorded, and an empty profile would say
+// that the program ran and called nothing.
+func neverStarted(i *agent.Interpreter, waitErr error) error {
+	how := "exited"
+	if code, sig := exitStatus(waitErr); sig != 0 {
+		how = "was killed by " + unix.SignalName(sig)
+	} else if code != 0 {
+		how = fmt.Sprintf("exited with status %d", code)
+	}
+	return environment(fmt.Errorf("%s %s before pyprof's agent started in it, so nothing was recorded: what it printed above says why", i.Path, how))
 }
