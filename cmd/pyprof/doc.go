@@ -267,7 +267,9 @@
 //	   profile that is missing, truncated, empty, too large or not a
 //	   profile, profiles of unlike things to diff, a --pid, dump or top
 //	   process that does not exist
-//	3  environment: no Python 3.12+, the tool id is taken, the C agent
+//	3  environment: no Python 3.12+, an interpreter that ended before
+//	   pyprof's agent started in it (nothing recorded, no profile
+//	   written), the tool id is taken, the C agent
 //	   cannot be built with --agent c, a process that may not be read
 //	   (ptrace rules) or is not Python 3.12+, an address space limit
 //	   (ulimit -v) below the 2097152 KiB record needs (1572864 KiB for
