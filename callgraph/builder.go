@@ -186,6 +186,10 @@ type ThreadBuilder struct {
 	// the garbage collector most of the consumer's work on a generator
 	// pipeline.
 	spareSuspensions []*suspension
+	// inner lists the frames that the events right after the next
+	// resumption resume in their turn, when the decoder saw them (see
+	// ResumesNext).
+	inner []Resumption
 }
 
 func (t *ThreadBuilder) top() *frame {

@@ -210,11 +210,52 @@ func (t *ThreadBuilder) suspend(d int, ts int64, prev *suspension, tag FrameTag)
 func (t *ThreadBuilder) ResumePython(c CodeID, tag FrameTag, ts int64) {
 	t.advance(ts)
 	t.yielded = nil
+	defer t.forgetInner()
 	if t.resume(pythonKey(c, 0), tag, ts) {
 		t.retag(tag)
 		return
 	}
 	t.resumeUnmatched(c, tag, ts)
+}
+
+// Resumption is a PY_RESUME or PY_THROW: of code Code, in the frame
+// tagged Tag.
+type Resumption struct {
+	Code CodeID
+	Tag  FrameTag
+}
+
+// ResumesNext tells the builder, before a PY_RESUME or PY_THROW, what the
+// events right after it resume in their turn: the frames the resumed one
+// awaits or delegates to, outermost first, whose suspensions it holds
+// since the chain suspended. Tags are a few bits of a frame's address,
+// and thousands of tasks of one coroutine share them: of several
+// suspended frames with the resumed one's tag, the one whose chain holds
+// those frames is the one resuming, where the rule of the newest would
+// take another and leave the inner frames to match nothing. The builder
+// uses chain only until the resumption it precedes is done.
+func (t *ThreadBuilder) ResumesNext(chain []Resumption) { t.inner = chain }
+
+func (t *ThreadBuilder) forgetInner() { t.inner = nil }
+
+// innerDepth returns how many of the frames ResumesNext named, from the
+// first on, the chain of suspensions held by s holds.
+func (t *ThreadBuilder) innerDepth(s *suspension) int {
+	depth := 0
+	for _, r := range t.inner {
+		var next *suspension
+		for _, k := range s.kids {
+			if k.matches(pythonKey(r.Code, 0), r.Tag) {
+				next = k
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		s, depth = next, depth+1
+	}
+	return depth
 }
 
 // retag gives the frame just resumed, on top, the tag of the event that
@@ -447,6 +488,7 @@ func takeAmong(list *[]*suspension, key frameKey, tag FrameTag) *suspension {
 func (t *ThreadBuilder) ThrowPython(c CodeID, tag FrameTag, ts int64) {
 	t.advance(ts)
 	t.yielded = nil
+	defer t.forgetInner()
 	if key := pythonKey(c, 0); t.resume(key, tag, ts) || t.resumeChain(key, tag, ts) {
 		t.retag(tag)
 		return
@@ -939,17 +981,35 @@ func (q *orphanQueue) oldestOf(classes ...orphanClass) *suspension {
 }
 
 // newestOf returns the newest orphan of the classes given, by the time it
-// suspended, nil if none.
-func (q *orphanQueue) newestOf(classes ...orphanClass) *suspension {
+// suspended, nil if none; of several, the one whose chain holds the most
+// of the frames the next events resume, when the builder knows them (see
+// ResumesNext), the newest of those.
+func (q *orphanQueue) newestOf(t *ThreadBuilder, classes ...orphanClass) *suspension {
 	var newest *suspension
+	live := 0
 	for _, c := range classes {
 		if l := q.byClass[c]; l != nil {
+			live += l.live
 			if o := l.newest(); o != nil && (newest == nil || o.at > newest.at) {
 				newest = o
 			}
 		}
 	}
-	return newest
+	if live < 2 || len(t.inner) == 0 {
+		return newest
+	}
+	best, bestDepth := newest, t.innerDepth(newest)
+	for _, c := range classes {
+		if l := q.byClass[c]; l != nil {
+			l.each(func(o *suspension) bool {
+				if d := t.innerDepth(o); d > bestDepth || d == bestDepth && o.at > best.at {
+					best, bestDepth = o, d
+				}
+				return true
+			})
+		}
+	}
+	return best
 }
 
 // takeOrphan removes and returns the orphan of key and tag that resumes,
@@ -971,11 +1031,11 @@ func (t *ThreadBuilder) takeOrphan(key frameKey, tag FrameTag, tasks bool) *susp
 	case tag == TagNone:
 		s = q.oldest()
 	case tasks:
-		if s = q.newestOf(classFor(tag, true)); s == nil {
+		if s = q.newestOf(t, classFor(tag, true)); s == nil {
 			s = q.oldestOf(classFor(TagNone, true))
 		}
 	default:
-		if s = q.newestOf(classFor(tag, true), classFor(tag, false)); s == nil {
+		if s = q.newestOf(t, classFor(tag, true), classFor(tag, false)); s == nil {
 			s = q.oldestOf(classFor(TagNone, true), classFor(TagNone, false))
 		}
 	}

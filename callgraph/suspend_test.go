@@ -648,3 +648,39 @@ func BenchmarkBuilderTaskSteps(b *testing.B) {
 		})
 	}
 }
+
+// TestBuilderChainsSharingATag: two suspended chains whose outer frames
+// share a tag (thousands of tasks of one coroutine share the few tags
+// there are), the older resumed first, as an event loop resumes its
+// tasks. The frames the decoder saw resumed right after the outer one
+// (ResumesNext) tell which chain resumes: each inner frame goes on in its
+// own chain, none under a marker, whichever order the chains resume in.
+func TestBuilderChainsSharingATag(t *testing.T) {
+	for _, order := range [][2]int{{1, 2}, {2, 1}} {
+		t.Run(fmt.Sprintf("chain %d first", order[0]), func(t *testing.T) {
+			f := newFixture(t)
+			tb := f.b.NewThread(1)
+			gen, inner := f.codes["gen"], f.codes["inner"]
+			f.runOn(t, tb, script{"start main @0",
+				// f and g each start a chain, gen awaiting inner, and end.
+				"start f 3 @1", "start gen 3 @1", "start inner 4 @2", "yield inner #1 @3", "yield gen #7 @3", "return f @4",
+				"start g 4 @5", "start gen 3 @5", "start inner 4 @6", "yield inner #2 @7", "yield gen #7 @7", "return g @8"})
+			ts := int64(10)
+			for _, chain := range order {
+				innerTag := FrameTag(chain)
+				tb.ResumesNext([]Resumption{{Code: inner, Tag: innerTag}})
+				tb.ResumePython(gen, 7, ts)
+				tb.ResumePython(inner, innerTag, ts+1)
+				tb.LeavePython(inner, ts+2)
+				tb.LeavePython(gen, ts+3)
+				ts += 10
+			}
+			tb.LeavePython(f.codes["main"], ts)
+			p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+			got := render(p, p.Threads[0])
+			if strings.Contains(got, "[resumed") || strings.Count(got, "m.inner:") != 2 {
+				t.Errorf("tree:\n%s\nwant each inner frame in its own chain, under f and under g, no marker", got)
+			}
+		})
+	}
+}

@@ -29,6 +29,9 @@ type Decoder struct {
 	haveBigID, haveBigSite bool
 	// Events counts hot records decoded.
 	Events int64
+	// inner holds the resumptions that follow the one being decoded
+	// (see peekInner).
+	inner [8]callgraph.Resumption
 }
 
 // NewDecoder returns a decoder feeding b.
@@ -82,6 +85,9 @@ func (d *Decoder) Decode(buf []byte) error {
 				continue
 			}
 		}
+		if (kind == KPyResume || kind == KPyThrow) && d.thread != nil {
+			d.peekInner(buf[off:])
+		}
 		if err := d.hot(kind, w); err != nil {
 			return fmt.Errorf("record at byte %d: %w", off-8, err)
 		}
@@ -127,6 +133,27 @@ func (d *Decoder) hot(kind, w uint64) error {
 		return fmt.Errorf("unknown record kind %d", kind)
 	}
 	return nil
+}
+
+// peekInner passes on the resumptions that follow one, in rest: the
+// frames the resumed one awaits or delegates to, which tell apart the
+// suspended frames that share its tag (see
+// callgraph.ThreadBuilder.ResumesNext). A record whose id needs an
+// extension record comes after that one and ends the chain; a tag never
+// needs one. Deeper chains than the decoder's array are rare, and their
+// head tells most apart.
+func (d *Decoder) peekInner(rest []byte) {
+	n := 0
+	for ; n < len(d.inner) && 8*(n+1) <= len(rest); n++ {
+		w := binary.LittleEndian.Uint64(rest[8*n:])
+		if k := w >> KindShift; k != KPyResume && k != KPyThrow {
+			break
+		}
+		d.inner[n] = callgraph.Resumption{Code: callgraph.CodeID(w >> IdShift & (1<<IdBits - 1)), Tag: frameTag(uint32(w >> SiteShift & (1<<SiteBits - 1)))}
+	}
+	if n > 0 {
+		d.thread.ResumesNext(d.inner[:n])
+	}
 }
 
 // frameTag reads the site field of PY_YIELD, PY_RESUME and PY_THROW,

@@ -120,6 +120,49 @@ func TestDecodeFrameTags(t *testing.T) {
 	}
 }
 
+// TestDecodeChainsSharingATag: two suspended chains, an outer coroutine
+// awaiting an inner one, whose outer frames share a tag, the older
+// resumed first. The decoder passes on the resumption that follows the
+// outer one, which tells the chains apart: each inner frame goes on in
+// its own chain, under f and under g, none as a frame of no call.
+func TestDecodeChainsSharingATag(t *testing.T) {
+	var e encoder
+	e.thread(1, 0)
+	e.code(1, 10, "main", "/x/app.py", [][2]int32{{0, 10}})
+	e.code(2, 20, "f", "/x/app.py", [][2]int32{{0, 20}})
+	e.code(3, 30, "g", "/x/app.py", [][2]int32{{0, 30}})
+	e.code(4, 40, "outer", "/x/app.py", [][2]int32{{0, 40}})
+	e.code(5, 50, "inner", "/x/app.py", [][2]int32{{0, 50}})
+	e.hot(KPyStart, 1, SiteNone, 0)
+	for i, caller := range []uint32{2, 3} {
+		at := uint64(1 + 10*i)
+		e.hot(KPyStart, caller, 0, at)
+		e.hot(KPyStart, 4, 0, at)
+		e.hot(KPyStart, 5, 0, at+1)
+		e.hot(KPyYield, 5, uint32(1+i), at+2) // inner tagged 1, then 2
+		e.hot(KPyYield, 4, 7, at+2)           // outer tagged 7 both times
+		e.hot(KPyReturn, caller, 0, at+3)
+	}
+	for i := range 2 {
+		at := uint64(30 + 10*i)
+		e.hot(KPyResume, 4, 7, at)
+		e.hot(KPyResume, 5, uint32(1+i), at)
+		e.hot(KPyReturn, 5, 0, at+1)
+		e.hot(KPyReturn, 4, 0, at+2)
+	}
+	e.hot(KPyReturn, 1, 0, 60)
+	p, _ := decodeAll(t, e.buf)
+	// outer runs 2 ticks at its start and 2 resumed, inner 1 and 1; f and
+	// g take their chain's resumed run too (no node holds more than its
+	// parent).
+	want := "app.main:0 1 60\n" +
+		" app.f:10 1 5\n  app.outer:20 1 4\n   app.inner:40 1 2\n" +
+		" app.g:10 1 5\n  app.outer:30 1 4\n   app.inner:40 1 2\n"
+	if got := tree(p); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestDecodeBigID(t *testing.T) {
 	var e encoder
 	e.thread(1, 0)
