@@ -116,6 +116,18 @@ func (s *session) drainAll() {
 	s.procs(s.drainProc)
 }
 
+// flushDecoders decodes the records the decoders of pr held back (see
+// wire.Decoder.Flush): its recording is over.
+func (s *session) flushDecoders(pr *procRings) {
+	for k, d := range pr.decoders {
+		if err := d.Flush(); err != nil && !pr.failed[k] {
+			pr.failed[k] = true
+			s.stats.DecodeErrors++
+			s.o.notice(fmt.Sprintf("ring %d: %v", k, err))
+		}
+	}
+}
+
 func (s *session) drainProc(pr *procRings) {
 	for k, slot := range pr.shm.Active() {
 		if state := slot.State(); state != wire.SlotFree {

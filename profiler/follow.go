@@ -118,6 +118,7 @@ func (s *session) childExited(pr *procRings) {
 	}
 	pr.proc.Exit(end)
 	s.drainProc(pr)
+	s.flushDecoders(pr)
 	st := pr.stats()
 	s.retired.Events += st.Events
 	s.retired.Lost += st.Lost

@@ -281,6 +281,7 @@ func (r *Regions) finish(names map[int64]string) *Result {
 		r.chargeLastCPU()
 	}
 	s.drainAll()
+	s.procs(s.flushDecoders)
 	endTick, endNanos := clock.Now(s.clk), clock.MonotonicNanos()
 	r.cal.Stop()
 	st := s.finishStats().since(start.base)

@@ -14,7 +14,8 @@ import (
 // resumes them in another order than they suspended, in the three ways the
 // events' code alone could not tell apart: generators of one function
 // interleaved, each delegating to another generator; tasks of one coroutine
-// woken in the reverse order, each awaiting another coroutine; and a
+// woken in the reverse order, each awaiting another coroutine; thousands of
+// tasks of one coroutine, whose frames share tags, woken oldest first; and a
 // generator started on one thread and run to its end on another (one that
 // came back to the thread it left is not matched there when that thread's
 // ring is decoded first; see the builder's resumptions).
@@ -73,6 +74,21 @@ async def reversed_tasks():
     return sum(await asyncio.gather(*tasks))
 
 
+async def step_inner(i):
+    await asyncio.sleep(0)
+    return i
+
+
+async def step_outer(i):
+    return await step_inner(i) + await step_inner(i)
+
+
+async def many_tasks():
+    # Thousands of tasks of one coroutine share the few frame tags there
+    # are; the loop resumes them oldest first.
+    return sum(await asyncio.gather(*(step_outer(i) for i in range(3000))))
+
+
 def counter():
     for n in range(4):
         yield n
@@ -93,6 +109,7 @@ def handed_over():
 
 interleaved()
 asyncio.run(reversed_tasks())
+asyncio.run(many_tasks())
 handed_over()
 `
 

@@ -150,6 +150,7 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	endTicks, endNanos := clock.Now(s.clk), clock.MonotonicNanos()
 	cal.Stop()
 	s.drainAll()
+	s.procs(s.flushDecoders)
 	s.stats.Elapsed = time.Since(started)
 	programNotes := notes.finish()
 	if at := notes.execAt(); at != 0 {

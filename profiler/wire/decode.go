@@ -31,7 +31,14 @@ type Decoder struct {
 	Events int64
 	// inner holds the resumptions that follow the one being decoded
 	// (see peekInner).
-	inner [8]callgraph.Resumption
+	inner [maxInner]callgraph.Resumption
+	// held are resumptions that ended the last buffer, one after the
+	// other, decoded with the next buffer, whose first records may be
+	// the resumptions that follow them (see peekInner), or by Flush. The
+	// first is held with its delta added to now, the others with theirs
+	// still to add.
+	held  [maxInner + 1]uint64
+	nHeld int
 }
 
 // NewDecoder returns a decoder feeding b.
@@ -44,12 +51,43 @@ func (d *Decoder) Thread() *callgraph.ThreadBuilder { return d.thread }
 func (d *Decoder) Now() int64 { return d.now }
 
 // Reset forgets the current thread: the slot is about to be reused.
-func (d *Decoder) Reset() { *d = Decoder{b: d.b, Events: d.Events} }
+// Records held back are decoded first: nothing follows them now.
+func (d *Decoder) Reset() {
+	d.Flush()
+	*d = Decoder{b: d.b, Events: d.Events}
+}
 
 var errNoThread = errors.New("event before the thread record")
 
-// Decode consumes buf, which holds whole records.
+// Flush decodes the resumptions held back at the end of the last buffer
+// (see Decode), when no more records will come: the recording ended.
+func (d *Decoder) Flush() error { return d.decodeHeld(nil) }
+
+// decodeHeld decodes the resumptions held back, each told of the ones
+// after it, and of those that begin next.
+func (d *Decoder) decodeHeld(next []byte) error {
+	n := d.nHeld
+	d.nHeld = 0
+	for i := range n {
+		w := d.held[i]
+		if i > 0 {
+			d.now += int64(w & (1<<DeltaBits - 1))
+		}
+		d.peekInner(d.held[i+1:n], next)
+		if err := d.hot(w>>KindShift, w); err != nil {
+			return fmt.Errorf("record before this buffer: %w", err)
+		}
+	}
+	return nil
+}
+
+// Decode consumes buf, which holds whole records. Resumptions that end
+// buf are held back until the next call, or Flush, since the records
+// after them tell which frames they resume (see peekInner).
 func (d *Decoder) Decode(buf []byte) error {
+	if err := d.decodeHeld(buf); err != nil {
+		return err
+	}
 	for off := 0; off+8 <= len(buf); {
 		w := binary.LittleEndian.Uint64(buf[off:])
 		off += 8
@@ -86,7 +124,10 @@ func (d *Decoder) Decode(buf []byte) error {
 			}
 		}
 		if (kind == KPyResume || kind == KPyThrow) && d.thread != nil {
-			d.peekInner(buf[off:])
+			if d.holdTail(w, buf[off:]) {
+				break
+			}
+			d.peekInner(nil, buf[off:])
 		}
 		if err := d.hot(kind, w); err != nil {
 			return fmt.Errorf("record at byte %d: %w", off-8, err)
@@ -135,21 +176,57 @@ func (d *Decoder) hot(kind, w uint64) error {
 	return nil
 }
 
-// peekInner passes on the resumptions that follow one, in rest: the
-// frames the resumed one awaits or delegates to, which tell apart the
-// suspended frames that share its tag (see
+// maxInner bounds the resumptions passed on after one (see peekInner).
+const maxInner = 8
+
+// holdTail holds back resumption w when it and the resumptions right
+// after it in rest end the buffer: the records that tell which frames
+// they resume are still to come. It reports whether it did.
+func (d *Decoder) holdTail(w uint64, rest []byte) bool {
+	n := 0
+	for ; 8*(n+1) <= len(rest); n++ {
+		if !isResumption(binary.LittleEndian.Uint64(rest[8*n:])) {
+			return false
+		}
+	}
+	if n >= len(d.held) {
+		return false // too long a chain to hold; its head tells most apart
+	}
+	d.held[0] = w
+	for i := range n {
+		d.held[i+1] = binary.LittleEndian.Uint64(rest[8*i:])
+	}
+	d.nHeld = n + 1
+	return true
+}
+
+func isResumption(w uint64) bool {
+	k := w >> KindShift
+	return k == KPyResume || k == KPyThrow
+}
+
+// peekInner passes on the resumptions that follow one, in held and then
+// rest: the frames the resumed one awaits or delegates to, which tell
+// apart the suspended frames that share its tag (see
 // callgraph.ThreadBuilder.ResumesNext). A record whose id needs an
 // extension record comes after that one and ends the chain; a tag never
 // needs one. Deeper chains than the decoder's array are rare, and their
 // head tells most apart.
-func (d *Decoder) peekInner(rest []byte) {
+func (d *Decoder) peekInner(held []uint64, rest []byte) {
 	n := 0
-	for ; n < len(d.inner) && 8*(n+1) <= len(rest); n++ {
-		w := binary.LittleEndian.Uint64(rest[8*n:])
-		if k := w >> KindShift; k != KPyResume && k != KPyThrow {
+	for n < len(d.inner) {
+		var w uint64
+		switch i := n - len(held); {
+		case i < 0:
+			w = held[n]
+		case 8*(i+1) <= len(rest):
+			w = binary.LittleEndian.Uint64(rest[8*i:])
+		}
+		if !isResumption(w) {
 			break
 		}
 		d.inner[n] = callgraph.Resumption{Code: callgraph.CodeID(w >> IdShift & (1<<IdBits - 1)), Tag: frameTag(uint32(w >> SiteShift & (1<<SiteBits - 1)))}
+		n++
 	}
 	if n > 0 {
 		d.thread.ResumesNext(d.inner[:n])

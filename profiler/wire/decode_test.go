@@ -33,7 +33,43 @@ func decodeAll(t *testing.T, buf []byte) (*callgraph.Profile, *Decoder) {
 	if err := d.Decode(buf); err != nil {
 		t.Fatal(err)
 	}
+	if err := d.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	return b.Finish(callgraph.FinishOptions{NanosPerTick: 1}), d
+}
+
+// recordEnds returns where each record of buf but the last ends.
+func recordEnds(buf []byte) []int {
+	var ends []int
+	for off := 0; off+8 <= len(buf); {
+		w := binary.LittleEndian.Uint64(buf[off:])
+		off += 8
+		if w>>KindShift == KExt {
+			off += int(w>>LenShift&(1<<LenBits-1)+7) &^ 7
+		}
+		if off < len(buf) {
+			ends = append(ends, off)
+		}
+	}
+	return ends
+}
+
+// decodeSplit decodes buf in two calls, split at byte at, as a drain that
+// found the ring's writer between two records gives it.
+func decodeSplit(t *testing.T, buf []byte, at int) *callgraph.Profile {
+	t.Helper()
+	b := callgraph.NewBuilder()
+	d := NewDecoder(b)
+	for _, part := range [][]byte{buf[:at], buf[at:]} {
+		if err := d.Decode(part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Finish(callgraph.FinishOptions{NanosPerTick: 1})
 }
 
 func TestDecodeRecords(t *testing.T) {
@@ -151,15 +187,22 @@ func TestDecodeChainsSharingATag(t *testing.T) {
 		e.hot(KPyReturn, 4, 0, at+2)
 	}
 	e.hot(KPyReturn, 1, 0, 60)
-	p, _ := decodeAll(t, e.buf)
 	// outer runs 2 ticks at its start and 2 resumed, inner 1 and 1; f and
 	// g take their chain's resumed run too (no node holds more than its
 	// parent).
 	want := "app.main:0 1 60\n" +
 		" app.f:10 1 5\n  app.outer:20 1 4\n   app.inner:40 1 2\n" +
 		" app.g:10 1 5\n  app.outer:30 1 4\n   app.inner:40 1 2\n"
+	p, _ := decodeAll(t, e.buf)
 	if got := tree(p); got != want {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	// A drain can end anywhere between two records, right after an outer
+	// resumption too.
+	for _, at := range recordEnds(e.buf) {
+		if got := tree(decodeSplit(t, e.buf, at)); got != want {
+			t.Errorf("decoded in two parts, split at byte %d: tree:\n%s\nwant:\n%s", at, got, want)
+		}
 	}
 }
 
