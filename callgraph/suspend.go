@@ -15,14 +15,14 @@ package callgraph
 //     the loop that iterates it, or an awaited coroutine resumed by the
 //     coroutine awaiting it (its SEND), both of which suspended on top of
 //     the frame now resuming them;
-//  2. when the event loop resumes it (see taskAnchor), the oldest orphan
-//     of an asyncio task: the outermost coroutine of a task, which
+//  2. when the event loop resumes it (see taskAnchor), an orphan of an
+//     asyncio task: the outermost coroutine of a task, which
 //     suspended on the loop's frames that ran one step of it, since ended
 //     (or, failing that, any orphan: an eager task's first step ran in
 //     create_task, outside the loop);
 //  3. a suspension made on a frame further down: a generator passed to a
 //     function its creator called;
-//  4. any orphan, oldest first;
+//  4. any orphan;
 //  5. for a throw, a frame inside a chain of suspended frames (see Throws
 //     below).
 //
@@ -30,9 +30,13 @@ package callgraph
 // one function interleaved, tasks of one coroutine resumed in another
 // order than they suspended) each resume in the node they started in;
 // without, the order above guesses, and a frame resumed inside a chain
-// it did not suspend in can find nothing. Two frames whose tags collide
-// are told apart by the order above, as frames without tags are: a
-// collision can put a frame in another's node, never count a call.
+// it did not suspend in can find nothing. Orphans of the same tag are
+// told apart by the frames resumed right after (see ResumesNext): the one
+// whose chain holds them resumes, and of several alike the newest, since a
+// frame's address holds one live frame at a time (see takeOrphan); an
+// untagged orphan, or one for an untagged event, is taken oldest first. A
+// collision the chains do not tell apart can put a frame in another's
+// node, never count a call.
 //
 // Unmatched resumptions: a resumption that matches no suspension of its
 // thread opens a node that counts no call, since sys.monitoring raised no
