@@ -1002,16 +1002,21 @@ func (q *orphanQueue) newestOf(t *ThreadBuilder, classes ...orphanClass) *suspen
 	if live < 2 || len(t.inner) == 0 {
 		return newest
 	}
+	// The newest first, then the others oldest first, as tasks resume,
+	// until one holds the whole chain: a program resuming its frames in
+	// either order finds its own at once.
 	best, bestDepth := newest, t.innerDepth(newest)
 	for _, c := range classes {
-		if l := q.byClass[c]; l != nil {
-			l.each(func(o *suspension) bool {
-				if d := t.innerDepth(o); d > bestDepth || d == bestDepth && o.at > best.at {
-					best, bestDepth = o, d
-				}
-				return true
-			})
+		l := q.byClass[c]
+		if l == nil || bestDepth == len(t.inner) {
+			continue
 		}
+		l.each(func(o *suspension) bool {
+			if d := t.innerDepth(o); d > bestDepth || d == bestDepth && o.at > best.at {
+				best, bestDepth = o, d
+			}
+			return bestDepth < len(t.inner)
+		})
 	}
 	return best
 }

@@ -185,12 +185,12 @@ const maxInner = 8
 func (d *Decoder) holdTail(w uint64, rest []byte) bool {
 	n := 0
 	for ; 8*(n+1) <= len(rest); n++ {
+		if n+1 >= len(d.held) {
+			return false // too long a run to hold; its head tells most apart
+		}
 		if !isResumption(binary.LittleEndian.Uint64(rest[8*n:])) {
 			return false
 		}
-	}
-	if n >= len(d.held) {
-		return false // too long a chain to hold; its head tells most apart
 	}
 	d.held[0] = w
 	for i := range n {
