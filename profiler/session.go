@@ -162,7 +162,11 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	if err := s.agentFailure(i); err != nil {
 		return nil, err
 	}
-	if s.main.shm.Status() == wire.StatusStarting {
+	switch s.main.shm.Status() {
+	case wire.StatusBadProgram:
+		code, _ := exitStatus(waitErr)
+		return nil, ProgramFailed{Status: code}
+	case wire.StatusStarting:
 		return nil, neverStarted(i, waitErr)
 	}
 	if s.listener != nil {
@@ -224,6 +228,15 @@ func timelineTicks(k clock.Kind, d time.Duration) int64 {
 	time.Sleep(2 * time.Millisecond)
 	c.Stop()
 	return int64(float64(d) / c.NanosPerTick())
+}
+
+// ProgramFailed is the error of a program that did not compile: nothing
+// ran, and the interpreter printed why, as it would have without pyprof;
+// pyprof exits with its status and writes no profile.
+type ProgramFailed struct{ Status int }
+
+func (p ProgramFailed) Error() string {
+	return fmt.Sprintf("the program did not compile (status %d)", p.Status)
 }
 
 // neverStarted is the error of an interpreter that ended before pyprof's

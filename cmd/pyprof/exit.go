@@ -52,6 +52,10 @@ func exitCode(stderr io.Writer, err error) int {
 		fmt.Fprint(helpOut, commandHelp(h.cmd))
 		return exitOK
 	}
+	var failed profiler.ProgramFailed
+	if errors.As(err, &failed) {
+		return failed.Status // the interpreter said why, as without pyprof
+	}
 	fmt.Fprintf(stderr, "pyprof: %s\n", report.Printable(err.Error()))
 	var u usageError
 	switch {

@@ -741,7 +741,9 @@ def _main():
             posix.register_at_fork(after_in_child=lambda: _release(tool_id))
         run = _prepare(kind, target, args)
     except SyntaxError as e:
-        # The program does not compile: the interpreter's traceback, its status.
+        # The program does not compile: the interpreter's traceback, its
+        # status, and pyprof told that nothing ran.
+        agent.fail(_BAD_PROGRAM, "the program does not compile")
         _exit_like_python(e, {_BOOTSTRAP_FILE, _CODE_FILE})
     except OSError as e:
         if e.filename != _script_path(target):
