@@ -203,9 +203,11 @@
     if (cp.length <= n) return name;
     for (var i = 0; i < PREFIXES.length; i++) {
       var p = PREFIXES[i];
-      if (name.lastIndexOf(p, 0) === 0 && n - p.length >= 5) {
-        return p + cutFront(Array.from(name.slice(p.length)), n - p.length);
-      }
+      if (name.lastIndexOf(p, 0) !== 0) continue;
+      var body = Array.from(name.slice(p.length));
+      if (n - p.length >= 5) return p + cutFront(body, n - p.length);
+      if (body.length <= n) return body.join("");
+      return cutFront(body, n);
     }
     return cutFront(cp, n);
   }

@@ -235,6 +235,7 @@ func TestFit(t *testing.T) {
 		{"no dot left to move to", "app.process_everything", 6 + 10*charWidth, "..erything"},
 		{"an import keeps its prefix", "import json.decoder.scanner", 6 + 22*charWidth, "import ..scanner"},
 		{"an import too narrow for its prefix", "import json.decoder", 6 + 10*charWidth, "..decoder"},
+		{"a short import too narrow for its prefix", "import typing", 6 + 9*charWidth, "typing"},
 		{"imports of a group keep theirs", "imports: xml.etree.ElementTree", 6 + 25*charWidth, "imports: ..ElementTree"},
 	}
 	for _, tt := range tests {

@@ -239,7 +239,8 @@ func writeLabels(w *bufio.Writer, pic *picture) []int {
 // goes: the function's own name, at the end, is what tells frames apart.
 // The cut falls on a dot where one is left ("..se.Executor.map" reads as
 // another name), and an import frame keeps the words that say it is one
-// ("import ..json.decoder"), as the report's names do. It works on the raw
+// ("import ..json.decoder"), as the report's names do, or, in a box too
+// narrow for them, goes whole. It works on the raw
 // name: cutting after escaping could split an entity. The script does the
 // same when zooming.
 func fit(name string, w float64) string {
@@ -252,8 +253,15 @@ func fit(name string, w float64) string {
 		return name
 	}
 	for _, prefix := range []string{view.ImportPrefix, view.GroupPrefix} {
-		if rest, ok := strings.CutPrefix(name, prefix); ok && n-len(prefix) >= 2+labelMin {
-			return prefix + cutFront([]rune(rest), n-len(prefix))
+		rest, ok := strings.CutPrefix(name, prefix)
+		switch body := []rune(rest); {
+		case !ok:
+		case n-len(prefix) >= 2+labelMin:
+			return prefix + cutFront(body, n-len(prefix))
+		case len(body) <= n:
+			return rest // the box's colour says it is an import
+		default:
+			return cutFront(body, n)
 		}
 	}
 	return cutFront(r, n)

@@ -32,6 +32,9 @@ func fitWidth(lines [][]string, width int) [][]string {
 		}
 		lines = dropColumn(lines, col)
 	}
+	if over := minName - nameRoom(lines, width); over > 0 {
+		cutLocations(lines, over)
+	}
 	room := max(nameRoom(lines, width), minName)
 	fn := len(lines[0]) - 2
 	for _, l := range lines[1:] {
@@ -52,6 +55,25 @@ func shortenLocations(lines [][]string) {
 	for _, l := range lines[1:] {
 		file := fileOf(l[loc])
 		l[loc] = short[file] + strings.TrimPrefix(l[loc], file)
+	}
+}
+
+// minLocation is the fewest columns a location is cut to.
+const minLocation = 10
+
+// cutLocations takes over columns from the longest locations, which a
+// narrow terminal cannot give whole beside names of minName columns:
+// their fronts go, so that the file's own name and the line stay
+// (..events.py:1894).
+func cutLocations(lines [][]string, over int) {
+	loc := len(lines[0]) - 1
+	longest := 0
+	for _, l := range lines[1:] {
+		longest = max(longest, Columns(l[loc]))
+	}
+	limit := max(longest-over, minLocation)
+	for _, l := range lines[1:] {
+		l[loc] = keepRight(l[loc], limit, "..")
 	}
 }
 

@@ -108,3 +108,37 @@ func TestWriteFitsWidthWithoutCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFitsEightyColumns: on an 80-column terminal, locations long
+// enough that names at their fewest columns would not fit give up their
+// fronts, keeping the file's own name's end and the line.
+func TestWriteFitsEightyColumns(t *testing.T) {
+	lib := "/root/.pyenv/versions/3.12.1/lib/python3.12/"
+	p := &callgraph.Profile{Values: []callgraph.Value{callgraph.Calls, callgraph.Wall}, Default: callgraph.Wall}
+	root := &callgraph.Node{}
+	for i, f := range []callgraph.Func{
+		{Name: "asyncio.base_events.BaseEventLoop._run_once", Filename: lib + "asyncio/base_events.py", StartLine: 1894},
+		{Name: "concurrent.futures.thread._WorkItem.run", Filename: lib + "concurrent/futures/thread.py", StartLine: 53},
+		{Name: "app.handlers.requests.process_incoming", Filename: "/srv/app/handlers/requests_processing_module.py", StartLine: 1210},
+	} {
+		id := p.AddFunc(f)
+		n := root.Child(id, 0)
+		n.Total[callgraph.Calls], n.Total[callgraph.Wall] = int64(10000*(i+1)), int64(i+1)*1e8
+	}
+	p.Threads = []*callgraph.Thread{{ID: 1, Name: "MainThread", Root: root}}
+	var out bytes.Buffer
+	if err := Write(&out, p, Options{Aligned: true, Width: 80}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		if n := Columns(line); n > 80 {
+			t.Errorf("a line of %d columns: %q", n, line)
+		}
+	}
+	for _, want := range []string{":1894", ":53", ":1210", "_run_once", "process_incoming"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in\n%s", want, text)
+		}
+	}
+}
