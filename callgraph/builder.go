@@ -190,6 +190,9 @@ type ThreadBuilder struct {
 	// resumption resume in their turn, when the decoder saw them (see
 	// ResumesNext).
 	inner []Resumption
+	// outer lists the frames a throw reaches after the next one, when the
+	// decoder saw them (see ThrowsNext).
+	outer []Resumption
 }
 
 func (t *ThreadBuilder) top() *frame {

@@ -242,6 +242,8 @@ func (t *ThreadBuilder) ResumesNext(chain []Resumption) { t.inner = chain }
 
 func (t *ThreadBuilder) forgetInner() { t.inner = nil }
 
+func (t *ThreadBuilder) forgetOuter() { t.outer = nil }
+
 // innerDepth returns how many of the frames ResumesNext named, from the
 // first on, the chain of suspensions held by s holds.
 func (t *ThreadBuilder) innerDepth(s *suspension) int {
@@ -493,6 +495,7 @@ func (t *ThreadBuilder) ThrowPython(c CodeID, tag FrameTag, ts int64) {
 	t.advance(ts)
 	t.yielded = nil
 	defer t.forgetInner()
+	defer t.forgetOuter()
 	if key := pythonKey(c, 0); t.resume(key, tag, ts) || t.resumeChain(key, tag, ts) {
 		t.retag(tag)
 		return
@@ -557,16 +560,53 @@ func (t *ThreadBuilder) findChain(key frameKey, tag FrameTag) (root *suspension,
 			}
 		}
 	}
+	best := -1
 	for _, q := range t.orphans {
 		q.each(func(s *suspension) bool {
 			h := chainDepth(s, key, tag)
-			if h > 0 && (root == nil || s.at < root.at || s.at == root.at && s.key < root.key) {
-				root, hops = s, h
+			if h == 0 {
+				return true
+			}
+			score := t.outerDepth(s, h)
+			if score > best || score == best && (s.at < root.at || s.at == root.at && s.key < root.key) {
+				root, hops, best = s, h, score
 			}
 			return true
 		})
 	}
 	return root, -1, hops
+}
+
+// ThrowsNext tells the builder, before a PY_THROW, which frames the events
+// after it throw into or resume in their turn, innermost first, the
+// returns and unwinds between them left out: the frames that delegate to
+// the one thrown into, each of which gets the exception once the frame it
+// delegates to has left. Of several suspended chains holding a frame with
+// the thrown-into frame's tag, the one whose delegating frames are those
+// is the one thrown into (see findChain). The builder uses chain only
+// until the throw it precedes is done.
+func (t *ThreadBuilder) ThrowsNext(chain []Resumption) { t.outer = chain }
+
+// outerDepth returns how many of the frames ThrowsNext named, from the
+// first on, are the frames delegating, innermost first, to the frame hops
+// steps down the chain of s.
+func (t *ThreadBuilder) outerDepth(s *suspension, hops int) int {
+	if len(t.outer) == 0 {
+		return 0
+	}
+	path := make([]*suspension, 0, hops)
+	for ; len(path) < hops; s = s.kids[len(s.kids)-1] {
+		path = append(path, s)
+	}
+	depth := 0
+	for i := len(path) - 1; i >= 0 && depth < len(t.outer); i-- {
+		r := t.outer[depth]
+		if !path[i].matches(pythonKey(r.Code, 0), r.Tag) {
+			break
+		}
+		depth++
+	}
+	return depth
 }
 
 // chainDepth returns how many steps down the chain of frames that s

@@ -684,3 +684,36 @@ func TestBuilderChainsSharingATag(t *testing.T) {
 		})
 	}
 }
+
+// TestBuilderThrowIntoChainsSharingATag: two suspended chains, gen
+// delegating to inner, whose inner frames share a tag; a throw reaches the
+// newer chain's inner frame first, then its gen. The frames the decoder
+// saw the throw reach next (ThrowsNext) tell which chain it went into:
+// each frame leaves from its own chain, and the other chain stays
+// suspended, whole.
+func TestBuilderThrowIntoChainsSharingATag(t *testing.T) {
+	f := newFixture(t)
+	tb := f.b.NewThread(1)
+	gen, inner := f.codes["gen"], f.codes["inner"]
+	f.runOn(t, tb, script{"start main @0",
+		"start f 3 @1", "start gen 3 @1", "start inner 4 @2", "yield inner #1 @3", "yield gen #7 @3", "return f @4",
+		"start g 4 @5", "start gen 3 @5", "start inner 4 @6", "yield inner #1 @7", "yield gen #8 @7", "return g @8"})
+	tb.ThrowsNext([]Resumption{{Code: gen, Tag: 8}})
+	tb.ThrowPython(inner, 1, 10)
+	f.runOn(t, tb, script{"unwind inner @11", "throw gen #8 @11", "return gen @12",
+		// The older chain goes on afterwards, resumed from the outside in.
+		"resume gen #7 @20", "resume inner #1 @20", "return inner @21", "return gen @22", "return main @30"})
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	got := render(p, p.Threads[0])
+	want := `m.main:0 calls=1 wall=30
+  m.f:10 calls=1 wall=5
+    m.gen:20 calls=1 wall=4
+      m.inner:40 calls=1 wall=2
+  m.g:10 calls=1 wall=5
+    m.gen:30 calls=1 wall=4
+      m.inner:40 calls=1 wall=2
+`
+	if got != want || tb.Mismatched != 0 {
+		t.Errorf("tree (%d leaves matched nothing):\n%s\nwant:\n%s", tb.Mismatched, got, want)
+	}
+}

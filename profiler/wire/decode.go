@@ -32,6 +32,9 @@ type Decoder struct {
 	// inner holds the resumptions that follow the one being decoded
 	// (see peekInner).
 	inner [maxInner]callgraph.Resumption
+	// outer holds the frames a throw reaches after the one being decoded
+	// (see peekOuter).
+	outer [maxInner]callgraph.Resumption
 	// held are resumptions that ended the last buffer, one after the
 	// other, decoded with the next buffer, whose first records may be
 	// the resumptions that follow them (see peekInner), or by Flush. The
@@ -122,6 +125,9 @@ func (d *Decoder) Decode(buf []byte) error {
 				t.LeavePython(callgraph.CodeID(id), d.now)
 				continue
 			}
+		}
+		if kind == KPyThrow && d.thread != nil {
+			d.peekOuter(buf[off:])
 		}
 		if (kind == KPyResume || kind == KPyThrow) && d.thread != nil {
 			if d.holdTail(w, buf[off:]) {
@@ -230,6 +236,31 @@ func (d *Decoder) peekInner(held []uint64, rest []byte) {
 	}
 	if n > 0 {
 		d.thread.ResumesNext(d.inner[:n])
+	}
+}
+
+// peekOuter passes on, after a throw, the frames the next events throw
+// into or resume, the returns and unwinds between them left out, up to
+// the first other record: the frames that delegate to the one thrown
+// into, which get the exception in their turn, and tell apart the chains
+// that hold a frame with its tag (see
+// callgraph.ThreadBuilder.ThrowsNext). A drain's end cuts them short.
+func (d *Decoder) peekOuter(rest []byte) {
+	n := 0
+	for off := 0; off+8 <= len(rest) && n < len(d.outer); off += 8 {
+		w := binary.LittleEndian.Uint64(rest[off:])
+		switch w >> KindShift {
+		case KPyReturn, KPyUnwind:
+			continue
+		case KPyThrow, KPyResume:
+			d.outer[n] = callgraph.Resumption{Code: callgraph.CodeID(w >> IdShift & (1<<IdBits - 1)), Tag: frameTag(uint32(w >> SiteShift & (1<<SiteBits - 1)))}
+			n++
+			continue
+		}
+		break
+	}
+	if n > 0 {
+		d.thread.ThrowsNext(d.outer[:n])
 	}
 }
 

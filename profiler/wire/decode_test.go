@@ -39,6 +39,48 @@ func decodeAll(t *testing.T, buf []byte) (*callgraph.Profile, *Decoder) {
 	return b.Finish(callgraph.FinishOptions{NanosPerTick: 1}), d
 }
 
+// TestDecodeThrowIntoChainsSharingATag: two suspended chains, outer
+// delegating to inner, whose inner frames share a tag; a throw reaches the
+// newer chain's inner frame, then its outer frame after the inner one
+// unwinds. The decoder passes on the frames the throw reaches next, which
+// tell the chains apart: the throw leaves the older chain suspended, and
+// it resumes whole afterwards.
+func TestDecodeThrowIntoChainsSharingATag(t *testing.T) {
+	var e encoder
+	e.thread(1, 0)
+	e.code(1, 10, "main", "/x/app.py", [][2]int32{{0, 10}})
+	e.code(2, 20, "f", "/x/app.py", [][2]int32{{0, 20}})
+	e.code(3, 30, "g", "/x/app.py", [][2]int32{{0, 30}})
+	e.code(4, 40, "outer", "/x/app.py", [][2]int32{{0, 40}})
+	e.code(5, 50, "inner", "/x/app.py", [][2]int32{{0, 50}})
+	e.hot(KPyStart, 1, SiteNone, 0)
+	for i, caller := range []uint32{2, 3} {
+		at := uint64(1 + 10*i)
+		e.hot(KPyStart, caller, 0, at)
+		e.hot(KPyStart, 4, 0, at)
+		e.hot(KPyStart, 5, 0, at+1)
+		e.hot(KPyYield, 5, 1, at+2)           // inner tagged 1 both times
+		e.hot(KPyYield, 4, uint32(7+i), at+2) // outer tagged 7, then 8
+		e.hot(KPyReturn, caller, 0, at+3)
+	}
+	e.hot(KPyThrow, 5, 1, 30) // into the newer chain
+	e.hot(KPyUnwind, 5, 0, 31)
+	e.hot(KPyThrow, 4, 8, 31)
+	e.hot(KPyReturn, 4, 0, 32)
+	e.hot(KPyResume, 4, 7, 40) // the older chain, whole
+	e.hot(KPyResume, 5, 1, 40)
+	e.hot(KPyReturn, 5, 0, 41)
+	e.hot(KPyReturn, 4, 0, 42)
+	e.hot(KPyReturn, 1, 0, 60)
+	p, _ := decodeAll(t, e.buf)
+	want := "app.main:0 1 60\n" +
+		" app.f:10 1 5\n  app.outer:20 1 4\n   app.inner:40 1 2\n" +
+		" app.g:10 1 5\n  app.outer:30 1 4\n   app.inner:40 1 2\n"
+	if got := tree(p); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // recordEnds returns where each record of buf but the last ends.
 func recordEnds(buf []byte) []int {
 	var ends []int
