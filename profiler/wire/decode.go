@@ -40,7 +40,7 @@ type Decoder struct {
 	// the resumptions that follow them (see peekInner), or by Flush. The
 	// first is held with its delta added to now, the others with theirs
 	// still to add.
-	held  [maxInner + 1]uint64
+	held  [maxHeld]uint64
 	nHeld int
 }
 
@@ -76,7 +76,12 @@ func (d *Decoder) decodeHeld(next []byte) error {
 		if i > 0 {
 			d.now += int64(w & (1<<DeltaBits - 1))
 		}
-		d.peekInner(d.held[i+1:n], next)
+		if w>>KindShift == KPyThrow {
+			d.peekOuter(d.held[i+1:n], next)
+		}
+		if isResumption(w) {
+			d.peekInner(d.held[i+1:n], next)
+		}
 		if err := d.hot(w>>KindShift, w); err != nil {
 			return fmt.Errorf("record before this buffer: %w", err)
 		}
@@ -127,7 +132,7 @@ func (d *Decoder) Decode(buf []byte) error {
 			}
 		}
 		if kind == KPyThrow && d.thread != nil {
-			d.peekOuter(buf[off:])
+			d.peekOuter(nil, buf[off:])
 		}
 		if (kind == KPyResume || kind == KPyThrow) && d.thread != nil {
 			if d.holdTail(w, buf[off:]) {
@@ -182,19 +187,28 @@ func (d *Decoder) hot(kind, w uint64) error {
 	return nil
 }
 
-// maxInner bounds the resumptions passed on after one (see peekInner).
-const maxInner = 8
+// maxInner bounds the resumptions passed on after one (see peekInner),
+// and maxHeld the records held back at a buffer's end (see holdTail).
+const (
+	maxInner = 8
+	maxHeld  = 48
+)
 
-// holdTail holds back resumption w when it and the resumptions right
-// after it in rest end the buffer: the records that tell which frames
-// they resume are still to come. It reports whether it did.
+// holdTail holds back resumption w when it and the records right after it
+// in rest end the buffer: the records that tell which frames it resumes
+// are still to come. After a PY_RESUME those are resumptions; after a
+// PY_THROW, the throws and resumptions of the frames delegating to the
+// one thrown into, between the returns and unwinds of the frames they
+// delegated to (see peekOuter). It reports whether it did.
 func (d *Decoder) holdTail(w uint64, rest []byte) bool {
+	throw := w>>KindShift == KPyThrow
 	n := 0
 	for ; 8*(n+1) <= len(rest); n++ {
 		if n+1 >= len(d.held) {
 			return false // too long a run to hold; its head tells most apart
 		}
-		if !isResumption(binary.LittleEndian.Uint64(rest[8*n:])) {
+		next := binary.LittleEndian.Uint64(rest[8*n:])
+		if !isResumption(next) && !(throw && isLeave(next)) {
 			return false
 		}
 	}
@@ -204,6 +218,23 @@ func (d *Decoder) holdTail(w uint64, rest []byte) bool {
 	}
 	d.nHeld = n + 1
 	return true
+}
+
+func isLeave(w uint64) bool {
+	k := w >> KindShift
+	return k == KPyReturn || k == KPyUnwind
+}
+
+// wordAt returns the j-th record of held followed by rest, false past
+// their end.
+func wordAt(held []uint64, rest []byte, j int) (uint64, bool) {
+	if j < len(held) {
+		return held[j], true
+	}
+	if i := j - len(held); 8*(i+1) <= len(rest) {
+		return binary.LittleEndian.Uint64(rest[8*i:]), true
+	}
+	return 0, false
 }
 
 func isResumption(w uint64) bool {
@@ -221,17 +252,11 @@ func isResumption(w uint64) bool {
 func (d *Decoder) peekInner(held []uint64, rest []byte) {
 	n := 0
 	for n < len(d.inner) {
-		var w uint64
-		switch i := n - len(held); {
-		case i < 0:
-			w = held[n]
-		case 8*(i+1) <= len(rest):
-			w = binary.LittleEndian.Uint64(rest[8*i:])
-		}
-		if !isResumption(w) {
+		w, ok := wordAt(held, rest, n)
+		if !ok || !isResumption(w) {
 			break
 		}
-		d.inner[n] = callgraph.Resumption{Code: callgraph.CodeID(w >> IdShift & (1<<IdBits - 1)), Tag: frameTag(uint32(w >> SiteShift & (1<<SiteBits - 1)))}
+		d.inner[n] = resumption(w)
 		n++
 	}
 	if n > 0 {
@@ -239,25 +264,27 @@ func (d *Decoder) peekInner(held []uint64, rest []byte) {
 	}
 }
 
+func resumption(w uint64) callgraph.Resumption {
+	return callgraph.Resumption{Code: callgraph.CodeID(w >> IdShift & (1<<IdBits - 1)), Tag: frameTag(uint32(w >> SiteShift & (1<<SiteBits - 1)))}
+}
+
 // peekOuter passes on, after a throw, the frames the next events throw
 // into or resume, the returns and unwinds between them left out, up to
 // the first other record: the frames that delegate to the one thrown
 // into, which get the exception in their turn, and tell apart the chains
 // that hold a frame with its tag (see
-// callgraph.ThreadBuilder.ThrowsNext). A drain's end cuts them short.
-func (d *Decoder) peekOuter(rest []byte) {
+// callgraph.ThreadBuilder.ThrowsNext), in held and then rest.
+func (d *Decoder) peekOuter(held []uint64, rest []byte) {
 	n := 0
-	for off := 0; off+8 <= len(rest) && n < len(d.outer); off += 8 {
-		w := binary.LittleEndian.Uint64(rest[off:])
-		switch w >> KindShift {
-		case KPyReturn, KPyUnwind:
-			continue
-		case KPyThrow, KPyResume:
-			d.outer[n] = callgraph.Resumption{Code: callgraph.CodeID(w >> IdShift & (1<<IdBits - 1)), Tag: frameTag(uint32(w >> SiteShift & (1<<SiteBits - 1)))}
-			n++
-			continue
+	for j := 0; n < len(d.outer); j++ {
+		w, ok := wordAt(held, rest, j)
+		if !ok || !isResumption(w) && !isLeave(w) {
+			break
 		}
-		break
+		if isResumption(w) {
+			d.outer[n] = resumption(w)
+			n++
+		}
 	}
 	if n > 0 {
 		d.thread.ThrowsNext(d.outer[:n])

@@ -79,6 +79,13 @@ func TestDecodeThrowIntoChainsSharingATag(t *testing.T) {
 	if got := tree(p); got != want {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
 	}
+	// A drain can end anywhere between two records, right after the throw
+	// too.
+	for _, at := range recordEnds(e.buf) {
+		if got := tree(decodeSplit(t, e.buf, at)); got != want {
+			t.Errorf("decoded in two parts, split at byte %d: tree:\n%s\nwant:\n%s", at, got, want)
+		}
+	}
 }
 
 // recordEnds returns where each record of buf but the last ends.
