@@ -39,14 +39,12 @@ func decodeAll(t *testing.T, buf []byte) (*callgraph.Profile, *Decoder) {
 	return b.Finish(callgraph.FinishOptions{NanosPerTick: 1}), d
 }
 
-// TestDecodeThrowIntoChainsSharingATag: two suspended chains, outer
-// delegating to inner, whose inner frames share a tag; a throw reaches the
-// newer chain's inner frame, then its outer frame after the inner one
-// unwinds. The decoder passes on the frames the throw reaches next, which
-// tell the chains apart: the throw leaves the older chain suspended, and
-// it resumes whole afterwards.
-func TestDecodeThrowIntoChainsSharingATag(t *testing.T) {
-	var e encoder
+// twoChains encodes a thread whose main calls f, then g, each of which
+// starts outer, which starts inner; inner yields with the tag of
+// innerTags, outer with that of outerTags (one for f's chain, one for g's),
+// and f and g end, the two chains left suspended.
+func twoChains(innerTags, outerTags [2]uint32) *encoder {
+	e := &encoder{}
 	e.thread(1, 0)
 	e.code(1, 10, "main", "/x/app.py", [][2]int32{{0, 10}})
 	e.code(2, 20, "f", "/x/app.py", [][2]int32{{0, 20}})
@@ -59,10 +57,22 @@ func TestDecodeThrowIntoChainsSharingATag(t *testing.T) {
 		e.hot(KPyStart, caller, 0, at)
 		e.hot(KPyStart, 4, 0, at)
 		e.hot(KPyStart, 5, 0, at+1)
-		e.hot(KPyYield, 5, 1, at+2)           // inner tagged 1 both times
-		e.hot(KPyYield, 4, uint32(7+i), at+2) // outer tagged 7, then 8
+		e.hot(KPyYield, 5, innerTags[i], at+2)
+		e.hot(KPyYield, 4, outerTags[i], at+2)
 		e.hot(KPyReturn, caller, 0, at+3)
 	}
+	return e
+}
+
+// TestDecodeThrowIntoChainsSharingATag: two suspended chains, outer
+// delegating to inner, whose inner frames share a tag; a throw reaches the
+// newer chain's inner frame, then its outer frame after the inner one
+// unwinds. The decoder passes on the frames the throw reaches next, which
+// tell the chains apart: the throw leaves the older chain suspended, and
+// it resumes whole afterwards.
+func TestDecodeThrowIntoChainsSharingATag(t *testing.T) {
+	// inner tagged 1 both times, outer 7, then 8
+	e := twoChains([2]uint32{1, 1}, [2]uint32{7, 8})
 	e.hot(KPyThrow, 5, 1, 30) // into the newer chain
 	e.hot(KPyUnwind, 5, 0, 31)
 	e.hot(KPyThrow, 4, 8, 31)
@@ -211,23 +221,8 @@ func TestDecodeFrameTags(t *testing.T) {
 // outer one, which tells the chains apart: each inner frame goes on in
 // its own chain, under f and under g, none as a frame of no call.
 func TestDecodeChainsSharingATag(t *testing.T) {
-	var e encoder
-	e.thread(1, 0)
-	e.code(1, 10, "main", "/x/app.py", [][2]int32{{0, 10}})
-	e.code(2, 20, "f", "/x/app.py", [][2]int32{{0, 20}})
-	e.code(3, 30, "g", "/x/app.py", [][2]int32{{0, 30}})
-	e.code(4, 40, "outer", "/x/app.py", [][2]int32{{0, 40}})
-	e.code(5, 50, "inner", "/x/app.py", [][2]int32{{0, 50}})
-	e.hot(KPyStart, 1, SiteNone, 0)
-	for i, caller := range []uint32{2, 3} {
-		at := uint64(1 + 10*i)
-		e.hot(KPyStart, caller, 0, at)
-		e.hot(KPyStart, 4, 0, at)
-		e.hot(KPyStart, 5, 0, at+1)
-		e.hot(KPyYield, 5, uint32(1+i), at+2) // inner tagged 1, then 2
-		e.hot(KPyYield, 4, 7, at+2)           // outer tagged 7 both times
-		e.hot(KPyReturn, caller, 0, at+3)
-	}
+	// inner tagged 1, then 2, outer 7 both times
+	e := twoChains([2]uint32{1, 2}, [2]uint32{7, 7})
 	for i := range 2 {
 		at := uint64(30 + 10*i)
 		e.hot(KPyResume, 4, 7, at)
