@@ -201,6 +201,9 @@ const (
 // one thrown into, between the returns and unwinds of the frames they
 // delegated to (see peekOuter). It reports whether it did.
 func (d *Decoder) holdTail(w uint64, rest []byte) bool {
+	if len(rest) >= 8*len(d.held) {
+		return false // not the buffer's end: the usual case, at no cost
+	}
 	throw := w>>KindShift == KPyThrow
 	n := 0
 	for ; 8*(n+1) <= len(rest); n++ {
