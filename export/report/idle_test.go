@@ -166,3 +166,25 @@ func TestFunctionsLeaveIdleOut(t *testing.T) {
 		t.Errorf("total %d + idle %d, want %d with 1804ms idle (the queue's get and the loop's own time)", after.Total, idle, before.Total)
 	}
 }
+
+// TestTreeFitsTerminal: report --tree on a narrow terminal cuts names from
+// the left and leaves out locations that would not fit beside them, so no
+// row of a tree this shallow wraps, and each name keeps its own end.
+func TestTreeFitsTerminal(t *testing.T) {
+	const width = 60
+	var out bytes.Buffer
+	if err := WriteTree(&out, pool(t), TreeOptions{Width: width, Idle: true}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if n := Columns(line); n > width {
+			t.Errorf("%d columns: %q", n, line)
+		}
+	}
+	for _, end := range []string{"_worker", "Future.result", "SimpleQueue.get", "lock.acquire"} {
+		if !strings.Contains(text, end) {
+			t.Errorf("no %q in\n%s", end, text)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func WriteTree(w io.Writer, p *callgraph.Profile, opts TreeOptions) error {
 	}
 	t := &treeWriter{p: p, v: v, calls: p.Has(callgraph.Calls), incl: map[*callgraph.Node]int64{}}
 	if opts.Width > 0 {
-		t.files = distinctFiles(p)
+		t.files, t.width = distinctFiles(p), opts.Width
 	}
 	for _, th := range threads {
 		if th.Root == nil {
@@ -140,6 +140,9 @@ type treeWriter struct {
 	deepest  int // the depth of the deepest line written
 	// files, when set, maps files to the ends of their paths shown.
 	files map[string]string
+	// width, when above 0, is the terminal's, which rows fit where they
+	// can (see fitRow).
+	width int
 }
 
 // distinctFiles maps every file of p to the end of its path that no other
@@ -238,8 +241,30 @@ func (t *treeWriter) line(lead string, n *callgraph.Node) {
 		// A sampled leaf: the line it was executing.
 		where += fmt.Sprintf(" at line %d", n.SelfLine)
 	}
-	fmt.Fprintf(t.w, "%s%s %s  %s%s%s\n", lead, Human(t.v, t.incl[n]), sharePercent(t.incl[n], t.total),
-		Printable(f.Name), calls, where)
+	head := fmt.Sprintf("%s%s %s  ", lead, Human(t.v, t.incl[n]), sharePercent(t.incl[n], t.total))
+	name := Printable(f.Name)
+	if t.width > 0 {
+		name, where = t.fitRow(head, name, calls, where)
+	}
+	fmt.Fprintf(t.w, "%s%s%s%s\n", head, name, calls, where)
+}
+
+// minTreeName is the fewest columns a tree row cuts a function's name to.
+const minTreeName = 20
+
+// fitRow fits a row of the tree into the terminal's width where the
+// indentation leaves room: the location goes when the name would get fewer
+// than minTreeName columns beside it, then the name is cut from the left,
+// so that its own end stays. A row indented past the width wraps.
+func (t *treeWriter) fitRow(head, name, calls, where string) (string, string) {
+	room := t.width - Columns(head) - Columns(calls)
+	if Columns(name)+Columns(where) <= room {
+		return name, where
+	}
+	if room-Columns(where) < minTreeName {
+		where = ""
+	}
+	return shortenName(name, max(room-Columns(where), minTreeName)), where
 }
 
 // ThreadTitle names a thread in the trees: its name (escaped), its id and
