@@ -214,7 +214,7 @@ func (t *ThreadBuilder) suspend(d int, ts int64, prev *suspension, tag FrameTag)
 func (t *ThreadBuilder) ResumePython(c CodeID, tag FrameTag, ts int64) {
 	t.advance(ts)
 	t.yielded = nil
-	defer t.forgetInner()
+	defer t.forgetNext()
 	if t.resume(pythonKey(c, 0), tag, ts) {
 		t.retag(tag)
 		return
@@ -240,9 +240,9 @@ type Resumption struct {
 // uses chain only until the resumption it precedes is done.
 func (t *ThreadBuilder) ResumesNext(chain []Resumption) { t.inner = chain }
 
-func (t *ThreadBuilder) forgetInner() { t.inner = nil }
-
-func (t *ThreadBuilder) forgetOuter() { t.outer = nil }
+// forgetNext forgets what the decoder said of the events after a
+// resumption or throw, once it is done (see ResumesNext, ThrowsNext).
+func (t *ThreadBuilder) forgetNext() { t.inner, t.outer = nil, nil }
 
 // innerDepth returns how many of the frames ResumesNext named, from the
 // first on, the chain of suspensions held by s holds.
@@ -494,8 +494,7 @@ func takeAmong(list *[]*suspension, key frameKey, tag FrameTag) *suspension {
 func (t *ThreadBuilder) ThrowPython(c CodeID, tag FrameTag, ts int64) {
 	t.advance(ts)
 	t.yielded = nil
-	defer t.forgetInner()
-	defer t.forgetOuter()
+	defer t.forgetNext()
 	if key := pythonKey(c, 0); t.resume(key, tag, ts) || t.resumeChain(key, tag, ts) {
 		t.retag(tag)
 		return

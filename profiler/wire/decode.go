@@ -76,11 +76,8 @@ func (d *Decoder) decodeHeld(next []byte) error {
 		if i > 0 {
 			d.now += int64(w & (1<<DeltaBits - 1))
 		}
-		if w>>KindShift == KPyThrow {
-			d.peekOuter(d.held[i+1:n], next)
-		}
 		if isResumption(w) {
-			d.peekInner(d.held[i+1:n], next)
+			d.peek(w, d.held[i+1:n], next)
 		}
 		if err := d.hot(w>>KindShift, w); err != nil {
 			return fmt.Errorf("record before this buffer: %w", err)
@@ -131,14 +128,11 @@ func (d *Decoder) Decode(buf []byte) error {
 				continue
 			}
 		}
-		if kind == KPyThrow && d.thread != nil {
-			d.peekOuter(nil, buf[off:])
-		}
-		if (kind == KPyResume || kind == KPyThrow) && d.thread != nil {
+		if isResumption(w) && d.thread != nil {
 			if d.holdTail(w, buf[off:]) {
 				break
 			}
-			d.peekInner(nil, buf[off:])
+			d.peek(w, nil, buf[off:])
 		}
 		if err := d.hot(kind, w); err != nil {
 			return fmt.Errorf("record at byte %d: %w", off-8, err)
@@ -243,6 +237,16 @@ func wordAt(held []uint64, rest []byte, j int) (uint64, bool) {
 func isResumption(w uint64) bool {
 	k := w >> KindShift
 	return k == KPyResume || k == KPyThrow
+}
+
+// peek tells the thread what the records after resumption w, in held and
+// then rest, resume or throw into: the frames w's frame delegates to, and
+// for a throw those delegating to it.
+func (d *Decoder) peek(w uint64, held []uint64, rest []byte) {
+	if w>>KindShift == KPyThrow {
+		d.peekOuter(held, rest)
+	}
+	d.peekInner(held, rest)
 }
 
 // peekInner passes on the resumptions that follow one, in held and then
