@@ -89,14 +89,14 @@ func (s *session) sampleCPU() {
 			if slot.State() != wire.SlotOwned {
 				continue
 			}
-			t := pr.decoders[k].Thread()
+			t := pr.thread(k)
 			if t == nil {
 				continue
 			}
 			// Drain first, then read the clock: the stack charged is then
 			// the one running when the clock was read.
 			s.drainSlot(pr, k, slot, slot.State())
-			if pr.decoders[k].Thread() != t {
+			if pr.thread(k) != t {
 				continue // the thread ended meanwhile
 			}
 			events := pr.decoders[k].Events
@@ -120,6 +120,9 @@ func (s *session) drainAll() {
 // wire.Decoder.Flush): its recording is over.
 func (s *session) flushDecoders(pr *procRings) {
 	for k, d := range pr.decoders {
+		if d == nil {
+			continue
+		}
 		if err := d.Flush(); err != nil && !pr.failed[k] {
 			pr.failed[k] = true
 			s.stats.DecodeErrors++
@@ -139,7 +142,7 @@ func (s *session) drainProc(pr *procRings) {
 // drainSlot decodes what one ring holds; a ring whose thread ended (state
 // read before draining) is recycled.
 func (s *session) drainSlot(pr *procRings, k int, slot *ring.Slot, state uint32) {
-	d := pr.decoders[k]
+	d := pr.decoder(k)
 	n, err := slot.Drain(func(b []byte) error {
 		if pr.failed[k] {
 			return nil
@@ -178,7 +181,9 @@ func (s *session) drainSlot(pr *procRings, k int, slot *ring.Slot, state uint32)
 func (pr *procRings) stats() Stats {
 	var st Stats
 	for _, d := range pr.decoders {
-		st.Events += d.Events
+		if d != nil {
+			st.Events += d.Events
+		}
 	}
 	for _, slot := range pr.shm.Active() {
 		if slot.State() != wire.SlotFree {

@@ -197,8 +197,8 @@ func (r *Regions) Begin(cpuRate int) error {
 // into the next region.
 func (r *Regions) liveThreads() []*callgraph.ThreadBuilder {
 	var live []*callgraph.ThreadBuilder
-	for _, d := range r.s.main.decoders {
-		if t := d.Thread(); t != nil {
+	for k := range r.s.main.decoders {
+		if t := r.s.main.thread(k); t != nil {
 			live = append(live, t)
 		}
 	}
@@ -265,7 +265,7 @@ func (r *Regions) chargeLastCPU() {
 		if slot.State() != wire.SlotOwned {
 			continue
 		}
-		t := pr.decoders[k].Thread()
+		t := pr.thread(k)
 		if t == nil {
 			continue
 		}

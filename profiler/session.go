@@ -52,7 +52,8 @@ type procRings struct {
 	serial   uint64 // of a child's registration
 	shm      *ring.Shared
 	proc     *callgraph.Process
-	decoders []*wire.Decoder
+	sink     wire.Sink
+	decoders []*wire.Decoder // nil where the slot has not been used yet
 	failed   []bool
 	cpu      *cpuClocks // nil unless CPU time is measured
 	// nanos: the process counts CLOCK_MONOTONIC nanoseconds while the
@@ -63,17 +64,33 @@ type procRings struct {
 }
 
 func (s *session) newProc(pid int, shm *ring.Shared, proc *callgraph.Process) *procRings {
-	pr := &procRings{pid: pid, shm: shm, proc: proc}
+	pr := &procRings{pid: pid, shm: shm, proc: proc, sink: proc}
+	if pid == 0 {
+		pr.sink = s.builder
+	}
+	// A decoder is made when its slot first holds records: of the
+	// thousands of slots most are never used, and making a decoder for
+	// each up front cost the program's start several milliseconds of
+	// allocation and garbage collection.
 	pr.decoders = make([]*wire.Decoder, len(shm.Slots()))
 	pr.failed = make([]bool, len(shm.Slots()))
-	var sink wire.Sink = proc
-	if pid == 0 {
-		sink = s.builder
-	}
-	for k := range pr.decoders {
-		pr.decoders[k] = wire.NewDecoder(sink)
-	}
 	return pr
+}
+
+// decoder returns slot k's decoder, made on first use.
+func (pr *procRings) decoder(k int) *wire.Decoder {
+	if pr.decoders[k] == nil {
+		pr.decoders[k] = wire.NewDecoder(pr.sink)
+	}
+	return pr.decoders[k]
+}
+
+// thread returns the thread whose records slot k carries, or nil.
+func (pr *procRings) thread(k int) *callgraph.ThreadBuilder {
+	if d := pr.decoders[k]; d != nil {
+		return d.Thread()
+	}
+	return nil
 }
 
 // now reads the clock the process's timestamps count.

@@ -80,13 +80,20 @@ func mapShared(f *os.File, o Options) (*Shared, error) {
 	used := (*uint32)(unsafe.Pointer(&mem[wire.HdrSlotsUsed]))
 	start := wire.DataStart(o.Slots)
 	buf := new([]byte)
-	for i := range o.Slots {
+	// One allocation for all the slots, not one each: there are thousands,
+	// and this runs before the program starts.
+	backing := make([]Slot, o.Slots)
+	rings := make([]fileRing, o.Slots)
+	s.slots = make([]*Slot, o.Slots)
+	for i := range backing {
 		ctrl := wire.HdrSize + i*wire.SlotCtrlSize
-		s.slots = append(s.slots, &Slot{
+		rings[i] = fileRing{f, int64(start + uint64(i)*o.RingBytes)}
+		backing[i] = Slot{
 			ctrl:      mem[ctrl : ctrl+wire.SlotCtrlSize],
-			data:      fileRing{f, int64(start + uint64(i)*o.RingBytes)},
+			data:      &rings[i],
 			ringBytes: o.RingBytes, mask: o.RingBytes - 1, buf: buf, used: used, index: i,
-		})
+		}
+		s.slots[i] = &backing[i]
 	}
 	return s, nil
 }
@@ -239,7 +246,7 @@ func (s *Shared) Release(i int) {
 	slot := s.slots[i]
 	keep := min(keptBytes, slot.ringBytes)
 	if slot.highWater > keep {
-		f := slot.data.(fileRing)
+		f := slot.data.(*fileRing)
 		// Best effort: a failure only costs memory.
 		_ = unix.Fallocate(int(f.file.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE,
 			f.offset+int64(keep), int64(slot.highWater-keep))
