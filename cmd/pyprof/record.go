@@ -231,6 +231,9 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	opts.Signals = signals
 	unprofiled := f.watchUnprofiled(&opts)
+	if writesPprof(outs) {
+		go export.PrepareWriters()
+	}
 	res, sst, err := f.run(ctx, opts)
 	unprofiledLine := unprofiled(res)
 	status.clear()
@@ -258,6 +261,17 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 		return exitOutput
 	}
 	return res.ExitCode
+}
+
+// writesPprof reports whether one of outs is a pprof profile, whose
+// compressor is best made while the program runs.
+func writesPprof(outs []output) bool {
+	for _, o := range outs {
+		if o.format == export.Pprof {
+			return true
+		}
+	}
+	return false
 }
 
 // writeOutputs writes every output it can, the timeline last: the run
