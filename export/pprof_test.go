@@ -7,6 +7,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,34 @@ func TestWritePprofIsDeterministic(t *testing.T) {
 	b := writePprof(t, basicProfile(), Options{})
 	if !bytes.Equal(a, b) {
 		t.Error("two writes of the same profile differ")
+	}
+}
+
+// The compressor made ahead (PrepareWriters) and handed back after each
+// write must never be shared by two writes at once, nor carry anything of
+// one profile into the next.
+func TestWritePprofReusesOneCompressorSafely(t *testing.T) {
+	want := writePprof(t, basicProfile(), Options{})
+	PrepareWriters()
+	const writers = 8
+	got := make([][]byte, writers)
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			errs[i] = WritePprof(&buf, basicProfile(), Options{})
+			got[i] = buf.Bytes()
+		})
+	}
+	wg.Wait()
+	for i := range writers {
+		if errs[i] != nil {
+			t.Fatalf("write %d: %v", i, errs[i])
+		}
+		if !bytes.Equal(got[i], want) {
+			t.Errorf("write %d of %d at once differs from a write alone", i, writers)
+		}
 	}
 }
 
