@@ -20,7 +20,7 @@ type fixture struct {
 	natives map[string]NativeID
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{b: NewBuilder(), codes: map[string]CodeID{}, natives: map[string]NativeID{}}
 	// Every code has a line table mapping offsets 0..9 to its first line,

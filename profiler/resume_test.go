@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/profiler/agent"
@@ -15,11 +16,15 @@ import (
 // events' code alone could not tell apart: generators of one function
 // interleaved, each delegating to another generator; tasks of one coroutine
 // woken in the reverse order, each awaiting another coroutine; thousands of
-// tasks of one coroutine, whose frames share tags, woken oldest first; and a
-// generator started on one thread and run to its end on another (one that
+// tasks of one coroutine, whose frames share tags, woken oldest first;
+// thousands of chains of generators ten frames deep, made one after the
+// other (their frames at the same stride in memory, which a hash of the
+// frame's address must not turn into the same run of tags), thrown into or
+// sent to in shuffled order; and a generator started on one thread and run to its end on another (one that
 // came back to the thread it left is not matched there when that thread's
 // ring is decoded first; see the builder's resumptions).
 const resumptionsProgram = `import asyncio
+import random
 import threading
 
 
@@ -89,6 +94,40 @@ async def many_tasks():
     return sum(await asyncio.gather(*(step_outer(i) for i in range(3000))))
 
 
+def chain_leaf():
+    yield 1
+    yield 2
+
+
+def chain_mid(depth):
+    if depth == 0:
+        return (yield from chain_leaf())
+    return (yield from chain_mid(depth - 1))
+
+
+def chain_top():
+    try:
+        return (yield from chain_mid(9))
+    except KeyError:
+        return -1
+
+
+def thrown_chains():
+    chains = [chain_top() for _ in range(8000)]
+    for g in chains:
+        next(g)
+    order = list(range(len(chains)))
+    random.Random(2).shuffle(order)
+    for i in order:
+        try:
+            if i % 2:
+                chains[i].throw(KeyError)
+            else:
+                chains[i].send(None)
+        except StopIteration:
+            pass
+
+
 def counter():
     for n in range(4):
         yield n
@@ -110,6 +149,7 @@ def handed_over():
 interleaved()
 asyncio.run(reversed_tasks())
 asyncio.run(many_tasks())
+thrown_chains()
 handed_over()
 `
 
@@ -119,7 +159,9 @@ handed_over()
 // counted 0 times: a resumption goes on in the node its frame started in,
 // told from the other frames of its code by its frame tag, but for the
 // generator advanced on another thread, which runs there below the marker
-// that says so.
+// that says so; and that no thread's calls took more wall time than the
+// recording did (a throw into the wrong chain makes the unwinds after it
+// end frames that started long before).
 func TestRecordResumptionsByFrame(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "resumptions.py")
 	if err := os.WriteFile(file, []byte(resumptionsProgram), 0o644); err != nil {
@@ -130,6 +172,13 @@ func TestRecordResumptionsByFrame(t *testing.T) {
 		assertCountsOf(t, p, referenceCounts(t, i, file), file)
 		elsewhere := 0
 		for _, th := range p.Threads {
+			var wall int64
+			for _, n := range th.Root.Children {
+				wall += n.Total[callgraph.Wall]
+			}
+			if wall > p.Duration.Nanoseconds() {
+				t.Errorf("thread %s: its calls took %v of wall time, in a recording of %v", th.Name, time.Duration(wall), p.Duration)
+			}
 			th.Root.Walk(func(path []*callgraph.Node) {
 				n := path[len(path)-1]
 				f := p.Funcs[n.Func]

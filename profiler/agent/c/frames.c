@@ -139,24 +139,29 @@ static int layout_checks(void)
  * and PY_THROW in the generator's or coroutine's own frame, the current
  * one, which lives inside the generator object at one address for its
  * life; its tag lets pyprof tell apart the frames of one code suspended at
- * the same time. The tag is 1 plus 11 bits of the address over 16 (frames
- * are 16-byte aligned), taken by Fibonacci hashing: the top bits of its
- * product with 2^64 over the golden ratio, which depend on every bit of
- * it. The low bits alone repeat every 32 KiB, and the allocator places
- * the frames of one code at the same few offsets of its pools: thousands
- * of coroutines of one function shared 170 of the 2,048 values. A
- * multiply and a shift on every yield and resume, where a modulo and a
- * check of the frame's code cost a generator-heavy program 3% more;
- * frames that still share a tag make pyprof tell them apart by what they
- * await. It is on where the layout check passed when recording started
- * (agent_start); PYPROF_TAG_NONE elsewhere. */
+ * the same time. The tag is 1 plus 11 bits of a hash of the address over
+ * 16 (frames are 16-byte aligned) that depends on every bit of it: the low
+ * bits alone repeat every 32 KiB, and the allocator places the frames of
+ * one code at the same few offsets of its pools (thousands of coroutines
+ * of one function shared 170 of the 2,048 values). The hash must not be
+ * linear either: a multiply alone (Fibonacci hashing) gives frames made
+ * at the same stride the same run of tags, so two chains of generators,
+ * each made frame after frame, could share the tag of every frame, and
+ * pyprof tells chains apart by the tags of the frames they delegate to.
+ * The xor of the product's halves between two multiplies breaks the
+ * stride. Two multiplies on every yield and resume, where a modulo and a
+ * check of the frame's code cost a generator-heavy program 3% more. It is
+ * on where the layout check passed when recording started (agent_start);
+ * PYPROF_TAG_NONE elsewhere. */
 static int frame_tags_on, frame_tags_checked;
 
 static inline uint32_t frame_tag(void)
 {
     if (!frame_tags_on)
         return PYPROF_TAG_NONE;
-    return 1 + (uint32_t)((((uint64_t)(uintptr_t)current_frame() >> 4) * 0x9E3779B97F4A7C15ull) >> 53);
+    uint64_t h = ((uint64_t)(uintptr_t)current_frame() >> 4) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 32)) * 0xD6E8FEB86659FD93ull;
+    return 1 + (uint32_t)(h >> 53);
 }
 
 /* frame_sites(on) turns sites from frames on or off; it returns whether
