@@ -178,7 +178,10 @@ type ThreadBuilder struct {
 	// has ended, by key; yielded is the suspension the previous event
 	// made, if it was a PY_YIELD (see suspend.go).
 	orphans map[frameKey]*orphanQueue
-	yielded *suspension
+	// chainEnds lists the orphans by the innermost frame of their chain,
+	// nil until a throw first looks for a chain among them (see findChain).
+	chainEnds map[chainEnd]*stayList
+	yielded   *suspension
 	// side holds, by stack index, the sideInfo of frames with hasSide.
 	side []*sideInfo
 	// spareSuspensions are suspensions resumed and free for reuse: a
