@@ -525,6 +525,10 @@ const (
 	// dispatchCode is the function through which asyncio's event loop
 	// runs every callback and task step.
 	dispatchCode
+	// stepCode is asyncio's tasks module, whose Task (where the C one
+	// is not used) steps a task's coroutine in frames of its own
+	// between the dispatch and the coroutine.
+	stepCode
 )
 
 func asyncioFlags(c *Code) uint8 {
@@ -535,8 +539,11 @@ func asyncioFlags(c *Code) uint8 {
 	if m != "asyncio" && !strings.HasPrefix(m, "asyncio.") {
 		return 0
 	}
-	if m == "asyncio.events" && c.Qualname == "Handle._run" {
+	switch {
+	case m == "asyncio.events" && c.Qualname == "Handle._run":
 		return loopCode | dispatchCode
+	case m == "asyncio.tasks":
+		return loopCode | stepCode
 	}
 	return loopCode
 }

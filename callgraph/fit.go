@@ -200,18 +200,29 @@ func (p *Profile) findGrafts(n *Node, path []*Node, grafts *[]graft) {
 }
 
 // taskGraft tells whether c, under path (root first, its parent last), is a
-// step of a task: only asyncio's frames, Handle._run among them, stand
-// between it and the frame that started the loop.
+// step of a task or a callback the loop runs: Handle._run calls it, through
+// a Task's own steps at most, and only asyncio's frames stand between that
+// and the frame that started the loop. What asyncio's own callbacks call
+// (a socket's accept under _accept_connection) stays under them.
 func (p *Profile) taskGraft(c *Node, path []*Node) (graft, bool) {
-	dispatch := false
 	i := len(path) - 1
-	for ; i > 0 && p.isAsyncio(path[i]); i-- {
-		dispatch = dispatch || strings.HasSuffix(p.Funcs[path[i].Func].Name, ".Handle._run")
+	for i > 0 && p.isTaskStep(path[i]) {
+		i--
 	}
-	if !dispatch || i == len(path)-1 {
+	if i <= 0 || !strings.HasSuffix(p.Funcs[path[i].Func].Name, ".Handle._run") {
 		return graft{}, false
 	}
+	for i > 0 && p.isAsyncio(path[i]) {
+		i--
+	}
 	return graft{n: c, anchor: path[i], line: path[i+1].CallLine}, true
+}
+
+// isTaskStep tells a frame of asyncio's tasks module, whose Task (where the
+// C one is not used) steps a coroutine in frames of its own.
+func (p *Profile) isTaskStep(n *Node) bool {
+	f := p.Funcs[n.Func]
+	return f.Kind == KindPython && strings.HasPrefix(f.Name, "asyncio.tasks.")
 }
 
 // apply takes g.n off its parent, and its values off the loop's frames

@@ -139,6 +139,52 @@ func TestMergeSamplesGraftsTasks(t *testing.T) {
 	}
 }
 
+// TestGraftSampledTasksLeavesAsyncioCallbacks: of the sampled stacks under
+// Handle._run, a task's coroutine and a callback go under the frame that
+// started the loop; a socket's accept that asyncio's _accept_connection
+// called stays under it.
+func TestGraftSampledTasksLeavesAsyncioCallbacks(t *testing.T) {
+	p := &Profile{Funcs: []Func{
+		{Name: "app.<module>", Kind: KindPython},
+		{Name: "asyncio.runners.run", Kind: KindPython},
+		{Name: "asyncio.base_events.BaseEventLoop._run_once", Kind: KindPython},
+		{Name: "asyncio.events.Handle._run", Kind: KindPython},
+		{Name: "asyncio.selector_events.BaseSelectorEventLoop._accept_connection", Kind: KindPython},
+		{Name: "socket.socket.accept", Kind: KindPython},
+		{Name: "app.fetch", Kind: KindPython},
+		{Name: "asyncio.tasks.Task.__step", Kind: KindPython},
+		{Name: "app.on_timer", Kind: KindPython},
+	}, Values: []Value{Samples}}
+	node := func(f FuncID, samples int64, children ...*Node) *Node {
+		n := &Node{Func: f, CallLine: 1, Total: [NumValues]int64{Samples: samples}, Children: children}
+		for _, c := range children {
+			c.Parent = n
+		}
+		return n
+	}
+	module := node(0, 18, node(1, 18, node(2, 18, node(3, 18,
+		node(4, 5, node(5, 5)), node(6, 3), node(7, 4, node(8, 4))))))
+	p.Threads = []*Thread{{ID: 1, Root: &Node{Children: []*Node{module}}}}
+	module.Parent = p.Threads[0].Root
+	p.graftSampledTasks()
+	got := map[string]int64{}
+	p.Threads[0].Root.Walk(func(path []*Node) {
+		var names []string
+		for _, n := range path {
+			names = append(names, p.Funcs[n.Func].Name[strings.LastIndex(p.Funcs[n.Func].Name, ".")+1:])
+		}
+		got[strings.Join(names, ";")] = path[len(path)-1].Total[Samples]
+	})
+	want := map[string]int64{
+		"<module>": 18, "<module>;run": 11, "<module>;run;_run_once": 11, "<module>;run;_run_once;_run": 11,
+		"<module>;run;_run_once;_run;_accept_connection": 5, "<module>;run;_run_once;_run;_accept_connection;accept": 5,
+		"<module>;run;_run_once;_run;__step": 0, "<module>;fetch": 3, "<module>;on_timer": 4,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("samples by path\n%v\nwant\n%v", got, want)
+	}
+}
+
 // TestFitGivesSiblingsTheExcess: what a call cannot hold goes to its
 // siblings with room before its caller.
 func TestFitGivesSiblingsTheExcess(t *testing.T) {

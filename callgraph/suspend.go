@@ -898,7 +898,30 @@ func (t *ThreadBuilder) taskAnchor(c CodeID) (int, bool) {
 	if k := t.stack[d-1].key; !k.native() && t.p.asyncio(k.id())&loopCode == 0 {
 		return 0, false
 	}
+	if !t.calledByDispatch(d) {
+		return 0, false
+	}
 	return t.loopAnchor()
+}
+
+// calledByDispatch tells whether a frame starting on top of the first d
+// frames is called by Handle._run itself, through native frames and a
+// Task's own steps only: a callback or a task's step. What asyncio's own
+// callbacks call (a socket's accept under _accept_connection, a
+// protocol's data_received under a transport's _read_ready) is theirs,
+// and stays under them.
+func (t *ThreadBuilder) calledByDispatch(d int) bool {
+	for i := d - 1; i >= 0; i-- {
+		k := t.stack[i].key
+		if k.native() {
+			continue
+		}
+		flags := t.p.asyncio(k.id())
+		if flags&stepCode == 0 {
+			return flags&dispatchCode != 0
+		}
+	}
+	return false
 }
 
 // anchorPlace returns the node under which a task started by the loop

@@ -23,6 +23,10 @@ func newAsyncFixture(t testing.TB) *fixture {
 		{"fetch", "/app/crawler.py", "fetch"},
 		{"parse", "/app/crawler.py", "parse"},
 		{"gen", "/app/crawler.py", "gen"},
+		{"accept_connection", lib + "selector_events.py", "BaseSelectorEventLoop._accept_connection"},
+		{"socket_accept", "/usr/lib/python3.12/socket.py", "socket.accept"},
+		{"callback", "/app/crawler.py", "on_timer"},
+		{"task_step", lib + "tasks.py", "Task.__step"},
 	} {
 		id := CodeID(i + 1)
 		first := 10 * (i + 1)
@@ -105,6 +109,40 @@ func TestBuilderAsyncio(t *testing.T) {
 	}
 	if !p.Has(Await) {
 		t.Errorf("values %v lack await", p.Values)
+	}
+}
+
+// TestBuilderLoopCallbacks: what Handle._run calls, through a Task's own
+// steps at most, is a task's step or a callback and goes under the frame
+// that started the loop; what asyncio's own callbacks call (the socket's
+// accept under _accept_connection) stays under them, in the loop's frames.
+func TestBuilderLoopCallbacks(t *testing.T) {
+	var events script
+	add := func(s ...string) { events = append(events, s...) }
+	add("start module @0", "start run 12 @1", "start run_once @2")
+	add(step(3, "start accept_connection @4", "start socket_accept 3 @5", "return socket_accept @6",
+		"return accept_connection @7")...)
+	add(step(8, "start callback @9", "return callback @10")...)
+	add(step(11, "start task_step @12", "start fetch @13", "return fetch @14", "return task_step @15")...)
+	add("return run_once @16", "return run @17", "return module @18")
+	f := newAsyncFixture(t)
+	f.run(t, 1, events)
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	// The loop's frames keep all but the callback's and the task's
+	// step (run: 16 ticks less 2).
+	want := `crawler.<module>:0 calls=1 wall=18 await=0
+  asyncio.runners.run:11 calls=1 wall=14 await=0
+    asyncio.base_events.BaseEventLoop._run_once:0 calls=1 wall=12 await=0
+      asyncio.events.Handle._run:0 calls=3 wall=8 await=0
+        Context.run:0 calls=3 wall=8 await=0
+          asyncio.selector_events.BaseSelectorEventLoop._accept_connection:0 calls=1 wall=3 await=0
+            socket.socket.accept:100 calls=1 wall=1 await=0
+          asyncio.tasks.Task.__step:0 calls=1 wall=2 await=0
+  crawler.on_timer:11 calls=1 wall=1 await=0
+  crawler.fetch:11 calls=1 wall=1 await=0
+`
+	if got := renderAwait(p, p.Threads[0]); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
 	}
 }
 
