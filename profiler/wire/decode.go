@@ -258,8 +258,12 @@ func (d *Decoder) peek(w uint64, held []uint64, rest []byte) {
 // head tells most apart.
 func (d *Decoder) peekInner(held []uint64, rest []byte) {
 	n := 0
-	for n < len(d.inner) {
-		w, ok := wordAt(held, rest, n)
+	for j := 0; n < len(d.inner); j++ {
+		w, ok := wordAt(held, rest, j)
+		if ok && isTime(w) {
+			j += payloadWords(w)
+			continue
+		}
 		if !ok || !isResumption(w) {
 			break
 		}
@@ -270,6 +274,18 @@ func (d *Decoder) peekInner(held []uint64, rest []byte) {
 		d.thread.ResumesNext(d.inner[:n])
 	}
 }
+
+// isTime tells an XTime record: the clock read anew before an event
+// whose delta did not fit its record, after a pause of the thread (a
+// tenth of a second on a loaded machine). It carries no event, and the
+// peeks look past it.
+func isTime(w uint64) bool {
+	return w>>KindShift == KExt && w>>SubShift&0xFF == XTime
+}
+
+// payloadWords returns how many words follow the header word w of an
+// extended record.
+func payloadWords(w uint64) int { return (RecordSize(w) - 8) / 8 }
 
 func resumption(w uint64) callgraph.Resumption {
 	return callgraph.Resumption{Code: callgraph.CodeID(w >> IdShift & (1<<IdBits - 1)), Tag: frameTag(uint32(w >> SiteShift & (1<<SiteBits - 1)))}
@@ -285,6 +301,10 @@ func (d *Decoder) peekOuter(held []uint64, rest []byte) {
 	n := 0
 	for j := 0; n < len(d.outer); j++ {
 		w, ok := wordAt(held, rest, j)
+		if ok && isTime(w) {
+			j += payloadWords(w)
+			continue
+		}
 		if !ok || !isResumption(w) && !isLeave(w) {
 			break
 		}

@@ -28,6 +28,13 @@ func (e *encoder) hot(kind, id, site uint32, at uint64) {
 	e.word(uint64(kind)<<KindShift | uint64(id)<<IdShift | uint64(site)<<SiteShift | delta)
 }
 
+// time writes an XTime record: the clock at tick at, as an agent does
+// before a record whose delta would not fit.
+func (e *encoder) time(at uint64) {
+	e.ext(XTime, binary.LittleEndian.AppendUint64(nil, at))
+	e.last = at
+}
+
 func (e *encoder) thread(tid uint64, at uint64) {
 	p := binary.LittleEndian.AppendUint64(nil, tid)
 	p = binary.LittleEndian.AppendUint64(p, 1)
