@@ -136,6 +136,9 @@ type frame struct {
 	// of the frame that started it. The frames from lendFrom up to this
 	// one lend it their time. It is this frame's own index otherwise.
 	lendFrom int32
+	// lentAt is where ThreadBuilder.lentBefore holds what the frames from
+	// lendFrom up had been lent when this frame was pushed (see lendTo).
+	lentAt int32
 	// transparent frames (hidden code, native calls from it) add no node.
 	transparent bool
 	// task marks the outermost coroutine of an asyncio task; awaited a
@@ -184,6 +187,10 @@ type ThreadBuilder struct {
 	yielded   *suspension
 	// side holds, by stack index, the sideInfo of frames with hasSide.
 	side []*sideInfo
+	// lentBefore holds, for the frames on the stack that lend their time
+	// to frames below them, what those had been lent when they were
+	// pushed (see noteLent), a stack of its own.
+	lentBefore []int64
 	// spareSuspensions are suspensions resumed and free for reuse: a
 	// generator makes one at each yield, and allocating each anew made
 	// the garbage collector most of the consumer's work on a generator
@@ -262,6 +269,7 @@ func (t *ThreadBuilder) EnterPython(c CodeID, site uint32, call bool, ts int64) 
 	f.node = parent.child(pythonKey(c, line))
 	f.node.calls++
 	t.stack = append(t.stack, f)
+	t.noteLent(d)
 }
 
 // EnterNative records a call of a native callable from the current frame.
@@ -345,6 +353,46 @@ func (t *ThreadBuilder) close(i int, ts int64) {
 	}
 }
 
+// noteLent keeps, for the frame just pushed at index i, what the frames it
+// will lend its time to have been lent so far: they are lent its whole
+// run on top of that when it leaves (lendTo). Adding its run to what they
+// hold then would count twice the runs of frames above it that lent to
+// them too, whose runs are part of its own: a generator resumed inside a
+// generator resumed away from its caller made the frames below lend more
+// than they ran, and their wall negative.
+func (t *ThreadBuilder) noteLent(i int) {
+	f := &t.stack[i]
+	if int(f.lendFrom) >= i {
+		return
+	}
+	f.lentAt = int32(len(t.lentBefore))
+	for j := int(f.lendFrom); j < i; j++ {
+		t.lentBefore = append(t.lentBefore, t.stack[j].lent)
+	}
+}
+
+// lendTo lends the d ticks frame i ran to the frames from its lendFrom
+// up to it (see noteLent).
+func (t *ThreadBuilder) lendTo(i int, d int64) {
+	f := &t.stack[i]
+	from := int(f.lendFrom)
+	if from >= i {
+		return
+	}
+	at := int(f.lentAt)
+	if at+i-from > len(t.lentBefore) {
+		// Not noted (cannot happen): lend as though nothing above lent.
+		for j := from; j < i; j++ {
+			t.stack[j].lent += d
+		}
+		return
+	}
+	for j := from; j < i; j++ {
+		t.stack[j].lent = t.lentBefore[at+j-from] + d
+	}
+	t.lentBefore = t.lentBefore[:at]
+}
+
 // endRun adds the time frame i has been on the stack since it was entered
 // or resumed to its node, less what it lent to frames above it, and lends
 // it to the frames between it and its caller in the tree.
@@ -355,9 +403,7 @@ func (t *ThreadBuilder) endRun(i int, ts int64) {
 	}
 	d := ts - f.start
 	f.node.ticks += d - f.lent
-	for j := int(f.lendFrom); j < i; j++ {
-		t.stack[j].lent += d
-	}
+	t.lendTo(i, d)
 	if f.hasSide {
 		t.endPhantoms(i, d)
 	}

@@ -803,3 +803,33 @@ func TestBuilderThrowIntoChainsSharingATag(t *testing.T) {
 		t.Errorf("tree (%d leaves matched nothing):\n%s\nwant:\n%s", tb.Mismatched, got, want)
 	}
 }
+
+// TestBuilderNestedResumptionsLendOnce: a generator resumed away from the
+// caller it started under, and inside it another: the frames below lend
+// their time to the outer one's run, which holds the inner one's, once.
+// Lent twice, g's wall came out negative and its caller's far too large.
+func TestBuilderNestedResumptionsLendOnce(t *testing.T) {
+	f := newFixture(t)
+	tb := f.run(t, 1, script{"start main @0",
+		// f starts two generators and returns: both go on elsewhere.
+		"start f 1 @1", "start gen 2 @2", "yield gen #1 @3", "start outer 3 @4", "yield outer #2 @5", "return f @6",
+		// g runs gen, which runs outer.
+		"start g 4 @10", "call builtins.next 5 @11", "resume gen #1 @12", "call builtins.next 6 @13",
+		"resume outer #2 @14", "yield outer #2 @40", "creturn builtins.next @41", "yield gen #1 @42",
+		"creturn builtins.next @43", "return g @50", "return main @60"})
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	got := render(p, p.Threads[0])
+	// f ran 1-6 and, through gen and outer, 12-42; g 10-50 less gen's
+	// run, 12-42, which holds outer's; main the rest.
+	want := `m.main:0 calls=1 wall=60
+  m.f:10 calls=1 wall=35
+    m.gen:20 calls=1 wall=5
+      builtins.next:40 calls=1 wall=2
+    m.outer:20 calls=1 wall=27
+  m.g:10 calls=1 wall=10
+    builtins.next:30 calls=1 wall=2
+`
+	if got != want || tb.Mismatched != 0 {
+		t.Errorf("tree (%d leaves matched nothing):\n%s\nwant:\n%s", tb.Mismatched, got, want)
+	}
+}
