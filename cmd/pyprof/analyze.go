@@ -35,6 +35,31 @@ func newFlags(name string) *pflag.FlagSet {
 	return fs
 }
 
+// outputFlag defines -o/--output for a command that writes one file.
+func outputFlag(fs *pflag.FlagSet) *string {
+	v := &onceString{cmd: fs.Name()}
+	fs.VarP(v, "output", "o", "")
+	return &v.value
+}
+
+// onceString is a string flag refused when given twice: pflag keeps the
+// last, and the command would drop the first output without a word.
+type onceString struct {
+	cmd, value string
+	set        bool
+}
+
+func (v *onceString) Set(s string) error {
+	if v.set {
+		return fmt.Errorf("given twice: %s writes one file; run it once for each", v.cmd)
+	}
+	v.value, v.set = s, true
+	return nil
+}
+
+func (v *onceString) String() string { return v.value }
+func (v *onceString) Type() string   { return "string" }
+
 // parseArgs parses flags and checks the number of positional arguments.
 func parseArgs(fs *pflag.FlagSet, args []string, names ...string) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
@@ -96,7 +121,7 @@ const (
 
 func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("flamegraph")
-	out := fs.StringP("output", "o", "", "")
+	out := outputFlag(fs)
 	title := fs.String("title", "", "")
 	width := fs.Int("width", flamegraph.DefaultWidth, "")
 	narrowest := fs.Float64("min-width", flamegraph.DefaultMinWidth, "")
@@ -227,7 +252,7 @@ func isTerminal(w io.Writer) bool {
 
 func diffCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("diff")
-	out := fs.StringP("output", "o", "", "")
+	out := outputFlag(fs)
 	failAbove := fs.Float64("fail-above", -1, "")
 	top := fs.Int("top", 10, "")
 	typ := fs.String("sample-type", "", "")
@@ -365,7 +390,7 @@ func gate(res *diff.Result, pct float64, top int, stderr io.Writer) int {
 
 func convertCommand(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("convert")
-	out := fs.StringP("output", "o", "", "")
+	out := outputFlag(fs)
 	format := fs.String("format", "", "")
 	maxDepth := fs.Int("max-depth", defaultMaxDepth, "")
 	views := addViewFlags(fs, true)
