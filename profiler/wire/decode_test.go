@@ -72,20 +72,9 @@ func twoChains(innerTags, outerTags [2]uint32) *encoder {
 // it resumes whole afterwards.
 func TestDecodeThrowIntoChainsSharingATag(t *testing.T) {
 	// inner tagged 1 both times, outer 7, then 8
-	e := twoChains([2]uint32{1, 1}, [2]uint32{7, 8})
-	e.hot(KPyThrow, 5, 1, 30) // into the newer chain
-	e.hot(KPyUnwind, 5, 0, 31)
-	e.hot(KPyThrow, 4, 8, 31)
-	e.hot(KPyReturn, 4, 0, 32)
-	e.hot(KPyResume, 4, 7, 40) // the older chain, whole
-	e.hot(KPyResume, 5, 1, 40)
-	e.hot(KPyReturn, 5, 0, 41)
-	e.hot(KPyReturn, 4, 0, 42)
-	e.hot(KPyReturn, 1, 0, 60)
+	e := throwThenResume(false)
 	p, _ := decodeAll(t, e.buf)
-	want := "app.main:0 1 60\n" +
-		" app.f:10 1 5\n  app.outer:20 1 4\n   app.inner:40 1 2\n" +
-		" app.g:10 1 5\n  app.outer:30 1 4\n   app.inner:40 1 2\n"
+	want := twoChainsTree
 	if got := tree(p); got != want {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
 	}
@@ -103,26 +92,40 @@ func TestDecodeThrowIntoChainsSharingATag(t *testing.T) {
 // must not cut short what the decoder passes on after a throw or a
 // resumption, or the chains sharing a tag are told apart by nothing.
 func TestDecodeLooksPastClockRecords(t *testing.T) {
+	p, _ := decodeAll(t, throwThenResume(true).buf)
+	if got := tree(p); got != twoChainsTree {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, twoChainsTree)
+	}
+}
+
+// throwThenResume writes twoChains whose inner frames share a tag, a throw
+// into the newer chain, then the older chain resumed whole; paused puts
+// an XTime record inside the throw's run and the resumption's.
+func throwThenResume(paused bool) *encoder {
 	e := twoChains([2]uint32{1, 1}, [2]uint32{7, 8})
 	e.hot(KPyThrow, 5, 1, 30) // into the newer chain
 	e.hot(KPyUnwind, 5, 0, 31)
-	e.time(31)
+	if paused {
+		e.time(31)
+	}
 	e.hot(KPyThrow, 4, 8, 31)
 	e.hot(KPyReturn, 4, 0, 32)
 	e.hot(KPyResume, 4, 7, 40) // the older chain, whole
-	e.time(40)
+	if paused {
+		e.time(40)
+	}
 	e.hot(KPyResume, 5, 1, 40)
 	e.hot(KPyReturn, 5, 0, 41)
 	e.hot(KPyReturn, 4, 0, 42)
 	e.hot(KPyReturn, 1, 0, 60)
-	p, _ := decodeAll(t, e.buf)
-	want := "app.main:0 1 60\n" +
-		" app.f:10 1 5\n  app.outer:20 1 4\n   app.inner:40 1 2\n" +
-		" app.g:10 1 5\n  app.outer:30 1 4\n   app.inner:40 1 2\n"
-	if got := tree(p); got != want {
-		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
-	}
+	return e
 }
+
+// twoChainsTree is throwThenResume's tree: each chain under the caller
+// that made it.
+const twoChainsTree = "app.main:0 1 60\n" +
+	" app.f:10 1 5\n  app.outer:20 1 4\n   app.inner:40 1 2\n" +
+	" app.g:10 1 5\n  app.outer:30 1 4\n   app.inner:40 1 2\n"
 
 // recordEnds returns where each record of buf but the last ends.
 func recordEnds(buf []byte) []int {
