@@ -405,7 +405,10 @@ func (t *ThreadBuilder) endRun(i int, ts int64) {
 	f.node.ticks += d - f.lent
 	t.lendTo(i, d)
 	if f.hasSide {
-		t.endPhantoms(i, d)
+		// Only the part of its run spent in its own node and below is
+		// under its phantoms: a generator resumed inside it and lent its
+		// time hangs elsewhere, and extends its own phantoms.
+		t.endPhantoms(i, d-f.lent)
 	}
 	if t.b.timeline != nil && d >= t.b.timeline.min {
 		t.b.timeline.add(t, f.key, f.start, d)

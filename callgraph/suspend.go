@@ -1,7 +1,5 @@
 package callgraph
 
-import "slices"
-
 // Generators and coroutines suspend and resume: PY_YIELD takes such a
 // frame off the stack without ending it, and PY_RESUME (or PY_THROW) puts
 // it back, maybe elsewhere. The builder keeps a suspended frame as a
@@ -755,20 +753,13 @@ func (t *ThreadBuilder) nodeAt(i int) *bnode {
 // frame on the stack whose node is an ancestor of n, and returns the
 // index above it and the ancestors in between: phantoms, whose wall the
 // resumed frame's time extends, so that no node holds more than its
-// parent. An ancestor that is already a phantom of a frame on the stack
-// (a generator resumed inside another resumed so) is extended by that
-// frame's run, which holds this one's: the phantoms stop below it, and
-// that frame lends this one its time too, its node not being n's
-// ancestor.
+// parent.
 func (t *ThreadBuilder) liveAncestor(n *bnode) (int, []*bnode) {
 	var phantoms []*bnode
 	for a := n.parent; a != nil && a != &t.root; a = a.parent {
 		for i := len(t.stack) - 1; i >= 0; i-- {
 			if t.stack[i].node == a {
 				return i + 1, phantoms
-			}
-			if t.stack[i].hasSide && slices.Contains(t.side[i].phantoms, a) {
-				return i, phantoms
 			}
 		}
 		phantoms = append(phantoms, a)

@@ -833,3 +833,34 @@ func TestBuilderNestedResumptionsLendOnce(t *testing.T) {
 		t.Errorf("tree (%d leaves matched nothing):\n%s\nwant:\n%s", tb.Mismatched, got, want)
 	}
 }
+
+// TestBuilderSiblingResumptionsExtendTheirOwnPhantoms: two generators
+// started by two functions that returned, the second resuming the first
+// inside its own run: each function's node holds its generator's time
+// only, and the caller's children stay within its wall.
+func TestBuilderSiblingResumptionsExtendTheirOwnPhantoms(t *testing.T) {
+	f := newFixture(t)
+	tb := f.run(t, 1, script{"start main @0",
+		"start f 1 @1", "start gen 2 @2", "yield gen #1 @3", "return f @4",
+		"start g 2 @5", "start outer 3 @6", "yield outer #2 @7", "return g @8",
+		// key runs outer, which runs gen.
+		"start key 3 @10", "call builtins.next 5 @11", "resume outer #2 @12", "call builtins.next 6 @13",
+		"resume gen #1 @14", "yield gen #1 @40", "creturn builtins.next @41", "yield outer #2 @42",
+		"creturn builtins.next @43", "return key @50", "return main @60"})
+	p := f.b.Finish(FinishOptions{NanosPerTick: 1})
+	got := render(p, p.Threads[0])
+	// f ran 1-4 and gen in it 14-40; g 5-8 and outer in it 12-42 less
+	// gen's run; key 10-50 less outer's run, which holds gen's.
+	want := `m.main:0 calls=1 wall=60
+  m.f:10 calls=1 wall=29
+    m.gen:20 calls=1 wall=27
+  m.g:10 calls=1 wall=7
+    m.outer:30 calls=1 wall=5
+      builtins.next:50 calls=1 wall=2
+  m.key:10 calls=1 wall=10
+    builtins.next:70 calls=1 wall=2
+`
+	if got != want || tb.Mismatched != 0 {
+		t.Errorf("tree (%d leaves matched nothing):\n%s\nwant:\n%s", tb.Mismatched, got, want)
+	}
+}
