@@ -259,11 +259,7 @@ func (d *Decoder) peek(w uint64, held []uint64, rest []byte) {
 func (d *Decoder) peekInner(held []uint64, rest []byte) {
 	n := 0
 	for j := 0; n < len(d.inner); j++ {
-		w, ok := wordAt(held, rest, j)
-		if ok && isTime(w) {
-			j += payloadWords(w)
-			continue
-		}
+		w, ok := eventAt(held, rest, &j)
 		if !ok || !isResumption(w) {
 			break
 		}
@@ -275,17 +271,20 @@ func (d *Decoder) peekInner(held []uint64, rest []byte) {
 	}
 }
 
-// isTime tells an XTime record: the clock read anew before an event
-// whose delta did not fit its record, after a pause of the thread (a
-// tenth of a second on a loaded machine). It carries no event, and the
-// peeks look past it.
-func isTime(w uint64) bool {
-	return w>>KindShift == KExt && w>>SubShift&0xFF == XTime
+// eventAt returns the record at word *j of held then rest, or past it
+// the first that is not an XTime record, leaving *j at that one: an XTime
+// record, the clock read anew before an event whose delta did not fit its
+// record after a pause of the thread (a tenth of a second on a loaded
+// machine), carries no event, and the peeks look past it.
+func eventAt(held []uint64, rest []byte, j *int) (uint64, bool) {
+	for {
+		w, ok := wordAt(held, rest, *j)
+		if !ok || w>>KindShift != KExt || w>>SubShift&0xFF != XTime {
+			return w, ok
+		}
+		*j += RecordSize(w) / 8
+	}
 }
-
-// payloadWords returns how many words follow the header word w of an
-// extended record.
-func payloadWords(w uint64) int { return (RecordSize(w) - 8) / 8 }
 
 func resumption(w uint64) callgraph.Resumption {
 	return callgraph.Resumption{Code: callgraph.CodeID(w >> IdShift & (1<<IdBits - 1)), Tag: frameTag(uint32(w >> SiteShift & (1<<SiteBits - 1)))}
@@ -300,11 +299,7 @@ func resumption(w uint64) callgraph.Resumption {
 func (d *Decoder) peekOuter(held []uint64, rest []byte) {
 	n := 0
 	for j := 0; n < len(d.outer); j++ {
-		w, ok := wordAt(held, rest, j)
-		if ok && isTime(w) {
-			j += payloadWords(w)
-			continue
-		}
+		w, ok := eventAt(held, rest, &j)
 		if !ok || !isResumption(w) && !isLeave(w) {
 			break
 		}
