@@ -358,6 +358,11 @@ func readProfiles(paths []string) ([]*callgraph.Profile, error) {
 	return out, nil
 }
 
+// gateRuns is how many runs a side the README's CI recipe records: the
+// gate takes its noise from the spread of each side's runs, and fewer
+// tell it little.
+const gateRuns = 5
+
 // gate implements --fail-above: exit 1 and name what regressed, the top
 // largest regressions when there are more (every function is checked).
 // With no regression, a gate on time whose runs lay further apart than
@@ -379,6 +384,10 @@ func gate(res *diff.Result, pct float64, top int, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pyprof: regression: %d more (--top 0 names them all)\n", more)
 	}
 	if len(regressions) > 0 {
+		if runs := min(res.BaseRuns, res.NewRuns); runs < gateRuns {
+			fmt.Fprintf(stderr, "pyprof: judged on %d base and %d new runs: with fewer than %d a side, what varies between identical runs (a thread pool's calls, time) can pass for a regression; record %d a side\n",
+				res.BaseRuns, res.NewRuns, gateRuns, gateRuns)
+		}
 		return exitRegression
 	}
 	if why := res.Unjudged(pct); why != "" {
