@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/export/report"
 	"github.com/pyprof/pyprof/profiler"
 	"github.com/pyprof/pyprof/profiler/sample"
@@ -53,7 +54,9 @@ func pidArg(cmd, flag string, words []string) (int, error) {
 }
 
 // writeDump prints each thread's stack the way Python prints a traceback,
-// most recent call last, so that it reads like one.
+// most recent call last, so that it reads like one; a function is named as
+// every profile names it (module and qualname), so that a row of the dump
+// can be found in a profile of the same program.
 func writeDump(w io.Writer, d *profiler.Dump) {
 	fmt.Fprintf(w, "Process %d, Python %s: %s\n", d.PID, d.Version, plural(len(d.Threads), "thread"))
 	for _, t := range d.Threads {
@@ -68,7 +71,7 @@ func writeDump(w io.Writer, d *profiler.Dump) {
 			if f.Line > 0 {
 				line = strconv.Itoa(f.Line)
 			}
-			fmt.Fprintf(w, "  File \"%s\", line %s, in %s\n", report.Printable(f.Code.Filename), line, report.Printable(f.Code.Qualname))
+			fmt.Fprintf(w, "  File \"%s\", line %s, in %s\n", report.Printable(f.Code.Filename), line, report.Printable(callgraph.FuncName(f.Code.Module, f.Code.Filename, f.Code.Qualname)))
 		}
 		if t.Dropped {
 			fmt.Fprintln(w, "  ... newer frames kept changing while read")

@@ -23,7 +23,7 @@ func TestWriteDumpEscapes(t *testing.T) {
 	}
 	for _, want := range []string{
 		`Thread 40 Main\x1b[31m (idle)`,
-		`  File "/srv/\x1b]0;TITLE\x07.py", line 3, in evil\x1b[2J\u009b1m`,
+		`  File "/srv/\x1b]0;TITLE\x07.py", line 3, in \x1b]0;TITLE\x07.evil\x1b[2J\u009b1m`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dump lacks %s:\n%s", want, out)
