@@ -426,7 +426,7 @@ func shortenImport(name, prefix string, width int) string {
 	}
 	body := strings.TrimPrefix(name, prefix)
 	suffix := ""
-	if i := strings.LastIndex(body, " ("); i > 0 && strings.HasSuffix(body, " modules)") {
+	if i := strings.LastIndex(body, " ("); i > 0 && (strings.HasSuffix(body, " modules)") || strings.HasSuffix(body, " module)")) {
 		body, suffix = body[:i], body[i:]
 	}
 	room := width - Columns(prefix+suffix)

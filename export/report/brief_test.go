@@ -375,6 +375,7 @@ func TestShortenImport(t *testing.T) {
 		{"fits", "import json", "import ", 20, "import json", "import json"},
 		{"a module path loses its front", "import email.mime.nonmultipart", "import ", 24, "import ..", ".nonmultipart"},
 		{"the module count stays", "import asyncio.base_events (12 modules)", "import ", 30, "import ..", "_events (12 modules)"},
+		{"a count of one stays", "imports: json.decoder, re (1 module)", "imports: ", 26, "imports: ", "(1 module)"},
 		{"a list loses its end", "import json, logging, argparse", "import ", 20, "import json, ", ".."},
 		{"a module told apart by its file", "import plugin (a/plugin.py)", "import ", 20, "import plugin (a/", ".."},
 		{"what imports shared names its modules", "import (finding and loading json, re, enum)", "import ", 22, "import (json, re", ".."},

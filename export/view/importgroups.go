@@ -140,7 +140,7 @@ func (g *grouper) merged(imports []*callgraph.Node) *callgraph.Node {
 	if len(names) > maxNamedModules {
 		list = strings.Join(names[:maxNamedModules], ", ") + ", " + strconv.Itoa(len(names)-maxNamedModules) + " more"
 	}
-	out.Func = g.funcFor(fmt.Sprintf("%s%s (%d modules)", GroupPrefix, list, modules), "", callgraph.KindNative)
+	out.Func = g.funcFor(fmt.Sprintf("%s%s (%s)", GroupPrefix, list, moduleCount(modules)), "", callgraph.KindNative)
 	return out
 }
 
@@ -158,7 +158,7 @@ func (g *grouper) importFrame(c *callgraph.Node, top bool) *callgraph.Node {
 	count += g.absorb(out, c, pkg, top)
 	out.Func = c.Func
 	if count > 1 {
-		out.Func = g.funcFor(fmt.Sprintf("%s (%d modules)", f.Name, count), f.Filename, f.Kind)
+		out.Func = g.funcFor(fmt.Sprintf("%s (%s)", f.Name, moduleCount(count)), f.Filename, f.Kind)
 	}
 	g.loaded[out] = count
 	for _, k := range out.Children {
@@ -244,6 +244,15 @@ func importedModules(f callgraph.Func) ([]string, int) {
 		count++
 	}
 	return mods, count
+}
+
+// moduleCount says how many modules a frame stands for: "1 module",
+// "9 modules".
+func moduleCount(n int) string {
+	if n == 1 {
+		return "1 module"
+	}
+	return strconv.Itoa(n) + " modules"
 }
 
 // topLevel is the package a module belongs to: email for email.mime.text.

@@ -61,6 +61,18 @@ func TestGroupImports(t *testing.T) {
 				"  imports: logging, json (3 modules) 0 34\n",
 		},
 		{
+			name: "one module is counted as one",
+			lines: []string{
+				"app.<module> 1 100",
+				"app.<module>;import json 1 10",
+				"app.<module>;import (finding and loading json) 1 4",
+				"app.<module>;app.main 1 86",
+			},
+			want: "app.<module> 1 100\n" +
+				"  app.main 1 86\n" +
+				"  imports: json (1 module) 0 14\n",
+		},
+		{
 			name: "imports that take most of the time keep a row each",
 			lines: []string{
 				"app.<module> 1 100",
