@@ -32,10 +32,12 @@ func fitWidth(lines [][]string, width int) [][]string {
 		}
 		lines = dropColumn(lines, col)
 	}
+	floor := minName
 	if over := minName - nameRoom(lines, width); over > 0 {
-		cutLocations(lines, over)
+		kept := cutLocations(lines, over)
+		floor = max(minName-kept, minTightName)
 	}
-	room := max(nameRoom(lines, width), minName)
+	room := max(nameRoom(lines, width), floor)
 	fn := len(lines[0]) - 2
 	for _, l := range lines[1:] {
 		l[fn] = shortenName(l[fn], room)
@@ -61,20 +63,49 @@ func shortenLocations(lines [][]string) {
 // minLocation is the fewest columns a location is cut to.
 const minLocation = 10
 
+// minTightName is the fewest columns a function name is cut to when
+// locations kept columns to stay told apart (cutLocations).
+const minTightName = 16
+
 // cutLocations takes over columns from the longest locations, which a
 // narrow terminal cannot give whole beside names of minName columns:
 // their fronts go, so that the file's own name and the line stay
-// (..events.py:1894).
-func cutLocations(lines [][]string, over int) {
+// (..events.py:1894). Where that would make two files' locations read
+// alike (blog/utils.py:2 and shop/utils.py:2 both as ../utils.py:2) the
+// locations stay whole, since names are cut from the left too and the two
+// rows would then be told apart by nothing: it returns the columns so
+// kept, which the names give up.
+func cutLocations(lines [][]string, over int) (kept int) {
 	loc := len(lines[0]) - 1
 	longest := 0
 	for _, l := range lines[1:] {
 		longest = max(longest, Columns(l[loc]))
 	}
-	limit := max(longest-over, minLocation)
+	asked := max(longest-over, minLocation)
+	limit := asked
+	if !cutsStayDistinct(lines[1:], loc, limit) {
+		// Cut any shorter than whole, they would differ by a letter or
+		// two (..p/models.py, ..g/models.py): whole, they read.
+		limit = longest
+	}
 	for _, l := range lines[1:] {
 		l[loc] = keepRight(l[loc], limit, "..")
 	}
+	return limit - asked
+}
+
+// cutsStayDistinct reports whether the locations in column loc, each cut
+// to limit columns, still differ wherever they differed whole.
+func cutsStayDistinct(rows [][]string, loc, limit int) bool {
+	whole := map[string]string{}
+	for _, l := range rows {
+		cut := keepRight(l[loc], limit, "..")
+		if prev, ok := whole[cut]; ok && prev != l[loc] {
+			return false
+		}
+		whole[cut] = l[loc]
+	}
+	return true
 }
 
 // nameRoom is what width leaves for function names beside the other

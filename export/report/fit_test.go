@@ -142,3 +142,38 @@ func TestWriteFitsEightyColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTellsCutRowsApart: two packages' same-named functions in
+// same-named files, on an 80-column terminal, have names cut to the same
+// end; their locations keep what tells the files apart instead of being
+// cut to the same ../utils.py:2.
+func TestWriteTellsCutRowsApart(t *testing.T) {
+	p := &callgraph.Profile{Values: []callgraph.Value{callgraph.Calls, callgraph.Wall}, Default: callgraph.Wall}
+	root := &callgraph.Node{}
+	for i, f := range []callgraph.Func{
+		{Name: "app.blog.utils.summarize.<locals>.<genexpr>", Filename: "/srv/proj/app/blog/utils.py", StartLine: 2},
+		{Name: "app.shop.utils.summarize.<locals>.<genexpr>", Filename: "/srv/proj/app/shop/utils.py", StartLine: 2},
+		{Name: "app.blog.models.Model.__init__", Filename: "/srv/proj/app/blog/models.py", StartLine: 14},
+		{Name: "app.shop.models.Model.__init__", Filename: "/srv/proj/app/shop/models.py", StartLine: 14},
+		{Name: "builtins.sum", Filename: ""},
+	} {
+		n := root.Child(p.AddFunc(f), 0)
+		n.Total[callgraph.Calls], n.Total[callgraph.Wall] = int64(100000*(i+1)), int64(i+1)*1e8
+	}
+	p.Threads = []*callgraph.Thread{{ID: 1, Name: "MainThread", Root: root}}
+	var out bytes.Buffer
+	if err := Write(&out, p, Options{Aligned: true, Width: 80}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		if n := Columns(line); n > 80 {
+			t.Errorf("a line of %d columns: %q", n, line)
+		}
+	}
+	for _, want := range []string{"blog/utils.py:2", "shop/utils.py:2", "blog/models.py:14", "shop/models.py:14", "<genexpr>"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in\n%s", want, text)
+		}
+	}
+}
