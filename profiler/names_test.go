@@ -22,7 +22,8 @@ import (
 // package's __init__.py, the script's own, the wrapper a decorator of
 // another module puts around one helper (functools.wraps gives the wrapper
 // the helper's __module__; its code is still the decorator module's), and
-// the same from a plugin run with exec in globals of a dict subclass.
+// the same from a plugin run with exec in globals of a dict subclass, and
+// a function that replaces its own __code__ while it runs.
 var namedFuncs = map[string]string{ // name -> the file it is defined in, by its tail
 	"alpha.utils.helper":                    "alpha/utils.py",
 	"beta.utils.helper":                     "beta/utils.py",
@@ -31,12 +32,13 @@ var namedFuncs = map[string]string{ // name -> the file it is defined in, by its
 	"deco.timed.<locals>.wrapper":           "names/deco.py",
 	"plugins.timing.timed.<locals>.wrapper": "names/plugin.py",
 	"__main__.spin":                         "names/main.py",
+	"__main__.swapped":                      "names/main.py",
 }
 
 // fileNamed are the names the file-based guess gave them, which merged the
 // two helpers and told the modes apart, and the name the wrapper's
 // __module__ (set by functools.wraps) would give it.
-var fileNamed = []string{"utils.helper", "__init__.setup", "main.main", "main.<module>",
+var fileNamed = []string{"utils.helper", "__init__.setup", "main.main", "main.<module>", "main.swapped",
 	"beta.utils.timed.<locals>.wrapper", "__main__.timed.<locals>.wrapper"}
 
 // TestNamesInEveryMode records the names program in trace, sample and
@@ -160,7 +162,7 @@ func checkFoldedNames(t *testing.T, folded string) {
 			}
 		}
 	}
-	for _, callee := range []string{"alpha.utils.helper", "deco.timed.<locals>.wrapper;beta.utils.helper", "plugins.timing.timed.<locals>.wrapper;__main__.spin", "app.setup"} {
+	for _, callee := range []string{"alpha.utils.helper", "deco.timed.<locals>.wrapper;beta.utils.helper", "plugins.timing.timed.<locals>.wrapper;__main__.spin", "__main__.swapped;__main__.spin", "app.setup"} {
 		want := "__main__.<module>;__main__.main;" + callee
 		if !stacks[want] {
 			t.Errorf("folded: no stack %s", want)

@@ -1,6 +1,9 @@
 package sample
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // codeKey is the part of a code object's header that identifies its
 // decoding. Code objects are freed and their addresses reused by new ones,
@@ -22,8 +25,8 @@ type Code struct {
 	// Qualname is co_qualname.
 	Qualname string
 	// Module is the __name__ of the module the code was defined in, read
-	// from the globals of the function object of the first frame seen
-	// running it, as the trace agents read it from the frame's globals;
+	// from the globals of the first frame seen running it, as the trace
+	// agents read it;
 	// "" when that could not be read or the globals have no str __name__,
 	// and the name is then guessed from Filename (callgraph.FuncName).
 	Module string
@@ -69,10 +72,19 @@ func (c *codeCache) keyOf(hdr []byte) codeKey {
 	}
 }
 
+// runner is what a frame running a code object says of where the code
+// runs: its function (f_funcobj) and its globals (f_globals), 0 when
+// unknown.
+type runner struct {
+	funcobj, globals Addr
+}
+
 // get returns the decoding of the code object at addr whose header, read
-// in this sample, is hdr; funcobj is the function of a frame running it
-// (0 if unknown), which names its module when the code is first decoded.
-func (c *codeCache) get(addr Addr, hdr []byte, funcobj Addr) (*Code, error) {
+// in this sample, is hdr; r is what a frame running it says, which names
+// its module when the code is first decoded. A module that could not be
+// read because the globals changed while read is an ErrInconsistent
+// error, as a stack that moved is: the next sample reads them again.
+func (c *codeCache) get(addr Addr, hdr []byte, r runner) (*Code, error) {
 	key := c.keyOf(hdr)
 	if key.typ != c.codeType {
 		return nil, fmt.Errorf("%w: frame code %#x has type %#x, not code", ErrInconsistent, addr, key.typ)
@@ -84,7 +96,9 @@ func (c *codeCache) get(addr Addr, hdr []byte, funcobj Addr) (*Code, error) {
 	if err != nil {
 		return nil, err
 	}
-	ci.Module = c.moduleOf(addr, funcobj)
+	if ci.Module, err = c.moduleOf(addr, r); err != nil {
+		return nil, err
+	}
 	if len(c.byAddr) >= maxCodeCache {
 		clear(c.byAddr)
 	}
@@ -126,32 +140,43 @@ func (c *codeCache) decode(addr Addr, key codeKey) (*Code, error) {
 		calls: c.ops.findCallSites(code)}, nil
 }
 
-// moduleOf reads the module name of the code object at code from the
-// function object at funcobj, which a frame running it points to: the
-// __name__ in the function's globals, read once per code object as its
-// names are. Where the globals cannot be read it falls back to
+// moduleOf reads the module name of the code object at code from what a
+// frame running it says: the __name__ in the frame's globals, as the trace
+// agents read it, read once per code object as its names are. Where the
+// globals cannot be read it falls back to the frame's function's
 // func_module, which is that __name__ as it was when the function was
 // made unless something rewrote it (functools.wraps copies the wrapped
 // function's). It returns "" (module unknown: named from the file) when
-// there is no function, when the object is not a function of that code
-// (the frame was reused while read, or the function's __code__ was
-// replaced), or when no str name can be read.
-func (c *codeCache) moduleOf(code, funcobj Addr) string {
+// neither can be read, and an error only when the globals changed while
+// read.
+func (c *codeCache) moduleOf(code Addr, r runner) (string, error) {
+	if r.globals != 0 && c.dictType != 0 {
+		name, err := c.obj.globalsName(r.globals, c.dictType)
+		switch {
+		case err == nil:
+			return name, nil // "" when __name__ is absent or not a str, as for the agents
+		case errors.Is(err, ErrInconsistent):
+			return "", err
+		}
+	}
+	return c.funcModule(code, r.funcobj), nil
+}
+
+// funcModule reads func_module of the function at funcobj, "" when there
+// is none or it is not a function of that code (the frame was reused
+// while read, or the function's __code__ was replaced), or when no str
+// name can be read.
+func (c *codeCache) funcModule(code, funcobj Addr) string {
 	l := c.lay
 	if funcobj == 0 || c.funcType == 0 || l.funcModule == 0 {
 		return ""
 	}
-	buf := make([]byte, max(l.obType, l.funcCode, l.funcGlobals, l.funcModule)+8)
+	buf := make([]byte, max(l.obType, l.funcCode, l.funcModule)+8)
 	if err := c.obj.mem.read(funcobj, buf); err != nil {
 		return ""
 	}
 	if ptr(buf, l.obType) != c.funcType || ptr(buf, l.funcCode) != code {
 		return ""
-	}
-	if c.dictType != 0 && l.funcGlobals != 0 {
-		if name, err := c.obj.globalsName(ptr(buf, l.funcGlobals), c.dictType); err == nil {
-			return name // "" when __name__ is not a str, as for the agents
-		}
 	}
 	module, err := c.obj.readString(ptr(buf, l.funcModule))
 	if err != nil {

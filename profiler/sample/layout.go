@@ -73,17 +73,18 @@ type layout struct {
 	// _PyStackRef from 3.14 on, tagged as f_executable is); 0 where it is
 	// not known to be there, and modules are then left unknown.
 	frFuncobj uint64
+	// frGlobals is f_globals, the globals the frame's code runs with,
+	// whose __name__ names its module; 0 where it is not known to be
+	// there, and the module is then read from the function.
+	frGlobals uint64
 
 	// PyFunctionObject (cpython/funcobject.h): func_code, to check that a
-	// frame's function is the one running its code; func_globals, the
-	// globals of the module it was defined in, whose __name__ names the
-	// module; and func_module, the __name__ of those globals when the
-	// function was made, which functools.wraps and others rewrite, read
-	// only when the globals cannot be (module code run by the interpreter
-	// gets a function object too).
-	funcCode    uint64
-	funcGlobals uint64
-	funcModule  uint64
+	// frame's function is the one running its code; and func_module, the
+	// __name__ of its globals when the function was made, which
+	// functools.wraps and others rewrite, read only when the frame's
+	// globals cannot be.
+	funcCode   uint64
+	funcModule uint64
 
 	// PyObject, PyVarObject (ob_size of a code object counts its code
 	// units), PyCodeObject
@@ -174,8 +175,8 @@ var layout312 = layout{
 	frOwner:           70,
 	maxOwner:          ownedByCStack,
 	frFuncobj:         16,
+	frGlobals:         24,
 	funcCode:          funcCodeOffset,
-	funcGlobals:       funcGlobalsOffset,
 	funcModule:        funcModuleOffset,
 	obType:            8,
 	varSize:           16,
@@ -202,10 +203,18 @@ var layout312 = layout{
 // against the installed headers, TestFunctionOffsetsLive against a running
 // interpreter.
 const (
-	funcGlobalsOffset = 16
-	funcCodeOffset    = 48
-	funcModuleOffset  = 104
+	funcCodeOffset   = 48
+	funcModuleOffset = 104
 )
+
+// globalsAfter derives the offset of f_globals from that of f_funcobj,
+// which it follows in 3.12, 3.13 and 3.14 (a pointer, not a _PyStackRef).
+func globalsAfter(funcobj uint64) uint64 {
+	if funcobj == 0 {
+		return 0
+	}
+	return funcobj + 8
+}
 
 // funcobjAfter derives the offset of f_funcobj from the debug offsets of
 // 3.13+, which do not carry it: it follows f_executable (0) and previous
@@ -221,7 +230,7 @@ func funcobjAfter(executable, previous uint64) uint64 {
 // frameHeaderSize is how much of a frame the walker reads: up to and
 // including owner.
 func (l *layout) frameHeaderSize() uint64 {
-	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frStackTop+l.stackTopSize(), l.frOwner+1, l.frFuncobj+8)
+	return max(l.frCode+8, l.frPrevious+8, l.frInstr+8, l.frStackTop+l.stackTopSize(), l.frOwner+1, l.frFuncobj+8, l.frGlobals+8)
 }
 
 // stackTopSize is the size of the frame's stacktop or stackpointer field.

@@ -48,7 +48,7 @@ func checkRemoteCode(t *testing.T, p *Process, d codeDump) {
 	if err := p.mem.read(addr, hdr); err != nil {
 		t.Fatal(err)
 	}
-	ci, err := p.codes.get(addr, hdr, 0)
+	ci, err := p.codes.get(addr, hdr, runner{})
 	if err != nil {
 		t.Fatal(err)
 	}

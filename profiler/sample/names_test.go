@@ -46,8 +46,10 @@ func TestCodeModules(t *testing.T) {
 			// its code's module is still deco.
 			"names/deco.py timed.<locals>.wrapper": "deco",
 			// Run with exec in globals of a dict subclass, __name__ set
-			// after a dozen other keys.
+			// after 200 other keys, under a str object of its own.
 			"names/plugin.py timed.<locals>.wrapper": "plugins.timing",
+			// Its function's __code__ is another's while it runs.
+			"names/main.py swapped": "__main__",
 		}
 		seen := map[string]string{}
 		deadline := time.Now().Add(10 * time.Second)

@@ -14,8 +14,9 @@ type objectReader struct {
 	unicodeType Addr // &PyUnicode_Type, to reject a pointer to anything else
 	bytesType   Addr // &PyBytes_Type
 	// nameKey is the str object "__name__" seen as a key of globals, 0
-	// until one was (see findName).
-	nameKey Addr
+	// until one was, and nameHash its hash (see findName).
+	nameKey  Addr
+	nameHash uint64
 }
 
 const (

@@ -94,6 +94,12 @@ func checkConstants(t *testing.T, probe map[string]uint64) {
 		"owner.frame_object": ownedByFrameObject, "owner.cstack": ownedByCStack,
 		"state.kind":    stateKindMask << stateKindShift,
 		"state.compact": stateCompact, "state.ascii": stateASCII,
+		"str.hash":  strHashAfterLength + 16, // length is at 16 in every version
+		"dict.used": 0, "dict.keys": dictKeysAfterHeader, "dict.values": dictValuesAfterHeader,
+		"keys.log2_size": keysLog2Size, "keys.log2_index_bytes": keysLog2IndexBytes, "keys.kind": keysKind,
+		"keys.nentries": keysNentries, "keys.indices": keysIndices,
+		"keys.general": keysKindGeneral, "keys.unicode": keysKindUnicode,
+		"entry.size": generalEntrySize, "entry.unicode_size": unicodeEntrySize,
 	}
 	for name, got := range consts {
 		if want := probe[name]; got != want {

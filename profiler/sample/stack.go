@@ -18,6 +18,7 @@ type rawFrame struct {
 	region                int // index in walkScratch.regions, or lone
 	code, previous, instr Addr
 	funcobj               Addr  // f_funcobj, 0 when unknown
+	globals               Addr  // f_globals, 0 when unknown
 	stackTop              int64 // see layout.stackTop
 	owner                 uint8
 	codeIdx               int // index of code in walkScratch.codes, noCode if none
@@ -43,7 +44,7 @@ type walkScratch struct {
 	frameBuf []byte     // one frame read on its own
 	raw      []rawFrame // the chain, newest first, C stack frames included
 	codes    []Addr     // distinct code objects of the stack, ascending
-	funcobjs []Addr     // for each of codes, the function of a frame running it, or 0
+	runners  []runner   // for each of codes, what a frame running it says
 	codeHdrs []byte     // their headers, codeHeaderSize each
 	infos    []*Code    // their decodings
 	reqs     []readReq
@@ -178,6 +179,9 @@ func (p *Process) collectFrames(top Addr) error {
 		if l.frFuncobj != 0 {
 			rf.funcobj = ptr(fh, l.frFuncobj) &^ Addr(l.execTagBits)
 		}
+		if l.frGlobals != 0 {
+			rf.globals = ptr(fh, l.frGlobals)
+		}
 		if uint64(rf.owner) > l.maxOwner {
 			return fmt.Errorf("%w: frame %#x has owner %d", ErrInconsistent, f, rf.owner)
 		}
@@ -289,13 +293,13 @@ func (p *Process) distinctCodes() {
 	}
 	slices.Sort(s.codes)
 	s.codes = slices.Compact(s.codes)
-	s.funcobjs = append(s.funcobjs[:0], make([]Addr, len(s.codes))...)
+	s.runners = append(s.runners[:0], make([]runner, len(s.codes))...)
 	for i := range s.raw {
 		s.raw[i].codeIdx = noCode
 		if hasCode(s.raw[i]) {
 			s.raw[i].codeIdx, _ = slices.BinarySearch(s.codes, s.raw[i].code)
-			if s.funcobjs[s.raw[i].codeIdx] == 0 {
-				s.funcobjs[s.raw[i].codeIdx] = s.raw[i].funcobj
+			if r := &s.runners[s.raw[i].codeIdx]; *r == (runner{}) {
+				*r = runner{funcobj: s.raw[i].funcobj, globals: s.raw[i].globals}
 			}
 		}
 	}
@@ -335,7 +339,7 @@ func (p *Process) decodeCodes() error {
 	s.infos = s.infos[:0]
 	var first error
 	for i, c := range s.codes {
-		ci, err := p.codes.get(c, s.codeHdrs[i*hsz:(i+1)*hsz], s.funcobjs[i])
+		ci, err := p.codes.get(c, s.codeHdrs[i*hsz:(i+1)*hsz], s.runners[i])
 		if err != nil && first == nil {
 			first = err
 		}

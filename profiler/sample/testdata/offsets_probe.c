@@ -12,6 +12,7 @@
 #include "internal/pycore_runtime.h"
 #include "internal/pycore_interp.h"
 #include "internal/pycore_frame.h"
+#include "internal/pycore_dict.h"
 #if PY_VERSION_HEX >= 0x030E0000
 #include "internal/pycore_interpframe.h"
 #endif
@@ -78,7 +79,7 @@ int main(void)
     P("maxOwner", FRAME_OWNED_BY_CSTACK);
     P("frFuncobj", offsetof(_PyInterpreterFrame, f_funcobj));
     P("funcCode", offsetof(PyFunctionObject, func_code));
-    P("funcGlobals", offsetof(PyFunctionObject, func_globals));
+    P("frGlobals", offsetof(_PyInterpreterFrame, f_globals));
     P("funcModule", offsetof(PyFunctionObject, func_module));
     P("obType", offsetof(PyObject, ob_type));
     P("varSize", offsetof(PyVarObject, ob_size));
@@ -104,6 +105,19 @@ int main(void)
     P("owner.generator", FRAME_OWNED_BY_GENERATOR);
     P("owner.frame_object", FRAME_OWNED_BY_FRAME_OBJECT);
     P("owner.cstack", OWNED_BY_ENTRY);
+    P("str.hash", offsetof(PyASCIIObject, hash));
+    P("dict.used", offsetof(PyDictObject, ma_used) - sizeof(PyObject));
+    P("dict.keys", offsetof(PyDictObject, ma_keys) - sizeof(PyObject));
+    P("dict.values", offsetof(PyDictObject, ma_values) - sizeof(PyObject));
+    P("keys.log2_size", offsetof(PyDictKeysObject, dk_log2_size));
+    P("keys.log2_index_bytes", offsetof(PyDictKeysObject, dk_log2_index_bytes));
+    P("keys.kind", offsetof(PyDictKeysObject, dk_kind));
+    P("keys.nentries", offsetof(PyDictKeysObject, dk_nentries));
+    P("keys.indices", offsetof(PyDictKeysObject, dk_indices));
+    P("keys.general", DICT_KEYS_GENERAL);
+    P("keys.unicode", DICT_KEYS_UNICODE);
+    P("entry.size", sizeof(PyDictKeyEntry));
+    P("entry.unicode_size", sizeof(PyDictUnicodeEntry));
     STATE_BITS(kind, 7);
     STATE_BITS(compact, 1);
     STATE_BITS(ascii, 1);

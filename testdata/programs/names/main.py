@@ -1,9 +1,10 @@
 """Two packages with a module of the same name, each defining helper(), a
 package whose work is in its __init__.py, a decorator's wrapper and a
-plugin run in globals of its own: every function must keep its own name
+plugin run in globals of its own and a function that replaces its own
+__code__ while it runs: every function must keep its own name
 (alpha.utils.helper, beta.utils.helper, app.setup, __main__.main,
-deco.timed.<locals>.wrapper, plugins.timing.timed.<locals>.wrapper) in
-every mode. Runs for argv[1] seconds (0.6 by default); with --forever it
+deco.timed.<locals>.wrapper, plugins.timing.timed.<locals>.wrapper,
+__main__.swapped) in every mode. Runs for argv[1] seconds (0.6 by default); with --forever it
 says "ready" and runs until killed, for the sampler's tests."""
 
 import os
@@ -23,8 +24,10 @@ def load_plugin():
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugin.py")
     with open(path) as f:
         code = compile(f.read(), path, "exec")
-    ns = Namespace({"setting_%d" % k: k for k in range(12)})
-    ns["__name__"] = "plugins.timing"
+    ns = Namespace({"setting_%d" % k: k for k in range(200)})
+    # Set late, under a str object of its own rather than the interpreter's
+    # "__name__", as a loader building the key may.
+    ns["".join(["__na", "me__"])] = "plugins.timing"
     exec(code, ns)
     return ns["timed"]
 
@@ -35,6 +38,16 @@ def spin():
         pass
 
 
+def swapped():
+    """Runs with another __code__ in its function object than in its frame."""
+    own = swapped.__code__
+    swapped.__code__ = spin.__code__
+    try:
+        spin()
+    finally:
+        swapped.__code__ = own
+
+
 def main(seconds):
     plugin_work = load_plugin()(spin)
     end = time.perf_counter() + seconds
@@ -42,6 +55,7 @@ def main(seconds):
         alpha.utils.helper()
         beta.utils.helper()
         plugin_work()
+        swapped()
     # Last, so that a sampler that attached late still sees it.
     app.setup()
 

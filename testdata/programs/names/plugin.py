@@ -1,5 +1,5 @@
 """A plugin, run by main.py with exec in globals of a dict subclass that
-holds a dozen settings before its __name__. Its decorator's wrapper takes
+holds 200 settings before its __name__. Its decorator's wrapper takes
 the __module__ of the function it wraps (__main__), but its code is the
 plugin's: plugins.timing.timed.<locals>.wrapper in every mode, as those
 globals name it."""
