@@ -81,6 +81,9 @@ func (p *Process) walk(ts Addr, hdr []byte) ([]Frame, error) {
 	if err := p.readCodesAndCheck(ts, cframe, top); err != nil {
 		return nil, err
 	}
+	if err := p.checkChainEnd(); err != nil {
+		return nil, err
+	}
 	return p.buildFrames()
 }
 
@@ -144,7 +147,8 @@ func chunkReadSize(used int) int {
 // collectFrames follows previous links from top and records the chain.
 // Frames owned by the C stack (ownedByCStack and above) are kept for the
 // second read but are not Python code: they are the entry frames of
-// _PyEval_EvalFrameDefault (pycore_frame.h).
+// _PyEval_EvalFrameDefault (pycore_frame.h), one of which ends the chain
+// (checkChainEnd).
 func (p *Process) collectFrames(top Addr) error {
 	s := &p.scratch
 	s.raw = s.raw[:0]
@@ -187,6 +191,22 @@ func (p *Process) collectFrames(top Addr) error {
 		}
 		s.raw = append(s.raw, rf)
 		f = rf.previous
+	}
+	return nil
+}
+
+// checkChainEnd checks that the chain read ends where every thread's
+// chain ends, at the entry frame of its outermost
+// _PyEval_EvalFrameDefault. One that ends at Python code was read while
+// that frame was not running: a generator's frame, whose link to its
+// caller is cleared when it yields, read between two resumptions (the
+// second read can see the same, after the generator ran and yielded again
+// meanwhile).
+func (p *Process) checkChainEnd() error {
+	s := &p.scratch
+	if n := len(s.raw); n > 0 && !s.cut && s.raw[n-1].owner < ownedByCStack {
+		s.stable = p.stableFrames()
+		return fmt.Errorf("%w: a chain of frames that ends at a suspended frame", ErrInconsistent)
 	}
 	return nil
 }
