@@ -209,3 +209,51 @@ func checkSamplesOnCalls(t *testing.T, p *callgraph.Profile) int64 {
 	}
 	return sampledHelpers
 }
+
+// TestOddNamesAlikeInEveryMode records functions whose module names and
+// file names UTF-8 cannot carry whole (a lone surrogate; a name of 6000
+// bytes) with both agents and in sample mode: each writes a lone
+// surrogate as "?" and cuts a long name at the same character's end, so
+// that hybrid mode finds one function where trace and sampler saw one.
+func TestOddNamesAlikeInEveryMode(t *testing.T) {
+	long := strings.Repeat("\u00e9", 2048) // 4096 bytes: the most the agents write
+	want := map[string]string{"sur?mod.burn": "/srv/caf?/plugin.py", long + ".burn": "/srv/long.py"}
+	check := func(t *testing.T, p *callgraph.Profile) {
+		t.Helper()
+		got := map[string]string{}
+		for _, f := range p.Funcs {
+			if strings.HasSuffix(f.Name, ".burn") {
+				got[f.Name] = f.Filename
+			}
+		}
+		for name, file := range want {
+			if got[name] != file {
+				t.Errorf("%.40q: file %q, want %q (functions named *.burn: %.60q)", name, got[name], file, got)
+			}
+		}
+	}
+	file := program("oddnames.py")
+	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
+		target, err := ParseTarget([]string{file, "0.3"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := Options{Target: target, Python: i.Path, Agent: k, ToolID: 2, RingBytes: 1 << 20, Slots: 4,
+			Poll: time.Millisecond, Stdout: io.Discard, Stderr: io.Discard}
+		res, err := Record(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, res.Profile)
+		if k != agent.C {
+			return
+		}
+		t.Run("sample", func(t *testing.T) {
+			res, _, err := RecordSampled(context.Background(), o, SampleOptions{Rate: 200, Idle: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, res.Profile)
+		})
+	})
+}

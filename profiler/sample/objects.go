@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pyprof/pyprof/profiler/wire"
 )
 
 // objectReader decodes the few object kinds the walker follows out of a
@@ -25,7 +27,7 @@ const (
 	speculativeRead = 256
 	// maxStringChars and maxBytesLen bound what a corrupt length can make
 	// us read; file names and line tables are far smaller.
-	maxStringChars = 1 << 16
+	maxStringChars = 1 << 30
 	maxBytesLen    = 1 << 22
 )
 
@@ -88,6 +90,9 @@ func (o *objectReader) readString(addr Addr) (string, error) {
 	if n > maxStringChars || (kind != 1 && kind != 2 && kind != 4) {
 		return "", fmt.Errorf("%w: str of length %d kind %d", ErrInconsistent, n, kind)
 	}
+	// A character is at least a byte of UTF-8: the first wire.MaxString
+	// make a name as long as the agents write one.
+	n = min(n, wire.MaxString)
 	var data []byte
 	switch {
 	case state&stateCompact != 0 && state&stateASCII != 0:
@@ -101,12 +106,13 @@ func (o *objectReader) readString(addr Addr) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return decodeUCS(data, int(kind), state&stateASCII != 0), nil
+	return cutUTF8(decodeUCS(data, int(kind), state&stateASCII != 0), wire.MaxString), nil
 }
 
 // decodeUCS turns the canonical representation of a str into UTF-8. Kind 1
 // is Latin-1 (ASCII when ascii is set), 2 is UCS-2, 4 is UCS-4. Lone
-// surrogates (file names decoded with surrogateescape) become U+FFFD.
+// surrogates (file names decoded with surrogateescape) become "?", as the
+// agents write them.
 func decodeUCS(data []byte, kind int, ascii bool) string {
 	if kind == 1 && ascii {
 		return string(data)
@@ -124,9 +130,21 @@ func decodeUCS(data []byte, kind int, ascii bool) string {
 			r = rune(endian.Uint32(data[i:]))
 		}
 		if !utf8.ValidRune(r) {
-			r = utf8.RuneError
+			r = '?'
 		}
 		sb.WriteRune(r)
 	}
 	return sb.String()
+}
+
+// cutUTF8 cuts s to at most max bytes at the end of a character, as the
+// agents cut the names they write.
+func cutUTF8(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
 }

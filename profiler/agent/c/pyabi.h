@@ -165,6 +165,8 @@ PyObject *PyLong_FromLong(long);
 PyObject *PyBool_FromLong(long);
 const char *PyUnicode_AsUTF8AndSize(PyObject *, Py_ssize_t *);
 const char *PyUnicode_AsUTF8(PyObject *);
+PyObject *PyUnicode_AsEncodedString(PyObject *, const char *, const char *);
+int PyBytes_AsStringAndSize(PyObject *, char **, Py_ssize_t *);
 PyObject *PyUnicode_FromFormat(const char *, ...);
 PyObject *PyFrozenSet_New(PyObject *);
 int PySet_Contains(PyObject *, PyObject *);

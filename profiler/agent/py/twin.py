@@ -418,7 +418,14 @@ def _put_hot(r, kind, ident, site):
 
 
 def _string(s):
-    b = str(s).encode("utf-8", "replace")[:MAX_STRING]
+    """s as UTF-8, a code point UTF-8 cannot carry (a lone surrogate) as
+    "?", cut to MAX_STRING bytes at the end of a character."""
+    b = str(s).encode("utf-8", "replace")
+    if len(b) > MAX_STRING:
+        cut = MAX_STRING
+        while cut > 0 and b[cut] & 0xC0 == 0x80:
+            cut -= 1
+        b = b[:cut]
     return _u32(len(b)) + b
 
 
