@@ -38,9 +38,11 @@ func Watch(ctx context.Context, pid int, so SampleOptions, interval time.Duratio
 	}
 	defer p.Close()
 	start := time.Now()
+	var deadline time.Time // zero: none
 	if so.Duration > 0 {
+		deadline = start.Add(so.Duration)
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, so.Duration)
+		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
 	opts := so.sampler()
@@ -50,6 +52,12 @@ func Watch(ctx context.Context, pid int, so SampleOptions, interval time.Duratio
 		for !end.After(time.Now()) {
 			k++
 			end = start.Add(time.Duration(k) * interval)
+		}
+		// The last interval ends at the deadline, not past it: one begun
+		// a moment before the deadline would show a sample or two.
+		last := !deadline.IsZero() && !end.Before(deadline)
+		if last {
+			end = deadline
 		}
 		// Run stops after its last tick before end; the wait keeps the
 		// interval whole (and a Duration of 0 would mean "no end").
@@ -64,7 +72,7 @@ func Watch(ctx context.Context, pid int, so SampleOptions, interval time.Duratio
 		}
 		nameThreads(prof, int64(pid))
 		show(Interval{Profile: prof, Stats: st, N: n, Since: time.Since(start), Version: p.Version(), Exited: exited})
-		if exited || ctx.Err() != nil {
+		if exited || last || ctx.Err() != nil {
 			return nil
 		}
 	}

@@ -49,4 +49,17 @@ func TestWatchPacesIntervals(t *testing.T) {
 			}
 		}
 	}
+	// A duration of whole intervals ends with the last of them, not with
+	// an interval begun a moment before the end, of a sample or two.
+	for run := range 5 {
+		var got []Interval
+		so := SampleOptions{Rate: 200, Duration: 3 * interval}
+		if err := Watch(context.Background(), cmd.Process.Pid, so, interval, func(iv Interval) { got = append(got, iv) }); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(got); n > 3 || got[n-1].Stats.Samples < 5 {
+			t.Fatalf("run %d: %d intervals in %v, the last of %d samples over %v; want 3 or fewer, each of several samples",
+				run, n, so.Duration, got[n-1].Stats.Samples, got[n-1].Stats.Elapsed)
+		}
+	}
 }
