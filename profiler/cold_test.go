@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -323,4 +324,34 @@ func profileCounts(p *callgraph.Profile) func(funcKey) int64 {
 		}
 		return got
 	}
+}
+
+// TestHybridSamplesNoStartUp records a short program in hybrid mode at a
+// high rate: the sampler starts with the trace, so no sample of the
+// interpreter's own start-up (site and encodings, imported before the
+// program) sits beside a trace that has none of it. Before, the import
+// frames of a hybrid profile named site and encodings as the program's.
+func TestHybridSamplesNoStartUp(t *testing.T) {
+	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, kind agent.Kind) {
+		if kind != agent.C {
+			return // the sampler is the same beside either agent
+		}
+		target, err := ParseTarget([]string{"-c", "sum(range(3_000_000))"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := Options{Target: target, Python: i.Path, Agent: kind, ToolID: 2, RingBytes: 1 << 20, Slots: 16,
+			Poll: time.Millisecond, Stdout: io.Discard, Stderr: io.Discard}
+		for run := range 3 {
+			res, st, err := RecordHybrid(context.Background(), o, SampleOptions{Rate: 2000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range res.Profile.Funcs {
+				if strings.HasSuffix(f.Filename, "/site.py") || strings.Contains(f.Filename, "/encodings/") {
+					t.Fatalf("run %d: %s (%s) of the interpreter's start-up in the profile (sampling: %+v)", run, f.Name, f.Filename, st)
+				}
+			}
+		}
+	})
 }

@@ -47,9 +47,14 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 				lastCPU = time.Now()
 				s.sampleCPU()
 			}
+			s.tellRecording()
 			s.busiest = 0
 			s.drainAll()
-			tick.Reset(pace.next(s.busiest))
+			wait := pace.next(s.busiest)
+			if s.o.OnRecording != nil && !s.recordingTold {
+				wait = s.o.Poll // the sampler waits for the news
+			}
+			tick.Reset(wait)
 			if time.Since(lastReap) >= reapPeriod {
 				lastReap = time.Now()
 				s.reap()
@@ -61,6 +66,15 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 				s.o.Progress(st)
 			}
 		}
+	}
+}
+
+// tellRecording calls Options.OnRecording the first time the agent's
+// header says it records.
+func (s *session) tellRecording() {
+	if s.o.OnRecording != nil && !s.recordingTold && s.main.shm.Status() == wire.StatusRecording {
+		s.recordingTold = true
+		s.o.OnRecording()
 	}
 }
 

@@ -39,6 +39,9 @@ type Options struct {
 	Signals <-chan os.Signal
 	// OnStart, when set, is called with the program's pid once it runs.
 	OnStart func(pid int)
+	// OnRecording, when set, is called once the agent records, before the
+	// program's first line and after the interpreter's own start-up.
+	OnRecording func()
 	// CPURate is how many times a second each thread's CPU clock is read
 	// to charge CPU time to the running paths; 0 measures no CPU time.
 	CPURate int

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -174,6 +175,11 @@ func RecordHybrid(ctx context.Context, o Options, so SampleOptions) (*Result, Sa
 	// view of a forked child begins at its parent's frames, which the
 	// trace's, beginning at the fork, would not merge with.
 	so.Subprocesses = false
+	// Sampling begins when the trace does: samples of the interpreter's
+	// own start-up (site's imports) would stand beside a trace that has
+	// none of it.
+	recording := make(chan struct{})
+	o.OnRecording = sync.OnceFunc(func() { close(recording) })
 	onStart := o.OnStart
 	o.OnStart = func(pid int) {
 		if onStart != nil {
@@ -190,6 +196,11 @@ func RecordHybrid(ctx context.Context, o Options, so SampleOptions) (*Result, Sa
 				return
 			}
 			defer p.Close()
+			select {
+			case <-recording:
+			case <-sctx.Done():
+				return
+			}
 			sampled, st, serr = sample.Run(sctx, p, so.sampler())
 			nameThreads(sampled, int64(pid))
 		}()

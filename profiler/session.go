@@ -43,6 +43,8 @@ type session struct {
 	busiest uint64
 	// notes carries what the bootstrap tells of the program.
 	notes *programNotes
+	// recordingTold is set once Options.OnRecording was called.
+	recordingTold bool
 }
 
 // procRings is the shared memory of one process, the program or a child,
