@@ -20,9 +20,13 @@ type pacer struct {
 }
 
 // maxFillRate bounds how fast one thread fills its ring, in bytes a
-// second: 50 M records of 8 bytes, over twice the fastest workload's rate
-// measured here (fib, cfuncs: 12-20 M records/s).
-const maxFillRate = 400e6
+// second: 25 M records of 8 bytes, above the fastest workload's rate
+// measured here (fib, cfuncs: 12-20 M records/s). A higher bound drains
+// quiet rings more often for nothing: with 8 MiB rings, 400 MB/s drained
+// them every 5 ms, and those wakeups, with the CPU readings every 10 ms,
+// slowed four threads contending for the GIL by 4% (each wakeup can delay
+// the thread that takes the GIL next) against 2% at one drain every 10 ms.
+const maxFillRate = 200e6
 
 // slowestPace caps how long rings may go undrained whatever the ring size.
 const slowestPace = 10 * time.Millisecond
