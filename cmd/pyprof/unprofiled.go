@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pyprof/pyprof/callgraph"
 	"github.com/pyprof/pyprof/profiler"
 )
@@ -142,13 +144,27 @@ func (w *childWatch) scan(pid int) {
 }
 
 // childrenOf lists the children of every thread of pid (Linux 3.5+,
-// CONFIG_PROC_CHILDREN).
+// CONFIG_PROC_CHILDREN). Each file is opened relative to the task folder,
+// not by its whole path: looking up /proc paths is slow on some virtual
+// machines (here a glob and a read of every thread's file took 2 ms a scan
+// of a program of five threads, a tenth of pyprof's CPU time).
 func childrenOf(pid int) []int {
+	dir, err := os.Open("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		return nil
+	}
+	defer dir.Close()
+	tids, _ := dir.Readdirnames(-1)
 	var out []int
-	files, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-	for _, file := range files {
-		data, _ := os.ReadFile(file)
-		for _, field := range strings.Fields(string(data)) {
+	buf := make([]byte, 4096)
+	for _, tid := range tids {
+		fd, err := unix.Openat(int(dir.Fd()), tid+"/children", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		n, _ := unix.Read(fd, buf)
+		unix.Close(fd)
+		for _, field := range strings.Fields(string(buf[:max(n, 0)])) {
 			if c, err := strconv.Atoi(field); err == nil {
 				out = append(out, c)
 			}

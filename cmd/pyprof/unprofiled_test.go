@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,5 +116,21 @@ func TestPythonExecutable(t *testing.T) {
 				t.Errorf("isFollowablePython(%q) = %v, want %v", tt.exe, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestChildrenOf finds a child of this process, started by whichever of
+// its threads ran the goroutine.
+func TestChildrenOf(t *testing.T) {
+	cmd := exec.Command("sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if got := childrenOf(os.Getpid()); !slices.Contains(got, cmd.Process.Pid) {
+		t.Errorf("children %v, want %d among them", got, cmd.Process.Pid)
+	}
+	if got := childrenOf(1 << 30); got != nil {
+		t.Errorf("children of no process: %v", got)
 	}
 }
