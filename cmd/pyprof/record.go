@@ -203,6 +203,7 @@ func parseSize(s string) (uint64, error) {
 }
 
 func recordCommand(args []string, stdout, stderr io.Writer) int {
+	quietGC()
 	f, words, err := parseRecordFlags(args, stderr)
 	if err != nil {
 		return exitCode(stderr, err)
