@@ -47,7 +47,20 @@ func Record(ctx context.Context, o Options) (*Result, error) {
 var errReadWrongVersion = errors.New("the interpreter runs another version than its file says")
 
 func recordOnce(ctx context.Context, o Options, i *agent.Interpreter) (*Result, error) {
+	// The rings are made while the agent is prepared: each takes a
+	// millisecond or two, all of it before the program starts. They are
+	// made for the clock the agent asked for reads; an agent that falls
+	// back to the twin gets rings made anew.
+	kind := clockFor(o.Agent)
+	rings := make(chan madeRings, 1)
+	go func() { rings <- makeRings(o, kind) }()
 	prep, err := agent.Prepare(i, o.Agent)
+	made := <-rings
+	defer func() {
+		if made.shm != nil {
+			made.shm.Close()
+		}
+	}()
 	if err != nil {
 		if errors.Is(err, agent.ErrBuild) {
 			return nil, environment(fmt.Errorf("%w (--agent python needs no compiler)", err))
@@ -57,15 +70,14 @@ func recordOnce(ctx context.Context, o Options, i *agent.Interpreter) (*Result, 
 	if prep.Warning != "" {
 		o.notice(prep.Warning)
 	}
-	kind := clock.Best()
-	if prep.Kind == agent.Python {
-		kind = clock.Monotonic
+	if k := clockFor(prep.Kind); k != kind && made.err == nil {
+		made.shm.Close()
+		kind, made = k, makeRings(o, k)
 	}
-	shm, err := ring.Create(ring.Options{Slots: o.Slots, RingBytes: o.RingBytes, Clock: uint32(kind)})
-	if err != nil {
-		return nil, environment(err)
+	if made.err != nil {
+		return nil, environment(made.err)
 	}
-	defer shm.Close()
+	shm := made.shm
 	s := &session{o: o, clk: kind, builder: callgraph.NewBuilder()}
 	s.main = s.newProc(0, shm, s.builder.Main())
 	if o.Subprocesses {
@@ -83,6 +95,27 @@ func recordOnce(ctx context.Context, o Options, i *agent.Interpreter) (*Result, 
 	}
 	res.Interpreter, res.Agent = i, prep
 	return res, nil
+}
+
+// clockFor is the clock an agent of kind k timestamps events with: the
+// twin, in Python, reads the monotonic clock; the C agent the best one.
+func clockFor(k agent.Kind) clock.Kind {
+	if k == agent.Python {
+		return clock.Monotonic
+	}
+	return clock.Best()
+}
+
+// madeRings is what makeRings made, or why it could not.
+type madeRings struct {
+	shm *ring.Shared
+	err error
+}
+
+// makeRings makes the program's rings, for agents that read clock k.
+func makeRings(o Options, k clock.Kind) madeRings {
+	shm, err := ring.Create(ring.Options{Slots: o.Slots, RingBytes: o.RingBytes, Clock: uint32(k)})
+	return madeRings{shm, err}
 }
 
 // agentFailure turns what the agent wrote in the header into an error.
