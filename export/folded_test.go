@@ -174,3 +174,21 @@ func TestReadFoldedEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldedNames: a name keeps its frame and its line whatever it holds,
+// and prints no control character (a terminal's escape sequence, NUL).
+func TestFoldedNames(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"pkg.f", "pkg.f"},
+		{"a;b", "a:b"},
+		{"line\nbreak\r", "line break"},
+		{"tab\there\t", "tab here"},
+		{"esc\x1b[2Jnul\x00del\x7fc1\u009b", "esc?[2Jnul?del?c1?"},
+		{"caf\u00e9 \U0001F40D", "caf\u00e9 \U0001F40D"},
+		{"  \t", "[unknown]"},
+	} {
+		if got := foldedName(tt.name); got != tt.want {
+			t.Errorf("foldedName(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

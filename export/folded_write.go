@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/pyprof/pyprof/callgraph"
 )
@@ -119,19 +120,33 @@ func (fw *foldedWriter) nameID(f callgraph.FuncID) int32 {
 	return id
 }
 
-// foldedName makes a name safe for a format without escaping. Trailing
-// blanks go too: at the end of a line no reader can tell them from the space
-// before the count. A name left empty becomes "[unknown]", as perf's
-// stackcollapse writes it, since a lone empty frame is no stack at all.
+// foldedName makes a name safe for a format without escaping: ";" would
+// split the frame, line ends and tabs would break the line, and other
+// control characters (a terminal's escape sequences, NUL) would reach
+// whoever prints the file, so they read "?", as the agents write what
+// they cannot carry. Trailing blanks go too: at the end of a line no
+// reader can tell them from the space before the count. A name left empty
+// becomes "[unknown]", as perf's stackcollapse writes it, since a lone
+// empty frame is no stack at all.
 func foldedName(name string) string {
-	name = strings.TrimRight(foldedReplacer.Replace(name), " \t")
+	name = strings.TrimRight(strings.Map(foldedRune, name), " ")
 	if name == "" {
 		return "[unknown]"
 	}
 	return name
 }
 
-var foldedReplacer = strings.NewReplacer(";", ":", "\n", " ", "\r", " ")
+func foldedRune(r rune) rune {
+	switch {
+	case r == ';':
+		return ':'
+	case r == '\n' || r == '\r' || r == '\t':
+		return ' '
+	case unicode.IsControl(r):
+		return '?'
+	}
+	return r
+}
 
 // write prints every name path of nonzero weight, depth first. Errors stick
 // in the bufio.Writer and come out of Flush.
