@@ -630,3 +630,58 @@ func possibleGenexprStack(frames []Frame, m map[string]int) string {
 	}
 	return ""
 }
+
+// TestStacksOfResumedGenerators samples a loop that resumes generators
+// through next() all the time. Every stack read must be possible, and a
+// stack dropped as moving keeps the outer frames that stood still in the
+// best of its reads: before, most such samples were charged to no frame at
+// all, so that most of the program's time sat under a lone marker.
+func TestStacksOfResumedGenerators(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		m := markers(t, "genloop.py")
+		tg := startTarget(t, py, "genloop.py")
+		p := attach(t, tg)
+		n, dropped, outer := 0, 0, 0
+		for start := time.Now(); time.Since(start) < time.Second || dropped < 50 && time.Since(start) < 10*time.Second; {
+			time.Sleep(time.Millisecond) // sampled as the sampler does, not back to back
+			st, ok := sampleThread(t, p, int64(tg.pid))
+			if !ok {
+				continue
+			}
+			n++
+			if st.Dropped {
+				dropped++
+				if len(st.Frames) > 0 {
+					outer++
+				}
+			}
+			if why := possibleGenloopStack(st.Frames, m); why != "" {
+				t.Errorf("impossible stack (dropped %v): %s\n%s", st.Dropped, why, stackString(st.Frames))
+			}
+		}
+		t.Logf("%d samples, %d dropped, %d of them with outer frames", n, dropped, outer)
+		if dropped >= 50 && outer*2 < dropped {
+			t.Errorf("%d of %d dropped stacks kept outer frames, want half or more", outer, dropped)
+		}
+	})
+}
+
+// possibleGenloopStack says what is wrong with a stack of genloop.py, ""
+// if nothing: <module>, main, resume, gen, leaf, each frame calling the
+// next from its marked line, cut anywhere.
+func possibleGenloopStack(frames []Frame, m map[string]int) string {
+	want := []string{"<module>", "main", "resume", "gen", "leaf"}
+	lines := []int{m["module_main"], m["main_resume"], m["resume_next"], m["gen_leaf"]}
+	if len(frames) > len(want) {
+		return fmt.Sprintf("%d frames", len(frames))
+	}
+	for i, f := range frames {
+		if f.Code.Qualname != want[i] {
+			return fmt.Sprintf("frame %d is %s", i, f.Code.Qualname)
+		}
+		if i < len(frames)-1 && f.Line != lines[i] {
+			return fmt.Sprintf("frame %d (%s) at line %d, want %d", i, f.Code.Qualname, f.Line, lines[i])
+		}
+	}
+	return ""
+}

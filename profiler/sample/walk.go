@@ -19,7 +19,7 @@ const (
 	maxInterpreters = 1 << 10
 	// attempts is how often a stack, or a whole sample, is read before it
 	// is dropped.
-	attempts = 3
+	attempts = 6
 	// maxChunkRead bounds the snapshot of one data stack chunk. Chunks are
 	// 16 KiB unless a frame needs more (pystate.c, push_chunk).
 	maxChunkRead = 4 << 20
@@ -149,6 +149,7 @@ func (p *Process) gilHolder(ih []byte) (Addr, error) {
 // sample with a retryable error: the thread list itself moved.
 func (p *Process) threadStack(interp, ts Addr, hdr []byte) (ThreadStack, error) {
 	st := ThreadStack{TID: int64(u64(hdr, p.lay.tsNativeID))}
+	var best keptWalk // the read whose outer frames stood still the most
 	for i := range attempts {
 		if i > 0 {
 			if err := p.mem.read(ts, hdr); err != nil {
@@ -167,8 +168,43 @@ func (p *Process) threadStack(interp, ts Addr, hdr []byte) (ThreadStack, error) 
 		if !retryable(err) {
 			return st, err
 		}
+		// Each read keeps what stood still in it, and the reads differ:
+		// one may catch the stack changing near its root, another only
+		// above its callers. The one that kept the most is kept (copied:
+		// decoding it now would add reads that slow the next attempt).
+		if p.scratch.stable > best.stable {
+			best.save(&p.scratch)
+		}
+	}
+	if best.stable > p.scratch.stable {
+		best.restore(&p.scratch)
 	}
 	st.Dropped = true
 	st.Frames = p.outerFrames()
 	return st, nil
+}
+
+// keptWalk is a copy of what outerFrames reads of a walk's scratch.
+type keptWalk struct {
+	raw      []rawFrame
+	codes    []Addr
+	runners  []runner
+	codeHdrs []byte
+	stable   int
+}
+
+func (k *keptWalk) save(s *walkScratch) {
+	k.raw = append(k.raw[:0], s.raw...)
+	k.codes = append(k.codes[:0], s.codes...)
+	k.runners = append(k.runners[:0], s.runners...)
+	k.codeHdrs = append(k.codeHdrs[:0], s.codeHdrs...)
+	k.stable = s.stable
+}
+
+func (k *keptWalk) restore(s *walkScratch) {
+	s.raw = append(s.raw[:0], k.raw...)
+	s.codes = append(s.codes[:0], k.codes...)
+	s.runners = append(s.runners[:0], k.runners...)
+	s.codeHdrs = append(s.codeHdrs[:0], k.codeHdrs...)
+	s.stable = k.stable
 }
