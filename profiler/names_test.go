@@ -23,7 +23,8 @@ import (
 // another module puts around one helper (functools.wraps gives the wrapper
 // the helper's __module__; its code is still the decorator module's), and
 // the same from a plugin run with exec in globals of a dict subclass, and
-// a function that replaces its own __code__ while it runs.
+// a function that replaces its own __code__ while it runs, and one run in
+// globals whose key "__name__" is a str subclass.
 var namedFuncs = map[string]string{ // name -> the file it is defined in, by its tail
 	"alpha.utils.helper":                    "alpha/utils.py",
 	"beta.utils.helper":                     "beta/utils.py",
@@ -33,6 +34,7 @@ var namedFuncs = map[string]string{ // name -> the file it is defined in, by its
 	"plugins.timing.timed.<locals>.wrapper": "names/plugin.py",
 	"__main__.spin":                         "names/main.py",
 	"__main__.swapped":                      "names/main.py",
+	"plugins.keyed.keyed":                   "names/main.py",
 }
 
 // fileNamed are the names the file-based guess gave them, which merged the

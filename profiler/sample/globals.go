@@ -46,6 +46,9 @@ const (
 	// of every subclass of it (Py_TPFLAGS_DICT_SUBCLASS).
 	typeFlags        = 168
 	dictSubclassFlag = 1 << 29
+	// strSubclassFlag is set in the flags of str and of every subclass of
+	// it (Py_TPFLAGS_UNICODE_SUBCLASS).
+	strSubclassFlag = 1 << 28
 
 	// maxGlobalsEntries bounds the entries read of one dict: a module of
 	// this many globals is beyond any real program's, and a corrupt count
@@ -320,6 +323,6 @@ func (o *objectReader) isNameKey(t *keysTable, i uint64) bool {
 	if key == 0 || t.general && t.hash(i) != o.nameHash {
 		return false
 	}
-	text, err := o.readString(key)
+	text, err := o.readStringOrSubclass(key)
 	return err == nil && text == "__name__"
 }

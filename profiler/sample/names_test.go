@@ -50,6 +50,8 @@ func TestCodeModules(t *testing.T) {
 			"names/plugin.py timed.<locals>.wrapper": "plugins.timing",
 			// Its function's __code__ is another's while it runs.
 			"names/main.py swapped": "__main__",
+			// Its globals' key "__name__" is a str subclass.
+			"names/main.py keyed": "plugins.keyed",
 		}
 		seen := map[string]string{}
 		deadline := time.Now().Add(10 * time.Second)

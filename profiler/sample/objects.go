@@ -79,11 +79,41 @@ func (o *objectReader) readBytes(addr Addr) ([]byte, error) {
 // kinds, or a legacy string whose data lives in a separate block
 // (cpython/unicodeobject.h, PyUnicode_DATA).
 func (o *objectReader) readString(addr Addr) (string, error) {
-	l := o.lay
-	buf, err := o.readObject(addr, o.unicodeType, l.strDataPtr+8)
+	buf, err := o.readObject(addr, o.unicodeType, o.lay.strDataPtr+8)
 	if err != nil {
 		return "", err
 	}
+	return o.decodeString(addr, buf)
+}
+
+// readStringOrSubclass reads a str object, or an instance of a subclass
+// of str, as a dict compares keys: a key "__name__" of a str subclass is
+// "__name__" to the lookup the agents make.
+func (o *objectReader) readStringOrSubclass(addr Addr) (string, error) {
+	if addr == 0 {
+		return "", fmt.Errorf("%w: null object", ErrInconsistent)
+	}
+	buf := make([]byte, o.lay.strDataPtr+8)
+	if err := o.mem.read(addr, buf); err != nil {
+		return "", err
+	}
+	if typ := ptr(buf, o.lay.obType); typ != o.unicodeType && !o.isStrSubclass(typ) {
+		return "", fmt.Errorf("%w: object at %#x of type %#x is not a str", ErrInconsistent, addr, typ)
+	}
+	return o.decodeString(addr, buf)
+}
+
+// isStrSubclass reports whether the type at typ is a subclass of str.
+func (o *objectReader) isStrSubclass(typ Addr) bool {
+	var flags [8]byte
+	return typ != 0 && o.mem.read(typ+typeFlags, flags[:]) == nil && u64(flags[:], 0)&strSubclassFlag != 0
+}
+
+// decodeString decodes the str object at addr whose header, and perhaps
+// more, readObject read into buf.
+func (o *objectReader) decodeString(addr Addr, buf []byte) (string, error) {
+	l := o.lay
+	var err error
 	n := u64(buf, l.strLength)
 	state := u32(buf, l.strState)
 	kind := uint64(state>>stateKindShift) & stateKindMask

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -178,7 +179,7 @@ func (r *run) loop(ctx context.Context, limit time.Duration) error {
 		stop = r.start.Add(limit)
 	}
 	for next := r.start; stop.IsZero() || next.Before(stop); {
-		if err := r.wait(ctx, timer, next); err != nil {
+		if err := r.wait(ctx, timer, r.jittered(next, stop)); err != nil {
 			return nil
 		}
 		if stallForTest != nil {
@@ -193,6 +194,24 @@ func (r *run) loop(ctx context.Context, limit time.Duration) error {
 		next = r.advance(next, time.Now(), stop)
 	}
 	return nil
+}
+
+// jittered returns when to sample the tick at next: at a moment drawn at
+// random from its period (the first tick at once), before stop. Samples
+// taken at the same point of every period fall on the same point of a
+// program that repeats with a period that divides into theirs: a loop of
+// 10 ms whose first 2 ms ran one function got none or half of the samples,
+// never a fifth. One sample a period keeps the rate and the counting of
+// missed ticks; the time a sample stands for is measured, not assumed.
+func (r *run) jittered(next, stop time.Time) time.Time {
+	if next.Equal(r.start) {
+		return next
+	}
+	at := next.Add(rand.N(r.period))
+	if !stop.IsZero() && !at.Before(stop) {
+		return next
+	}
+	return at
 }
 
 // wait sleeps until next; it returns ctx's error when ctx ends first.

@@ -324,3 +324,26 @@ func TestRunEndsAtExecAway(t *testing.T) {
 		}
 	})
 }
+
+// TestSamplesAreNotInStep samples a program whose loop repeats every
+// 10 ms at 200 Hz: short() runs a fifth of each loop, and a fifth of the
+// samples must find it. Samples taken on a fixed grid found it in none or
+// half of them, as the grid's phase fell.
+func TestSamplesAreNotInStep(t *testing.T) {
+	forEachPython(t, func(t *testing.T, py python) {
+		tg := startTarget(t, py, "periodic.py")
+		p := attach(t, tg)
+		prof, st, err := Run(context.Background(), p, Options{Rate: 200, Duration: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		th := threadByID(t, prof, int64(tg.pid))
+		short := inclusive(prof, th, "__main__.short", callgraph.Samples)
+		long := inclusive(prof, th, "__main__.long", callgraph.Samples)
+		share := float64(short) / float64(max(short+long, 1))
+		t.Logf("%d samples in short, %d in long: %.1f%% (stats %+v)", short, long, 100*share, st)
+		if short+long < 200 || share < 0.12 || share > 0.28 {
+			t.Errorf("short() has %.1f%% of %d samples, want 20%% (12-28%%)", 100*share, short+long)
+		}
+	})
+}

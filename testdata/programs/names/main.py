@@ -4,7 +4,8 @@ plugin run in globals of its own and a function that replaces its own
 __code__ while it runs: every function must keep its own name
 (alpha.utils.helper, beta.utils.helper, app.setup, __main__.main,
 deco.timed.<locals>.wrapper, plugins.timing.timed.<locals>.wrapper,
-__main__.swapped) in every mode. Runs for argv[1] seconds (0.6 by default); with --forever it
+__main__.swapped, and plugins.keyed.keyed, run in globals whose key
+"__name__" is a str subclass) in every mode. Runs for argv[1] seconds (0.6 by default); with --forever it
 says "ready" and runs until killed, for the sampler's tests."""
 
 import os
@@ -38,6 +39,17 @@ def spin():
         pass
 
 
+class KeyStr(str):
+    """A str subclass: a loader's key "__name__" of its own type is
+    "__name__" to the interpreter's lookups (same hash, equal text)."""
+
+
+def load_keyed():
+    namespace = {KeyStr("__name__"): "plugins.keyed", "spin": spin}
+    exec(compile("def keyed():\n    spin()\n", __file__, "exec"), namespace)
+    return namespace["keyed"]
+
+
 def swapped():
     """Runs with another __code__ in its function object than in its frame."""
     own = swapped.__code__
@@ -50,12 +62,14 @@ def swapped():
 
 def main(seconds):
     plugin_work = load_plugin()(spin)
+    keyed = load_keyed()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         alpha.utils.helper()
         beta.utils.helper()
         plugin_work()
         swapped()
+        keyed()
     # Last, so that a sampler that attached late still sees it.
     app.setup()
 
