@@ -369,6 +369,16 @@ func TestBuilderCPUWithinWall(t *testing.T) {
 			want: map[string]time.Duration{"mod.nap": 0, "mod.spin": 15 * ms},
 		},
 		{
+			// The scheduler's clock of a running thread moves in steps:
+			// what one gap cannot take goes to the next ones, which read
+			// none (10 ms first, then 10 ms a gap from the first step on).
+			name: "a clock that moves in steps of four gaps",
+			samples: []sample{{0, 100 * ms, true, "a"}, {10 * ms, 100 * ms, true, "a"}, {20 * ms, 100 * ms, true, "a"},
+				{30 * ms, 100 * ms, true, "a"}, {40 * ms, 140 * ms, true, "a"}, {50 * ms, 140 * ms, true, "b"},
+				{60 * ms, 140 * ms, true, "b"}, {70 * ms, 140 * ms, true, "b"}, {80 * ms, 180 * ms, true, "b"}},
+			want: map[string]time.Duration{"mod.a": 25 * ms, "mod.b": 35 * ms},
+		},
+		{
 			name:    "no clocks",
 			samples: []sample{{0, 0, true, "a"}, {10 * ms, 0, true, "b"}, {20 * ms, 0, false, "nap"}},
 			want:    map[string]time.Duration{"mod.a": 15 * ms, "mod.b": 10 * ms, "mod.nap": 0},
