@@ -39,7 +39,9 @@ func (p *Process) readCodesAndCheck(ts, cframe, top Addr) error {
 	if err == nil {
 		err = p.compareChain()
 	} else if from, ok := p.topMovedAlongChain(cframe, cf[:], cur[:]); ok {
-		err = p.compareChainFrom(from)
+		if err = p.compareChainFrom(from); err == nil {
+			p.scratch.movedTo = from
+		}
 	}
 	if err != nil {
 		// Only a chain that moved has outer frames worth keeping; one
@@ -76,9 +78,11 @@ func (p *Process) compareTops(cframe, top Addr, cf, cur []byte) error {
 // generator, an entry frame on the C stack, each read alone after the
 // newest frame was), the stack read was the stack when they had not yet
 // returned (or yielded), provided frames k and older did not change at
-// all: it returns k. Frames on the thread's data stack above k are not
-// taken: a frame there may have been pushed after the newest frame was
-// read, and a copy of it be another call's. Nor is a frame that returned to
+// all: it returns k, and checkCallersThroughC later asks frame k to be in
+// a call (its copy may be of another call). Frames on the thread's data
+// stack above k are not taken: a frame there may have been pushed after
+// the newest frame was read, and a copy of it be another call's. Nor is a
+// frame that returned to
 // its caller, which went on running: that moves the caller's instruction,
 // and its callee's frame may already be another call's at the same
 // address. A newest frame that moved to a new callee is not taken either:

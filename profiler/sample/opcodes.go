@@ -169,6 +169,12 @@ func opcodesFor(v Version) *opcodeTable {
 // instruction pointer may rest.
 type callSites struct {
 	bits []uint64
+	// starts marks the first unit of each instruction that can push a
+	// frame. Native code called back into Python (next(), sum() over a
+	// generator) is entered from there on every version: the instruction
+	// pointer is set as an instruction starts, and only 3.12 moves it to
+	// the last unit, and only when it pushes a Python frame itself.
+	starts []uint64
 	// from is the first unit whose instruction could not be sized (code
 	// instrumented for tracing when it was read): from there on every unit
 	// is taken for a call site.
@@ -178,7 +184,7 @@ type callSites struct {
 // findCallSites decodes co_code_adaptive, code, instruction by instruction.
 func (t *opcodeTable) findCallSites(code []byte) callSites {
 	units := len(code) / 2
-	cs := callSites{bits: make([]uint64, (units+63)/64), from: units}
+	cs := callSites{bits: make([]uint64, (units+63)/64), starts: make([]uint64, (units+63)/64), from: units}
 	for i := 0; i < units; {
 		op := code[2*i]
 		if t.unsized[op] {
@@ -194,6 +200,7 @@ func (t *opcodeTable) findCallSites(code []byte) callSites {
 			if at < units {
 				cs.bits[at/64] |= 1 << (at % 64)
 			}
+			cs.starts[i/64] |= 1 << (i % 64)
 		}
 		i = last + 1
 	}
@@ -209,4 +216,14 @@ func (cs *callSites) has(lasti int64) bool {
 		return true
 	}
 	return cs.bits[lasti/64]&(1<<(lasti%64)) != 0
+}
+
+// callsThroughC reports whether a frame resting at unit lasti may be in a
+// call that went through native code: at a call site, or at the start of
+// an instruction that calls.
+func (cs *callSites) callsThroughC(lasti int64) bool {
+	if cs.has(lasti) {
+		return true
+	}
+	return lasti >= 0 && lasti/64 < int64(len(cs.starts)) && cs.starts[lasti/64]&(1<<(lasti%64)) != 0
 }

@@ -140,14 +140,16 @@ func TestFindCallSites(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					want := map[int]bool{}
+					want, wantThroughC := map[int]bool{}, map[int]bool{}
 					for i++; i < len(lines) && lines[i][0] == "instr"; i++ {
 						unit, size, base := atoi(t, lines[i][1]), atoi(t, lines[i][2]), lines[i][3]
 						if pushing[base] {
+							wantThroughC[unit] = true
 							if tab.callerAtLastUnit {
 								unit += size - 1
 							}
 							want[unit] = true
+							wantThroughC[unit] = true
 						}
 					}
 					codes++
@@ -155,7 +157,7 @@ func TestFindCallSites(t *testing.T) {
 					if cs.from < len(code)/2 {
 						instrumented++
 					}
-					var got, wantUnits []int
+					var got, wantUnits, gotC, wantC []int
 					for u := range cs.from {
 						if cs.has(int64(u)) {
 							got = append(got, u)
@@ -163,9 +165,18 @@ func TestFindCallSites(t *testing.T) {
 						if want[u] {
 							wantUnits = append(wantUnits, u)
 						}
+						if cs.callsThroughC(int64(u)) {
+							gotC = append(gotC, u)
+						}
+						if wantThroughC[u] {
+							wantC = append(wantC, u)
+						}
 					}
 					if fmt.Sprint(got) != fmt.Sprint(wantUnits) {
 						t.Errorf("%s: call sites %v, want %v (bytecode %x)", name, got, wantUnits, code)
+					}
+					if fmt.Sprint(gotC) != fmt.Sprint(wantC) {
+						t.Errorf("%s: units that may call through C %v, want %v (bytecode %x)", name, gotC, wantC, code)
 					}
 				}
 				if codes < 15 {

@@ -57,6 +57,9 @@ type walkScratch struct {
 	// stable counts the oldest frames of raw that the second read found
 	// unchanged, set when a walk fails its check (see outerFrames).
 	stable int
+	// movedTo is the frame of raw the newest frame moved back to while
+	// the chain was read (topMovedAlongChain), 0 when it did not move.
+	movedTo int
 	// cut is set when the chain went on past MaxDepth frames: raw holds
 	// the newest MaxDepth of them.
 	cut bool
@@ -70,7 +73,7 @@ type walkScratch struct {
 // second read of the whole chain share one final call. A stack that
 // changed meanwhile is reported as ErrInconsistent, never returned.
 func (p *Process) walk(ts Addr, hdr []byte) ([]Frame, error) {
-	p.scratch.stable, p.scratch.cut = 0, false
+	p.scratch.stable, p.scratch.movedTo, p.scratch.cut = 0, 0, false
 	top, cframe, err := p.loadStack(hdr)
 	if err != nil || top == 0 {
 		return nil, err
@@ -347,7 +350,54 @@ func (p *Process) buildFrames() ([]Frame, error) {
 	if err := p.decodeCodes(); err != nil {
 		return nil, err
 	}
+	if err := p.checkCallersThroughC(); err != nil {
+		p.scratch.stable = p.stableFrames()
+		return nil, err
+	}
 	return p.framesOf(p.scratch.raw)
+}
+
+// checkCallersThroughC checks the frames of the thread's data stack
+// that native code lies above, where what was read above that native code
+// are frames read on their own (a generator's) or the newest frame moved
+// back to that frame while the chain was read: such a frame must be in a
+// call. A frame is reused at its address by the next call to the same
+// depth, and its copy, taken at another moment than the frames above it,
+// may be of another call: a loop calling resume(), which resumes a
+// generator through next(), showed resume at its return, and at its loop's
+// head, calling the generator, in both reads of the chain. Frames whose
+// newer neighbour is a Python frame are checked by checkCaller.
+func (p *Process) checkCallersThroughC() error {
+	s := &p.scratch
+	for i := range s.raw {
+		if p.callerThroughC(i) && !p.inCallThroughC(s.raw[i]) {
+			return fmt.Errorf("%w: frame %d of %d, not in a call, has native code calling a generator above it", ErrInconsistent, i, len(s.raw))
+		}
+	}
+	return nil
+}
+
+// callerThroughC reports whether raw frame i is one checkCallersThroughC
+// checks: a Python frame under an entry frame of the C stack, above which
+// lies a frame read on its own or nothing left (the newest frame moved
+// back to frame i).
+func (p *Process) callerThroughC(i int) bool {
+	s := &p.scratch
+	if i == 0 || !hasCode(s.raw[i]) || s.raw[i-1].owner < ownedByCStack {
+		return false
+	}
+	if i == s.movedTo {
+		return true
+	}
+	return i >= 2 && (s.raw[i-2].owner == ownedByGenerator || s.raw[i-2].owner == ownedByFrameObject)
+}
+
+// inCallThroughC reports whether raw frame f rests where a frame calling
+// native code rests: at the start of an instruction that calls, or where a
+// Python callee is pushed from.
+func (p *Process) inCallThroughC(f rawFrame) bool {
+	ci := p.codeOf(f)
+	return ci != nil && ci.calls.callsThroughC(p.lasti(f))
 }
 
 // decodeCodes decodes the code objects of the stack from their headers,
@@ -393,10 +443,7 @@ func (p *Process) outerFrames() []Frame {
 	}
 	// Codes of the frames that changed may not decode: they are not used.
 	_ = p.decodeCodes()
-	kept := s.raw[len(s.raw)-stable:]
-	for len(kept) > 0 && !p.mayHaveCallee(kept[0]) {
-		kept = kept[1:]
-	}
+	kept := p.keptOuter(len(s.raw) - stable)
 	if len(kept) == 0 {
 		return nil
 	}
@@ -405,6 +452,23 @@ func (p *Process) outerFrames() []Frame {
 		return nil
 	}
 	return frames
+}
+
+// keptOuter returns the raw frames outerFrames keeps of raw[from:], the
+// frames read the same twice: none above a frame that checkCallersThroughC
+// would refuse, and none above the newest that may have a callee.
+func (p *Process) keptOuter(from int) []rawFrame {
+	s := &p.scratch
+	for i := from; i < len(s.raw); i++ {
+		if p.callerThroughC(i) && !p.inCallThroughC(s.raw[i]) {
+			from = i // the frames above it may be another call's
+		}
+	}
+	kept := s.raw[from:]
+	for len(kept) > 0 && !p.mayHaveCallee(kept[0]) {
+		kept = kept[1:]
+	}
+	return kept
 }
 
 // mayHaveCallee reports whether raw frame f can be calling a newer frame:

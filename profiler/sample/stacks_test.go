@@ -508,6 +508,61 @@ func TestMayHaveCallee(t *testing.T) {
 	}
 }
 
+// TestCheckCallersThroughC checks a frame of the thread's data stack with
+// native code above it and, above that, a generator's frame read on its
+// own or nothing (the newest frame moved back to it while it was read):
+// the generator is only its callee if it is in a call. A copy of a frame
+// that returned can be of another call at the same address than the
+// frames read above it. A dropped stack keeps no frame above such a frame
+// not in a call.
+func TestCheckCallersThroughC(t *testing.T) {
+	const code = Addr(0x1000)
+	at := func(unit int) Addr { return code + 200 + Addr(2*unit) }
+	// A CALL at units 4-7 of a 3.12 code object: a Python callee is
+	// pushed from unit 7, native code is called from unit 4.
+	calls := callSites{bits: []uint64{1 << 7}, starts: []uint64{1 << 4}, from: 100}
+	gen := rawFrame{owner: ownedByGenerator, code: code, instr: at(7)}
+	entry := rawFrame{owner: ownedByCStack, codeIdx: noCode}
+	thread := rawFrame{owner: ownedByThread, code: code, instr: at(7)}
+	tests := []struct {
+		name    string
+		raw     []rawFrame // newest first, raw[2] is checked
+		movedTo int
+		wantErr bool
+	}{
+		{"calling native code", []rawFrame{gen, entry, {code: code, instr: at(4)}}, 0, false},
+		{"at a Python call site", []rawFrame{gen, entry, {code: code, instr: at(7)}}, 0, false},
+		{"at its return", []rawFrame{gen, entry, {code: code, instr: at(9)}}, 0, true},
+		{"inside the call's caches", []rawFrame{gen, entry, {code: code, instr: at(5)}}, 0, true},
+		{"moved back to it, at its return", []rawFrame{thread, entry, {code: code, instr: at(9)}}, 2, true},
+		{"a frame of the data stack above: the same copy", []rawFrame{thread, entry, {code: code, instr: at(9)}}, 0, false},
+		{"a Python callee: checked by checkCaller", []rawFrame{entry, gen, {code: code, instr: at(9)}}, 0, false},
+	}
+	for _, tt := range tests {
+		p := &Process{lay: layout{coCode: 200}}
+		p.scratch.infos = []*Code{{calls: calls}}
+		p.scratch.raw = tt.raw
+		p.scratch.movedTo = tt.movedTo
+		err := p.checkCallersThroughC()
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: checkCallersThroughC = %v, want error %v", tt.name, err, tt.wantErr)
+		}
+		if err != nil && !errors.Is(err, ErrInconsistent) {
+			t.Errorf("%s: %v is not ErrInconsistent", tt.name, err)
+		}
+		// A dropped stack whose frames read the same twice: the frames
+		// kept are those outerFrames can vouch for.
+		p.scratch.raw = append(tt.raw, rawFrame{code: code, instr: at(7)}) // its caller
+		wantKept := 4
+		if tt.wantErr {
+			wantKept = 1 // the caller: the checked frame is at no call site
+		}
+		if got := len(p.keptOuter(0)); got != wantKept {
+			t.Errorf("%s: %d outer frames kept, want %d", tt.name, got, wantKept)
+		}
+	}
+}
+
 // TestRecursionPastMaxDepth: a stack deeper than MaxDepth is a real one,
 // not memory that moved: the sampler keeps its newest MaxDepth frames,
 // says it cut the others, and the profile puts them under the cut marker.

@@ -191,6 +191,7 @@ type keptWalk struct {
 	runners  []runner
 	codeHdrs []byte
 	stable   int
+	movedTo  int
 }
 
 func (k *keptWalk) save(s *walkScratch) {
@@ -198,7 +199,7 @@ func (k *keptWalk) save(s *walkScratch) {
 	k.codes = append(k.codes[:0], s.codes...)
 	k.runners = append(k.runners[:0], s.runners...)
 	k.codeHdrs = append(k.codeHdrs[:0], s.codeHdrs...)
-	k.stable = s.stable
+	k.stable, k.movedTo = s.stable, s.movedTo
 }
 
 func (k *keptWalk) restore(s *walkScratch) {
@@ -206,5 +207,5 @@ func (k *keptWalk) restore(s *walkScratch) {
 	s.codes = append(s.codes[:0], k.codes...)
 	s.runners = append(s.runners[:0], k.runners...)
 	s.codeHdrs = append(s.codeHdrs[:0], k.codeHdrs...)
-	s.stable = k.stable
+	s.stable, s.movedTo = k.stable, k.movedTo
 }
