@@ -35,16 +35,37 @@ def detached():
     return pid
 
 
+def stop_process(pid):
+    """Stops pid and waits until every thread of it has stopped: kill()
+    returns once the signal is queued, and on a busy machine the thread
+    chosen to take it may wait for a CPU while the others run on (one
+    answered a request a millisecond after kill returned)."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        states = set()
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    states.add(f.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:
+                pass  # a thread that ended
+        if states <= {"T"}:
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"pyprof's process {pid} did not stop")
+
+
 def stopped(pid):
     began = time.monotonic()
     try:
         p = pyprof.Profiler(os.path.join(out, "stopped.folded"))
         if when == "start":
-            os.kill(pid, signal.SIGSTOP)
+            stop_process(pid)
             p.start()
         else:
             p.start()
-            os.kill(pid, signal.SIGSTOP)
+            stop_process(pid)
             leaf(1)
             p.stop()
         raise AssertionError("a region went on with pyprof's process stopped")
