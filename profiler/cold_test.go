@@ -203,41 +203,6 @@ func recordMode(t *testing.T, i *agent.Interpreter, kind agent.Kind, mode string
 	return out.String()
 }
 
-// TestRecordStdlibSuitesExactly records the standard library's own
-// unittest suites as programs (python -m unittest test.test_json): every
-// function's calls, the standard library's and the import machinery's
-// included, equal the PY_START events a cold counter saw, which only holds
-// when pyprof's start-up imported and warmed nothing the program uses.
-// random is seeded (and hashes fixed) so that both runs do the same work.
-func TestRecordStdlibSuitesExactly(t *testing.T) {
-	interpretersOnce.Do(func() { interpreters = agent.All() })
-	if len(interpreters) == 0 {
-		t.Fatal("no Python 3.12+ found")
-	}
-	seeded := t.TempDir()
-	seed := "import random\nrandom.seed(20261202)\n"
-	if err := os.WriteFile(filepath.Join(seeded, "sitecustomize.py"), []byte(seed), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PYTHONHASHSEED", "0")
-	t.Chdir(t.TempDir())
-	for _, i := range interpreters {
-		for _, suite := range []struct{ module, path string }{{"test.test_json", ""}, {"test.test_heapq", seeded}} {
-			t.Run(i.VersionString()+"/"+suite.module, func(t *testing.T) {
-				if err := exec.Command(i.Path, "-c", "import "+suite.module).Run(); err != nil {
-					t.Skipf("Python %s has no %s (no test package installed)", i.VersionString(), suite.module)
-				}
-				t.Setenv("PYTHONPATH", suite.path)
-				words := []string{"-m", "unittest", suite.module}
-				p := recordWith(t, i, agent.C, words, func(*Options) {}).res.Profile
-				assertAllCountsExact(t, p, referenceCounts(t, i, words...), func() map[funcKey]int64 {
-					return referenceCounts(t, i, append([]string{"--deeper"}, words...)...)
-				})
-			})
-		}
-	}
-}
-
 // waitsOnAChild reports whether key runs once per wake-up of
 // subprocess's loop that polls a child's pipes (Popen.communicate): its
 // count is the number of times the child's output arrived in pieces,
