@@ -296,6 +296,49 @@ func TestRecordPythonOnly(t *testing.T) {
 	})
 }
 
+// TestRecordEnteredWithoutCall: a Python function entered with no CALL of
+// its own (a generator run by C code iterating it, a property, __getitem__,
+// __enter__, a Python __next__) is filed under the line its caller is at,
+// read from the caller's frame, never under the caller's def line.
+func TestRecordEnteredWithoutCall(t *testing.T) {
+	file := program("entered.py")
+	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
+		p := record(t, i, k, []string{file}, nil, nil).res.Profile
+		entered := map[string]string{ // callee: the marker of its caller's line
+			"__main__.use_enumerate > __main__.gen":        "# @enumerate",
+			"__main__.use_zip > __main__.gen":              "# @zip",
+			"__main__.use_box > __main__.Box.size":         "# @property",
+			"__main__.use_box > __main__.Box.__getitem__":  "# @getitem",
+			"__main__.use_box > __main__.Box.__enter__":    "# @enter",
+			"__main__.use_count > __main__.Count.__next__": "# @next",
+		}
+		seen := map[string][]int32{}
+		for _, th := range p.Threads {
+			th.Root.Walk(func(path []*callgraph.Node) {
+				if len(path) < 2 {
+					return
+				}
+				caller, callee := path[len(path)-2], path[len(path)-1]
+				edge := p.Funcs[caller.Func].Name + " > " + p.Funcs[callee.Func].Name
+				if _, ok := entered[edge]; ok {
+					seen[edge] = append(seen[edge], callee.CallLine)
+				}
+			})
+		}
+		for edge, marker := range entered {
+			want := lineOf(t, file, marker)
+			if len(seen[edge]) == 0 {
+				t.Errorf("%s: not in the profile", edge)
+			}
+			for _, line := range seen[edge] {
+				if line != want {
+					t.Errorf("%s: entered from line %d, want %d", edge, line, want)
+				}
+			}
+		}
+	})
+}
+
 // pythonEdges lists the calls between Python functions of a profile as
 // "caller -> callee @ line", for those whose call line is known.
 func pythonEdges(p *callgraph.Profile) map[string]bool {
