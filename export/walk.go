@@ -181,7 +181,8 @@ func (w *Walker) enter(n *callgraph.Node, depth int) error {
 }
 
 // lineOr returns line, or the function's def line when line is unknown (a
-// generator resumed by a for loop has no call line).
+// frame entered before recording began, or by an agent that could not read
+// its caller's frame).
 func (w *Walker) lineOr(line int32, f callgraph.FuncID) int32 {
 	if line != 0 {
 		return line

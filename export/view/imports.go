@@ -193,8 +193,9 @@ var loadNames = [numLoadKinds]struct{ frame, one, many string }{
 }
 
 // importNodes folds the machinery run starting at top into one frame per
-// import. A run that the tree merged from several imports (made from
-// native code, the machinery has no call line to tell them apart) gives
+// import. A run that the tree merged from several imports (made from one
+// line: the machinery, entered from C, has that line and no other to tell
+// them apart) gives
 // each module its frame, holding its top-level code, and one more frame
 // for what they shared: finding and loading them, and the imports made on
 // the way (parent packages), which cannot be told apart.
