@@ -94,11 +94,11 @@ func Attach(pid int) (*Process, error) {
 
 // AttachWait calls Attach until it succeeds, the process exits or ctx is
 // done. A process pyprof has just spawned has not exec'd python or mapped
-// libpython yet; this is the call the CLI makes for it.
+// libpython yet, or not all of it; this is the call the CLI makes for it.
 func AttachWait(ctx context.Context, pid int) (*Process, error) {
 	for {
 		p, err := Attach(pid)
-		if err == nil || !errors.Is(err, ErrNotPython) {
+		if err == nil || !notReadyYet(err) {
 			return p, err
 		}
 		select {
@@ -107,6 +107,12 @@ func AttachWait(ctx context.Context, pid int) (*Process, error) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// notReadyYet reports whether err is one a process that has just exec'd
+// Python gives until its interpreter is mapped whole.
+func notReadyYet(err error) bool {
+	return errors.Is(err, ErrNotPython) || errors.Is(err, errNotLoadedYet)
 }
 
 // findRuntime finds the mapped file that defines _PyRuntime and its load
@@ -144,6 +150,10 @@ func (p *Process) readVersion(img *elfImage, bias uint64, path string) error {
 	var b [4]byte
 	if err := p.mem.read(Addr(img.syms.version+bias), b[:]); err != nil {
 		return fmt.Errorf("attaching to pid %d: reading Py_Version: %w", p.pid, err)
+	}
+	if endian.Uint32(b[:]) == 0 {
+		// A constant no interpreter has: the loader is still mapping it.
+		return fmt.Errorf("attaching to pid %d: Py_Version reads 0: %w", p.pid, errNotLoadedYet)
 	}
 	p.version = versionFromHex(endian.Uint32(b[:]))
 	if !p.version.atLeast(3, 12) {

@@ -104,8 +104,11 @@ func decodeDebugOffsets(raw []byte, d any) error {
 	if len(raw) < size {
 		return fmt.Errorf("debug offsets: %d bytes, want %d", len(raw), size)
 	}
-	if string(raw[:len(debugCookie)]) != debugCookie {
-		return fmt.Errorf("debug offsets: cookie %q, want %q", raw[:len(debugCookie)], debugCookie)
+	if cookie := raw[:len(debugCookie)]; string(cookie) != debugCookie {
+		if bytes.Count(cookie, []byte{0}) == len(cookie) {
+			return fmt.Errorf("debug offsets: cookie %q, want %q: %w", cookie, debugCookie, errNotLoadedYet)
+		}
+		return fmt.Errorf("debug offsets: cookie %q, want %q", cookie, debugCookie)
 	}
 	if err := binary.Read(bytes.NewReader(raw[:size]), endian, d); err != nil {
 		return fmt.Errorf("debug offsets: %w", err)

@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // pythonOf returns the interpreter of 3.minor found here; the test skips,
@@ -208,4 +210,37 @@ func TestLayout312NotALaterRuntime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRuntimeNotLoadedYet: a runtime whose debug offsets read as zeros is
+// one the dynamic loader has not finished mapping, in a process that has
+// just exec'd Python: attaching to it waits and tries again, where a
+// cookie of other bytes is not CPython's and is refused at once.
+func TestRuntimeNotLoadedYet(t *testing.T) {
+	raw := make([]byte, debugOffsets313Size)
+	err := decodeDebugOffsets(raw, &debugOffsets313{})
+	if !errors.Is(err, errNotLoadedYet) || !notReadyYet(err) {
+		t.Errorf("zeros: %v; want the runtime not loaded yet, which AttachWait waits out", err)
+	}
+	copy(raw, "notpyth!")
+	err = decodeDebugOffsets(raw, &debugOffsets313{})
+	if err == nil || errors.Is(err, errNotLoadedYet) || notReadyYet(err) {
+		t.Errorf("another cookie: %v; want an error AttachWait returns at once", err)
+	}
+	if !notReadyYet(ErrNotPython) {
+		t.Error("no runtime mapped yet: AttachWait must wait for it")
+	}
+	// Py_Version, read from this process, as zeros and as 3.13.0.
+	versions := []uint32{0, 0x030d00f0}
+	img := &elfImage{}
+	p := &Process{pid: os.Getpid(), mem: &memReader{pid: os.Getpid()}}
+	img.syms.version = uint64(uintptr(unsafe.Pointer(&versions[0])))
+	if err := p.readVersion(img, 0, "python"); !notReadyYet(err) {
+		t.Errorf("Py_Version of zeros: %v; want the runtime not loaded yet", err)
+	}
+	img.syms.version = uint64(uintptr(unsafe.Pointer(&versions[1])))
+	if err := p.readVersion(img, 0, "python"); err != nil || p.version.Minor != 13 {
+		t.Errorf("Py_Version 3.13.0: %v, version %v", err, p.version)
+	}
+	runtime.KeepAlive(versions)
 }

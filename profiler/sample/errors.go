@@ -15,6 +15,13 @@ var ErrProcessExited = errors.New("process exited")
 // mapped (yet: a freshly spawned process may not have exec'd python).
 var ErrNotPython = errors.New("no CPython runtime found")
 
+// errNotLoadedYet marks a runtime whose memory reads as zeros where its
+// debug offsets start with their cookie: the dynamic loader is still
+// mapping the interpreter of a process that has just exec'd it (one
+// sample recording in about 200 met it). AttachWait tries again; for a
+// process running for a while it is reported as it is.
+var errNotLoadedYet = errors.New("the runtime's memory is not loaded yet")
+
 // errShortRead marks a read of memory that is not mapped or went away: the
 // target freed what we were following. Walks treat it as an inconsistent
 // stack and retry; it never reaches the caller of Run.
