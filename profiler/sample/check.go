@@ -82,10 +82,9 @@ func (p *Process) compareTops(cframe, top Addr, cf, cur []byte) error {
 // a call (its copy may be of another call). Frames on the thread's data
 // stack above k are not taken: a frame there may have been pushed after
 // the newest frame was read, and a copy of it be another call's. Nor is a
-// frame that returned to
-// its caller, which went on running: that moves the caller's instruction,
-// and its callee's frame may already be another call's at the same
-// address. A newest frame that moved to a new callee is not taken either:
+// frame that returned to its caller, which went on running: that moves the
+// caller's instruction, and its callee's frame may already be another
+// call's at the same address. A newest frame that moved to a new callee is not taken either:
 // telling that callee from a dead frame at the same address took reads
 // that let the stack move further (TestNoImpossibleStacks saw mixed
 // stacks on 3.12).

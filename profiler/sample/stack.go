@@ -370,7 +370,7 @@ func (p *Process) buildFrames() ([]Frame, error) {
 func (p *Process) checkCallersThroughC() error {
 	s := &p.scratch
 	for i := range s.raw {
-		if p.callerThroughC(i) && !p.inCallThroughC(s.raw[i]) {
+		if p.refusedCallerThroughC(i) {
 			return fmt.Errorf("%w: frame %d of %d, not in a call, has native code calling a generator above it", ErrInconsistent, i, len(s.raw))
 		}
 	}
@@ -392,12 +392,16 @@ func (p *Process) callerThroughC(i int) bool {
 	return i >= 2 && (s.raw[i-2].owner == ownedByGenerator || s.raw[i-2].owner == ownedByFrameObject)
 }
 
-// inCallThroughC reports whether raw frame f rests where a frame calling
+// refusedCallerThroughC reports whether raw frame i is one
+// checkCallersThroughC checks that does not rest where a frame calling
 // native code rests: at the start of an instruction that calls, or where a
 // Python callee is pushed from.
-func (p *Process) inCallThroughC(f rawFrame) bool {
-	ci := p.codeOf(f)
-	return ci != nil && ci.calls.callsThroughC(p.lasti(f))
+func (p *Process) refusedCallerThroughC(i int) bool {
+	if !p.callerThroughC(i) {
+		return false
+	}
+	ci := p.codeOf(p.scratch.raw[i])
+	return ci == nil || !ci.calls.callsThroughC(p.lasti(p.scratch.raw[i]))
 }
 
 // decodeCodes decodes the code objects of the stack from their headers,
@@ -460,7 +464,7 @@ func (p *Process) outerFrames() []Frame {
 func (p *Process) keptOuter(from int) []rawFrame {
 	s := &p.scratch
 	for i := from; i < len(s.raw); i++ {
-		if p.callerThroughC(i) && !p.inCallThroughC(s.raw[i]) {
+		if p.refusedCallerThroughC(i) {
 			from = i // the frames above it may be another call's
 		}
 	}

@@ -15,15 +15,14 @@ static PyObject *on_py_start(PyObject *m, PyObject *const *args, Py_ssize_t n)
         uint32_t site;
         if (frame_sites_on) {
             site = frame_site(args[0]);
-        } else if (t->pending_code == args[0]) {
-            site = t->pending_site;
-            t->pending_code = NULL;
         } else {
-            /* Entered with no CALL of its own (a generator run by C code
-             * iterating it, a property, __getitem__, __enter__): the
-             * caller's frame says where it is, where frames were found
-             * readable when recording started. */
-            site = frame_tags_on ? frame_site(args[0]) : PYPROF_SITE_NONE;
+            /* A function entered with no CALL of its own (a generator run
+             * by C code iterating it, a property, __getitem__, __enter__)
+             * takes its site from the caller's frame, where frames were
+             * found readable when recording started. */
+            site = t->pending_code == args[0] ? t->pending_site
+                   : frame_tags_on            ? frame_site(args[0])
+                                              : PYPROF_SITE_NONE;
             t->pending_code = NULL;
         }
         put_hot(t, PYPROF_K_PY_START, code_id(t, args[0]), site);

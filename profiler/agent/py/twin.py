@@ -620,14 +620,11 @@ def py_start(code, offset):
     if r is not None:
         if _frame_sites:
             site = _frame_site(code)
-        elif r.pending_code is code:
-            site = r.pending_site
-            r.pending_code = None
         else:
-            # Entered with no CALL of its own (a generator run by C code
-            # iterating it, a property, __getitem__, __enter__): the
-            # caller's frame says where it is.
-            site = _frame_site(code)
+            # A function entered with no CALL of its own (a generator run
+            # by C code iterating it, a property, __getitem__, __enter__)
+            # takes its site from the caller's frame.
+            site = r.pending_site if r.pending_code is code else _frame_site(code)
             r.pending_code = None
         _put_hot(r, K_PY_START, _code_id(r, code), site)
 
