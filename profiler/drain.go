@@ -24,7 +24,7 @@ func (s *session) drainUntil(ctx context.Context, cmd *exec.Cmd, exited <-chan e
 		cpuPeriod = time.Second / time.Duration(s.o.CPURate)
 	}
 	pace := newPacer(s.o.Poll, s.o.RingBytes, cpuPeriod)
-	tick := time.NewTimer(s.o.Poll)
+	tick := newWakeTimer(s.o.Poll)
 	defer tick.Stop()
 	lastCPU, lastReap := time.Now(), time.Now()
 	for {

@@ -127,7 +127,7 @@ func (r *Regions) loop() {
 	s := r.s
 	cpuPeriod := r.cpuPeriod
 	pace := newPacer(r.o.Poll, r.o.RingBytes, cpuPeriod)
-	tick := time.NewTimer(idleDrain)
+	tick := newWakeTimer(idleDrain)
 	defer tick.Stop()
 	lastCPU := time.Now()
 	for {

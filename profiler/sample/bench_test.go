@@ -164,12 +164,12 @@ func BenchmarkReadCosts(b *testing.B) {
 	buf := make([]byte, 512)
 	b.Run("proc-stat", func(b *testing.B) {
 		for b.Loop() {
-			f.stat.ReadAt(buf, 0)
+			preadRaw(f.stat, buf)
 		}
 	})
 	b.Run("proc-schedstat", func(b *testing.B) {
 		for b.Loop() {
-			f.sched.ReadAt(buf, 0)
+			preadRaw(f.sched, buf)
 		}
 	})
 }
