@@ -1,7 +1,9 @@
 package profiler
 
 import (
+	"errors"
 	"os"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -29,6 +31,9 @@ type wakeTimer struct {
 	c    chan time.Time // C, for Reset to drop an expiry not taken
 	fd   int
 	file *os.File // fd, registered with the netpoller
+	// stopped is set by Stop; done is closed when wait has returned.
+	stopped atomic.Bool
+	done    chan struct{}
 	// fallback is the time.Timer used where no timerfd can be made.
 	fallback *time.Timer
 }
@@ -40,34 +45,70 @@ func newWakeTimer(d time.Duration) *wakeTimer {
 		t := time.NewTimer(d)
 		return &wakeTimer{C: t.C, fd: -1, fallback: t}
 	}
+	file := os.NewFile(uintptr(fd), "pyprof-drain-timer")
+	if errors.Is(file.SetReadDeadline(time.Time{}), os.ErrNoDeadline) {
+		// The netpoller could not take the fd (epoll's watch limit, say):
+		// nothing would wake the loop.
+		file.Close()
+		t := time.NewTimer(d)
+		return &wakeTimer{C: t.C, fd: -1, fallback: t}
+	}
 	c := make(chan time.Time, 1)
-	t := &wakeTimer{C: c, c: c, fd: fd, file: os.NewFile(uintptr(fd), "pyprof-drain-timer")}
+	t := &wakeTimer{C: c, c: c, fd: fd, file: file, done: make(chan struct{})}
 	t.Reset(d)
 	go t.wait()
 	return t
 }
 
-// wait sends on c at each expiry until the timer is stopped.
+// wait sends on C at each expiry until the timer is stopped.
 func (t *wakeTimer) wait() {
+	defer close(t.done)
 	conn, err := t.file.SyscallConn()
-	if err != nil {
-		return
-	}
-	var expirations uint64
-	for {
+	for err == nil {
 		// Read parks this goroutine in the netpoller until the timerfd
 		// is readable, then reads the expiration count.
-		err := conn.Read(func(fd uintptr) bool {
-			_, _, errno := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&expirations)), 8)
+		var errno unix.Errno
+		err = conn.Read(func(fd uintptr) bool {
+			errno = t.readExpired(fd)
 			return errno != unix.EAGAIN
 		})
+		if err == nil && errno != 0 {
+			err = errno // not a timerfd's error: poll below
+		}
+		if err == nil {
+			t.expired()
+		}
+	}
+	// Stopped; or, where the netpoller failed this fd after all, polled
+	// every millisecond: a drain loop whose timer stopped expiring would
+	// leave the program waiting on full rings. Control holds the fd open
+	// while it runs, and fails once Stop has closed it.
+	for conn != nil && !t.stopped.Load() {
+		time.Sleep(time.Millisecond)
+		err := conn.Control(func(fd uintptr) {
+			if t.readExpired(fd) == 0 {
+				t.expired()
+			}
+		})
 		if err != nil {
-			return // stopped
+			return
 		}
-		select {
-		case t.c <- time.Time{}:
-		default: // an expiry not yet taken stands for this one too
-		}
+	}
+}
+
+// readExpired reads the timerfd's expiration count, which clears it; 0 when
+// it has expired since last read, EAGAIN when not.
+func (t *wakeTimer) readExpired(fd uintptr) unix.Errno {
+	var expirations uint64
+	_, _, errno := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&expirations)), 8)
+	return errno
+}
+
+// expired passes one expiry on to C.
+func (t *wakeTimer) expired() {
+	select {
+	case t.c <- time.Time{}:
+	default: // an expiry not yet taken stands for this one too
 	}
 }
 
@@ -81,6 +122,9 @@ func (t *wakeTimer) Reset(d time.Duration) {
 		t.fallback.Reset(d)
 		return
 	}
+	if t.stopped.Load() {
+		return // the fd may be another file's by now
+	}
 	select {
 	case <-t.c:
 	default:
@@ -90,11 +134,13 @@ func (t *wakeTimer) Reset(d time.Duration) {
 	_, _, _ = unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(t.fd), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 }
 
-// Stop stops the timer for good.
+// Stop stops the timer for good and waits for its goroutine to end.
 func (t *wakeTimer) Stop() {
 	if t.fallback != nil {
 		t.fallback.Stop()
 		return
 	}
+	t.stopped.Store(true)
 	t.file.Close()
+	<-t.done
 }

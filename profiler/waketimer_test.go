@@ -45,6 +45,17 @@ func TestWakeTimer(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Stop did not return")
 	}
+	select {
+	case <-tm.done:
+	default:
+		t.Fatal("the timer's goroutine outlived Stop")
+	}
+	tm.Reset(time.Millisecond) // after Stop: arms nothing, whatever the fd is now
+	select {
+	case <-tm.C:
+		t.Fatal("a stopped timer expired")
+	case <-time.After(20 * time.Millisecond):
+	}
 }
 
 // expectExpiry waits for tm's next expiry and checks it came no sooner

@@ -405,7 +405,15 @@ func (f *recordFlags) oneProcWhileRecording() (restore func()) {
 		return func() {}
 	}
 	before := runtime.GOMAXPROCS(1)
-	return func() { runtime.GOMAXPROCS(before) }
+	return func() {
+		if os.Getenv("GOMAXPROCS") == "" {
+			// Back to the runtime's own choice, which it keeps up to date
+			// with the CPUs pyprof may use.
+			runtime.SetDefaultGOMAXPROCS()
+			return
+		}
+		runtime.GOMAXPROCS(before)
+	}
 }
 
 // checkMode checks that mode, --pid and the program words fit together.

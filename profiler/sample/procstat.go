@@ -155,8 +155,9 @@ func schedTimes(line []byte) (run, wait time.Duration) {
 // the process every 20 µs until it is idle again. Trace mode reads these
 // files 100 times a second in a loop that is otherwise idle; measured here,
 // those checks were most of pyprof's context switches while a program
-// slept. A read of a /proc file never blocks for long, which is what a raw
-// syscall needs.
+// slept. A read of a /proc file waits on nothing the program controls (at
+// worst it drops the last hold on an exiting thread's memory), which is
+// what a raw syscall needs.
 func preadRaw(fd int, buf []byte) int {
 	n, _, errno := unix.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
 	if errno != 0 {
