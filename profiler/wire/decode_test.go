@@ -2,6 +2,8 @@ package wire
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -384,17 +386,24 @@ func fibCapture(n int, minEvents int) ([]byte, int) {
 // more than 20 M events and building its tree, on one core.
 func BenchmarkDecodeAndBuild(b *testing.B) {
 	buf, events := fibCapture(25, 20_000_000)
+	benchmarkDecode(b, buf, events)
+}
+
+// benchmarkDecode decodes capture buf of so many events into a new
+// builder at each iteration, in drain-sized chunks, as the consumer sees
+// them.
+func benchmarkDecode(b *testing.B, buf []byte, events int) {
 	b.SetBytes(int64(len(buf)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		bl := callgraph.NewBuilder()
-		d := NewDecoder(bl)
-		// Drain-sized chunks, as the consumer sees them.
+		d := NewDecoder(callgraph.NewBuilder())
 		for off := 0; off < len(buf); off += 1 << 20 {
-			end := min(off+1<<20, len(buf))
-			if err := d.Decode(buf[off:end]); err != nil {
+			if err := d.Decode(buf[off:min(off+1<<20, len(buf))]); err != nil {
 				b.Fatal(err)
 			}
+		}
+		if err := d.Flush(); err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mevents/s")
@@ -426,4 +435,97 @@ func TestDecodeModules(t *testing.T) {
 	if got := tree(p); got != want {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
 	}
+}
+
+// generatorChain encodes a generator delegating to another, depth deep
+// (yield from, all the way down), that yields items times: each item
+// resumes the whole chain and is yielded back up through it.
+func generatorChain(depth, items int) ([]byte, int) {
+	var e encoder
+	e.thread(1, 0)
+	e.code(1, 1, "<module>", "chain.py", [][2]int32{{0, 1}})
+	e.code(2, 3, "chain", "chain.py", [][2]int32{{0, 3}, {10, 4}})
+	var ts uint64
+	next := func() uint64 { ts += 20; return ts }
+	e.hot(KPyStart, 1, 0, next())
+	events := 1
+	for range depth {
+		e.hot(KPyStart, 2, 10, next())
+		events++
+	}
+	yieldUp := func() {
+		for level := depth - 1; level >= 0; level-- {
+			e.hot(KPyYield, 2, uint32(level+1), next())
+			events++
+		}
+	}
+	yieldUp()
+	for range items {
+		for level := range depth {
+			e.hot(KPyResume, 2, uint32(level+1), next())
+			events++
+		}
+		yieldUp()
+	}
+	for range depth {
+		e.hot(KPyReturn, 2, 0, next())
+		events++
+	}
+	e.hot(KPyReturn, 1, 0, next())
+	return e.buf, events + 1
+}
+
+// TestPeekRunMatchesPeek checks the sliding window of peekRun against
+// peeking anew at every resumption (eventAt, as peekInner does), on
+// streams that mix chains of resumptions with clock records, other
+// events and big ids.
+func TestPeekRunMatchesPeek(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		var e encoder
+		e.thread(1, 0)
+		var ts uint64
+		for range 300 {
+			ts += 10
+			switch r := rng.IntN(10); {
+			case r < 6:
+				e.hot([]uint32{KPyResume, KPyThrow}[rng.IntN(2)], uint32(1+rng.IntN(5)), uint32(rng.IntN(8)), ts)
+			case r < 7:
+				e.time(ts)
+			case r < 8:
+				e.ext(XBigId, binary.LittleEndian.AppendUint32(nil, 1<<20))
+				e.hot(KPyResume, 0, 3, ts)
+			default:
+				e.hot([]uint32{KPyYield, KPyStart, KPyReturn}[rng.IntN(3)], 1, 0, ts)
+			}
+		}
+		buf := e.buf
+		b := callgraph.NewBuilder()
+		d := NewDecoder(b)
+		d.thread = b.NewThread(1)
+		for p := 0; p+8 <= len(buf); p += RecordSize(binary.LittleEndian.Uint64(buf[p:])) {
+			if !isResumption(binary.LittleEndian.Uint64(buf[p:])) {
+				continue
+			}
+			d.peekRun(buf, p)
+			var want []callgraph.Resumption
+			for j := 0; len(want) < maxInner; j++ {
+				w, ok := eventAt(nil, buf[p+8:], &j)
+				if !ok || !isResumption(w) {
+					break
+				}
+				want = append(want, resumption(w))
+			}
+			if got := d.inner[:d.run.n]; !slices.Equal(got, want) {
+				t.Fatalf("round %d, record at byte %d: window %v, peeking anew %v", round, p, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkDecodeGeneratorChain measures the consumer on a generator
+// chain 200 deep, where nearly every record is a resumption or a yield.
+func BenchmarkDecodeGeneratorChain(b *testing.B) {
+	buf, events := generatorChain(200, 20_000)
+	benchmarkDecode(b, buf, events)
 }
