@@ -20,7 +20,12 @@
 // pyprof within 1.15x of the null agent on every workload, a pyprof/cProfile
 // geometric mean of at most 0.6, pyprof never slower than cProfile, and the
 // program never waiting for pyprof (each pyprof run's wait is read from its
-// profile's comments).
+// profile's comments). With five runs or more per cell and the median
+// compared, the ratio verdicts give the worst workload's (or the failing
+// ones') bootstrap interval: the middle 95% of the ratio of medians when
+// each cell's runs are drawn again at random, 2000 times, and "holds 1.00"
+// when that range holds the limit, a difference this machine's noise could
+// make.
 //
 // Flags:
 //

@@ -411,3 +411,45 @@ func writeReport(t *testing.T, res *instrResult) string {
 	}
 	return path
 }
+
+// TestRatioIntervals checks the bootstrap ranges of ratios of medians and
+// what the "never slower" verdict says of them: a tie's range holds 1, a
+// clear difference's does not, and --stat min gets none.
+func TestRatioIntervals(t *testing.T) {
+	noisy := func(base float64, n int) []float64 {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = base * (0.8 + 0.4*float64((i*7)%n)/float64(n))
+		}
+		return xs
+	}
+	tie := medianRatioInterval(noisy(1, 21), noisy(1, 21))
+	if !(tie[0] < 1 && 1 < tie[1]) {
+		t.Errorf("a tie's interval %v does not hold 1", tie)
+	}
+	apart := medianRatioInterval(noisy(2, 21), noisy(1, 21))
+	if !(1 < apart[0] && apart[0] < 2 && 2 < apart[1]) {
+		t.Errorf("interval %v of a ratio of 2 should hold 2 and not 1", apart)
+	}
+
+	vs := comparison{pyprofMode, cprofile}.String()
+	tb := &table{Modes: []mode{cprofile, pyprofMode}, Rows: []*row{{
+		Workload: "w.py",
+		Modes: map[mode]*modeStats{
+			cprofile:   {Wall: noisy(1, 21), Median: median(noisy(1, 21)), CPU: noisy(1, 21)},
+			pyprofMode: {Wall: noisy(1.02, 21), Median: median(noisy(1.02, 21)), CPU: noisy(1, 21)},
+		},
+	}}}
+	tb.compare(statMedian)
+	v := everyRow(tb.Rows, "never slower", vs, 1)
+	if v.Met || !strings.Contains(v.Detail, "w.py 1.02 [95%: ") || !strings.Contains(v.Detail, ", holds 1.00]") {
+		t.Errorf("verdict %+v: want NOT MET at 1.02 with an interval that holds 1", v)
+	}
+	tb.compare(statMin)
+	if tb.Rows[0].Intervals != nil {
+		t.Errorf("--stat min got intervals %v", tb.Rows[0].Intervals)
+	}
+	if v := everyRow(tb.Rows, "never slower", vs, 1); strings.Contains(v.Detail, "95%") {
+		t.Errorf("--stat min verdict %+v mentions an interval", v)
+	}
+}

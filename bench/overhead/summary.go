@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +29,13 @@ type row struct {
 	Args     []string            `json:"args,omitempty"`
 	Modes    map[mode]*modeStats `json:"modes"`
 	Compared map[string]float64  `json:"compared,omitempty"`
-	Spread   float64             `json:"spread"`
+	// Intervals hold, for the comparisons of medians, the range in which
+	// 95% of the ratios fall when each mode's runs are drawn again at
+	// random (a bootstrap): a ratio whose range holds 1 was not told apart
+	// from a tie on this machine. Left out for fewer than minIntervalRuns
+	// runs, and for --stat min.
+	Intervals map[string][2]float64 `json:"compared_interval_95,omitempty"`
+	Spread    float64               `json:"spread"`
 }
 
 // modeStats summarises one workload's runs in one mode.
@@ -118,8 +125,16 @@ func (t *table) compare(stat string) {
 				s.Ratio = s.Seconds / base.Seconds
 			}
 		}
+		r.Intervals = nil
 		for _, c := range comparisonsFor(t.Modes) {
-			r.Compared[c.String()] = r.Modes[c.num].Seconds / r.Modes[c.den].Seconds
+			num, den := r.Modes[c.num], r.Modes[c.den]
+			r.Compared[c.String()] = num.Seconds / den.Seconds
+			if stat == statMedian && min(len(num.Wall), len(den.Wall)) >= minIntervalRuns {
+				if r.Intervals == nil {
+					r.Intervals = map[string][2]float64{}
+				}
+				r.Intervals[c.String()] = medianRatioInterval(num.Wall, den.Wall)
+			}
 		}
 	}
 	for _, m := range t.Modes {
@@ -130,6 +145,32 @@ func (t *table) compare(stat string) {
 	for _, c := range comparisonsFor(t.Modes) {
 		t.Geomean.Compared[c.String()] = geomean(t.Rows, func(r *row) float64 { return r.Compared[c.String()] })
 	}
+}
+
+// minIntervalRuns is the fewest runs a mode needs for its ratios to get
+// an interval: with fewer, drawing them again says little.
+const minIntervalRuns = 5
+
+// medianRatioInterval returns the range of the middle 95% of the ratios
+// median(num)/median(den) when num and den are each drawn again, with
+// replacement, 2000 times. The draws use a fixed seed, so that a saved
+// report prints the same interval when loaded.
+func medianRatioInterval(num, den []float64) [2]float64 {
+	const draws = 2000
+	rng := rand.New(rand.NewPCG(uint64(len(num)), uint64(len(den))))
+	ratios := make([]float64, draws)
+	a, b := make([]float64, len(num)), make([]float64, len(den))
+	for i := range ratios {
+		for j := range a {
+			a[j] = num[rng.IntN(len(num))]
+		}
+		for j := range b {
+			b[j] = den[rng.IntN(len(den))]
+		}
+		ratios[i] = median(a) / median(b)
+	}
+	slices.Sort(ratios)
+	return [2]float64{ratios[draws*25/1000], ratios[draws*975/1000-1]}
 }
 
 func stats(samples []sample) *modeStats {
@@ -262,18 +303,41 @@ func ratioTargets(rows []*row, geomean map[string]float64, never string) []verdi
 }
 
 // everyRow checks that a comparison stays at or under limit on every row.
+// Where the rows have intervals, the detail gives the worst row's, or
+// those of the rows over limit, and says which of those hold limit: on a
+// noisy machine a ratio just over it may be a tie.
 func everyRow(rows []*row, target, key string, limit float64) verdict {
 	var over []string
-	worst := 0.0
+	var worst *row
 	for _, r := range rows {
 		v := r.Compared[key]
-		worst = max(worst, v)
+		if worst == nil || v > worst.Compared[key] {
+			worst = r
+		}
 		if v > limit {
-			over = append(over, fmt.Sprintf("%s %.2f", r.Workload, v))
+			over = append(over, fmt.Sprintf("%s %.2f%s", r.Workload, v, intervalNote(r, key, limit)))
 		}
 	}
 	if len(over) == 0 {
-		return verdict{target, true, fmt.Sprintf("worst %.2f", worst)}
+		detail := "worst 0.00"
+		if worst != nil {
+			detail = fmt.Sprintf("worst %.2f%s", worst.Compared[key], intervalNote(worst, key, limit))
+		}
+		return verdict{target, true, detail}
 	}
 	return verdict{target, false, strings.Join(over, ", ")}
+}
+
+// intervalNote is " [95%: a-b]" for row r's interval of comparison key,
+// with ", holds L" when the interval holds limit; "" without one.
+func intervalNote(r *row, key string, limit float64) string {
+	iv, ok := r.Intervals[key]
+	if !ok {
+		return ""
+	}
+	note := fmt.Sprintf(" [95%%: %.2f-%.2f", iv[0], iv[1])
+	if iv[0] <= limit && limit <= iv[1] {
+		note += fmt.Sprintf(", holds %.2f", limit)
+	}
+	return note + "]"
 }
