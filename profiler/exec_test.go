@@ -1,6 +1,8 @@
 package profiler
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,4 +97,53 @@ func programWall(p *callgraph.Profile, match func(pid int64) bool) int64 {
 		}
 	}
 	return wall
+}
+
+// TestHybridSamplesEndAtExec: in hybrid mode, where the trace ends at the
+// program's exec (its exec'd Python not followed), so do the samples: the
+// spin the exec'd program runs, at module level of its -c code, gets none,
+// and every sample the summary counts is in the profile. The sampler once
+// attached to the exec'd Python and sampled it on, into a profile that
+// said it ended at the exec.
+func TestHybridSamplesEndAtExec(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "execs.py")
+	if err := os.WriteFile(file, []byte(execProgram), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
+		if k != agent.C {
+			t.Skip("the sampler reads the program alike whatever the agent: the C agent's run checks it")
+		}
+		target, err := ParseTarget([]string{file}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		o := Options{Target: target, Python: i.Path, Agent: k, ToolID: 2, RingBytes: 1 << 20, Slots: 16,
+			Poll: time.Millisecond, Stdout: &out, Stderr: &errb}
+		res, st, err := RecordHybrid(context.Background(), o, SampleOptions{Rate: 200, Idle: true})
+		if err != nil {
+			t.Fatalf("%v\nstderr: %s", err, errb.String())
+		}
+		var after, total int64
+		for _, th := range res.Profile.Threads {
+			th.Root.Walk(func(path []*callgraph.Node) {
+				n := path[len(path)-1]
+				total += n.Self(callgraph.Samples)
+				for _, m := range path {
+					if res.Profile.Funcs[m.Func].Filename == "<string>" {
+						after += n.Self(callgraph.Samples)
+						break
+					}
+				}
+			})
+		}
+		if after > 0 {
+			t.Errorf("%d of %d samples are of the exec'd program, which the profile says it ends before (sampling: %+v)", after, total, st)
+		}
+		// The sampler ran ~50 ms before the exec and 300 ms after it.
+		if st.Samples > 40 {
+			t.Errorf("%d samples counted, want the ~10 the 50 ms before the exec take at 200 Hz", st.Samples)
+		}
+	})
 }

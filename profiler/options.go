@@ -42,6 +42,10 @@ type Options struct {
 	// OnRecording, when set, is called once the agent records, before the
 	// program's first line and after the interpreter's own start-up.
 	OnRecording func()
+	// OnExec, when set, is called, from another goroutine, as the program
+	// tells it is about to replace itself with another (exec, true) and
+	// when that failed (false).
+	OnExec func(replacing bool)
 	// CPURate is how many times a second each thread's CPU clock is read
 	// to charge CPU time to the running paths; 0 measures no CPU time.
 	CPURate int
@@ -49,8 +53,7 @@ type Options struct {
 	// timeline, at most TimelineMax of them (the longest).
 	TimelineMin time.Duration
 	TimelineMax int
-	// Subprocesses follows the program's child processes (issues 5 and 6):
-	// forked ones and new Python 3.12+ interpreters it starts each record
+	// Subprocesses follows the program's child processes: forked ones and new Python 3.12+ interpreters it starts each record
 	// into rings of their own, and their threads are labelled with their
 	// pid.
 	Subprocesses bool

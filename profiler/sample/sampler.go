@@ -30,6 +30,10 @@ type Options struct {
 	// Follow samples the process's Python descendants too, each thread
 	// labelled with its process id (callgraph.Thread.PID).
 	Follow bool
+	// Paused, when set, is asked at every tick: while it returns true the
+	// tick takes no sample, and none is counted. Hybrid mode pauses from
+	// the program's exec on, where its trace ends.
+	Paused func() bool
 }
 
 // DefaultOptions returns the options of `pyprof record --mode sample`
@@ -133,7 +137,7 @@ func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Sta
 		// hybrid run on a loaded machine) still says what it measured.
 		b.declareGIL()
 	}
-	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow)}
+	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow), paused: opts.Paused}
 	r.stats.Period = b.period
 	r.stats.Python = p.Version().String()
 	r.stats.Executable = executableOf(p.PID())
@@ -164,6 +168,8 @@ type run struct {
 	// execSeen is when the process was first seen to have exec'd an image
 	// not attached yet (see reattach); zero otherwise.
 	execSeen time.Time
+	// paused is Options.Paused.
+	paused func() bool
 }
 
 func (r *run) loop(ctx context.Context, limit time.Duration) error {
@@ -249,6 +255,9 @@ func (r *run) advance(next, now, stop time.Time) time.Time {
 
 // tick takes one sample of the process and of the children it follows.
 func (r *run) tick() error {
+	if r.paused != nil && r.paused() {
+		return nil
+	}
 	r.fam.scan(time.Now())
 	for pid, c := range r.fam.children {
 		snap, err := c.Sample()
