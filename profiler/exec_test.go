@@ -99,51 +99,84 @@ func programWall(p *callgraph.Profile, match func(pid int64) bool) int64 {
 	return wall
 }
 
+// failedExecProgram tries to exec a file that is not there, then spins
+// for execSpin in after_failed.
+const failedExecProgram = `import os, time
+def after_failed():
+    end = time.monotonic() + 0.3
+    while time.monotonic() < end: pass
+try:
+    os.execv("/nonexistent/python", ["python"])
+except OSError:
+    pass
+after_failed()
+`
+
 // TestHybridSamplesEndAtExec: in hybrid mode, where the trace ends at the
 // program's exec (its exec'd Python not followed), so do the samples: the
-// spin the exec'd program runs, at module level of its -c code, gets none,
-// and every sample the summary counts is in the profile. The sampler once
-// attached to the exec'd Python and sampled it on, into a profile that
-// said it ended at the exec.
+// spin the exec'd program runs, at module level of its -c code, gets none.
+// The sampler once attached to the exec'd Python and sampled it on, into
+// a profile that said it ended at the exec; and a Python mapped at a fixed
+// address (the standalone 3.14) went unnoticed as an exec at all. An exec
+// that fails ends nothing: the spin after it is sampled.
 func TestHybridSamplesEndAtExec(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "execs.py")
-	if err := os.WriteFile(file, []byte(execProgram), 0o644); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	execs, fails := filepath.Join(dir, "execs.py"), filepath.Join(dir, "fails.py")
+	for file, text := range map[string]string{execs: execProgram, fails: failedExecProgram} {
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	forEachSetup(t, func(t *testing.T, i *agent.Interpreter, k agent.Kind) {
 		if k != agent.C {
 			t.Skip("the sampler reads the program alike whatever the agent: the C agent's run checks it")
 		}
-		target, err := ParseTarget([]string{file}, true)
-		if err != nil {
-			t.Fatal(err)
+		// At 200 Hz the 300 ms spin takes ~60 samples, the 50 ms before the
+		// exec ~10.
+		p, st := recordHybridForTest(t, i, k, execs)
+		if after := samplesUnder(p, func(f callgraph.Func) bool { return f.Filename == "<string>" }); after > 0 {
+			t.Errorf("%d samples are of the exec'd program, which the profile says it ends before (sampling: %+v)", after, st)
 		}
-		var out, errb bytes.Buffer
-		o := Options{Target: target, Python: i.Path, Agent: k, ToolID: 2, RingBytes: 1 << 20, Slots: 16,
-			Poll: time.Millisecond, Stdout: &out, Stderr: &errb}
-		res, st, err := RecordHybrid(context.Background(), o, SampleOptions{Rate: 200, Idle: true})
-		if err != nil {
-			t.Fatalf("%v\nstderr: %s", err, errb.String())
-		}
-		var after, total int64
-		for _, th := range res.Profile.Threads {
-			th.Root.Walk(func(path []*callgraph.Node) {
-				n := path[len(path)-1]
-				total += n.Self(callgraph.Samples)
-				for _, m := range path {
-					if res.Profile.Funcs[m.Func].Filename == "<string>" {
-						after += n.Self(callgraph.Samples)
-						break
-					}
-				}
-			})
-		}
-		if after > 0 {
-			t.Errorf("%d of %d samples are of the exec'd program, which the profile says it ends before (sampling: %+v)", after, total, st)
-		}
-		// The sampler ran ~50 ms before the exec and 300 ms after it.
 		if st.Samples > 40 {
-			t.Errorf("%d samples counted, want the ~10 the 50 ms before the exec take at 200 Hz", st.Samples)
+			t.Errorf("%d samples counted, want the ~10 of the 50 ms before the exec", st.Samples)
+		}
+		p, st = recordHybridForTest(t, i, k, fails)
+		if spun := samplesUnder(p, func(f callgraph.Func) bool { return f.Name == "__main__.after_failed" }); spun < 20 {
+			t.Errorf("%d samples in the spin after a failed exec, want ~60 (sampling: %+v)", spun, st)
 		}
 	})
+}
+
+// recordHybridForTest records file in hybrid mode at 200 Hz.
+func recordHybridForTest(t *testing.T, i *agent.Interpreter, k agent.Kind, file string) (*callgraph.Profile, SampleStats) {
+	t.Helper()
+	target, err := ParseTarget([]string{file}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	o := Options{Target: target, Python: i.Path, Agent: k, ToolID: 2, RingBytes: 1 << 20, Slots: 16,
+		Poll: time.Millisecond, Stdout: &out, Stderr: &errb}
+	res, st, err := RecordHybrid(context.Background(), o, SampleOptions{Rate: 200, Idle: true})
+	if err != nil {
+		t.Fatalf("%v\nstderr: %s", err, errb.String())
+	}
+	return res.Profile, st
+}
+
+// samplesUnder counts the samples of p whose stacks hold a function that
+// in accepts.
+func samplesUnder(p *callgraph.Profile, in func(callgraph.Func) bool) int64 {
+	var n int64
+	for _, th := range p.Threads {
+		th.Root.Walk(func(path []*callgraph.Node) {
+			for _, m := range path {
+				if in(p.Funcs[m.Func]) {
+					n += path[len(path)-1].Self(callgraph.Samples)
+					return
+				}
+			}
+		})
+	}
+	return n
 }

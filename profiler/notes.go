@@ -22,8 +22,6 @@ type programNotes struct {
 	// execNanos is when the program exec'd, 0 when it has not or the
 	// exec failed: read while the notes still come in.
 	execNanos atomic.Int64
-	// onExec is Options.OnExec.
-	onExec func(replacing bool)
 }
 
 type programNote struct {
@@ -35,14 +33,12 @@ type programNote struct {
 // memory's, the first of cmd.ExtraFiles.
 const notesFD = 4
 
-// newProgramNotes makes the pipe; onExec, when not nil, is told of execs
-// as their notes come in (see Options.OnExec).
-func newProgramNotes(onExec func(replacing bool)) (*programNotes, error) {
+func newProgramNotes() (*programNotes, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("making the pipe the program's notes come through: %w", err)
 	}
-	return &programNotes{r: r, w: w, done: make(chan struct{}), onExec: onExec}, nil
+	return &programNotes{r: r, w: w, done: make(chan struct{})}, nil
 }
 
 // read collects notes until the pipe closes; call it once the program has
@@ -64,18 +60,11 @@ func (pn *programNotes) read() {
 
 // sawExec keeps when the program exec'd, or forgets it when that failed.
 func (pn *programNotes) sawExec(nanos int64, text string) {
-	replacing := true
 	switch kind, _, _ := strings.Cut(text, " "); kind {
 	case "exec":
 		pn.execNanos.Store(nanos)
 	case "exec-failed":
 		pn.execNanos.Store(0)
-		replacing = false
-	default:
-		return
-	}
-	if pn.onExec != nil {
-		pn.onExec(replacing)
 	}
 }
 

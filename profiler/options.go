@@ -42,10 +42,6 @@ type Options struct {
 	// OnRecording, when set, is called once the agent records, before the
 	// program's first line and after the interpreter's own start-up.
 	OnRecording func()
-	// OnExec, when set, is called, from another goroutine, as the program
-	// tells it is about to replace itself with another (exec, true) and
-	// when that failed (false).
-	OnExec func(replacing bool)
 	// CPURate is how many times a second each thread's CPU clock is read
 	// to charge CPU time to the running paths; 0 measures no CPU time.
 	CPURate int

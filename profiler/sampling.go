@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,13 +25,12 @@ type SampleOptions struct {
 	Duration time.Duration
 	// Subprocesses samples the program's Python descendants too.
 	Subprocesses bool
-	// paused, when set, holds sampling off while it returns true (see
-	// RecordHybrid).
-	paused func() bool
+	// stopAtExec ends sampling where the program execs (see RecordHybrid).
+	stopAtExec bool
 }
 
 func (so SampleOptions) sampler() sample.Options {
-	return sample.Options{Rate: so.Rate, Idle: so.Idle, Duration: so.Duration, Follow: so.Subprocesses, Paused: so.paused}
+	return sample.Options{Rate: so.Rate, Idle: so.Idle, Duration: so.Duration, Follow: so.Subprocesses, StopAtExec: so.stopAtExec}
 }
 
 // SampleStats is what the summary says of sampling.
@@ -180,20 +178,10 @@ func RecordHybrid(ctx context.Context, o Options, so SampleOptions) (*Result, Sa
 	// trace's, beginning at the fork, would not merge with.
 	so.Subprocesses = false
 	// Without them, the trace ends where the program execs, and so do the
-	// samples: the sampler pauses from the exec's note on (an exec that
-	// failed resumes it). With them, the trace follows an exec'd Python as
-	// a process of its own, and the sampler samples it on.
-	if !o.Subprocesses {
-		var replacing atomic.Bool
-		onExec := o.OnExec
-		o.OnExec = func(r bool) {
-			replacing.Store(r)
-			if onExec != nil {
-				onExec(r)
-			}
-		}
-		so.paused = replacing.Load
-	}
+	// samples; with them, the trace follows an exec'd Python as a process
+	// of its own, and the sampler samples it on. An exec that fails ends
+	// neither.
+	so.stopAtExec = !o.Subprocesses
 	// Sampling begins when the trace does: samples of the interpreter's
 	// own start-up (site's imports) would stand beside a trace that has
 	// none of it.

@@ -139,7 +139,7 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	if s.o.TimelineMin > 0 {
 		s.builder.RecordTimeline(timelineTicks(s.clk, s.o.TimelineMin), s.o.TimelineMax)
 	}
-	notes, err := newProgramNotes(s.o.OnExec)
+	notes, err := newProgramNotes()
 	if err != nil {
 		return nil, environment(err)
 	}

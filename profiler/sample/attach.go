@@ -22,8 +22,11 @@ type Process struct {
 	// image is the file holding the runtime, and imageStart where its
 	// first mapping began: an exec replaces every mapping, and the new
 	// image's lie elsewhere (see execed).
-	image        string
-	imageStart   Addr
+	image      string
+	imageStart Addr
+	// stack is where the process's stack and its arguments lay when it
+	// was attached (see replaced).
+	stack        string
 	freeThreaded bool
 	mem          *memReader
 	codes        *codeCache
@@ -89,6 +92,7 @@ func Attach(pid int) (*Process, error) {
 		p.codes.dictType = Addr(img.syms.dictType + bias)
 	}
 	p.tasks = NewTaskStates(pid)
+	p.stack, _ = stackPlace(pid)
 	return p, nil
 }
 

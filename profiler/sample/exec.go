@@ -1,10 +1,12 @@
 package sample
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -26,6 +28,37 @@ func (p *Process) execed() bool {
 		return false // gone: exited() says so
 	}
 	return firstMapping(maps, p.image) != p.imageStart
+}
+
+// replaced reports whether the process has exec'd since it was attached,
+// told by its stack: an exec makes a new one, placed at random, with the
+// new program's arguments and environment at its top. execed cannot tell
+// an exec of the same executable mapped at a fixed address (a Python
+// built without position independence, such as the standalone 3.14
+// builds): its mappings lie where the old ones did. A read that fails
+// tells nothing (the process is gone: exited says so).
+func (p *Process) replaced() bool {
+	now, err := stackPlace(p.pid)
+	return err == nil && p.stack != "" && now != p.stack
+}
+
+// stackPlace returns, from /proc/PID/stat, where the process's stack
+// begins and where its arguments and environment lie (fields 28 and 48 to
+// 51, shown to whoever may read its memory).
+func stackPlace(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", err
+	}
+	// The command name, field 2, may hold spaces and parentheses: the
+	// fields are counted from the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	fields := strings.Fields(string(b[i+1:])) // field 3 first
+	if i < 0 || len(fields) < 51-2 {
+		return "", fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields)+2)
+	}
+	at := func(n int) string { return fields[n-3] }
+	return strings.Join([]string{at(28), at(48), at(49), at(50), at(51)}, " "), nil
 }
 
 // execGrace is how long after an exec the new image may take to show a

@@ -30,10 +30,13 @@ type Options struct {
 	// Follow samples the process's Python descendants too, each thread
 	// labelled with its process id (callgraph.Thread.PID).
 	Follow bool
-	// Paused, when set, is asked at every tick: while it returns true the
-	// tick takes no sample, and none is counted. Hybrid mode pauses from
-	// the program's exec on, where its trace ends.
-	Paused func() bool
+	// StopAtExec ends the run when the process execs, as an exit would,
+	// where it otherwise samples an exec'd Python on. Hybrid mode sets it:
+	// its trace ends at the exec, and samples of the program after it would
+	// stand in a profile that says it ends there. Each tick then first
+	// checks that the process still has the stack it had (see
+	// Process.replaced).
+	StopAtExec bool
 }
 
 // DefaultOptions returns the options of `pyprof record --mode sample`
@@ -137,7 +140,7 @@ func Run(ctx context.Context, p *Process, opts Options) (*callgraph.Profile, Sta
 		// hybrid run on a loaded machine) still says what it measured.
 		b.declareGIL()
 	}
-	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow), paused: opts.Paused}
+	r := &run{p: p, b: b, period: b.period, reads0: p.Reads(), fam: newFamily(p, opts.Follow), stopAtExec: opts.StopAtExec}
 	r.stats.Period = b.period
 	r.stats.Python = p.Version().String()
 	r.stats.Executable = executableOf(p.PID())
@@ -168,8 +171,8 @@ type run struct {
 	// execSeen is when the process was first seen to have exec'd an image
 	// not attached yet (see reattach); zero otherwise.
 	execSeen time.Time
-	// paused is Options.Paused.
-	paused func() bool
+	// stopAtExec is Options.StopAtExec.
+	stopAtExec bool
 }
 
 func (r *run) loop(ctx context.Context, limit time.Duration) error {
@@ -255,8 +258,8 @@ func (r *run) advance(next, now, stop time.Time) time.Time {
 
 // tick takes one sample of the process and of the children it follows.
 func (r *run) tick() error {
-	if r.paused != nil && r.paused() {
-		return nil
+	if r.stopAtExec && r.p.replaced() {
+		return fmt.Errorf("sampling pid %d: it exec'd: %w", r.p.pid, ErrProcessExited)
 	}
 	r.fam.scan(time.Now())
 	for pid, c := range r.fam.children {
