@@ -285,6 +285,9 @@ func (r *run) tick() error {
 		return nil
 	case r.p.exited():
 		return fmt.Errorf("sampling pid %d: %w", r.p.pid, ErrProcessExited)
+	case r.stopAtExec && (r.p.execed() || r.p.replaced()):
+		// The exec came while the sample was read.
+		return fmt.Errorf("sampling pid %d: it exec'd: %w", r.p.pid, ErrProcessExited)
 	case r.p.execed():
 		return r.reattach()
 	case errors.Is(err, ErrInconsistent):
