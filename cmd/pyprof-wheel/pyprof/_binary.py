@@ -64,8 +64,19 @@ def _own_distribution():
 
 
 def _recorded_executable(dist):
-    for f in dist.files or ():
-        if f.name == "pyprof" and f.parts[-2:-1] == ("bin",) and f.hash is not None:
+    """RECORD's entry for the executable. RECORD is read here, not through
+    dist.files, which from Python 3.12 on leaves out the files that are
+    not where RECORD's paths lead: after pip install --target, the
+    executable's."""
+    import csv
+    from importlib.metadata import FileHash, PackagePath
+
+    for row in csv.reader((dist.read_text("RECORD") or "").splitlines()):
+        if len(row) < 3 or not row[1]:
+            continue
+        f = PackagePath(row[0])
+        if f.name == "pyprof" and f.parts[-2:-1] == ("bin",):
+            f.hash, f.size, f.dist = FileHash(row[1]), int(row[2]) if row[2] else None, dist
             return f
     raise MissingBinary(
         f"the RECORD of pyprof {dist.version} lists no pyprof executable with its hash: "
