@@ -8,7 +8,7 @@ import (
 	"github.com/pyprof/pyprof/profiler/ring"
 )
 
-// The session's side of following child processes (issues 5 and 6): the
+// The session's side of following child processes: the
 // drain loop takes registrations and exits from the childListener's
 // channels, so that rings and builder stay its own.
 
