@@ -53,8 +53,11 @@ func stackPlace(pid int) (string, error) {
 	// The command name, field 2, may hold spaces and parentheses: the
 	// fields are counted from the last ')'.
 	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return "", fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
 	fields := strings.Fields(string(b[i+1:])) // field 3 first
-	if i < 0 || len(fields) < 51-2 {
+	if len(fields) < 51-2 {
 		return "", fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields)+2)
 	}
 	at := func(n int) string { return fields[n-3] }
