@@ -42,22 +42,27 @@ type wakeTimer struct {
 func newWakeTimer(d time.Duration) *wakeTimer {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
-		t := time.NewTimer(d)
-		return &wakeTimer{C: t.C, fd: -1, fallback: t}
+		return newFallbackTimer(d)
 	}
 	file := os.NewFile(uintptr(fd), "pyprof-drain-timer")
 	if errors.Is(file.SetReadDeadline(time.Time{}), os.ErrNoDeadline) {
 		// The netpoller could not take the fd (epoll's watch limit, say):
 		// nothing would wake the loop.
 		file.Close()
-		t := time.NewTimer(d)
-		return &wakeTimer{C: t.C, fd: -1, fallback: t}
+		return newFallbackTimer(d)
 	}
 	c := make(chan time.Time, 1)
 	t := &wakeTimer{C: c, c: c, fd: fd, file: file, done: make(chan struct{})}
 	t.Reset(d)
 	go t.wait()
 	return t
+}
+
+// newFallbackTimer is a wakeTimer on a time.Timer, for where no timerfd
+// can be made or waited for.
+func newFallbackTimer(d time.Duration) *wakeTimer {
+	t := time.NewTimer(d)
+	return &wakeTimer{C: t.C, fd: -1, fallback: t}
 }
 
 // wait sends on C at each expiry until the timer is stopped.
