@@ -328,6 +328,9 @@ func (f *recordFlags) comments(res *profiler.Result, sst *profiler.SampleStats) 
 	st := res.Stats
 	if sst != nil {
 		out = append(out, fmt.Sprintf("samples: %d at %.0f Hz, %d missed, %d dropped", sst.Samples, sst.Rate(), sst.Missed, sst.Dropped))
+		if sst.Execs > 0 {
+			out = append(out, fmt.Sprintf("exec: the program exec'd a new Python %s, sampled on as the same process; python: names the last", times(sst.Execs)))
+		}
 		if c := sst.UnobservedComment(); c != "" {
 			out = append(out, c)
 		}
@@ -620,6 +623,8 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	}
 	if st.Children > 0 {
 		clauses = append(clauses, followedNote(st, res.Profile)...)
+	} else if sst != nil && sst.Execs > 0 {
+		clauses = append(clauses, clause{"followed the program into the Python it exec'd (the same process)"})
 	}
 	if res.Signaled != 0 {
 		clauses = append(clauses, clause{fmt.Sprintf("the program was killed by %v", res.Signaled)})
@@ -742,4 +747,15 @@ func startSelfProfile(path string, stdout io.Writer) (func() error, error) {
 			return err
 		})
 	}, nil
+}
+
+// times says how many times: "once", "twice", "3 times".
+func times(n int64) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
 }

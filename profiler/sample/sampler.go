@@ -258,8 +258,18 @@ func (r *run) advance(next, now, stop time.Time) time.Time {
 
 // tick takes one sample of the process and of the children it follows.
 func (r *run) tick() error {
-	if r.stopAtExec && r.p.replaced() {
-		return fmt.Errorf("sampling pid %d: it exec'd: %w", r.p.pid, ErrProcessExited)
+	if r.p.replaced() {
+		if r.stopAtExec {
+			return fmt.Errorf("sampling pid %d: it exec'd: %w", r.p.pid, ErrProcessExited)
+		}
+		// An interpreter built without position independence execs into
+		// the addresses it had: its reads go on working, yet what the
+		// sampler learnt of the old program (its code objects, by
+		// address) is not the new one's. It is attached anew.
+		old := r.p
+		if err := r.reattach(); err != nil || r.p == old {
+			return err // the new image is not ready: sampled from the next tick
+		}
 	}
 	r.fam.scan(time.Now())
 	for pid, c := range r.fam.children {
