@@ -226,6 +226,7 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	status := newStatusLine(stderr, f.quiet)
 	status.attached = f.pid != 0
+	status.traceSaysExec = f.mode == "hybrid" && !f.subprocs
 	opts.Progress = status.progress
 	opts.Notice = status.notice
 	opts.Info = status.info
@@ -330,6 +331,9 @@ func (f *recordFlags) comments(res *profiler.Result, sst *profiler.SampleStats) 
 		out = append(out, fmt.Sprintf("samples: %d at %.0f Hz, %d missed, %d dropped", sst.Samples, sst.Rate(), sst.Missed, sst.Dropped))
 		if sst.Execs > 0 {
 			out = append(out, fmt.Sprintf("exec: the program exec'd a new Python %s, sampled on as the same process; python: names the last", times(sst.Execs)))
+		}
+		if sst.ExecedAway != "" {
+			out = append(out, "exec: "+execedAwayNote(sst))
 		}
 		if c := sst.UnobservedComment(); c != "" {
 			out = append(out, c)
@@ -537,6 +541,9 @@ type statusLine struct {
 	drawn bool
 	// attached is set when sampling a running process (--pid).
 	attached bool
+	// traceSaysExec is set where the trace says when the program exec'd
+	// (hybrid mode without --subprocesses), which the samples end at too.
+	traceSaysExec bool
 }
 
 // newStatusLine draws the live line only where it cannot garble the
@@ -625,6 +632,9 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 		clauses = append(clauses, followedNote(st, res.Profile)...)
 	} else if sst != nil && sst.Execs > 0 {
 		clauses = append(clauses, clause{"followed the program into the Python it exec'd (the same process)"})
+	}
+	if sst != nil && sst.ExecedAway != "" && !s.traceSaysExec {
+		clauses = append(clauses, clause{execedAwayNote(sst)})
 	}
 	if res.Signaled != 0 {
 		clauses = append(clauses, clause{fmt.Sprintf("the program was killed by %v", res.Signaled)})
@@ -758,4 +768,11 @@ func times(n int64) string {
 		return "twice"
 	}
 	return fmt.Sprintf("%d times", n)
+}
+
+// execedAwayNote says that sampling ended where the program exec'd a
+// program that is not sampled.
+func execedAwayNote(sst *profiler.SampleStats) string {
+	return fmt.Sprintf("sampling ended after %v, when the program exec'd %s",
+		sst.Elapsed.Round(time.Millisecond), report.Printable(sst.ExecedAway))
 }

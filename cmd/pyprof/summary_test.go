@@ -48,6 +48,13 @@ func TestSummaryFits80(t *testing.T) {
 				"wrote profile.pb.gz, profile.folded", "NO SAMPLES: every read found the stacks moving"},
 		},
 		{
+			name: "samples ended by an exec", res: &profiler.Result{Profile: &callgraph.Profile{Threads: threads[:1]}}, outs: outs[:1],
+			sst: &profiler.SampleStats{Samples: 41, Elapsed: 417 * time.Millisecond, Period: 10 * time.Millisecond,
+				ExecedAway: "/usr/bin/dash", Execs: 1},
+			facts: []string{"41 samples at 98 Hz", "followed the program into the Python it exec'd (the same process)",
+				"sampling ended after 417ms, when the program exec'd /usr/bin/dash"},
+		},
+		{
 			name: "nothing written", res: plain, outs: nil,
 			facts: []string{"2s; wrote nothing"},
 		},

@@ -91,9 +91,28 @@ func (r *run) reattach() error {
 		return nil
 	case errors.As(err, new(*UnsupportedVersionError)),
 		errors.Is(err, ErrNotPython) && time.Since(r.execSeen) > execGrace:
+		r.stats.ExecedAway = executableOr(r.p.pid, "a program")
 		return fmt.Errorf("sampling pid %d: it exec'd a program pyprof cannot sample (%v): %w", r.p.pid, err, ErrProcessExited)
 	}
 	return nil
+}
+
+// execedAway ends a run that stops at an exec (Options.StopAtExec).
+func (r *run) execedAway() error {
+	if r.execSeen.IsZero() {
+		r.execSeen = time.Now()
+	}
+	r.stats.ExecedAway = executableOr(r.p.pid, "another program")
+	return fmt.Errorf("sampling pid %d: it exec'd: %w", r.p.pid, ErrProcessExited)
+}
+
+// executableOr returns the file process pid runs, or instead when that is
+// unreadable (the process is gone).
+func executableOr(pid int, instead string) string {
+	if exe := executableOf(pid); exe != "" {
+		return exe
+	}
+	return instead
 }
 
 // executableOf returns the file process pid runs, "" when unreadable.

@@ -92,6 +92,12 @@ type Stats struct {
 	// Execs counts the times the process exec'd a new Python, which the
 	// sampler attached to again.
 	Execs int64
+	// ExecedAway is the file the process exec'd when that ended the
+	// sampling (a program pyprof cannot sample, or any exec with
+	// Options.StopAtExec), "" otherwise; Elapsed then ends where the
+	// exec was seen, and AfterLast is 0: what the process ran after the
+	// exec is not the program sampled, not time a sample missed.
+	ExecedAway string
 }
 
 // UnobservedComment says, for a profile's comments, how much time no
@@ -179,6 +185,9 @@ func (r *run) loop(ctx context.Context, limit time.Duration) error {
 	r.start = time.Now()
 	defer func() {
 		r.stats.Elapsed = time.Since(r.start)
+		if r.stats.ExecedAway != "" {
+			r.stats.Elapsed = r.execSeen.Sub(r.start)
+		}
 		r.stats.Reads = r.p.Reads() - r.reads0
 	}()
 	timer := time.NewTimer(0)
@@ -195,7 +204,7 @@ func (r *run) loop(ctx context.Context, limit time.Duration) error {
 			stallForTest(r.stats.Samples)
 		}
 		if err := r.tick(); err != nil {
-			if errors.Is(err, ErrProcessExited) && !r.lastSample.IsZero() {
+			if errors.Is(err, ErrProcessExited) && !r.lastSample.IsZero() && r.stats.ExecedAway == "" {
 				r.stats.AfterLast = max(time.Since(r.lastSample)-r.period, 0)
 			}
 			return err
@@ -260,7 +269,7 @@ func (r *run) advance(next, now, stop time.Time) time.Time {
 func (r *run) tick() error {
 	if r.p.replaced() {
 		if r.stopAtExec {
-			return fmt.Errorf("sampling pid %d: it exec'd: %w", r.p.pid, ErrProcessExited)
+			return r.execedAway()
 		}
 		// An interpreter built without position independence execs into
 		// the addresses it had: its reads go on working, yet what the
@@ -297,7 +306,7 @@ func (r *run) tick() error {
 		return fmt.Errorf("sampling pid %d: %w", r.p.pid, ErrProcessExited)
 	case r.stopAtExec && (r.p.execed() || r.p.replaced()):
 		// The exec came while the sample was read.
-		return fmt.Errorf("sampling pid %d: it exec'd: %w", r.p.pid, ErrProcessExited)
+		return r.execedAway()
 	case r.p.execed():
 		return r.reattach()
 	case errors.Is(err, ErrInconsistent):

@@ -310,14 +310,20 @@ func TestRunFollowsExec(t *testing.T) {
 
 // TestRunEndsAtExecAway: a program that execs something other than Python
 // ends the sampling, as an exit would, with what was sampled before kept
-// and an error that says why.
+// and an error that says why. The stats name what it exec'd, and the
+// sampling's time ends at the exec: the wait to see whether the new image
+// turns out to be a Python is not a stretch the samples missed.
 func TestRunEndsAtExecAway(t *testing.T) {
 	forEachPython(t, func(t *testing.T, py python) {
 		tg := startTarget(t, py, "execs.py", "--to-shell")
 		p := attach(t, tg)
-		prof, _, err := Run(context.Background(), p, Options{Rate: 100, Idle: true, Duration: 10 * time.Second})
+		prof, st, err := Run(context.Background(), p, Options{Rate: 100, Idle: true, Duration: 10 * time.Second})
 		if !errors.Is(err, ErrProcessExited) || !strings.Contains(fmt.Sprint(err), "exec'd") {
 			t.Fatalf("err %v; want one saying the process exec'd what cannot be sampled", err)
+		}
+		// execs.py runs before() for 0.4 s, then execs.
+		if !strings.HasSuffix(st.ExecedAway, "sh") || st.AfterLast != 0 || st.Elapsed > execGrace {
+			t.Errorf("exec'd %q, %v after the last sample, elapsed %v; want sh, 0, the time up to the exec", st.ExecedAway, st.AfterLast, st.Elapsed)
 		}
 		if inclusive(prof, threadByID(t, prof, int64(tg.pid)), "__main__.before", callgraph.Samples) == 0 {
 			t.Error("the samples taken before the exec were lost")
