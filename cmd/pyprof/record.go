@@ -230,10 +230,18 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	opts.Progress = status.progress
 	opts.Notice = status.notice
 	opts.Info = status.info
-	ctx, signals, stop := forwardSignals(f.pid != 0)
+	ctx, signals, catchIgnored, stop := forwardSignals(f.pid != 0)
 	defer stop()
 	opts.Signals = signals
 	unprofiled := f.watchUnprofiled(&opts)
+	onStart := opts.OnStart
+	opts.OnStart = func(pid int) {
+		// The program inherited the signals ignored at start as ignored.
+		catchIgnored()
+		if onStart != nil {
+			onStart(pid)
+		}
+	}
 	if writesPprof(outs) {
 		go export.PrepareWriters()
 	}

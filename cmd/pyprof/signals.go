@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"slices"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -31,22 +33,33 @@ func ends(sig os.Signal) bool {
 // running and its profile unwritten. When attached to a process (--pid),
 // a signal that would end a program ends the sampling.
 //
-// A signal ignored when pyprof started stays ignored, for pyprof and for
-// the program, as the shell that started pyprof meant (nohup, a job in the
-// background of a script, trap "" TERM): signal.Ignore sets it ignored
-// again where Go's runtime had put its own handler, and the program
-// inherits that.
-func forwardSignals(attached bool) (context.Context, <-chan os.Signal, func()) {
+// A signal ignored when pyprof started stays ignored by the program, as
+// the shell that started pyprof meant (nohup, a job in the background of a
+// script, trap "" TERM): signal.Ignore sets it ignored again where Go's
+// runtime had put its own handler, and the program inherits that. Once the
+// program runs, catchIgnored has pyprof take such signals too and pass
+// them on, never acting on them itself: the program ignores them, as it
+// would without pyprof, unless it set a handler of its own (a server that
+// shuts down cleanly on SIGINT), which then runs, as it would.
+func forwardSignals(attached bool) (ctx context.Context, signals <-chan os.Signal, catchIgnored, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := make(chan os.Signal, 4)
 	out := make(chan os.Signal, 4)
+	var ignored []os.Signal
 	for _, sig := range forwarded {
 		if ignoredAtStart(sig) {
 			signal.Ignore(sig)
+			ignored = append(ignored, sig)
 		}
 	}
 	if watched := notIgnored(forwarded...); len(watched) > 0 {
 		signal.Notify(in, watched...)
+	}
+	var once sync.Once
+	catchIgnored = func() {
+		if !attached && len(ignored) > 0 {
+			once.Do(func() { signal.Notify(in, ignored...) })
+		}
 	}
 	go func() {
 		typed := map[os.Signal]int{}
@@ -58,8 +71,8 @@ func forwardSignals(attached bool) (context.Context, <-chan os.Signal, func()) {
 				continue
 			}
 			if fromTerminal(sig) {
-				typed[sig]++
-				if typed[sig] > 1 {
+				// Twice stops pyprof, unless the shell meant it ignored.
+				if typed[sig]++; typed[sig] > 1 && !slices.Contains(ignored, sig) {
 					cancel()
 					continue
 				}
@@ -70,7 +83,7 @@ func forwardSignals(attached bool) (context.Context, <-chan os.Signal, func()) {
 			out <- sig
 		}
 	}()
-	return ctx, out, func() { signal.Stop(in); cancel() }
+	return ctx, out, catchIgnored, func() { signal.Stop(in); cancel() }
 }
 
 // notIgnored returns the signals of sigs that were not ignored when pyprof
