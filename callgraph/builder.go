@@ -88,6 +88,10 @@ type bnode struct {
 	ran int64
 	// cpuBefore is cpu when the current reading began (see ChargeCPU).
 	cpuBefore int64
+	// asleep and awake count the CPU readings that found a native frame
+	// on top with the thread asleep, and on CPU: one found asleep more
+	// often waits there (see waits).
+	asleep, awake int32
 	children  []*bnode
 	index     map[frameKey]*bnode // for nodes with many children
 	parent    *bnode
@@ -914,3 +918,11 @@ func (b *Builder) Mismatched() int64 {
 	}
 	return n
 }
+
+// waits tells whether native frame n waits (time.sleep, a lock, a read):
+// the CPU readings that found it on top found the thread asleep more
+// often than running. ChargeCPU gives such a frame CPU time after the
+// frames that compute. A single reading can find a frame that has just
+// returned, the thread asleep in the next (the events of the moment
+// between the drain and the reading come later), so one is not enough.
+func (n *bnode) waits() bool { return n.asleep > n.awake }

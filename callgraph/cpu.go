@@ -14,7 +14,8 @@ import "math"
 // that, the frame running at the reading comes first when the thread is on
 // CPU now, and last when it sleeps now: a thread asleep has used its CPU
 // time before it went to sleep, in the other frames, those of earlier
-// periods whose CPU time its clock reports late included. The sampler
+// periods whose CPU time its clock reports late included. A native frame
+// found asleep more often than running comes last (see waits). The sampler
 // follows the same rule between two samples (sample.Builder): a thread
 // seen asleep gets none of a gap's CPU time while the end seen running
 // has room for it. Charging the whole
@@ -46,29 +47,48 @@ func (t *ThreadBuilder) ChargeCPU(ns int64, onCPU bool, tick, nanos int64) {
 		n.cpu += int64(whole)
 		left -= whole
 	}
+	// A native frame found asleep more often than running waits there:
+	// it comes last, also when the thread is found runnable in it, woken
+	// and not yet running, which on a loaded machine can last a while;
+	// what it did on CPU before it slept is small. Judged by the readings
+	// before this one, which counts for the next.
+	topFirst := onCPU && !top.waits()
+	if top.key.native() {
+		if onCPU {
+			top.awake = min(top.awake+1, math.MaxInt32-1)
+		} else {
+			top.asleep = min(top.asleep+1, math.MaxInt32-1)
+		}
+	}
 	topBudget := budget(top)
-	if onCPU {
+	if topFirst {
 		x := min(left, topBudget)
 		give(top, x)
 		topBudget -= x
 	}
-	var others float64
-	for _, n := range t.ran {
-		if n != top {
-			others += float64(n.ran)
+	// shareRan shares out among the other nodes that ran, those that wait
+	// or those that do not, in proportion to how long each ran.
+	shareRan := func(waiting bool) {
+		var others float64
+		for _, n := range t.ran {
+			if n != top && n.waits() == waiting {
+				others += float64(n.ran)
+			}
 		}
-	}
-	if others > 0 {
+		if others == 0 {
+			return
+		}
 		share := left
 		if scale != 0 {
 			share = min(left, others*scale)
 		}
 		for _, n := range t.ran {
-			if n != top {
+			if n != top && n.waits() == waiting {
 				give(n, share*float64(n.ran)/others)
 			}
 		}
 	}
+	shareRan(false)
 	// The scheduler brings a running thread's clock up to date only now
 	// and then (at its ticks), so a reading may carry CPU time used in
 	// earlier periods that got less than they ran: the newest of those
@@ -82,11 +102,9 @@ func (t *ThreadBuilder) ChargeCPU(ns int64, onCPU bool, tick, nanos int64) {
 			left -= x
 		}
 	}
-	if onCPU {
-		give(top, min(left, topBudget))
-		late()
-	} else {
-		late()
+	late()
+	shareRan(true)
+	if !topFirst {
 		give(top, min(left, topBudget))
 	}
 	if left >= 1 {
@@ -101,6 +119,9 @@ func (t *ThreadBuilder) ChargeCPU(ns int64, onCPU bool, tick, nanos int64) {
 	t.spare = kept
 	if scale != 0 {
 		for _, n := range t.ran {
+			if n.waits() {
+				continue // late CPU time is not a waiting frame's either
+			}
 			if room := int64(float64(n.ran)*scale) - (n.cpu - n.cpuBefore); room > 0 {
 				t.spare = append(t.spare, spareRoom{n, room})
 			}
