@@ -92,9 +92,9 @@ type bnode struct {
 	// on top with the thread asleep, and on CPU: one found asleep more
 	// often waits there (see waits).
 	asleep, awake int32
-	children  []*bnode
-	index     map[frameKey]*bnode // for nodes with many children
-	parent    *bnode
+	children      []*bnode
+	index         map[frameKey]*bnode // for nodes with many children
+	parent        *bnode
 }
 
 // manyChildren is where a linear scan of children gives way to a map.
