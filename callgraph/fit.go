@@ -116,7 +116,7 @@ func fitGroup(p *Profile, group []*Node, v Value) (took, room int64) {
 	if total <= wall {
 		return 0, wall - total
 	}
-	toNatives := p.giveNatives(node, v, total-wall)
+	toNatives := p.giveNativesByLine(node, group[1:], v, total-wall, total)
 	scale := float64(wall) / float64(total)
 	kept := int64(float64(own) * scale)
 	node.Total[v] = childV + toNatives + kept
@@ -129,13 +129,36 @@ func fitGroup(p *Profile, group []*Node, v Value) (took, room int64) {
 	return took, 0
 }
 
+// giveNativesByLine gives x of value v, what the own time of node n and of
+// its sampled leaf siblings lines (of total v in all) holds beyond n's own
+// wall, to n's native children, and returns how much it gave. A sample
+// names the line the frame was at: a native call made at that line was
+// running, not one made at another (a sample on CPU at the line that
+// hashes is not time.sleep's, called on the next line). Each line's share
+// of x goes to the natives called at that line, as far as they have room;
+// the share of n's own time, which names no line, to any native.
+func (p *Profile) giveNativesByLine(n *Node, lines []*Node, v Value, x, total int64) int64 {
+	if total <= 0 {
+		return 0
+	}
+	var given, rest int64 = 0, x
+	for _, s := range lines {
+		share := int64(float64(x) * float64(s.Total[v]) / float64(total))
+		rest -= share
+		line := s.SelfLine
+		given += p.giveNatives(n, v, share, func(c *Node) bool { return c.CallLine == line })
+	}
+	return given + p.giveNatives(n, v, max(rest, 0), nil)
+}
+
 // giveNatives adds up to x of value v to the own time of n's native
-// children, in proportion to their room, and returns how much it gave.
-func (p *Profile) giveNatives(n *Node, v Value, x int64) int64 {
+// children (those that at accepts, all where at is nil), in proportion to
+// their room, and returns how much it gave.
+func (p *Profile) giveNatives(n *Node, v Value, x int64, at func(*Node) bool) int64 {
 	rooms := make([]int64, len(n.Children))
 	var room int64
 	for i, c := range n.Children {
-		if c.SelfLine != 0 || int(c.Func) >= len(p.Funcs) || p.Funcs[c.Func].Kind != KindNative {
+		if c.SelfLine != 0 || int(c.Func) >= len(p.Funcs) || p.Funcs[c.Func].Kind != KindNative || at != nil && !at(c) {
 			continue
 		}
 		wall, val := c.Total[Wall], c.Total[v]

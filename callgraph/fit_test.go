@@ -221,6 +221,28 @@ func TestFitGivesNativeCallsTheirTime(t *testing.T) {
 	}
 }
 
+// TestFitGivesTheNativeCallOfTheSampledLine: a sample names the line its
+// frame was at, so what the function's own wall cannot hold goes to the
+// native call made at that line, which was running, not to one made at
+// another line that ran longer (a sleep after the hashing).
+func TestFitGivesTheNativeCallOfTheSampledLine(t *testing.T) {
+	p := &Profile{Funcs: []Func{{Name: "app.f"}, {Name: "_hashlib.openssl_sha256", Kind: KindNative}, {Name: "time.sleep", Kind: KindNative}}}
+	f := &Node{Func: 0, Total: [NumValues]int64{Calls: 1, Wall: 20}}
+	hash := &Node{Func: 1, CallLine: 3, Parent: f, Total: [NumValues]int64{Calls: 1, Wall: 4}}
+	sleep := &Node{Func: 2, CallLine: 4, Parent: f, Total: [NumValues]int64{Calls: 1, Wall: 14}}
+	f.Children = []*Node{hash, sleep}
+	fLeaf := &Node{Func: 0, SelfLine: 3, Total: [NumValues]int64{CPU: 6, GIL: 6}}
+	p.Threads = []*Thread{{Root: &Node{Children: []*Node{f, fLeaf}}}}
+	fLeaf.Parent = p.Threads[0].Root
+	p.fitSamplesToTrace()
+	for name, v := range map[string]Value{"cpu": CPU, "gil": GIL} {
+		got := fmt.Sprintf("f own %d hash %d sleep %d", f.Self(v)+fLeaf.Total[v], hash.Total[v], sleep.Total[v])
+		if want := "f own 2 hash 4 sleep 0"; got != want {
+			t.Errorf("%s: got %s, want %s", name, got, want)
+		}
+	}
+}
+
 // TestMergeSamplesFindsCallsFromNativeCode: the trace gives a call made from
 // native code line 0, and has a call through a native callable under it;
 // the sampler sees the caller's line and no native frame. Samples go to
