@@ -139,11 +139,14 @@ func flamegraphCommand(args []string, stdout, stderr io.Writer) int {
 	case *out == "":
 		err = usagef("flamegraph: -o FILE.svg is required")
 	case imageNotSVG(*out):
-		err = usagef("flamegraph: -o %s: pyprof writes SVG (open it in a browser); name it %s.svg", *out, strings.TrimSuffix(*out, filepath.Ext(*out)))
+		err = notSVG("flamegraph", *out)
 	case *width < minWidth || *width > maxWidth:
 		err = usagef("flamegraph: --width %d: want %d to %d pixels", *width, minWidth, maxWidth)
 	default:
 		err = inRange("flamegraph", "min-width", *narrowest, 0, float64(*width), "0 to --width pixels")
+	}
+	if err == nil {
+		err = checkNotInput("flamegraph", *out, pos...)
 	}
 	if err == nil {
 		err = checkOutput(*out)
@@ -269,6 +272,12 @@ func diffCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil && *out == stdoutName {
 		err = usagef("diff: -o -: the text summary goes to standard output: name a file for the SVG")
+	}
+	if err == nil && *out != "" && imageNotSVG(*out) {
+		err = notSVG("diff", *out)
+	}
+	if err == nil && *out != "" {
+		err = checkNotInput("diff", *out, append(slices.Clone(basePaths), newPaths...)...)
 	}
 	if err == nil && *out != "" {
 		err = checkOutput(*out)
@@ -425,6 +434,9 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		err = checkStdout(*out, f, stdout)
 	}
 	if err == nil {
+		err = checkNotInput("convert", *out, pos...)
+	}
+	if err == nil {
 		err = checkOutput(*out)
 	}
 	if err != nil {
@@ -442,14 +454,40 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	}))
 }
 
-// imageNotSVG reports whether path names an image format other than the
-// SVG flamegraph writes: a flame graph written into x.png would not open.
+// imageNotSVG reports whether path names a format other than the SVG
+// flamegraph writes: a flame graph written into x.png would not open, and
+// one written into x.pb.gz or x.folded would pass for a profile.
 func imageNotSVG(path string) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".webp", ".bmp":
+	lower := strings.ToLower(path)
+	switch filepath.Ext(lower) {
+	case ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".webp", ".bmp", ".pprof", ".folded", ".json":
 		return true
 	}
-	return false
+	return strings.HasSuffix(lower, ".pb.gz") || strings.HasSuffix(lower, ".pb")
+}
+
+// notSVG refuses an output named for another format than the SVG cmd
+// writes, naming the file to write instead.
+func notSVG(cmd, out string) error {
+	stem := out
+	if strings.HasSuffix(strings.ToLower(stem), ".pb.gz") {
+		stem = stem[:len(stem)-len(".pb.gz")]
+	} else {
+		stem = strings.TrimSuffix(stem, filepath.Ext(stem))
+	}
+	return usagef("%s: -o %s: pyprof writes SVG (open it in a browser); name it %s.svg", cmd, out, stem)
+}
+
+// checkNotInput refuses an output that is one of the command's input
+// profiles, which writing it would replace before, or instead of, its
+// being read again.
+func checkNotInput(cmd, out string, inputs ...string) error {
+	for _, in := range inputs {
+		if samePath(out, in) {
+			return usagef("%s: -o %s is an input profile, which the output would replace: name another file", cmd, out)
+		}
+	}
+	return nil
 }
 
 // writeDiffGraph draws one run a side: widths are NEW's own, and a median
