@@ -195,6 +195,15 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	for _, msg := range explainNotes(programNotes, startNanos, s.o.ToolID) {
 		s.o.notice(msg)
 	}
+	s.procs(func(pr *procRings) {
+		if at := pr.shm.GaveUp(); at != 0 {
+			// The calls open then stay open only as far as the recording.
+			pr.proc.Exit(cal.StartTick() + int64(float64(at-startNanos)/cal.NanosPerTick()))
+			s.o.notice(fmt.Sprintf("at %v the program had waited %v for room in a full ring that pyprof did not drain "+
+				"(pyprof was stopped, or got no CPU): the agent stopped recording there, and the profile ends then",
+				time.Duration(at-startNanos).Round(time.Millisecond), time.Duration(wire.SilentNs)))
+		}
+	})
 	res := &Result{Stats: s.finishStats()}
 	if n := res.Stats.LostNoMemory; n > 0 {
 		s.o.notice(fmt.Sprintf("%d events lost: the program had no address space left to map rings in (ulimit -v): raise the limit", n))

@@ -225,6 +225,11 @@ func (s *Shared) Beat(now int64) {
 	atomic.StoreUint64((*uint64)(unsafe.Pointer(&s.mem[wire.HdrHeartbeat])), uint64(now))
 }
 
+// GaveUp returns when (CLOCK_MONOTONIC ns) the agent stopped recording
+// because the consumer, alive, had not drained a full ring for
+// wire.SilentNs; 0 if it never did.
+func (s *Shared) GaveUp() int64 { return int64(s.hdr64(wire.HdrGaveUp)) }
+
 // Lost returns events the agent dropped: for want of a free slot, after
 // the consumer died, and for want of address space to map a ring in.
 func (s *Shared) Lost() (noSlot, noConsumer, noMemory uint64) {

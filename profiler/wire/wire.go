@@ -23,6 +23,8 @@ const (
 	HdrHeartbeat      = 72
 	HdrLostNoMemory   = 80
 	HdrSlotsUsed      = 88
+	HdrGaveUp         = 96
+	SilentNs          = 5000000000
 	HdrError          = 1024
 	HdrErrorLen       = 1024
 

@@ -216,8 +216,19 @@ static void check_consumer(void)
         consumer_gone();
 }
 
+/* consumer_silent tells whether pyprof, alive, has not drained the rings for
+ * PYPROF_SILENT_NS: stopped (SIGSTOP, a debugger) or starved of CPU. A
+ * producer waiting for room then stops recording rather than hold the
+ * program for as long as that lasts, and says when in the header. A
+ * heartbeat of 0 is a consumer that has not drained yet. */
+static int consumer_silent(uint64_t now)
+{
+    uint64_t beat = __atomic_load_n(U64(shm, PYPROF_HDR_HEARTBEAT), __ATOMIC_RELAXED);
+    return beat != 0 && now > beat && now - beat > PYPROF_SILENT_NS;
+}
+
 /* wait_for_room blocks until n more bytes fit: no event is dropped while the
- * consumer lives. Returns 0 when the consumer is gone. Most calls only
+ * consumer lives and drains. Returns 0 when the consumer is gone or silent. Most calls only
  * refresh the cached limit, room being there: the clock is read, and the
  * wait counted, only once the ring is really full. */
 static int wait_for_room(thread_state *t, uint64_t n)
@@ -244,7 +255,10 @@ static int wait_for_room(thread_state *t, uint64_t n)
         uint64_t now = mono_ns();
         if (now - checked > 100000000u) {
             checked = now;
-            if (!consumer_alive()) {
+            int silent = consumer_silent(now);
+            if (silent)
+                __atomic_store_n(U64(shm, PYPROF_HDR_GAVE_UP), now, __ATOMIC_RELAXED);
+            if (silent || !consumer_alive()) {
                 consumer_gone();
                 return 0;
             }

@@ -46,6 +46,9 @@
 #define PYPROF_HDR_LOST_NO_MEMORY 80  /* u64 events dropped: no address space to map a ring (ulimit -v) */
 #define PYPROF_HDR_SLOTS_USED 88      /* u32 one more than the highest slot ever taken: the consumer
                                        * scans no further; producers raise it with release */
+#define PYPROF_HDR_GAVE_UP 96         /* u64 CLOCK_MONOTONIC ns when a producer waiting for room found no
+                                       * heartbeat for PYPROF_SILENT_NS and stopped recording; 0: never */
+#define PYPROF_SILENT_NS 5000000000ULL /* how long a consumer that lives may leave full rings undrained */
 #define PYPROF_HDR_ERROR 1024         /* char[PYPROF_HDR_ERROR_LEN], NUL-terminated, for PYPROF_STATUS_ERROR */
 #define PYPROF_HDR_ERROR_LEN 1024
 

@@ -103,6 +103,8 @@ HDR_LOST_NO_CONSUMER = 64
 HDR_HEARTBEAT = 72
 HDR_LOST_NO_MEMORY = 80
 HDR_SLOTS_USED = 88
+HDR_GAVE_UP = 96
+SILENT_NS = 5000000000
 HDR_ERROR = 1024
 HDR_ERROR_LEN = 1024
 
@@ -337,6 +339,13 @@ def _consumer_alive():
     return True
 
 
+def _consumer_silent(now):
+    """Whether pyprof, alive, has not drained for SILENT_NS: stopped
+    (SIGSTOP, a debugger) or starved (agent.c, consumer_silent)."""
+    beat = _words[HDR_HEARTBEAT >> 3]
+    return beat != 0 and now > beat and now - beat > SILENT_NS
+
+
 def _wait_for_room(r, n):
     """Blocks until n bytes fit: nothing is dropped while pyprof lives.
     Only a ring really full counts as waiting (agent.c, wait_for_room)."""
@@ -353,6 +362,10 @@ def _wait_for_room(r, n):
         now = _time.monotonic_ns()
         if now - checked > 100_000_000:
             checked = now
+            if _consumer_silent(now):
+                _words[HDR_GAVE_UP >> 3] = now
+                _consumer_gone()
+                return False
             if not _consumer_alive():
                 _consumer_gone()
                 return False

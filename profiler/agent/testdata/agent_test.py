@@ -1447,6 +1447,18 @@ class FullRingTest(unittest.TestCase):
         self.assertIsNone(out["tool_after"], "the tool id stayed taken after pyprof died")
 
 
+    def test_producer_gives_up_on_a_silent_consumer(self):
+        """A consumer that lives but has not drained for SILENT_NS (stopped,
+        or starved of CPU) would hold the program as long as that lasts:
+        the producer stops recording, says when in the header, and the
+        program runs on untraced."""
+        out = run_scenario("silent_consumer")
+        self.assertLess(out["elapsed"], 1.5, "the producer waited too long for a silent consumer")
+        self.assertGreater(out["gave_up_after_beat"], out["silent_ns"], "the header does not say when it gave up")
+        self.assertEqual(out["orphaned"], ["pyprof-test"], "the orphan handler was not called once")
+        self.assertIsNone(out["tool_after"], "the tool id stayed taken")
+
+
 class OversizedRecordTest(unittest.TestCase):
     def test_definition_too_big_for_the_ring_is_counted_lost(self):
         """pyprof refuses rings too small for the largest definition; an
@@ -1647,6 +1659,38 @@ def scenario_dead_consumer():
         "written_later": rings.write_pos(0),
         "lost_no_consumer": rings.get64(W.HDR_LOST_NO_CONSUMER),
         "decoded": decoded,
+        "orphaned": orphaned,
+        "tool_after": tool_after,
+    }
+
+
+def scenario_silent_consumer():
+    """The consumer lives (it is this process) but its heartbeat is older
+    than SILENT_NS: stopped, as by SIGSTOP, it will not make room soon."""
+    rings = Rings(nslots=1, ring_bytes=4096, consumer_pid=os.getpid())
+    agent, tool, events = start_agent(rings)
+    orphaned = []
+
+    def give_back():
+        orphaned.append(sys.monitoring.get_tool(tool))
+        release(tool)
+
+    agent.on_orphan(give_back)
+    silent_since = time.monotonic_ns() - W.SILENT_NS - 1_000_000_000
+    rings.set64(W.HDR_HEARTBEAT, silent_since)
+    t0 = time.monotonic()
+    sys.monitoring.set_events(tool, events)
+    fib(16)
+    elapsed = time.monotonic() - t0
+    fib(5)  # the C agent's handler is a pending call: it runs between instructions
+    tool_after = sys.monitoring.get_tool(tool)
+    if tool_after is not None:
+        sys.monitoring.set_events(tool, 0)
+        release(tool)
+    return {
+        "elapsed": elapsed,
+        "gave_up_after_beat": rings.get64(W.HDR_GAVE_UP) - silent_since,
+        "silent_ns": W.SILENT_NS,
         "orphaned": orphaned,
         "tool_after": tool_after,
     }
