@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	buildversion "github.com/pyprof/pyprof/internal/version"
 )
@@ -40,6 +42,12 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// A write to a pipe whose reader left (pyprof ... 2>&1 | head) fails
+	// with EPIPE instead of killing pyprof: record then ends with the
+	// program's status and the profile written, not 141, and the other
+	// commands with the status of a failed write. Only a handler does it:
+	// ignoring SIGPIPE would pass the ignoring on to the program.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, manual())
 		return exitUsage
