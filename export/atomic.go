@@ -93,6 +93,19 @@ func CheckWritable(path string) error {
 	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
 		return fmt.Errorf("cannot write %s: directory %s: %w: choose a directory you can write to", path, dir, err)
 	}
+	// Permission bits are not the whole story (/proc, a full inode table, a
+	// filesystem that refuses new names): a file made there, and removed,
+	// is, before the program runs rather than after.
+	probe, err := os.CreateTemp(dir, ".pyprof-check-*")
+	if err != nil {
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err
+		}
+		return fmt.Errorf("cannot write %s: directory %s takes no new file (%w): choose another output path", path, dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
 	return nil
 }
 
