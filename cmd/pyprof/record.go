@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -250,6 +251,11 @@ func recordCommand(args []string, stdout, stderr io.Writer) int {
 	restoreProcs()
 	unprofiledLine := unprofiled(res)
 	status.clear()
+	if failed := (profiler.ProgramFailed{}); errors.As(err, &failed) {
+		// The interpreter said why; what it means for the outputs is
+		// pyprof's to say (an older file of that name stays as it was).
+		status.info("the program did not compile: nothing ran, no profile written")
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
