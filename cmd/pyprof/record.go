@@ -15,6 +15,7 @@ import (
 
 	"github.com/felixge/fgprof"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/pyprof/pyprof/callgraph"
@@ -651,7 +652,7 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 		clauses = append(clauses, clause{execedAwayNote(sst)})
 	}
 	if res.Signaled != 0 {
-		clauses = append(clauses, clause{fmt.Sprintf("the program was killed by %v", res.Signaled)})
+		clauses = append(clauses, clause{fmt.Sprintf("the program was killed by %s (%v)", unix.SignalName(res.Signaled), res.Signaled)})
 	}
 	if a := res.Agent; a != nil && agentName(a) != "c" {
 		clauses = append(clauses, clause{"agent: " + agentName(a)})

@@ -39,7 +39,7 @@ func TestSummaryFits80(t *testing.T) {
 				"wrote profile.pb.gz, profile.folded, profile.svg, profile.speedscope.json",
 				"LOST 9,876 events (shown as a [lost] frame)", "the program waited 1.5ms for pyprof", "3 damaged rings",
 				"followed 2 child processes (1 still running at the end: profiled until then)",
-				"the program was killed by terminated", "agent: python"},
+				"the program was killed by SIGTERM (terminated)", "agent: python"},
 		},
 		{
 			name: "hybrid with no samples", res: plain, outs: outs[:2],
