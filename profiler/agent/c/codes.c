@@ -214,13 +214,35 @@ static inline int is_module(PyObject *o)
     return Py_TYPE(o) == &PyModule_Type || PyType_IsSubtype(Py_TYPE(o), &PyModule_Type);
 }
 
+/* bound_owner returns the type that defines builtin method def, bound to
+ * self: a class method (dict.fromkeys, datetime.datetime.now) is bound to
+ * its class; an instance's method belongs to the type whose method
+ * descriptor it is, which may be a base of the instance's type
+ * (random.getrandbits is bound to a random.Random, a Python subclass of
+ * _random.Random, which defines it). Named so, a method has one name
+ * however it is called. The lookup runs once per method: names are kept
+ * by callable_key. Borrowed. */
+static PyTypeObject *bound_owner(PyObject *self, PyMethodDef *def)
+{
+    if (PyType_Check(self))
+        return (PyTypeObject *)self;
+    PyTypeObject *owner = Py_TYPE(self);
+    PyObject *d = PyObject_GetAttrString((PyObject *)owner, def->ml_name);
+    if (!d)
+        PyErr_Clear();
+    else if (Py_TYPE(d) == &PyMethodDescr_Type && ((PyDescrObject *)d)->d_def == def)
+        owner = ((PyDescrObject *)d)->d_type; /* held by owner's bases */
+    Py_DecRef(d);
+    return owner;
+}
+
 static PyObject *callable_name(PyObject *c)
 {
     if (is_builtin(c)) {
         PyCFunctionObject *f = (PyCFunctionObject *)c;
         if (f->m_self && !is_module(f->m_self)) {
             PyObject *method = PyUnicode_FromFormat("%s", f->m_ml->ml_name);
-            PyObject *name = method_name(Py_TYPE(f->m_self), method);
+            PyObject *name = method_name(bound_owner(f->m_self, f->m_ml), method);
             Py_DecRef(method);
             return name;
         }

@@ -579,13 +579,32 @@ def _type_name(t):
     return t.__qualname__
 
 
+_bound_owners = {}
+
+
+def _bound_owner(owner, name):
+    """The name of the type that defines builtin method name, bound to
+    owner: a class method is bound to its class; an instance's method to
+    the type whose method descriptor it is, which may be a base of the
+    instance's type (agent.c, bound_owner)."""
+    if isinstance(owner, type):
+        return _type_name(owner)
+    t = type(owner)
+    got = _bound_owners.get((t, name))
+    if got is None:
+        d = getattr(t, name, None)
+        got = _type_name(d.__objclass__ if type(d) is _METHOD_DESCRIPTORS[0] else t)
+        _bound_owners[(t, name)] = got
+    return got
+
+
 def _callable_name(c):
     t = type(c)
     if t is _BuiltinFunctionType:
         owner = c.__self__
         if owner is None or isinstance(owner, _ModuleType):
             return f"{c.__module__ or 'builtins'}.{c.__name__}"
-        return f"{_type_name(type(owner))}.{c.__name__}"
+        return f"{_bound_owner(owner, c.__name__)}.{c.__name__}"
     if t in _METHOD_DESCRIPTORS:
         return f"{_type_name(c.__objclass__)}.{c.__name__}"
     if isinstance(c, type):

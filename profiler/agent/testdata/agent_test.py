@@ -813,6 +813,30 @@ class EventTest(unittest.TestCase):
         names = [name for kind, name in cap.seq(cap.span(scenario)) if kind == "C_CALL"]
         self.assertEqual(names, ["_csv.writer.writerow", "_thread.lock.acquire", "_thread.lock.release", "list.append"])
 
+    def test_native_methods_named_by_the_type_that_defines_them(self):
+        """A builtin method bound to its object is named as its method
+        descriptor is, whichever way it is called first: by the type that
+        defines it, here a base of the object's type (random.Random is a
+        Python subclass of _random.Random); a class method by its class,
+        not by type."""
+        import datetime
+        import random
+
+        r = random.Random(1)
+        bound = r.getrandbits
+
+        def scenario():
+            bound(4)
+            r.getrandbits(4)
+            dict.fromkeys("ab")
+            datetime.datetime.now()
+
+        cap = S.record(scenario, calls=True)
+        names = [name for kind, name in cap.seq(cap.span(scenario)) if kind == "C_CALL"]
+        self.assertEqual(
+            names, ["_random.Random.getrandbits", "_random.Random.getrandbits", "dict.fromkeys", "datetime.datetime.now"]
+        )
+
     def test_c_calls_back_into_python(self):
         def scenario():
             return sorted([3, 1, 2], key=lambda v: -v)
