@@ -24,6 +24,7 @@ import (
 	"github.com/pyprof/pyprof/export/timeline"
 	"github.com/pyprof/pyprof/profiler"
 	"github.com/pyprof/pyprof/profiler/agent"
+	"github.com/pyprof/pyprof/profiler/wire"
 )
 
 func init() { commands["record"] = recordCommand }
@@ -195,12 +196,13 @@ func parseSize(s string) (uint64, error) {
 	n, err := strconv.ParseUint(strings.TrimSpace(digits), 10, 64)
 	// A count that overflows when multiplied could wrap around to a size
 	// that looks right: bound it first.
+	want := fmt.Sprintf("want a power of two from %dMiB to 1GiB, such as 8MiB", wire.MinRingBytes()>>20)
 	if err != nil || n > (1<<30)/mult {
-		return 0, usagef("--buffer-size %s: want a power of two from 4KiB to 1GiB, such as 8MiB", s)
+		return 0, usagef("--buffer-size %s: %s", s, want)
 	}
 	size := n * mult
 	if size < 4096 || size&(size-1) != 0 {
-		return 0, usagef("--buffer-size %s: want a power of two from 4KiB to 1GiB, such as 8MiB", s)
+		return 0, usagef("--buffer-size %s: %s", s, want)
 	}
 	return size, nil
 }

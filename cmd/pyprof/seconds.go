@@ -48,7 +48,7 @@ func parseSeconds(s string) (time.Duration, error) {
 		d = time.Duration(secs * float64(time.Second))
 	}
 	if d < 0 {
-		return 0, errors.New("want a positive duration, or 0 for none")
+		return 0, errors.New("a duration cannot be negative")
 	}
 	return d, nil
 }

@@ -67,6 +67,9 @@ func Attach(pid int) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attaching to pid %d: %w", pid, err)
 	}
+	if len(maps) == 0 && gone(pid) {
+		return nil, fmt.Errorf("attaching to pid %d: it has exited, a zombie its parent has not reaped (%w)", pid, ErrProcessExited)
+	}
 	path, img, bias, err := findRuntime(pid, maps)
 	if err != nil {
 		return nil, err

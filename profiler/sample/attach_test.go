@@ -3,6 +3,7 @@ package sample
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,6 +126,25 @@ func TestAttachGone(t *testing.T) {
 	}
 	if _, err := Attach(cmd.Process.Pid); !errors.Is(err, ErrProcessExited) {
 		t.Errorf("Attach(exited): %v, want ErrProcessExited", err)
+	}
+}
+
+// TestAttachZombie: a process that has exited and that its parent has not
+// reaped yet has nothing to read; it is refused as exited, not as a
+// process that runs no Python.
+func TestAttachZombie(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer cmd.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for !gone(cmd.Process.Pid) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	_, err := Attach(cmd.Process.Pid)
+	if !errors.Is(err, ErrProcessExited) || !strings.Contains(fmt.Sprint(err), "zombie") {
+		t.Errorf("Attach(zombie): %v, want ErrProcessExited saying it is a zombie", err)
 	}
 }
 

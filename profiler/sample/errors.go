@@ -3,6 +3,9 @@ package sample
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 )
 
 // ErrProcessExited reports that the target process ended. Run returns it
@@ -53,8 +56,21 @@ type PermissionError struct {
 	Err error // EPERM from process_vm_readv, or the error opening maps
 }
 
-// Error names the missing ptrace permission and the ways to get it.
+// Error names the missing ptrace permission and the ways to get it: root
+// without CAP_SYS_PTRACE is in a container that dropped it; root with it
+// was refused by something else (a security module, a process in another
+// user namespace), which pyprof cannot change.
 func (e *PermissionError) Error() string {
+	switch {
+	case os.Geteuid() == 0 && !hasCapability(capSysPtrace):
+		return fmt.Sprintf("reading pid %d: %v: sampling needs ptrace access, which root here lacks "+
+			"(no CAP_SYS_PTRACE, as in a container by default): start the container with --cap-add SYS_PTRACE",
+			e.PID, e.Err)
+	case os.Geteuid() == 0:
+		return fmt.Sprintf("reading pid %d: %v: the kernel refuses even root with CAP_SYS_PTRACE here "+
+			"(a security module, or a process of another user namespace or sandbox): sample it from where it runs",
+			e.PID, e.Err)
+	}
 	return fmt.Sprintf("reading pid %d: %v: sampling needs ptrace access "+
 		"(CAP_SYS_PTRACE): run pyprof as root or as the target's user with "+
 		"kernel.yama.ptrace_scope=0, or start the container with --cap-add SYS_PTRACE",
@@ -63,3 +79,22 @@ func (e *PermissionError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *PermissionError) Unwrap() error { return e.Err }
+
+// capSysPtrace is CAP_SYS_PTRACE's bit in the capability sets.
+const capSysPtrace = 19
+
+// hasCapability reports whether capability bit cap is in this process's
+// effective set (the CapEff line of /proc/self/status).
+func hasCapability(cap uint) bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			set, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			return err == nil && set&(1<<cap) != 0
+		}
+	}
+	return false
+}

@@ -318,8 +318,12 @@ func (r *run) tick() error {
 
 // exited reports whether the process is gone or a zombie: reads of a
 // zombie fail, and a child the CLI has not reaped yet stays one.
-func (p *Process) exited() bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+func (p *Process) exited() bool { return gone(p.pid) }
+
+// gone reports whether process pid has exited: it is no more, or a zombie
+// that its parent has not reaped, with nothing left in it to read.
+func gone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return true
 	}
