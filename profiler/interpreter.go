@@ -1,9 +1,13 @@
 package profiler
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pyprof/pyprof/profiler/agent"
 )
@@ -29,6 +33,9 @@ func ResolveInterpreter(o *Options) (*agent.Interpreter, error) {
 		return nil, environment(fmt.Errorf("interpreter %s not found: pass --python PATH or name a python3.12+ on PATH", name))
 	}
 	i, err := agent.Identify(path)
+	if err != nil && outOfFiles(err) {
+		return nil, startError(name, err)
+	}
 	if err != nil {
 		said := ""
 		if _, reason, ok := strings.Cut(err.Error(), "(it said: "); ok {
@@ -76,4 +83,22 @@ func (o *Options) argv0(i *agent.Interpreter) string {
 		return o.Target.Interpreter
 	}
 	return i.Path
+}
+
+// startError is the environment error of an interpreter pyprof could not
+// start; one out of file descriptors says which limit to raise.
+func startError(name string, err error) error {
+	if outOfFiles(err) {
+		var lim unix.Rlimit
+		_ = unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+		return environment(fmt.Errorf("cannot start %s: too many open files (ulimit -n is %d, and pyprof needs some of its own beside the program's): raise the limit", name, lim.Cur))
+	}
+	return environment(fmt.Errorf("starting %s: %w", name, err))
+}
+
+// outOfFiles tells an error of a process out of file descriptors (EMFILE,
+// or the system's ENFILE), wrapped or only quoted by a message.
+func outOfFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		strings.Contains(err.Error(), syscall.EMFILE.Error()) || strings.Contains(err.Error(), syscall.ENFILE.Error())
 }

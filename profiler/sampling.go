@@ -65,7 +65,7 @@ func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, S
 	cmd.Env = i.Environ()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	if err := cmd.Start(); err != nil {
-		return nil, SampleStats{}, environment(fmt.Errorf("starting %s: %w", i.Path, err))
+		return nil, SampleStats{}, startError(i.Path, err)
 	}
 	started := time.Now()
 	if o.OnStart != nil {

@@ -148,7 +148,7 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	if err := cmd.Start(); err != nil {
 		notes.r.Close()
 		notes.w.Close()
-		return nil, environment(fmt.Errorf("starting %s: %w", i.Path, err))
+		return nil, startError(i.Path, err)
 	}
 	notes.read()
 	if s.o.OnStart != nil {

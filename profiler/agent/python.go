@@ -173,7 +173,9 @@ func probe(path string) (*Interpreter, error) {
 				return nil, fmt.Errorf("%s: %w (it said: %s)", path, ErrNotPython, said)
 			}
 		}
-		return nil, fmt.Errorf("%s: %w", path, ErrNotPython)
+		// The cause stays with the error (one of pyprof's own, such as no
+		// file descriptor left to make the pipes with).
+		return nil, fmt.Errorf("%s: %w: %w", path, ErrNotPython, err)
 	}
 	facts, ok := parseProbe(out)
 	if !ok {
