@@ -665,8 +665,18 @@ def _prepare_main_of(path):
 
 
 def _program_traceback(tb, hidden):
+    """tb without pyprof's frames at either end: those that ran the program,
+    outermost, and those it called into, innermost (a sys.monitoring call
+    on pyprof's tool id, refused from this file)."""
     while tb is not None and tb.tb_frame.f_code.co_filename in hidden:
         tb = tb.tb_next
+    last, t = None, tb
+    while t is not None:
+        if t.tb_frame.f_code.co_filename not in hidden:
+            last = t
+        t = t.tb_next
+    if last is not None:
+        last.tb_next = None
     return tb
 
 
