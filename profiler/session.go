@@ -278,5 +278,11 @@ func neverStarted(i *agent.Interpreter, waitErr error) error {
 	} else if code != 0 {
 		how = fmt.Sprintf("exited with status %d", code)
 	}
-	return environment(fmt.Errorf("%s %s before pyprof's agent started in it, so nothing was recorded: what it printed above says why", i.Path, how))
+	why := "what it printed above says why"
+	if dir, err := agent.CacheDir(); err == nil {
+		// pyprof's own files run first: one damaged in a way its checks
+		// miss fails every run, and a cache made anew mends it.
+		why += fmt.Sprintf(" (if that names pyprof's bootstrap, remove %s: pyprof makes it anew)", dir)
+	}
+	return environment(fmt.Errorf("%s %s before pyprof's agent started in it, so nothing was recorded: %s", i.Path, how, why))
 }
