@@ -101,6 +101,10 @@ type Result struct {
 	ExitCode int
 	// Signaled is set when the program was killed by a signal.
 	Signaled syscall.Signal
+	// PythonChildren counts the subprocesses running Python that the
+	// program started through the subprocess module (trace mode; its
+	// audit events tell them), followed or not.
+	PythonChildren int
 }
 
 func (o *Options) notice(msg string) {

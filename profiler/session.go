@@ -211,6 +211,11 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 	res.Stats.ChildrenRunning = len(s.followed)
 	s.builder.AddLost(res.Stats.Lost)
 	res.ExitCode, res.Signaled = exitStatus(waitErr)
+	for _, n := range programNotes {
+		if n.text == "python-child" {
+			res.PythonChildren++
+		}
+	}
 	res.Profile = s.builder.Finish(callgraph.FinishOptions{
 		End: endTicks, NanosPerTick: cal.NanosPerTick(), Start: started, Duration: s.stats.Elapsed,
 		StartTick: cal.StartTick(), StartNanos: startNanos, EndNanos: endNanos,

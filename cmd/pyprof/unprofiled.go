@@ -22,18 +22,24 @@ import (
 // ran unprofiled. Two signals count them, and the larger count is told:
 //
 //   - the trace's exact calls: each multiprocessing process started is one
-//     call of BaseProcess.start, whatever the start method, and each
-//     os.fork outside it one forked child, which runs Python as its parent
-//     does;
+//     call of BaseProcess.start, whatever the start method, each helper
+//     process of multiprocessing one call of spawnv_passfds outside it,
+//     and each os.fork outside it one forked child, which runs Python as
+//     its parent does;
+//     and each subprocess the program started running a python, which
+//     its audit events tell (Result.PythonChildren);
 //   - the program's descendants, read from /proc now and then while it
-//     runs, running a Python executable: the one signal for a python that
-//     subprocess started, whose command line the trace does not see.
+//     runs, running a Python executable: one started otherwise (os.system,
+//     a shell), if it lived long enough to be seen.
 
 // processStart and forkCall name, as the trace names them, the calls that
 // start a Python child process.
 const (
 	processStart = "multiprocessing.process.BaseProcess.start"
 	forkCall     = "posix.fork"
+	// spawnCall starts multiprocessing's helpers (the resource tracker,
+	// the forkserver), pythons too, outside BaseProcess.start.
+	spawnCall = "multiprocessing.util.spawnv_passfds"
 )
 
 // pythonChildCalls counts the Python child processes the program's own
@@ -50,7 +56,7 @@ func pythonChildCalls(p *callgraph.Profile) int64 {
 		}
 		th.Root.Walk(func(path []*callgraph.Node) {
 			leaf, callers := path[len(path)-1], path[:len(path)-1]
-			if name := funcName(p, leaf); (name == processStart || name == forkCall) && !under(p, callers, processStart) {
+			if name := funcName(p, leaf); (name == processStart || name == forkCall || name == spawnCall) && !under(p, callers, processStart) {
 				n += leaf.Total[callgraph.Calls]
 			}
 		})
@@ -222,6 +228,6 @@ func (f *recordFlags) watchUnprofiled(opts *profiler.Options) func(*profiler.Res
 		if res == nil {
 			return ""
 		}
-		return unprofiledNote(pythonChildCalls(res.Profile), watched)
+		return unprofiledNote(pythonChildCalls(res.Profile)+int64(res.PythonChildren), watched)
 	}
 }

@@ -349,6 +349,54 @@ def _note_execs(note):
     return exec_starting
 
 
+def _note_python_children(note):
+    """Returns the audit handler that tells pyprof of each subprocess the
+    program starts that runs Python (named python, python3, python3.N, or
+    this very interpreter): without --subprocesses pyprof says how many
+    ran unprofiled, and the trace sees no more of such a start than a
+    native call. A command run through a shell is not looked into."""
+    own = _realpath(sys.executable)
+
+    def popen(args):
+        executable, argv = args[0], args[1]
+        program = executable
+        if program is None and isinstance(argv, (list, tuple)) and argv:
+            program = argv[0]
+        if isinstance(program, bytes):
+            program = program.decode(errors="replace")
+        if not isinstance(program, str):
+            return
+        name = program.rsplit("/", 1)[-1]
+        if _python_name(name) or (own and _realpath(program) == own):
+            note("python-child")
+
+    return popen
+
+
+def _python_name(name):
+    """Whether name is a CPython's: python, python3, python3.N, each with
+    a t for a free-threaded build (re is not imported for it)."""
+    if not name.startswith("python"):
+        return False
+    rest = name[len("python") :].removesuffix("t")
+    return rest in ("", "3") or rest.startswith("3.") and rest[2:].isdigit()
+
+
+def _realpath(path):
+    """path with the links of its last part followed: a venv's python and
+    the interpreter it links to compare equal."""
+    try:
+        for _ in range(40):
+            try:
+                target = posix.readlink(path)
+            except OSError:
+                return path
+            path = target if target.startswith("/") else _dirname(path) + "/" + target
+    except (ValueError, TypeError):
+        return None
+    return path
+
+
 class _ProgramWatch:
     """What pyprof learns from the program's audit events: one hook,
     in this (hidden) file, that costs a lookup for other events."""
@@ -383,6 +431,7 @@ def _watch_program(agent, tool_id, note=None):
     handlers = dict.fromkeys(_THREAD_START_EVENTS, _name_threads(agent, tool_id))
     if note:
         handlers["os.exec"] = _note_execs(note)
+        handlers["subprocess.Popen"] = _note_python_children(note)
     watch = _ProgramWatch(handlers, note)
     sys.addaudithook(watch.hook)
     return watch
