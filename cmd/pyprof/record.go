@@ -650,6 +650,13 @@ func (s *statusLine) summary(res *profiler.Result, sst *profiler.SampleStats, ou
 	} else if sst != nil && sst.Execs > 0 {
 		clauses = append(clauses, clause{"followed the program into the Python it exec'd (the same process)"})
 	}
+	if sst != nil && sst.Children > 0 && st.Children == 0 {
+		procs := fmt.Sprintf("sampled %d child processes", sst.Children)
+		if sst.Children == 1 {
+			procs = "sampled 1 child process"
+		}
+		clauses = append(clauses, clause{procs})
+	}
 	if sst != nil && sst.ExecedAway != "" && !s.traceSaysExec {
 		clauses = append(clauses, clause{execedAwayNote(sst)})
 	}

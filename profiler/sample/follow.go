@@ -28,6 +28,7 @@ type family struct {
 	children map[int]*Process  // attached descendants
 	pending  map[int]time.Time // seen, not readable yet: first seen at
 	ignored  map[int]bool      // not Python 3.12+, or gone
+	attached int               // children attached so far, gone ones too
 	lastScan time.Time
 }
 
@@ -49,6 +50,7 @@ func (f *family) scan(now time.Time) {
 		p, err := Attach(pid)
 		if err == nil {
 			f.children[pid] = p
+			f.attached++
 			delete(f.pending, pid)
 			continue
 		}

@@ -98,6 +98,8 @@ type Stats struct {
 	// exec was seen, and AfterLast is 0: what the process ran after the
 	// exec is not the program sampled, not time a sample missed.
 	ExecedAway string
+	// Children counts the child processes sampled (Options.Follow).
+	Children int
 }
 
 // UnobservedComment says, for a profile's comments, how much time no
@@ -184,6 +186,7 @@ type run struct {
 func (r *run) loop(ctx context.Context, limit time.Duration) error {
 	r.start = time.Now()
 	defer func() {
+		r.stats.Children = r.fam.attached
 		r.stats.Elapsed = time.Since(r.start)
 		if r.stats.ExecedAway != "" {
 			r.stats.Elapsed = r.execSeen.Sub(r.start)
