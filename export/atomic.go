@@ -65,10 +65,10 @@ func WriteFile(path string, write func(io.Writer) error) error {
 }
 
 // CheckWritable reports, before a long recording starts, whether WriteFile
-// could write path, by the same rules and access(2), creating and opening
-// nothing: opening a FIFO would wait for a reader, and a file created to
-// find out could be left behind. A file written in place is checked by its
-// type and access; otherwise the directory must exist and take new files.
+// could write path, by the same rules and access(2), opening no existing
+// file (opening a FIFO would wait for a reader). A file written in place is
+// checked by its type and access; otherwise the directory must exist and
+// take new files, which a file made there and removed at once shows.
 func CheckWritable(path string) error {
 	t, err := resolve(path)
 	if err != nil {
@@ -96,6 +96,10 @@ func CheckWritable(path string) error {
 	// Permission bits are not the whole story (/proc, a full inode table, a
 	// filesystem that refuses new names): a file made there, and removed,
 	// is, before the program runs rather than after.
+	if f := createUnnamed(t.path); f != nil {
+		f.Close() // nothing was named: nothing to remove
+		return nil
+	}
 	probe, err := os.CreateTemp(dir, ".pyprof-check-*")
 	if err != nil {
 		var pathErr *fs.PathError
@@ -252,14 +256,23 @@ func (t target) writeInPlace(write func(io.Writer) error) error {
 // replace writes a regular file, or a new one, through a temporary file
 // renamed over it.
 func (t target) replace(write func(io.Writer) error) (err error) {
-	f, err := createTemp(t.path)
-	if err != nil {
-		return err
+	// The file is written unnamed where the filesystem allows, and named
+	// only once complete, just before it is renamed into place: a pyprof
+	// killed meanwhile, by SIGKILL too, leaves nothing behind.
+	f := createUnnamed(t.path)
+	name := ""
+	if f == nil {
+		if f, err = createTemp(t.path); err != nil {
+			return err
+		}
+		name = f.Name()
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			removeTemp(f.Name())
+			if name != "" {
+				removeTemp(name)
+			}
 		}
 	}()
 	if t.info != nil {
@@ -279,12 +292,17 @@ func (t target) replace(write func(io.Writer) error) (err error) {
 	if err := f.Sync(); err != nil {
 		return err
 	}
+	if name == "" {
+		if name, err = nameUnnamed(f, t.path); err != nil {
+			return err
+		}
+	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	err = renameTemp(f.Name(), t.path)
+	err = renameTemp(name, t.path)
 	if t.info != nil && errors.Is(err, fs.ErrPermission) && unix.Access(t.path, unix.W_OK) == nil {
-		return t.copyInPlace(f.Name())
+		return t.copyInPlace(name)
 	}
 	return err
 }
@@ -353,6 +371,74 @@ func createTemp(path string) (*os.File, error) {
 		return f, nil
 	}
 	return nil, fmt.Errorf("no free temporary name next to %s", path)
+}
+
+// createUnnamed opens a file without a name (O_TMPFILE) in the folder of
+// path, nil where the kernel or the filesystem makes none (an older
+// kernel, some network filesystems): createTemp's named file then.
+func createUnnamed(path string) *os.File {
+	dir := dirOf(path)
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o666)
+	if err != nil {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), dir+"/(unnamed)")
+}
+
+// nameUnnamed links the complete unnamed file f under a temporary name
+// next to path, which renameTemp moves into place, and returns the name.
+// A link through /proc that fails, /proc missing, falls back to a named
+// temporary file with f's contents.
+func nameUnnamed(f *os.File, path string) (string, error) {
+	name, err := linkTemp(f, path)
+	if err == nil {
+		return name, nil
+	}
+	if errors.Is(err, errExiting) {
+		return "", err
+	}
+	named, err := createTemp(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err = f.Seek(0, io.SeekStart); err == nil {
+		_, err = io.Copy(named, f)
+	}
+	if err == nil {
+		err = named.Sync()
+	}
+	if cerr := named.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		removeTemp(named.Name())
+		return "", err
+	}
+	return named.Name(), nil
+}
+
+// linkTemp gives f a free temporary name next to path.
+func linkTemp(f *os.File, path string) (string, error) {
+	temporaries.Lock()
+	defer temporaries.Unlock()
+	if temporaries.closed {
+		return "", errExiting
+	}
+	dir, base := dirOf(path), path[strings.LastIndexByte(path, '/')+1:]
+	from := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	for range 100 {
+		name := dir + "/." + base + "." + strconv.FormatUint(uint64(rand.Uint32()), 10) + ".tmp"
+		err := unix.Linkat(unix.AT_FDCWD, from, unix.AT_FDCWD, name, unix.AT_SYMLINK_FOLLOW)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		temporaries.paths[name] = true
+		return name, nil
+	}
+	return "", fmt.Errorf("no free temporary name next to %s", path)
 }
 
 func removeTemp(name string) error {

@@ -74,6 +74,38 @@ func checkOnly(t *testing.T, dir string, names ...string) {
 	}
 }
 
+// TestWriteFileNamesNothingWhileWriting: the output is written without a
+// name and named only once complete, so that a pyprof killed while writing
+// (SIGKILL, which no handler sees) leaves no temporary file behind; where
+// the folder's filesystem has no unnamed files, a named one is used.
+func TestWriteFileNamesNothingWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	if f := createUnnamed(filepath.Join(dir, "probe")); f == nil {
+		t.Skip("this filesystem makes no unnamed files (O_TMPFILE)")
+	} else {
+		f.Close()
+	}
+	path := filepath.Join(dir, "out.pb.gz")
+	for _, existing := range []bool{false, true} {
+		err := WriteFile(path, func(w io.Writer) error {
+			if existing {
+				checkOnly(t, dir, "out.pb.gz")
+			} else {
+				checkOnly(t, dir)
+			}
+			_, err := io.WriteString(w, "profile")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkOnly(t, dir, "out.pb.gz")
+		if b, _ := os.ReadFile(path); string(b) != "profile" {
+			t.Errorf("wrote %q", b)
+		}
+	}
+}
+
 func TestWriteFileHonoursUmask(t *testing.T) {
 	tests := []struct {
 		name  string
