@@ -76,6 +76,7 @@ class Profiler:
         if not isinstance(native_calls, bool):
             raise TypeError(f"native_calls {native_calls!r}: want True or False")
         self.outputs = [_output(o) for o in outputs]
+        _check_distinct(self.outputs)
         self.mode, self.rate, self.native_calls, self.tool_id = mode, rate, native_calls, tool_id
         self.stats = None
         self._consumer = None
@@ -272,6 +273,24 @@ def _output(path):
     if name == extension:
         raise ProfilerError(f"output {path!r}: name a file before its extension, such as 'profile{extension}'")
     return os.path.abspath(path)
+
+
+def _check_distinct(outputs):
+    """Refuses two outputs that are one file (through a symlink, dangling
+    too, or a hard link), as record refuses them: the second would replace
+    the first."""
+    seen = {}
+    for path in outputs:
+        real = os.path.realpath(path)
+        try:
+            st = os.stat(path)
+            key = (st.st_dev, st.st_ino)
+        except OSError:
+            key = real
+        for other in (real, key):
+            if other in seen:
+                raise ProfilerError(f"outputs {seen[other]!r} and {path!r} are the same file: give each output its own")
+        seen[real] = seen[key] = path
 
 
 def _thread_names():

@@ -91,6 +91,10 @@ def bad_output():
     refused(lambda: pyprof.profile(path("out.png")), pyprof.ProfilerError, ".svg")
     refused(lambda: pyprof.profile(path(".svg")), pyprof.ProfilerError, "'profile.svg'")
     refused(lambda: pyprof.profile(3), TypeError, "path")
+    # One file named twice, or through a symlink to a file not made yet.
+    refused(lambda: pyprof.profile(path("dup.folded"), path("dup.folded")), pyprof.ProfilerError, "same file")
+    os.symlink(path("real.folded"), path("alias.folded"))
+    refused(lambda: pyprof.profile(path("real.folded"), path("alias.folded")), pyprof.ProfilerError, "same file")
     unwritable = os.path.join("/proc", "x.svg")
     ran = []
     try:
