@@ -77,6 +77,11 @@ func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, S
 	if prof != nil && prof.Start.After(started) {
 		st.BeforeFirst = prof.Start.Sub(started)
 	}
+	if ctx.Err() != nil {
+		// Asked to stop waiting (a second Ctrl-C): end the program now, as
+		// trace mode does, rather than wait on one that ignores SIGINT.
+		_ = cmd.Process.Kill()
+	}
 	waitErr := <-exited
 	if serr != nil {
 		return nil, st, samplingError(serr)
