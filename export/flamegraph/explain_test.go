@@ -35,7 +35,7 @@ func TestTitleFromComments(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := singleThread(t)
 			p.Comments, p.Start = tt.comments, tt.start
-			if got := describe(p); got != tt.want {
+			if got := describe(p, titleRoom(1600)); got != tt.want {
 				t.Errorf("title %q, want %q", got, tt.want)
 			}
 			svg := write(t, p, Options{Width: 1600})
@@ -43,6 +43,31 @@ func TestTitleFromComments(t *testing.T) {
 				t.Errorf("the SVG does not carry the title %q", tt.want)
 			}
 		})
+	}
+}
+
+// TestTitleFitsTheWidth: a title too long for the picture's width leaves
+// out the date, then the mode, which the profile's comments keep, before
+// it is cut.
+func TestTitleFitsTheWidth(t *testing.T) {
+	p := singleThread(t)
+	p.Comments = []string{"pyprof 0.1.0, trace mode", "command: /usr/bin/python3.12 progs/crawler.py", "python: 3.12.1 (/usr/bin/python3.12)"}
+	p.Start = time.Date(2026, 12, 2, 11, 30, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		room int
+		want string
+	}{
+		{100, "python3.12 progs/crawler.py (trace mode, Python 3.12.1, 2026-12-02 11:30)"},
+		{60, "python3.12 progs/crawler.py (trace mode, Python 3.12.1)"},
+		{45, "python3.12 progs/crawler.py (Python 3.12.1)"},
+	} {
+		if got := describe(p, tt.room); got != tt.want {
+			t.Errorf("room %d: title %q, want %q", tt.room, got, tt.want)
+		}
+	}
+	svg := write(t, p, Options{})
+	if !strings.Contains(svg, ">python3.12 progs/crawler.py (trace mode, Python 3.12.1)</text>") {
+		t.Errorf("at the default width the title is not the one without the date")
 	}
 }
 

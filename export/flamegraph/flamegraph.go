@@ -109,7 +109,7 @@ func Write(w io.Writer, p *callgraph.Profile, opts Options) error {
 		opts: opts, value: v, lost: p.Lost,
 		threads: len(p.Threads), hasCalls: p.Has(callgraph.Calls), cur: totalsOf(p, v),
 	}
-	pic.title = cmp.Or(opts.Title, describe(p))
+	pic.title = cmp.Or(opts.Title, describe(p, titleRoom(float64(opts.width()))))
 	if opts.Diff != nil {
 		pic.base = totalsOf(opts.Diff.Base, v)
 		base, cur := recordingOf(opts.Diff.Base), recordingOf(p)

@@ -11,15 +11,29 @@ import (
 
 // describe makes the default title from what the profile says of its
 // recording: the program run, pyprof's mode, the Python and the date, as
-// far as the profile knows them; DefaultTitle when it knows none.
-func describe(p *callgraph.Profile) string {
+// far as the profile knows them; DefaultTitle when it knows none. Where
+// that is longer than room characters, the date goes first, then the
+// mode (the subtitle and the profile's comments keep them), and only
+// then is the title cut.
+func describe(p *callgraph.Profile, room int) string {
 	r := recordingOf(p)
-	parts := nonEmpty(r.mode, r.python, r.date)
+	var title string
+	for _, parts := range [][]string{nonEmpty(r.mode, r.python, r.date), nonEmpty(r.mode, r.python), nonEmpty(r.python)} {
+		title = describeWith(r.program, parts)
+		if len([]rune(title)) <= room {
+			break
+		}
+	}
+	return title
+}
+
+// describeWith is the title of program with the facts in parts.
+func describeWith(program string, parts []string) string {
 	switch {
-	case r.program != "" && len(parts) > 0:
-		return r.program + " (" + strings.Join(parts, ", ") + ")"
-	case r.program != "":
-		return r.program
+	case program != "" && len(parts) > 0:
+		return program + " (" + strings.Join(parts, ", ") + ")"
+	case program != "":
+		return program
 	case len(parts) > 0:
 		return DefaultTitle + " (" + strings.Join(parts, ", ") + ")"
 	}
