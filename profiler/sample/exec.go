@@ -39,7 +39,9 @@ func (p *Process) execed() bool {
 // tells nothing (the process is gone: exited says so).
 func (p *Process) replaced() bool {
 	now, err := stackPlace(p.pid)
-	return err == nil && p.stack != "" && now != p.stack
+	// A process that has exited shows no stack at all: it is gone, not
+	// replaced, which exited tells.
+	return err == nil && p.stack != "" && now != p.stack && !gone(p.pid)
 }
 
 // stackPlace returns, from /proc/PID/stat, where the process's stack
@@ -89,6 +91,8 @@ func (r *run) reattach() error {
 		r.stats.Python = np.Version().String()
 		r.stats.Executable = executableOf(np.pid)
 		return nil
+	case errors.Is(err, ErrProcessExited):
+		return fmt.Errorf("sampling pid %d: %w", r.p.pid, ErrProcessExited)
 	case errors.As(err, new(*UnsupportedVersionError)),
 		errors.Is(err, ErrNotPython) && time.Since(r.execSeen) > execGrace:
 		r.stats.ExecedAway = executableOr(r.p.pid, "a program")
