@@ -137,6 +137,11 @@ const (
 	// whose start the recording never saw: they started before it did (a
 	// region of a program), so their nodes count no call.
 	ResumedUnseenMarker = "[resumed, started before recording]"
+	// RunningBeforeMarker holds, in a region sampled from outside, the
+	// time a thread spent in frames that were running when the region
+	// began, which the region's profile leaves out: a thread sleeping
+	// all along in a loop started before keeps its time there.
+	RunningBeforeMarker = "[in calls running before the region]"
 	// ResumedElsewhereMarker holds the generators and coroutines resumed
 	// on a thread other than the one where they started and last
 	// suspended: their calls are counted where they started.

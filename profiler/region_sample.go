@@ -104,17 +104,29 @@ func (r *SampledRegions) End(names map[int64]string) (*callgraph.Profile, Sample
 
 // withoutRunning returns a root holding root's paths with their outermost
 // frames left out as long as they match running, one for one: a path
-// that leaves running's stack keeps the frames from there on.
+// that leaves running's stack keeps the frames from there on. The time
+// those frames held themselves goes to a RunningBeforeMarker frame, so
+// that a thread that never left them keeps its time in the profile.
 func withoutRunning(p *callgraph.Profile, root *callgraph.Node, running []RunningFrame) *callgraph.Node {
 	if len(running) == 0 {
 		return root
 	}
 	out := &callgraph.Node{Total: root.Total}
+	var before [callgraph.NumValues]int64
 	var strip func(n *callgraph.Node, depth int)
 	strip = func(n *callgraph.Node, depth int) {
 		for _, c := range n.Children {
 			f := p.Funcs[c.Func]
 			if depth < len(running) && f.Filename == running[depth].File && f.StartLine == running[depth].Line {
+				self := c.Total
+				for _, g := range c.Children {
+					for v := range self {
+						self[v] -= g.Total[v]
+					}
+				}
+				for v := range before {
+					before[v] += max(self[v], 0)
+				}
 				strip(c, depth+1)
 				continue
 			}
@@ -122,7 +134,21 @@ func withoutRunning(p *callgraph.Profile, root *callgraph.Node, running []Runnin
 		}
 	}
 	strip(root, 0)
+	if before != ([callgraph.NumValues]int64{}) {
+		graft(out, &callgraph.Node{Func: runningBeforeFunc(p), Total: before})
+	}
 	return out
+}
+
+// runningBeforeFunc returns the id of p's RunningBeforeMarker function,
+// adding it the first time.
+func runningBeforeFunc(p *callgraph.Profile) callgraph.FuncID {
+	for i, f := range p.Funcs {
+		if f.Name == callgraph.RunningBeforeMarker && f.Kind == callgraph.KindMarker {
+			return callgraph.FuncID(i)
+		}
+	}
+	return p.AddFunc(callgraph.Func{Name: callgraph.RunningBeforeMarker, Kind: callgraph.KindMarker})
 }
 
 // graft adds a copy of the subtree c under dst, merged with the child dst

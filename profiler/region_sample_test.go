@@ -10,7 +10,8 @@ import (
 )
 
 // TestWithoutRunning leaves out of sampled stacks the frames that were
-// running when a region began, outermost first, as long as they match.
+// running when a region began, outermost first, as long as they match;
+// the time they held themselves goes to a marker.
 func TestWithoutRunning(t *testing.T) {
 	p := &callgraph.Profile{}
 	funcs := map[string]callgraph.FuncID{}
@@ -65,7 +66,11 @@ func TestWithoutRunning(t *testing.T) {
 		{"a path leaving the running stack keeps the rest", []string{"module;serve;handle=4", "module;loop;other=1"},
 			[]RunningFrame{frame("module"), frame("serve")}, "handle=4 loop=1 loop;other=1"},
 		{"another thread's waiting frames", []string{"loop;wait=9", "loop;work=2"},
-			[]RunningFrame{frame("loop"), frame("wait")}, "work=2"},
+			[]RunningFrame{frame("loop"), frame("wait")}, "work=2 " + callgraph.RunningBeforeMarker + "=9"},
+		// A thread that never left the frames running before keeps its
+		// time, under a marker that says where it was.
+		{"a thread that stayed in the running frames", []string{"loop;wait=9", "loop;wait@3=4"},
+			[]RunningFrame{frame("loop"), frame("wait")}, callgraph.RunningBeforeMarker + "=13"},
 		// Paths leaving the running stack at two depths land on the same
 		// calls: a sampled leaf and the node of the calls stay apart, and
 		// the leaves of one line are one.
