@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -49,10 +51,14 @@ func TestSignalDuringWrite(t *testing.T) {
 			cmd.Env = append(os.Environ(), writerChildEnv+"="+out)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitForTemporary(t, dir)
+			waitForWriting(t, stdout)
 			if tt.ignore != "" {
 				cmd.Process.Signal(map[string]syscall.Signal{"HUP": syscall.SIGHUP, "INT": syscall.SIGINT}[tt.ignore])
 				// Were it not ignored, the child would be gone by the time
@@ -60,7 +66,7 @@ func TestSignalDuringWrite(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			cmd.Process.Signal(tt.send)
-			err := cmd.Wait()
+			err = cmd.Wait()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 128+int(tt.send) {
 				t.Errorf("child ended with %v, want exit status %d; stderr:\n%s", err, 128+int(tt.send), stderr.String())
@@ -75,23 +81,32 @@ func TestSignalDuringWrite(t *testing.T) {
 	}
 }
 
-// writeForever writes path as pyprof writes outputs, but never finishes.
+// writeForever writes path as pyprof writes outputs, but never finishes;
+// it says "writing" on standard output once it has begun.
 func writeForever(path string) {
-	writeFile(path, os.Stdout, func(w io.Writer) error {
+	writeFile(path, io.Discard, func(w io.Writer) error {
 		io.WriteString(w, "<svg")
+		fmt.Println("writing")
 		time.Sleep(time.Minute)
 		return nil
 	})
 	os.Exit(0)
 }
 
-// waitForTemporary waits until the child created its temporary file.
-func waitForTemporary(t *testing.T, dir string) {
+// waitForWriting waits until the child says it is writing its output.
+func waitForWriting(t *testing.T, stdout io.Reader) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if names, _ := filepath.Glob(filepath.Join(dir, ".out.svg.*.tmp")); len(names) > 0 {
-			return
+	said := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		said <- line
+	}()
+	select {
+	case line := <-said:
+		if line != "writing\n" {
+			t.Fatalf("the child said %q, not that it was writing", line)
 		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the child did not begin writing within 10s")
 	}
-	t.Fatal("the child made no temporary file within 10s")
 }
