@@ -293,7 +293,7 @@ func (t target) replace(write func(io.Writer) error) (err error) {
 		return err
 	}
 	if name == "" {
-		if name, err = nameUnnamed(f, t.path); err != nil {
+		if name, err = nameUnnamed(f, t.path, t.info); err != nil {
 			return err
 		}
 	}
@@ -388,8 +388,9 @@ func createUnnamed(path string) *os.File {
 // nameUnnamed links the complete unnamed file f under a temporary name
 // next to path, which renameTemp moves into place, and returns the name.
 // A link through /proc that fails, /proc missing, falls back to a named
-// temporary file with f's contents.
-func nameUnnamed(f *os.File, path string) (string, error) {
+// temporary file with f's contents and the attributes of info, the file
+// replaced (nil for none).
+func nameUnnamed(f *os.File, path string, info fs.FileInfo) (string, error) {
 	name, err := linkTemp(f, path)
 	if err == nil {
 		return name, nil
@@ -401,7 +402,13 @@ func nameUnnamed(f *os.File, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err = f.Seek(0, io.SeekStart); err == nil {
+	if info != nil {
+		err = keepAttributes(named, info)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err == nil {
 		_, err = io.Copy(named, f)
 	}
 	if err == nil {

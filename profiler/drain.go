@@ -126,7 +126,10 @@ func (s *session) sampleCPU() {
 
 // drainAll empties every ring once and recycles the slots of ended threads.
 func (s *session) drainAll() {
-	s.main.shm.Beat(clock.MonotonicNanos())
+	// Every process's rings: a producer that finds a full ring waits only
+	// as long as pyprof says it drains (see the agent's consumer_silent).
+	now := clock.MonotonicNanos()
+	s.procs(func(pr *procRings) { pr.shm.Beat(now) })
 	s.procs(s.drainProc)
 }
 

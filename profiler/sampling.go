@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -77,12 +78,7 @@ func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, S
 	if prof != nil && prof.Start.After(started) {
 		st.BeforeFirst = prof.Start.Sub(started)
 	}
-	if ctx.Err() != nil {
-		// Asked to stop waiting (a second Ctrl-C): end the program now, as
-		// trace mode does, rather than wait on one that ignores SIGINT.
-		_ = cmd.Process.Kill()
-	}
-	waitErr := <-exited
+	waitErr := waitProgram(ctx, cmd, o.Signals, exited)
 	if serr != nil {
 		return nil, st, samplingError(serr)
 	}
@@ -90,6 +86,24 @@ func RecordSampled(ctx context.Context, o Options, so SampleOptions) (*Result, S
 	res.ExitCode, res.Signaled = exitStatus(waitErr)
 	res.Stats = Stats{Elapsed: st.Elapsed, Threads: len(prof.Threads), Lost: prof.Lost}
 	return res, st, nil
+}
+
+// waitProgram waits for the program once sampling has ended (it exited,
+// or --duration passed), passing signals on meanwhile; asked to stop
+// waiting (a second Ctrl-C), it ends the program, as trace mode does,
+// rather than wait on one that ignores SIGINT.
+func waitProgram(ctx context.Context, cmd *exec.Cmd, signals <-chan os.Signal, exited <-chan error) error {
+	for {
+		select {
+		case err := <-exited:
+			return err
+		case sig := <-signals:
+			_ = cmd.Process.Signal(sig)
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			ctx = context.Background()
+		}
+	}
 }
 
 // sampleChild attaches to a child pyprof started and samples it until it

@@ -199,7 +199,7 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 		if at := pr.shm.GaveUp(); at != 0 {
 			// The calls open then stay open only as far as the recording.
 			pr.proc.Exit(cal.StartTick() + int64(float64(at-startNanos)/cal.NanosPerTick()))
-			s.o.notice(fmt.Sprintf("at %v the program had waited %v for room in a full ring that pyprof did not drain "+
+			s.o.notice(fmt.Sprintf("at %v the program found a ring full that pyprof had not drained for %v "+
 				"(pyprof was stopped, or got no CPU): the agent stopped recording there, and the profile ends then",
 				time.Duration(at-startNanos).Round(time.Millisecond), time.Duration(wire.SilentNs)))
 		}

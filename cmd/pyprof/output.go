@@ -162,8 +162,9 @@ var exitOnSignalOnce sync.Once
 // until then). A signal that pyprof started with ignored stays ignored.
 func exitOnSignal() {
 	exitOnSignalOnce.Do(func() {
-		// Nothing asked for a signal ignored at start (forwardSignals
-		// leaves them alone), so it is still ignored now.
+		// A signal ignored at start is left out: forwardSignals catches
+		// it only to pass it on to the program, and ignoredAtStart
+		// remembers the start, not the handler installed since.
 		sigs := notIgnored(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 		if len(sigs) == 0 {
 			return

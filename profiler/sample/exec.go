@@ -39,10 +39,13 @@ func (p *Process) execed() bool {
 // tells nothing (the process is gone: exited says so).
 func (p *Process) replaced() bool {
 	now, err := stackPlace(p.pid)
-	// A process that has exited shows no stack at all: it is gone, not
-	// replaced, which exited tells.
-	return err == nil && p.stack != "" && now != p.stack && !gone(p.pid)
+	// A process that exits shows no stack at all (its memory goes before
+	// its state says so): it is gone, not replaced, which exited tells.
+	return err == nil && p.stack != "" && now != p.stack && now != noStack && !gone(p.pid)
 }
+
+// noStack is what stackPlace reads of a process whose memory is gone.
+const noStack = "0 0 0 0 0"
 
 // stackPlace returns, from /proc/PID/stat, where the process's stack
 // begins and where its arguments and environment lie (fields 28 and 48 to

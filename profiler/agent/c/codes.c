@@ -214,26 +214,53 @@ static inline int is_module(PyObject *o)
     return Py_TYPE(o) == &PyModule_Type || PyType_IsSubtype(Py_TYPE(o), &PyModule_Type);
 }
 
+/* defining_type returns the type, in start's MRO, whose own dictionary
+ * holds a descriptor of kind (a method or a class method descriptor) for
+ * def, NULL when none does. The dictionaries are read, not attributes
+ * looked up: a descriptor's __get__ would run no code of the program here,
+ * inside a callback, but a lookup could. Borrowed: the type stays alive
+ * as start's base. */
+static PyTypeObject *defining_type(PyTypeObject *start, PyMethodDef *def, PyTypeObject *kind)
+{
+    PyTypeObject *found = NULL;
+    PyObject *mro = PyObject_GetAttrString((PyObject *)start, "__mro__");
+    if (mro && PyTuple_Check(mro)) {
+        for (Py_ssize_t i = 0, n = PyTuple_Size(mro); i < n && !found; i++) {
+            PyObject *base = PyTuple_GetItem(mro, i);
+            PyObject *dict = base ? PyObject_GetAttrString(base, "__dict__") : NULL;
+            PyObject *d = dict ? PyMapping_GetItemString(dict, def->ml_name) : NULL;
+            if (d && Py_TYPE(d) == kind && ((PyDescrObject *)d)->d_def == def)
+                found = ((PyDescrObject *)d)->d_type;
+            Py_DecRef(d);
+            Py_DecRef(dict);
+            PyErr_Clear();
+        }
+    }
+    PyErr_Clear();
+    Py_DecRef(mro);
+    return found;
+}
+
 /* bound_owner returns the type that defines builtin method def, bound to
  * self: a class method (dict.fromkeys, datetime.datetime.now) is bound to
- * its class; an instance's method belongs to the type whose method
- * descriptor it is, which may be a base of the instance's type
- * (random.getrandbits is bound to a random.Random, a Python subclass of
- * _random.Random, which defines it). Named so, a method has one name
- * however it is called. The lookup runs once per method: names are kept
- * by callable_key. Borrowed. */
+ * a class and named by the class that defines it, also when called
+ * through a subclass; any other method by the type whose method
+ * descriptor it is, which may be a base of self's type (random.getrandbits
+ * is bound to a random.Random, a Python subclass of _random.Random, which
+ * defines it), or the metatype for a method of a class's own (int.mro is
+ * type.mro). Named so, a method has one name however and wherever it is
+ * called. The lookup runs once per method: names are kept by
+ * callable_key. Borrowed. */
 static PyTypeObject *bound_owner(PyObject *self, PyMethodDef *def)
 {
-    if (PyType_Check(self))
-        return (PyTypeObject *)self;
-    PyTypeObject *owner = Py_TYPE(self);
-    PyObject *d = PyObject_GetAttrString((PyObject *)owner, def->ml_name);
-    if (!d)
-        PyErr_Clear();
-    else if (Py_TYPE(d) == &PyMethodDescr_Type && ((PyDescrObject *)d)->d_def == def)
-        owner = ((PyDescrObject *)d)->d_type; /* held by owner's bases */
-    Py_DecRef(d);
-    return owner;
+    PyTypeObject *owner = NULL;
+    if (PyType_Check(self) && (def->ml_flags & METH_CLASS))
+        owner = defining_type((PyTypeObject *)self, def, &PyClassMethodDescr_Type);
+    else
+        owner = defining_type(Py_TYPE(self), def, &PyMethodDescr_Type);
+    if (owner)
+        return owner;
+    return PyType_Check(self) && (def->ml_flags & METH_CLASS) ? (PyTypeObject *)self : Py_TYPE(self);
 }
 
 static PyObject *callable_name(PyObject *c)

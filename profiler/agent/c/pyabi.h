@@ -59,6 +59,7 @@ typedef struct PyMethodDef {
 #define METH_VARARGS 0x0001
 #define METH_NOARGS 0x0004
 #define METH_O 0x0008
+#define METH_CLASS 0x0010
 #define METH_FASTCALL 0x0080
 
 typedef struct {
@@ -201,6 +202,7 @@ PyFrameObject *PyFrame_GetBack(PyFrameObject *);
 int PyFrame_GetLasti(PyFrameObject *);
 PyObject *PyFrame_GetGlobals(PyFrameObject *);
 PyObject *PyDict_GetItemString(PyObject *, const char *);
+PyObject *PyMapping_GetItemString(PyObject *, const char *);
 PyThreadState *PyThreadState_GetUnchecked(void) __attribute__((weak));  /* 3.13 on */
 PyThreadState *_PyThreadState_UncheckedGet(void) __attribute__((weak)); /* 3.12 */
 extern const unsigned long Py_Version;

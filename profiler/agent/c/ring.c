@@ -217,14 +217,21 @@ static void check_consumer(void)
 }
 
 /* consumer_silent tells whether pyprof, alive, has not drained the rings for
- * PYPROF_SILENT_NS: stopped (SIGSTOP, a debugger) or starved of CPU. A
- * producer waiting for room then stops recording rather than hold the
- * program for as long as that lasts, and says when in the header. A
- * heartbeat of 0 is a consumer that has not drained yet. */
-static int consumer_silent(uint64_t now)
+ * PYPROF_SILENT_NS since `since`, when the producer last woke from a stop
+ * of its own: stopped (SIGSTOP, a debugger) or starved of CPU. A producer
+ * waiting for room then stops recording rather than hold the program for
+ * as long as that lasts, and says when in the header. A heartbeat of 0 is
+ * a consumer that has not drained yet. A stop of the whole job (Ctrl-Z)
+ * stops pyprof too: after it the producer gives pyprof the whole time
+ * again, counted from its own waking. */
+static int consumer_silent(uint64_t now, uint64_t since)
 {
     uint64_t beat = __atomic_load_n(U64(shm, PYPROF_HDR_HEARTBEAT), __ATOMIC_RELAXED);
-    return beat != 0 && now > beat && now - beat > PYPROF_SILENT_NS;
+    if (beat == 0)
+        return 0;
+    if (since > beat)
+        beat = since;
+    return now > beat && now - beat > PYPROF_SILENT_NS;
 }
 
 /* wait_for_room blocks until n more bytes fit: no event is dropped while the
@@ -237,7 +244,7 @@ static int wait_for_room(thread_state *t, uint64_t n)
     t->limit = room_limit(t, rpos);
     if (t->wpos + n <= t->limit)
         return 1;
-    uint64_t started = mono_ns(), checked = started;
+    uint64_t started = mono_ns(), checked = started, last = started, woke = 0;
     struct timespec pause = {0, 50000};
     for (;;) {
         rpos = __atomic_load_n(U64(t->slot, PYPROF_SLOT_READ_POS), __ATOMIC_ACQUIRE);
@@ -253,9 +260,12 @@ static int wait_for_room(thread_state *t, uint64_t n)
         nanosleep(&pause, NULL);
         Py_END_ALLOW_THREADS
         uint64_t now = mono_ns();
+        if (now - last > 1000000000u)
+            woke = now; /* a 50 us nap that took a second: this process was stopped */
+        last = now;
         if (now - checked > 100000000u) {
             checked = now;
-            int silent = consumer_silent(now);
+            int silent = consumer_silent(now, woke);
             if (silent)
                 __atomic_store_n(U64(shm, PYPROF_HDR_GAVE_UP), now, __ATOMIC_RELAXED);
             if (silent || !consumer_alive()) {

@@ -362,10 +362,12 @@ def _note_python_children(note):
         program = executable
         if program is None and isinstance(argv, (list, tuple)) and argv:
             program = argv[0]
+        try:
+            program = posix.fspath(program)  # a pathlib.Path too
+        except TypeError:
+            return
         if isinstance(program, bytes):
             program = program.decode(errors="replace")
-        if not isinstance(program, str):
-            return
         name = program.rsplit("/", 1)[-1]
         if _python_name(name) or (own and _realpath(program) == own):
             note("python-child")

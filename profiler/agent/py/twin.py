@@ -339,11 +339,15 @@ def _consumer_alive():
     return True
 
 
-def _consumer_silent(now):
-    """Whether pyprof, alive, has not drained for SILENT_NS: stopped
-    (SIGSTOP, a debugger) or starved (agent.c, consumer_silent)."""
+def _consumer_silent(now, since):
+    """Whether pyprof, alive, has not drained for SILENT_NS since `since`,
+    when this producer last woke from a stop of its own: stopped (SIGSTOP,
+    a debugger) or starved (agent.c, consumer_silent)."""
     beat = _words[HDR_HEARTBEAT >> 3]
-    return beat != 0 and now > beat and now - beat > SILENT_NS
+    if beat == 0:
+        return False
+    beat = max(beat, since)
+    return now > beat and now - beat > SILENT_NS
 
 
 def _wait_for_room(r, n):
@@ -352,7 +356,8 @@ def _wait_for_room(r, n):
     r.limit = _room_limit(r, _words[(r.slot + SLOT_READ_POS) >> 3])
     if r.wpos + n <= r.limit:
         return True
-    started = checked = _time.monotonic_ns()
+    started = checked = last = _time.monotonic_ns()
+    woke = 0
     while True:
         r.limit = _room_limit(r, _words[(r.slot + SLOT_READ_POS) >> 3])
         if r.wpos + n <= r.limit:
@@ -360,9 +365,12 @@ def _wait_for_room(r, n):
             return True
         _time.sleep(0.00005)
         now = _time.monotonic_ns()
+        if now - last > 1_000_000_000:
+            woke = now  # a nap that took a second: this process was stopped
+        last = now
         if now - checked > 100_000_000:
             checked = now
-            if _consumer_silent(now):
+            if _consumer_silent(now, woke):
                 _words[HDR_GAVE_UP >> 3] = now
                 _consumer_gone()
                 return False
@@ -580,21 +588,41 @@ def _type_name(t):
 
 
 _bound_owners = {}
+_CLASS_METHOD = type(dict.__dict__["fromkeys"])
+
+
+def _defining_type(start, name, kind):
+    """The type in start's MRO whose own dictionary holds a descriptor of
+    kind for name, None when none does (agent.c, defining_type)."""
+    for base in start.__mro__:
+        d = base.__dict__.get(name)
+        if type(d) is kind:
+            return d.__objclass__
+    return None
 
 
 def _bound_owner(owner, name):
     """The name of the type that defines builtin method name, bound to
-    owner: a class method is bound to its class; an instance's method to
-    the type whose method descriptor it is, which may be a base of the
-    instance's type (agent.c, bound_owner)."""
-    if isinstance(owner, type):
-        return _type_name(owner)
-    t = type(owner)
-    got = _bound_owners.get((t, name))
+    owner: a class method by the class that defines it, also called through
+    a subclass; any other method by the type whose method descriptor it is
+    (agent.c, bound_owner)."""
+    key = (owner if isinstance(owner, type) else type(owner), name)
+    got = _bound_owners.get(key)
     if got is None:
-        d = getattr(t, name, None)
-        got = _type_name(d.__objclass__ if type(d) is _METHOD_DESCRIPTORS[0] else t)
-        _bound_owners[(t, name)] = got
+        try:
+            t = None
+            if isinstance(owner, type):
+                t = _defining_type(owner, name, _CLASS_METHOD)
+            if t is None:
+                t = _defining_type(type(owner), name, _METHOD_DESCRIPTORS[0])
+            if t is None:
+                t = owner if isinstance(owner, type) else type(owner)
+        except Exception:
+            t = type(owner)
+        got = _type_name(t)
+        if len(_bound_owners) >= 4096:
+            _bound_owners.clear()  # bounded: classes made at run time go
+        _bound_owners[key] = got
     return got
 
 

@@ -817,24 +817,38 @@ class EventTest(unittest.TestCase):
         """A builtin method bound to its object is named as its method
         descriptor is, whichever way it is called first: by the type that
         defines it, here a base of the object's type (random.Random is a
-        Python subclass of _random.Random); a class method by its class,
-        not by type."""
+        Python subclass of _random.Random); a class method by the class
+        that defines it, also called through a subclass; a class's own
+        method by its metatype."""
         import datetime
         import random
 
         r = random.Random(1)
         bound = r.getrandbits
 
+        class Sub(dict):
+            pass
+
         def scenario():
             bound(4)
             r.getrandbits(4)
+            Sub.fromkeys("ab")  # dict's, called through a subclass first
             dict.fromkeys("ab")
             datetime.datetime.now()
+            int.mro()  # a method of int's type, type
 
         cap = S.record(scenario, calls=True)
         names = [name for kind, name in cap.seq(cap.span(scenario)) if kind == "C_CALL"]
         self.assertEqual(
-            names, ["_random.Random.getrandbits", "_random.Random.getrandbits", "dict.fromkeys", "datetime.datetime.now"]
+            names,
+            [
+                "_random.Random.getrandbits",
+                "_random.Random.getrandbits",
+                "dict.fromkeys",
+                "dict.fromkeys",
+                "datetime.datetime.now",
+                "type.mro",
+            ],
         )
 
     def test_c_calls_back_into_python(self):
