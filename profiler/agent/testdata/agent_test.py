@@ -1657,13 +1657,11 @@ def scenario_full_ring():
     }
 
 
-def scenario_dead_consumer():
-    """The consumer's pid is a reaped child's: nobody will ever make room."""
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    rings = Rings(nslots=1, ring_bytes=4096, consumer_pid=pid)
+def fill_undrained(rings):
+    """Starts the agent on rings and records fib(16) into them, which no
+    consumer drains: returns the agent, its tool id, how long the recording
+    took, the owners of the tool id the orphan handler found (once each
+    time it ran) and the tool id's owner afterwards."""
     agent, tool, events = start_agent(rings)
     orphaned = []
 
@@ -1681,6 +1679,17 @@ def scenario_dead_consumer():
     if tool_after is not None:
         sys.monitoring.set_events(tool, 0)
         release(tool)
+    return agent, tool, elapsed, orphaned, tool_after
+
+
+def scenario_dead_consumer():
+    """The consumer's pid is a reaped child's: nobody will ever make room."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    rings = Rings(nslots=1, ring_bytes=4096, consumer_pid=pid)
+    agent, tool, elapsed, orphaned, tool_after = fill_undrained(rings)
     written = rings.write_pos(0)
     # Claimed again, as by a program that profiles itself: the agent that
     # gave up must still write nothing.
@@ -1706,25 +1715,9 @@ def scenario_silent_consumer():
     """The consumer lives (it is this process) but its heartbeat is older
     than SILENT_NS: stopped, as by SIGSTOP, it will not make room soon."""
     rings = Rings(nslots=1, ring_bytes=4096, consumer_pid=os.getpid())
-    agent, tool, events = start_agent(rings)
-    orphaned = []
-
-    def give_back():
-        orphaned.append(sys.monitoring.get_tool(tool))
-        release(tool)
-
-    agent.on_orphan(give_back)
     silent_since = time.monotonic_ns() - W.SILENT_NS - 1_000_000_000
     rings.set64(W.HDR_HEARTBEAT, silent_since)
-    t0 = time.monotonic()
-    sys.monitoring.set_events(tool, events)
-    fib(16)
-    elapsed = time.monotonic() - t0
-    fib(5)  # the C agent's handler is a pending call: it runs between instructions
-    tool_after = sys.monitoring.get_tool(tool)
-    if tool_after is not None:
-        sys.monitoring.set_events(tool, 0)
-        release(tool)
+    _, _, elapsed, orphaned, tool_after = fill_undrained(rings)
     return {
         "elapsed": elapsed,
         "gave_up_after_beat": rings.get64(W.HDR_GAVE_UP) - silent_since,
