@@ -24,8 +24,8 @@ import (
 // file at the same address, which the sampler then reads rightly still).
 func (p *Process) execed() bool {
 	maps, err := readMaps(p.pid)
-	if err != nil {
-		return false // gone: exited() says so
+	if err != nil || len(maps) == 0 {
+		return false // gone, or going (its memory first): exited() says so
 	}
 	return firstMapping(maps, p.image) != p.imageStart
 }
@@ -41,7 +41,14 @@ func (p *Process) replaced() bool {
 	now, err := stackPlace(p.pid)
 	// A process that exits shows no stack at all (its memory goes before
 	// its state says so): it is gone, not replaced, which exited tells.
-	return err == nil && p.stack != "" && now != p.stack && now != noStack && !gone(p.pid)
+	if err != nil || p.stack == "" || now == p.stack || now == noStack || gone(p.pid) {
+		return false
+	}
+	// An exec'd process runs a file and shows the same new stack when
+	// read again; one read that differs and is not confirmed (once in
+	// about forty hybrid runs here, at a program's exit) is no exec.
+	again, err := stackPlace(p.pid)
+	return err == nil && again == now && executableOf(p.pid) != ""
 }
 
 // noStack is what stackPlace reads of a process whose memory is gone.
@@ -82,6 +89,7 @@ func (r *run) reattach() error {
 	np, err := Attach(r.p.pid)
 	if r.execSeen.IsZero() {
 		r.execSeen = time.Now()
+		r.execTarget = executableOf(r.p.pid)
 	}
 	switch {
 	case err == nil:
@@ -95,7 +103,7 @@ func (r *run) reattach() error {
 		r.stats.Executable = executableOf(np.pid)
 		return nil
 	case errors.Is(err, ErrProcessExited):
-		return fmt.Errorf("sampling pid %d: %w", r.p.pid, ErrProcessExited)
+		return fmt.Errorf("sampling pid %d: it exec'd, then exited: %w", r.p.pid, ErrProcessExited)
 	case errors.As(err, new(*UnsupportedVersionError)),
 		errors.Is(err, ErrNotPython) && time.Since(r.execSeen) > execGrace:
 		r.stats.ExecedAway = executableOr(r.p.pid, "a program")

@@ -2,6 +2,7 @@ package sample
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -177,8 +178,10 @@ type run struct {
 	// lastSample is when the last sample of the process was taken.
 	lastSample time.Time
 	// execSeen is when the process was first seen to have exec'd an image
-	// not attached yet (see reattach); zero otherwise.
-	execSeen time.Time
+	// not attached yet (see reattach), and execTarget the file it ran
+	// then; zero otherwise.
+	execSeen   time.Time
+	execTarget string
 	// stopAtExec is Options.StopAtExec.
 	stopAtExec bool
 }
@@ -207,6 +210,12 @@ func (r *run) loop(ctx context.Context, limit time.Duration) error {
 			stallForTest(r.stats.Samples)
 		}
 		if err := r.tick(); err != nil {
+			if errors.Is(err, ErrProcessExited) && !r.execSeen.IsZero() && r.stats.ExecedAway == "" {
+				// It exited while the program it exec'd was not read yet
+				// (a shell that ran briefly): the samples end at the exec.
+				r.stats.ExecedAway = cmp.Or(r.execTarget, "another program")
+				err = fmt.Errorf("sampling pid %d: it exec'd %s, which has exited: %w", r.p.pid, r.stats.ExecedAway, ErrProcessExited)
+			}
 			if errors.Is(err, ErrProcessExited) && !r.lastSample.IsZero() && r.stats.ExecedAway == "" {
 				r.stats.AfterLast = max(time.Since(r.lastSample)-r.period, 0)
 			}

@@ -315,20 +315,27 @@ func TestRunFollowsExec(t *testing.T) {
 // turns out to be a Python is not a stretch the samples missed.
 func TestRunEndsAtExecAway(t *testing.T) {
 	forEachPython(t, func(t *testing.T, py python) {
-		tg := startTarget(t, py, "execs.py", "--to-shell")
-		p := attach(t, tg)
-		prof, st, err := Run(context.Background(), p, Options{Rate: 100, Idle: true, Duration: 10 * time.Second})
-		if !errors.Is(err, ErrProcessExited) || !strings.Contains(fmt.Sprint(err), "exec'd") {
-			t.Fatalf("err %v; want one saying the process exec'd what cannot be sampled", err)
-		}
-		// execs.py runs before() for 0.4 s, then execs.
-		if !strings.HasSuffix(st.ExecedAway, "sh") || st.AfterLast != 0 || st.Elapsed > execGrace {
-			t.Errorf("exec'd %q, %v after the last sample, elapsed %v; want sh, 0, the time up to the exec", st.ExecedAway, st.AfterLast, st.Elapsed)
-		}
-		if inclusive(prof, threadByID(t, prof, int64(tg.pid)), "__main__.before", callgraph.Samples) == 0 {
-			t.Error("the samples taken before the exec were lost")
+		for _, arg := range []string{"--to-shell", "--to-short-shell"} {
+			t.Run(arg, func(t *testing.T) { checkRunEndsAtExecAway(t, py, arg) })
 		}
 	})
+}
+
+// checkRunEndsAtExecAway runs execs.py with arg, which execs a shell.
+func checkRunEndsAtExecAway(t *testing.T, py python, arg string) {
+	tg := startTarget(t, py, "execs.py", arg)
+	p := attach(t, tg)
+	prof, st, err := Run(context.Background(), p, Options{Rate: 100, Idle: true, Duration: 10 * time.Second})
+	if !errors.Is(err, ErrProcessExited) || !strings.Contains(fmt.Sprint(err), "exec'd") {
+		t.Fatalf("err %v; want one saying the process exec'd what cannot be sampled", err)
+	}
+	// execs.py runs before() for 0.4 s, then execs.
+	if !strings.HasSuffix(st.ExecedAway, "sh") || st.AfterLast != 0 || st.Elapsed > execGrace {
+		t.Errorf("exec'd %q, %v after the last sample, elapsed %v; want sh, 0, the time up to the exec", st.ExecedAway, st.AfterLast, st.Elapsed)
+	}
+	if inclusive(prof, threadByID(t, prof, int64(tg.pid)), "__main__.before", callgraph.Samples) == 0 {
+		t.Error("the samples taken before the exec were lost")
+	}
 }
 
 // TestSamplesAreNotInStep samples a program whose loop repeats every

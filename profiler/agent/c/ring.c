@@ -269,6 +269,9 @@ static int wait_for_room(thread_state *t, uint64_t n)
             if (silent)
                 __atomic_store_n(U64(shm, PYPROF_HDR_GAVE_UP), now, __ATOMIC_RELAXED);
             if (silent || !consumer_alive()) {
+                /* The program waited all the same: said, as a wait that
+                 * ends in room is. */
+                *U64(t->slot, PYPROF_SLOT_WAIT_NS) += now - started;
                 consumer_gone();
                 return 0;
             }

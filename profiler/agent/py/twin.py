@@ -370,11 +370,12 @@ def _wait_for_room(r, n):
         last = now
         if now - checked > 100_000_000:
             checked = now
-            if _consumer_silent(now, woke):
+            silent = _consumer_silent(now, woke)
+            if silent:
                 _words[HDR_GAVE_UP >> 3] = now
-                _consumer_gone()
-                return False
-            if not _consumer_alive():
+            if silent or not _consumer_alive():
+                # The program waited all the same (agent.c, wait_for_room).
+                _add(r.slot + SLOT_WAIT_NS, now - started)
                 _consumer_gone()
                 return False
 
