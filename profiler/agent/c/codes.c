@@ -214,20 +214,33 @@ static inline int is_module(PyObject *o)
     return Py_TYPE(o) == &PyModule_Type || PyType_IsSubtype(Py_TYPE(o), &PyModule_Type);
 }
 
+/* type_attr reads attribute name of type t as type itself reads it,
+ * past a metaclass's __getattribute__ or __getattr__, which would run the
+ * program's code inside a callback (and could raise, or print). New
+ * reference, or NULL. */
+static PyObject *type_attr(PyObject *t, const char *name)
+{
+    getattrofunc get = (getattrofunc)PyType_GetSlot(&PyType_Type, Py_tp_getattro);
+    PyObject *key = get ? PyUnicode_FromString(name) : NULL;
+    PyObject *v = key ? get(t, key) : NULL;
+    Py_DecRef(key);
+    return v;
+}
+
 /* defining_type returns the type, in start's MRO, whose own dictionary
  * holds a descriptor of kind (a method or a class method descriptor) for
  * def, NULL when none does. The dictionaries are read, not attributes
- * looked up: a descriptor's __get__ would run no code of the program here,
- * inside a callback, but a lookup could. Borrowed: the type stays alive
- * as start's base. */
+ * looked up: a lookup could run code of the program's (a descriptor's
+ * __get__), inside a callback. Borrowed: the type stays alive as start's
+ * base. */
 static PyTypeObject *defining_type(PyTypeObject *start, PyMethodDef *def, PyTypeObject *kind)
 {
     PyTypeObject *found = NULL;
-    PyObject *mro = PyObject_GetAttrString((PyObject *)start, "__mro__");
+    PyObject *mro = type_attr((PyObject *)start, "__mro__");
     if (mro && PyTuple_Check(mro)) {
         for (Py_ssize_t i = 0, n = PyTuple_Size(mro); i < n && !found; i++) {
             PyObject *base = PyTuple_GetItem(mro, i);
-            PyObject *dict = base ? PyObject_GetAttrString(base, "__dict__") : NULL;
+            PyObject *dict = base ? type_attr(base, "__dict__") : NULL;
             PyObject *d = dict ? PyMapping_GetItemString(dict, def->ml_name) : NULL;
             if (d && Py_TYPE(d) == kind && ((PyDescrObject *)d)->d_def == def)
                 found = ((PyDescrObject *)d)->d_type;

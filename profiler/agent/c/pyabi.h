@@ -203,6 +203,10 @@ int PyFrame_GetLasti(PyFrameObject *);
 PyObject *PyFrame_GetGlobals(PyFrameObject *);
 PyObject *PyDict_GetItemString(PyObject *, const char *);
 PyObject *PyMapping_GetItemString(PyObject *, const char *);
+PyObject *PyUnicode_FromString(const char *);
+void *PyType_GetSlot(PyTypeObject *, int); /* static types too, from 3.10 */
+typedef PyObject *(*getattrofunc)(PyObject *, PyObject *);
+#define Py_tp_getattro 58
 PyThreadState *PyThreadState_GetUnchecked(void) __attribute__((weak));  /* 3.13 on */
 PyThreadState *_PyThreadState_UncheckedGet(void) __attribute__((weak)); /* 3.12 */
 extern const unsigned long Py_Version;

@@ -362,12 +362,14 @@ def _note_python_children(note):
         program = executable
         if program is None and isinstance(argv, (list, tuple)) and argv:
             program = argv[0]
-        try:
-            program = posix.fspath(program)  # a pathlib.Path too
-        except TypeError:
-            return
+        if type.__dict__["__module__"].__get__(type(program)).startswith("pathlib"):
+            # A pathlib path, whose __fspath__ has no side effect; any
+            # other object's is the program's to call, not pyprof's.
+            program = posix.fspath(program)
         if isinstance(program, bytes):
             program = program.decode(errors="replace")
+        if not isinstance(program, str):
+            return
         name = program.rsplit("/", 1)[-1]
         if _python_name(name) or (own and _realpath(program) == own):
             note("python-child")

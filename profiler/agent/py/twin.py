@@ -592,11 +592,16 @@ _bound_owners = {}
 _CLASS_METHOD = type(dict.__dict__["fromkeys"])
 
 
+_TYPE_MRO = type.__dict__["__mro__"]
+_TYPE_DICT = type.__dict__["__dict__"]
+
+
 def _defining_type(start, name, kind):
     """The type in start's MRO whose own dictionary holds a descriptor of
-    kind for name, None when none does (agent.c, defining_type)."""
-    for base in start.__mro__:
-        d = base.__dict__.get(name)
+    kind for name, None when none does (agent.c, defining_type); read
+    through type's own descriptors, past a metaclass's __getattribute__."""
+    for base in _TYPE_MRO.__get__(start):
+        d = _TYPE_DICT.__get__(base).get(name)
         if type(d) is kind:
             return d.__objclass__
     return None
@@ -607,17 +612,18 @@ def _bound_owner(owner, name):
     owner: a class method by the class that defines it, also called through
     a subclass; any other method by the type whose method descriptor it is
     (agent.c, bound_owner)."""
-    key = (owner if isinstance(owner, type) else type(owner), name)
+    is_class = issubclass(type(owner), type)
+    key = (owner if is_class else type(owner), name)
     got = _bound_owners.get(key)
     if got is None:
         try:
             t = None
-            if isinstance(owner, type):
+            if is_class:
                 t = _defining_type(owner, name, _CLASS_METHOD)
             if t is None:
                 t = _defining_type(type(owner), name, _METHOD_DESCRIPTORS[0])
             if t is None:
-                t = owner if isinstance(owner, type) else type(owner)
+                t = owner if is_class else type(owner)
         except Exception:
             t = type(owner)
         got = _type_name(t)
@@ -627,17 +633,34 @@ def _bound_owner(owner, name):
     return got
 
 
+_TYPE_MODULE = type.__dict__["__module__"]
+_TYPE_QUALNAME = type.__dict__["__qualname__"]
+
+
 def _callable_name(c):
+    """The name of native callable c (agent.c, callable_name). Reading a
+    class's attributes can run its metaclass's code, which may raise: a
+    callback must never raise into the program, so the name then comes
+    from the type's own slots, which run nothing."""
+    try:
+        return _callable_name_of(c)
+    except Exception:
+        t = c if issubclass(type(c), type) else type(c)
+        name = f"{_TYPE_MODULE.__get__(t)}.{_TYPE_QUALNAME.__get__(t)}"
+        return name if t is c else name + ".__call__"
+
+
+def _callable_name_of(c):
     t = type(c)
     if t is _BuiltinFunctionType:
         owner = c.__self__
-        if owner is None or isinstance(owner, _ModuleType):
+        if owner is None or issubclass(type(owner), _ModuleType):
             return f"{c.__module__ or 'builtins'}.{c.__name__}"
         return f"{_bound_owner(owner, c.__name__)}.{c.__name__}"
     if t in _METHOD_DESCRIPTORS:
         return f"{_type_name(c.__objclass__)}.{c.__name__}"
-    if isinstance(c, type):
-        return f"{c.__module__}.{c.__qualname__}"
+    if issubclass(t, type):
+        return f"{_TYPE_MODULE.__get__(c)}.{_TYPE_QUALNAME.__get__(c)}"
     return f"{t.__module__}.{t.__qualname__}.__call__"
 
 

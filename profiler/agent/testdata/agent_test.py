@@ -851,6 +851,28 @@ class EventTest(unittest.TestCase):
             ],
         )
 
+    def test_naming_runs_no_metaclass_code_that_raises(self):
+        """A class whose metaclass raises on reading its attributes is
+        called, and its class method too, as without pyprof: naming them
+        never raises into the program."""
+
+        class Meta(type):
+            def __getattribute__(cls, name):
+                if name in ("__class__", "__module__", "__qualname__", "__mro__", "__dict__"):
+                    raise RuntimeError("no " + name)
+                return super().__getattribute__(name)
+
+        class Odd(dict, metaclass=Meta):
+            pass
+
+        def scenario():
+            Odd.fromkeys([1])
+            Odd()
+
+        cap = S.record(scenario, calls=True)
+        names = {name for kind, name in cap.seq(cap.span(scenario)) if kind == "C_CALL"}
+        self.assertIn("dict.fromkeys", names)
+
     def test_c_calls_back_into_python(self):
         def scenario():
             return sorted([3, 1, 2], key=lambda v: -v)
