@@ -119,6 +119,10 @@ func (s *session) childExited(pr *procRings) {
 	pr.proc.Exit(end)
 	s.drainProc(pr)
 	s.flushDecoders(pr)
+	if at := pr.shm.GaveUp(); at != 0 {
+		// Said here: its rings go now, before the program's are read.
+		s.o.notice(gaveUpNote(fmt.Sprintf("child process %d", pr.pid), at-s.startNanos))
+	}
 	st := pr.stats()
 	s.retired.Events += st.Events
 	s.retired.Lost += st.Lost

@@ -25,6 +25,8 @@ type session struct {
 	o       Options
 	clk     clock.Kind
 	builder *callgraph.Builder
+	// startNanos is when the recording began, on CLOCK_MONOTONIC.
+	startNanos int64
 	// main holds the program's rings; followed holds those of the child
 	// processes followed and still drained, by pid.
 	main     *procRings
@@ -135,6 +137,7 @@ func (s *session) command(i *agent.Interpreter, prep *agent.Prepared) *exec.Cmd 
 func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Prepared) (*Result, error) {
 	cal := clock.Start(s.clk)
 	startNanos := clock.MonotonicNanos()
+	s.startNanos = startNanos
 	started := time.Now()
 	if s.o.TimelineMin > 0 {
 		s.builder.RecordTimeline(timelineTicks(s.clk, s.o.TimelineMin), s.o.TimelineMax)
@@ -199,9 +202,7 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 		if at := pr.shm.GaveUp(); at != 0 {
 			// The calls open then stay open only as far as the recording.
 			pr.proc.Exit(cal.StartTick() + int64(float64(at-startNanos)/cal.NanosPerTick()))
-			s.o.notice(fmt.Sprintf("at %v the program found a ring full that pyprof had not drained for %v "+
-				"(pyprof was stopped, or got no CPU): the agent stopped recording there, and the profile ends then",
-				time.Duration(at-startNanos).Round(time.Millisecond), time.Duration(wire.SilentNs)))
+			s.o.notice(gaveUpNote("the program", at-startNanos))
 		}
 	})
 	res := &Result{Stats: s.finishStats()}
@@ -221,6 +222,14 @@ func (s *session) run(ctx context.Context, i *agent.Interpreter, prep *agent.Pre
 		StartTick: cal.StartTick(), StartNanos: startNanos, EndNanos: endNanos,
 	})
 	return res, nil
+}
+
+// gaveUpNote says that a process's agent stopped recording, after since
+// (ns from the recording's start), pyprof having drained nothing for long.
+func gaveUpNote(who string, since int64) string {
+	return fmt.Sprintf("at %v %s found a ring full that pyprof had not drained for %v "+
+		"(pyprof was stopped, or got no CPU): the agent stopped recording there, and its profile ends then",
+		time.Duration(since).Round(time.Millisecond), who, time.Duration(wire.SilentNs))
 }
 
 // isExecNote tells the notes of an exec, and of its failure, from others.
