@@ -545,7 +545,7 @@ func (v *venv) checkRegion(t *testing.T) {
 
 func (v *venv) checkBehaviours(t *testing.T) {
 	out := v.run(t, v.bin("python"), v.testdata(t, "behaviours.py"), t.TempDir())
-	for _, want := range []string{"nested", "concurrent", "tool id taken", "bad output", "bad options", "no output", "names", "write again", "failed write", "sample mode", "sample mode with many threads", "consumer dies"} {
+	for _, want := range []string{"nested", "concurrent", "tool id taken", "bad output", "bad options", "no output", "names", "write again", "failed write", "sample mode", "sample mode with many threads", "consumer silent", "consumer dies"} {
 		if !strings.Contains(out, "ok "+want+"\n") {
 			t.Errorf("behaviours.py did not say ok %s:\n%s", want, out)
 		}

@@ -71,6 +71,9 @@ class Consumer:
         self._seq = 0
         self.pid = None
         self.dead = False
+        # gave_up: the agent stopped recording in this region, pyprof's
+        # process silent (see _orphaned).
+        self.gave_up = False
         self.agent = self.bootstrap = None
         # The agent's and the bootstrap's files, once loaded: pyprof's too.
         self.agent_files = set()
@@ -187,9 +190,22 @@ class Consumer:
                 pass
 
     def _orphaned(self):
-        # Called by the agent, in the main thread, when it found pyprof's
-        # process gone while recording: the program goes on untraced.
-        self.dead = True
+        # Called by the agent, in the main thread, when it stopped recording:
+        # pyprof's process is gone, or lives but left a full ring undrained
+        # for 5 s (stopped, or starved of CPU). The program goes on
+        # untraced; a process that lives may still answer stop(), with the
+        # region recorded up to there.
+        try:
+            os.kill(self.pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except OSError:
+            alive = True
+        if alive:
+            self.gave_up = True
+        else:
+            self.dead = True
         if self.on_orphan:
             self.on_orphan()
 

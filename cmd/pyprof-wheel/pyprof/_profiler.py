@@ -237,6 +237,12 @@ class Profiler:
                 e.args = (f"{e}: the region's profile is kept: write(path) saves it elsewhere",)
             raise
         self._keep(answer["summary"])
+        if self._consumer.gave_up:
+            self._consumer.gave_up = False
+            _warn(
+                f"pyprof: pyprof's process (pid {self._consumer.pid}) left a full ring undrained for 5 s "
+                "(it was stopped, or got no CPU): recording stopped there, and the region's profile ends then"
+            )
         if self.stats["lost"]:
             _warn(f"pyprof: {self.stats['lost']} events were lost (a [lost] frame shows them)")
         return self.stats

@@ -233,6 +233,27 @@ def sample_many_threads():
     print("ok sample mode with many threads")
 
 
+def consumer_silent():
+    """pyprof's process stopped (SIGSTOP) through a region that fills its
+    ring: the program goes on after 5 s, untraced, and once the process is
+    continued, stop() writes the region up to there and says so."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pyprof.Profiler(path("silent.folded")):
+            consumer = _profiler._consumer_now
+            os.kill(consumer.pid, signal.SIGSTOP)
+            try:
+                for _ in range(3_000_000):
+                    leaf(0)
+            finally:
+                os.kill(consumer.pid, signal.SIGCONT)
+    said = [str(w.message) for w in caught]
+    assert any("undrained for 5 s" in m for m in said), said
+    assert not any("has ended" in m for m in said), said
+    assert os.path.exists(path("silent.folded"))
+    print("ok consumer silent")
+
+
 def consumer_dies():
     # The last check: trace mode cannot start again in this process after.
     consumer = _profiler._consumer_now
@@ -266,4 +287,5 @@ write_again()
 failed_write()
 sample_mode()
 sample_many_threads()
+consumer_silent()
 consumer_dies()
