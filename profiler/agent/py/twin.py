@@ -641,27 +641,24 @@ def _callable_name(c):
     """The name of native callable c (agent.c, callable_name). Reading a
     class's attributes can run its metaclass's code, which may raise: a
     callback must never raise into the program, so the name then comes
-    from the type's own slots, which run nothing."""
-    try:
-        return _callable_name_of(c)
-    except Exception:
-        t = c if issubclass(type(c), type) else type(c)
-        name = f"{_TYPE_MODULE.__get__(t)}.{_TYPE_QUALNAME.__get__(t)}"
-        return name if t is c else name + ".__call__"
-
-
-def _callable_name_of(c):
+    from the type's own slots, which run nothing. (One function: this
+    runs for every call of a native callable.)"""
     t = type(c)
-    if t is _BuiltinFunctionType:
-        owner = c.__self__
-        if owner is None or issubclass(type(owner), _ModuleType):
-            return f"{c.__module__ or 'builtins'}.{c.__name__}"
-        return f"{_bound_owner(owner, c.__name__)}.{c.__name__}"
-    if t in _METHOD_DESCRIPTORS:
-        return f"{_type_name(c.__objclass__)}.{c.__name__}"
-    if issubclass(t, type):
-        return f"{_TYPE_MODULE.__get__(c)}.{_TYPE_QUALNAME.__get__(c)}"
-    return f"{t.__module__}.{t.__qualname__}.__call__"
+    try:
+        if t is _BuiltinFunctionType:
+            owner = c.__self__
+            if owner is None or issubclass(type(owner), _ModuleType):
+                return f"{c.__module__ or 'builtins'}.{c.__name__}"
+            return f"{_bound_owner(owner, c.__name__)}.{c.__name__}"
+        if t in _METHOD_DESCRIPTORS:
+            return f"{_type_name(c.__objclass__)}.{c.__name__}"
+        if issubclass(t, type):
+            return f"{_TYPE_MODULE.__get__(c)}.{_TYPE_QUALNAME.__get__(c)}"
+        return f"{t.__module__}.{t.__qualname__}.__call__"
+    except Exception:
+        owner = c if issubclass(t, type) else t
+        name = f"{_TYPE_MODULE.__get__(owner)}.{_TYPE_QUALNAME.__get__(owner)}"
+        return name if owner is c else name + ".__call__"
 
 
 def _callable_id(r, c):
