@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -353,10 +352,9 @@ func (s *regionServer) start(req *regionRequest) error {
 	for _, path := range req.Outputs {
 		format, err := outputFormat(path, "")
 		if err == nil {
+			// Also makes a file in its folder, and removes it: a folder
+			// can look writable and refuse new files (/proc).
 			err = checkOutput(path)
-		}
-		if err == nil {
-			err = checkFolderTakesFiles(path)
 		}
 		if err != nil {
 			return err
@@ -383,24 +381,6 @@ func (s *regionServer) start(req *regionRequest) error {
 	}
 	s.active = &activeRegion{mode: req.Mode, outputs: outs, names: req.Names}
 	return nil
-}
-
-// checkFolderTakesFiles checks, by making and removing a file there, that
-// path's folder takes new files, as the output's temporary file will be
-// one: a folder can look writable and refuse them (/proc, a read-only
-// mount seen by root), and the region should not run only to fail at stop.
-func checkFolderTakesFiles(path string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".pyprof-check-*")
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("cannot write %s: its folder %s takes no new file (%v): choose another output path", path, dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 // inUserTerms names the output path in err where it names the temporary
@@ -513,9 +493,6 @@ func (s *regionServer) write(path string, region int) error {
 	}
 	format, err := outputFormat(path, "")
 	if err != nil {
-		return err
-	}
-	if err := checkFolderTakesFiles(path); err != nil {
 		return err
 	}
 	return inUserTerms(path, writeProfile(output{path, format}, s.last, defaultMaxDepth, io.Discard))
